@@ -1,0 +1,52 @@
+"""What every service client shares: the transport's lifecycle and raw requests."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Self
+
+from eoclient._http.transport import Response, Transport
+
+__all__ = ["BaseClient"]
+
+
+class BaseClient:
+    """Owns one :class:`Transport` (one aiohttp session); use with ``async with``."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    @property
+    def transport(self) -> Transport:
+        """The transport core (for service modules and advanced use)."""
+        return self._transport
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`aclose`."""
+        return self._transport.closed
+
+    async def __aenter__(self) -> Self:
+        await self._transport.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the session and its connections; the client cannot be used afterwards."""
+        await self._transport.aclose()
+
+    async def request(self, method: str, path: str, *, operation: str = "raw", **kwargs: Any) -> Response:
+        """Call an endpoint this client has no method for yet, with every transport guarantee.
+
+        ``path`` is relative to the service's base URL. Keyword arguments are
+        those of :meth:`Transport.request` (``params``, ``json``, ``headers``,
+        ``idempotent``...).
+        """
+        return await self._transport.request(method, path, operation=operation, **kwargs)

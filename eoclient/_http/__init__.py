@@ -1,0 +1,1 @@
+"""Transport core: session, retries, rate limiting, auth and streaming (internal)."""

@@ -1,0 +1,556 @@
+"""The transport core: one aiohttp session per client and every transport concern around it.
+
+Service modules call :meth:`Transport.request`, :meth:`Transport.request_json`
+or :meth:`Transport.stream`; they never touch aiohttp. A request goes through
+the rate limiter, gets a bearer from the token provider, is retried by the
+:class:`RetryPolicy` on transient failures, is replayed once after a 401 with
+a fresh token, and comes back as bytes, a typed model or a stream — or as a
+typed :mod:`eoclient.errors` exception with the service's code and message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar, overload
+from urllib.parse import urlsplit
+
+import aiohttp
+import msgspec
+from multidict import CIMultiDictProxy
+
+from eoclient import __version__
+from eoclient._http.auth import TokenProvider
+from eoclient._http.dialects import OAUTH, ServiceDialect
+from eoclient._http.ratelimit import RateLimit, RateLimiter
+from eoclient._http.retry import RetryPolicy, parse_retry_after
+from eoclient._log import log_event
+from eoclient.errors import (
+    APIError,
+    AuthenticationError,
+    ClientClosedError,
+    EOClientError,
+    ResponseDecodeError,
+    TransportError,
+    api_error_class,
+)
+from eoclient.errors import TimeoutError as EOTimeoutError
+
+__all__ = ["ConnectionLimits", "Response", "StreamResponse", "Timeouts", "Transport"]
+
+T = TypeVar("T")
+
+_IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+_USER_AGENT: Final = f"eoclient/{__version__}"
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds allowed to connect, between two reads, and for a whole buffered request.
+
+    Streams (downloads) are bound by ``connect`` and ``read`` only, never by
+    ``total``, so a large file is not cut off for being large.
+    """
+
+    connect: float | None = 10.0
+    read: float | None = 60.0
+    total: float | None = 300.0
+
+    def client_timeout(self, *, stream: bool = False) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(
+            total=None if stream else self.total, sock_connect=self.connect, sock_read=self.read
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """Connector limits: open connections in total and per host (0 = unlimited)."""
+
+    total: int = 100
+    per_host: int = 0
+    keepalive_timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A buffered HTTP answer."""
+
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+    path: str
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+    @overload
+    def json(self) -> Any: ...
+    @overload
+    def json(self, type: type[T]) -> T: ...
+    def json(self, type: Any = Any) -> Any:
+        """Decode the body as JSON, into ``type`` when given (a msgspec Struct, dict, list...)."""
+        return decode_json(self.body, type, path=self.path)
+
+
+def decode_json(body: bytes, type_: Any = Any, *, path: str = "", operation: str = "") -> Any:
+    """msgspec decode with failures mapped to :class:`ResponseDecodeError`."""
+    try:
+        return msgspec.json.decode(body, type=type_)
+    except msgspec.ValidationError as exc:
+        raise ResponseDecodeError(
+            f"unexpected response shape: {exc}", operation=operation, path=path
+        ) from exc
+    except msgspec.DecodeError as exc:
+        excerpt = body[:80].decode("utf-8", "replace")
+        raise ResponseDecodeError(
+            f"response is not JSON ({exc}); starts with {excerpt!r}", operation=operation, path=path
+        ) from exc
+
+
+class StreamResponse:
+    """An HTTP answer whose body is read in chunks (imagery, files)."""
+
+    def __init__(self, resp: aiohttp.ClientResponse, *, operation: str, path: str) -> None:
+        self._resp = resp
+        self.status = resp.status
+        self.headers = resp.headers
+        self.path = path
+        self._operation = operation
+
+    @property
+    def content_length(self) -> int | None:
+        return self._resp.content_length
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+    async def iter_chunks(self, chunk_size: int = 1 << 16) -> AsyncIterator[bytes]:
+        """Yield the body in chunks of at most ``chunk_size`` bytes.
+
+        A connection lost mid-body raises :class:`TransportError` (or
+        :class:`~eoclient.errors.TimeoutError`), never a silent short body.
+        """
+        try:
+            async for chunk in self._resp.content.iter_chunked(chunk_size):
+                yield chunk
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _transport_error(exc, self._operation, self._resp.method, self.path) from exc
+
+    async def read(self) -> bytes:
+        """The whole remaining body."""
+        parts = [chunk async for chunk in self.iter_chunks()]
+        return b"".join(parts)
+
+
+def _transport_error(exc: BaseException, operation: str, method: str, path: str) -> TransportError:
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return EOTimeoutError(
+            f"timed out: {type(exc).__name__}", operation=operation, method=method, path=path
+        )
+    detail = str(exc) or type(exc).__name__
+    return TransportError(f"connection failed: {detail}", operation=operation, method=method, path=path)
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True when the request provably did not reach the server (no connection was made)."""
+    return isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(
+        exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError
+    )
+
+
+def _retryable_transport(exc: BaseException) -> bool:
+    return not isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError)
+
+
+class Transport:
+    """One client's HTTP machinery. Created by the service clients; use them instead.
+
+    The :class:`aiohttp.ClientSession` is created lazily inside the running
+    loop on first use and closed by :meth:`aclose`. After closing, every call
+    raises :class:`ClientClosedError`.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        dialect: ServiceDialect,
+        auth: TokenProvider | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limit: RateLimit | None = None,
+        timeouts: Timeouts | None = None,
+        limits: ConnectionLimits | None = None,
+        user_agent: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.dialect = dialect
+        self.auth = auth
+        self.retry = retry or RetryPolicy()
+        self.limiter = RateLimiter(rate_limit)
+        self.timeouts = timeouts or Timeouts()
+        self.limits = limits or ConnectionLimits()
+        self.user_agent = user_agent or _USER_AGENT
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        self._sleep = asyncio.sleep  # replaced in tests to observe backoff
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def open(self) -> None:
+        """Create the session now (it is otherwise created on first use)."""
+        self._get_session()
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ClientClosedError("this client is closed; create a new one (or use `async with`)")
+        loop = asyncio.get_running_loop()
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self.limits.total,
+                limit_per_host=self.limits.per_host,
+                keepalive_timeout=self.limits.keepalive_timeout,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                headers={"User-Agent": self.user_agent},
+                timeout=self.timeouts.client_timeout(),
+                # Bodies are decoded by msgspec; aiohttp must not guess encodings.
+                auto_decompress=True,
+            )
+            self._loop = loop
+        elif self._loop is not loop:
+            raise ClientClosedError("this client belongs to another event loop; create one client per loop")
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the session and its connections. Safe to call twice."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"Transport({self.dialect.name!r}, {self.base_url!r}, {state})"
+
+    # -- requests ------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        """Absolute URL for ``path`` (absolute URLs pass through unchanged)."""
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    async def _token_call(
+        self, url: str, form: Mapping[str, str] | None, body: Mapping[str, str] | None
+    ) -> Any:
+        resp = await self.request(
+            "POST",
+            url,
+            operation="auth.token",
+            data=form,
+            json=body,
+            authenticate=False,
+            idempotent=True,  # asking for a token twice is harmless
+            dialect=OAUTH,
+            rate_limited=False,
+        )
+        return resp.json()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        authenticate: bool = True,
+        retry: RetryPolicy | None = None,
+        timeout: Timeouts | None = None,
+        dialect: ServiceDialect | None = None,
+        rate_limited: bool = True,
+        ok: Mapping[int, bool] | None = None,
+    ) -> Response:
+        """Send a request and buffer its answer.
+
+        ``operation`` names what is being done (``"catalog.search"``) for logs
+        and errors. ``idempotent`` defaults from the method; pass ``True`` for a
+        POST that only reads (search, process, status). ``ok`` lists extra
+        non-2xx statuses to return instead of raising (e.g. ``{404: True}``).
+        """
+        async with self._exchange(
+            method,
+            path,
+            operation=operation,
+            params=params,
+            json=json,
+            data=data,
+            headers=headers,
+            idempotent=idempotent,
+            authenticate=authenticate,
+            retry=retry,
+            timeout=timeout,
+            dialect=dialect,
+            rate_limited=rate_limited,
+            ok=ok,
+            stream=False,
+        ) as (resp, body):
+            assert body is not None
+            return Response(resp.status, resp.headers, body, urlsplit(str(resp.url)).path)
+
+    async def request_json(
+        self, method: str, path: str, *, operation: str, type: Any = Any, **kwargs: Any
+    ) -> Any:
+        """:meth:`request`, then decode the JSON answer into ``type``."""
+        resp = await self.request(method, path, operation=operation, **kwargs)
+        return decode_json(resp.body, type, path=resp.path, operation=operation)
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        **kwargs: Any,
+    ) -> AsyncIterator[StreamResponse]:
+        """Send a request and read the answer as a stream.
+
+        Retries cover the request up to the response headers; a body broken
+        off later raises :class:`TransportError` from the iterator (resume with
+        a ``Range`` header). The connection is released when the block exits,
+        however it exits.
+
+        Example::
+
+            async with transport.stream("GET", "/file", operation="byoc.file") as resp:
+                async for chunk in resp.iter_chunks():
+                    ...
+        """
+        async with self._exchange(method, path, operation=operation, stream=True, **kwargs) as (resp, _):
+            yield StreamResponse(resp, operation=operation, path=urlsplit(str(resp.url)).path)
+
+    @asynccontextmanager
+    async def _exchange(  # noqa: PLR0915 - one retry loop reads best in one place
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        authenticate: bool = True,
+        retry: RetryPolicy | None = None,
+        timeout: Timeouts | None = None,
+        dialect: ServiceDialect | None = None,
+        rate_limited: bool = True,
+        ok: Mapping[int, bool] | None = None,
+        stream: bool,
+    ) -> AsyncIterator[tuple[aiohttp.ClientResponse, bytes | None]]:
+        session = self._get_session()
+        method = method.upper()
+        url = self.url(path)
+        url_path = urlsplit(url).path
+        dialect = dialect or self.dialect
+        policy = retry or self.retry
+        safe = idempotent if idempotent is not None else method in _IDEMPOTENT_METHODS
+        client_timeout = (timeout or self.timeouts).client_timeout(stream=stream)
+        payload, content_type = _encode_body(json, data)
+        base_headers = dict(headers or {})
+        if content_type and "Content-Type" not in base_headers:
+            base_headers["Content-Type"] = content_type
+        use_auth = authenticate and self.auth is not None
+
+        attempt = 0  # retries consumed
+        replayed = False  # the one replay after a 401
+        while True:
+            if rate_limited:
+                await self.limiter.acquire()
+            send_headers = dict(base_headers)
+            token: str | None = None
+            if use_auth:
+                assert self.auth is not None
+                token = await self.auth.token(self._token_call)
+                send_headers["Authorization"] = f"Bearer {token}"
+            log_event(
+                logging.DEBUG,
+                "http.request",
+                method=method,
+                path=url_path,
+                operation=operation,
+                attempt=attempt + 1,
+            )
+            started = time.monotonic()
+            error: EOClientError
+            retry_after: float | None = None
+            retryable: bool
+            try:
+                ctx = session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=payload,
+                    headers=send_headers,
+                    timeout=client_timeout,
+                )
+                resp = await ctx.__aenter__()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                error = _transport_error(exc, operation, method, url_path)
+                retryable = _retryable_transport(exc) and (safe or _never_sent(exc))
+                cause: BaseException = exc
+            else:
+                # From here on the response must be released whatever happens.
+                try:
+                    status = resp.status
+                    if 200 <= status < 300 or (ok is not None and ok.get(status)):
+                        if stream:
+                            log_event(
+                                logging.DEBUG,
+                                "http.response",
+                                method=method,
+                                path=url_path,
+                                status=status,
+                                seconds=round(time.monotonic() - started, 4),
+                            )
+                            self.limiter.on_success()
+                            yield resp, None
+                            return
+                        try:
+                            body = await resp.read()
+                        except (aiohttp.ClientError, TimeoutError) as exc:
+                            error = _transport_error(exc, operation, method, url_path)
+                            retryable = safe
+                            cause = exc
+                        else:
+                            log_event(
+                                logging.DEBUG,
+                                "http.response",
+                                method=method,
+                                path=url_path,
+                                status=status,
+                                bytes=len(body),
+                                seconds=round(time.monotonic() - started, 4),
+                            )
+                            self.limiter.on_success()
+                            yield resp, body
+                            return
+                    else:
+                        try:
+                            body = await resp.read()
+                        except (aiohttp.ClientError, TimeoutError):
+                            body = b""
+                        if status == 401 and use_auth and not replayed:
+                            assert self.auth is not None
+                            self.auth.invalidate(token)
+                            replayed = True
+                            log_event(
+                                logging.INFO,
+                                "http.retry",
+                                method=method,
+                                path=url_path,
+                                reason="401: token refreshed, replaying",
+                                attempt=attempt + 1,
+                            )
+                            continue
+                        retry_after = parse_retry_after(
+                            resp.headers.get("Retry-After"), unit=self.dialect.retry_after_unit
+                        )
+                        error = self._api_error(
+                            status=status,
+                            body=body,
+                            resp=resp,
+                            dialect=dialect,
+                            operation=operation,
+                            method=method,
+                            path=url_path,
+                            retry_after=retry_after,
+                        )
+                        cause = error
+                        if status == 429:
+                            self.limiter.on_rate_limited(retry_after)
+                        retryable = status in policy.retry_statuses and (safe or status == 429)
+                finally:
+                    await ctx.__aexit__(None, None, None)
+
+            if not retryable or attempt + 1 >= policy.attempts:
+                raise error from (cause if cause is not error else None)
+            if retry_after is not None:
+                if retry_after > policy.max_retry_after:
+                    raise error
+                delay = retry_after
+            else:
+                delay = policy.backoff(attempt, self._rng)
+            log_event(
+                logging.INFO,
+                "http.retry",
+                method=method,
+                path=url_path,
+                operation=operation,
+                attempt=attempt + 1,
+                delay=round(delay, 3),
+                reason=str(error),
+            )
+            await self._sleep(delay)
+            attempt += 1
+
+    def _api_error(
+        self,
+        *,
+        status: int,
+        body: bytes,
+        resp: aiohttp.ClientResponse,
+        dialect: ServiceDialect,
+        operation: str,
+        method: str,
+        path: str,
+        retry_after: float | None,
+    ) -> APIError:
+        info = dialect.parse_error(body, resp.headers.get("Content-Type", "").lower())
+        cls: type[APIError]
+        if dialect.auth_endpoint and 400 <= status < 500 and status != 429:
+            cls = AuthenticationError
+        else:
+            cls = api_error_class(status)
+        return cls(
+            status=status,
+            code=info.code,
+            service_message=info.message,
+            operation=operation,
+            method=method,
+            path=path,
+            service=self.dialect.name,
+            details=info.details,
+            retry_after=retry_after,
+            request_id=resp.headers.get("x-request-id") or resp.headers.get("x-amz-request-id"),
+        )
+
+
+def _encode_body(json: Any, data: Any) -> tuple[Any, str | None]:
+    if json is not None and data is not None:
+        raise ValueError("pass either json or data, not both")
+    if json is not None:
+        return msgspec.json.encode(json), "application/json"
+    if isinstance(data, Mapping):
+        return aiohttp.FormData(dict(data)), None
+    return data, None

@@ -1,0 +1,241 @@
+"""The one exception hierarchy of eoclient.
+
+Every error raised to a user derives from :class:`EOClientError`. Errors that
+come from a service carry the HTTP status, the service's own error code and
+message, the operation and the URL path, and never a secret: message text is
+scrubbed of every credential and token the process knows about.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from typing import Any
+
+from eoclient._redact import scrub
+
+__all__ = [
+    "APIError",
+    "AuthError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ConfigurationError",
+    "ConflictError",
+    "EOClientError",
+    "JobCancelledError",
+    "JobError",
+    "JobFailedError",
+    "JobTimeoutError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseDecodeError",
+    "ServerError",
+    "TimeoutError",
+    "TransportError",
+    "ValidationError",
+]
+
+
+class EOClientError(Exception):
+    """Base class of every error eoclient raises."""
+
+    def __init__(self, message: str) -> None:
+        self.message = scrub(message)
+        super().__init__(self.message)
+
+
+class ConfigurationError(EOClientError):
+    """Credentials, URLs or a config file are missing or malformed."""
+
+
+class ValidationError(EOClientError, ValueError):
+    """Input rejected on the client before anything was sent.
+
+    ``field`` names the offending field as a dotted path (``output.width``).
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class ClientClosedError(EOClientError, RuntimeError):
+    """The client was used after ``aclose()`` or outside its ``async with`` block."""
+
+
+class TransportError(EOClientError):
+    """The request did not get an HTTP answer: connection refused, reset, dropped mid-body."""
+
+    def __init__(self, message: str, *, operation: str = "", method: str = "", path: str = "") -> None:
+        self.operation = operation
+        self.method = method
+        self.path = path
+        where = " ".join(p for p in (operation, method, path) if p)
+        super().__init__(f"{message} ({where})" if where else message)
+
+
+class TimeoutError(TransportError, builtins.TimeoutError):
+    """A connect, read or total timeout ran out before the service answered."""
+
+
+class ResponseDecodeError(EOClientError):
+    """The service answered 2xx but the body is not what its contract says."""
+
+    def __init__(self, message: str, *, operation: str = "", path: str = "", status: int = 0) -> None:
+        self.operation = operation
+        self.path = path
+        self.status = status
+        super().__init__(f"{operation or 'response'} {path}: {message}")
+
+
+class APIError(EOClientError):
+    """The service answered with an error status.
+
+    Attributes: ``status`` (HTTP status), ``code`` (the service's own error
+    code, e.g. ``RENDERER_EXCEPTION`` or ``NOT-AUTHORIZED``), ``service_message``
+    (the service's text), ``operation`` (what eoclient was doing), ``method``,
+    ``path`` (URL path, never the query with its possible secrets), ``details``
+    (the service's structured error list, if any), ``retry_after`` (seconds the
+    service asked to wait, if it said).
+    """
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        code: str | None = None,
+        service_message: str | None = None,
+        operation: str = "",
+        method: str = "",
+        path: str = "",
+        service: str = "",
+        details: Any = None,
+        retry_after: float | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.service_message = scrub(service_message) if service_message else service_message
+        self.operation = operation
+        self.method = method
+        self.path = path
+        self.service = service
+        self.details = details
+        self.retry_after = retry_after
+        self.request_id = request_id
+        head = f"{service + ' ' if service else ''}{operation or 'request'} failed: HTTP {status}"
+        if code:
+            head += f" {code}"
+        if service_message:
+            head += f": {service_message}"
+        where = " ".join(p for p in (method, path) if p)
+        if where:
+            head += f" [{where}]"
+        if request_id:
+            head += f" (request id {request_id})"
+        super().__init__(head)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_api_error, (type(self), self._state()))
+
+    def _state(self) -> Mapping[str, Any]:
+        return {
+            "status": self.status,
+            "code": self.code,
+            "service_message": self.service_message,
+            "operation": self.operation,
+            "method": self.method,
+            "path": self.path,
+            "service": self.service,
+            "details": self.details,
+            "retry_after": self.retry_after,
+            "request_id": self.request_id,
+        }
+
+
+def _rebuild_api_error(cls: type[APIError], state: Mapping[str, Any]) -> APIError:
+    return cls(**state)
+
+
+class BadRequestError(APIError):
+    """HTTP 400/422: the service rejected the request as invalid."""
+
+
+class AuthError(APIError):
+    """HTTP 401/403, or the token endpoint refused the credentials."""
+
+
+class AuthenticationError(AuthError):
+    """HTTP 401 (after one token refresh and replay), or a failed login."""
+
+
+class PermissionDeniedError(AuthError):
+    """HTTP 403: authenticated, but not allowed to do this."""
+
+
+class NotFoundError(APIError):
+    """HTTP 404."""
+
+
+class ConflictError(APIError):
+    """HTTP 409."""
+
+
+class RateLimitError(APIError):
+    """HTTP 429 after the retry policy gave up; ``retry_after`` says how long to wait."""
+
+
+class ServerError(APIError):
+    """HTTP 5xx after the retry policy gave up."""
+
+
+class JobError(EOClientError):
+    """Base class of errors about a long-running job."""
+
+    def __init__(self, message: str, *, job_id: str = "", status: str | None = None) -> None:
+        self.job_id = job_id
+        self.status = status
+        super().__init__(message)
+
+
+class JobFailedError(JobError):
+    """The job ended FAILED (or was stopped by the service); ``error`` is the service's text."""
+
+    def __init__(self, *, job_id: str, status: str, error: str | None = None) -> None:
+        self.error = scrub(error) if error else error
+        text = f"job {job_id} ended {status}"
+        if error:
+            text += f": {error}"
+        super().__init__(text, job_id=job_id, status=status)
+
+
+class JobCancelledError(JobError):
+    """The job was cancelled (by this client or by someone else)."""
+
+
+class JobTimeoutError(JobError, builtins.TimeoutError):
+    """The job did not reach a terminal state before the deadline."""
+
+
+_STATUS_CLASSES: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+
+
+def api_error_class(status: int) -> type[APIError]:
+    """Map an HTTP status to the most specific :class:`APIError` subclass."""
+    if status in _STATUS_CLASSES:
+        return _STATUS_CLASSES[status]
+    if status >= 500:
+        return ServerError
+    if 400 <= status < 500:
+        return BadRequestError if status == 400 else APIError
+    return APIError

@@ -1,0 +1,5 @@
+"""SpaceKnow services."""
+
+from eoclient.spaceknow.client import SpaceKnow
+
+__all__ = ["SpaceKnow"]
