@@ -1,0 +1,605 @@
+"""The job handle: the one abstraction for every long-running operation.
+
+Sentinel Hub Async Process, Batch v2, Batch Statistical and every SpaceKnow
+initiate/retrieve pipeline are driven by one :class:`Job`. Each service plugs
+in a small :class:`JobStrategy` (how to ask for the status, how to fetch the
+result, how to cancel, what to remember to re-attach later); the Job does the
+rest: the poll cadence (:class:`PollPolicy`, server hints win), deadlines,
+sharing one cadence between many waiters, status-change streams, result
+caching, cancellation and resume tokens.
+
+The Job never retries a failed status call: strategies call the client's
+transport, which already retries transient errors of each call. A status call
+that still fails is raised to the waiters that were waiting for it.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import math
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Generator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Generic, Protocol, TypeVar
+
+import anyio
+import anyio.lowlevel
+import msgspec
+
+from eoclient._log import log_event
+from eoclient._polling import PollPolicy, RandomLike
+from eoclient._redact import scrub
+from eoclient.errors import JobCancelledError, JobFailedError, JobTimeoutError, ValidationError
+
+__all__ = [
+    "Job",
+    "JobFactory",
+    "JobState",
+    "JobStatus",
+    "JobStrategy",
+    "PollPolicy",
+    "register_job_kind",
+    "resume_job",
+]
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+_TOKEN_VERSION: Final = 1
+_TOKEN_MAX_BYTES: Final = 64 * 1024
+_HISTORY_LEN: Final = 256
+
+
+class JobState(enum.Enum):
+    """The service-independent state of a job."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def terminal(self) -> bool:
+        """Whether the job can no longer change (SUCCEEDED, FAILED, CANCELLED)."""
+        return self in _TERMINAL
+
+
+_TERMINAL: Final = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
+
+
+class JobStatus(msgspec.Struct, frozen=True):
+    """One observation of a job's status.
+
+    ``raw`` is the service's own status text (``PROCESSING``, ``RESOLVED``...);
+    ``progress`` is 0..1 where the service reports it; ``message``/``step`` are
+    the service's progress text and step number (SpaceKnow); ``error`` is the
+    service's error text on FAILED; ``retry_after`` is the service's hint, in
+    seconds, for the next poll (it is not part of what counts as a change).
+    """
+
+    state: JobState
+    raw: str
+    progress: float | None = None
+    message: str | None = None
+    step: int | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+
+def _changed(old: JobStatus, new: JobStatus) -> bool:
+    """Whether ``new`` is a change worth reporting (everything but ``retry_after``)."""
+    return (old.state, old.raw, old.progress, old.message, old.step, old.error) != (
+        new.state,
+        new.raw,
+        new.progress,
+        new.message,
+        new.step,
+        new.error,
+    )
+
+
+class JobStrategy(Protocol[T_co]):
+    """What one kind of long-running operation plugs into :class:`Job`.
+
+    A strategy does the HTTP (through the client's transport, which retries
+    transient errors of each call); it holds ids, never credentials.
+    """
+
+    @property
+    def kind(self) -> str:
+        """Registry key, e.g. ``"spaceknow.pipeline"`` or ``"sentinelhub.async_process"``."""
+        ...
+
+    @property
+    def job_id(self) -> str:
+        """The service's id of the job."""
+        ...
+
+    async def poll(self) -> JobStatus:
+        """Ask the service for the status, once."""
+        ...
+
+    async def result(self, final: JobStatus) -> T_co:
+        """Fetch or build the result of a SUCCEEDED job (may be an async iterable of pages)."""
+        ...
+
+    async def cancel(self) -> bool:
+        """Ask the service to stop the job; ``False`` if the service cannot."""
+        ...
+
+    def resume_data(self) -> dict[str, Any]:
+        """JSON-able data (ids, not secrets) to re-create this strategy elsewhere."""
+        ...
+
+
+JobFactory = Callable[[Any, str, Mapping[str, Any]], JobStrategy[Any]]
+"""``factory(client, job_id, data)`` re-creating a strategy from a resume token."""
+
+_REGISTRY: dict[str, JobFactory] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _Deadline:
+    at: float  # on the job's clock
+    budget: float  # seconds, for messages
+
+
+@dataclass(frozen=True, slots=True)
+class _Ok(Generic[T]):
+    value: T
+
+
+@dataclass(frozen=True, slots=True)
+class _Err:
+    error: Exception
+
+
+class Job(Generic[T]):
+    """A handle on a long-running operation: awaitable, watchable, cancellable, resumable.
+
+    ``await job`` (or ``await job.wait(timeout=...)``) polls until the job ends
+    and returns its result, or raises :class:`~eoclient.errors.JobFailedError`
+    (FAILED), :class:`~eoclient.errors.JobCancelledError` (CANCELLED, or
+    :meth:`cancel` was called) or :class:`~eoclient.errors.JobTimeoutError`
+    (deadline). ``async for status in job.watch()`` yields each change of
+    status. Any number of tasks may wait on and watch the same Job at once:
+    they share one polling cadence and one result.
+
+    Example::
+
+        job = await sk.kraken.release(...)            # a Job
+        async for status in job.watch():
+            print(status.state.name, status.progress, status.message)
+        result = await job                            # cached: no second fetch
+        token = job.resume_token                      # save it; in another process:
+        job = resume_job(token, sk)
+        result = await job.wait(timeout=600)
+
+    ``sleep`` and ``clock`` (default: ``anyio.sleep`` and ``anyio.current_time``)
+    are hooks for tests and simulations; ``rng`` drives the jitter.
+    """
+
+    def __init__(
+        self,
+        strategy: JobStrategy[T],
+        *,
+        poll: PollPolicy | None = None,
+        initial_status: JobStatus | None = None,
+        rng: RandomLike | None = None,
+        sleep: Callable[[float], Awaitable[Any]] | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self._strategy = strategy
+        self._policy = poll if poll is not None else PollPolicy()
+        self._rng = rng
+        self._sleep = sleep if sleep is not None else anyio.sleep
+        self._clock = clock if clock is not None else anyio.current_time
+        self._lock = anyio.Lock()  # one status call in flight per Job
+        self._result_lock = anyio.Lock()
+        self._cancel_lock = anyio.Lock()
+        self._status: JobStatus | None = initial_status
+        # Completed status calls (successful or failed); waiters compare it to
+        # know whether someone else already made the call they were waiting for.
+        self._version = 0
+        self._last_error: Exception | None = None
+        self._last_error_at = -math.inf
+        self._last_poll_started: float | None = None
+        self._next_poll_at: float | None = None
+        self._sleeps = 0
+        self._polls = 0
+        self._change_seq = 0
+        self._history: deque[tuple[int, JobStatus]] = deque(maxlen=_HISTORY_LEN)
+        if initial_status is not None:
+            self._change_seq = 1
+            self._history.append((1, initial_status))
+        self._outcome: _Ok[T] | _Err | None = None
+        self._cancelled = False
+        self._cancel_result: bool | None = None
+        self._scopes: set[anyio.CancelScope] = set()
+        self._done_logged = False
+
+    # -- what is known ---------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The service's id of the job."""
+        return self._strategy.job_id
+
+    @property
+    def kind(self) -> str:
+        """The strategy's registry key (e.g. ``"spaceknow.pipeline"``)."""
+        return self._strategy.kind
+
+    @property
+    def strategy(self) -> JobStrategy[T]:
+        """The service strategy driving this job."""
+        return self._strategy
+
+    @property
+    def policy(self) -> PollPolicy:
+        """The poll cadence of this handle."""
+        return self._policy
+
+    @property
+    def status(self) -> JobStatus | None:
+        """The last known status (``None`` before the first poll)."""
+        return self._status
+
+    @property
+    def done(self) -> bool:
+        """The job reached a terminal state, or this handle was cancelled."""
+        return self._cancelled or (self._status is not None and self._status.state.terminal)
+
+    @property
+    def resume_token(self) -> str:
+        """Small versioned JSON to re-attach to this job elsewhere with :func:`resume_job`.
+
+        ``{"v": 1, "kind": ..., "id": ..., "data": {...}}`` where ``data`` is the
+        strategy's :meth:`~JobStrategy.resume_data` (ids, never credentials).
+        """
+        token = {
+            "v": _TOKEN_VERSION,
+            "kind": self.kind,
+            "id": self.id,
+            "data": self._strategy.resume_data(),
+        }
+        return msgspec.json.encode(token).decode()
+
+    def __repr__(self) -> str:
+        state = self._status.raw if self._status is not None else "unknown"
+        return f"<Job {self.kind} {self.id} {state}{' cancelled' if self._cancelled else ''}>"
+
+    # -- waiting ---------------------------------------------------------
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self.wait().__await__()
+
+    async def wait(self, timeout: float | None = None) -> T:
+        """Poll until the job ends; return its result.
+
+        ``timeout`` (seconds from now) and the policy's ``deadline``: the smaller
+        wins. Raises JobFailedError, JobCancelledError or JobTimeoutError.
+        """
+        deadline = self._deadline(timeout)
+        while True:
+            self._raise_if_cancelled()
+            status = self._status
+            if status is not None and status.state.terminal:
+                return await self._final(status, deadline)
+            await self._step(deadline)
+
+    async def watch(self, timeout: float | None = None) -> AsyncGenerator[JobStatus, None]:
+        """Yield the current status, then each change, ending after the terminal one.
+
+        A FAILED or CANCELLED job ends the stream normally (the status says
+        it); JobTimeoutError at the deadline, JobCancelledError after
+        :meth:`cancel`. Changes of ``retry_after`` alone are not changes.
+        """
+        deadline = self._deadline(timeout)
+        self._raise_if_cancelled()
+        if self._status is None:
+            await self._step(deadline)
+        seen = self._change_seq - 1
+        while True:
+            self._raise_if_cancelled()
+            pending = [(seq, s) for seq, s in self._history if seq > seen]
+            if not pending:
+                await self._step(deadline)
+                continue
+            for seq, status in pending:
+                seen = seq
+                yield status
+                if status.state.terminal:
+                    return
+                self._raise_if_cancelled()
+
+    async def results(self, timeout: float | None = None) -> AsyncGenerator[Any, None]:
+        """Wait, then yield the items of the result if it is async-iterable, else the result.
+
+        For paged or tiled results::
+
+            async for tile in job.results():
+                ...
+        """
+        value: Any = await self.wait(timeout)
+        if not isinstance(value, AsyncIterable):
+            yield value
+            return
+        iterator = aiter(value)
+        try:
+            async for item in iterator:
+                yield item
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    async def refresh(self) -> JobStatus:
+        """Poll once now (after any status call already in flight) and return the status."""
+        async with self._lock:
+            await self._poll_locked()
+        assert self._status is not None
+        return self._status
+
+    async def cancel(self) -> bool:
+        """Stop polling and ask the service to stop the job.
+
+        Every pending and later ``wait()``/``watch()`` of this handle raises
+        JobCancelledError. Returns what the strategy's ``cancel()`` returned
+        (``False``: the service cannot cancel); it is asked once per handle.
+        A job that already ended is left alone and ``False`` is returned.
+        """
+        status = self._status
+        if not self._cancelled and status is not None and status.state.terminal:
+            return False
+        if not self._cancelled:
+            self._cancelled = True
+            for scope in list(self._scopes):
+                scope.cancel()
+            log_event(logging.INFO, "job.cancel", job_id=self.id, kind=self.kind)
+        async with self._cancel_lock:
+            if self._cancel_result is None:
+                self._cancel_result = bool(await self._strategy.cancel())
+            return self._cancel_result
+
+    # -- internals -------------------------------------------------------
+
+    def _deadline(self, timeout: float | None) -> _Deadline | None:
+        if timeout is not None and (math.isnan(timeout) or timeout < 0):
+            raise ValidationError("timeout", "must be a number >= 0 or None")
+        limits = [x for x in (timeout, self._policy.deadline) if x is not None]
+        if not limits:
+            return None
+        budget = min(limits)
+        return _Deadline(at=self._clock() + budget, budget=budget)
+
+    def _raise_if_cancelled(self) -> None:
+        if self._cancelled:
+            raw = self._status.raw if self._status is not None else None
+            raise JobCancelledError(f"job {self.id} was cancelled by this client", job_id=self.id, status=raw)
+
+    def _timeout_error(self, deadline: _Deadline) -> JobTimeoutError:
+        raw = self._status.raw if self._status is not None else None
+        return JobTimeoutError(
+            f"job {self.id} ({self.kind}) did not finish within {deadline.budget:g}s"
+            f" (last status: {raw or 'unknown'})",
+            job_id=self.id,
+            status=raw,
+        )
+
+    async def _step(self, deadline: _Deadline | None) -> None:
+        """Advance to a newer status than the one known now (one cadence step)."""
+        self._raise_if_cancelled()
+        with anyio.CancelScope() as scope:
+            self._scopes.add(scope)
+            try:
+                await self._advance(deadline)
+            finally:
+                self._scopes.discard(scope)
+        self._raise_if_cancelled()
+
+    async def _advance(self, deadline: _Deadline | None) -> None:
+        status = self._status
+        if status is not None and status.state.terminal:
+            return
+        seen = self._version
+        final = False
+        if status is None:
+            # Nothing known yet: poll at once.
+            await anyio.lowlevel.checkpoint()
+        else:
+            target = self._next_poll_at
+            if target is None:  # started from initial_status: first sleep per policy/hint
+                target = self._schedule(status.retry_after)
+            if deadline is not None and target >= deadline.at:
+                target, final = deadline.at, True
+            pause = target - self._clock()
+            if pause > 0:
+                await self._sleep(pause)
+            else:
+                await anyio.lowlevel.checkpoint()
+        woke = self._clock()
+        with anyio.CancelScope(deadline=self._bound(deadline)) as bound:
+            async with self._lock:
+                if final:
+                    # The last poll at the deadline must be at least this fresh.
+                    last = self._last_poll_started
+                    fresh = self._version != seen and last is not None and last >= woke
+                else:
+                    fresh = self._version != seen
+                if fresh and self._last_error is not None:
+                    if woke <= self._last_error_at:
+                        # It failed while we queued for it: it was our poll too.
+                        raise self._last_error
+                    fresh = False  # it failed before we were due: make our own
+                if not fresh:
+                    await self._poll_locked()
+        if bound.cancelled_caught:
+            assert deadline is not None
+            raise self._timeout_error(deadline)
+        status = self._status
+        if (
+            deadline is not None
+            and status is not None
+            and not status.state.terminal
+            and (final or self._clock() >= deadline.at)
+        ):
+            raise self._timeout_error(deadline)
+
+    def _bound(self, deadline: _Deadline | None) -> float:
+        """Event-loop time at which a status call (or the wait for one) is cut off."""
+        if deadline is None:
+            return math.inf
+        remaining = max(0.0, deadline.at - self._clock())
+        return anyio.current_time() + remaining + self._policy.grace
+
+    def _schedule(self, hint: float | None) -> float:
+        delay = self._policy.delay(self._sleeps, hint, self._rng)
+        self._sleeps += 1
+        self._next_poll_at = self._clock() + delay
+        return self._next_poll_at
+
+    async def _poll_locked(self) -> None:
+        """One status call; the caller holds ``self._lock``."""
+        started = self._clock()
+        try:
+            status = await self._strategy.poll()
+        except Exception as exc:
+            self._version += 1
+            self._last_error = exc
+            self._last_error_at = self._clock()
+            self._last_poll_started = started
+            log_event(
+                logging.WARNING, "job.poll_failed", job_id=self.id, kind=self.kind, error=type(exc).__name__
+            )
+            raise
+        self._last_poll_started = started
+        self._record(status)
+
+    def _record(self, status: JobStatus) -> None:
+        previous = self._status
+        self._status = status
+        self._version += 1
+        self._polls += 1
+        self._last_error = None
+        if previous is None or _changed(previous, status):
+            self._change_seq += 1
+            self._history.append((self._change_seq, status))
+        next_delay: float | None = None
+        if status.state.terminal:
+            self._next_poll_at = None
+        else:
+            next_delay = self._schedule(status.retry_after) - self._clock()
+        log_event(
+            logging.DEBUG,
+            "job.poll",
+            job_id=self.id,
+            kind=self.kind,
+            state=status.state.name,
+            raw=status.raw,
+            progress=status.progress,
+            step=status.step,
+            next_delay=None if next_delay is None else round(next_delay, 3),
+        )
+        if status.state.terminal and not self._done_logged:
+            self._done_logged = True
+            log_event(
+                logging.INFO,
+                "job.done",
+                job_id=self.id,
+                kind=self.kind,
+                state=status.state.name,
+                raw=status.raw,
+                error=scrub(status.error) if status.error else None,
+                polls=self._polls,
+            )
+
+    async def _final(self, status: JobStatus, deadline: _Deadline | None) -> T:
+        if status.state is JobState.FAILED:
+            raise JobFailedError(job_id=self.id, status=status.raw, error=status.error)
+        if status.state is JobState.CANCELLED:
+            raise JobCancelledError(
+                f"job {self.id} was cancelled ({status.raw})", job_id=self.id, status=status.raw
+            )
+        outcome = self._outcome
+        if outcome is None:
+            with anyio.CancelScope(deadline=self._bound(deadline)) as bound:
+                async with self._result_lock:
+                    outcome = self._outcome
+                    if outcome is None:
+                        try:
+                            value = await self._strategy.result(status)
+                        except Exception as exc:
+                            outcome = self._outcome = _Err(exc)
+                        else:
+                            outcome = self._outcome = _Ok(value)
+            if bound.cancelled_caught or outcome is None:
+                assert deadline is not None
+                raise self._timeout_error(deadline)
+        if isinstance(outcome, _Err):
+            raise outcome.error
+        return outcome.value
+
+
+def register_job_kind(kind: str, factory: JobFactory) -> None:
+    """Make ``kind`` resumable: ``factory(client, job_id, data)`` re-creates its strategy.
+
+    Service modules call this at import time; a later registration of the
+    same kind replaces the earlier one.
+    """
+    if not isinstance(kind, str) or not kind:
+        raise ValidationError("kind", "must be a non-empty string")
+    if not callable(factory):
+        raise ValidationError("factory", "must be callable")
+    _REGISTRY[kind] = factory
+
+
+class _Token(msgspec.Struct):
+    v: int
+    kind: str
+    id: str
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+def _parse_token(token: str | bytes) -> _Token:
+    field = "resume_token"
+    if not isinstance(token, str | bytes):
+        raise ValidationError(field, "must be a str or bytes")
+    if len(token) > _TOKEN_MAX_BYTES:
+        raise ValidationError(field, "is too large")
+    try:
+        obj = msgspec.json.decode(token)
+    except msgspec.DecodeError:
+        raise ValidationError(field, "is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise ValidationError(field, "must be a JSON object")
+    version = obj.get("v")
+    if type(version) is not int or version != _TOKEN_VERSION:
+        raise ValidationError(field, f"unsupported version (expected {_TOKEN_VERSION})")
+    try:
+        parsed = msgspec.convert(obj, _Token)
+    except msgspec.ValidationError as exc:
+        raise ValidationError(field, str(exc)) from None
+    if not parsed.kind or not parsed.id:
+        raise ValidationError(field, "kind and id must be non-empty")
+    return parsed
+
+
+def resume_job(token: str | bytes, client: Any, *, poll: PollPolicy | None = None) -> Job[Any]:
+    """Re-attach to a job from its :attr:`Job.resume_token`, e.g. in another process.
+
+    Raises ValidationError (field ``resume_token``) for a malformed token, an
+    unknown version or a kind no imported module registered.
+
+    Example::
+
+        job = resume_job(saved_token, sk)
+        result = await job
+    """
+    parsed = _parse_token(token)
+    factory = _REGISTRY.get(parsed.kind)
+    if factory is None:
+        raise ValidationError("resume_token", f"unknown job kind {parsed.kind!r}")
+    return Job(factory(client, parsed.id, parsed.data), poll=poll)
