@@ -6,6 +6,8 @@ from types import TracebackType
 from typing import Any, Self
 
 from eoclient._http.transport import Response, Transport
+from eoclient._polling import PollPolicy
+from eoclient.jobs import Job, resume_job
 
 __all__ = ["BaseClient"]
 
@@ -13,8 +15,9 @@ __all__ = ["BaseClient"]
 class BaseClient:
     """Owns one :class:`Transport` (one aiohttp session); use with ``async with``."""
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, *, poll: PollPolicy | None = None) -> None:
         self._transport = transport
+        self.poll_policy = poll or PollPolicy()
 
     @property
     def transport(self) -> Transport:
@@ -41,6 +44,14 @@ class BaseClient:
     async def aclose(self) -> None:
         """Close the session and its connections; the client cannot be used afterwards."""
         await self._transport.aclose()
+
+    async def authenticate(self) -> None:
+        """Log in now instead of on the first request (checks the credentials early)."""
+        await self._transport.authenticate()
+
+    def resume_job(self, token: str | bytes, *, poll: PollPolicy | None = None) -> Job[Any]:
+        """Re-attach to a job of this service from its ``resume_token`` (e.g. after a restart)."""
+        return resume_job(token, self, poll=poll or self.poll_policy)
 
     async def request(self, method: str, path: str, *, operation: str = "raw", **kwargs: Any) -> Response:
         """Call an endpoint this client has no method for yet, with every transport guarantee.

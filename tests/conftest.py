@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
+import structlog
 
 
 class SleepRecorder:
@@ -34,3 +35,10 @@ def no_leaked_tasks() -> Callable[[], None]:
         assert others == [], others
 
     return check
+
+
+@pytest.fixture(autouse=True)
+def _fresh_structlog():
+    """structlog.testing.capture_logs leaves structlog 'configured'; undo it between tests."""
+    yield
+    structlog.reset_defaults()

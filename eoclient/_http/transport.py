@@ -255,6 +255,11 @@ class Transport:
             return path
         return f"{self.base_url}/{path.lstrip('/')}"
 
+    async def authenticate(self) -> None:
+        """Obtain a token now if none is cached (no-op without auth)."""
+        if self.auth is not None:
+            await self.auth.token(self._token_call)
+
     async def _token_call(
         self, url: str, form: Mapping[str, str] | None, body: Mapping[str, str] | None
     ) -> Any:

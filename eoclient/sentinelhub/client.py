@@ -11,6 +11,7 @@ from eoclient._http.dialects import SENTINELHUB
 from eoclient._http.ratelimit import RateLimit
 from eoclient._http.retry import RetryPolicy
 from eoclient._http.transport import ConnectionLimits, Timeouts, Transport
+from eoclient._polling import PollPolicy
 from eoclient._redact import Secret
 from eoclient.config import SentinelHubSettings, sentinelhub_settings
 
@@ -42,6 +43,7 @@ class SentinelHub(BaseClient):
         rate_limit: RateLimit | None = None,
         timeouts: Timeouts | None = None,
         limits: ConnectionLimits | None = None,
+        poll: PollPolicy | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.settings: SentinelHubSettings = sentinelhub_settings(
@@ -65,7 +67,8 @@ class SentinelHub(BaseClient):
                 timeouts=timeouts,
                 limits=limits,
                 rng=rng,
-            )
+            ),
+            poll=poll,
         )
 
     def __repr__(self) -> str:

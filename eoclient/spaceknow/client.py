@@ -11,6 +11,7 @@ from eoclient._http.dialects import SPACEKNOW
 from eoclient._http.ratelimit import RateLimit
 from eoclient._http.retry import RetryPolicy
 from eoclient._http.transport import ConnectionLimits, Timeouts, Transport
+from eoclient._polling import PollPolicy
 from eoclient._redact import Secret
 from eoclient.config import SpaceKnowSettings, spaceknow_settings
 
@@ -43,6 +44,7 @@ class SpaceKnow(BaseClient):
         rate_limit: RateLimit | None = None,
         timeouts: Timeouts | None = None,
         limits: ConnectionLimits | None = None,
+        poll: PollPolicy | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.settings: SpaceKnowSettings = spaceknow_settings(
@@ -70,7 +72,8 @@ class SpaceKnow(BaseClient):
                 timeouts=timeouts,
                 limits=limits,
                 rng=rng,
-            )
+            ),
+            poll=poll,
         )
 
     def __repr__(self) -> str:

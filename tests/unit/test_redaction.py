@@ -92,3 +92,14 @@ async def test_log_events_never_carry_credentials(caplog: pytest.LogCaptureFixtu
     log_event(logging.INFO, "custom", authorization=f"Bearer {token}", note=f"{SECRET}")
     assert token not in caplog.text
     assert SECRET not in caplog.text
+
+
+async def test_structlog_path_is_redacted_too() -> None:
+    import structlog
+
+    Secret(SECRET)
+    with structlog.testing.capture_logs() as logs:
+        log_event(logging.INFO, "custom", headers={"Authorization": "Bearer abc.def"}, note=SECRET)
+    assert logs == [
+        {"event": "custom", "headers": {"Authorization": "***"}, "note": "***", "log_level": "info"}
+    ]
