@@ -35,7 +35,7 @@ def _bad(message: str) -> web.Response:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
+    if not request.body_exists:
         return {}
     body = await request.json()
     if not isinstance(body, dict):

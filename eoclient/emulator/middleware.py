@@ -53,7 +53,11 @@ async def record_middleware(request: web.Request, handler: Handler) -> web.Strea
         query=request.query_string,
         has_bearer=bearer_token(request) is not None,
         time=time.time(),
+        content_type=request.content_type,
     )
+    if request.body_exists and request.content_type == "application/json":
+        # Kept for contract tests: what exactly did the client send? (aiohttp caches it for the handler.)
+        record.body = await request.read()
     get_state(request).requests.append(record)
     try:
         response = await handler(request)

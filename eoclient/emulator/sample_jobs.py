@@ -83,7 +83,7 @@ def _phases(raw: Any) -> tuple[Phase, ...]:
 
 
 async def _read_body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
+    if not request.body_exists:
         return {}
     try:
         body = await request.json()

@@ -13,7 +13,16 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from eoclient.emulator import control, drop, sample_jobs
+from eoclient.emulator import (
+    control,
+    drop,
+    sample_jobs,
+    sh_byoc,
+    sh_catalog,
+    sh_process,
+    sh_statistics,
+    sh_tiling_grids,
+)
 from eoclient.emulator.auth import (
     SH_TOKEN_PATH,
     SK_AUTH_PATH,
@@ -42,7 +51,14 @@ from eoclient.emulator.tokens import SENTINELHUB, SPACEKNOW, Credentials, Servic
 
 __all__ = ["SENTINELHUB_SETUP", "SPACEKNOW_SETUP", "Emulator", "build_app"]
 
-SENTINELHUB_SETUP: Final[list[SetupFn]] = [sample_jobs.setup]
+SENTINELHUB_SETUP: Final[list[SetupFn]] = [
+    sample_jobs.setup,
+    sh_process.setup,
+    sh_statistics.setup,
+    sh_catalog.setup,
+    sh_byoc.setup,
+    sh_tiling_grids.setup,
+]
 """Route setup functions of the Sentinel Hub app, called in order."""
 
 SPACEKNOW_SETUP: Final[list[SetupFn]] = []

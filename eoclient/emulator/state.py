@@ -33,7 +33,8 @@ class RequestRecord:
 
     ``time`` is real epoch seconds; ``status`` is filled in once answered (it
     stays ``None`` if the handler failed mid-stream); ``fault`` names the fault
-    applied to it, if any (``"rate_limit"``, ``"drop"``, ``"latency"``, ...).
+    applied to it, if any (``"rate_limit"``, ``"drop"``, ``"latency"``, ...);
+    ``body`` holds the raw bytes of JSON request bodies (for contract tests).
     """
 
     service: Service
@@ -44,6 +45,8 @@ class RequestRecord:
     time: float
     status: int | None = None
     fault: str | None = None
+    content_type: str = ""
+    body: bytes | None = None  # JSON request bodies only
 
 
 @dataclass

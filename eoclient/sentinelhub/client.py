@@ -14,6 +14,9 @@ from eoclient._http.transport import ConnectionLimits, Timeouts, Transport
 from eoclient._polling import PollPolicy
 from eoclient._redact import Secret
 from eoclient.config import SentinelHubSettings, sentinelhub_settings
+from eoclient.sentinelhub.byoc import BYOC
+from eoclient.sentinelhub.catalog import Catalog
+from eoclient.sentinelhub.tiling_grids import TilingGrids
 
 __all__ = ["SentinelHub"]
 
@@ -70,6 +73,14 @@ class SentinelHub(BaseClient):
             ),
             poll=poll,
         )
+        self.catalog = Catalog(self.transport)
+        """STAC catalog: search, collections, items."""
+        self.byoc = BYOC(self.transport)
+        """Bring Your Own COG: collections, tiles, files."""
+        self.tiling_grids = TilingGrids(self.transport)
+        """Batch tiling grids."""
+
+    # -- Process and Statistical API methods (one-shot requests) go here --
 
     def __repr__(self) -> str:
         return f"SentinelHub(base_url={self.settings.base_url!r}, client_id={self.settings.client_id!r})"

@@ -1,0 +1,14 @@
+"""Sentinel Hub TilingGrids (being written)."""
+
+from __future__ import annotations
+
+from eoclient._http.transport import Transport
+
+__all__ = ["TilingGrids"]
+
+
+class TilingGrids:
+    """Reached as an attribute of :class:`~eoclient.SentinelHub`."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
