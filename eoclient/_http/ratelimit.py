@@ -5,7 +5,9 @@ are not request counts, such as processing units per minute). :class:`RateLimite
 combines per-second and per-minute buckets and adapts: a 429 halves the pace
 (multiplicative decrease) and pauses every caller until the service's
 ``Retry-After`` has passed; each success then restores a little of the pace
-(additive increase) until the configured rate is reached again.
+until the configured rate is reached again. Without a configured limit, a 429
+teaches the limiter the pace that hit the limit (from recent request times)
+and it goes at half of that, recovering until it no longer applies.
 """
 
 from __future__ import annotations
@@ -114,6 +116,7 @@ class RateLimiter:
     """Paces requests of one client and slows down when the service says 429."""
 
     _WINDOW = 32  # request stamps kept to estimate the pace when no limit is set
+    _MIN_SAMPLES = 8  # fewer stamps than this say nothing about the pace
 
     def __init__(
         self, limit: RateLimit | None = None, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
@@ -171,13 +174,14 @@ class RateLimiter:
         for bucket, configured in self._buckets:
             bucket.rate = max(configured * self.limit.min_fraction, bucket.rate / 2)
         if not self._buckets:
-            observed = self._observed_rate(now)
-            if self._adaptive is None:
-                start = max(observed / 2, 1.0)
-                self._adaptive = TokenBucket(start, 1, clock=self._clock, sleep=self._sleep)
-                self._adaptive_ceiling = max(observed, 2.0)
-            else:
+            if self._adaptive is not None:
                 self._adaptive.rate = max(self.limit.min_fraction, self._adaptive.rate / 2)
+            elif len(self._stamps) >= self._MIN_SAMPLES:
+                # Learn the pace that hit the limit and go at half of it.
+                observed = self._observed_rate(now)
+                self._adaptive = TokenBucket(max(observed / 2, 0.5), 1, clock=self._clock, sleep=self._sleep)
+                self._adaptive_ceiling = observed
+            # With too little history there is no pace to learn: the pause alone applies.
         log_event(
             logging.INFO,
             "ratelimit.slowdown",
@@ -186,14 +190,19 @@ class RateLimiter:
         )
 
     def on_success(self) -> None:
-        """A request went through: restore some pace (additive increase)."""
+        """A request went through: restore some pace.
+
+        Configured limits recover additively (5 % of the configured rate per
+        success); a learned pace recovers multiplicatively and is dropped once
+        it is twice the pace that hit the limit.
+        """
         for bucket, configured in self._buckets:
             if bucket.rate < configured:
                 bucket.rate = min(configured, bucket.rate + configured * 0.05)
         if self._adaptive is not None:
-            self._adaptive.rate += max(0.05, self._adaptive_ceiling * 0.02)
+            self._adaptive.rate *= 1.05
             if self._adaptive.rate >= self._adaptive_ceiling * 2:
-                self._adaptive = None  # recovered beyond what once hit the limit
+                self._adaptive = None  # recovered beyond the pace that once hit the limit
 
     def _observed_rate(self, now: float) -> float:
         if len(self._stamps) < 2:

@@ -1,0 +1,48 @@
+"""The ``eoclient`` command line: thin, on top of the public API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import anyio
+
+from eoclient import __version__
+from eoclient._redact import scrub
+from eoclient.errors import ConfigurationError, EOClientError, ValidationError
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eoclient", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"eoclient {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run the main job against the embedded emulator (no credentials)")
+    demo.add_argument("--seed", type=int, default=1, help="seed of the emulator's faults and data")
+    demo.add_argument("--clock-speed", type=float, default=100.0, help="emulated seconds per real second")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (0 ok, 2 bad input/config, 1 service error, 130 interrupted)."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from eoclient.demo import run_demo  # noqa: PLC0415 - starts the emulator: load only when asked
+
+            anyio.run(lambda: run_demo(seed=args.seed, clock_speed=args.clock_speed))
+    except (ValidationError, ConfigurationError) as exc:
+        print(f"eoclient: {scrub(str(exc))}", file=sys.stderr)
+        return 2
+    except EOClientError as exc:
+        print(f"eoclient: {type(exc).__name__}: {scrub(str(exc))}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Atomic files: complete files only under the final name; .part kept only to resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+from eoclient._files import AtomicFile, part_path, write_atomic
+
+
+async def chunks(n: int, size: int = 300_000):
+    for i in range(n):
+        yield bytes([i % 256]) * size
+
+
+async def test_write_atomic_renames_complete_file(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "out.bin"
+    size = await write_atomic(target, chunks(5))
+    assert size == 1_500_000
+    assert target.read_bytes() == b"".join(bytes([i]) * 300_000 for i in range(5))
+    assert not part_path(target).exists()
+
+
+async def test_failure_leaves_nothing_by_default(tmp_path: Path) -> None:
+    target = tmp_path / "out.bin"
+    with pytest.raises(RuntimeError):
+        async with AtomicFile(target) as f:
+            await f.write(b"x" * 2_000_000)
+            raise RuntimeError("network gone")
+    assert not target.exists()
+    assert not part_path(target).exists()
+
+
+async def test_failure_keeps_part_for_resume(tmp_path: Path) -> None:
+    target = tmp_path / "out.bin"
+    with pytest.raises(RuntimeError):
+        async with AtomicFile(target, keep_partial=True) as f:
+            await f.write(b"a" * 10)
+            raise RuntimeError("dropped")
+    assert not target.exists()
+    assert part_path(target).read_bytes() == b"a" * 10
+    async with AtomicFile(target, resume=True) as f:
+        assert f.offset == 10
+        await f.write(b"b" * 5)
+    assert target.read_bytes() == b"a" * 10 + b"b" * 5
+    assert not part_path(target).exists()
+
+
+async def test_cancellation_removes_part_even_when_keeping(tmp_path: Path) -> None:
+    target = tmp_path / "out.bin"
+    with anyio.move_on_after(0.01):
+        async with AtomicFile(target, keep_partial=True) as f:
+            await f.write(b"z" * 100)
+            await anyio.sleep(5)
+    assert not target.exists()
+    assert not part_path(target).exists()
+
+
+async def test_existing_final_file_untouched_until_commit(tmp_path: Path) -> None:
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old")
+    with pytest.raises(ValueError, match="bad"):
+        async with AtomicFile(target) as f:
+            await f.write(b"new")
+            raise ValueError("bad")
+    assert target.read_bytes() == b"old"
