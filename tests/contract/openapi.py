@@ -1,7 +1,7 @@
 """Validate request bodies the client sent against the official Sentinel Hub OpenAPI document.
 
 The document lives outside the project (``../shared/reference/sentinelhub-openapi.yaml``
-relative to the repository root, or ``$EOCLIENT_OPENAPI``); tests that need it
+relative to the repository root, ``/work/shared/...``, or ``$EOCLIENT_OPENAPI``); tests that need it
 are skipped, with the reason printed, when it is absent. Its paths are written
 ``/process/v1``, ``/catalog/v1/search``...; the live service (and the emulator)
 serve them under ``/api/v1/...``: :data:`LIVE_PREFIXES` maps one onto the other.
@@ -19,9 +19,12 @@ import msgspec
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC_PATH = Path(
-    os.environ.get("EOCLIENT_OPENAPI", REPO.parent / "shared/reference/sentinelhub-openapi.yaml")
-)
+_CANDIDATES = [
+    os.environ.get("EOCLIENT_OPENAPI", ""),
+    str(REPO.parent / "shared/reference/sentinelhub-openapi.yaml"),
+    "/work/shared/reference/sentinelhub-openapi.yaml",  # the team's machines
+]
+SPEC_PATH = next((Path(c) for c in _CANDIDATES if c and Path(c).is_file()), Path(_CANDIDATES[1]))
 
 # live prefix -> spec prefix (longest first)
 LIVE_PREFIXES: list[tuple[str, str]] = [
