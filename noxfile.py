@@ -35,5 +35,5 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks side by side with the peers (see benchmarks/README.md)."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test]", "requests")
     session.run("python", "-m", "benchmarks", *session.posargs)
