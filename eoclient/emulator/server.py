@@ -22,6 +22,12 @@ from eoclient.emulator import (
     sh_process,
     sh_statistics,
     sh_tiling_grids,
+    sk_credits,
+    sk_datacube,
+    sk_imagery,
+    sk_kraken,
+    sk_pipelines,
+    sk_users,
 )
 from eoclient.emulator.auth import (
     SH_TOKEN_PATH,
@@ -61,7 +67,14 @@ SENTINELHUB_SETUP: Final[list[SetupFn]] = [
 ]
 """Route setup functions of the Sentinel Hub app, called in order."""
 
-SPACEKNOW_SETUP: Final[list[SetupFn]] = []
+SPACEKNOW_SETUP: Final[list[SetupFn]] = [
+    sk_pipelines.setup,
+    sk_imagery.setup,
+    sk_kraken.setup,
+    sk_datacube.setup,
+    sk_credits.setup,
+    sk_users.setup,
+]
 """Route setup functions of the SpaceKnow app, called in order."""
 
 _CLIENT_MAX_SIZE: Final = 64 * 1024 * 1024  # large evalscripts, BYOC/batch payloads

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 from eoclient._client import BaseClient
 from eoclient._http.auth import Auth0PasswordAuth
@@ -14,6 +15,13 @@ from eoclient._http.transport import ConnectionLimits, Timeouts, Transport
 from eoclient._polling import PollPolicy
 from eoclient._redact import Secret
 from eoclient.config import SpaceKnowSettings, spaceknow_settings
+from eoclient.jobs import Job
+from eoclient.spaceknow.credits import Credits
+from eoclient.spaceknow.datacube import Datacube
+from eoclient.spaceknow.imagery import Imagery
+from eoclient.spaceknow.kraken import Kraken
+from eoclient.spaceknow.pipelines import attach
+from eoclient.spaceknow.users import Users
 
 __all__ = ["SpaceKnow"]
 
@@ -75,6 +83,26 @@ class SpaceKnow(BaseClient):
             ),
             poll=poll,
         )
+        self.imagery = Imagery(self)
+        """Imagery (Ragnar): search, get-image, scene info, providers, ingest."""
+        self.kraken = Kraken(self)
+        """Kraken: map releases, dry runs, scene grouping, tiles."""
+        self.datacube = Datacube(self)
+        """Datacube: AoIs, catalogue, datapoints, products."""
+        self.credits = Credits(self)
+        """Credits: area checks, transactions, allocations, limits."""
+        self.users = Users(self)
+        """Users: info, Guardian accounts."""
+
+    def pipeline(self, pipeline_id: str, *, retrieve: str) -> Job[Any]:
+        """Re-attach to a running pipeline from its id and its operation's retrieve path.
+
+        Example::
+
+            job = sk.pipeline("3g4PovfhGxmymQolpgvv", retrieve="/kraken/release/retrieve")
+            result = await job
+        """
+        return attach(self, pipeline_id, retrieve=retrieve)
 
     def __repr__(self) -> str:
         return f"SpaceKnow(base_url={self.settings.base_url!r}, username={self.settings.username!r})"

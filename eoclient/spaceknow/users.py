@@ -1,0 +1,14 @@
+"""SpaceKnow Users (being written)."""
+
+from __future__ import annotations
+
+from eoclient._client import BaseClient
+
+__all__ = ["Users"]
+
+
+class Users:
+    """Reached as an attribute of :class:`~eoclient.SpaceKnow`."""
+
+    def __init__(self, client: BaseClient) -> None:
+        self._client = client

@@ -1,0 +1,116 @@
+"""SpaceKnow pipelines through Job: initiate, nextTry-paced polling with progress, retrieve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from eoclient._models import Model
+from eoclient.emulator import Emulator
+from eoclient.emulator.jobs import Phase
+from eoclient.emulator.sk_pipelines import create_pipeline, initiate_response, retrieve_handler
+from eoclient.emulator.state import EmulatorState, get_state
+from eoclient.errors import JobFailedError, ValidationError
+from eoclient.jobs import JobState
+from eoclient.spaceknow.pipelines import attach, initiate, register_result
+from tests.integration.conftest import sk_client
+
+
+class EchoResult(Model):
+    echo: dict[str, Any]
+    rows: int
+
+
+register_result("/test/echo/retrieve", EchoResult)
+
+
+def echo_routes(app: web.Application, state: EmulatorState) -> None:
+    async def _initiate(request: web.Request) -> web.Response:
+        body = await request.json()
+        st = get_state(request)
+        outcome = "FAILED" if body.get("fail") else "RESOLVED"
+        job = create_pipeline(
+            st,
+            "test/echo",
+            result=lambda: {"echo": body, "rows": 3},
+            outcome=outcome,
+            error="SCENES-WITH-SAME-DATETIME: two scenes share a datetime",
+            phases=[Phase("NEW", 2, "queued"), Phase("PROCESSING", 5, "crunching")],
+        )
+        return initiate_response(job, st)
+
+    app.router.add_post("/test/echo/initiate", _initiate)
+    app.router.add_post("/test/echo/retrieve", retrieve_handler("test/echo"))
+
+
+pytestmark = pytest.mark.eo_emulator(clock_speed=500.0, spaceknow_setup=[echo_routes])
+
+
+async def test_pipeline_resolves_and_retrieves(eo_emulator: Emulator) -> None:
+    async with sk_client(eo_emulator) as sk:
+        job = await initiate(
+            sk,
+            "/test/echo/initiate",
+            {"a": 1},
+            retrieve="/test/echo/retrieve",
+            result=EchoResult,
+            operation="test.echo",
+        )
+        assert len(job.id) == 20
+        assert job.status is not None and job.status.raw == "NEW"
+        seen = [s async for s in job.watch()]
+        result = await job
+    assert result == EchoResult(echo={"a": 1}, rows=3)
+    assert [s.raw for s in seen][-1] == "RESOLVED"
+    assert "crunching" in {s.message for s in seen}
+    assert any(s.step for s in seen)
+    polls = [r for r in eo_emulator.requests if r.path == "/tasking/get-status"]
+    assert polls and all(r.body is not None and b"getProgress" in r.body for r in polls)
+
+
+async def test_failed_pipeline_raises_with_service_text(eo_emulator: Emulator) -> None:
+    async with sk_client(eo_emulator) as sk:
+        job = await initiate(
+            sk,
+            "/test/echo/initiate",
+            {"fail": True},
+            retrieve="/test/echo/retrieve",
+            result=EchoResult,
+            operation="test.echo",
+        )
+        with pytest.raises(JobFailedError) as info:
+            await job
+    assert "SCENES-WITH-SAME-DATETIME" in (info.value.error or "")
+    assert info.value.status == "FAILED"
+
+
+async def test_reattach_from_id_and_from_resume_token(eo_emulator: Emulator) -> None:
+    async with sk_client(eo_emulator) as sk:
+        job = await initiate(
+            sk,
+            "/test/echo/initiate",
+            {"b": 2},
+            retrieve="/test/echo/retrieve",
+            result=EchoResult,
+            operation="test.echo",
+        )
+        token = job.resume_token
+    async with sk_client(eo_emulator) as other:
+        by_id = attach(other, job.id, retrieve="/test/echo/retrieve")
+        assert (await by_id).rows == 3
+        by_token = other.resume_job(token)
+        assert (await by_token).echo == {"b": 2}
+        assert by_token.status is not None and by_token.status.state is JobState.SUCCEEDED
+        assert await by_token.cancel() is False  # finished; SpaceKnow can't cancel anyway
+
+
+async def test_pipeline_id_must_be_20_characters(eo_emulator: Emulator) -> None:
+    async with sk_client(eo_emulator) as sk:
+        with pytest.raises(ValidationError) as info:
+            attach(sk, "short", retrieve="/test/echo/retrieve")
+        assert info.value.field == "pipeline_id"
+        with pytest.raises(ValidationError):
+            attach(sk, "a" * 20, retrieve="/unknown/retrieve")
+    assert not [r for r in eo_emulator.requests if r.path == "/tasking/get-status"]
