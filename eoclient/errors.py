@@ -234,8 +234,4 @@ def api_error_class(status: int) -> type[APIError]:
     """Map an HTTP status to the most specific :class:`APIError` subclass."""
     if status in _STATUS_CLASSES:
         return _STATUS_CLASSES[status]
-    if status >= 500:
-        return ServerError
-    if 400 <= status < 500:
-        return BadRequestError if status == 400 else APIError
-    return APIError
+    return ServerError if status >= 500 else APIError
