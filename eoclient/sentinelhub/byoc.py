@@ -1,14 +1,425 @@
-"""Sentinel Hub BYOC (being written)."""
+"""Sentinel Hub BYOC (Bring Your Own COG): collections, tiles, and the files of Planet tiles.
+
+Reached as ``sh.byoc``::
+
+    async with eoclient.SentinelHub() as sh:
+        coll = await sh.byoc.create_collection({"name": "ndvi", "s3Bucket": "my-bucket"})
+        tile = await sh.byoc.create_tile(coll.id, {"path": "2024/ndvi_(BAND)"})
+        async for t in sh.byoc.tiles(coll.id, status="INGESTED"):
+            print(t.path)
+
+Listings follow Sentinel Hub's ``viewtoken`` paging (``links.nextToken``, or
+the ``links.next`` URL) and are :class:`~eoclient.paging.Paginator` objects.
+"""
 
 from __future__ import annotations
 
-from eoclient._http.transport import Transport
+import logging
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final, TypeVar
+from urllib.parse import quote
 
-__all__ = ["BYOC"]
+import anyio
+
+from eoclient._files import AtomicFile, part_path
+from eoclient._http.transport import StreamResponse, Transport
+from eoclient._log import log_event
+from eoclient._models import from_wire
+from eoclient.errors import ResponseDecodeError, TransportError, ValidationError
+from eoclient.paging import Page, Paginator
+from eoclient.sentinelhub.byoc_models import (
+    TILE_STATUSES,
+    Collection,
+    Tile,
+    TileFileDownload,
+    collection_body,
+    file_list,
+    page_count,
+    tile_body,
+    tile_update_body,
+    uuid_id,
+)
+
+__all__ = ["BYOC", "DownloadSizeError", "view_paginator"]
+
+T = TypeVar("T")
+
+_BASE: Final = "/api/v1/byoc/collections"
+_SORTS: Final = frozenset({"created:asc", "created:desc"})
+_CONTENT_RANGE_RE: Final = re.compile(r"^bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)$", re.I)
+
+
+class DownloadSizeError(ResponseDecodeError):
+    """A downloaded file does not have the size the service reports for it.
+
+    Nothing is left under the final name (the partial file is removed too,
+    since its bytes cannot be trusted). ``expected`` and ``actual`` are in bytes.
+    """
+
+    def __init__(self, *, expected: int, actual: int, operation: str, path: str) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"got {actual} bytes, the service reports {expected}", operation=operation, path=path
+        )
+
+
+def view_paginator(
+    transport: Transport,
+    path: str,
+    item_type: type[T],
+    *,
+    operation: str,
+    params: Mapping[str, Any] | None = None,
+    max_items: int | None = None,
+) -> Paginator[T]:
+    """A :class:`Paginator` over a Sentinel Hub ``{"data": [...], "links": {...}}`` listing.
+
+    The next page is asked for with ``viewtoken=<links.nextToken>`` and the
+    same query; an answer that only gives a ``links.next`` URL is followed as is.
+    """
+    base_params = {k: v for k, v in (params or {}).items() if v is not None}
+
+    async def fetch(cursor: Any) -> Page[T]:
+        url, query = path, dict(base_params)
+        if isinstance(cursor, tuple) and cursor[0] == "url":
+            url, query = cursor[1], {}
+        elif cursor is not None:
+            query["viewtoken"] = cursor
+        body = await transport.request_json(
+            "GET", url, operation=operation, params=query, type=dict[str, Any]
+        )
+        items = from_wire(body.get("data") or [], list[item_type], operation=operation, path=path)  # type: ignore[valid-type]
+        links = body.get("links")
+        nxt: Any = None
+        if isinstance(links, dict):
+            if isinstance(links.get("nextToken"), str) and links["nextToken"]:
+                nxt = links["nextToken"]
+            elif isinstance(links.get("next"), str) and links["next"]:
+                nxt = ("url", links["next"])
+        # A last page may still carry a token; an empty page ends the listing regardless.
+        return Page(items, nxt if items else None)
+
+    return Paginator(fetch, max_items=max_items)
+
+
+def _data(body: Any, operation: str, path: str) -> Any:
+    """The ``data`` member of a ``{"data": {...}}`` answer."""
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        raise ResponseDecodeError('expected {"data": {...}}', operation=operation, path=path)
+    return body["data"]
 
 
 class BYOC:
-    """Reached as an attribute of :class:`~eoclient.SentinelHub`."""
+    """BYOC collections, tiles and Planet tile files. Reached as ``sh.byoc``.
+
+    Ids are UUIDs (a :class:`uuid.UUID`, its text, or ``"byoc-<uuid>"`` as
+    written in Process API requests). Methods taking a model also take a
+    docs-style dict. Client-side checks raise :class:`~eoclient.errors.ValidationError`
+    before anything is sent; the service's refusals (e.g. adding a band to a
+    collection that has tiles) come back as :class:`~eoclient.errors.BadRequestError`
+    or :class:`~eoclient.errors.ConflictError`.
+    """
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
+
+    # -- collections ---------------------------------------------------------------------
+
+    async def create_collection(self, collection: Collection | Mapping[str, Any]) -> Collection:
+        """Create a collection; returns it with its ``id``.
+
+        Example::
+
+            coll = await sh.byoc.create_collection({
+                "name": "my collection",
+                "s3Bucket": "my-bucket",
+                "additionalData": {"bands": {"B1": {"bitDepth": 16, "sampleFormat": "UINT"}}},
+            })
+        """
+        body = collection_body(collection)
+        op = "byoc.create_collection"
+        answer = await self._transport.request_json("POST", _BASE, operation=op, json=body)
+        return from_wire(_data(answer, op, _BASE), Collection, operation=op, path=_BASE)
+
+    def collections(
+        self, search: str | None = None, count: int | None = None, *, max_items: int | None = None
+    ) -> Paginator[Collection]:
+        """Every collection of the account, page by page.
+
+        ``search``: a word, or words joined with ``|`` (or) and ``&`` (and);
+        ``count``: page size (1..100); ``max_items``: stop after that many.
+        """
+        if search is not None and not isinstance(search, str):
+            raise ValidationError("search", f"expected a string, got {type(search).__name__}")
+        params = {"search": search or None, "count": page_count(count)}
+        return view_paginator(
+            self._transport,
+            _BASE,
+            Collection,
+            operation="byoc.collections",
+            params=params,
+            max_items=max_items,
+        )
+
+    async def collection(self, collection_id: Any) -> Collection:
+        """One collection by id (:class:`~eoclient.errors.NotFoundError` if there is none)."""
+        path = f"{_BASE}/{uuid_id(collection_id, field='collection_id')}"
+        op = "byoc.collection"
+        answer = await self._transport.request_json("GET", path, operation=op)
+        return from_wire(_data(answer, op, path), Collection, operation=op, path=path)
+
+    async def update_collection(self, collection_id: Any, collection: Collection | Mapping[str, Any]) -> None:
+        """Replace a collection's name, bucket, noData and (if given) bands.
+
+        ``name`` and ``s3Bucket`` are required; a missing ``noData`` deletes
+        the old one; ``additionalData`` omitted leaves the bands as they are.
+        Once a collection has tiles, bands can be renamed, get a noData value
+        or be removed, but not added or otherwise changed — the service
+        refuses (:class:`~eoclient.errors.BadRequestError`).
+        """
+        path = f"{_BASE}/{uuid_id(collection_id, field='collection_id')}"
+        body = collection_body(collection, update=True)
+        await self._transport.request("PUT", path, operation="byoc.update_collection", json=body)
+
+    async def delete_collection(self, collection_id: Any) -> None:
+        """Delete a collection (and its tiles)."""
+        path = f"{_BASE}/{uuid_id(collection_id, field='collection_id')}"
+        await self._transport.request("DELETE", path, operation="byoc.delete_collection")
+
+    async def copy_tiles(self, from_id: Any, to_id: Any) -> None:
+        """Copy the ingested tiles of ``from_id`` whose path is not yet in ``to_id``.
+
+        The target must have the same band names and types, or no bands.
+        """
+        source = uuid_id(from_id, field="from_id")
+        target = uuid_id(to_id, field="to_id")
+        if source == target:
+            raise ValidationError("to_id", "is the source collection itself")
+        await self._transport.request(
+            "POST",
+            f"{_BASE}/{source}/copyTiles",
+            operation="byoc.copy_tiles",
+            params={"toCollection": target},
+        )
+
+    # -- tiles ---------------------------------------------------------------------------
+
+    def _tiles_path(self, collection_id: Any) -> str:
+        return f"{_BASE}/{uuid_id(collection_id, field='collection_id')}/tiles"
+
+    def _tile_path(self, collection_id: Any, tile_id: Any) -> str:
+        return f"{self._tiles_path(collection_id)}/{uuid_id(tile_id, field='tile_id', prefix='')}"
+
+    async def create_tile(self, collection_id: Any, tile: Tile | Mapping[str, Any]) -> Tile:
+        """Register a tile (its files are at ``path`` in the collection's bucket); ingestion starts.
+
+        Example::
+
+            tile = await sh.byoc.create_tile(coll.id, {
+                "path": "2024/08/scene_(BAND)",
+                "sensingTime": "2024-08-24T10:15:22Z",
+            })
+        """
+        path = self._tiles_path(collection_id)
+        body = tile_body(tile)
+        op = "byoc.create_tile"
+        answer = await self._transport.request_json("POST", path, operation=op, json=body)
+        return from_wire(_data(answer, op, path), Tile, operation=op, path=path)
+
+    def tiles(
+        self,
+        collection_id: Any,
+        sort: str | None = None,
+        path: str | None = None,
+        status: str | None = None,
+        count: int | None = None,
+        *,
+        max_items: int | None = None,
+    ) -> Paginator[Tile]:
+        """The tiles of a collection, page by page.
+
+        ``sort``: ``"created:asc"`` or ``"created:desc"``; ``path``: only the
+        tile with exactly this path; ``status``: only tiles in this status
+        (``WAITING``, ``QUEUED``, ``INGESTING``, ``INGESTED``, ``FAILED``);
+        ``count``: page size (1..100).
+        """
+        url = self._tiles_path(collection_id)
+        if sort is not None and sort not in _SORTS:
+            raise ValidationError("sort", f"must be one of {sorted(_SORTS)}, got {sort!r}")
+        if path is not None and not isinstance(path, str):
+            raise ValidationError("path", f"expected a string, got {type(path).__name__}")
+        if status is not None and status not in TILE_STATUSES:
+            raise ValidationError("status", f"must be one of {sorted(TILE_STATUSES)}, got {status!r}")
+        params = {"sort": sort, "path": path, "status": status, "count": page_count(count)}
+        return view_paginator(
+            self._transport, url, Tile, operation="byoc.tiles", params=params, max_items=max_items
+        )
+
+    async def tile(self, collection_id: Any, tile_id: Any) -> Tile:
+        """One tile by id."""
+        path = self._tile_path(collection_id, tile_id)
+        op = "byoc.tile"
+        answer = await self._transport.request_json("GET", path, operation=op)
+        return from_wire(_data(answer, op, path), Tile, operation=op, path=path)
+
+    async def update_tile(
+        self, collection_id: Any, tile_id: Any, tile: Tile | Mapping[str, Any] | Any
+    ) -> None:
+        """Change a tile's ``coverGeometry`` and/or ``sensingTime``.
+
+        Pass a dict with either key (``{"sensingTime": None}`` clears the time),
+        or a :class:`~eoclient.sentinelhub.byoc_models.Tile` /
+        :class:`~eoclient.sentinelhub.byoc_models.TileUpdate` as it should be.
+        """
+        path = self._tile_path(collection_id, tile_id)
+        body = tile_update_body(dict(tile) if isinstance(tile, Mapping) else tile)
+        await self._transport.request("PUT", path, operation="byoc.update_tile", json=body)
+
+    async def delete_tile(self, collection_id: Any, tile_id: Any) -> None:
+        """Delete a tile from the collection (its files stay in the bucket)."""
+        path = self._tile_path(collection_id, tile_id)
+        await self._transport.request("DELETE", path, operation="byoc.delete_tile")
+
+    async def reingest_tile(self, collection_id: Any, tile_id: Any) -> None:
+        """Start ingesting a tile again (e.g. after fixing its files)."""
+        path = self._tile_path(collection_id, tile_id) + "/reingest"
+        await self._transport.request("POST", path, operation="byoc.reingest_tile")
+
+    # -- files of Planet tiles -----------------------------------------------------------
+
+    def _file_path(self, collection_id: Any, tile_id: Any, path: str) -> str:
+        if not isinstance(path, str) or not path.strip("/"):
+            raise ValidationError("path", "a file name as listed by tile_files() is required")
+        return f"{self._tile_path(collection_id, tile_id)}/files/{quote(path.strip('/'), safe='/')}"
+
+    def tile_files(self, collection_id: Any, tile_id: Any) -> Paginator[str]:
+        """The file names of a tile of a Planet (subscription/order) collection.
+
+        The service answers in one page; it is a :class:`Paginator` like every listing.
+        """
+        url = self._tile_path(collection_id, tile_id) + "/files"
+        op = "byoc.tile_files"
+
+        async def fetch(cursor: Any) -> Page[str]:
+            del cursor
+            answer = await self._transport.request_json("GET", url, operation=op)
+            return Page(from_wire(file_list(answer), list[str], operation=op, path=url))
+
+        return Paginator(fetch)
+
+    async def tile_file_size(self, collection_id: Any, tile_id: Any, path: str) -> int:
+        """The size in bytes of a file of a Planet tile (a ``HEAD`` request)."""
+        url = self._file_path(collection_id, tile_id, path)
+        op = "byoc.tile_file_size"
+        resp = await self._transport.request("HEAD", url, operation=op)
+        length = resp.headers.get("Content-Length", "")
+        if not length.isdigit():
+            raise ResponseDecodeError("the answer has no Content-Length", operation=op, path=resp.path)
+        return int(length)
+
+    async def download_tile_file(
+        self,
+        collection_id: Any,
+        tile_id: Any,
+        path: str,
+        dest: str | os.PathLike[str],
+        *,
+        max_resumes: int = 5,
+        chunk_size: int = 1 << 16,
+    ) -> TileFileDownload:
+        """Download a file of a Planet tile to ``dest``, resuming after dropped connections.
+
+        Bytes go to ``<dest>.part`` and the file appears under ``dest`` only
+        when complete and of the size the service reports. A connection lost
+        mid-body is resumed with a ``Range`` request (up to ``max_resumes``
+        times; a server that answers the whole file instead is read from the
+        start); a ``.part`` left by an earlier failed call is resumed too. A
+        size mismatch raises :class:`DownloadSizeError` and leaves no file.
+
+        Example::
+
+            for name in await sh.byoc.tile_files(coll_id, tile_id).collect():
+                got = await sh.byoc.download_tile_file(coll_id, tile_id, name, out_dir / name)
+        """
+        url = self._file_path(collection_id, tile_id, path)
+        if isinstance(max_resumes, bool) or not isinstance(max_resumes, int) or max_resumes < 0:
+            raise ValidationError("max_resumes", "must be an integer >= 0")
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise ValidationError("chunk_size", "must be a positive integer")
+        target = Path(dest)
+        op = "byoc.download_tile_file"
+        resumes = 0
+        while True:
+            offset = await anyio.to_thread.run_sync(_part_size, target)
+            receiving = False
+            try:
+                headers = {"Range": f"bytes={offset}-"} if offset else None
+                async with self._transport.stream(
+                    "GET", url, operation=op, headers=headers, ok={416: True}
+                ) as resp:
+                    start, total = _body_start(resp, offset)
+                    if resp.status == 416:
+                        await resp.read()  # a small error body: read it so the connection is free
+                    async with AtomicFile(target, resume=start > 0, keep_partial=True) as out:
+                        if resp.status != 416:
+                            receiving = True
+                            async for chunk in resp.iter_chunks(chunk_size):
+                                await out.write(chunk)
+                            receiving = False
+                        expected = await self.tile_file_size(collection_id, tile_id, path)
+                        actual = out.size
+                        if actual != expected or (total is not None and actual != total):
+                            out.keep_partial = False  # bytes of unknown provenance: do not resume them
+                            raise DownloadSizeError(
+                                expected=expected, actual=actual, operation=op, path=resp.path
+                            )
+                return TileFileDownload(target, actual, resumes)
+            except TransportError as exc:
+                if not receiving or resumes >= max_resumes:
+                    raise
+                resumes += 1
+                log_event(logging.INFO, "byoc.download.resume", path=url, resumes=resumes, reason=str(exc))
+            except _Restart as exc:
+                if resumes >= max_resumes:
+                    raise ResponseDecodeError(str(exc), operation=op, path=url) from None
+                resumes += 1
+                await anyio.to_thread.run_sync(_discard_part, target)
+                log_event(logging.INFO, "byoc.download.restart", path=url, reason=str(exc))
+
+
+class _Restart(Exception):
+    """The partial file cannot be continued; start from byte 0."""
+
+
+def _part_size(target: Path) -> int:
+    try:
+        return part_path(target).stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _discard_part(target: Path) -> None:
+    part_path(target).unlink(missing_ok=True)
+
+
+def _body_start(resp: StreamResponse, offset: int) -> tuple[int, int | None]:
+    """Where the body of ``resp`` starts in the file, and the file's size if the answer says.
+
+    200: the whole file (from 0, whatever was asked); 206: must start exactly at
+    ``offset``; 416: the ``.part`` is already complete if its size is the total.
+    Anything else raises :class:`_Restart`.
+    """
+    if resp.status == 200:
+        return 0, resp.content_length
+    match = _CONTENT_RANGE_RE.match(resp.headers.get("Content-Range", "").strip())
+    total = int(match.group(3)) if match and match.group(3) != "*" else None
+    if resp.status == 206 and match is not None and match.group(1) is not None:
+        if int(match.group(1)) == offset:
+            return offset, total
+    elif resp.status == 416 and total is not None and total == offset:
+        return offset, total
+    raise _Restart(f"the service cannot continue at byte {offset} (HTTP {resp.status})")

@@ -1,0 +1,66 @@
+"""Sentinel Hub view paging (``links.nextToken`` / ``links.next``) against aioresponses."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from aioresponses import aioresponses
+
+from eoclient._http.dialects import SENTINELHUB
+from eoclient._http.transport import Transport
+from eoclient.errors import ResponseDecodeError
+from eoclient.sentinelhub.byoc import view_paginator
+from eoclient.sentinelhub.tiling_grids import TilingGrid, TilingGrids
+
+BASE = "https://sh.test"
+URL = re.compile(r"^https://sh\.test/api/v2/batch/tilinggrids.*$")
+
+
+@pytest.fixture
+async def transport() -> AsyncIterator[Transport]:
+    t = Transport(base_url=BASE, dialect=SENTINELHUB)
+    yield t
+    await t.aclose()
+
+
+async def test_follows_next_token_then_next_url(transport: Transport) -> None:
+    with aioresponses() as mock:
+        mock.get(URL, payload={"data": [{"id": 0}], "links": {"nextToken": "t1"}})
+        mock.get(
+            URL,
+            payload={"data": [{"id": 1}], "links": {"next": f"{BASE}/api/v2/batch/tilinggrids?viewtoken=u2"}},
+        )
+        mock.get(URL, payload={"data": [{"id": 2}], "links": {}})
+        grids = await TilingGrids(transport).list(count=1).collect()
+        assert [g.id for g in grids] == [0, 1, 2]
+        urls = [str(key[1]) for key in mock.requests]
+        assert urls == [
+            f"{BASE}/api/v2/batch/tilinggrids?count=1",
+            f"{BASE}/api/v2/batch/tilinggrids?count=1&viewtoken=t1",
+            f"{BASE}/api/v2/batch/tilinggrids?viewtoken=u2",
+        ]
+
+
+async def test_an_empty_page_ends_the_listing(transport: Transport) -> None:
+    with aioresponses() as mock:
+        mock.get(URL, payload={"data": [], "links": {"nextToken": "again"}})
+        assert await TilingGrids(transport).list().collect() == []
+
+
+async def test_a_repeated_token_is_caught(transport: Transport) -> None:
+    with aioresponses() as mock:
+        mock.get(URL, payload={"data": [{"id": 0}], "links": {"nextToken": "same"}}, repeat=True)
+        pager = view_paginator(transport, "/api/v2/batch/tilinggrids", TilingGrid, operation="t")
+        with pytest.raises(ResponseDecodeError, match="repeated"):
+            await pager.collect()
+
+
+async def test_get_accepts_a_data_envelope_and_rejects_a_bad_shape(transport: Transport) -> None:
+    with aioresponses() as mock:
+        mock.get(f"{BASE}/api/v2/batch/tilinggrids/1", payload={"data": {"id": 1, "name": "UTM 10km grid"}})
+        mock.get(f"{BASE}/api/v2/batch/tilinggrids/2", payload={"id": "two"})
+        assert (await TilingGrids(transport).get(1)).name == "UTM 10km grid"
+        with pytest.raises(ResponseDecodeError):
+            await TilingGrids(transport).get(2)
