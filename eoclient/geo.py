@@ -81,18 +81,31 @@ def _plain(value: Any) -> Any:
 
 
 def _flatten(coords: Any, field: str) -> list[float]:
+    """Every number of nested coordinates, in order (x, y[, z], x, y, ...)."""
     out: list[float] = []
-    stack = [coords]
-    while stack:
-        item = stack.pop()
+
+    def walk(item: Any) -> None:
         if isinstance(item, bool):
             raise ValidationError(field, "coordinates must be numbers")
         if isinstance(item, int | float):
             out.append(float(item))
         elif isinstance(item, Sequence) and not isinstance(item, str):
-            stack.extend(item)
+            for sub in item:
+                walk(sub)
         else:
             raise ValidationError(field, f"coordinates must be numbers, got {type(item).__name__}")
+
+    walk(coords)
+    return out
+
+
+def _positions(coords: Any) -> list[Sequence[float]]:
+    """The positions (innermost coordinate lists) of nested GeoJSON coordinates."""
+    if coords and isinstance(coords[0], int | float):
+        return [coords]
+    out: list[Sequence[float]] = []
+    for sub in coords:
+        out.extend(_positions(sub))
     return out
 
 
@@ -103,9 +116,10 @@ def geometry_bounds(geometry: Any) -> tuple[float, float, float, float]:
     xs: list[float] = []
     ys: list[float] = []
     for part in parts:
-        flat = _flatten(as_geojson(part)["coordinates"], "geometry")
-        xs.extend(flat[0::2])
-        ys.extend(flat[1::2])
+        # Positions, not a flat list: a 3D position (x, y, z) must not shift the axes.
+        for position in _positions(as_geojson(part)["coordinates"]):
+            xs.append(float(position[0]))
+            ys.append(float(position[1]))
     if not xs:
         raise ValidationError("geometry", "has no coordinates")
     return min(xs), min(ys), max(xs), max(ys)

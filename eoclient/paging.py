@@ -9,6 +9,7 @@ fetching further pages, and ``collect()``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -66,7 +67,8 @@ class Paginator(Generic[T]):
             items = page.items
             if remaining is not None:
                 if len(items) >= remaining:
-                    yield Page(items[:remaining], None)
+                    # replace(), not Page(): a subclass's page metadata survives the trim.
+                    yield dataclasses.replace(page, items=items[:remaining], next=None)
                     return
                 remaining -= len(items)
             yield page

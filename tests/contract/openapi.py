@@ -110,13 +110,27 @@ def _validator_class() -> Any:
     return jsonschema.validators.extend(base, {"oneOf": base.VALIDATORS["anyOf"]})
 
 
+@functools.cache
+def _validator(method: str, template: str) -> Any:
+    """One compiled validator per operation (building one costs more than validating)."""
+    schema = {**_spec(), **request_schema(method, template)}
+    schema.pop("openapi", None)
+    return _validator_class()(schema)
+
+
 def validate_request(method: str, live_path: str, body: bytes | Any) -> None:
     """Raise ``jsonschema.ValidationError`` unless ``body`` fits the operation's request schema."""
-    document = _spec()
     instance = msgspec.json.decode(body) if isinstance(body, bytes | bytearray) else body
-    schema = {**document, **request_schema(method, live_path)}
-    schema.pop("openapi", None)
-    _validator_class()(schema).validate(instance)
+    _validator(method.upper(), _live_template(live_path)).validate(instance)
+
+
+def _live_template(live_path: str) -> str:
+    """A live path that :func:`request_schema` maps to the same OpenAPI operation."""
+    template = spec_path_for(live_path)
+    for live, spec in LIVE_PREFIXES:
+        if template == spec or template.startswith(spec + "/"):
+            return live + template[len(spec) :]
+    return live_path
 
 
 def validate_recorded(records: Any, *, path_prefix: str) -> int:

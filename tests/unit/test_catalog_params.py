@@ -1,0 +1,230 @@
+"""Catalog search parameters: datetime formatting, validation before sending, body and query rendering."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from eoclient.errors import ValidationError
+from eoclient.geo import BBox
+from eoclient.sentinelhub.catalog import Catalog, format_datetime
+
+
+class ScriptedTransport:
+    """Records requests; validation errors must leave it untouched."""
+
+    base_url = "https://sh.example.com"
+
+    def __init__(self, pages: list[Any]) -> None:
+        self.calls: list[Any] = []
+
+    async def request(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append((args, kwargs))
+        raise AssertionError("nothing should be sent")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2023-06-01T10:00:00Z", "2023-06-01T10:00:00Z"),
+        ("2023-06-01T12:00:00+02:00", "2023-06-01T10:00:00Z"),
+        ("2023-06-01T10:00:00.250Z", "2023-06-01T10:00:00.250000Z"),
+        ("2023-06-01T10:00:00", "2023-06-01T10:00:00Z"),  # naive means UTC
+        ("2023-06-01T00:00:00Z/2023-06-30T00:00:00Z", "2023-06-01T00:00:00Z/2023-06-30T00:00:00Z"),
+        ("2023-06-01T00:00:00Z/..", "2023-06-01T00:00:00Z/.."),
+        ("../2023-06-30T00:00:00Z", "../2023-06-30T00:00:00Z"),
+        ("/2023-06-30T00:00:00Z", "../2023-06-30T00:00:00Z"),
+        ("2023-06-01", "2023-06-01T00:00:00Z/2023-06-01T23:59:59.999999Z"),
+        ("2023-02", "2023-02-01T00:00:00Z/2023-02-28T23:59:59.999999Z"),
+        ("2024-02", "2024-02-01T00:00:00Z/2024-02-29T23:59:59.999999Z"),
+        ("2023", "2023-01-01T00:00:00Z/2023-12-31T23:59:59.999999Z"),
+        ("2023-01-01/2023-01-31", "2023-01-01T00:00:00Z/2023-01-31T23:59:59.999999Z"),
+        (dt.datetime(2023, 6, 1, 10, 30), "2023-06-01T10:30:00Z"),
+        (
+            dt.datetime(2023, 6, 1, 12, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+            "2023-06-01T10:30:00Z",
+        ),
+        (dt.date(2023, 6, 1), "2023-06-01T00:00:00Z/2023-06-01T23:59:59.999999Z"),
+        ((dt.datetime(2023, 1, 1), dt.datetime(2023, 2, 1)), "2023-01-01T00:00:00Z/2023-02-01T00:00:00Z"),
+        (("2023-01-01", None), "2023-01-01T00:00:00Z/.."),
+        ((None, dt.date(2023, 1, 31)), "../2023-01-31T23:59:59.999999Z"),
+        ([dt.date(2023, 1, 1), ".."], "2023-01-01T00:00:00Z/.."),
+    ],
+)
+def test_format_datetime(value: Any, expected: str) -> None:
+    assert format_datetime(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "yesterday",
+        "2023-13-01",
+        "2023-06-01T25:00:00Z",
+        "2023/2024/2025",
+        "../..",
+        "",
+        (None, None),
+        ("2023-02-01", "2023-01-01"),
+        ("2023-01-01",),
+        42,
+        "2023-06-01 garbage",
+    ],
+)
+def test_malformed_datetime_names_the_field(value: Any) -> None:
+    with pytest.raises(ValidationError) as info:
+        format_datetime(value)
+    assert info.value.field == "datetime"
+
+
+@pytest.fixture
+def cat() -> tuple[Catalog, ScriptedTransport]:
+    transport = ScriptedTransport([])
+    return Catalog(transport), transport  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"collections": []}, "collections"),
+        ({"collections": ["a", "b"]}, "collections"),
+        ({"collections": None}, "collections"),
+        ({"collections": [""]}, "collections[0]"),
+        ({"bbox": [10, 0, 5, 1]}, "bbox"),
+        ({"bbox": [0, 10, 1, 5]}, "bbox"),
+        ({"bbox": [0, 1, 2]}, "bbox"),
+        ({"bbox": BBox(0, 0, 1, 1, crs=32633)}, "bbox"),
+        ({"bbox": [0, 0, 1, 1], "intersects": {"type": "Point", "coordinates": [0, 0]}}, "intersects"),
+        ({"intersects": {"type": "Circle"}}, "intersects"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"limit": 2.5}, "limit"),
+        ({"limit": True}, "limit"),
+        ({"filter": "eo:cloud_cover < 5", "filter_lang": "cql-text"}, "filter_lang"),
+        ({"filter": {"op": "<", "args": [{"property": "x"}, 1]}, "filter_lang": "cql2-text"}, "filter_lang"),
+        ({"filter": "not json", "filter_lang": "cql2-json"}, "filter"),
+        ({"filter": {"args": []}}, "filter"),
+        ({"filter": 5}, "filter"),
+        ({"datetime": "2023-02-30"}, "datetime"),
+        ({"datetime": ("2023-02-01", "2023-01-01")}, "datetime"),
+        ({"ids": []}, "ids"),
+        ({"fields": {"include": ["id"], "only": ["x"]}}, "fields"),
+        ({"fields": {"include": "id"}}, "fields.include"),
+        ({"distinct": ""}, "distinct"),
+        ({"method": "PUT"}, "method"),
+        ({"max_items": -1}, "max_items"),
+    ],
+)
+def test_invalid_search_raises_before_sending(
+    cat: tuple[Catalog, ScriptedTransport], kwargs: dict[str, Any], field: str
+) -> None:
+    catalog, transport = cat
+    args = {"collections": "sentinel-2-l2a", **kwargs}
+    with pytest.raises(ValidationError) as info:
+        catalog.search(**args)
+    assert info.value.field == field
+    assert transport.calls == []
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda c: c.items("s2", limit=0), "limit"),
+        (lambda c: c.items("s2", bbox=[1, 1, 0, 0]), "bbox"),
+        (lambda c: c.items("s2", datetime="soon"), "datetime"),
+        (lambda c: c.collections(limit=500), "limit"),
+    ],
+)
+def test_invalid_listing_raises_before_sending(cat: tuple[Catalog, ScriptedTransport], call, field) -> None:
+    catalog, transport = cat
+    with pytest.raises(ValidationError) as info:
+        call(catalog)
+    assert info.value.field == field
+    assert transport.calls == []
+
+
+async def test_invalid_ids_in_paths(cat: tuple[Catalog, ScriptedTransport]) -> None:
+    catalog, transport = cat
+    with pytest.raises(ValidationError):
+        await catalog.item("sentinel-2-l2a", "")
+    assert transport.calls == []
+
+
+def _first_request(catalog: Catalog, **kwargs: Any) -> dict[str, Any]:
+    paginator = catalog.search("sentinel-2-l2a", **kwargs)
+    first = paginator._first
+    assert isinstance(first, dict)
+    return first
+
+
+class GeoThing:
+    @property
+    def __geo_interface__(self) -> dict[str, Any]:
+        return {"type": "Polygon", "coordinates": (((0, 0), (1, 0), (1, 1), (0, 0)),)}
+
+
+def test_post_body_spelling(cat: tuple[Catalog, ScriptedTransport]) -> None:
+    catalog, _ = cat
+    first = _first_request(
+        catalog,
+        intersects=GeoThing(),
+        datetime=("2023-01-01", None),
+        ids="one",
+        filter={"op": "<", "args": [{"property": "eo:cloud_cover"}, 20]},
+        fields=["id", "-assets", "+properties.datetime"],
+        distinct="date",
+        limit=5,
+    )
+    assert first["method"] == "POST"
+    assert first["body"] == {
+        "collections": ["sentinel-2-l2a"],
+        "intersects": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]},
+        "datetime": "2023-01-01T00:00:00Z/..",
+        "ids": ["one"],
+        "filter": {"op": "<", "args": [{"property": "eo:cloud_cover"}, 20]},
+        "filter-lang": "cql2-json",
+        "fields": {"include": ["id", "properties.datetime"], "exclude": ["assets"]},
+        "distinct": "date",
+        "limit": 5,
+    }
+
+
+def test_filter_lang_is_inferred_and_limit_defaults(cat: tuple[Catalog, ScriptedTransport]) -> None:
+    catalog, _ = cat
+    body = _first_request(catalog, filter="eo:cloud_cover < 20")["body"]
+    assert (body["filter"], body["filter-lang"], body["limit"]) == ("eo:cloud_cover < 20", "cql2-text", 100)
+    text = '{"op": "=", "args": [{"property": "platform"}, "x"]}'
+    body = _first_request(catalog, filter=text, filter_lang="cql2-json", max_items=7)["body"]
+    assert body["filter"] == {"op": "=", "args": [{"property": "platform"}, "x"]}
+    assert body["limit"] == 7
+
+
+def test_get_query_spelling(cat: tuple[Catalog, ScriptedTransport]) -> None:
+    catalog, _ = cat
+    first = _first_request(
+        catalog,
+        method="GET",
+        bbox=BBox(13, 45.5, 14, 46),
+        datetime="2023-06",
+        ids=["a", "b"],
+        filter={"op": "<", "args": [{"property": "eo:cloud_cover"}, 20]},
+        fields={"include": ["id"], "exclude": ["geometry", "links"]},
+        limit=3,
+    )
+    assert first["method"] == "GET"
+    assert first["params"] == {
+        "collections": "sentinel-2-l2a",
+        "bbox": "13,45.5,14,46",
+        "datetime": "2023-06-01T00:00:00Z/2023-06-30T23:59:59.999999Z",
+        "ids": "a,b",
+        "filter": '{"op":"<","args":[{"property":"eo:cloud_cover"},20]}',
+        "filter-lang": "cql2-json",
+        "fields": "id,-geometry,-links",
+        "limit": "3",
+    }
+    text = _first_request(catalog, method="get", filter="eo:cloud_cover<5", intersects=GeoThing())
+    assert text["params"]["filter"] == "eo:cloud_cover<5"
+    assert "filter-lang" not in text["params"]  # cql2-text is GET's default
+    assert text["params"]["intersects"] == '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}'
