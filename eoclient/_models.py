@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -49,18 +50,29 @@ def from_wire(data: Any, type_: type[T], *, operation: str = "", path: str = "")
 
 
 def from_user(data: Any, type_: type[T], *, field: str) -> T:
-    """Accept a model instance or a docs-style dict from the user; a mismatch names the field."""
-    if isinstance(data, type_):
-        return data
+    """Accept a model instance or a docs-style dict from the user; a mismatch names the field.
+
+    Model instances are checked too (msgspec does not check types when a Struct
+    is built in code): they go through their wire form like a dict. The error's
+    field is a dotted path (``request.output.width``); a missing field is named
+    itself (``collection.s3Bucket``).
+    """
+    if isinstance(data, msgspec.Struct):
+        data = msgspec.to_builtins(data)
     if not isinstance(data, Mapping):
         raise ValidationError(field, f"expected a {type_.__name__} or a dict, got {type(data).__name__}")
     try:
         return msgspec.convert(data, type_, strict=False)
     except msgspec.ValidationError as exc:
+        text, where = str(exc), field
         # msgspec says "... - at `$.output.width`"; turn the path into a dotted field name.
-        text = str(exc)
-        where = field
         if " - at `$" in text:
             text, _, loc = text.partition(" - at `$")
             where = field + loc.rstrip("`")
+        missing = _MISSING.match(text)
+        if missing:
+            where, text = f"{where}.{missing.group(1)}", "is required"
         raise ValidationError(where, text) from None
+
+
+_MISSING = re.compile(r"Object missing required field `([^`]+)`")

@@ -54,6 +54,7 @@ async def record_middleware(request: web.Request, handler: Handler) -> web.Strea
         has_bearer=bearer_token(request) is not None,
         time=time.time(),
         content_type=request.content_type,
+        headers={k: v for k, v in request.headers.items() if k.lower() != "authorization"},
     )
     if request.body_exists and request.content_type == "application/json":
         # Kept for contract tests: what exactly did the client send? (aiohttp caches it for the handler.)

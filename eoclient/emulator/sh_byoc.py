@@ -51,8 +51,6 @@ Behaviour:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import random
@@ -66,17 +64,16 @@ from typing import Any, Final
 from aiohttp import web
 
 from eoclient.emulator.errors import sh_error
+from eoclient.emulator.sh_common import Refused, handler, json_object, view_page
 from eoclient.emulator.state import EmulatorState, get_state
 
 __all__ = [
     "INGEST_SECONDS",
     "PLANET_BUCKET_PREFIX",
     "ByocStore",
-    "Refused",
     "byoc_store",
     "file_bytes",
     "setup",
-    "view_page",
 ]
 
 _BASE: Final = "/api/v1/byoc/collections"
@@ -85,7 +82,6 @@ INGEST_SECONDS: Final = sum(seconds for _, seconds in _PHASES)
 """Emulated seconds from creation (or reingestion) to a final tile status."""
 PLANET_BUCKET_PREFIX: Final = "sh.tpdi."
 _MAX_BANDS: Final = 100
-_MAX_COUNT: Final = 100
 _BLOCK: Final = 1 << 16  # file bytes are generated (and streamed) in blocks of this size
 _PATH_RE: Final = re.compile(r"^([^/](/?[^/])*)?$")
 _BIT_DEPTHS: Final = (8, 16, 32)
@@ -144,84 +140,6 @@ def _new_id(state: EmulatorState) -> str:
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-class Refused(Exception):
-    """A request the service refuses; answer it with ``sh_error(exc.status, str(exc))``."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def _handler(func: Any) -> Any:
-    """Answer :class:`Refused` raised by a handler as a Sentinel Hub error."""
-
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            response: web.StreamResponse = await func(request)
-        except Refused as exc:
-            return sh_error(exc.status, str(exc))
-        return response
-
-    wrapper.__name__ = func.__name__
-    return wrapper
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    if not request.body_exists:
-        raise Refused("a JSON body is required")
-    try:
-        body = await request.json()
-    except ValueError:
-        raise Refused("the request body must be JSON") from None
-    if not isinstance(body, dict):
-        raise Refused("the request body must be a JSON object")
-    return body
-
-
-# -- paging and search --------------------------------------------------------------------
-
-
-def _count(request: web.Request, default: int) -> int:
-    raw = request.query.get("count")
-    if raw is None:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= _MAX_COUNT:
-        raise Refused(f"count must be an integer between 1 and {_MAX_COUNT}")
-    return int(raw)
-
-
-def _token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"view:{offset}".encode()).decode().rstrip("=")
-
-
-def _offset(request: web.Request) -> int:
-    raw = request.query.get("viewtoken")
-    if raw is None:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        text = ""
-    kind, _, number = text.partition(":")
-    if kind != "view" or not number.isdigit():
-        raise Refused(f"invalid viewtoken {raw!r}")
-    return int(number)
-
-
-def view_page(request: web.Request, items: list[dict[str, Any]], default: int) -> dict[str, Any]:
-    """One page of ``items`` in Sentinel Hub's ``{"data", "links"}`` shape, by ``count``/``viewtoken``."""
-    count = _count(request, default)
-    start = _offset(request)
-    links: dict[str, Any] = {"@id": str(request.url), "currentToken": _token(start)}
-    end = start + count
-    if end < len(items):
-        links["nextToken"] = _token(end)
-        links["next"] = str(request.url.update_query(viewtoken=links["nextToken"]))
-    if start > 0:
-        links["previousToken"] = _token(max(0, start - count))
-    return {"data": items[start:end], "links": links}
 
 
 def _matches(search: str, name: str, bucket: str, ident: str) -> bool:
@@ -426,7 +344,7 @@ def _find_collection(request: web.Request, key: str = "cid") -> _Collection:
 async def _create_collection(request: web.Request) -> web.Response:
     state = get_state(request)
     store = byoc_store(state)
-    body = await _json_object(request)
+    body = await json_object(request)
     name = _required_str(body, "name")
     bucket = _required_str(body, "s3Bucket")
     no_data = _number(body.get("noData"), "noData")
@@ -467,7 +385,7 @@ async def _get_collection(request: web.Request) -> web.Response:
 async def _update_collection(request: web.Request) -> web.Response:
     store = byoc_store(get_state(request))
     coll = _find_collection(request)
-    body = await _json_object(request)
+    body = await json_object(request)
     name = _required_str(body, "name")
     bucket = _required_str(body, "s3Bucket")
     no_data = _number(body.get("noData"), "noData")
@@ -604,7 +522,7 @@ async def _create_tile(request: web.Request) -> web.Response:
     state = get_state(request)
     store = byoc_store(state)
     coll = _find_collection(request)
-    body = await _json_object(request)
+    body = await json_object(request)
     path = body.get("path")
     if not isinstance(path, str) or not _PATH_RE.match(path):
         raise Refused("path is required: a path in the bucket without leading/trailing slashes")
@@ -655,7 +573,7 @@ async def _get_tile(request: web.Request) -> web.Response:
 
 async def _update_tile(request: web.Request) -> web.Response:
     _, tile = _find_tile(request)
-    body = await _json_object(request)
+    body = await json_object(request)
     unknown = set(body) - {"coverGeometry", "sensingTime"}
     if unknown:
         raise Refused(f"only coverGeometry and sensingTime can be updated, not {sorted(unknown)}")
@@ -819,18 +737,18 @@ def setup(app: web.Application, state: EmulatorState) -> None:
     tiles = _BASE + "/{cid}/tiles"
     tile = tiles + "/{tid}"
     router = app.router
-    router.add_post(_BASE, _handler(_create_collection))
-    router.add_get(_BASE, _handler(_list_collections), allow_head=False)
-    router.add_get(_BASE + "/{cid}", _handler(_get_collection), allow_head=False)
-    router.add_put(_BASE + "/{cid}", _handler(_update_collection))
-    router.add_delete(_BASE + "/{cid}", _handler(_delete_collection))
-    router.add_post(_BASE + "/{cid}/copyTiles", _handler(_copy_tiles))
-    router.add_post(tiles, _handler(_create_tile))
-    router.add_get(tiles, _handler(_list_tiles), allow_head=False)
-    router.add_get(tile, _handler(_get_tile), allow_head=False)
-    router.add_put(tile, _handler(_update_tile))
-    router.add_delete(tile, _handler(_delete_tile))
-    router.add_post(tile + "/reingest", _handler(_reingest_tile))
-    router.add_get(tile + "/files", _handler(_list_files), allow_head=False)
-    router.add_get(tile + "/files/{path:.+}", _handler(_get_file), allow_head=False)
-    router.add_route("HEAD", tile + "/files/{path:.+}", _handler(_head_file))
+    router.add_post(_BASE, handler(_create_collection))
+    router.add_get(_BASE, handler(_list_collections), allow_head=False)
+    router.add_get(_BASE + "/{cid}", handler(_get_collection), allow_head=False)
+    router.add_put(_BASE + "/{cid}", handler(_update_collection))
+    router.add_delete(_BASE + "/{cid}", handler(_delete_collection))
+    router.add_post(_BASE + "/{cid}/copyTiles", handler(_copy_tiles))
+    router.add_post(tiles, handler(_create_tile))
+    router.add_get(tiles, handler(_list_tiles), allow_head=False)
+    router.add_get(tile, handler(_get_tile), allow_head=False)
+    router.add_put(tile, handler(_update_tile))
+    router.add_delete(tile, handler(_delete_tile))
+    router.add_post(tile + "/reingest", handler(_reingest_tile))
+    router.add_get(tile + "/files", handler(_list_files), allow_head=False)
+    router.add_get(tile + "/files/{path:.+}", handler(_get_file), allow_head=False)
+    router.add_route("HEAD", tile + "/files/{path:.+}", handler(_head_file))

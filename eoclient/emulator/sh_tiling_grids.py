@@ -18,7 +18,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from eoclient.emulator.errors import sh_error
-from eoclient.emulator.sh_byoc import Refused, view_page
+from eoclient.emulator.sh_common import Refused, view_page
 from eoclient.emulator.state import EmulatorState
 
 __all__ = ["DEFAULT_PAGE", "GRIDS", "setup"]

@@ -34,7 +34,8 @@ class RequestRecord:
     ``time`` is real epoch seconds; ``status`` is filled in once answered (it
     stays ``None`` if the handler failed mid-stream); ``fault`` names the fault
     applied to it, if any (``"rate_limit"``, ``"drop"``, ``"latency"``, ...);
-    ``body`` holds the raw bytes of JSON request bodies (for contract tests).
+    ``body`` holds the raw bytes of JSON request bodies (for contract tests);
+    ``headers`` the request headers except ``Authorization``.
     """
 
     service: Service
@@ -47,6 +48,7 @@ class RequestRecord:
     fault: str | None = None
     content_type: str = ""
     body: bytes | None = None  # JSON request bodies only
+    headers: dict[str, str] = field(default_factory=dict)  # Authorization left out
 
 
 @dataclass

@@ -30,6 +30,7 @@ from eoclient._log import log_event
 from eoclient._models import from_wire
 from eoclient.errors import ResponseDecodeError, TransportError, ValidationError
 from eoclient.paging import Page, Paginator
+from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.byoc_models import (
     TILE_STATUSES,
     Collection,
@@ -43,7 +44,7 @@ from eoclient.sentinelhub.byoc_models import (
     uuid_id,
 )
 
-__all__ = ["BYOC", "DownloadSizeError", "view_paginator"]
+__all__ = ["BYOC", "DownloadSizeError"]
 
 T = TypeVar("T")
 
@@ -65,45 +66,6 @@ class DownloadSizeError(ResponseDecodeError):
         super().__init__(
             f"got {actual} bytes, the service reports {expected}", operation=operation, path=path
         )
-
-
-def view_paginator(
-    transport: Transport,
-    path: str,
-    item_type: type[T],
-    *,
-    operation: str,
-    params: Mapping[str, Any] | None = None,
-    max_items: int | None = None,
-) -> Paginator[T]:
-    """A :class:`Paginator` over a Sentinel Hub ``{"data": [...], "links": {...}}`` listing.
-
-    The next page is asked for with ``viewtoken=<links.nextToken>`` and the
-    same query; an answer that only gives a ``links.next`` URL is followed as is.
-    """
-    base_params = {k: v for k, v in (params or {}).items() if v is not None}
-
-    async def fetch(cursor: Any) -> Page[T]:
-        url, query = path, dict(base_params)
-        if isinstance(cursor, tuple) and cursor[0] == "url":
-            url, query = cursor[1], {}
-        elif cursor is not None:
-            query["viewtoken"] = cursor
-        body = await transport.request_json(
-            "GET", url, operation=operation, params=query, type=dict[str, Any]
-        )
-        items = from_wire(body.get("data") or [], list[item_type], operation=operation, path=path)  # type: ignore[valid-type]
-        links = body.get("links")
-        nxt: Any = None
-        if isinstance(links, dict):
-            if isinstance(links.get("nextToken"), str) and links["nextToken"]:
-                nxt = links["nextToken"]
-            elif isinstance(links.get("next"), str) and links["next"]:
-                nxt = ("url", links["next"])
-        # A last page may still carry a token; an empty page ends the listing regardless.
-        return Page(items, nxt if items else None)
-
-    return Paginator(fetch, max_items=max_items)
 
 
 def _data(body: Any, operation: str, path: str) -> Any:

@@ -151,23 +151,12 @@ class TileFileDownload:
 
 
 def user_model(data: Any, type_: type[T], *, field: str) -> T:
-    """:func:`from_user`, also checking model instances, naming the failing field precisely.
-
-    msgspec does not check field types when a Struct is built, so a model is
-    checked through its wire form like a dict; a missing field is named
-    (``collection.s3Bucket``), and so is a band (``...bands.B1.bitDepth``).
-    """
+    """:func:`from_user`, naming a failing band too (``...bands.B1.bitDepth``)."""
     if isinstance(data, Model):
         data = data.to_dict()
     if isinstance(data, Mapping):
         _check_band_entries(data, field)
-    try:
-        return from_user(data, type_, field=field)
-    except ValidationError as exc:
-        match = re.search(r"missing required field `([^`]+)`", str(exc))
-        if match and not exc.field.endswith("." + match.group(1)):
-            raise ValidationError(f"{exc.field}.{match.group(1)}", "is required") from None
-        raise
+    return from_user(data, type_, field=field)
 
 
 def _check_band_entries(data: Mapping[str, Any], field: str) -> None:

@@ -15,7 +15,7 @@ from eoclient._http.transport import Transport
 from eoclient._models import Model, from_wire
 from eoclient.errors import ValidationError
 from eoclient.paging import Paginator
-from eoclient.sentinelhub.byoc import view_paginator
+from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.byoc_models import page_count
 
 __all__ = ["TilingGrid", "TilingGridProperties", "TilingGrids"]

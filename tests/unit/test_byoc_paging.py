@@ -11,7 +11,7 @@ from aioresponses import aioresponses
 from eoclient._http.dialects import SENTINELHUB
 from eoclient._http.transport import Transport
 from eoclient.errors import ResponseDecodeError
-from eoclient.sentinelhub.byoc import view_paginator
+from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.tiling_grids import TilingGrid, TilingGrids
 
 BASE = "https://sh.test"

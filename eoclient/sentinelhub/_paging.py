@@ -1,0 +1,53 @@
+"""Sentinel Hub listings (``{"data": [...], "links": {"nextToken"}}``) as Paginators over ``viewtoken``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from eoclient._http.transport import Transport
+from eoclient._models import from_wire
+from eoclient.paging import Page, Paginator
+
+__all__ = ["view_paginator"]
+
+T = TypeVar("T")
+
+
+def view_paginator(
+    transport: Transport,
+    path: str,
+    item_type: type[T],
+    *,
+    operation: str,
+    params: Mapping[str, Any] | None = None,
+    max_items: int | None = None,
+) -> Paginator[T]:
+    """A :class:`Paginator` over a Sentinel Hub ``{"data": [...], "links": {...}}`` listing.
+
+    The next page is asked for with ``viewtoken=<links.nextToken>`` and the
+    same query; an answer that only gives a ``links.next`` URL is followed as is.
+    """
+    base_params = {k: v for k, v in (params or {}).items() if v is not None}
+
+    async def fetch(cursor: Any) -> Page[T]:
+        url, query = path, dict(base_params)
+        if isinstance(cursor, tuple) and cursor[0] == "url":
+            url, query = cursor[1], {}
+        elif cursor is not None:
+            query["viewtoken"] = cursor
+        body = await transport.request_json(
+            "GET", url, operation=operation, params=query, type=dict[str, Any]
+        )
+        items = from_wire(body.get("data") or [], list[item_type], operation=operation, path=path)  # type: ignore[valid-type]
+        links = body.get("links")
+        nxt: Any = None
+        if isinstance(links, dict):
+            if isinstance(links.get("nextToken"), str) and links["nextToken"]:
+                nxt = links["nextToken"]
+            elif isinstance(links.get("next"), str) and links["next"]:
+                nxt = ("url", links["next"])
+        # A last page may still carry a token; an empty page ends the listing regardless.
+        return Page(items, nxt if items else None)
+
+    return Paginator(fetch, max_items=max_items)
