@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import random
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from eoclient._client import BaseClient
 from eoclient._http.auth import ClientCredentialsAuth
@@ -14,8 +17,13 @@ from eoclient._http.transport import ConnectionLimits, Timeouts, Transport
 from eoclient._polling import PollPolicy
 from eoclient._redact import Secret
 from eoclient.config import SentinelHubSettings, sentinelhub_settings
+from eoclient.sentinelhub.budget import ProcessingBudget
 from eoclient.sentinelhub.byoc import BYOC
 from eoclient.sentinelhub.catalog import Catalog
+from eoclient.sentinelhub.process import ProcessAPI
+from eoclient.sentinelhub.process_models import ProcessFile, ProcessRequest, ProcessResult
+from eoclient.sentinelhub.statistics import StatisticsAPI
+from eoclient.sentinelhub.statistics_models import StatisticsRequest, StatisticsResponse
 from eoclient.sentinelhub.tiling_grids import TilingGrids
 
 __all__ = ["SentinelHub"]
@@ -48,6 +56,7 @@ class SentinelHub(BaseClient):
         limits: ConnectionLimits | None = None,
         poll: PollPolicy | None = None,
         rng: random.Random | None = None,
+        budget: ProcessingBudget | None = None,
     ) -> None:
         self.settings: SentinelHubSettings = sentinelhub_settings(
             client_id=client_id,
@@ -79,8 +88,86 @@ class SentinelHub(BaseClient):
         """Bring Your Own COG: collections, tiles, files."""
         self.tiling_grids = TilingGrids(self.transport)
         """Batch tiling grids."""
+        self._process_api = ProcessAPI(self.transport, budget)
+        self._statistics_api = StatisticsAPI(self.transport, budget)
 
-    # -- Process and Statistical API methods (one-shot requests) go here --
+    # -- Process and Statistical API (one-shot requests) --
+
+    @property
+    def budget(self) -> ProcessingBudget | None:
+        """Paces Process and Statistical requests by processing units and requests (``None``: no pacing).
+
+        Set it with the ``budget=`` argument or assign a new one at any time.
+        """
+        return self._process_api.budget
+
+    @budget.setter
+    def budget(self, value: ProcessingBudget | None) -> None:
+        self._process_api.budget = value
+        self._statistics_api.budget = value
+
+    async def process(
+        self, request: ProcessRequest | Mapping[str, Any], *, accept: str | None = None
+    ) -> ProcessResult:
+        """Render a Process API request and return the answer in memory.
+
+        ``request`` is a :class:`~eoclient.sentinelhub.process_models.ProcessRequest`
+        or a dict as in the Sentinel Hub documentation; it is checked before
+        anything is sent (:class:`~eoclient.errors.ValidationError` names the
+        field). ``Accept`` follows the requested format (a tar for several
+        responses) unless ``accept`` overrides it. Several responses are split
+        into ``result.parts`` by identifier.
+
+        Example::
+
+            result = await sh.process({
+                "input": {"bounds": {"bbox": [13.8, 45.8, 14.5, 46.2]},
+                          "data": [{"type": "sentinel-2-l2a"}]},
+                "output": {"width": 512, "height": 512,
+                           "responses": [{"identifier": "default", "format": {"type": "image/tiff"}},
+                                         {"identifier": "userdata", "format": {"type": "application/json"}}]},
+                "evalscript": EVALSCRIPT,
+            })
+            tiff = result["default"].content
+            meta = result["userdata"].json()
+            result.processing_units
+        """
+        return await self._process_api.process(request, accept=accept)
+
+    async def process_to_file(
+        self,
+        request: ProcessRequest | Mapping[str, Any],
+        path: str | os.PathLike[str],
+        *,
+        accept: str | None = None,
+    ) -> ProcessFile:
+        """Render a Process API request straight to ``path``, streaming (never the whole body in memory).
+
+        The bytes go to ``<path>.part`` and are renamed into place when
+        complete; a failure leaves neither file. Several responses are written
+        as the tar archive the service sends.
+
+        Example::
+
+            info = await sh.process_to_file(request, "scene.tif")
+            info.size, info.processing_units
+        """
+        return await self._process_api.to_file(request, path, accept=accept)
+
+    async def statistics(self, request: StatisticsRequest | Mapping[str, Any]) -> StatisticsResponse:
+        """Run a Statistical API request: statistics (and histograms) per time interval.
+
+        Intervals the service failed to compute keep their ``error``; see
+        ``response.errors`` or call ``response.raise_for_errors()``.
+
+        Example::
+
+            stats = await sh.statistics(request)
+            for item in stats.data:
+                if item.error is None:
+                    print(item.interval.from_, item.outputs["default"].bands["B0"].stats.mean)
+        """
+        return await self._statistics_api.statistics(request)
 
     def __repr__(self) -> str:
         return f"SentinelHub(base_url={self.settings.base_url!r}, client_id={self.settings.client_id!r})"

@@ -54,7 +54,22 @@ def _spec() -> dict[str, Any]:
     with SPEC_PATH.open("rb") as fh:
         data = yaml.safe_load(fh)
     assert isinstance(data, dict)
+    _open_placeholder_enums(data)
     return data
+
+
+def _open_placeholder_enums(node: Any) -> None:
+    """An enum listing a placeholder such as ``<identifier>`` (the output response id, which is
+    any id the evalscript defines, as its own description says) means "any string"."""
+    if isinstance(node, dict):
+        enum = node.get("enum")
+        if isinstance(enum, list) and any(isinstance(v, str) and v.startswith("<") for v in enum):
+            del node["enum"]
+        for value in node.values():
+            _open_placeholder_enums(value)
+    elif isinstance(node, list):
+        for value in node:
+            _open_placeholder_enums(value)
 
 
 @functools.cache

@@ -1,0 +1,174 @@
+"""Splitting a multi-response Process API answer into its files.
+
+Several responses come back as a tar archive (``application/tar``,
+``application/x-tar``) whose members are named after the response
+identifiers with an extension (``default.tif``, ``userdata.json``), or as
+``multipart/mixed`` whose parts name them in ``Content-Disposition``. Either
+way the result is a mapping *identifier -> part*.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import posixpath
+import re
+import tarfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from eoclient.errors import ResponseDecodeError
+
+__all__ = [
+    "TAR_TYPES",
+    "ResponsePart",
+    "content_type_for",
+    "identifier_for",
+    "parse_multipart",
+    "parse_tar",
+    "split_response",
+]
+
+TAR_TYPES: Final = frozenset({"application/tar", "application/x-tar"})
+
+_EXTENSIONS: Final = {
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".json": "application/json",
+}
+_PARAM_RE: Final = re.compile(r';\s*([\w*-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))')
+
+
+@dataclass(frozen=True, slots=True)
+class ResponsePart:
+    """One response of a Process answer: its ``identifier``, bytes and media type.
+
+    ``filename`` is the name it had in the archive (``default.tif``), if any.
+    """
+
+    identifier: str
+    content: bytes
+    content_type: str
+    filename: str | None = None
+
+    def json(self) -> Any:
+        """The content decoded as JSON (``userdata`` is JSON)."""
+        return json.loads(self.content)
+
+
+def content_type_for(filename: str) -> str:
+    """The media type of an archive member by its extension (``application/octet-stream`` if unknown)."""
+    return _EXTENSIONS.get(posixpath.splitext(filename)[1].lower(), "application/octet-stream")
+
+
+def identifier_for(filename: str, identifiers: Iterable[str] = ()) -> str:
+    """The response identifier of a member name: ``default.tif`` -> ``default``.
+
+    A requested identifier that matches the name (with or without an
+    extension) wins, so identifiers with dots in them map correctly.
+    """
+    base = posixpath.basename(filename.rstrip("/"))
+    matches = [i for i in identifiers if base == i or base.startswith(i + ".")]
+    if matches:
+        return max(matches, key=len)
+    stem, _ = posixpath.splitext(base)
+    return stem or base
+
+
+def parse_tar(body: bytes, identifiers: Sequence[str] = ()) -> dict[str, ResponsePart]:
+    """Members of an uncompressed tar as parts keyed by response identifier."""
+    parts: dict[str, ResponsePart] = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(body), mode="r:") as archive:
+            for member in archive:
+                if not member.isfile():
+                    continue
+                handle = archive.extractfile(member)
+                assert handle is not None  # a regular file always has content
+                data = handle.read()
+                if len(data) != member.size:
+                    raise ResponseDecodeError(f"tar member {member.name!r} is truncated", operation="process")
+                key = identifier_for(member.name, identifiers)
+                parts[key] = ResponsePart(key, data, content_type_for(member.name), member.name)
+    except tarfile.TarError as exc:
+        raise ResponseDecodeError(
+            f"the answer is not a readable tar archive: {exc}", operation="process"
+        ) from exc
+    return parts
+
+
+def _params(header_value: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for match in _PARAM_RE.finditer(";" + header_value.split(";", 1)[1] if ";" in header_value else ""):
+        value = match.group(2) if match.group(2) is not None else match.group(3)
+        out[match.group(1).lower()] = value.replace('\\"', '"')
+    return out
+
+
+def parse_multipart(
+    body: bytes, content_type: str, identifiers: Sequence[str] = ()
+) -> dict[str, ResponsePart]:
+    """Parts of a ``multipart/*`` body (boundary from ``content_type``), keyed by identifier.
+
+    A part is named by ``Content-Disposition`` ``name`` (else ``filename``),
+    else by its position among the requested ``identifiers``.
+    """
+    boundary = _params(content_type).get("boundary")
+    if not boundary:
+        raise ResponseDecodeError(
+            f"multipart answer without a boundary: {content_type!r}", operation="process"
+        )
+    delimiter = b"--" + boundary.encode("latin-1")
+    start = body.find(delimiter)
+    if start < 0:
+        raise ResponseDecodeError("multipart answer without any part", operation="process")
+    parts: dict[str, ResponsePart] = {}
+    pos = start + len(delimiter)
+    index = 0
+    while True:
+        if body.startswith(b"--", pos):
+            return parts  # the closing delimiter
+        pos = body.find(b"\n", pos) + 1  # rest of the delimiter line
+        end = body.find(b"\r\n" + delimiter, pos)
+        if pos <= 0 or end < 0:
+            raise ResponseDecodeError(
+                "multipart answer ends before its closing boundary", operation="process"
+            )
+        raw = body[pos:end]
+        if raw.startswith(b"\r\n"):
+            head, data = b"", raw[2:]  # a part without headers
+        else:
+            head, sep, data = raw.partition(b"\r\n\r\n")
+            if not sep:
+                raise ResponseDecodeError("multipart part without a header block", operation="process")
+        headers = {}
+        for line in head.decode("latin-1").split("\r\n"):
+            key, colon, value = line.partition(":")
+            if colon:
+                headers[key.strip().lower()] = value.strip()
+        disposition = _params(headers.get("content-disposition", ""))
+        filename = disposition.get("filename")
+        name = disposition.get("name")
+        if name is None and filename is not None:
+            name = identifier_for(filename, identifiers)
+        if name is None:
+            name = identifiers[index] if index < len(identifiers) else f"part{index}"
+        ctype = headers.get("content-type") or content_type_for(filename or "")
+        parts[name] = ResponsePart(name, data, ctype.split(";")[0].strip().lower(), filename)
+        index += 1
+        pos = end + 2 + len(delimiter)
+
+
+def split_response(body: bytes, content_type: str, identifiers: Sequence[str]) -> dict[str, ResponsePart]:
+    """Parts of a Process answer of any media type; a single answer is one part."""
+    media = content_type.split(";", maxsplit=1)[0].strip().lower()
+    if media in TAR_TYPES:
+        return parse_tar(body, identifiers)
+    if media.startswith("multipart/"):
+        return parse_multipart(body, content_type, identifiers)
+    identifier = identifiers[0] if identifiers else "default"
+    return {identifier: ResponsePart(identifier, body, media)}

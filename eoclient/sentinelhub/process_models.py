@@ -1,0 +1,539 @@
+"""Request and result models of the Process API (``POST /api/v1/process``), and their checks.
+
+A request is a :class:`ProcessRequest` or a plain dict written exactly as in
+the Sentinel Hub documentation. Both are checked on the client before anything
+is sent (:func:`prepare_process_request`), so a mistake raises
+:class:`~eoclient.errors.ValidationError` naming the field (``output.width``,
+``input.data[0].dataFilter.timeRange``) instead of costing a round trip.
+
+A dict keeps every key it has, also keys this module does not model (new or
+dataset-specific options): the typed model checks and normalizes the fields it
+knows (geometry, CRS, times) and the user's other keys are sent unchanged.
+
+Example::
+
+    request = ProcessRequest(
+        input=ProcessInput(
+            bounds=Bounds.from_bbox([13.8, 45.8, 14.5, 46.2]),
+            data=[InputData(type="sentinel-2-l2a",
+                            data_filter=DataFilter(time_range=TimeRange.of("2024-06-01T00:00:00Z",
+                                                                           "2024-06-30T00:00:00Z")))],
+        ),
+        output=ProcessOutput(width=512, height=512,
+                             responses=[OutputResponse(identifier="default",
+                                                       format=OutputFormat(type="image/tiff"))]),
+        evalscript=EVALSCRIPT,
+    )
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+import msgspec
+
+from eoclient._models import Model, from_user, to_wire
+from eoclient.errors import ValidationError
+from eoclient.geo import as_geojson, bbox_of, crs_url, geometry_bounds, validate_bbox
+from eoclient.sentinelhub.multipart import ResponsePart
+
+__all__ = [
+    "ACCEPT_TYPES",
+    "MAX_SIZE",
+    "MULTIPART_TYPES",
+    "OUTPUT_FORMATS",
+    "Bounds",
+    "BoundsProperties",
+    "DataFilter",
+    "InputData",
+    "OutputFormat",
+    "OutputResponse",
+    "ProcessFile",
+    "ProcessInput",
+    "ProcessOutput",
+    "ProcessRequest",
+    "ProcessResult",
+    "Processing",
+    "ResponsePart",
+    "TimeRange",
+    "prepare_process_request",
+    "resolve_accept",
+]
+
+T = TypeVar("T", bound=Model)
+
+OUTPUT_FORMATS: Final = frozenset({"image/jpeg", "image/png", "image/tiff", "application/json"})
+"""``output.responses[].format.type`` values (OpenAPI ``ProcessRequestOutputFormat*``)."""
+
+MULTIPART_TYPES: Final = frozenset({"application/tar", "application/x-tar", "multipart/mixed"})
+"""``Accept`` values that return several responses in one body."""
+
+ACCEPT_TYPES: Final = OUTPUT_FORMATS | MULTIPART_TYPES | {"application/octet-stream"}
+"""Every ``Accept`` value the Process API documents."""
+
+MAX_SIZE: Final = 2500
+"""Largest width or height of an output image, in pixels."""
+
+DEFAULT_SIZE: Final = 256  # the service's width/height when neither size nor resolution is given
+MOSAICKING_ORDERS: Final = frozenset({"mostRecent", "leastRecent", "leastCC"})
+GEOMETRY_TYPES: Final = frozenset({"Polygon", "MultiPolygon"})
+
+
+# -- input -----------------------------------------------------------------------
+
+
+def _as_datetime(value: Any, field: str) -> datetime | None:
+    """Datetimes (or ISO-8601 strings) as timezone-aware values; naive ones are taken as UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(field, f"not an ISO-8601 date-time: {value!r}") from None
+    if not isinstance(value, datetime):
+        raise ValidationError(field, f"expected a datetime, got {type(value).__name__}")
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+class TimeRange(Model):
+    """``{"from": ..., "to": ...}``; both ends inclusive and may be equal. Naive datetimes are UTC."""
+
+    from_: datetime | None = msgspec.field(default=None, name="from")
+    to: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.from_ = _as_datetime(self.from_, "timeRange.from")
+        self.to = _as_datetime(self.to, "timeRange.to")
+
+    @classmethod
+    def of(cls, start: datetime | str, end: datetime | str) -> TimeRange:
+        """``TimeRange.of("2024-06-01T00:00:00Z", datetime(2024, 6, 30, tzinfo=UTC))``."""
+        return cls(from_=start, to=end)  # type: ignore[arg-type]  # strings are parsed in __post_init__
+
+
+class DataFilter(Model):
+    """``input.data[].dataFilter``: the documented filters of every collection (all optional)."""
+
+    time_range: TimeRange | None = None
+    max_cloud_coverage: float | None = None
+    mosaicking_order: str | None = None
+    preview_mode: str | None = None
+    tiers: str | None = None
+    # Sentinel-1
+    acquisition_mode: str | None = None
+    polarization: str | None = None
+    orbit_direction: str | None = None
+    resolution: str | None = None
+    timeliness: str | None = None
+    # DEM, HLS
+    dem_instance: str | None = None
+    constellation: str | None = None
+
+
+class Processing(Model):
+    """``input.data[].processing``: the documented options of every collection (all optional)."""
+
+    upsampling: str | None = None
+    downsampling: str | None = None
+    harmonize_values: bool | None = None
+    # Sentinel-1
+    back_coeff: str | None = None
+    orthorectify: bool | None = None
+    dem_instance: str | None = None
+    radiometric_terrain_oversampling: float | None = None
+    speckle_filter: dict[str, Any] | None = None
+    # DEM
+    clamp_negative: bool | None = None
+    egm: bool | None = None
+
+
+class InputData(Model):
+    """One collection of ``input.data``: ``type`` (``"sentinel-2-l2a"``, ``"byoc-<id>"``...)."""
+
+    type: str
+    id: str | None = None
+    data_filter: DataFilter | None = None
+    processing: Processing | None = None
+
+
+class BoundsProperties(Model):
+    """``input.bounds.properties``: the CRS as an EPSG code, ``"EPSG:n"`` or an OGC URL."""
+
+    crs: str | int | None = None
+
+    def __post_init__(self) -> None:
+        if self.crs is not None:
+            self.crs = crs_url(self.crs, field="input.bounds.properties.crs")
+
+
+class Bounds(Model):
+    """``input.bounds``: a ``bbox`` and/or a ``geometry`` (GeoJSON or ``__geo_interface__``)."""
+
+    bbox: list[float] | None = None
+    geometry: Any = None
+    properties: BoundsProperties | None = None
+
+    def __post_init__(self) -> None:
+        if self.geometry is not None:
+            self.geometry = as_geojson(self.geometry, field="input.bounds.geometry")
+
+    @classmethod
+    def from_bbox(cls, bbox: Any, crs: int | str | None = None) -> Bounds:
+        """From a :class:`eoclient.geo.BBox` (its CRS is used), four numbers, or anything with ``bounds``."""
+        if crs is None:
+            crs = getattr(bbox, "crs", None)
+        props = BoundsProperties(crs=crs) if crs is not None else None
+        return cls(bbox=bbox_of(bbox, field="input.bounds.bbox"), properties=props)
+
+    @classmethod
+    def from_geometry(cls, geometry: Any, crs: int | str | None = None) -> Bounds:
+        """From a GeoJSON geometry (or Feature) dict or any object with ``__geo_interface__``."""
+        props = BoundsProperties(crs=crs) if crs is not None else None
+        return cls(geometry=geometry, properties=props)
+
+
+class ProcessInput(Model):
+    """``input``: where (``bounds``) and what (``data``, one entry per collection)."""
+
+    bounds: Bounds | None = None
+    data: list[InputData] | None = None
+
+
+# -- output ----------------------------------------------------------------------
+
+
+class OutputFormat(Model):
+    """``{"type": "image/tiff"}``; ``quality`` (0..100) applies to JPEG only."""
+
+    type: str
+    quality: int | None = None
+
+
+class OutputResponse(Model):
+    """One output file: ``identifier`` is an evalscript output id or ``"userdata"`` (unset: ``"default"``)."""
+
+    identifier: str | None = None
+    format: OutputFormat | None = None
+
+
+class ProcessOutput(Model):
+    """``output``: ``width``/``height`` in pixels *or* ``resx``/``resy`` in CRS units, and the responses."""
+
+    width: int | None = None
+    height: int | None = None
+    resx: float | None = None
+    resy: float | None = None
+    responses: list[OutputResponse] | None = None
+
+
+class ProcessRequest(Model):
+    """A whole Process API request."""
+
+    input: ProcessInput | None = None
+    evalscript: str | None = None
+    output: ProcessOutput | None = None
+
+    @property
+    def identifiers(self) -> list[str]:
+        """The response identifiers in request order (``["default"]`` when none are given)."""
+        responses = self.output.responses if self.output is not None else None
+        return [r.identifier or "default" for r in responses] if responses else ["default"]
+
+
+# -- results ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessResult:
+    """A Process API answer held in memory.
+
+    ``content`` is the whole body; ``parts`` maps each response identifier to
+    its file (a multi-part tar or multipart answer is split; a single answer is
+    its one part), so ``result["default"].content`` works either way.
+    ``processing_units`` comes from the ``x-processingunits-spent`` header.
+    """
+
+    content: bytes
+    content_type: str
+    processing_units: float | None
+    headers: Mapping[str, str]
+    parts: Mapping[str, ResponsePart]
+
+    def __getitem__(self, identifier: str) -> ResponsePart:
+        try:
+            return self.parts[identifier]
+        except KeyError:
+            known = ", ".join(sorted(self.parts)) or "none"
+            raise KeyError(f"no response {identifier!r} in this result (have: {known})") from None
+
+    def json(self) -> Any:
+        """The body decoded as JSON (for an ``application/json`` answer)."""
+        return json.loads(self.content)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessFile:
+    """A Process API answer written to ``path`` (a tar file for a multi-part answer)."""
+
+    path: Path
+    size: int
+    content_type: str
+    processing_units: float | None
+    headers: Mapping[str, str]
+
+
+# -- turning user input into a checked request ---------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy of a user's value (tuples to lists, mappings to dicts)."""
+    if hasattr(value, "__geo_interface__"):
+        return as_geojson(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _overlay(known: Any, user: Any) -> Any:
+    """The model's wire form, plus every key of the user's dict the model does not know."""
+    if isinstance(known, dict) and isinstance(user, Mapping):
+        out = dict(known)
+        for key, value in user.items():
+            if key in out:
+                out[key] = _overlay(out[key], value)
+            elif value is not None:
+                out[str(key)] = _plain(value)
+        return out
+    if (
+        isinstance(known, list)
+        and isinstance(user, Sequence)
+        and not isinstance(user, str)
+        and len(known) == len(user)
+    ):
+        return [_overlay(k, u) for k, u in zip(known, user, strict=True)]
+    return known
+
+
+def to_request(value: Any, type_: type[T]) -> tuple[T, dict[str, Any]]:
+    """``(model, wire dict)`` from a model or a docs-style dict; type errors name the field."""
+    model = from_user(value, type_, field="request")
+    wire = to_wire(model)
+    if not isinstance(value, type_):
+        wire = _overlay(wire, value)
+    assert isinstance(wire, dict)
+    return model, wire
+
+
+_FIELD_RE: Final = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.*)$", re.S)
+
+
+def fix_field(exc: ValidationError) -> ValidationError:
+    """Rename ``request.input...`` (from :func:`from_user`) to the wire path ``input...``.
+
+    A check inside a model (``timeRange.from: not an ISO-8601 date-time``)
+    names its own field; it is joined to the path msgspec reports.
+    """
+    name = exc.field.removeprefix("request").lstrip(".") or "request"
+    text = exc.message.split(": ", 1)[1] if ": " in exc.message else exc.message
+    inner = _FIELD_RE.match(text)
+    if inner:
+        sub, text = inner.group(1), inner.group(2)
+        head = sub.split(".")[0]
+        if sub.startswith(name) or name == "request":
+            name = sub
+        elif name.rsplit(".", 1)[-1] == head:
+            name = name + sub[len(head) :]
+        else:
+            name = f"{name}.{sub}"
+    return ValidationError(name, text)
+
+
+def check_evalscript(evalscript: str | None, field: str) -> None:
+    """An evalscript must be present and not blank."""
+    if evalscript is None:
+        raise ValidationError(field, "is required")
+    if not evalscript.strip():
+        raise ValidationError(field, "must not be empty")
+
+
+def check_bounds(bounds: Bounds | None, field: str) -> tuple[float, float, float, float] | None:
+    """Check ``bounds`` (bbox and/or geometry); returns the extent used for resolution checks."""
+    if bounds is None:
+        raise ValidationError(field, "is required (a bbox and/or a geometry)")
+    if bounds.bbox is None and bounds.geometry is None:
+        raise ValidationError(field, "needs a bbox or a geometry")
+    extent: tuple[float, float, float, float] | None = None
+    if bounds.geometry is not None:
+        kind = bounds.geometry.get("type")
+        if kind not in GEOMETRY_TYPES:
+            raise ValidationError(f"{field}.geometry", f"must be a Polygon or MultiPolygon, got {kind}")
+        extent = geometry_bounds(bounds.geometry)
+    if bounds.bbox is not None:
+        x0, y0, x1, y1 = validate_bbox(bounds.bbox, field=f"{field}.bbox")
+        extent = (x0, y0, x1, y1)
+    return extent
+
+
+def check_time_range(time_range: TimeRange | None, field: str, *, required: bool = False) -> None:
+    """``from`` must not be after ``to``."""
+    if time_range is None:
+        if required:
+            raise ValidationError(field, "is required")
+        return
+    if required and (time_range.from_ is None or time_range.to is None):
+        raise ValidationError(field, "needs both 'from' and 'to'")
+    if time_range.from_ is not None and time_range.to is not None and time_range.from_ > time_range.to:
+        raise ValidationError(
+            field, f"'from' ({time_range.from_.isoformat()}) is after 'to' ({time_range.to.isoformat()})"
+        )
+
+
+def check_input(inp: ProcessInput | None, field: str) -> tuple[float, float, float, float] | None:
+    """Check bounds and data of a Process (or Statistical) input; returns the extent."""
+    if inp is None:
+        raise ValidationError(field, "is required (bounds and data)")
+    extent = check_bounds(inp.bounds, f"{field}.bounds")
+    if not inp.data:
+        raise ValidationError(f"{field}.data", "needs at least one collection")
+    for i, item in enumerate(inp.data):
+        where = f"{field}.data[{i}]"
+        if not item.type.strip():
+            raise ValidationError(f"{where}.type", "must not be empty")
+        flt = item.data_filter
+        if flt is None:
+            continue
+        check_time_range(flt.time_range, f"{where}.dataFilter.timeRange")
+        if flt.max_cloud_coverage is not None and not 0 <= flt.max_cloud_coverage <= 100:
+            raise ValidationError(f"{where}.dataFilter.maxCloudCoverage", "must be between 0 and 100")
+        if flt.mosaicking_order is not None and flt.mosaicking_order not in MOSAICKING_ORDERS:
+            allowed = ", ".join(sorted(MOSAICKING_ORDERS))
+            raise ValidationError(f"{where}.dataFilter.mosaickingOrder", f"must be one of {allowed}")
+    return extent
+
+
+def check_size(
+    width: int | None,
+    height: int | None,
+    resx: float | None,
+    resy: float | None,
+    *,
+    extent: tuple[float, float, float, float] | None,
+    field: str,
+) -> tuple[int, int]:
+    """Check width/height *or* resx/resy; returns the output size in pixels (estimated)."""
+    for name, size in (("width", width), ("height", height)):
+        if size is not None and not 1 <= size <= MAX_SIZE:
+            raise ValidationError(f"{field}.{name}", f"must be between 1 and {MAX_SIZE}, got {size}")
+    has_size = width is not None or height is not None
+    has_res = resx is not None or resy is not None
+    if has_size and has_res:
+        raise ValidationError(field, "set either width/height or resx/resy, not both")
+    if has_res:
+        if resx is None or resy is None:
+            raise ValidationError(
+                f"{field}.{'resy' if resy is None else 'resx'}", "resx and resy go together"
+            )
+        for name, res in (("resx", resx), ("resy", resy)):
+            if not math.isfinite(res) or res <= 0:
+                raise ValidationError(f"{field}.{name}", f"must be a positive number, got {res}")
+        if extent is None:
+            return DEFAULT_SIZE, DEFAULT_SIZE
+        w = math.ceil((extent[2] - extent[0]) / resx)
+        h = math.ceil((extent[3] - extent[1]) / resy)
+        for name, pixels in (("resx", w), ("resy", h)):
+            if pixels > MAX_SIZE:
+                raise ValidationError(
+                    f"{field}.{name}",
+                    f"gives an image of {pixels} pixels along this axis; the maximum is {MAX_SIZE}",
+                )
+        return max(w, 1), max(h, 1)
+    if width is None and height is None:
+        return DEFAULT_SIZE, DEFAULT_SIZE
+    if width is not None and height is not None:
+        return width, height
+    # One side given: the service keeps the aspect ratio of the bounds.
+    ratio = 1.0 if extent is None else (extent[3] - extent[1]) / (extent[2] - extent[0])
+    if width is not None:
+        return width, max(1, round(width * ratio))
+    assert height is not None
+    return max(1, round(height / ratio)), height
+
+
+def _check_output(output: ProcessOutput | None, extent: tuple[float, float, float, float] | None) -> None:
+    if output is None:
+        return
+    check_size(output.width, output.height, output.resx, output.resy, extent=extent, field="output")
+    if output.responses is None:
+        return
+    if not output.responses:
+        raise ValidationError("output.responses", "must not be empty (omit it for the default PNG)")
+    seen: set[str] = set()
+    for i, response in enumerate(output.responses):
+        where = f"output.responses[{i}]"
+        identifier = "default" if response.identifier is None else response.identifier
+        if not identifier.strip():
+            raise ValidationError(f"{where}.identifier", "must not be empty")
+        if identifier in seen:
+            raise ValidationError(f"{where}.identifier", f"{identifier!r} is given twice")
+        seen.add(identifier)
+        fmt = response.format
+        if fmt is None:
+            continue
+        if fmt.type not in OUTPUT_FORMATS:
+            allowed = ", ".join(sorted(OUTPUT_FORMATS))
+            raise ValidationError(
+                f"{where}.format.type", f"unknown format {fmt.type!r}; use one of {allowed}"
+            )
+        if fmt.quality is not None and (fmt.type != "image/jpeg" or not 0 <= fmt.quality <= 100):
+            raise ValidationError(f"{where}.format.quality", "applies to image/jpeg only, from 0 to 100")
+
+
+def validate_process_request(request: ProcessRequest) -> None:
+    """Every client-side check of a Process request; raises :class:`ValidationError`."""
+    check_evalscript(request.evalscript, "evalscript")
+    extent = check_input(request.input, "input")
+    _check_output(request.output, extent)
+
+
+def prepare_process_request(
+    value: ProcessRequest | Mapping[str, Any],
+) -> tuple[ProcessRequest, dict[str, Any]]:
+    """Check a request (model or dict) and return it with its JSON-ready wire form."""
+    try:
+        model, wire = to_request(value, ProcessRequest)
+    except ValidationError as exc:
+        raise fix_field(exc) from None
+    validate_process_request(model)
+    return model, wire
+
+
+def resolve_accept(request: ProcessRequest, accept: str | None) -> str:
+    """The ``Accept`` header: ``accept`` if given, else the single response's format, else a tar."""
+    identifiers = request.identifiers
+    if accept is not None:
+        media = accept.split(";")[0].strip().lower()
+        if media not in ACCEPT_TYPES:
+            raise ValidationError(
+                "accept", f"unknown type {accept!r}; use one of {', '.join(sorted(ACCEPT_TYPES))}"
+            )
+        if len(identifiers) > 1 and media not in MULTIPART_TYPES:
+            raise ValidationError(
+                "accept",
+                f"{len(identifiers)} responses need application/tar, application/x-tar or multipart/mixed",
+            )
+        return accept
+    if len(identifiers) > 1:
+        return "application/tar"
+    responses = request.output.responses if request.output is not None else None
+    fmt = responses[0].format if responses else None
+    return fmt.type if fmt is not None else "image/png"
