@@ -386,6 +386,10 @@ class Transport:
         if content_type and "Content-Type" not in base_headers:
             base_headers["Content-Type"] = content_type
         use_auth = authenticate and self.auth is not None
+        # A streamed upload (async iterable, file object) can be sent only once: no retry, no replay.
+        one_shot = _one_shot(payload)
+        if one_shot:
+            policy = RetryPolicy.never()
 
         attempt = 0  # retries consumed
         replayed = False  # the one replay after a 401
@@ -465,7 +469,7 @@ class Transport:
                             body = await resp.read()
                         except (aiohttp.ClientError, TimeoutError):
                             body = b""
-                        if status == 401 and use_auth and not replayed:
+                        if status == 401 and use_auth and not replayed and not one_shot:
                             assert self.auth is not None
                             self.auth.invalidate(token)
                             replayed = True
@@ -549,6 +553,17 @@ class Transport:
             retry_after=retry_after,
             request_id=resp.headers.get("x-request-id") or resp.headers.get("x-amz-request-id"),
         )
+
+
+def _one_shot(payload: Any) -> bool:
+    """True for bodies consumed by sending them: async iterators (generators) and file objects.
+
+    A re-iterable body (an object whose ``__aiter__`` starts over each time, as
+    the upload sources of the service modules are) can be sent again.
+    """
+    if payload is None or isinstance(payload, bytes | bytearray | str | aiohttp.FormData):
+        return False
+    return hasattr(payload, "__anext__") or hasattr(payload, "read")
 
 
 def _encode_body(json: Any, data: Any) -> tuple[Any, str | None]:

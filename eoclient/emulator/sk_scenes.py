@@ -6,7 +6,16 @@ the others accept. The catalogue is "the world", independent of the
 emulator's seed: the same scene ids every run.
 
 Scenes cluster over a few areas (Prague, Perth, San Francisco, Nairobi), one
-every few days per dataset from 2018 to 2024.
+every few days per dataset from 2018 to 2024. Besides, the three world-wide
+datasets of the reference (Sentinel-5P methane, GSMaP precipitation, VIIRS
+monthly night lights: :data:`WORLDWIDE`) have global scenes, kept apart in
+:data:`GLOBAL_PROVIDERS` / :func:`global_catalogue` so that :data:`PROVIDERS` and
+:func:`catalogue` stay the regional world; :func:`search` and :func:`get_scene`
+cover both.
+
+Scenes ingested into one emulator (``/imagery/ingest-scene``) live in that
+emulator's state: :func:`ingested`, :func:`add_ingested`; :func:`find_scene`
+looks everywhere.
 """
 
 from __future__ import annotations
@@ -17,9 +26,27 @@ import hashlib
 import random
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-__all__ = ["AREAS", "PROVIDERS", "catalogue", "get_scene", "scene_bbox", "search"]
+if TYPE_CHECKING:
+    from eoclient.emulator.state import EmulatorState
+
+__all__ = [
+    "AREAS",
+    "GLOBAL_PROVIDERS",
+    "PROVIDERS",
+    "SEPARATE_SEARCH",
+    "WORLDWIDE",
+    "add_ingested",
+    "all_providers",
+    "catalogue",
+    "find_scene",
+    "get_scene",
+    "global_catalogue",
+    "ingested",
+    "scene_bbox",
+    "search",
+]
 
 DATETIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
 
@@ -138,9 +165,125 @@ def catalogue() -> tuple[dict[str, Any], ...]:
     return tuple(scenes)
 
 
+# -- the world-wide datasets --------------------------------------------------------
+
+_CH4: Final = ("ee", "COPERNICUS/S5P/OFFL/L3_CH4")
+_GSMAP: Final = ("ee", "JAXA/GPM_L3/GSMaP/v6/operational")
+_VIIRS: Final = ("noaa", "VIIRS/Monthly")
+
+WORLDWIDE: Final = frozenset({_CH4, _GSMAP, _VIIRS})
+"""``(provider, dataset)`` pairs that may be searched over the whole world (no 400 km limit)."""
+
+SEPARATE_SEARCH: Final = frozenset({_CH4, _GSMAP})
+"""Datasets whose search is incompatible with the others: each must be searched alone."""
+
+# provider, dataset, human name, attribution, provider name, gsd (m), days between scenes, bands
+_GLOBAL: Final = [
+    (
+        *_CH4,
+        "Sentinel-5P OFFL CH4",
+        "Copernicus",
+        "Earth Engine",
+        1113.2,
+        7,
+        ["CH4_column_volume_mixing_ratio_dry_air"],
+    ),
+    (
+        *_GSMAP,
+        "GSMaP Operational",
+        "JAXA",
+        "Earth Engine",
+        11132.0,
+        7,
+        ["hourlyPrecipRate", "gaugeQualityInfo"],
+    ),
+    (*_VIIRS, "VIIRS Monthly Night Lights", "NOAA", "NOAA", 463.8, 0, ["avg_rad", "cf_cvg"]),
+]
+
+GLOBAL_PROVIDERS: Final[list[dict[str, Any]]] = [
+    {
+        "attribution": attribution,
+        "changeGroup": f"{prov}_{ds}",
+        "clip": "disallowed",
+        "dataset": ds,
+        "datasetName": name,
+        "datasetType": "raster",
+        "downloadable": True,
+        "exportable": False,
+        "maxMbrSide": 40_075_000,
+        "provider": prov,
+        "providerName": provider_name,
+        "requiresSeparateSearch": (prov, ds) in SEPARATE_SEARCH,
+        "resolution": [gsd, gsd],
+        "thumbnail": False,
+    }
+    for prov, ds, name, attribution, provider_name, gsd, _, _ in _GLOBAL
+]
+
+_WORLD_FOOTPRINT: Final = {
+    "type": "MultiPolygon",
+    "coordinates": [[[[-180.0, -90.0], [180.0, -90.0], [180.0, 90.0], [-180.0, 90.0], [-180.0, -90.0]]]],
+}
+
+
+def all_providers() -> list[dict[str, Any]]:
+    """Every dataset's provider description: the regional ones, then the world-wide ones."""
+    return [*PROVIDERS, *GLOBAL_PROVIDERS]
+
+
+def _months(start: datetime, end: datetime) -> Iterable[datetime]:
+    when = start
+    while when <= end:
+        yield when
+        when = when.replace(year=when.year + (when.month == 12), month=when.month % 12 + 1)
+
+
+@functools.cache
+def global_catalogue() -> tuple[dict[str, Any], ...]:
+    """Every scene of the world-wide datasets (global footprints), ordered by datetime."""
+    scenes: list[dict[str, Any]] = []
+    for prov, ds, _, _, _, gsd, every, bands in _GLOBAL:
+        if every:
+            times: Iterable[datetime] = (
+                _START + timedelta(days=d) for d in range(0, (_END - _START).days + 1, every)
+            )
+        else:
+            times = _months(_START, _END)
+        pixel = gsd / 111_320.0
+        for when in times:
+            scenes.append(
+                {
+                    "bands": [
+                        {
+                            "bitDepth": 32,
+                            "gsd": gsd,
+                            "names": [band],
+                            "pixelSizeX": pixel,
+                            "pixelSizeY": -pixel,
+                        }
+                        for band in bands
+                    ],
+                    "clippedImagery": False,
+                    "crsEpsg": 4326,
+                    "dataset": ds,
+                    "datetime": when.strftime(DATETIME_FORMAT),
+                    "downloadable": True,
+                    "footprint": _WORLD_FOOTPRINT,
+                    "foreignId": f"world-{when:%Y%m%d}",
+                    "minArea": 0.0,
+                    "offNadir": 0.0,
+                    "provider": prov,
+                    "satellite": {"ee": "S5P" if ds == _CH4[1] else "GPM", "noaa": "SNPP"}[prov],
+                    "sceneId": _scene_id(prov, ds, "world", when),
+                }
+            )
+    scenes.sort(key=lambda s: (s["datetime"], s["sceneId"]))
+    return tuple(scenes)
+
+
 @functools.cache
 def _by_id() -> dict[str, dict[str, Any]]:
-    return {s["sceneId"]: s for s in catalogue()}
+    return {s["sceneId"]: s for s in (*catalogue(), *global_catalogue())}
 
 
 def get_scene(scene_id: str) -> dict[str, Any] | None:
@@ -169,14 +312,50 @@ def search(
 ) -> list[dict[str, Any]]:
     """Scenes of the given ``(provider, dataset)`` pairs intersecting ``bbox`` within ``[start, end]``."""
     wanted = set(datasets)
+    pool = _everything() if wanted & WORLDWIDE else catalogue()
+    # Scene datetimes are whole seconds in a fixed-width format: comparing the text is comparing
+    # the instants, and far cheaper than parsing thousands of them per search.
+    low = None if start is None else (start + timedelta(microseconds=-start.microsecond % 1_000_000))
+    low_text = None if low is None else low.strftime(DATETIME_FORMAT)
+    high_text = None if end is None else end.strftime(DATETIME_FORMAT)
     out = []
-    for scene in catalogue():
+    for scene in pool:
         if (scene["provider"], scene["dataset"]) not in wanted:
             continue
-        when = datetime.strptime(scene["datetime"], DATETIME_FORMAT)
-        if (start is not None and when < start) or (end is not None and when > end):
+        when = scene["datetime"]
+        if (low_text is not None and when < low_text) or (high_text is not None and when > high_text):
             continue
         if bbox is not None and not _overlaps(scene_bbox(scene), bbox):
             continue
         out.append(scene)
     return out
+
+
+@functools.cache
+def _everything() -> tuple[dict[str, Any], ...]:
+    return tuple(sorted((*catalogue(), *global_catalogue()), key=lambda s: (s["datetime"], s["sceneId"])))
+
+
+# -- scenes ingested into one emulator ----------------------------------------------------
+
+
+def ingested(state: EmulatorState) -> dict[str, dict[str, Any]]:
+    """The scenes ingested into this emulator, by scene id (insertion ordered)."""
+    return state.store("sk_scenes.ingested", dict)
+
+
+def add_ingested(state: EmulatorState, scene: dict[str, Any]) -> bool:
+    """Add an ingested scene; ``False`` if a scene with its id was already there (a duplicate)."""
+    scenes = ingested(state)
+    if scene["sceneId"] in scenes:
+        return False
+    scenes[scene["sceneId"]] = scene
+    return True
+
+
+def find_scene(scene_id: str, state: EmulatorState | None = None) -> dict[str, Any] | None:
+    """The scene with ``scene_id`` in the world or (given ``state``) among this emulator's ingested ones."""
+    scene = get_scene(scene_id)
+    if scene is None and state is not None:
+        scene = ingested(state).get(scene_id)
+    return scene

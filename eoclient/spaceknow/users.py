@@ -1,14 +1,153 @@
-"""SpaceKnow Users (being written)."""
+"""SpaceKnow users: who am I (claims and permissions), and Guardian accounts.
+
+Example::
+
+    async with SpaceKnow() as sk:
+        me = await sk.users.info()
+        if me.has_permission("admin.users.create-guardian-user"):
+            await sk.users.create_guardian_user("ann@example.com", Secret(pw), "Ann Smith")
+
+A Guardian user's password is a secret: it is wrapped in
+:class:`~eoclient._redact.Secret` at once, sent only in the request body, and
+never appears in a log event, a ``repr`` or an error message (a service error
+that echoes it has its message withheld).
+"""
 
 from __future__ import annotations
 
-from eoclient._client import BaseClient
+import re
+from typing import Any, Final
 
-__all__ = ["Users"]
+import msgspec
+
+from eoclient._client import BaseClient
+from eoclient._models import Model
+from eoclient._redact import Secret
+from eoclient.errors import APIError, ValidationError
+
+__all__ = ["EMAIL_PATTERN", "UserInfo", "Users", "check_email"]
+
+INFO_PATH: Final = "/user/info"
+CREATE_GUARDIAN_PATH: Final = "/user/create-guardian-user"
+DELETE_GUARDIAN_PATH: Final = "/user/delete-guardian-user"
+
+EMAIL_PATTERN: Final = re.compile(r"[^@ \t\r\n]+@[^@ \t\r\n]+\.[^@ \t\r\n]+")
+"""The reference's e-mail pattern, matched against the whole address."""
+
+_WITHHELD: Final = "(the service's message is withheld: it contained the password)"
+
+
+class UserInfo(Model):
+    """The claims of a user: id, e-mail, name, accounting group and permissions."""
+
+    id: str
+    email: str | None = None
+    name: str | None = None
+    accounting: str | None = None
+    permissions: list[str] = msgspec.field(default_factory=list)
+
+    def has_permission(self, permission: str) -> bool:
+        """Whether the user holds ``permission`` (e.g. ``"imagery.scene-info"``)."""
+        return permission in self.permissions
+
+
+def check_email(email: Any, *, field: str = "email") -> str:
+    """``email`` if it matches the reference's pattern, else :class:`ValidationError`."""
+    if not isinstance(email, str) or not EMAIL_PATTERN.fullmatch(email):
+        shown = email if isinstance(email, str) else type(email).__name__
+        raise ValidationError(field, f"not an e-mail address: {shown!r}")
+    return email
+
+
+def _non_empty(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(field, "must be a non-empty string")
+    return value
+
+
+def _password(password: Any) -> Secret:
+    # Never put the value in a message: only its type.
+    if isinstance(password, Secret):
+        secret = password
+    elif isinstance(password, str):
+        secret = Secret(password)
+    else:
+        raise ValidationError("password", f"must be a str or Secret, not {type(password).__name__}")
+    if not secret.reveal():
+        raise ValidationError("password", "must not be empty")
+    return secret
+
+
+def _withhold(exc: APIError, password: str) -> APIError | None:
+    """A copy of ``exc`` without the service's text when that text contains ``password``.
+
+    Passwords of 6 characters or more are scrubbed everywhere by the secret
+    registry; shorter ones cannot be (they would scrub ordinary words), so the
+    text that holds them is dropped instead.
+    """
+    leaked = password in (exc.service_message or "") or (
+        exc.details is not None and password in str(exc.details)
+    )
+    if not leaked:
+        return None
+    return type(exc)(
+        status=exc.status,
+        code=exc.code,
+        service_message=_WITHHELD,
+        operation=exc.operation,
+        method=exc.method,
+        path=exc.path,
+        service=exc.service,
+        details=None,
+        retry_after=exc.retry_after,
+        request_id=exc.request_id,
+    )
 
 
 class Users:
-    """Reached as an attribute of :class:`~eoclient.SpaceKnow`."""
+    """SpaceKnow users, reached as ``sk.users``."""
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
+
+    async def info(self, user_id: str | None = None) -> UserInfo:
+        """The claims and permissions of the logged-in user, or of ``user_id`` (needs admin.users.manage)."""
+        body: dict[str, Any] = {}
+        if user_id is not None:
+            body["userId"] = _non_empty(user_id, "user_id")
+        result: UserInfo = await self._client.transport.request_json(
+            "POST", INFO_PATH, operation="user.info", json=body, idempotent=True, type=UserInfo
+        )
+        return result
+
+    async def create_guardian_user(self, email: str, password: str | Secret, name: str) -> None:
+        """Create a Guardian account (needs admin.users.create-guardian-user).
+
+        ``password`` is the user's initial password; pass a :class:`Secret` to
+        keep it out of your own reprs too.
+        """
+        address = check_email(email)
+        secret = _password(password)  # only the Secret stays in this frame's locals
+        full_name = _non_empty(name, "name")
+        failure: APIError | None = None
+        try:
+            await self._client.transport.request(
+                "POST",
+                CREATE_GUARDIAN_PATH,
+                operation="user.create-guardian-user",
+                json={"email": address, "password": secret.reveal(), "name": full_name},
+            )
+        except APIError as exc:
+            failure = _withhold(exc, secret.reveal())
+            if failure is None:
+                raise
+        if failure is not None:
+            # Raised outside the except block so the original error is not chained to it.
+            raise failure
+
+    async def delete_guardian_user(self, email: str) -> None:
+        """Delete a Guardian account of your group (needs admin.users.delete-guardian-user)."""
+        body = {"email": check_email(email)}
+        await self._client.transport.request(
+            "POST", DELETE_GUARDIAN_PATH, operation="user.delete-guardian-user", json=body
+        )

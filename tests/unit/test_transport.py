@@ -392,3 +392,21 @@ async def test_ok_statuses_are_returned(transport) -> None:
         m.get(f"{BASE}/x", status=404, payload=sh_error(404, "NF", "gone"))
         resp = await transport.request("GET", "/x", operation="x", ok={404: True})
     assert resp.status == 404
+
+
+async def test_streamed_upload_is_sent_once_not_retried_or_replayed(transport, sleeps) -> None:
+    async def body():
+        yield b"chunk-1"
+        yield b"chunk-2"
+
+    with aioresponses() as m:
+        m.post(TOKEN_URL, payload=token_reply(), repeat=True)
+        m.post(f"{BASE}/upload", status=503)
+        m.post(f"{BASE}/upload", status=200, payload={})
+        with pytest.raises(ServerError):
+            await transport.request("POST", "/upload", operation="u", data=body(), idempotent=True)
+        m.post(f"{BASE}/upload2", status=401, payload=sh_error(401, "COMMON_UNAUTHORIZED", "x"))
+        m.post(f"{BASE}/upload2", status=200, payload={})
+        with pytest.raises(AuthenticationError):
+            await transport.request("POST", "/upload2", operation="u", data=body())
+    assert sleeps.calls == []

@@ -1,0 +1,190 @@
+"""SpaceKnow users against the emulator: info, Guardian accounts, permissions, the password kept secret."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+
+from eoclient._redact import Secret
+from eoclient.emulator import Emulator
+from eoclient.emulator.sk_users import subject_of, users
+from eoclient.errors import (
+    APIError,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from eoclient.spaceknow import SpaceKnow
+from eoclient.spaceknow.users import UserInfo, _withhold
+from tests.integration.conftest import sk_client
+
+pytestmark = pytest.mark.eo_emulator(clock_speed=500.0)
+
+PASSWORD = "Tr0ub4dor&3-horse-battery"
+
+
+def user_requests(emu: Emulator) -> list[str]:
+    return [r.path for r in emu.requests if r.path.startswith("/user/")]
+
+
+async def test_info_of_the_logged_in_user(sk: SpaceKnow, eo_emulator: Emulator) -> None:
+    me = await sk.users.info()
+    assert isinstance(me, UserInfo)
+    assert me.email == eo_emulator.credentials.sk_username
+    assert me.id == subject_of(eo_emulator.credentials.sk_username)
+    assert me.accounting == "development" and me.name
+    assert me.has_permission("imagery.availability") and me.has_permission("admin.users.create-guardian-user")
+    assert not me.has_permission("no.such.permission")
+    [sent] = [r for r in eo_emulator.requests if r.path == "/user/info"]
+    assert json.loads(sent.body or b"") == {}
+
+    users(eo_emulator.state).revoke("imagery.scene-info")
+    assert not (await sk.users.info()).has_permission("imagery.scene-info")
+
+
+async def test_guardian_user_lifecycle(sk: SpaceKnow, eo_emulator: Emulator) -> None:
+    store = users(eo_emulator.state)
+    await sk.users.create_guardian_user("ann.smith@example.com", PASSWORD, "Ann Smith")
+    created = store.by_email("ann.smith@example.com")
+    assert created is not None and created.guardian and created.name == "Ann Smith"
+    assert created.password_hash and PASSWORD not in created.password_hash and PASSWORD not in repr(created)
+    [sent] = [r for r in eo_emulator.requests if r.path == "/user/create-guardian-user"]
+    assert json.loads(sent.body or b"") == {
+        "email": "ann.smith@example.com",
+        "password": PASSWORD,
+        "name": "Ann Smith",
+    }
+
+    info = await sk.users.info(created.id)  # another user's info: admin.users.manage
+    assert info.email == "ann.smith@example.com" and info.name == "Ann Smith"
+    assert info.has_permission("imagery.availability") and not info.has_permission("admin.users.manage")
+
+    with pytest.raises(ConflictError) as exists:
+        await sk.users.create_guardian_user("ANN.SMITH@example.com", Secret(PASSWORD), "Ann again")
+    assert exists.value.code == "USER-ALREADY-EXISTS"
+
+    await sk.users.delete_guardian_user("ann.smith@example.com")
+    assert store.by_email("ann.smith@example.com") is None
+    with pytest.raises(NotFoundError) as gone:
+        await sk.users.delete_guardian_user("ann.smith@example.com")
+    assert gone.value.code == "USER-NOT-FOUND"
+    with pytest.raises(NotFoundError) as unknown:
+        await sk.users.info(created.id)
+    assert unknown.value.code == "USER-NOT-FOUND"
+
+
+async def test_deleting_a_non_guardian_or_unknown_user_is_not_found(
+    sk: SpaceKnow, eo_emulator: Emulator
+) -> None:
+    with pytest.raises(NotFoundError):
+        await sk.users.delete_guardian_user("nobody@example.com")
+    with pytest.raises(NotFoundError):  # the manager is not a Guardian account
+        await sk.users.delete_guardian_user(eo_emulator.credentials.sk_username)
+    assert users(eo_emulator.state).by_email(eo_emulator.credentials.sk_username) is not None
+
+
+@pytest.mark.parametrize(
+    ("permission", "call"),
+    [
+        ("admin.users.create-guardian-user", "create"),
+        ("admin.users.delete-guardian-user", "delete"),
+        ("admin.users.manage", "info-other"),
+    ],
+)
+async def test_missing_permission_is_403(
+    sk: SpaceKnow, eo_emulator: Emulator, permission: str, call: str
+) -> None:
+    await sk.users.create_guardian_user("bob@example.com", PASSWORD, "Bob")
+    bob = users(eo_emulator.state).by_email("bob@example.com")
+    assert bob is not None
+    users(eo_emulator.state).revoke(permission)
+    with pytest.raises(PermissionDeniedError) as info:
+        if call == "create":
+            await sk.users.create_guardian_user("carol@example.com", PASSWORD, "Carol")
+        elif call == "delete":
+            await sk.users.delete_guardian_user("bob@example.com")
+        else:
+            await sk.users.info(bob.id)
+    assert info.value.status == 403 and info.value.code == "NOT-AUTHORIZED"
+    assert permission in (info.value.service_message or "")
+    assert users(eo_emulator.state).by_email("carol@example.com") is None
+    assert users(eo_emulator.state).by_email("bob@example.com") is not None
+    await sk.users.info()  # one's own info needs no permission
+
+
+BAD_CREATES: list[tuple[dict[str, Any], str]] = [
+    ({"email": "no-at-sign.example.com"}, "email"),
+    ({"email": "two@@example.com"}, "email"),
+    ({"email": "space in@example.com"}, "email"),
+    ({"email": "nodot@example"}, "email"),
+    ({"email": ""}, "email"),
+    ({"email": None}, "email"),
+    ({"password": ""}, "password"),
+    ({"password": Secret("")}, "password"),
+    ({"password": None}, "password"),
+    ({"password": b"bytes-password"}, "password"),
+    ({"name": ""}, "name"),
+    ({"name": "   "}, "name"),
+    ({"name": None}, "name"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "field"), BAD_CREATES)
+async def test_bad_input_is_refused_before_sending(
+    sk: SpaceKnow, eo_emulator: Emulator, kwargs: dict[str, Any], field: str
+) -> None:
+    args: dict[str, Any] = {"email": "dan@example.com", "password": PASSWORD, "name": "Dan", **kwargs}
+    with pytest.raises(ValidationError) as info:
+        await sk.users.create_guardian_user(**args)
+    assert info.value.field == field
+    assert PASSWORD not in str(info.value)
+    with pytest.raises(ValidationError):
+        await sk.users.delete_guardian_user(args["email"] if field == "email" else "not-an-email")
+    with pytest.raises(ValidationError):
+        await sk.users.info("")
+    assert user_requests(eo_emulator) == []
+
+
+async def test_password_never_in_logs_reprs_or_errors(
+    eo_emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="eoclient")
+    password = "correct-horse-battery-staple"
+    async with sk_client(eo_emulator) as sk:
+        await sk.users.create_guardian_user("erin@example.com", password, "Erin")
+        with pytest.raises(ConflictError) as conflict:
+            await sk.users.create_guardian_user("erin@example.com", password, "Erin")
+        # Refused by the service after the transport's retries of a 5xx: still nothing leaks.
+        eo_emulator.faults.inject("server_error", path_prefix="/user/create-guardian-user", status=500)
+        with pytest.raises(APIError) as server:
+            await sk.users.create_guardian_user("frank@example.com", password, "Frank")
+        with pytest.raises(ValidationError) as invalid:
+            await sk.users.create_guardian_user("not-an-email", password, "Erin")
+        texts = [repr(sk), repr(sk.users), repr(sk.transport)]
+    assert caplog.records, "expected log events"
+    for error in (conflict.value, server.value, invalid.value):
+        texts += [str(error), repr(error), repr(error.__dict__), str(error.__context__), str(error.__cause__)]
+    for text in [caplog.text, *texts]:
+        assert password not in text
+
+
+def test_a_short_echoed_password_withholds_the_service_message() -> None:
+    short = "pw1"  # too short for the process-wide secret registry
+    echoed = BadRequestError(
+        status=400,
+        code="WEAK-PASSWORD",
+        service_message=f"password {short!r} is too weak",
+        operation="user.create-guardian-user",
+        details=[{"password": short}],
+    )
+    safe = _withhold(echoed, short)
+    assert isinstance(safe, BadRequestError)
+    assert safe.code == "WEAK-PASSWORD" and safe.status == 400
+    assert short not in str(safe) and short not in repr(safe) and safe.details is None
+    clean = BadRequestError(status=400, code="X", service_message="name is too long")
+    assert _withhold(clean, short) is None
