@@ -5,15 +5,20 @@ with faults switched on, and every step prints one JSON line. What it shows:
 logins to both services (single-flight token refresh after expiry), retries of
 429/5xx with the service's ``Retry-After``, several long-running jobs awaited
 concurrently through :class:`~eoclient.jobs.Job` (watching status and
-progress, a failed and a cancelled job, paged results), and a job re-attached
-from its resume token by a second client.
+progress, a failed and a cancelled job, paged results), a job re-attached
+from its resume token by a second client, then the services: a Catalog
+search, one image per scene rendered concurrently to disk under a
+processing-unit budget, monthly NDVI statistics, and a SpaceKnow imagery
+search whose pages are pipelines.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 import anyio
@@ -24,7 +29,7 @@ from eoclient.errors import JobCancelledError, JobFailedError
 from eoclient.jobs import Job, PollPolicy
 from eoclient.paging import Paginator
 from eoclient.sample_job import SampleItem, submit_sample_job
-from eoclient.sentinelhub import SentinelHub
+from eoclient.sentinelhub import ProcessingBudget, SentinelHub
 from eoclient.spaceknow import SpaceKnow
 
 __all__ = ["run_demo"]
@@ -54,8 +59,114 @@ async def _follow(name: str, job: Job[Paginator[SampleItem]], emit: Emit, result
     emit("job.result", job=name, **results[name])
 
 
-async def run_demo(*, seed: int = 1, clock_speed: float = 100.0, out: TextIO | None = None) -> dict[str, Any]:
-    """Run the demo; returns a summary (also printed as the last JSON line)."""
+AOI = {
+    "type": "Polygon",
+    "coordinates": [[[14.2, 49.9], [14.7, 49.9], [14.7, 50.2], [14.2, 50.2], [14.2, 49.9]]],
+}
+TRUE_COLOR = """//VERSION=3
+function setup() {
+  return {input: ["B02", "B03", "B04"], output: {bands: 3, sampleType: "UINT8"}};
+}
+function evaluatePixel(s) { return [2.5 * s.B04 * 255, 2.5 * s.B03 * 255, 2.5 * s.B02 * 255]; }
+"""
+NDVI = """//VERSION=3
+function setup() {
+  return {input: [{bands: ["B04", "B08", "dataMask"]}],
+          output: [{id: "ndvi", bands: 1, sampleType: "FLOAT32"}, {id: "dataMask", bands: 1}]};
+}
+function evaluatePixel(s) { return {ndvi: [(s.B08 - s.B04) / (s.B08 + s.B04)], dataMask: [s.dataMask]}; }
+"""
+
+
+async def _sentinelhub_steps(sh: SentinelHub, emit: Emit, out_dir: Path | None) -> dict[str, Any]:
+    """Catalog search, then one true-colour image per scene rendered concurrently to disk, then NDVI stats."""
+    items = await sh.catalog.search(
+        "sentinel-2-l2a",
+        bbox=[10.0, 45.0, 20.0, 52.0],
+        datetime=("2023-04-01", "2023-09-30"),
+        filter="eo:cloud_cover < 30",
+        max_items=6,
+    ).collect()
+    emit("catalog.search", found=len(items), ids=[i.id for i in items])
+
+    sh.budget = ProcessingBudget(pu_per_minute=3000, requests_per_minute=600)
+    written: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="eoclient-demo-") as scratch:
+        tmp = out_dir or Path(scratch)
+
+        async def render(item_id: str, when: str) -> None:
+            request = {
+                "input": {
+                    "bounds": {"geometry": AOI},
+                    "data": [
+                        {
+                            "type": "sentinel-2-l2a",
+                            "dataFilter": {"timeRange": {"from": when, "to": when}},
+                        }
+                    ],
+                },
+                "output": {
+                    "width": 512,
+                    "height": 512,
+                    "responses": [{"identifier": "default", "format": {"type": "image/tiff"}}],
+                },
+                "evalscript": TRUE_COLOR,
+            }
+            info = await sh.process_to_file(request, Path(tmp) / f"{item_id}.tif")
+            written.append({"file": info.path.name, "bytes": info.size, "pu": info.processing_units})
+
+        async with anyio.create_task_group() as tg:
+            for item in items:
+                when = item.properties.get("datetime") or "2023-06-01T00:00:00Z"
+                tg.start_soon(render, item.id, when)
+        emit(
+            "process.to_file",
+            files=len(written),
+            bytes=sum(w["bytes"] for w in written),
+            directory=str(out_dir) if out_dir else "(temporary)",
+        )
+
+    stats = await sh.statistics(
+        {
+            "input": {"bounds": {"geometry": AOI}, "data": [{"type": "sentinel-2-l2a"}]},
+            "aggregation": {
+                "timeRange": {"from": "2023-04-01T00:00:00Z", "to": "2023-10-01T00:00:00Z"},
+                "aggregationInterval": {"of": "P1M"},
+                "evalscript": NDVI,
+                "resx": 10,
+                "resy": 10,
+            },
+        }
+    )
+    emit("statistics", intervals=len(stats.data), failed_intervals=len(stats.errors), status=stats.status)
+    return {
+        "scenes": len(items),
+        "rendered": len(written),
+        "pu_spent": round(sh.budget.spent, 3),
+        "stat_intervals": len(stats.data),
+    }
+
+
+async def _spaceknow_steps(sk: SpaceKnow, emit: Emit) -> dict[str, Any]:
+    """Imagery search over Prague: every page is a pipeline, fetched as the iteration needs it."""
+    scenes = await sk.imagery.search(
+        [("pl", "PSScene")],
+        AOI,
+        start_datetime="2023-01-01 00:00:00",
+        end_datetime="2023-12-31 23:59:59",
+        max_items=60,
+    ).collect()
+    emit("imagery.search", scenes=len(scenes), first=scenes[0].scene_id if scenes else None)
+    return {"scenes": len(scenes)}
+
+
+async def run_demo(
+    *, seed: int = 1, clock_speed: float = 100.0, out: TextIO | None = None, out_dir: Path | None = None
+) -> dict[str, Any]:
+    """Run the demo; returns a summary (also printed as the last JSON line).
+
+    Rendered files go to ``out_dir`` when given, else to a temporary directory removed at the end.
+    """
     emit = _emitter(out or sys.stdout)
     retry = RetryPolicy(attempts=6, initial_backoff=0.02, max_backoff=0.2)
     poll = PollPolicy(initial=0.01, max_delay=0.2)
@@ -124,6 +235,9 @@ async def run_demo(*, seed: int = 1, clock_speed: float = 100.0, out: TextIO | N
                 items = [item async for item in other.resume_job(token).results()]
             results["late"] = {"items": len(items), "resumed": True}
             emit("job.result", job="late", **results["late"])
+
+            results["sentinelhub"] = await _sentinelhub_steps(sh, emit, out_dir)
+            results["spaceknow"] = await _spaceknow_steps(sk, emit)
 
         faults = [r.fault for r in emu.requests if r.fault]
         summary = {

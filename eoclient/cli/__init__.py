@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import anyio
 
@@ -22,6 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the main job against the embedded emulator (no credentials)")
     demo.add_argument("--seed", type=int, default=1, help="seed of the emulator's faults and data")
     demo.add_argument("--clock-speed", type=float, default=100.0, help="emulated seconds per real second")
+    demo.add_argument("--out", type=Path, default=None, help="keep the rendered files in this directory")
     return parser
 
 
@@ -32,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from eoclient.demo import run_demo  # noqa: PLC0415 - starts the emulator: load only when asked
 
-            anyio.run(lambda: run_demo(seed=args.seed, clock_speed=args.clock_speed))
+            anyio.run(lambda: run_demo(seed=args.seed, clock_speed=args.clock_speed, out_dir=args.out))
     except (ValidationError, ConfigurationError) as exc:
         print(f"eoclient: {scrub(str(exc))}", file=sys.stderr)
         return 2

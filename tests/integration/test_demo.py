@@ -22,6 +22,10 @@ async def test_demo_runs_every_step_and_survives_faults() -> None:
     assert summary["jobs"]["too-long"] == {"cancelled": True}
     assert summary["jobs"]["late"] == {"items": 3, "resumed": True}
     assert {"rate_limit", "server_error", "html_error"} <= set(summary["faults_survived"])
+    assert summary["jobs"]["sentinelhub"]["scenes"] == summary["jobs"]["sentinelhub"]["rendered"] > 0
+    assert summary["jobs"]["sentinelhub"]["pu_spent"] > 0
+    assert summary["jobs"]["spaceknow"]["scenes"] == 60
+    assert {"catalog.search", "process.to_file", "statistics", "imagery.search"} <= set(events)
     # one login per client, one refresh after the forced expiry, one for the resuming client
     assert summary["token_requests"] == 4
     text = out.getvalue()
@@ -29,9 +33,9 @@ async def test_demo_runs_every_step_and_survives_faults() -> None:
     assert "emulator-password" not in text
 
 
-def test_cli_entry_point() -> None:
+def test_cli_entry_point(tmp_path) -> None:  # type: ignore[no-untyped-def]
     proc = subprocess.run(
-        [sys.executable, "-m", "eoclient.cli", "demo", "--clock-speed", "300"],
+        [sys.executable, "-m", "eoclient.cli", "demo", "--clock-speed", "300", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -39,3 +43,7 @@ def test_cli_entry_point() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.splitlines()[-1])["event"] == "demo.done"
+    files = sorted(tmp_path.glob("*.tif"))
+    assert files
+    assert all(f.read_bytes()[:4] in (b"II*\x00", b"MM\x00*") for f in files)
+    assert not list(tmp_path.glob("*.part"))
