@@ -1,0 +1,177 @@
+"""Wire models of SpaceKnow Kraken: releases, dry runs, scene pairs and groups, algorithms, map classes.
+
+Answers are decoded leniently (unknown fields ignored); requests accept these
+models or the plain dicts of the SpaceKnow docs.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from eoclient._models import Model
+
+__all__ = [
+    "Algorithm",
+    "AlgorithmDataset",
+    "ClassInfo",
+    "DryRun",
+    "DryRunResult",
+    "DryRunScene",
+    "MapClasses",
+    "NwiseResult",
+    "PairsResult",
+    "ReleaseResult",
+    "ScenePair",
+    "SegmentationMetadata",
+]
+
+Tile = tuple[int, int, int]
+
+
+class ReleaseResult(Model):
+    """A released map (``/kraken/release/retrieve``).
+
+    ``tiles`` lists ``(zoom, x, y)`` web-mercator tiles covering the analysed
+    area; each offers the grid files of the map's types (see
+    :attr:`Algorithm.files`), down to ``max_zoom``.
+    """
+
+    map_id: str
+    max_zoom: int
+    tiles: list[Tile] = msgspec.field(default_factory=list)
+    status: str | None = None
+    sub_geometry_id: str | None = None
+
+    @property
+    def geometry_id(self) -> str:
+        """The ``request_geometry_id`` of grid URLs: the sub-geometry's, else ``"-"``."""
+        return self.sub_geometry_id or "-"
+
+
+class DryRun(Model):
+    """One entry of ``dryRuns``: map types to run on each group of scenes.
+
+    A group holds one scene id for single-scene map types, two for change
+    (pairwise) map types, more for n-wise ones.
+    """
+
+    map_types: list[str]
+    scenes: list[list[str]]
+
+
+class DryRunScene(Model):
+    """What one scene of a dry run costs."""
+
+    scene_id: str
+    km2: float = 0.0
+    cost: float = 0.0
+    cost_per_km2: float | None = None
+    provider: str | None = None
+    dataset: str | None = None
+
+
+class DryRunResult(Model):
+    """Sizes and cost of an analysis before it runs (``/kraken/dry-run/retrieve``)."""
+
+    allocated_credits: float = 0.0
+    allocated_km2: float = 0.0
+    analyzed_km2: float = 0.0
+    ingested_km2: float = 0.0
+    kraken_km2: float = 0.0
+    scenes: list[DryRunScene] = msgspec.field(default_factory=list)
+
+    @property
+    def cost(self) -> float:
+        """Credits of every scene together."""
+        return sum(s.cost for s in self.scenes)
+
+
+class ScenePair(Model):
+    """Two scenes to analyse with a pairwise (change) map type."""
+
+    old_scene_id: str
+    new_scene_id: str
+
+    @property
+    def scene_ids(self) -> list[str]:
+        """``[old, new]``, ready for :meth:`~eoclient.spaceknow.kraken.Kraken.release`."""
+        return [self.old_scene_id, self.new_scene_id]
+
+
+class PairsResult(Model):
+    """Scene pairs (``/kraken/pairs/retrieve``)."""
+
+    pairwise: list[ScenePair] = msgspec.field(default_factory=list)
+
+
+class NwiseResult(Model):
+    """Scene groups for n-wise map types (``/kraken/nwise/retrieve``)."""
+
+    nwise: list[list[str]] = msgspec.field(default_factory=list)
+
+
+class AlgorithmDataset(Model):
+    """How an algorithm runs on one dataset."""
+
+    is_global: bool | None = None
+    margin_px: int | None = None
+    min_size_px: int | None = None
+    max_gsd: float | None = None
+    resolution: float | None = None
+    version: str | None = None
+
+
+class ClassInfo(Model):
+    """A segmentation class: its colour and where it sits in the class hierarchy (snake_case on the wire)."""
+
+    color: list[int] | None = None
+    class_: str | None = msgspec.field(default=None, name="class")
+    master_class: str | None = msgspec.field(default=None, name="master_class")
+    parent_class: str | None = msgspec.field(default=None, name="parent_class")
+
+
+class SegmentationMetadata(Model):
+    """Colours of the segmentation layers."""
+
+    segmentation_colors: dict[str, list[int]] = msgspec.field(default_factory=dict)
+
+
+class MapClasses(Model):
+    """Classes and colours of a map (``/kraken/map-classes/{map_id}``).
+
+    ``segmentation_classification`` maps a classification name (``"default"``,
+    custom ones) to ``{class name: ClassInfo}``.
+    """
+
+    map_type: str | None = None
+    segmentation_classification: dict[str, dict[str, ClassInfo]] | None = None
+    segmentation_metadata: SegmentationMetadata | None = None
+    deprecated_classes: dict[str, dict[str, list[int]]] | None = None
+
+
+class Algorithm(Model):
+    """A Kraken map type the user may run (``/kraken/algorithms``).
+
+    ``available_datasets`` maps a provider to ``(dataset, AlgorithmDataset)``
+    pairs; ``grid_files`` maps a file kind (``png``, ``geotiff``, ``geojson``,
+    ``json``, ``ski``) to the file names every tile of such a map offers.
+    """
+
+    map_type: str
+    description: str | None = None
+    available_datasets: dict[str, list[tuple[str, AlgorithmDataset]]] = msgspec.field(default_factory=dict)
+    grid_files: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    max_mpix: float | None = None
+    supports_user_threshold: bool = False
+    segmentation_classification: dict[str, dict[str, ClassInfo]] | None = None
+    segmentation_metadata: SegmentationMetadata | None = None
+    deprecated_classes: dict[str, dict[str, list[int]]] | None = None
+
+    @property
+    def files(self) -> list[str]:
+        """Every grid file name of this map type."""
+        return [name for names in self.grid_files.values() for name in names]
+
+    def supports(self, provider: str, dataset: str) -> bool:
+        """Whether the algorithm runs on ``provider``/``dataset``."""
+        return any(name == dataset for name, _ in self.available_datasets.get(provider, []))
