@@ -156,11 +156,15 @@ class RateLimiter:
             waited += await bucket.acquire()
         if self._adaptive is not None:
             waited += await self._adaptive.acquire()
-        # Checked last and in a loop: a 429 may arrive while this caller queued.
+        # Checked last: a 429 may arrive while this caller queued. Sleep again only if another
+        # 429 extended the pause meanwhile.
         while (pause := self._paused_until - self._clock()) > 0:
+            until = self._paused_until
             log_event(logging.INFO, "ratelimit.wait", seconds=round(pause, 3), reason="retry-after")
             await self._sleep(pause)
             waited += pause
+            if self._paused_until <= until:
+                break
         if waited > 0.05:
             log_event(logging.DEBUG, "ratelimit.wait", seconds=round(waited, 3), reason="pace")
         self._stamps.append(self._clock())

@@ -194,7 +194,8 @@ class Transport:
         self.dialect = dialect
         self.auth = auth
         self.retry = retry or RetryPolicy()
-        self.limiter = RateLimiter(rate_limit)
+        # The limiter sleeps through the transport's sleep, so one test hook observes every wait.
+        self.limiter = RateLimiter(rate_limit, sleep=lambda seconds: self._sleep(seconds))  # noqa: PLW0108 - late binding
         self.timeouts = timeouts or Timeouts()
         self.limits = limits or ConnectionLimits()
         self.user_agent = user_agent or _USER_AGENT
@@ -520,7 +521,11 @@ class Transport:
                 delay=round(delay, 3),
                 reason=str(error),
             )
-            await self._sleep(delay)
+            # A 429's Retry-After is already a pause in the limiter (it holds every request of
+            # this client, this one included), so waiting here too would wait twice.
+            limiter_waits = rate_limited and retry_after is not None and getattr(error, "status", 0) == 429
+            if not limiter_waits:
+                await self._sleep(delay)
             attempt += 1
 
     def _api_error(
