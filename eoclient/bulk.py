@@ -5,8 +5,10 @@
 appears under its name only when complete). A connection lost mid-body is
 resumed with ``Range`` (and ``If-Range`` on the server's strong ``ETag``, so a
 changed file is fetched whole again); a server without range support sends
-the whole file again, which is fine because the GET is idempotent. A download
-that finally fails, or is cancelled, leaves no ``.part`` behind.
+the whole file again, which is then written from byte 0. An ``expected_size``
+(e.g. from a ``HEAD``) is checked at the end. A download that finally fails,
+or is cancelled, leaves no ``.part`` behind, unless the caller asks to keep it
+(``keep_partial``) so that a later call continues where this one stopped.
 
 :func:`download_all` runs :func:`download_file` over an (async) iterable of
 work items with at most ``concurrency`` transfers at a time (an
@@ -26,6 +28,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -40,7 +43,14 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from eoclient._files import AtomicFile, part_path
 from eoclient._http.transport import StreamResponse, Transport
 from eoclient._log import log_event
-from eoclient.errors import EOClientError, ResponseDecodeError, TransportError, ValidationError
+from eoclient.errors import (
+    DownloadError,
+    DownloadSizeError,
+    EOClientError,
+    ResponseDecodeError,
+    TransportError,
+    ValidationError,
+)
 
 __all__ = [
     "BulkDownloadError",
@@ -52,7 +62,7 @@ __all__ = [
     "download_file",
 ]
 
-_CONTENT_RANGE: Final = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$")
+_CONTENT_RANGE: Final = re.compile(r"^bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)$", re.I)
 DEFAULT_CHUNK: Final = 1 << 16
 
 QueryValue = str | int | float
@@ -137,7 +147,7 @@ class BulkReport:
         )
 
 
-class BulkDownloadError(EOClientError):
+class BulkDownloadError(DownloadError):
     """Some items of a bulk download failed; ``report`` holds everything, ``failures`` the errors."""
 
     def __init__(self, report: BulkReport) -> None:
@@ -155,12 +165,21 @@ class _Restart(Exception):
 
 
 def _body_start(resp: StreamResponse, offset: int) -> tuple[int, int | None]:
-    """Where the body of ``resp`` starts in the file, and the file's full size when the answer says."""
+    """Where the body of ``resp`` starts in the file, and the file's full size when the answer says.
+
+    200: the whole file, from byte 0 whatever was asked; 206: must continue at
+    ``offset``; 416: the partial file is already complete if it has the full
+    size. Anything else raises :class:`_Restart`.
+    """
     if resp.status == 200:
         return 0, resp.content_length
     match = _CONTENT_RANGE.match(resp.headers.get("Content-Range", "").strip())
-    if resp.status == 206 and match is not None and int(match.group(1)) == offset:
-        return offset, None if match.group(3) == "*" else int(match.group(3))
+    first = int(match.group(1)) if match is not None and match.group(1) is not None else None
+    total = int(match.group(3)) if match is not None and match.group(3) != "*" else None
+    if resp.status == 206 and first == offset:
+        return offset, total
+    if resp.status == 416 and offset > 0 and total == offset:
+        return offset, total
     raise _Restart(f"the service cannot continue at byte {offset} (HTTP {resp.status})")
 
 
@@ -169,40 +188,37 @@ def _strong_etag(resp: StreamResponse) -> str | None:
     return etag if etag and not etag.startswith("W/") else None
 
 
-def _part_size(target: Path) -> int:
-    try:
-        return part_path(target).stat().st_size
-    except FileNotFoundError:
-        return 0
+def _discard_part(target: Path, *, keep_bytes: bool = False) -> None:
+    part = part_path(target)
+    if keep_bytes and part.exists() and part.stat().st_size > 0:
+        return
+    part.unlink(missing_ok=True)
 
 
-def _discard_part(target: Path) -> None:
-    part_path(target).unlink(missing_ok=True)
+async def _start_over(out: AtomicFile) -> None:
+    """Empty a resumed ``.part`` so the whole file the service sent lands from byte 0.
+
+    The file is open for appending, so after truncation every write goes to the
+    (new) end: no need to reopen it, and nothing of the answer is lost meanwhile.
+    """
+    await anyio.to_thread.run_sync(os.truncate, out.part, 0)
+    out.offset = 0
 
 
 @dataclass
 class _Progress:
     """Where one file's transfer stands between attempts."""
 
-    offset: int = 0
+    resume: bool = False  # continue the .part on disk (with Range) instead of starting afresh
     etag: str | None = None
     receiving: bool = False
 
 
-def _check_start(out: AtomicFile, start: int) -> None:
-    if out.offset != start:
-        # The service sent the file from another byte than the partial ends at (it ignored the
-        # Range, or the file changed): start again from byte 0 with a fresh file.
-        out.keep_partial = False
-        raise _Restart(f"the answer starts at byte {start}, the partial file has {out.offset}")
-
-
-def _check_total(out: AtomicFile, total: int | None, operation: str, path: str) -> None:
-    if total is not None and out.size != total:
-        out.keep_partial = False  # bytes of unknown provenance: never resume them
-        raise ResponseDecodeError(
-            f"got {out.size} bytes, the service announced {total}", operation=operation, path=path
-        )
+def _check_size(out: AtomicFile, total: int | None, expected: int | None, operation: str, path: str) -> None:
+    for want in (total, expected):
+        if want is not None and out.size != want:
+            out.keep_partial = False  # bytes of unknown provenance: never resume them
+            raise DownloadSizeError(expected=want, actual=out.size, operation=operation, path=path)
 
 
 async def _transfer(
@@ -214,29 +230,35 @@ async def _transfer(
     operation: str,
     params: Mapping[str, QueryValue] | None,
     chunk_size: int,
+    expected_size: int | None,
 ) -> int:
-    """One GET from ``progress.offset`` on; returns the size of the complete file."""
-    headers: dict[str, str] = {}
-    if progress.offset:
-        headers["Range"] = f"bytes={progress.offset}-"
-        if progress.etag:
-            headers["If-Range"] = progress.etag
+    """One GET, continuing the ``.part`` if ``progress.resume``; returns the size of the complete file."""
     # The file is opened before the request so that reading starts the moment the headers are in:
     # a body broken off early is then kept up to where it broke, not lost in the socket buffer.
-    async with (
-        AtomicFile(target, resume=progress.offset > 0, keep_partial=True) as out,
-        transport.stream(
+    async with AtomicFile(target, resume=progress.resume, keep_partial=True) as out:
+        headers: dict[str, str] = {}
+        if out.offset:
+            headers["Range"] = f"bytes={out.offset}-"
+            if progress.etag:
+                headers["If-Range"] = progress.etag
+        async with transport.stream(
             "GET", source, operation=operation, params=params, headers=headers or None, ok={416: True}
-        ) as resp,
-    ):
-        start, total = _body_start(resp, progress.offset)
-        progress.etag = _strong_etag(resp)
-        _check_start(out, start)
-        progress.receiving = True
-        async for chunk in resp.iter_chunks(chunk_size):
-            await out.write(chunk)
-        progress.receiving = False
-        _check_total(out, total, operation, resp.path)
+        ) as resp:
+            start, total = _body_start(resp, out.offset)
+            progress.etag = _strong_etag(resp)
+            if start < out.offset:
+                # The whole file in answer to a Range request (no range support, or If-Range saw a
+                # changed file): use it rather than asking again.
+                log_event(logging.INFO, "download.restart", path=source, reason=f"HTTP {resp.status}")
+                await _start_over(out)
+            if resp.status == 416:
+                await resp.read()  # the .part is complete; read the small error body to free the connection
+            else:
+                progress.receiving = True
+                async for chunk in resp.iter_chunks(chunk_size):
+                    await out.write(chunk)
+                progress.receiving = False
+            _check_size(out, total, expected_size, operation, resp.path)
     return out.size
 
 
@@ -249,13 +271,24 @@ async def download_file(
     params: Mapping[str, QueryValue] | None = None,
     attempts: int | None = None,
     chunk_size: int = DEFAULT_CHUNK,
+    expected_size: int | None = None,
+    keep_partial: bool = False,
 ) -> Downloaded:
     """GET ``source`` into ``dest`` atomically, resuming a body broken off mid-way.
 
-    ``attempts`` (default: the transport's retry policy) bounds how many times
-    a broken body is picked up again; errors before the body (statuses,
-    refused connections) are the transport's retry policy's business. On
-    failure or cancellation no ``.part`` file is left.
+    ``attempts`` (default: the transport's retry policy) bounds how many GETs
+    one call sends for the body: a broken body is resumed with ``Range``, an
+    answer that cannot continue the partial file starts it again; errors
+    before the body (statuses, refused connections) are the transport's retry
+    policy's business. ``Downloaded.resumes`` counts the GETs after the first.
+
+    ``expected_size`` (bytes, e.g. from a ``HEAD``) is checked when the body
+    is complete, like a size the answer itself announces: a mismatch raises
+    :class:`~eoclient.errors.DownloadSizeError` and leaves no file at all.
+
+    By default a failed or cancelled call leaves no ``.part`` file. With
+    ``keep_partial=True`` a failed call keeps it and a later call with the same
+    ``dest`` continues from it (a cancelled call still removes it).
 
     Example::
 
@@ -265,11 +298,15 @@ async def download_file(
         raise ValidationError("attempts", "must be a positive integer")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValidationError("chunk_size", "must be a positive integer")
+    if expected_size is not None and (
+        isinstance(expected_size, bool) or not isinstance(expected_size, int) or expected_size < 0
+    ):
+        raise ValidationError("expected_size", "must be an integer >= 0")
     target = Path(dest)
     policy = transport.retry
     tries = attempts or policy.attempts
-    progress = _Progress()
-    resumes = failures = 0
+    progress = _Progress(resume=keep_partial)
+    failures = 0
     try:
         while True:
             progress.receiving = False
@@ -282,29 +319,29 @@ async def download_file(
                     operation=operation,
                     params=params,
                     chunk_size=chunk_size,
+                    expected_size=expected_size,
                 )
-                return Downloaded(target, size, resumes)
+                return Downloaded(target, size, failures)
             except TransportError as exc:
                 failures += 1
                 if not progress.receiving or failures >= tries:
                     raise
-                progress.offset = await anyio.to_thread.run_sync(_part_size, target)
-                resumes += 1
-                log_event(
-                    logging.INFO, "download.resume", path=source, offset=progress.offset, reason=str(exc)
-                )
+                progress.resume = True
+                log_event(logging.INFO, "download.resume", path=source, attempt=failures, reason=str(exc))
             except _Restart as exc:
                 failures += 1
+                progress.resume, progress.etag = False, None
+                await anyio.to_thread.run_sync(_discard_part, target)
                 if failures >= tries:
                     raise ResponseDecodeError(str(exc), operation=operation, path=source) from None
-                progress.offset, progress.etag = 0, None
-                await anyio.to_thread.run_sync(_discard_part, target)
                 log_event(logging.INFO, "download.restart", path=source, reason=str(exc))
             await anyio.sleep(policy.backoff(failures - 1))
-    except BaseException:
-        # Failed for good or cancelled: a partial kept for resuming must not outlive the call.
+    except BaseException as exc:
+        # Failed for good or cancelled: the partial goes, unless the caller wants to resume it
+        # later (an empty one is of no use, and a cancelled call never leaves one).
+        keep = keep_partial and isinstance(exc, Exception)
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_discard_part, target)
+            await anyio.to_thread.run_sync(functools.partial(_discard_part, target, keep_bytes=keep))
         raise
 
 

@@ -22,6 +22,8 @@ __all__ = [
     "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
+    "DownloadError",
+    "DownloadSizeError",
     "EOClientError",
     "JobCancelledError",
     "JobError",
@@ -88,6 +90,25 @@ class ResponseDecodeError(EOClientError):
         self.path = path
         self.status = status
         super().__init__(f"{operation or 'response'} {path}: {message}")
+
+
+class DownloadError(EOClientError):
+    """Base class of errors about downloading files (integrity checks, bulk runs)."""
+
+
+class DownloadSizeError(DownloadError, ResponseDecodeError):
+    """A downloaded file does not have the size the service announced or reported for it.
+
+    Nothing is left on disk, not even the ``.part`` file: its bytes cannot be
+    trusted. ``expected`` and ``actual`` are in bytes.
+    """
+
+    def __init__(self, *, expected: int, actual: int, operation: str = "", path: str = "") -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"got {actual} bytes, the service reports {expected}", operation=operation, path=path
+        )
 
 
 class APIError(EOClientError):

@@ -14,21 +14,15 @@ the ``links.next`` URL) and are :class:`~eoclient.paging.Paginator` objects.
 
 from __future__ import annotations
 
-import logging
 import os
-import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Final, TypeVar
 from urllib.parse import quote
 
-import anyio
-
-from eoclient._files import AtomicFile, part_path
-from eoclient._http.transport import StreamResponse, Transport
-from eoclient._log import log_event
+from eoclient._http.transport import Transport
 from eoclient._models import from_wire
-from eoclient.errors import ResponseDecodeError, TransportError, ValidationError
+from eoclient.bulk import download_file
+from eoclient.errors import DownloadSizeError, ResponseDecodeError, ValidationError
 from eoclient.paging import Page, Paginator
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.byoc_models import (
@@ -50,22 +44,6 @@ T = TypeVar("T")
 
 _BASE: Final = "/api/v1/byoc/collections"
 _SORTS: Final = frozenset({"created:asc", "created:desc"})
-_CONTENT_RANGE_RE: Final = re.compile(r"^bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)$", re.I)
-
-
-class DownloadSizeError(ResponseDecodeError):
-    """A downloaded file does not have the size the service reports for it.
-
-    Nothing is left under the final name (the partial file is removed too,
-    since its bytes cannot be trusted). ``expected`` and ``actual`` are in bytes.
-    """
-
-    def __init__(self, *, expected: int, actual: int, operation: str, path: str) -> None:
-        self.expected = expected
-        self.actual = actual
-        super().__init__(
-            f"got {actual} bytes, the service reports {expected}", operation=operation, path=path
-        )
 
 
 def _data(body: Any, operation: str, path: str) -> Any:
@@ -296,11 +274,13 @@ class BYOC:
         """Download a file of a Planet tile to ``dest``, resuming after dropped connections.
 
         Bytes go to ``<dest>.part`` and the file appears under ``dest`` only
-        when complete and of the size the service reports. A connection lost
-        mid-body is resumed with a ``Range`` request (up to ``max_resumes``
-        times; a server that answers the whole file instead is read from the
-        start); a ``.part`` left by an earlier failed call is resumed too. A
-        size mismatch raises :class:`DownloadSizeError` and leaves no file.
+        when complete and of the size the service reports (a ``HEAD`` first).
+        A connection lost mid-body is resumed with a ``Range`` request (up to
+        ``max_resumes`` times; a server that answers the whole file instead is
+        read from the start); a failed call keeps its ``.part`` and a later
+        call resumes it. A size mismatch raises
+        :class:`~eoclient.errors.DownloadSizeError` and leaves no file. This
+        is :func:`eoclient.bulk.download_file` with ``keep_partial=True``.
 
         Example::
 
@@ -312,76 +292,15 @@ class BYOC:
             raise ValidationError("max_resumes", "must be an integer >= 0")
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValidationError("chunk_size", "must be a positive integer")
-        target = Path(dest)
-        op = "byoc.download_tile_file"
-        resumes = 0
-        while True:
-            offset = await anyio.to_thread.run_sync(_part_size, target)
-            receiving = False
-            try:
-                headers = {"Range": f"bytes={offset}-"} if offset else None
-                async with self._transport.stream(
-                    "GET", url, operation=op, headers=headers, ok={416: True}
-                ) as resp:
-                    start, total = _body_start(resp, offset)
-                    if resp.status == 416:
-                        await resp.read()  # a small error body: read it so the connection is free
-                    async with AtomicFile(target, resume=start > 0, keep_partial=True) as out:
-                        if resp.status != 416:
-                            receiving = True
-                            async for chunk in resp.iter_chunks(chunk_size):
-                                await out.write(chunk)
-                            receiving = False
-                        expected = await self.tile_file_size(collection_id, tile_id, path)
-                        actual = out.size
-                        if actual != expected or (total is not None and actual != total):
-                            out.keep_partial = False  # bytes of unknown provenance: do not resume them
-                            raise DownloadSizeError(
-                                expected=expected, actual=actual, operation=op, path=resp.path
-                            )
-                return TileFileDownload(target, actual, resumes)
-            except TransportError as exc:
-                if not receiving or resumes >= max_resumes:
-                    raise
-                resumes += 1
-                log_event(logging.INFO, "byoc.download.resume", path=url, resumes=resumes, reason=str(exc))
-            except _Restart as exc:
-                if resumes >= max_resumes:
-                    raise ResponseDecodeError(str(exc), operation=op, path=url) from None
-                resumes += 1
-                await anyio.to_thread.run_sync(_discard_part, target)
-                log_event(logging.INFO, "byoc.download.restart", path=url, reason=str(exc))
-
-
-class _Restart(Exception):
-    """The partial file cannot be continued; start from byte 0."""
-
-
-def _part_size(target: Path) -> int:
-    try:
-        return part_path(target).stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-def _discard_part(target: Path) -> None:
-    part_path(target).unlink(missing_ok=True)
-
-
-def _body_start(resp: StreamResponse, offset: int) -> tuple[int, int | None]:
-    """Where the body of ``resp`` starts in the file, and the file's size if the answer says.
-
-    200: the whole file (from 0, whatever was asked); 206: must start exactly at
-    ``offset``; 416: the ``.part`` is already complete if its size is the total.
-    Anything else raises :class:`_Restart`.
-    """
-    if resp.status == 200:
-        return 0, resp.content_length
-    match = _CONTENT_RANGE_RE.match(resp.headers.get("Content-Range", "").strip())
-    total = int(match.group(3)) if match and match.group(3) != "*" else None
-    if resp.status == 206 and match is not None and match.group(1) is not None:
-        if int(match.group(1)) == offset:
-            return offset, total
-    elif resp.status == 416 and total is not None and total == offset:
-        return offset, total
-    raise _Restart(f"the service cannot continue at byte {offset} (HTTP {resp.status})")
+        size = await self.tile_file_size(collection_id, tile_id, path)
+        got = await download_file(
+            self._transport,
+            url,
+            dest,
+            operation="byoc.download_tile_file",
+            chunk_size=chunk_size,
+            expected_size=size,
+            keep_partial=True,
+            attempts=max_resumes + 1,
+        )
+        return TileFileDownload(got.path, got.bytes, got.resumes)

@@ -436,7 +436,7 @@ async def test_download_resumes_after_a_dropped_connection(
     cid, tid, tile_path, files = planet_tile
     name = image(files)
     url = file_url(cid, tid, name)
-    eo_emulator.faults.inject("drop", path_prefix=url)
+    eo_emulator.faults.inject("drop", path_prefix=url, method="GET")
     dest = tmp_path / "resumed.tif"
 
     got = await sh.byoc.download_tile_file(cid, tid, name, dest)
@@ -463,7 +463,7 @@ async def test_download_gives_up_after_max_resumes_and_continues_later(
 ) -> None:
     cid, tid, tile_path, files = planet_tile
     name = image(files)
-    eo_emulator.faults.inject("drop", path_prefix=file_url(cid, tid, name), count=3)
+    eo_emulator.faults.inject("drop", path_prefix=file_url(cid, tid, name), method="GET", count=3)
     dest = tmp_path / "img.tif"
     with pytest.raises(TransportError):
         await sh.byoc.download_tile_file(cid, tid, name, dest, max_resumes=1)
