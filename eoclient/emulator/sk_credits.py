@@ -1,24 +1,25 @@
-"""Emulated SpaceKnow Credits: accounts and permissions, a group credit balance, allocations.
+"""Emulated SpaceKnow Credits: a group's credit balance, its transactions and allocations, area costs.
 
-The world: the group ``group_emulator`` (1000 credits, tier ``basic``) holds
-the emulator's login user (created on first sight of its token) and a
-teammate who already allocated an area over Prague; ``group_other`` holds one
-outsider. Every allocation costs the area newly covered — tiles of 0.01° of a
-scene's footprint that the group has not allocated before — times the
-provider's rate and the tier's factor, and is recorded as a ``credit.allocate``
-transaction plus an allocation (same id), lowering the group's balance.
+Users, groups (balance, credits tier, license) and permissions are
+:mod:`eoclient.emulator.sk_accounts`; this module keeps the bookkeeping
+(:class:`Ledger`) and the cost model. Every allocation costs the area newly
+covered — tiles of 0.01° of a scene's footprint that the group has not
+allocated before — times the provider's rate and the tier's factor, and is
+recorded as a ``credit.allocate`` transaction plus an allocation (same id),
+lowering the group's balance. The seeded history explains the opening
+balances: a ``credit.update`` per group, then the teammate's allocation over
+Prague and the outsider's over Perth.
 
-Other SpaceKnow families allocate through :func:`allocate` (e.g. a Kraken
-release)::
+Other SpaceKnow families price areas with :func:`quote` and allocate through
+:func:`allocate` (a Kraken dry run with ``allocate``); its refusals are
+:class:`CreditsError`, an :class:`~eoclient.emulator.sk_common.SkError` that a
+handler registered with ``sk_route`` answers as is::
 
-    try:
-        cost = allocate(state, scene_ids, extent, request[TOKEN_KEY].subject)
-    except CreditsError as exc:
-        return exc.response()
+    cost = allocate(state, scene_ids, extent, current_user(request).id)
 
-and check permissions with :func:`require`. Paths follow the permission names
-(``credits.check-area`` → ``/credits/check-area``); listings page by
-``cursor`` (base64 of an offset, :data:`PAGE_SIZE` items a page).
+Paths follow the permission names (``credits.check-area`` →
+``/credits/check-area``); listings page by ``cursor`` (base64 of an offset,
+:data:`PAGE_SIZE` items a page).
 
 Error codes: ``NOT-AUTHORIZED`` (403, a permission is missing),
 ``LICENSE-EXPIRED`` (403), ``CREDIT-LIMIT-EXCEEDED`` (403, the user's limit),
@@ -33,36 +34,40 @@ import base64
 import binascii
 import itertools
 import math
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from aiohttp import web
 
-from eoclient.emulator.auth import TOKEN_KEY
-from eoclient.emulator.errors import sk_error
-from eoclient.emulator.sk_scenes import catalogue, get_scene, scene_bbox
+from eoclient.emulator.sk_accounts import (
+    MAIN_GROUP,
+    OTHER_GROUP,
+    OUTSIDER,
+    TEAMMATE,
+    Accounts,
+    Group,
+    User,
+    accounts,
+    current_user,
+    require,
+)
+from eoclient.emulator.sk_common import Handler, SkError, json_body, scene_not_found, sk_route
+from eoclient.emulator.sk_scenes import catalogue, find_scene, scene_bbox
 from eoclient.emulator.state import EmulatorState, get_state
 
 __all__ = [
-    "DEFAULT_PERMISSIONS",
-    "MAIN_GROUP",
-    "OTHER_GROUP",
-    "OUTSIDER",
     "PAGE_SIZE",
-    "TEAMMATE",
-    "Account",
+    "RATES",
+    "TIERS",
     "CreditsError",
-    "Group",
     "Ledger",
+    "SceneQuote",
     "allocate",
     "area_cost",
-    "caller",
-    "grant",
     "ledger",
-    "require",
-    "revoke",
+    "quote",
     "setup",
     "used_credit",
 ]
@@ -70,73 +75,21 @@ __all__ = [
 PAGE_SIZE: Final = 5
 TILE_DEG: Final = 0.01
 MAX_LATITUDE: Final = 85.0
-MAIN_GROUP: Final = "group_emulator"
-OTHER_GROUP: Final = "group_other"
-TEAMMATE: Final = "auth0|teammate00000000000001"
-OUTSIDER: Final = "auth0|outsider00000000000001"
 
-# Credits per km² by provider, and the factor of each credits tier.
 RATES: Final = {"ee": 0.01, "pl": 0.5, "gbdx": 2.0, "airbus": 1.5}
+"""Credits per km² by provider (at the ``basic`` tier)."""
 TIERS: Final = {"basic": 1.0, "standard": 0.8, "premium": 0.6}
-
-DEFAULT_PERMISSIONS: Final = frozenset(
-    {
-        "credits.check-area",
-        "credits.list-group-transactions",
-        "credits.list-group-allocations",
-        "credits.user-info",
-        # The emulator's user manages the credit of its own group, nothing beyond it.
-        "admin.credits.set-user-credit-limit",
-        "datacube.get",
-        "datacube.get-aoi-positions",
-        "datacube.get-aoi-tags",
-        "imagery.availability",
-        "imagery.scene-info",
-        "imagery.images",
-        "kraken.release",
-        "kraken.dry-run",
-    }
-)
+"""The factor of each credits tier."""
 
 
-class CreditsError(Exception):
-    """A refusal in SpaceKnow's shape, raised by :func:`allocate` for the calling handler."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-
-    def response(self) -> web.Response:
-        return sk_error(self.status, self.code, self.message)
-
-
-@dataclass
-class Account:
-    id: str
-    email: str
-    name: str
-    group_id: str
-    permissions: set[str]
-    credit_limit: float | None = None
-
-
-@dataclass
-class Group:
-    id: str
-    name: str
-    balance: float
-    credits_tier: str = "basic"
-    license_expired: bool = False
+class CreditsError(SkError):
+    """A refusal of the credit bookkeeping (raised by :func:`allocate` and :func:`quote`)."""
 
 
 @dataclass
 class Ledger:
-    """All credit bookkeeping: groups, accounts, transactions and allocations (wire dicts, oldest first)."""
+    """All credit bookkeeping: transactions and allocations (wire dicts, oldest first), allocated tiles."""
 
-    groups: dict[str, Group] = field(default_factory=dict)
-    accounts: dict[str, Account] = field(default_factory=dict)
     transactions: list[dict[str, Any]] = field(default_factory=list)
     allocations: list[dict[str, Any]] = field(default_factory=list)
     allocated: dict[tuple[str, str], set[tuple[int, int]]] = field(default_factory=dict)
@@ -147,92 +100,59 @@ class Ledger:
         return f"transaction_{self.counter:08d}"
 
 
-# -- accounts and permissions ---------------------------------------------------------------
+# -- the ledger and its history ------------------------------------------------------------
 
 
 def ledger(state: EmulatorState) -> Ledger:
-    """The credit bookkeeping of this emulator (seeded on first use)."""
+    """The credit bookkeeping of this emulator (its history seeded on first use)."""
     return state.store("sk_credits", lambda: _seed(state))
 
 
+# Who allocated what before the emulator started: (user, area, provider, time).
+_HISTORY: Final = (
+    (TEAMMATE, "prague", "pl", "2024-03-01 10:00:00"),
+    (OUTSIDER, "perth", "gbdx", "2024-03-02 11:00:00"),
+)
+_OPENING: Final = {MAIN_GROUP: "2024-01-02 09:00:00", OTHER_GROUP: "2024-01-03 09:00:00"}
+
+
 def _seed(state: EmulatorState) -> Ledger:
-    book = Ledger()
-    book.groups[MAIN_GROUP] = Group(MAIN_GROUP, "Emulator Org", 0.0)
-    book.groups[OTHER_GROUP] = Group(OTHER_GROUP, "Other Org", 0.0, credits_tier="premium")
-    book.accounts[TEAMMATE] = Account(
-        TEAMMATE, "teammate@example.com", "Terry Teammate", MAIN_GROUP, set(DEFAULT_PERMISSIONS)
-    )
-    book.accounts[OUTSIDER] = Account(
-        OUTSIDER, "outsider@example.org", "Olga Outsider", OTHER_GROUP, set(DEFAULT_PERMISSIONS)
-    )
-    _update(book, MAIN_GROUP, 1000.0, "auth0|spaceknow-sales", "2024-01-02 09:00:00")
-    _update(book, OTHER_GROUP, 500.0, "auth0|spaceknow-sales", "2024-01-03 09:00:00")
-    # History: each group already allocated part of one scene.
-    for user, area, provider, when in (
-        (TEAMMATE, "prague", "pl", "2024-03-01 10:00:00"),
-        (OUTSIDER, "perth", "gbdx", "2024-03-02 11:00:00"),
-    ):
+    """A history that explains the groups' balances as they are now: credit given, then spent."""
+    book, world = Ledger(), accounts(state)
+    plans: list[tuple[User, str, dict[str, Any], str]] = []
+    spent = dict.fromkeys(world.groups, 0.0)
+    for user_id, area, provider, when in _HISTORY:
+        user = world.for_subject(user_id)
         scene = next(
             s for s in catalogue() if s["provider"] == provider and s["foreignId"].startswith(area + "-")
         )
         x0, y0, x1, y1 = scene_bbox(scene)
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         box = _box(cx - 0.03, cy - 0.02, cx + 0.03, cy + 0.02)
-        _allocate(book, [scene["sceneId"]], box, user, time=when, tier=None, email="")
+        costs = _costs(state, book, [scene["sceneId"]], box, world.group_of(user), tier=None)
+        spent[user.group_id] += _total(costs)
+        plans.append((user, scene["sceneId"], box, when))
+    for group in world.groups.values():
+        # The allocations below take back what is added here: the balance ends where it was.
+        group.balance = round(group.balance + spent[group.id], 6)
+        book.transactions.append(
+            {
+                "areaKm2": 0,
+                "credit": group.balance,
+                "groupId": group.id,
+                "id": book.next_id(),
+                "kind": "credit.update",
+                "time": _OPENING.get(group.id, "2024-01-01 09:00:00"),
+                "userId": "auth0|spaceknow-sales",
+            }
+        )
+    for user, scene_id, box, when in plans:
+        _allocate(state, book, [scene_id], box, user, time=when, tier=None)
     return book
 
 
 def _box(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
-
-
-def _update(book: Ledger, group_id: str, credit: float, user_id: str, time: str) -> None:
-    book.groups[group_id].balance += credit
-    book.transactions.append(
-        {
-            "areaKm2": 0,
-            "credit": credit,
-            "groupId": group_id,
-            "id": book.next_id(),
-            "kind": "credit.update",
-            "time": time,
-            "userId": user_id,
-        }
-    )
-
-
-def _account(book: Ledger, user_id: str, email: str) -> Account:
-    """The account of ``user_id``; an unknown token subject joins the main group (it is the login user)."""
-    account = book.accounts.get(user_id)
-    if account is None:
-        account = Account(user_id, email, "Emulator User", MAIN_GROUP, set(DEFAULT_PERMISSIONS))
-        book.accounts[user_id] = account
-    return account
-
-
-def caller(request: web.Request) -> Account:
-    """The account of the user making ``request`` (created on first sight)."""
-    state = get_state(request)
-    return _account(ledger(state), request[TOKEN_KEY].subject, state.credentials.sk_username)
-
-
-def require(request: web.Request, *permissions: str) -> web.Response | None:
-    """A 403 NOT-AUTHORIZED answer if the caller lacks one of ``permissions``, else ``None``."""
-    account = caller(request)
-    missing = [p for p in permissions if p not in account.permissions]
-    if missing:
-        return sk_error(403, "NOT-AUTHORIZED", f"missing permission {missing[0]}")
-    return None
-
-
-def grant(state: EmulatorState, user_id: str, *permissions: str) -> None:
-    """Give ``user_id`` (created if it is the login user not seen yet) more permissions."""
-    _account(ledger(state), user_id, state.credentials.sk_username).permissions.update(permissions)
-
-
-def revoke(state: EmulatorState, user_id: str, *permissions: str) -> None:
-    """Take permissions away from ``user_id``."""
-    _account(ledger(state), user_id, state.credentials.sk_username).permissions.difference_update(permissions)
 
 
 def used_credit(state: EmulatorState, user_id: str) -> float:
@@ -253,11 +173,15 @@ def _used(book: Ledger, user_id: str) -> float:
 
 
 def _polygons(geojson: Any) -> list[list[list[list[float]]]]:
-    """Polygons (lists of rings) of a Polygon/MultiPolygon; ``CreditsError`` 400 otherwise."""
+    """Polygons (lists of rings) of a (Multi)Polygon, a Feature or a GeometryCollection of them."""
     if not isinstance(geojson, dict):
         raise CreditsError(400, "BAD-REQUEST", "geojson must be a GeoJSON geometry object")
     kind, coords = geojson.get("type"), geojson.get("coordinates")
     polygons: list[Any]
+    if kind == "Feature":
+        return _polygons(geojson.get("geometry"))
+    if kind == "GeometryCollection" and isinstance(geojson.get("geometries"), list):
+        return [p for part in geojson["geometries"] for p in _polygons(part)]
     if kind == "Polygon" and isinstance(coords, list):
         polygons = [coords]
     elif kind == "MultiPolygon" and isinstance(coords, list):
@@ -329,32 +253,54 @@ def _tile_km2(scene: dict[str, Any], row: int) -> float:
     return (TILE_DEG * 111.32 * math.cos(math.radians(lat))) * (TILE_DEG * 110.574)
 
 
-@dataclass
-class _SceneCost:
+@dataclass(frozen=True)
+class SceneQuote:
+    """What allocating an area in one scene costs a group now."""
+
     scene: dict[str, Any]
-    tiles: set[tuple[int, int]]
-    km2: float
-    cost: float
+    tiles: frozenset[tuple[int, int]]  # the tiles not yet allocated by the group
+    km2: float  # the whole area (allocated before or not)
+    new_km2: float  # the area of ``tiles``
+    rate: float  # credits per km², tier included
+    cost: float  # ``new_km2 * rate``
 
 
 def _costs(
-    book: Ledger, scene_ids: Iterable[str], geojson: Any, group: Group, tier: str | None
-) -> list[_SceneCost]:
+    state: EmulatorState,
+    book: Ledger,
+    scene_ids: Iterable[str],
+    geojson: Any,
+    group: Group,
+    *,
+    tier: str | None,
+) -> list[SceneQuote]:
     polygons = _polygons(geojson)
     factor = TIERS[tier or group.credits_tier]
-    out: list[_SceneCost] = []
+    out: list[SceneQuote] = []
     for scene_id in dict.fromkeys(scene_ids):  # a scene listed twice is paid once
-        scene = get_scene(scene_id)
+        scene = find_scene(scene_id, state)
         if scene is None:
-            raise CreditsError(404, "SCENE-NOT-FOUND", f"scene {scene_id} not found")
-        tiles = _scene_tiles(scene, polygons) - book.allocated.get((group.id, scene_id), set())
-        km2 = sum(_tile_km2(scene, j) for _, j in tiles)
-        out.append(_SceneCost(scene, tiles, km2, km2 * RATES.get(scene["provider"], 1.0) * factor))
+            raise _not_found(scene_id)
+        touched = _scene_tiles(scene, polygons)
+        tiles = touched - book.allocated.get((group.id, scene_id), set())
+        km2 = sum(_tile_km2(scene, j) for _, j in touched)
+        new_km2 = sum(_tile_km2(scene, j) for _, j in tiles)
+        rate = RATES.get(scene["provider"], 1.0) * factor
+        out.append(SceneQuote(scene, frozenset(tiles), km2, new_km2, rate, new_km2 * rate))
     return out
 
 
-def _group(book: Ledger, account: Account) -> Group:
-    group = book.groups[account.group_id]
+def _not_found(scene_id: str) -> CreditsError:
+    found = scene_not_found(scene_id)
+    return CreditsError(found.status, found.code, found.message)
+
+
+def _total(costs: Iterable[SceneQuote]) -> float:
+    return round(sum(round(c.cost, 6) for c in costs if c.tiles), 6)
+
+
+def _group(world: Accounts, user: User) -> Group:
+    group = world.group_of(user)
     if group.license_expired:
         raise CreditsError(403, "LICENSE-EXPIRED", f"the license of group {group.id} has expired")
     return group
@@ -366,6 +312,23 @@ def _check_tier(tier: Any) -> str | None:
     return tier  # type: ignore[no-any-return]
 
 
+def quote(
+    state: EmulatorState,
+    scene_ids: Sequence[str],
+    geojson: Any,
+    user_id: str,
+    *,
+    credits_tier: str | None = None,
+) -> list[SceneQuote]:
+    """What allocating ``geojson`` in each of ``scene_ids`` would cost ``user_id``'s group now.
+
+    Raises :class:`CreditsError` (``SCENE-NOT-FOUND``, ``LICENSE-EXPIRED``, ``BAD-REQUEST``).
+    """
+    world = accounts(state)
+    group = _group(world, world.for_subject(user_id))
+    return _costs(state, ledger(state), scene_ids, geojson, group, tier=_check_tier(credits_tier))
+
+
 def area_cost(
     state: EmulatorState,
     scene_ids: Sequence[str],
@@ -375,10 +338,8 @@ def area_cost(
     credits_tier: str | None = None,
 ) -> tuple[float, float]:
     """``(cost, km2)`` of allocating ``geojson`` in ``scene_ids`` for the group of ``user_id`` (a dry run)."""
-    book = ledger(state)
-    account = _account(book, user_id, state.credentials.sk_username)
-    costs = _costs(book, scene_ids, geojson, _group(book, account), _check_tier(credits_tier))
-    return round(sum(c.cost for c in costs), 2), round(sum(c.km2 for c in costs), 3)
+    costs = quote(state, scene_ids, geojson, user_id, credits_tier=credits_tier)
+    return round(sum(c.cost for c in costs), 2), round(sum(c.new_km2 for c in costs), 3)
 
 
 def allocate(
@@ -398,38 +359,38 @@ def allocate(
     """
     when = datetime.fromtimestamp(state.clock.now(), UTC).strftime("%Y-%m-%d %H:%M:%S")
     return _allocate(
+        state,
         ledger(state),
         scene_ids,
         geojson,
-        user_id,
+        accounts(state).for_subject(user_id),
         time=when,
         tier=_check_tier(credits_tier),
-        email=state.credentials.sk_username,
     )
 
 
 def _allocate(
+    state: EmulatorState,
     book: Ledger,
     scene_ids: Sequence[str],
     geojson: Any,
-    user_id: str,
+    user: User,
     *,
     time: str,
     tier: str | None,
-    email: str,
 ) -> float:
     if not scene_ids:
         raise CreditsError(400, "BAD-REQUEST", "sceneIds must not be empty")
-    account = _account(book, user_id, email)
-    group = _group(book, account)
-    costs = [c for c in _costs(book, scene_ids, geojson, group, tier) if c.tiles]
-    total = round(sum(round(c.cost, 6) for c in costs), 6)
-    if account.credit_limit is not None and _used(book, user_id) + total > account.credit_limit + 1e-9:
+    group = _group(accounts(state), user)
+    costs = [c for c in _costs(state, book, scene_ids, geojson, group, tier=tier) if c.tiles]
+    total = _total(costs)
+    used = _used(book, user.id)
+    if user.credit_limit is not None and used + total > user.credit_limit + 1e-9:
         raise CreditsError(
             403,
             "CREDIT-LIMIT-EXCEEDED",
-            f"allocation costs {total:.2f} credits, the user's limit of {account.credit_limit:g} "
-            f"leaves {max(account.credit_limit - _used(book, user_id), 0):.2f}",
+            f"allocation costs {total:.2f} credits, the user's limit of {user.credit_limit:g} "
+            f"leaves {max(user.credit_limit - used, 0):.2f}",
         )
     if total > group.balance + 1e-9:
         raise CreditsError(
@@ -442,7 +403,7 @@ def _allocate(
         tiles = [list(t) for t in sorted(c.tiles)]
         book.transactions.append(
             {
-                "areaKm2": round(c.km2, 3),
+                "areaKm2": round(c.new_km2, 3),
                 "credit": round(c.cost, 6),
                 "dataset": c.scene["dataset"],
                 "groupId": group.id,
@@ -452,7 +413,7 @@ def _allocate(
                 "sceneId": c.scene["sceneId"],
                 "tiles": tiles,
                 "time": time,
-                "userId": user_id,
+                "userId": user.id,
             }
         )
         book.allocations.append(
@@ -464,20 +425,6 @@ def _allocate(
 
 
 # -- HTTP -----------------------------------------------------------------------------------
-
-RouteFn = Callable[[web.Request], Awaitable[web.Response]]
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.body_exists:
-        return {}
-    try:
-        body = await request.json()
-    except ValueError:
-        raise CreditsError(400, "BAD-REQUEST", "the request body must be JSON") from None
-    if not isinstance(body, dict):
-        raise CreditsError(400, "BAD-REQUEST", "the request body must be a JSON object")
-    return body
 
 
 def _optional_str(body: dict[str, Any], key: str) -> str | None:
@@ -503,34 +450,19 @@ def _page(items: list[dict[str, Any]], cursor: Any) -> web.Response:
     return web.json_response(answer)
 
 
-def _other_user(book: Ledger, user_id: str | None, me: Account) -> Account:
+def _other_user(world: Accounts, user_id: str | None, me: User) -> User:
     if user_id is None or user_id == me.id:
         return me
-    account = book.accounts.get(user_id)
-    if account is None:
+    user = world.find(user_id)
+    if user is None:
         raise CreditsError(404, "USER-NOT-FOUND", f"user {user_id} not found")
-    return account
-
-
-def _handler(fn: RouteFn) -> RouteFn:
-    """Turn a :class:`CreditsError` raised by a handler into its answer."""
-
-    async def handle(request: web.Request) -> web.Response:
-        try:
-            response: web.Response = await fn(request)
-        except CreditsError as exc:
-            return exc.response()
-        return response
-
-    return handle
+    return user
 
 
 async def _check_area(request: web.Request) -> web.Response:
-    if (denied := require(request, "credits.check-area")) is not None:
-        return denied
+    require(request, "credits.check-area")
     state = get_state(request)
-    book = ledger(state)
-    body = await _body(request)
+    body = await json_body(request, required=False)
     scene_ids = body.get("sceneIds")
     if (
         not isinstance(scene_ids, list)
@@ -540,13 +472,13 @@ async def _check_area(request: web.Request) -> web.Response:
         raise CreditsError(400, "BAD-REQUEST", "sceneIds must be a non-empty list of scene ids")
     if "geojson" not in body:
         raise CreditsError(400, "BAD-REQUEST", "geojson is required")
-    me = caller(request)
+    me = current_user(request)
     user_id = _optional_str(body, "userId")
-    if user_id is not None and user_id != me.id and (denied := require(request, "admin.credits.check-area")):
-        return denied
-    account = _other_user(book, user_id, me)
+    if user_id is not None and user_id != me.id:
+        require(request, "admin.credits.check-area")
+    user = _other_user(accounts(state), user_id, me)
     cost, km2 = area_cost(
-        state, scene_ids, body["geojson"], account.id, credits_tier=_optional_str(body, "creditsTier")
+        state, scene_ids, body["geojson"], user.id, credits_tier=_optional_str(body, "creditsTier")
     )
     free = body.get("costFreeAllocation")
     if free is not None and not isinstance(free, bool):
@@ -554,31 +486,28 @@ async def _check_area(request: web.Request) -> web.Response:
     return web.json_response({"cost": 0.0 if free else cost, "km2": km2})
 
 
-def _listing(kind: str, items_of: Callable[[Ledger], list[dict[str, Any]]]) -> RouteFn:
+def _listing(kind: str) -> Handler:
     async def listing(request: web.Request) -> web.Response:
-        book = ledger(get_state(request))
-        body = await _body(request)
+        state = get_state(request)
+        body = await json_body(request, required=False)
         group_id = _optional_str(body, "groupId")
         if group_id is not None:
-            if (denied := require(request, f"admin.credits.list-group-{kind}")) is not None:
-                return denied
-            if group_id not in book.groups:
+            require(request, f"admin.credits.list-group-{kind}")
+            if group_id not in accounts(state).groups:
                 raise CreditsError(404, "GROUP-NOT-FOUND", f"group {group_id} not found")
         else:
-            if (denied := require(request, f"credits.list-group-{kind}")) is not None:
-                return denied
-            group_id = caller(request).group_id
-        items = [item for item in items_of(book) if item["groupId"] == group_id]
-        return _page(items, body.get("cursor"))
+            require(request, f"credits.list-group-{kind}")
+            group_id = current_user(request).group_id
+        book = ledger(state)
+        items = book.transactions if kind == "transactions" else book.allocations
+        return _page([item for item in items if item["groupId"] == group_id], body.get("cursor"))
 
     return listing
 
 
 async def _set_user_limit(request: web.Request) -> web.Response:
-    if (denied := require(request, "admin.credits.set-user-credit-limit")) is not None:
-        return denied
-    book = ledger(get_state(request))
-    body = await _body(request)
+    require(request, "admin.credits.set-user-credit-limit")
+    body = await json_body(request, required=False)
     user_id = body.get("userId")
     if not isinstance(user_id, str) or not user_id:
         raise CreditsError(400, "BAD-REQUEST", "userId is required")
@@ -587,38 +516,37 @@ async def _set_user_limit(request: web.Request) -> web.Response:
         isinstance(limit, bool) or not isinstance(limit, int | float) or not math.isfinite(limit) or limit < 0
     ):
         raise CreditsError(400, "BAD-REQUEST", "creditLimit must be a number >= 0 or null")
-    me = caller(request)
-    target = book.accounts.get(user_id)
+    target = accounts(get_state(request)).find(user_id)
     if target is None:
         raise CreditsError(404, "USER-NOT-FOUND", f"user {user_id} not found")
-    if target.group_id != me.group_id and (denied := require(request, "admin.users.manage")):
-        return denied
+    if target.group_id != current_user(request).group_id:
+        require(request, "admin.users.manage")
     target.credit_limit = None if limit is None else float(limit)
     return web.json_response({})
 
 
 async def _user_info(request: web.Request) -> web.Response:
-    if (denied := require(request, "credits.user-info")) is not None:
-        return denied
-    book = ledger(get_state(request))
-    body = await _body(request)
-    me = caller(request)
+    require(request, "credits.user-info")
+    state = get_state(request)
+    body = await json_body(request, required=False)
+    me = current_user(request)
     user_id = _optional_str(body, "userId")
-    if user_id is not None and user_id != me.id and (denied := require(request, "admin.credits.user-info")):
-        return denied
-    account = _other_user(book, user_id, me)
-    group = book.groups[account.group_id]
-    used = _used(book, account.id)
+    if user_id is not None and user_id != me.id:
+        require(request, "admin.credits.user-info")
+    world = accounts(state)
+    user = _other_user(world, user_id, me)
+    group = world.group_of(user)
+    used = _used(ledger(state), user.id)
     remaining = group.balance
-    if account.credit_limit is not None:
-        remaining = min(remaining, max(account.credit_limit - used, 0.0))
+    if user.credit_limit is not None:
+        remaining = min(remaining, max(user.credit_limit - used, 0.0))
     return web.json_response(
         {
             "creditsTier": group.credits_tier,
-            "email": account.email,
+            "email": user.email,
             "groupId": group.id,
-            "id": account.id,
-            "name": account.name,
+            "id": user.id,
+            "name": user.name,
             "remainingCredit": round(remaining, 2),
             "usedCredit": round(used, 2),
         }
@@ -628,12 +556,8 @@ async def _user_info(request: web.Request) -> web.Response:
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the Credits routes to the SpaceKnow app."""
     del state
-    app.router.add_post("/credits/check-area", _handler(_check_area))
-    app.router.add_post(
-        "/credits/list-group-transactions", _handler(_listing("transactions", lambda b: b.transactions))
-    )
-    app.router.add_post(
-        "/credits/list-group-allocations", _handler(_listing("allocations", lambda b: b.allocations))
-    )
-    app.router.add_post("/credits/set-user-credit-limit", _handler(_set_user_limit))
-    app.router.add_post("/credits/user-info", _handler(_user_info))
+    app.router.add_post("/credits/check-area", sk_route(_check_area))
+    app.router.add_post("/credits/list-group-transactions", sk_route(_listing("transactions")))
+    app.router.add_post("/credits/list-group-allocations", sk_route(_listing("allocations")))
+    app.router.add_post("/credits/set-user-credit-limit", sk_route(_set_user_limit))
+    app.router.add_post("/credits/user-info", sk_route(_user_info))

@@ -19,7 +19,7 @@ more than :data:`MAX_SYNC_ROWS` rows (``QUERY-TOO-LARGE``): use the pipeline.
 
 Every route needs ``datacube.get``; ``showAoiPositions`` and ``showAoiTags``
 need ``datacube.get-aoi-positions`` / ``datacube.get-aoi-tags`` (permissions
-live in :mod:`eoclient.emulator.sk_credits`).
+live in :mod:`eoclient.emulator.sk_accounts`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ from typing import Any, Final
 from aiohttp import web
 
 from eoclient.emulator.errors import sk_error
-from eoclient.emulator.sk_credits import require
+from eoclient.emulator.sk_accounts import require
+from eoclient.emulator.sk_common import json_body, sk_route
 from eoclient.emulator.sk_pipelines import create_pipeline, initiate_response, retrieve_handler
 from eoclient.emulator.state import EmulatorState, get_state
 
@@ -646,18 +647,6 @@ def product_rows(p: ProductDef, *, pit_dt: date | None, rich: bool) -> Iterator[
 # -- HTTP -----------------------------------------------------------------------------------
 
 
-async def _body(request: web.Request) -> dict[str, Any] | web.Response:
-    if not request.body_exists:
-        return {}
-    try:
-        body = await request.json()
-    except ValueError:
-        return sk_error(400, "BAD-REQUEST", "the request body must be JSON")
-    if not isinstance(body, dict):
-        return sk_error(400, "BAD-REQUEST", "the request body must be a JSON object")
-    return body
-
-
 Handler = Callable[[web.Request, dict[str, Any]], Any]
 
 
@@ -665,15 +654,11 @@ def _route(handler: Handler) -> Callable[[web.Request], Any]:
     """Permission ``datacube.get`` and a JSON object body, then ``handler(request, body)``."""
 
     async def route(request: web.Request) -> web.StreamResponse:
-        if (denied := require(request, "datacube.get")) is not None:
-            return denied
-        body = await _body(request)
-        if isinstance(body, web.Response):
-            return body
-        response: web.StreamResponse = await handler(request, body)
+        require(request, "datacube.get")
+        response: web.StreamResponse = await handler(request, await json_body(request, required=False))
         return response
 
-    return route
+    return sk_route(route)
 
 
 async def _aois(request: web.Request, body: dict[str, Any]) -> web.Response:
@@ -710,17 +695,15 @@ async def _catalogue(request: web.Request, body: dict[str, Any]) -> web.Response
     return web.json_response(out)
 
 
-def _permissions(request: web.Request, body: dict[str, Any]) -> web.Response | None:
-    if body.get("showAoiPositions") is True and (denied := require(request, "datacube.get-aoi-positions")):
-        return denied
-    if body.get("showAoiTags") is True and (denied := require(request, "datacube.get-aoi-tags")):
-        return denied
-    return None
+def _permissions(request: web.Request, body: dict[str, Any]) -> None:
+    if body.get("showAoiPositions") is True:
+        require(request, "datacube.get-aoi-positions")
+    if body.get("showAoiTags") is True:
+        require(request, "datacube.get-aoi-tags")
 
 
 async def _datapoints(request: web.Request, body: dict[str, Any]) -> web.Response:
-    if (denied := _permissions(request, body)) is not None:
-        return denied
+    _permissions(request, body)
     try:
         return web.json_response(evaluate(body, limit=MAX_SYNC_ROWS))
     except BadQuery as exc:
@@ -730,8 +713,7 @@ async def _datapoints(request: web.Request, body: dict[str, Any]) -> web.Respons
 
 
 async def _datapoints_initiate(request: web.Request, body: dict[str, Any]) -> web.Response:
-    if (denied := _permissions(request, body)) is not None:
-        return denied
+    _permissions(request, body)
     state = get_state(request)
     try:
         parse_query(body)
@@ -847,7 +829,9 @@ def setup(app: web.Application, state: EmulatorState) -> None:
     app.router.add_post("/datacube/catalogue/get", _route(_catalogue))
     app.router.add_post("/datacube/datapoints/get", _route(_datapoints))
     app.router.add_post("/datacube/datapoints/get/initiate", _route(_datapoints_initiate))
-    app.router.add_post("/datacube/datapoints/get/retrieve", retrieve_handler("datacube/datapoints/get"))
+    app.router.add_post(
+        "/datacube/datapoints/get/retrieve", retrieve_handler("datacube/datapoints/get", "datacube.get")
+    )
     app.router.add_post("/datacube/products/list", _route(_products))
     app.router.add_post("/datacube/products/get-csv", _route(_product_csv))
     app.router.add_post("/datacube/products/get-data-dictionary", _route(_data_dictionary))

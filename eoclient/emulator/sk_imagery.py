@@ -1,7 +1,7 @@
 """Emulated SpaceKnow Imagery (Ragnar): search, get-image, scene info, providers, ingest.
 
 Routes (SpaceKnow app, bearer required; permissions as in the reference,
-checked with :func:`eoclient.emulator.sk_users.require`)::
+checked with :func:`eoclient.emulator.sk_accounts.require`)::
 
     POST /imagery/search/initiate     search body -> {nextTry, pipelineId, status}
                                       (imagery.images.<provider>.<dataset> per dataset;
@@ -18,8 +18,9 @@ checked with :func:`eoclient.emulator.sk_users.require`)::
                                       -> {"ingestedScenes": [{"duplicate", "sceneId"}]} (ingest-scene)
 
 Scenes come from :mod:`eoclient.emulator.sk_scenes` (the same world Kraken
-and credits use) plus the scenes ingested into this emulator. Input the
-reference forbids is refused with an SK error at initiate: empty or unknown
+and credits use) plus the scenes ingested into this emulator (uploaded
+here; world scenes a Kraken release ingested are searched with
+``onlyIngested`` too). Input the reference forbids is refused with an SK error at initiate: empty or unknown
 datasets, world-wide datasets mixed with others, bad or inverted datetimes,
 ``minIntersection`` outside [0, 1], a missing extent or one whose minimum
 bounding rectangle has a side over 400 km (4000 km with ``sceneCoverage``;
@@ -50,8 +51,9 @@ from aiohttp import web
 from eoclient.emulator import sk_scenes
 from eoclient.emulator.errors import sk_error
 from eoclient.emulator.jobs import Phase
+from eoclient.emulator.sk_accounts import current_user, require
+from eoclient.emulator.sk_common import SkError, json_body, scene_not_found, sk_route
 from eoclient.emulator.sk_pipelines import create_pipeline, initiate_response, retrieve_handler
-from eoclient.emulator.sk_users import current_user, json_body, require
 from eoclient.emulator.state import EmulatorState, get_state
 from eoclient.errors import ValidationError
 from eoclient.geo import geometry_bounds
@@ -287,7 +289,9 @@ def _results(state: EmulatorState, search: _Search) -> list[dict[str, Any]]:
     scenes = _ingested_matches(state, search)
     if not search.only_ingested:
         bbox = list(search.bounds) if search.bounds is not None else None
-        scenes = [*sk_scenes.search(search.pairs, bbox=bbox, start=search.start, end=search.end), *scenes]
+        world = sk_scenes.search(search.pairs, bbox=bbox, start=search.start, end=search.end)
+        # A world scene released by Kraken is ingested too: listed once.
+        scenes = [*world, *(s for s in scenes if sk_scenes.get_scene(s["sceneId"]) is None)]
         scenes.sort(key=lambda s: (s["datetime"], s["sceneId"]))
     if search.only_downloadable:
         scenes = [s for s in scenes if s.get("downloadable")]
@@ -298,18 +302,13 @@ def _results(state: EmulatorState, search: _Search) -> list[dict[str, Any]]:
 
 async def _search_initiate(request: web.Request) -> web.Response:
     state = get_state(request)
-    body = await json_body(request)
-    if isinstance(body, web.Response):
-        return body
-    search = _parse_search(body)
+    search = _parse_search(await json_body(request))
     if isinstance(search, web.Response):
         return search
     needed = [f"imagery.images.{p}.{d}" for p, d in search.pairs]
     if search.only_ingested:
         needed.append("phoenix.ingested")
-    refused = require(request, *needed)
-    if refused is not None:
-        return refused
+    require(request, *needed)
     scenes = _results(state, search)
     page = scenes[search.cursor : search.cursor + PAGE_SIZE]
     following = search.cursor + PAGE_SIZE
@@ -361,8 +360,6 @@ def _pixels(common: Sequence[float], scene: dict[str, Any], resolution: float | 
 async def _get_image_initiate(request: web.Request) -> web.Response:
     state = get_state(request)
     body = await json_body(request)
-    if isinstance(body, web.Response):
-        return body
     scene_id = body.get("sceneId")
     if not isinstance(scene_id, str) or not scene_id:
         return _error("sceneId: a non-empty string is required")
@@ -382,10 +379,8 @@ async def _get_image_initiate(request: web.Request) -> web.Response:
         return _error("resolution cannot be used together with exportRaster")
     scene = sk_scenes.find_scene(scene_id, state)
     if scene is None:
-        return _error(f"scene {scene_id} not found", "SCENE-NOT-FOUND", 404)
-    refused = require(request, f"imagery.images.{scene['provider']}.{scene['dataset']}")
-    if refused is not None:
-        return refused
+        raise scene_not_found(scene_id)
+    require(request, f"imagery.images.{scene['provider']}.{scene['dataset']}")
     common = _overlap(sk_scenes.scene_bbox(scene), bounds)
     if common is None:
         return _error("extent does not intersect the scene's footprint", "EXTENT-OUTSIDE-SCENE")
@@ -409,26 +404,12 @@ async def _get_image_initiate(request: web.Request) -> web.Response:
     return initiate_response(job, state)
 
 
-def _gated_retrieve(operation: str, permission: str) -> Any:
-    inner = retrieve_handler(operation)
-
-    async def retrieve(request: web.Request) -> web.Response:
-        refused = require(request, permission)
-        return refused if refused is not None else await inner(request)
-
-    return retrieve
-
-
 # -- synchronous endpoints --------------------------------------------------------------
 
 
 async def _scene_info(request: web.Request) -> web.Response:
-    refused = require(request, "imagery.scene-info")
-    if refused is not None:
-        return refused
+    require(request, "imagery.scene-info")
     body = await json_body(request)
-    if isinstance(body, web.Response):
-        return body
     scene_id = body.get("sceneId")
     if not isinstance(scene_id, str) or not scene_id:
         return _error("sceneId: a non-empty string is required")
@@ -445,14 +426,12 @@ async def _scene_info(request: web.Request) -> web.Response:
         return _error("tiles: must be a list of [x, y] integer pairs")
     scene = sk_scenes.find_scene(scene_id, get_state(request))
     if scene is None:
-        return _error(f"scene {scene_id} not found", "SCENE-NOT-FOUND", 404)
+        raise scene_not_found(scene_id)
     return web.json_response(_with_raster_meta(scene, None))
 
 
 async def _providers(request: web.Request) -> web.Response:
-    refused = require(request, "imagery.availability")
-    if refused is not None:
-        return refused
+    require(request, "imagery.availability")
     allowed = current_user(request).permissions
     visible = [
         p for p in sk_scenes.all_providers() if f"imagery.images.{p['provider']}.{p['dataset']}" in allowed
@@ -511,9 +490,10 @@ async def _refuse_upload(request: web.Request, answer: web.Response) -> web.Resp
 
 
 async def _ingest(request: web.Request) -> web.Response:
-    refused = require(request, "ingest-scene")
-    if refused is not None:
-        return await _refuse_upload(request, refused)
+    try:
+        require(request, "ingest-scene")
+    except SkError as exc:
+        return await _refuse_upload(request, exc.response())
     provider = request.query.get("provider", "")
     if not provider:
         return await _refuse_upload(request, _error("provider: required"))
@@ -540,10 +520,11 @@ async def _ingest(request: web.Request) -> web.Response:
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the imagery routes to the SpaceKnow app."""
     del state
-    app.router.add_post("/imagery/search/initiate", _search_initiate)
-    app.router.add_post("/imagery/search/retrieve", _gated_retrieve("imagery/search", "imagery.availability"))
-    app.router.add_post("/imagery/get-image/initiate", _get_image_initiate)
-    app.router.add_post("/imagery/get-image/retrieve", _gated_retrieve("imagery/get-image", "imagery.images"))
-    app.router.add_post("/imagery/scene-info", _scene_info)
-    app.router.add_post("/imagery/providers", _providers)
-    app.router.add_post("/imagery/ingest-scene", _ingest)
+    router = app.router
+    router.add_post("/imagery/search/initiate", sk_route(_search_initiate))
+    router.add_post("/imagery/search/retrieve", retrieve_handler("imagery/search", "imagery.availability"))
+    router.add_post("/imagery/get-image/initiate", sk_route(_get_image_initiate))
+    router.add_post("/imagery/get-image/retrieve", retrieve_handler("imagery/get-image", "imagery.images"))
+    router.add_post("/imagery/scene-info", sk_route(_scene_info))
+    router.add_post("/imagery/providers", sk_route(_providers))
+    router.add_post("/imagery/ingest-scene", sk_route(_ingest))

@@ -16,25 +16,43 @@ Routes (SpaceKnow app, bearer required like every emulated route)::
     GET  /kraken/grid/{signed_map_id}/{request_geometry_id}/{zoom}/{x}/{y}/{file_name}
          ?user_threshold=&download_unclipped=&force_download=&classification=&detection_filters=
 
-The scenes are those of :mod:`eoclient.emulator.sk_scenes` (unknown ids: 404
-``SCENE-NOT-FOUND``). A release gets a map id derived from a hash of its
-request, ``maxZoom`` from the finest scene resolution, and lists the tiles
-covering the analysed area (extent ∩ footprints, or the sub-geometry) at the
-deepest zoom where at most :data:`MAX_LISTED_TILES` tiles do. Its pipeline
-FAILS (deterministically) with ``NO-INGESTED-IMAGERY`` when ``onlyIngested``
-is set and a commercial scene was never released before (Earth Engine scenes
-count as ingested), ``AREA-TOO-LARGE`` when the analysed megapixels exceed the
-map type's ``maxMpix``, and ``SCENES-WITH-SAME-DATETIME`` when two scenes of
-one orbit group share a datetime (pairwise releases, pairs, n-wise). Grid
-files are real PNG/GeoTIFF/GeoJSON/JSON (:mod:`eoclient.emulator.sk_tiles`),
+The scenes are those of :mod:`eoclient.emulator.sk_scenes`, including the
+ones ingested into this emulator (unknown ids: 404 ``SCENE-NOT-FOUND``).
+Permissions are checked as the reference lists them
+(:mod:`eoclient.emulator.sk_accounts`): ``kraken.release`` plus
+``imagery.images.<provider>.<dataset>`` (map type ``imagery``) or
+``algorithms.<map type>.<provider>.<dataset>`` per scene for a release,
+``kraken.dry-run``, ``imagery.availability`` for pairs and n-wise,
+``kraken.download-unclipped`` for unclipped grid files; ``/kraken/algorithms``
+lists only what the caller may run.
+
+A release gets a map id derived from a hash of its request, ``maxZoom`` from
+the finest scene resolution, and lists the tiles covering the analysed area
+(extent ∩ footprints, or the sub-geometry) at the deepest zoom where at most
+:data:`MAX_LISTED_TILES` tiles do; its scenes become ingested
+(:func:`~eoclient.emulator.sk_scenes.add_ingested`, also what imagery's
+``onlyIngested`` search lists). Its pipeline FAILS (deterministically) with
+``NO-INGESTED-IMAGERY`` when ``onlyIngested`` is set and a commercial scene is
+not ingested (Earth Engine scenes always count as ingested),
+``AREA-TOO-LARGE`` when the analysed megapixels exceed the map type's
+``maxMpix``, and ``SCENES-WITH-SAME-DATETIME`` when two scenes of one orbit
+group share a datetime (pairwise releases, pairs, n-wise).
+
+A dry run prices each scene with the credits service's cost model
+(:func:`eoclient.emulator.sk_credits.quote`: the group's price for the extent's
+tiles it has not allocated yet); with ``allocate`` it allocates them through
+:func:`eoclient.emulator.sk_credits.allocate` (balance, transactions and
+allocations change; ``CREDIT-LIMIT-EXCEEDED`` / ``INSUFFICIENT-CREDIT`` come
+back as the initiate's error). A release allocates nothing: the reference
+ties credit to ``check-area`` and the dry run's ``allocate`` only.
+
+Grid files are real PNG/GeoTIFF/GeoJSON/JSON (:mod:`eoclient.emulator.sk_tiles`),
 streamed with ``Content-Length``, ``ETag`` and single-range ``Range`` /
 ``If-Range`` support.
 
 Test knobs on :func:`kraken_store`: ``stall_after`` (bytes of every grid body
 sent before the handler waits for ``release_stalled()``; ``stalled`` counts the
-responses that got there), ``range_requests``
-(``(path, Range header)`` seen), ``allocations`` (areas allocated by dry runs
-with ``allocate``).
+responses that got there), ``range_requests`` (``(path, Range header)`` seen).
 """
 
 from __future__ import annotations
@@ -48,21 +66,32 @@ import json
 import math
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
 from aiohttp import web
 
-from eoclient.emulator.errors import sk_error
+from eoclient.emulator import sk_credits, sk_scenes
 from eoclient.emulator.jobs import Phase
+from eoclient.emulator.sk_accounts import current_user, require
+from eoclient.emulator.sk_common import SkError, json_body, scene_not_found, sk_route
 from eoclient.emulator.sk_pipelines import create_pipeline, initiate_response, retrieve_handler
-from eoclient.emulator.sk_scenes import DATETIME_FORMAT, PROVIDERS, get_scene, scene_bbox
+from eoclient.emulator.sk_scenes import DATETIME_FORMAT, PROVIDERS, scene_bbox
 from eoclient.emulator.sk_tiles import TileSpec, detection_filter, render, tile_bounds, tiles_covering
 from eoclient.emulator.state import EmulatorState, get_state
 
-__all__ = ["ALGORITHMS", "MAX_LISTED_TILES", "KrakenMap", "KrakenStore", "MapType", "kraken_store", "setup"]
+__all__ = [
+    "ALGORITHMS",
+    "MAX_LISTED_TILES",
+    "KrakenMap",
+    "KrakenStore",
+    "MapType",
+    "algorithm_permissions",
+    "kraken_store",
+    "setup",
+]
 
 MAX_LISTED_TILES: Final = 16
 GRID_CHUNK: Final = 4 * 1024
@@ -70,17 +99,6 @@ _CACHE_SIZE: Final = 256
 _KM_PER_DEG: Final = 111.32
 
 BBox = tuple[float, float, float, float]
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class Refused(Exception):
-    """An error answer in SpaceKnow's shape."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 # -- the algorithms ----------------------------------------------------------------------------------------
@@ -129,9 +147,10 @@ class MapType:
             },
         }
 
-    def wire(self) -> dict[str, Any]:
+    def wire(self, datasets: Sequence[tuple[str, str]] | None = None) -> dict[str, Any]:
+        """The ``/kraken/algorithms`` entry, listing ``datasets`` (default: every one it runs on)."""
         available: dict[str, list[Any]] = {}
-        for provider, dataset in self.datasets:
+        for provider, dataset in self.datasets if datasets is None else datasets:
             info = _DATASET_INFO[(provider, dataset)]
             available.setdefault(provider, []).append(
                 [
@@ -258,8 +277,6 @@ ALGORITHMS: Final[dict[str, MapType]] = {
     ]
 }
 
-# Credits per km² of imagery by provider (Earth Engine data is free).
-_COST_PER_KM2: Final = {"ee": 0.0, "pl": 0.0105, "gbdx": 0.05, "airbus": 0.04}
 _PERIODS: Final = ("daily", "weekly", "monthly", "quarterly", "yearly")
 _PAIRING_TYPES: Final = ("consecutive", "yoy", "all")
 _RELEASE_PHASES: Final = (
@@ -291,8 +308,6 @@ class KrakenStore:
     """The Kraken part of the emulator state (see the module docstring for the test knobs)."""
 
     maps: dict[str, KrakenMap] = field(default_factory=dict)
-    ingested: set[str] = field(default_factory=set)
-    allocations: list[dict[str, Any]] = field(default_factory=list)
     range_requests: list[tuple[str, str]] = field(default_factory=list)
     stall_after: int | None = None
     stalled: int = 0
@@ -318,31 +333,19 @@ def kraken_store(state: EmulatorState) -> KrakenStore:
 # -- request parsing --------------------------------------------------------------------------------------
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.body_exists:
-        raise Refused(400, "BAD-REQUEST", "a JSON body is required")
-    try:
-        body = await request.json()
-    except ValueError:
-        raise Refused(400, "BAD-REQUEST", "the request body must be JSON") from None
-    if not isinstance(body, dict):
-        raise Refused(400, "BAD-REQUEST", "the request body must be a JSON object")
-    return body
-
-
 def _coords(value: Any, where: str) -> Iterable[tuple[float, float]]:
     if isinstance(value, list) and len(value) >= 2 and all(isinstance(v, int | float) for v in value[:2]):
         yield float(value[0]), float(value[1])
         return
     if not isinstance(value, list) or not value:
-        raise Refused(400, "BAD-REQUEST", f"{where}: malformed coordinates")
+        raise SkError(400, "BAD-REQUEST", f"{where}: malformed coordinates")
     for item in value:
         yield from _coords(item, where)
 
 
 def _geometry_bbox(geometry: Any, where: str) -> BBox:
     if not isinstance(geometry, dict):
-        raise Refused(400, "BAD-REQUEST", f"{where} must be a GeoJSON geometry")
+        raise SkError(400, "BAD-REQUEST", f"{where} must be a GeoJSON geometry")
     kind = geometry.get("type")
     if kind == "Feature":
         return _geometry_bbox(geometry.get("geometry"), where)
@@ -350,7 +353,7 @@ def _geometry_bbox(geometry: Any, where: str) -> BBox:
     if kind == "GeometryCollection":
         parts = geometry.get("geometries")
         if not isinstance(parts, list) or not parts:
-            raise Refused(400, "BAD-REQUEST", f"{where}: a GeometryCollection needs geometries")
+            raise SkError(400, "BAD-REQUEST", f"{where}: a GeometryCollection needs geometries")
         boxes = [_geometry_bbox(p, where) for p in parts]
         return (
             min(b[0] for b in boxes),
@@ -359,32 +362,32 @@ def _geometry_bbox(geometry: Any, where: str) -> BBox:
             max(b[3] for b in boxes),
         )
     if kind not in ("Polygon", "MultiPolygon"):
-        raise Refused(400, "BAD-REQUEST", f"{where} must be a Polygon or MultiPolygon, not {kind!r}")
+        raise SkError(400, "BAD-REQUEST", f"{where} must be a Polygon or MultiPolygon, not {kind!r}")
     points = list(_coords(geometry.get("coordinates"), where))
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     box = (min(xs), min(ys), max(xs), max(ys))
     if box[0] < -180 or box[2] > 180 or box[1] < -90 or box[3] > 90:
-        raise Refused(400, "BAD-REQUEST", f"{where} must be in WGS84 longitude/latitude")
+        raise SkError(400, "BAD-REQUEST", f"{where} must be in WGS84 longitude/latitude")
     if box[0] == box[2] or box[1] == box[3]:
-        raise Refused(400, "BAD-REQUEST", f"{where} has no area")
+        raise SkError(400, "BAD-REQUEST", f"{where} has no area")
     return box
 
 
 def _scene_ids(body: Mapping[str, Any], key: str = "sceneIds", minimum: int = 1) -> list[str]:
     ids = body.get(key)
     if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
-        raise Refused(400, "BAD-REQUEST", f"{key} must be a list of scene ids")
+        raise SkError(400, "BAD-REQUEST", f"{key} must be a list of scene ids")
     if len(ids) < minimum:
-        raise Refused(400, "BAD-REQUEST", f"{key} needs at least {minimum} scene id(s)")
+        raise SkError(400, "BAD-REQUEST", f"{key} needs at least {minimum} scene id(s)")
     return ids
 
 
-def _scenes(ids: Sequence[str]) -> list[dict[str, Any]]:
+def _scenes(state: EmulatorState, ids: Sequence[str]) -> list[dict[str, Any]]:
     out = []
     for scene_id in ids:
-        scene = get_scene(scene_id)
+        scene = sk_scenes.find_scene(scene_id, state)
         if scene is None:
-            raise Refused(404, "SCENE-NOT-FOUND", f"scene {scene_id} does not exist")
+            raise scene_not_found(scene_id)
         out.append(scene)
     return out
 
@@ -392,10 +395,10 @@ def _scenes(ids: Sequence[str]) -> list[dict[str, Any]]:
 def _map_types(body: Mapping[str, Any]) -> list[MapType]:
     names = body.get("mapTypes")
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        raise Refused(400, "BAD-REQUEST", "mapTypes must be a non-empty list of map type names")
+        raise SkError(400, "BAD-REQUEST", "mapTypes must be a non-empty list of map type names")
     unknown = [n for n in names if n not in ALGORITHMS]
     if unknown:
-        raise Refused(
+        raise SkError(
             400, "UNKNOWN-MAP-TYPE", f"unknown map type(s) {', '.join(unknown)}; see /kraken/algorithms"
         )
     return [ALGORITHMS[n] for n in names]
@@ -406,7 +409,7 @@ def _number(body: Mapping[str, Any], key: str, default: float | None = None) -> 
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise Refused(400, "BAD-REQUEST", f"{key} must be a number")
+        raise SkError(400, "BAD-REQUEST", f"{key} must be a number")
     return float(value)
 
 
@@ -473,31 +476,21 @@ def _digest(value: Any, length: int) -> str:
 # -- handlers ---------------------------------------------------------------------------------------------
 
 
-def _handler(fn: Handler) -> Handler:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await fn(request)
-        except Refused as exc:
-            return sk_error(exc.status, exc.code, exc.message)
-
-    return wrapped
-
-
 def _check_inputs(types: Sequence[MapType], scenes: Sequence[dict[str, Any]]) -> str:
     """The input kind shared by ``types`` ("single", "pairwise", "nwise"), checked against ``scenes``."""
     kinds = {t.inputs for t in types}
     if len(kinds) > 1:
-        raise Refused(400, "WRONG-NUMBER-OF-SCENES", "map types with different numbers of input scenes")
+        raise SkError(400, "WRONG-NUMBER-OF-SCENES", "map types with different numbers of input scenes")
     kind = kinds.pop()
     n = len(scenes)
     need = {"single": "exactly 1", "pairwise": "exactly 2", "nwise": "at least 3"}[kind]
     if not {"single": n == 1, "pairwise": n == 2, "nwise": n >= 3}[kind]:
-        raise Refused(400, "WRONG-NUMBER-OF-SCENES", f"{kind} map types take {need} scene(s), got {n}")
+        raise SkError(400, "WRONG-NUMBER-OF-SCENES", f"{kind} map types take {need} scene(s), got {n}")
     for t in types:
         for scene in scenes:
             if (scene["provider"], scene["dataset"]) not in t.datasets:
                 where = f"{scene['provider']}/{scene['dataset']}"
-                raise Refused(400, "DATASET-NOT-SUPPORTED", f"map type {t.name} does not run on {where}")
+                raise SkError(400, "DATASET-NOT-SUPPORTED", f"map type {t.name} does not run on {where}")
     return kind
 
 
@@ -506,19 +499,19 @@ def _release_map(
 ) -> KrakenMap:
     """The map a valid release request makes (refused if the geometries do not meet)."""
     if "extent" not in body:
-        raise Refused(400, "BAD-REQUEST", "extent is required")
+        raise SkError(400, "BAD-REQUEST", "extent is required")
     area: BBox | None = _geometry_bbox(body["extent"], "extent")
     for scene in scenes:
         area = _intersection(area, scene_bbox(scene)) if area is not None else None
         if area is None:
-            raise Refused(400, "EXTENT-OUTSIDE-SCENE", f"extent does not intersect scene {scene['sceneId']}")
+            raise SkError(400, "EXTENT-OUTSIDE-SCENE", f"extent does not intersect scene {scene['sceneId']}")
     assert area is not None
     sub = body.get("subGeometry")
     sub_id, sub_area = "-", None
     if sub is not None:
         sub_area = _intersection(area, _geometry_bbox(sub, "subGeometry"))
         if sub_area is None:
-            raise Refused(400, "SUBGEOMETRY-OUTSIDE-EXTENT", "subGeometry does not meet the analysed area")
+            raise SkError(400, "SUBGEOMETRY-OUTSIDE-EXTENT", "subGeometry does not meet the analysed area")
         sub_id = _digest(sub, 12)
     ids = [s["sceneId"] for s in scenes]
     names = [t.name for t in types]
@@ -536,7 +529,7 @@ def _release_map(
 
 
 def _release_failure(
-    store: KrakenStore,
+    state: EmulatorState,
     body: Mapping[str, Any],
     kmap: KrakenMap,
     types: Sequence[MapType],
@@ -544,8 +537,9 @@ def _release_failure(
 ) -> str | None:
     """Why the release pipeline will FAIL, if it will."""
     if body.get("onlyIngested"):
+        ingested = sk_scenes.ingested(state)
         for scene in scenes:
-            if scene["provider"] != "ee" and scene["sceneId"] not in store.ingested:
+            if scene["provider"] != "ee" and scene["sceneId"] not in ingested:
                 return f"NO-INGESTED-IMAGERY: scene {scene['sceneId']} has not been ingested yet"
     mpix = _km2(kmap.sub_area or kmap.area) / min(_gsd(s) for s in scenes) ** 2
     for t in types:
@@ -554,18 +548,43 @@ def _release_failure(
     return _same_datetime(scenes) if len(scenes) > 1 else None
 
 
+def _dataset_permission(map_type: str, provider: str, dataset: str) -> str:
+    """What running ``map_type`` on a dataset needs: ``imagery.images.…`` or ``algorithms.<name>.…``."""
+    prefix = "imagery.images" if map_type == "imagery" else f"algorithms.{map_type}"
+    return f"{prefix}.{provider}.{dataset}"
+
+
+def algorithm_permissions() -> set[str]:
+    """The ``algorithms.<map type>.<provider>.<dataset>`` permission of every algorithm and dataset."""
+    return {
+        _dataset_permission(m.name, provider, dataset)
+        for m in ALGORITHMS.values()
+        if m.name != "imagery"
+        for provider, dataset in m.datasets
+    }
+
+
 async def _release_initiate(request: web.Request) -> web.StreamResponse:
+    require(request, "kraken.release")
     state = get_state(request)
     store = kraken_store(state)
-    body = await _body(request)
+    body = await json_body(request)
     types = _map_types(body)
-    scenes = _scenes(_scene_ids(body))
+    scenes = _scenes(state, _scene_ids(body))
     _check_inputs(types, scenes)
+    require(
+        request,
+        *dict.fromkeys(
+            _dataset_permission(t.name, s["provider"], s["dataset"]) for t in types for s in scenes
+        ),
+    )
     kmap = _release_map(body, types, scenes)
-    error = _release_failure(store, body, kmap, types, scenes)
+    error = _release_failure(state, body, kmap, types, scenes)
     if error is None:
         store.maps[kmap.map_id] = kmap
-        store.ingested.update(kmap.scene_ids)
+        # Released imagery is ingested: later releases with onlyIngested, and imagery searches, find it.
+        for scene in scenes:
+            sk_scenes.add_ingested(state, scene)
     result = {
         "mapId": kmap.map_id,
         "maxZoom": kmap.max_zoom,
@@ -585,60 +604,59 @@ async def _release_initiate(request: web.Request) -> web.StreamResponse:
 
 
 async def _dry_run_initiate(request: web.Request) -> web.StreamResponse:
+    require(request, "kraken.dry-run")
     state = get_state(request)
-    store = kraken_store(state)
-    body = await _body(request)
+    body = await json_body(request)
     runs = body.get("dryRuns")
     if not isinstance(runs, list) or not runs:
-        raise Refused(400, "BAD-REQUEST", "dryRuns must be a non-empty list")
+        raise SkError(400, "BAD-REQUEST", "dryRuns must be a non-empty list")
     if "extent" not in body:
-        raise Refused(400, "BAD-REQUEST", "extent is required")
+        raise SkError(400, "BAD-REQUEST", "extent is required")
     extent = _geometry_bbox(body["extent"], "extent")
-    per_scene: dict[str, dict[str, Any]] = {}
+    scene_ids: dict[str, None] = {}  # every scene once, in order
     analyzed = kraken = 0.0
     for i, run in enumerate(runs):
         if not isinstance(run, dict):
-            raise Refused(400, "BAD-REQUEST", f"dryRuns[{i}] must be an object")
+            raise SkError(400, "BAD-REQUEST", f"dryRuns[{i}] must be an object")
         types = _map_types(run)
         groups = run.get("scenes")
         if not isinstance(groups, list) or not groups:
-            raise Refused(400, "BAD-REQUEST", f"dryRuns[{i}].scenes must be a non-empty list of lists")
+            raise SkError(400, "BAD-REQUEST", f"dryRuns[{i}].scenes must be a non-empty list of lists")
         for group in groups:
-            scenes = _scenes(_scene_ids({"scenes": group}, "scenes"))
+            scenes = _scenes(state, _scene_ids({"scenes": group}, "scenes"))
             area: BBox | None = extent
             for scene in scenes:
-                box = _intersection(extent, scene_bbox(scene))
-                km2 = round(_km2(box), 4)
-                rate = _COST_PER_KM2.get(scene["provider"], 0.01)
-                per_scene[scene["sceneId"]] = {
-                    "cost": round(km2 * rate, 4),
-                    "costPerKm2": rate,
-                    "dataset": scene["dataset"],
-                    "km2": km2,
-                    "provider": scene["provider"],
-                    "sceneId": scene["sceneId"],
-                }
+                scene_ids[scene["sceneId"]] = None
                 area = _intersection(area, scene_bbox(scene)) if area is not None else None
             group_km2 = _km2(area)
             for t in types:
                 kraken += group_km2
                 if t.name != "imagery":
                     analyzed += group_km2
-    ingested = sum(s["km2"] for s in per_scene.values())
-    cost = sum(s["cost"] for s in per_scene.values())
-    allocate = bool(body.get("allocate"))
-    if allocate:
-        store.allocations.extend(
-            {"sceneId": s["sceneId"], "areaKm2": s["km2"], "credit": s["cost"], "provider": s["provider"]}
-            for s in per_scene.values()
-        )
+    # The price is the credits service's: what allocating the extent in each scene costs the group now.
+    user_id = current_user(request).id
+    quotes = sk_credits.quote(state, list(scene_ids), body["extent"], user_id)
+    allocated_credits = allocated_km2 = 0.0
+    if body.get("allocate"):
+        allocated_km2 = sum(q.new_km2 for q in quotes if q.tiles)
+        allocated_credits = sk_credits.allocate(state, list(scene_ids), body["extent"], user_id)
     result = {
-        "allocatedCredits": round(cost, 4) if allocate else 0.0,
-        "allocatedKm2": round(ingested, 4) if allocate else 0.0,
+        "allocatedCredits": allocated_credits,
+        "allocatedKm2": round(allocated_km2, 4),
         "analyzedKm2": round(analyzed, 4),
-        "ingestedKm2": round(ingested, 4),
+        "ingestedKm2": round(sum(q.km2 for q in quotes), 4),
         "krakenKm2": round(kraken, 4),
-        "scenes": list(per_scene.values()),
+        "scenes": [
+            {
+                "cost": round(q.cost, 4),
+                "costPerKm2": q.rate,
+                "dataset": q.scene["dataset"],
+                "km2": round(q.km2, 4),
+                "provider": q.scene["provider"],
+                "sceneId": q.scene["sceneId"],
+            }
+            for q in quotes
+        ],
     }
     job = create_pipeline(state, "kraken/dry-run", result=result)
     return initiate_response(job, state)
@@ -677,23 +695,24 @@ def _slot(when: datetime, periodicity: str) -> tuple[int, ...]:
 
 
 async def _pairs_initiate(request: web.Request) -> web.StreamResponse:
+    require(request, "imagery.availability")
     state = get_state(request)
-    body = await _body(request)
+    body = await json_body(request)
     ids = _scene_ids(body)
     if "extent" not in body:
-        raise Refused(400, "BAD-REQUEST", "extent is required")
+        raise SkError(400, "BAD-REQUEST", "extent is required")
     extent = _geometry_bbox(body["extent"], "extent")
     pairing = body.get("pairingType") or "consecutive"
     if pairing not in _PAIRING_TYPES:
-        raise Refused(400, "BAD-REQUEST", f"pairingType must be one of {', '.join(_PAIRING_TYPES)}")
+        raise SkError(400, "BAD-REQUEST", f"pairingType must be one of {', '.join(_PAIRING_TYPES)}")
     periodicity = body.get("periodicity")
     if periodicity is not None and periodicity not in _PERIODS:
-        raise Refused(400, "BAD-REQUEST", f"periodicity must be one of {', '.join(_PERIODS)}")
+        raise SkError(400, "BAD-REQUEST", f"periodicity must be one of {', '.join(_PERIODS)}")
     min_km2 = _number(body, "minIntersection", 0.0) or 0.0
     min_days = _number(body, "minDayDelta", 0.0) or 0.0
     max_days = _number(body, "maxDayDelta")
     max_yoy = _number(body, "maxYoyDelta", 15.0) or 15.0
-    scenes = _usable(_scenes(ids), extent, min_km2)
+    scenes = _usable(_scenes(state, ids), extent, min_km2)
     error = _same_datetime(scenes)
     pairs: list[dict[str, str]] = []
     for group in _groups(scenes, bool(body.get("onlyTopOrbitNumber"))):
@@ -737,18 +756,19 @@ async def _pairs_initiate(request: web.Request) -> web.StreamResponse:
 
 
 async def _nwise_initiate(request: web.Request) -> web.StreamResponse:
+    require(request, "imagery.availability")
     state = get_state(request)
-    body = await _body(request)
+    body = await json_body(request)
     if body.get("groupingType") != "cumulated":
-        raise Refused(400, "BAD-REQUEST", "groupingType must be 'cumulated'")
+        raise SkError(400, "BAD-REQUEST", "groupingType must be 'cumulated'")
     ids = _scene_ids(body, minimum=3)
     if "extent" not in body:
-        raise Refused(400, "BAD-REQUEST", "extent is required")
+        raise SkError(400, "BAD-REQUEST", "extent is required")
     extent = _geometry_bbox(body["extent"], "extent")
     min_scenes = body.get("minScenes", 3)
     if isinstance(min_scenes, bool) or not isinstance(min_scenes, int) or min_scenes < 3:
-        raise Refused(400, "BAD-REQUEST", "minScenes must be an integer >= 3")
-    scenes = _usable(_scenes(ids), extent, 0.0)
+        raise SkError(400, "BAD-REQUEST", "minScenes must be an integer >= 3")
+    scenes = _usable(_scenes(state, ids), extent, 0.0)
     error = _same_datetime(scenes)
     groups = [
         [s["sceneId"] for s in group[:size]]
@@ -766,16 +786,23 @@ async def _nwise_initiate(request: web.Request) -> web.StreamResponse:
 
 
 async def _algorithms(request: web.Request) -> web.StreamResponse:
-    if request.body_exists:
-        await _body(request)
-    return web.json_response([m.wire() for m in ALGORITHMS.values()])
+    require(request, "kraken.release")
+    await json_body(request, required=False)
+    held = current_user(request).permissions
+    # Only the map types, and datasets, the caller may run are listed.
+    listed = []
+    for m in ALGORITHMS.values():
+        datasets = [d for d in m.datasets if _dataset_permission(m.name, *d) in held]
+        if datasets:
+            listed.append(m.wire(datasets))
+    return web.json_response(listed)
 
 
 def _find_map(request: web.Request) -> KrakenMap:
     map_id = request.match_info["map_id"]
     kmap = kraken_store(get_state(request)).maps.get(map_id)
     if kmap is None:
-        raise Refused(404, "MAP-NOT-FOUND", f"map {map_id} does not exist")
+        raise SkError(404, "MAP-NOT-FOUND", f"map {map_id} does not exist")
     return kmap
 
 
@@ -793,14 +820,14 @@ async def _map_classes(request: web.Request) -> web.StreamResponse:
 
 def _int(text: str, name: str) -> int:
     if not re.fullmatch(r"\d{1,10}", text):
-        raise Refused(400, "BAD-REQUEST", f"{name} must be a non-negative integer, got {text!r}")
+        raise SkError(400, "BAD-REQUEST", f"{name} must be a non-negative integer, got {text!r}")
     return int(text)
 
 
 def _flag(query: Mapping[str, str], name: str) -> bool:
     value = query.get(name, "0")
     if value not in ("0", "1"):
-        raise Refused(400, "BAD-REQUEST", f"{name} must be 0 or 1")
+        raise SkError(400, "BAD-REQUEST", f"{name} must be 0 or 1")
     return value == "1"
 
 
@@ -814,10 +841,21 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
     else:
         start, end = int(first), min(int(last), size - 1) if last else size - 1
     if start >= size or start > end:
-        raise Refused(
-            416, "RANGE-NOT-SATISFIABLE", f"range {header!r} is outside the {size} bytes of the file"
+        raise SkError(
+            416,
+            "RANGE-NOT-SATISFIABLE",
+            f"range {header!r} is outside the {size} bytes of the file",
+            headers={"Content-Range": f"bytes */{size}"},
         )
     return start, end
+
+
+def _unclipped(request: web.Request) -> bool:
+    """Whether ``download_unclipped=1`` was asked (it needs kraken.download-unclipped)."""
+    if _flag(request.query, "download_unclipped"):
+        require(request, "kraken.download-unclipped")
+        return True
+    return False
 
 
 async def _grid(request: web.Request) -> web.StreamResponse:
@@ -826,17 +864,17 @@ async def _grid(request: web.Request) -> web.StreamResponse:
     info = request.match_info
     geometry = info["geometry_id"]
     if geometry not in ("-", kmap.sub_geometry_id):
-        raise Refused(404, "GEOMETRY-NOT-FOUND", f"map {kmap.map_id} has no geometry {geometry}")
+        raise SkError(404, "GEOMETRY-NOT-FOUND", f"map {kmap.map_id} has no geometry {geometry}")
     zoom, x, y = _int(info["zoom"], "zoom"), _int(info["x"], "x"), _int(info["y"], "y")
     if x >= 2**zoom or y >= 2**zoom:
-        raise Refused(400, "BAD-REQUEST", f"tile {zoom}/{x}/{y} does not exist at zoom {zoom}")
+        raise SkError(400, "BAD-REQUEST", f"tile {zoom}/{x}/{y} does not exist at zoom {zoom}")
     area = kmap.sub_area if geometry != "-" and kmap.sub_area is not None else kmap.area
     if zoom > kmap.max_zoom or _intersection(area, tile_bounds(zoom, x, y)) is None:
-        raise Refused(404, "TILE-NOT-FOUND", f"map {kmap.map_id} has no tile {zoom}/{x}/{y}")
+        raise SkError(404, "TILE-NOT-FOUND", f"map {kmap.map_id} has no tile {zoom}/{x}/{y}")
     file_name = info["file_name"]
     owner = next((ALGORITHMS[n] for n in kmap.map_types if file_name in ALGORITHMS[n].file_names), None)
     if owner is None:
-        raise Refused(404, "FILE-NOT-FOUND", f"map {kmap.map_id} has no grid file {file_name}")
+        raise SkError(404, "FILE-NOT-FOUND", f"map {kmap.map_id} has no grid file {file_name}")
 
     query = request.query
     threshold: float | None = None
@@ -846,20 +884,20 @@ async def _grid(request: web.Request) -> web.StreamResponse:
         except ValueError:
             threshold = math.nan
         if not -1.0 <= threshold <= 1.0:  # NaN fails this too
-            raise Refused(400, "BAD-REQUEST", "user_threshold must be a number in [-1, 1]")
+            raise SkError(400, "BAD-REQUEST", "user_threshold must be a number in [-1, 1]")
         if not owner.pixel_index:
-            raise Refused(400, "USER-THRESHOLD-NOT-SUPPORTED", f"map type {owner.name} has no user threshold")
-    unclipped = _flag(query, "download_unclipped")
+            raise SkError(400, "USER-THRESHOLD-NOT-SUPPORTED", f"map type {owner.name} has no user threshold")
+    unclipped = _unclipped(request)
     force = _flag(query, "force_download")
     classification = query.get("classification") or None
     if classification is not None and owner.classes:  # map types without classes ignore it
         known = owner.segmentation().get("segmentationClassification", {})
         if classification not in known:
-            raise Refused(400, "UNKNOWN-CLASSIFICATION", f"map type {owner.name} has no {classification!r}")
+            raise SkError(400, "UNKNOWN-CLASSIFICATION", f"map type {owner.name} has no {classification!r}")
     try:
         filters = detection_filter(query.get("detection_filters", ""))
     except ValueError as exc:
-        raise Refused(400, "INVALID-DETECTION-FILTERS", str(exc)) from None
+        raise SkError(400, "INVALID-DETECTION-FILTERS", str(exc)) from None
 
     key = (kmap.map_id, geometry, zoom, x, y, file_name, threshold, unclipped, classification, filters)
     cached = store.tile_cache.get(key)
@@ -898,12 +936,7 @@ async def _send(
         store.range_requests.append((request.path, header))
         if_range = request.headers.get("If-Range")
         if if_range is None or if_range == etag:
-            try:
-                span = _byte_range(header, len(body))
-            except Refused as exc:
-                return sk_error(
-                    exc.status, exc.code, exc.message, headers={"Content-Range": f"bytes */{len(body)}"}
-                )
+            span = _byte_range(header, len(body))
     start, end = span if span is not None else (0, len(body) - 1)
     resp = web.StreamResponse(status=206 if span is not None else 200)
     resp.content_type = media
@@ -942,16 +975,16 @@ def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the Kraken routes to the SpaceKnow app."""
     del state
     router = app.router
-    router.add_post("/kraken/release/initiate", _handler(_release_initiate))
-    router.add_post("/kraken/release/retrieve", retrieve_handler("kraken/release"))
-    router.add_post("/kraken/dry-run/initiate", _handler(_dry_run_initiate))
-    router.add_post("/kraken/dry-run/retrieve", retrieve_handler("kraken/dry-run"))
-    router.add_post("/kraken/pairs/initiate", _handler(_pairs_initiate))
-    router.add_post("/kraken/pairs/retrieve", retrieve_handler("kraken/pairs"))
-    router.add_post("/kraken/nwise/initiate", _handler(_nwise_initiate))
-    router.add_post("/kraken/nwise/retrieve", retrieve_handler("kraken/nwise"))
-    router.add_post("/kraken/algorithms", _handler(_algorithms))
-    router.add_get("/kraken/map-classes/{map_id}", _handler(_map_classes), allow_head=False)
+    router.add_post("/kraken/release/initiate", sk_route(_release_initiate))
+    router.add_post("/kraken/release/retrieve", retrieve_handler("kraken/release", "kraken.release"))
+    router.add_post("/kraken/dry-run/initiate", sk_route(_dry_run_initiate))
+    router.add_post("/kraken/dry-run/retrieve", retrieve_handler("kraken/dry-run", "kraken.dry-run"))
+    router.add_post("/kraken/pairs/initiate", sk_route(_pairs_initiate))
+    router.add_post("/kraken/pairs/retrieve", retrieve_handler("kraken/pairs", "imagery.availability"))
+    router.add_post("/kraken/nwise/initiate", sk_route(_nwise_initiate))
+    router.add_post("/kraken/nwise/retrieve", retrieve_handler("kraken/nwise", "imagery.availability"))
+    router.add_post("/kraken/algorithms", sk_route(_algorithms))
+    router.add_get("/kraken/map-classes/{map_id}", sk_route(_map_classes), allow_head=False)
     router.add_get(
-        "/kraken/grid/{map_id}/{geometry_id}/{zoom}/{x}/{y}/{file_name}", _handler(_grid), allow_head=False
+        "/kraken/grid/{map_id}/{geometry_id}/{zoom}/{x}/{y}/{file_name}", sk_route(_grid), allow_head=False
     )

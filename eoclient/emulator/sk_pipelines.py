@@ -8,26 +8,29 @@ FAILED on the accelerated clock; ``/tasking/get-status`` reports it with a
 ``nextTry`` hint (real seconds, scaled from the emulated schedule) and, with
 ``getProgress``, the progress message and step.
 
-Example (in a family module's ``setup``)::
+Example (in a family module; errors are raised as ``SkError``, see
+:mod:`eoclient.emulator.sk_common`)::
 
     async def _initiate(request):
-        body = await request.json()
+        require(request, "kraken.release")
+        body = await json_body(request)
         job = create_pipeline(get_state(request), "kraken/release", result=lambda: {...})
         return initiate_response(job, get_state(request))
 
-    app.router.add_post("/kraken/release/initiate", _initiate)
-    app.router.add_post("/kraken/release/retrieve", retrieve_handler("kraken/release"))
+    app.router.add_post("/kraken/release/initiate", sk_route(_initiate))
+    app.router.add_post("/kraken/release/retrieve", retrieve_handler("kraken/release", "kraken.release"))
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from aiohttp import web
 
-from eoclient.emulator.errors import sk_error
 from eoclient.emulator.jobs import Job, Phase
+from eoclient.emulator.sk_accounts import require
+from eoclient.emulator.sk_common import Handler, SkError, json_body, sk_route
 from eoclient.emulator.state import EmulatorState, get_state
 
 __all__ = ["KIND", "create_pipeline", "initiate_response", "retrieve_handler", "setup"]
@@ -83,36 +86,20 @@ def initiate_response(job: Job, state: EmulatorState) -> web.Response:
     return web.json_response({"nextTry": _next_try(job, state), "pipelineId": job.id, "status": view.state})
 
 
-async def _body(request: web.Request) -> dict[str, Any] | web.Response:
-    if not request.body_exists:
-        return sk_error(400, "BAD-REQUEST", "a JSON body is required")
-    try:
-        body = await request.json()
-    except ValueError:
-        return sk_error(400, "BAD-REQUEST", "the request body must be JSON")
-    if not isinstance(body, dict):
-        return sk_error(400, "BAD-REQUEST", "the request body must be a JSON object")
-    return body
-
-
-def _find(state: EmulatorState, body: dict[str, Any], operation: str | None) -> Job | web.Response:
+def _find(state: EmulatorState, body: dict[str, Any], operation: str | None) -> Job:
     pipeline_id = body.get("pipelineId")
     if not isinstance(pipeline_id, str) or len(pipeline_id) != PIPELINE_ID_LENGTH:
-        return sk_error(400, "BAD-REQUEST", "pipelineId must be a string of 20 characters")
+        raise SkError(400, "BAD-REQUEST", "pipelineId must be a string of 20 characters")
     job = state.jobs.get(pipeline_id, KIND)
     if job is None or (operation is not None and job.data.get("operation") != operation):
-        return sk_error(404, "PIPELINE-NOT-FOUND", f"pipeline {pipeline_id} not found")
+        raise SkError(404, "PIPELINE-NOT-FOUND", f"pipeline {pipeline_id} not found")
     return job
 
 
 async def _get_status(request: web.Request) -> web.Response:
     state = get_state(request)
-    body = await _body(request)
-    if isinstance(body, web.Response):
-        return body
+    body = await json_body(request)
     job = _find(state, body, None)
-    if isinstance(job, web.Response):
-        return job
     view = job.view()
     answer: dict[str, Any] = {"status": view.state}
     if not view.terminal:
@@ -126,30 +113,29 @@ async def _get_status(request: web.Request) -> web.Response:
     return web.json_response(answer)
 
 
-def retrieve_handler(operation: str) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """The ``.../retrieve`` endpoint of ``operation``: the result once RESOLVED."""
+def retrieve_handler(operation: str, *permissions: str) -> Handler:
+    """The ``.../retrieve`` endpoint of ``operation``: the result once RESOLVED.
+
+    ``permissions`` are what the caller must hold (checked first, as the service does).
+    """
 
     async def retrieve(request: web.Request) -> web.Response:
+        require(request, *permissions)
         state = get_state(request)
-        body = await _body(request)
-        if isinstance(body, web.Response):
-            return body
-        job = _find(state, body, operation)
-        if isinstance(job, web.Response):
-            return job
+        job = _find(state, await json_body(request), operation)
         view = job.view()
         if view.state == "FAILED":
-            return sk_error(409, "PIPELINE-FAILED", view.error or "the pipeline failed")
+            raise SkError(409, "PIPELINE-FAILED", view.error or "the pipeline failed")
         if not view.terminal:
-            return sk_error(409, "PIPELINE-NOT-RESOLVED", f"pipeline {job.id} is {view.state}")
+            raise SkError(409, "PIPELINE-NOT-RESOLVED", f"pipeline {job.id} is {view.state}")
         if callable(job.result):
             job.result = job.result()
         return web.json_response(job.result)
 
-    return retrieve
+    return sk_route(retrieve)
 
 
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the pipeline status service to the SpaceKnow app."""
     del state
-    app.router.add_post("/tasking/get-status", _get_status)
+    app.router.add_post("/tasking/get-status", sk_route(_get_status))

@@ -13,9 +13,12 @@ monthly night lights: :data:`WORLDWIDE`) have global scenes, kept apart in
 :func:`catalogue` stay the regional world; :func:`search` and :func:`get_scene`
 cover both.
 
-Scenes ingested into one emulator (``/imagery/ingest-scene``) live in that
-emulator's state: :func:`ingested`, :func:`add_ingested`; :func:`find_scene`
-looks everywhere.
+Scenes ingested into one emulator live in that emulator's state
+(:func:`ingested`, :func:`add_ingested`): files uploaded to
+``/imagery/ingest-scene`` (new scene ids) and world scenes a Kraken release
+ingested. :func:`find_scene` looks everywhere; it is how every family resolves
+a scene id (unknown ids are 404 ``SCENE-NOT-FOUND``,
+:func:`eoclient.emulator.sk_common.scene_not_found`).
 """
 
 from __future__ import annotations

@@ -10,19 +10,8 @@ from aiohttp import web
 
 from eoclient.emulator import Emulator
 from eoclient.emulator.auth import TOKEN_KEY
-from eoclient.emulator.sk_credits import (
-    MAIN_GROUP,
-    OTHER_GROUP,
-    OUTSIDER,
-    PAGE_SIZE,
-    TEAMMATE,
-    CreditsError,
-    allocate,
-    area_cost,
-    grant,
-    ledger,
-    revoke,
-)
+from eoclient.emulator.sk_accounts import MAIN_GROUP, OTHER_GROUP, OUTSIDER, TEAMMATE, accounts
+from eoclient.emulator.sk_credits import PAGE_SIZE, CreditsError, allocate, area_cost, ledger
 from eoclient.emulator.sk_scenes import catalogue, scene_bbox
 from eoclient.emulator.state import EmulatorState, get_state
 from eoclient.errors import NotFoundError, PermissionDeniedError, ValidationError
@@ -70,12 +59,12 @@ async def my_id(sk: SpaceKnow) -> str:
 
 async def test_user_info_reports_group_balance(eo_emulator: Emulator, sk: SpaceKnow) -> None:
     info = await sk.credits.user_info()
-    book = ledger(eo_emulator.state)
+    world = accounts(eo_emulator.state)
     assert info.group_id == MAIN_GROUP
     assert info.email == eo_emulator.credentials.sk_username
     assert info.credits_tier == "basic"
     assert info.used_credit == 0
-    assert info.remaining_credit == pytest.approx(book.groups[MAIN_GROUP].balance, abs=0.01)
+    assert info.remaining_credit == pytest.approx(world.groups[MAIN_GROUP].balance, abs=0.01)
     assert info.id.startswith("auth0|")
 
 
@@ -173,7 +162,7 @@ async def test_user_credit_limit_is_enforced(eo_emulator: Emulator, sk: SpaceKno
     info = await sk.credits.user_info()
     assert info.remaining_credit == pytest.approx(1.0, abs=0.01)
     transactions_before = len(ledger(eo_emulator.state).transactions)
-    balance_before = ledger(eo_emulator.state).groups[MAIN_GROUP].balance
+    balance_before = accounts(eo_emulator.state).groups[MAIN_GROUP].balance
 
     with pytest.raises(CreditsError) as direct:
         allocate(eo_emulator.state, [dear["sceneId"]], box_in(dear), me)
@@ -184,7 +173,7 @@ async def test_user_credit_limit_is_enforced(eo_emulator: Emulator, sk: SpaceKno
         )
     assert through_api.value.code == "CREDIT-LIMIT-EXCEEDED"
     assert len(ledger(eo_emulator.state).transactions) == transactions_before
-    assert ledger(eo_emulator.state).groups[MAIN_GROUP].balance == balance_before
+    assert accounts(eo_emulator.state).groups[MAIN_GROUP].balance == balance_before
 
     # Lifting the limit lets the same allocation through.
     await sk.credits.set_user_limit(me, None)
@@ -195,7 +184,7 @@ async def test_user_credit_limit_is_enforced(eo_emulator: Emulator, sk: SpaceKno
 
 async def test_group_balance_cannot_go_below_zero(eo_emulator: Emulator, sk: SpaceKnow) -> None:
     me = await my_id(sk)
-    ledger(eo_emulator.state).groups[MAIN_GROUP].balance = 0.5
+    accounts(eo_emulator.state).groups[MAIN_GROUP].balance = 0.5
     scene = scenes("gbdx", "prague", 1)[0]
     with pytest.raises(CreditsError) as info:
         allocate(eo_emulator.state, [scene["sceneId"]], box_in(scene), me)
@@ -204,8 +193,10 @@ async def test_group_balance_cannot_go_below_zero(eo_emulator: Emulator, sk: Spa
 
 
 async def test_set_limit_of_teammate_and_outsider(eo_emulator: Emulator, sk: SpaceKnow) -> None:
+    # The login user manages users (admin.users.manage, see test_sk_users): here it is a plain member.
+    accounts(eo_emulator.state).revoke("admin.users.manage")
     await sk.credits.set_user_limit(TEAMMATE, 100)
-    assert ledger(eo_emulator.state).accounts[TEAMMATE].credit_limit == 100
+    assert accounts(eo_emulator.state).users[TEAMMATE].credit_limit == 100
     with pytest.raises(PermissionDeniedError) as outside:
         await sk.credits.set_user_limit(OUTSIDER, 100)
     assert outside.value.code == "NOT-AUTHORIZED"
@@ -213,10 +204,10 @@ async def test_set_limit_of_teammate_and_outsider(eo_emulator: Emulator, sk: Spa
         await sk.credits.set_user_limit("auth0|nobody", 1)
     assert unknown.value.code == "USER-NOT-FOUND"
     me = await my_id(sk)
-    grant(eo_emulator.state, me, "admin.users.manage")
+    accounts(eo_emulator.state).grant("admin.users.manage", user_id=me)
     await sk.credits.set_user_limit(OUTSIDER, 12.5)
-    assert ledger(eo_emulator.state).accounts[OUTSIDER].credit_limit == 12.5
-    revoke(eo_emulator.state, me, "admin.credits.set-user-credit-limit")
+    assert accounts(eo_emulator.state).users[OUTSIDER].credit_limit == 12.5
+    accounts(eo_emulator.state).revoke("admin.credits.set-user-credit-limit", user_id=me)
     with pytest.raises(PermissionDeniedError):
         await sk.credits.set_user_limit(TEAMMATE, 1)
 
@@ -230,8 +221,8 @@ async def test_group_id_needs_admin_permissions(eo_emulator: Emulator, sk: Space
         with pytest.raises(PermissionDeniedError):
             await listing(group_id=MAIN_GROUP).collect()
     me = await my_id(sk)
-    grant(
-        eo_emulator.state, me, "admin.credits.list-group-transactions", "admin.credits.list-group-allocations"
+    accounts(eo_emulator.state).grant(
+        "admin.credits.list-group-transactions", "admin.credits.list-group-allocations", user_id=me
     )
     other = await sk.credits.transactions(group_id=OTHER_GROUP).collect()
     book = ledger(eo_emulator.state)
@@ -251,7 +242,7 @@ async def test_other_users_need_special_permissions(eo_emulator: Emulator, sk: S
     with pytest.raises(PermissionDeniedError):
         await sk.credits.check_area([scene["sceneId"]], box_in(scene), user_id=TEAMMATE)
     me = await my_id(sk)
-    grant(eo_emulator.state, me, "admin.credits.user-info", "admin.credits.check-area")
+    accounts(eo_emulator.state).grant("admin.credits.user-info", "admin.credits.check-area", user_id=me)
     mate = await sk.credits.user_info(TEAMMATE)
     assert mate.id == TEAMMATE and mate.used_credit is not None and mate.used_credit > 0
     # The teammate's seeded allocation is the group's: it is free for everyone in the group.
@@ -262,7 +253,7 @@ async def test_other_users_need_special_permissions(eo_emulator: Emulator, sk: S
     inner = {"type": "Polygon", "coordinates": [[[cx - 0.01, cy - 0.01], [cx + 0.01, cy - 0.01],
              [cx + 0.01, cy + 0.01], [cx - 0.01, cy + 0.01], [cx - 0.01, cy - 0.01]]]}  # fmt: skip
     assert (await sk.credits.check_area([seeded["sceneId"]], inner, user_id=TEAMMATE)).cost == 0
-    revoke(eo_emulator.state, me, "credits.check-area")
+    accounts(eo_emulator.state).revoke("credits.check-area", user_id=me)
     with pytest.raises(PermissionDeniedError):
         await sk.credits.check_area([scene["sceneId"]], box_in(scene))
 
@@ -272,7 +263,7 @@ async def test_service_side_refusals(eo_emulator: Emulator, sk: SpaceKnow) -> No
     with pytest.raises(NotFoundError) as unknown_scene:
         await sk.credits.check_area(["no-such-scene"], box_in(scene))
     assert unknown_scene.value.code == "SCENE-NOT-FOUND"
-    ledger(eo_emulator.state).groups[MAIN_GROUP].license_expired = True
+    accounts(eo_emulator.state).groups[MAIN_GROUP].license_expired = True
     with pytest.raises(PermissionDeniedError) as expired:
         await sk.credits.check_area([scene["sceneId"]], box_in(scene))
     assert expired.value.code == "LICENSE-EXPIRED"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from eoclient.emulator import Emulator
-from eoclient.emulator.sk_credits import revoke
+from eoclient.emulator.sk_accounts import accounts
 from eoclient.emulator.sk_datacube import (
     AOIS,
     CATALOGUE,
@@ -189,7 +189,7 @@ async def test_columns_and_aoi_details(eo_emulator: Emulator, sk: SpaceKnow) -> 
     body = datacube_requests(eo_emulator)[-1].body or b""
     assert b'"showAoiTags":true' in body and b'"showAoiPositions":true' in body
     me = (await sk.credits.user_info()).id
-    revoke(eo_emulator.state, me, "datacube.get-aoi-positions")
+    accounts(eo_emulator.state).revoke("datacube.get-aoi-positions", user_id=me)
     with pytest.raises(PermissionDeniedError) as info:
         await sk.datacube.datapoints(COAL, show_aoi_positions=True)
     assert info.value.code == "NOT-AUTHORIZED"
@@ -303,7 +303,7 @@ async def test_data_dictionary(sk: SpaceKnow) -> None:
 
 async def test_every_datacube_route_needs_datacube_get(eo_emulator: Emulator, sk: SpaceKnow) -> None:
     me = (await sk.credits.user_info()).id
-    revoke(eo_emulator.state, me, "datacube.get")
+    accounts(eo_emulator.state).revoke("datacube.get", user_id=me)
     with pytest.raises(PermissionDeniedError):
         await sk.datacube.aois().collect()
     with pytest.raises(PermissionDeniedError):

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from eoclient.emulator import Emulator, sk_scenes
+from eoclient.emulator.sk_accounts import accounts
 from eoclient.emulator.sk_imagery import PAGE_SIZE, fail_next, imagery_store
-from eoclient.emulator.sk_users import users
 from eoclient.errors import (
     BadRequestError,
     JobFailedError,
@@ -229,12 +229,12 @@ async def test_search_service_errors(sk: SpaceKnow, eo_emulator: Emulator) -> No
         await sk.imagery.search([("pl", "NoSuchDataset")], PRAGUE_POLYGON).collect()
     assert info.value.code == "DATASET-NOT-FOUND"
 
-    users(eo_emulator.state).revoke("imagery.images.pl.PSScene")
+    accounts(eo_emulator.state).revoke("imagery.images.pl.PSScene")
     with pytest.raises(PermissionDeniedError) as denied:
         await sk.imagery.search([PSSCENE], PRAGUE_POLYGON).collect()
     assert denied.value.status == 403 and denied.value.code == "NOT-AUTHORIZED"
 
-    users(eo_emulator.state).revoke("phoenix.ingested")
+    accounts(eo_emulator.state).revoke("phoenix.ingested")
     with pytest.raises(PermissionDeniedError):
         await sk.imagery.search([("airbus", "pleiades")], PRAGUE_POLYGON, only_ingested=True).collect()
 
@@ -378,7 +378,7 @@ async def test_get_image_service_errors(sk: SpaceKnow, eo_emulator: Emulator) ->
     with pytest.raises(BadRequestError) as large:
         await sk.imagery.get_image(scene["sceneId"], small_box(scene, 0.1))  # ~3700 x 3700 px at 3 m
     assert large.value.code == "IMAGE-TOO-LARGE"
-    users(eo_emulator.state).revoke("imagery.images")
+    accounts(eo_emulator.state).revoke("imagery.images")
     job = await sk.imagery.get_image(scene["sceneId"], small_box(scene))
     with pytest.raises(PermissionDeniedError):
         await job
@@ -400,7 +400,7 @@ async def test_scene_info(sk: SpaceKnow, eo_emulator: Emulator) -> None:
     with pytest.raises(NotFoundError) as missing:
         await sk.imagery.scene_info("no-such-scene")
     assert missing.value.code == "SCENE-NOT-FOUND"
-    users(eo_emulator.state).revoke("imagery.scene-info")
+    accounts(eo_emulator.state).revoke("imagery.scene-info")
     with pytest.raises(PermissionDeniedError) as denied:
         await sk.imagery.scene_info(scene["sceneId"])
     assert denied.value.code == "NOT-AUTHORIZED"
@@ -416,9 +416,9 @@ async def test_providers(sk: SpaceKnow, eo_emulator: Emulator) -> None:
     assert s1.dataset_type == "sar-grd" and s1.resolution == [10.0, 40.0] and s1.max_mbr_side == 400000
     assert next(p for p in providers if p.dataset == "COPERNICUS/S5P/OFFL/L3_CH4").requires_separate_search
 
-    users(eo_emulator.state).revoke("imagery.images.pl.PSScene")
+    accounts(eo_emulator.state).revoke("imagery.images.pl.PSScene")
     assert "PSScene" not in {p.dataset for p in await sk.imagery.providers()}
-    users(eo_emulator.state).revoke("imagery.availability")
+    accounts(eo_emulator.state).revoke("imagery.availability")
     with pytest.raises(PermissionDeniedError):
         await sk.imagery.providers()
 
@@ -502,7 +502,7 @@ async def test_ingest_service_errors(sk: SpaceKnow, eo_emulator: Emulator, scene
     with pytest.raises(BadRequestError) as unknown:
         await sk.imagery.ingest("nobody", scene_file)
     assert unknown.value.code == "PROVIDER-NOT-FOUND"
-    users(eo_emulator.state).revoke("ingest-scene")
+    accounts(eo_emulator.state).revoke("ingest-scene")
     with pytest.raises(PermissionDeniedError) as denied:
         await sk.imagery.ingest("pl", scene_file)
     assert denied.value.code == "NOT-AUTHORIZED"

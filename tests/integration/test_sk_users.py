@@ -10,7 +10,7 @@ import pytest
 
 from eoclient._redact import Secret
 from eoclient.emulator import Emulator
-from eoclient.emulator.sk_users import subject_of, users
+from eoclient.emulator.sk_accounts import accounts, subject_of
 from eoclient.errors import (
     APIError,
     BadRequestError,
@@ -43,12 +43,12 @@ async def test_info_of_the_logged_in_user(sk: SpaceKnow, eo_emulator: Emulator) 
     [sent] = [r for r in eo_emulator.requests if r.path == "/user/info"]
     assert json.loads(sent.body or b"") == {}
 
-    users(eo_emulator.state).revoke("imagery.scene-info")
+    accounts(eo_emulator.state).revoke("imagery.scene-info")
     assert not (await sk.users.info()).has_permission("imagery.scene-info")
 
 
 async def test_guardian_user_lifecycle(sk: SpaceKnow, eo_emulator: Emulator) -> None:
-    store = users(eo_emulator.state)
+    store = accounts(eo_emulator.state)
     await sk.users.create_guardian_user("ann.smith@example.com", PASSWORD, "Ann Smith")
     created = store.by_email("ann.smith@example.com")
     assert created is not None and created.guardian and created.name == "Ann Smith"
@@ -85,7 +85,7 @@ async def test_deleting_a_non_guardian_or_unknown_user_is_not_found(
         await sk.users.delete_guardian_user("nobody@example.com")
     with pytest.raises(NotFoundError):  # the manager is not a Guardian account
         await sk.users.delete_guardian_user(eo_emulator.credentials.sk_username)
-    assert users(eo_emulator.state).by_email(eo_emulator.credentials.sk_username) is not None
+    assert accounts(eo_emulator.state).by_email(eo_emulator.credentials.sk_username) is not None
 
 
 @pytest.mark.parametrize(
@@ -100,9 +100,9 @@ async def test_missing_permission_is_403(
     sk: SpaceKnow, eo_emulator: Emulator, permission: str, call: str
 ) -> None:
     await sk.users.create_guardian_user("bob@example.com", PASSWORD, "Bob")
-    bob = users(eo_emulator.state).by_email("bob@example.com")
+    bob = accounts(eo_emulator.state).by_email("bob@example.com")
     assert bob is not None
-    users(eo_emulator.state).revoke(permission)
+    accounts(eo_emulator.state).revoke(permission)
     with pytest.raises(PermissionDeniedError) as info:
         if call == "create":
             await sk.users.create_guardian_user("carol@example.com", PASSWORD, "Carol")
@@ -112,8 +112,8 @@ async def test_missing_permission_is_403(
             await sk.users.info(bob.id)
     assert info.value.status == 403 and info.value.code == "NOT-AUTHORIZED"
     assert permission in (info.value.service_message or "")
-    assert users(eo_emulator.state).by_email("carol@example.com") is None
-    assert users(eo_emulator.state).by_email("bob@example.com") is not None
+    assert accounts(eo_emulator.state).by_email("carol@example.com") is None
+    assert accounts(eo_emulator.state).by_email("bob@example.com") is not None
     await sk.users.info()  # one's own info needs no permission
 
 

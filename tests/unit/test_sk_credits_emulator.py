@@ -6,15 +6,8 @@ from typing import Any
 
 import pytest
 
-from eoclient.emulator.sk_credits import (
-    MAIN_GROUP,
-    TEAMMATE,
-    CreditsError,
-    allocate,
-    area_cost,
-    ledger,
-    used_credit,
-)
+from eoclient.emulator.sk_accounts import MAIN_GROUP, TEAMMATE, accounts
+from eoclient.emulator.sk_credits import CreditsError, allocate, area_cost, ledger, used_credit
 from eoclient.emulator.sk_scenes import catalogue, scene_bbox
 from eoclient.emulator.state import EmulatorState
 
@@ -41,7 +34,7 @@ def state() -> EmulatorState:
 
 def test_seeded_world_is_consistent(state: EmulatorState) -> None:
     book = ledger(state)
-    for group in book.groups.values():
+    for group in accounts(state).groups.values():
         txs = [t for t in book.transactions if t["groupId"] == group.id]
         added = sum(t["credit"] for t in txs if t["kind"] == "credit.update")
         spent = sum(t["credit"] for t in txs if t["kind"] == "credit.allocate")
@@ -71,11 +64,11 @@ def test_cost_scales_with_area_rate_and_tier(state: EmulatorState) -> None:
 def test_allocation_lowers_balance_and_repeats_are_free(state: EmulatorState) -> None:
     book = ledger(state)
     scene = scene_of("airbus", "san-francisco")
-    before = book.groups[MAIN_GROUP].balance
+    before = accounts(state).groups[MAIN_GROUP].balance
     expected, _ = area_cost(state, [scene["sceneId"]], square(scene, 0.02), USER)
     cost = allocate(state, [scene["sceneId"], scene["sceneId"]], square(scene, 0.02), USER)
     assert cost == pytest.approx(expected, abs=0.01)
-    assert book.groups[MAIN_GROUP].balance == pytest.approx(before - cost)
+    assert accounts(state).groups[MAIN_GROUP].balance == pytest.approx(before - cost)
     assert book.transactions[-1]["kind"] == "credit.allocate" and book.transactions[-1]["userId"] == USER
     assert book.allocations[-1]["id"] == book.transactions[-1]["id"]
     count = len(book.transactions)
@@ -88,13 +81,13 @@ def test_limits_and_balance_refuse_without_changing_anything(state: EmulatorStat
     book = ledger(state)
     scene = scene_of("gbdx", "nairobi")
     allocate(state, [scene_of("pl", "nairobi")["sceneId"]], square(scene_of("pl", "nairobi"), 0.005), USER)
-    book.accounts[USER].credit_limit = used_credit(state, USER) + 0.5
-    snapshot = (len(book.transactions), len(book.allocations), book.groups[MAIN_GROUP].balance)
+    accounts(state).users[USER].credit_limit = used_credit(state, USER) + 0.5
+    snapshot = (len(book.transactions), len(book.allocations), accounts(state).groups[MAIN_GROUP].balance)
     with pytest.raises(CreditsError) as limit:
         allocate(state, [scene["sceneId"]], square(scene, 0.05), USER)
     assert (limit.value.status, limit.value.code) == (403, "CREDIT-LIMIT-EXCEEDED")
-    book.accounts[USER].credit_limit = None
-    book.groups[MAIN_GROUP].balance = 1.0
+    accounts(state).users[USER].credit_limit = None
+    accounts(state).groups[MAIN_GROUP].balance = 1.0
     with pytest.raises(CreditsError) as balance:
         allocate(state, [scene["sceneId"]], square(scene, 0.05), USER)
     assert balance.value.code == "INSUFFICIENT-CREDIT"
