@@ -75,6 +75,19 @@ class AtomicFile:
         assert fh is not None
         await anyio.to_thread.run_sync(fh.write, chunk)
 
+    async def restart(self) -> None:
+        """Drop everything written so far (a resumed prefix included): the next byte is byte 0.
+
+        For a server that answers a ``Range`` request with the whole file.
+        """
+        fh = self._fh
+        assert fh is not None
+        self._buffer.clear()
+        # Opened for appending, so after truncation writes land at the (new) end.
+        await anyio.to_thread.run_sync(fh.truncate, 0)
+        self.offset = 0
+        self.written = 0
+
     @property
     def size(self) -> int:
         """Bytes in the file so far (resumed prefix included)."""

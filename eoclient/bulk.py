@@ -195,16 +195,6 @@ def _discard_part(target: Path, *, keep_bytes: bool = False) -> None:
     part.unlink(missing_ok=True)
 
 
-async def _start_over(out: AtomicFile) -> None:
-    """Empty a resumed ``.part`` so the whole file the service sent lands from byte 0.
-
-    The file is open for appending, so after truncation every write goes to the
-    (new) end: no need to reopen it, and nothing of the answer is lost meanwhile.
-    """
-    await anyio.to_thread.run_sync(os.truncate, out.part, 0)
-    out.offset = 0
-
-
 @dataclass
 class _Progress:
     """Where one file's transfer stands between attempts."""
@@ -250,7 +240,7 @@ async def _transfer(
                 # The whole file in answer to a Range request (no range support, or If-Range saw a
                 # changed file): use it rather than asking again.
                 log_event(logging.INFO, "download.restart", path=source, reason=f"HTTP {resp.status}")
-                await _start_over(out)
+                await out.restart()
             if resp.status == 416:
                 await resp.read()  # the .part is complete; read the small error body to free the connection
             else:

@@ -66,3 +66,14 @@ async def test_existing_final_file_untouched_until_commit(tmp_path: Path) -> Non
             await f.write(b"new")
             raise ValueError("bad")
     assert target.read_bytes() == b"old"
+
+
+async def test_restart_drops_resumed_prefix_and_buffer(tmp_path: Path) -> None:
+    target = tmp_path / "out.bin"
+    part_path(target).write_bytes(b"stale-prefix")
+    async with AtomicFile(target, resume=True) as f:
+        assert f.offset == 12
+        await f.write(b"also stale")
+        await f.restart()
+        await f.write(b"fresh")
+    assert target.read_bytes() == b"fresh"
