@@ -4,6 +4,11 @@ Geometries are accepted as GeoJSON dicts or any object with
 ``__geo_interface__`` (shapely, geopandas rows, pygeoif...); nothing here needs
 a geometry library. CRSs are accepted as EPSG codes (``4326``, ``"EPSG:32633"``)
 or the OGC URLs Sentinel Hub uses on the wire.
+
+UTM helpers (pure Python, no projection library): :func:`utm_zone`,
+:func:`utm_crs`, :func:`wgs84_to_utm` / :func:`utm_to_wgs84` (Krüger series,
+nanometre-level), :func:`to_utm_bbox`, and sentinelhub-py's
+:func:`bbox_to_dimensions` / :func:`bbox_to_resolution` (sizes in metres).
 """
 
 from __future__ import annotations
@@ -16,7 +21,23 @@ from typing import Any, Final
 
 from eoclient.errors import ValidationError
 
-__all__ = ["CRS84", "BBox", "as_geojson", "bbox_of", "crs_url", "geometry_bounds"]
+__all__ = [
+    "CRS84",
+    "BBox",
+    "as_geojson",
+    "bbox_of",
+    "bbox_to_dimensions",
+    "bbox_to_resolution",
+    "crs_url",
+    "geometry_bounds",
+    "is_utm",
+    "to_utm_bbox",
+    "utm_crs",
+    "utm_to_wgs84",
+    "utm_zone",
+    "utm_zone_of",
+    "wgs84_to_utm",
+]
 
 CRS84: Final = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 _EPSG_URL: Final = "http://www.opengis.net/def/crs/EPSG/0/{code}"
@@ -175,3 +196,228 @@ def bbox_of(value: Any, *, field: str = "bbox") -> list[float]:
     if hasattr(value, "bounds") and not isinstance(value, Sequence):
         return validate_bbox(list(value.bounds), field=field)
     return validate_bbox(value, field=field)
+
+
+# -- UTM -------------------------------------------------------------------------------
+#
+# WGS84 <-> UTM with Krüger's series for the transverse Mercator projection, to sixth
+# order in the third flattening n (C. F. F. Karney, "Transverse Mercator with an accuracy
+# of a few nanometers", J. Geodesy 85 (2011)): within a zone (and well beyond it) the
+# error is far below a millimetre, so no projection library is needed.
+
+_WGS84_A: Final = 6378137.0
+_WGS84_F: Final = 1 / 298.257223563
+_UTM_K0: Final = 0.9996
+_UTM_FALSE_EASTING: Final = 500_000.0
+_UTM_FALSE_NORTHING_SOUTH: Final = 10_000_000.0
+
+
+def _kruger_constants() -> tuple[float, float, tuple[float, ...], tuple[float, ...]]:
+    """Eccentricity, rectifying radius x k0, and the forward (alpha) and inverse (beta) series."""
+    n = _WGS84_F / (2 - _WGS84_F)
+    e = math.sqrt(_WGS84_F * (2 - _WGS84_F))
+    n2, n3, n4, n5, n6 = n**2, n**3, n**4, n**5, n**6
+    radius = _WGS84_A / (1 + n) * (1 + n2 / 4 + n4 / 64 + n6 / 256)
+    alpha = (
+        n / 2 - 2 * n2 / 3 + 5 * n3 / 16 + 41 * n4 / 180 - 127 * n5 / 288 + 7891 * n6 / 37800,
+        13 * n2 / 48 - 3 * n3 / 5 + 557 * n4 / 1440 + 281 * n5 / 630 - 1983433 * n6 / 1935360,
+        61 * n3 / 240 - 103 * n4 / 140 + 15061 * n5 / 26880 + 167603 * n6 / 181440,
+        49561 * n4 / 161280 - 179 * n5 / 168 + 6601661 * n6 / 7257600,
+        34729 * n5 / 80640 - 3418889 * n6 / 1995840,
+        212378941 * n6 / 319334400,
+    )
+    beta = (
+        n / 2 - 2 * n2 / 3 + 37 * n3 / 96 - n4 / 360 - 81 * n5 / 512 + 96199 * n6 / 604800,
+        n2 / 48 + n3 / 15 - 437 * n4 / 1440 + 46 * n5 / 105 - 1118711 * n6 / 3870720,
+        17 * n3 / 480 - 37 * n4 / 840 - 209 * n5 / 4480 + 5569 * n6 / 90720,
+        4397 * n4 / 161280 - 11 * n5 / 504 - 830251 * n6 / 7257600,
+        4583 * n5 / 161280 - 108847 * n6 / 3991680,
+        20648693 * n6 / 638668800,
+    )
+    return e, _UTM_K0 * radius, alpha, beta
+
+
+_E, _K0_RADIUS, _ALPHA, _BETA = _kruger_constants()
+
+
+def utm_zone(lon: float, lat: float) -> int:
+    """The UTM zone (1..60) of a WGS84 point: 6° bands from 180°W (no Norway/Svalbard exceptions).
+
+    ``lat`` is checked but does not change the zone. ``lon`` is wrapped into [-180, 180).
+    """
+    _check_lon_lat(lon, lat)
+    wrapped = (lon + 180.0) % 360.0 - 180.0
+    return min(int((wrapped + 180.0) // 6) + 1, 60)
+
+
+def utm_crs(lon: float, lat: float) -> int:
+    """The EPSG code of the UTM zone of a WGS84 point: ``326zz`` north of the equator, ``327zz`` south.
+
+    >>> utm_crs(14.5, 46.0), utm_crs(-46.6, -23.5)
+    (32633, 32723)
+    """
+    return (32600 if lat >= 0 else 32700) + utm_zone(lon, lat)
+
+
+def utm_zone_of(crs: int | str) -> tuple[int, bool] | None:
+    """``(zone, south)`` of a UTM CRS given as an EPSG code, ``"EPSG:n"`` or URL; ``None`` otherwise."""
+    url = crs_url(crs)
+    if url == CRS84:
+        return None
+    code = int(url.rsplit("/", 1)[1])
+    if 32601 <= code <= 32660:
+        return code - 32600, False
+    if 32701 <= code <= 32760:
+        return code - 32700, True
+    return None
+
+
+def _check_lon_lat(lon: float, lat: float) -> None:
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise ValidationError("lon/lat", f"must be finite numbers, got ({lon!r}, {lat!r})")
+    if not -90.0 <= lat <= 90.0:
+        raise ValidationError("lat", f"must be between -90 and 90, got {lat!r}")
+
+
+def _utm_target(crs: int | str | None, lon: float, lat: float) -> tuple[int, bool]:
+    if crs is None:
+        return utm_zone(lon, lat), lat < 0
+    zone = utm_zone_of(crs)
+    if zone is None:
+        raise ValidationError("crs", f"not a UTM CRS (EPSG 326xx/327xx): {crs!r}")
+    return zone
+
+
+def wgs84_to_utm(lon: float, lat: float, crs: int | str | None = None) -> tuple[float, float]:
+    """``(easting, northing)`` in metres of a WGS84 point in ``crs`` (default: the point's own zone).
+
+    >>> e, n = wgs84_to_utm(9.0, 0.0)  # on the central meridian of zone 32
+    >>> round(e, 6), round(n, 6)
+    (500000.0, 0.0)
+    """
+    _check_lon_lat(lon, lat)
+    zone, south = _utm_target(crs, lon, lat)
+    if abs(lat) == 90.0:
+        # The pole: on the central meridian whatever the longitude.
+        lon = zone * 6.0 - 183.0
+    lam = math.radians((lon - (zone * 6.0 - 183.0) + 180.0) % 360.0 - 180.0)
+    phi = math.radians(lat)
+    # Conformal latitude, as its tangent: t = sinh(atanh(sin phi) - e atanh(e sin phi)).
+    sin_phi = math.sin(phi)
+    t = math.sinh(math.atanh(sin_phi) - _E * math.atanh(_E * sin_phi)) if abs(lat) < 90.0 else math.inf
+    cos_lam = math.cos(lam)
+    xi_p = math.atan2(t, cos_lam) if math.isfinite(t) else math.copysign(math.pi / 2, lat)
+    eta_p = math.asinh(math.sin(lam) / math.hypot(t, cos_lam)) if math.isfinite(t) else 0.0
+    xi, eta = xi_p, eta_p
+    for j, a in enumerate(_ALPHA, start=1):
+        xi += a * math.sin(2 * j * xi_p) * math.cosh(2 * j * eta_p)
+        eta += a * math.cos(2 * j * xi_p) * math.sinh(2 * j * eta_p)
+    easting = _UTM_FALSE_EASTING + _K0_RADIUS * eta
+    northing = _K0_RADIUS * xi + (_UTM_FALSE_NORTHING_SOUTH if south else 0.0)
+    return easting, northing
+
+
+def utm_to_wgs84(easting: float, northing: float, crs: int | str) -> tuple[float, float]:
+    """``(lon, lat)`` in degrees of a point given in metres in the UTM ``crs``.
+
+    >>> lon, lat = utm_to_wgs84(500000.0, 0.0, 32632)
+    >>> round(lon, 9), round(lat, 9)
+    (9.0, 0.0)
+    """
+    if not (math.isfinite(easting) and math.isfinite(northing)):
+        raise ValidationError("easting/northing", f"must be finite numbers, got ({easting!r}, {northing!r})")
+    zone = utm_zone_of(crs)
+    if zone is None:
+        raise ValidationError("crs", f"not a UTM CRS (EPSG 326xx/327xx): {crs!r}")
+    number, south = zone
+    xi = (northing - (_UTM_FALSE_NORTHING_SOUTH if south else 0.0)) / _K0_RADIUS
+    eta = (easting - _UTM_FALSE_EASTING) / _K0_RADIUS
+    xi_p, eta_p = xi, eta
+    for j, b in enumerate(_BETA, start=1):
+        xi_p -= b * math.sin(2 * j * xi) * math.cosh(2 * j * eta)
+        eta_p -= b * math.cos(2 * j * xi) * math.sinh(2 * j * eta)
+    sinh_eta, cos_xi = math.sinh(eta_p), math.cos(xi_p)
+    tau_p = math.sin(xi_p) / math.hypot(sinh_eta, cos_xi)
+    lam = math.atan2(sinh_eta, cos_xi)
+    tau = _tau_of_conformal(tau_p)
+    lat = math.degrees(math.atan(tau))
+    lon = (math.degrees(lam) + number * 6.0 - 183.0 + 180.0) % 360.0 - 180.0
+    return lon, lat
+
+
+def _tau_of_conformal(tau_p: float) -> float:
+    """tan(phi) from the tangent of the conformal latitude, by Newton's method (Karney 2011, eq. 19-21)."""
+    e2 = _E * _E
+    one_minus_e2 = 1 - e2
+    tau = tau_p
+    for _ in range(8):
+        root = math.hypot(1.0, tau)
+        sigma = math.sinh(_E * math.atanh(_E * tau / root))
+        tau_p_of_tau = tau * math.hypot(1.0, sigma) - sigma * root
+        step = (
+            (tau_p - tau_p_of_tau)
+            / (one_minus_e2 * math.hypot(1.0, tau_p_of_tau) * root)
+            * (1 + one_minus_e2 * tau * tau)
+        )
+        tau += step
+        if abs(step) <= 1e-14 * max(1.0, abs(tau)):
+            break
+    return tau
+
+
+def is_utm(crs: int | str) -> bool:
+    """Whether ``crs`` is a WGS84 UTM zone (EPSG 326xx/327xx)."""
+    return utm_zone_of(crs) is not None
+
+
+def _as_bbox(bbox: Any) -> BBox:
+    if isinstance(bbox, BBox):
+        return bbox
+    x0, y0, x1, y1 = bbox_of(bbox)
+    return BBox(x0, y0, x1, y1)
+
+
+def to_utm_bbox(bbox: Any) -> BBox:
+    """The box in the UTM zone of its centre, in metres (a UTM box is returned as it is).
+
+    ``bbox`` is a :class:`BBox` in WGS84 or UTM, or ``[min_lon, min_lat, max_lon, max_lat]``.
+    As sentinelhub-py does, the lower-left and upper-right corners are transformed.
+
+    >>> to_utm_bbox([14.0, 46.0, 14.1, 46.1]).crs
+    'http://www.opengis.net/def/crs/EPSG/0/32633'
+    """
+    box = _as_bbox(bbox)
+    if is_utm(box.crs):
+        return box
+    if box.crs != CRS84:
+        raise ValidationError("bbox.crs", f"only WGS84 and UTM boxes can be converted here, got {box.crs}")
+    code = utm_crs((box.min_x + box.max_x) / 2, (box.min_y + box.max_y) / 2)
+    x0, y0 = wgs84_to_utm(box.min_x, box.min_y, code)
+    x1, y1 = wgs84_to_utm(box.max_x, box.max_y, code)
+    return BBox(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), crs=crs_url(code))
+
+
+def bbox_to_dimensions(bbox: Any, resolution: float | tuple[float, float]) -> tuple[int, int]:
+    """``(width, height)`` in pixels of ``bbox`` at ``resolution`` metres (one number or ``(x, y)``).
+
+    A WGS84 box is measured in the UTM zone of its centre (see :func:`to_utm_bbox`);
+    sizes are rounded to the nearest pixel, like sentinelhub-py's.
+
+    >>> bbox_to_dimensions([14.0, 46.0, 14.1, 46.1], 10)
+    (787, 1102)
+    """
+    resx, resy = resolution if isinstance(resolution, tuple) else (resolution, resolution)
+    for name, res in (("resolution[0]", resx), ("resolution[1]", resy)):
+        if isinstance(res, bool) or not isinstance(res, int | float) or not (math.isfinite(res) and res > 0):
+            raise ValidationError(name, f"must be a positive number of metres, got {res!r}")
+    box = to_utm_bbox(bbox)
+    return round((box.max_x - box.min_x) / resx), round((box.max_y - box.min_y) / resy)
+
+
+def bbox_to_resolution(bbox: Any, width: int, height: int) -> tuple[float, float]:
+    """``(resx, resy)`` in metres of ``bbox`` rendered at ``width`` x ``height`` pixels."""
+    for name, size in (("width", width), ("height", height)):
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValidationError(name, f"must be a positive number of pixels, got {size!r}")
+    box = to_utm_bbox(bbox)
+    return (box.max_x - box.min_x) / width, (box.max_y - box.min_y) / height

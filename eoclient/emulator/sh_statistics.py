@@ -15,11 +15,16 @@ wrote them, ``"0.5"`` or ``"50.0"``) and the requested histograms (``nBins``,
 ``binWidth`` or explicit ``bins``; edges default to min and max) with
 ``overflowCount``/``underflowCount``.
 
-About one interval in five has no valid data, for a reason fixed by the
-emulator seed and the interval's start: it carries ``error`` (type
+About one interval in five fails, for a reason fixed by the emulator seed,
+the interval's start and the attempt: it carries ``error`` (type
 ``EXECUTION_ERROR``) instead of ``outputs``, and ``status`` becomes ``PARTIAL``
-(``FAILED`` when every interval failed). ``x-processingunits-spent`` is the
-Process API formula times the number of intervals.
+(``FAILED`` when every interval failed). The emulator counts the failures of
+each interval start (in its store): the first request of an interval decides
+as the seed says, and each later request of an interval that failed before
+decides afresh for its attempt number (see :func:`interval_fails`), so a
+retry can succeed; an interval that succeeded keeps succeeding.
+``x-processingunits-spent`` is the Process API formula times the number of
+intervals.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import json
 import math
 import random
 import re
+import threading
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -56,17 +62,42 @@ from eoclient.emulator.sh_process import (
 )
 from eoclient.emulator.state import EmulatorState, get_state
 
-__all__ = ["PATH", "setup"]
+__all__ = ["PATH", "interval_fails", "setup"]
 
 PATH: Final = "/api/v1/statistics"
 MAX_INTERVALS: Final = 5000
 _SEED_KEY: Final = "sh_statistics.seed"
+_ATTEMPTS_KEY: Final = "sh_statistics.attempts"
 _SAMPLES: Final = 1000  # values drawn per band and interval; counts are scaled to the matrix
 _DURATION_RE: Final = re.compile(
     r"^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
 )
 _BEHAVIORS: Final = frozenset({"SKIP", "SHORTEN", "EXTEND"})
 _ERROR_SHARE: Final = 51  # of 256: about one interval in five has no data
+
+
+def interval_fails(base_seed: int, start: datetime, attempt: int = 0) -> bool:
+    """Whether the interval starting at ``start`` fails on its ``attempt``-th request (0 first)."""
+    key = f"{base_seed}:{_iso(start)}" + (f":{attempt}" if attempt else "")
+    return hashlib.sha256(key.encode()).digest()[0] < _ERROR_SHARE
+
+
+class _Attempts:
+    """How often each interval start has failed so far (requests are computed in threads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failures: dict[str, int] = {}
+
+    def fails(self, base_seed: int, start: datetime) -> bool:
+        """Decide this request's outcome for ``start`` and count it if it fails."""
+        key = _iso(start)
+        with self._lock:
+            attempt = self._failures.get(key, 0)
+            failed = interval_fails(base_seed, start, attempt)
+            if failed:
+                self._failures[key] = attempt + 1
+            return failed
 
 
 def _duration(text: Any) -> tuple[int, timedelta]:
@@ -255,8 +286,11 @@ def _band_stats(rng: random.Random, pixels: int, stat_def: Any, hist_def: Any) -
     return band
 
 
-def compute(body: Any, base_seed: int) -> tuple[dict[str, Any], float]:
-    """Check the request like the service and compute the answer and its PU; raises :class:`BadRequest`."""
+def compute(body: Any, base_seed: int, attempts: _Attempts | None = None) -> tuple[dict[str, Any], float]:
+    """Check the request like the service and compute the answer and its PU; raises :class:`BadRequest`.
+
+    Without ``attempts`` every interval is on its first attempt.
+    """
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object")
     inp = body.get("input")
@@ -299,7 +333,7 @@ def compute(body: Any, base_seed: int) -> tuple[dict[str, Any], float]:
     for t0, t1 in intervals:
         digest = hashlib.sha256(f"{base_seed}:{_iso(t0)}".encode()).digest()
         span_json = {"from": _iso(t0), "to": _iso(t1)}
-        if digest[0] < _ERROR_SHARE:
+        if attempts.fails(base_seed, t0) if attempts is not None else interval_fails(base_seed, t0):
             entries.append(
                 {
                     "interval": span_json,
@@ -341,9 +375,10 @@ async def _statistics(request: web.Request) -> web.StreamResponse:
     except ValueError as exc:
         return sh_error(400, f"Malformed JSON: {exc}", "COMMON_BAD_PAYLOAD")
     seed = state.store(_SEED_KEY, lambda: derived_seed(state, _SEED_KEY))
+    attempts = state.store(_ATTEMPTS_KEY, _Attempts)
     try:
         # Off the loop: a long time range is real work, and tests share the loop with the emulator.
-        answer, units = await asyncio.to_thread(compute, body, seed)
+        answer, units = await asyncio.to_thread(compute, body, seed, attempts)
     except BadRequest as exc:
         return exc.response()
     return web.json_response(answer, headers={PU_HEADER: repr(units)})
@@ -352,4 +387,5 @@ async def _statistics(request: web.Request) -> web.StreamResponse:
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add ``POST /api/v1/statistics`` to the Sentinel Hub app."""
     state.store(_SEED_KEY, lambda: derived_seed(state, _SEED_KEY))
+    state.store(_ATTEMPTS_KEY, _Attempts)
     app.router.add_post(PATH, _statistics)

@@ -1,11 +1,13 @@
 """Sentinel Hub services: Process, Statistical, Catalog (STAC), BYOC, tiling grids."""
 
+from eoclient.geo import bbox_to_dimensions, bbox_to_resolution, to_utm_bbox, utm_crs
 from eoclient.sentinelhub.budget import ProcessingBudget
 from eoclient.sentinelhub.byoc_models import Collection as ByocCollection
 from eoclient.sentinelhub.byoc_models import Tile as ByocTile
 from eoclient.sentinelhub.catalog_models import Collection as StacCollection
 from eoclient.sentinelhub.catalog_models import Item as StacItem
 from eoclient.sentinelhub.client import SentinelHub
+from eoclient.sentinelhub.data_collections import Band, DataCollection
 from eoclient.sentinelhub.process_models import (
     Bounds,
     DataFilter,
@@ -21,11 +23,14 @@ from eoclient.sentinelhub.process_models import (
 )
 from eoclient.sentinelhub.statistics_models import StatisticsRequest, StatisticsResponse
 from eoclient.sentinelhub.tiling_grids import TilingGrid
+from eoclient.timeutils import filter_times, parse_time_interval, serialize_time
 
 __all__ = [
+    "Band",
     "Bounds",
     "ByocCollection",
     "ByocTile",
+    "DataCollection",
     "DataFilter",
     "InputData",
     "OutputFormat",
@@ -43,4 +48,11 @@ __all__ = [
     "StatisticsResponse",
     "TilingGrid",
     "TimeRange",
+    "bbox_to_dimensions",
+    "bbox_to_resolution",
+    "filter_times",
+    "parse_time_interval",
+    "serialize_time",
+    "to_utm_bbox",
+    "utm_crs",
 ]

@@ -47,6 +47,7 @@ from eoclient.sentinelhub.catalog_models import (
     SearchContext,
     SearchPage,
 )
+from eoclient.sentinelhub.data_collections import DataCollection, catalog_collection_ids
 
 __all__ = ["CATALOG_PATH", "MAX_LIMIT", "Catalog", "format_datetime"]
 
@@ -63,6 +64,7 @@ _OPEN_ENDS: Final = frozenset({"", ".."})
 DatetimeEnd = str | dt.datetime | dt.date | None
 DatetimeLike = DatetimeEnd | tuple[DatetimeEnd, DatetimeEnd] | Sequence[DatetimeEnd]
 FieldsLike = Mapping[str, Sequence[str]] | Sequence[str] | str
+CollectionsLike = str | DataCollection | Sequence[str | DataCollection]
 
 
 class _WirePage(Model):
@@ -204,7 +206,7 @@ class Catalog:
     @overload
     def search(
         self,
-        collections: str | Sequence[str],
+        collections: CollectionsLike,
         *,
         bbox: Any = ...,
         intersects: Any = ...,
@@ -222,7 +224,7 @@ class Catalog:
     @overload
     def search(
         self,
-        collections: str | Sequence[str],
+        collections: CollectionsLike,
         *,
         bbox: Any = ...,
         intersects: Any = ...,
@@ -239,7 +241,7 @@ class Catalog:
 
     def search(
         self,
-        collections: str | Sequence[str],
+        collections: CollectionsLike,
         *,
         bbox: Any = None,
         intersects: Any = None,
@@ -255,7 +257,9 @@ class Catalog:
     ) -> Paginator[Any]:
         """Search items (STAC item search); an async iterator of :class:`Item`.
 
-        * ``collections``: the collection id (Sentinel Hub searches exactly one), or a list of one.
+        * ``collections``: the collection id (Sentinel Hub searches exactly one), or a list of one;
+          a :class:`~eoclient.sentinelhub.data_collections.DataCollection` stands for its catalog id
+          (refused when another deployment than this client's serves it).
         * ``bbox``: ``[min_x, min_y, max_x, max_y]`` in WGS84, a :class:`~eoclient.geo.BBox`, or
           anything with ``.bounds``; ``intersects``: a GeoJSON geometry or any object with
           ``__geo_interface__`` (not both).
@@ -292,7 +296,7 @@ class Catalog:
         if verb not in ("POST", "GET"):
             raise ValidationError("method", f"must be 'POST' or 'GET', got {method!r}")
         query = _SearchQuery.build(
-            collections=collections,
+            collections=catalog_collection_ids(collections, self._transport.base_url),
             bbox=bbox,
             intersects=intersects,
             datetime=datetime,

@@ -20,6 +20,7 @@ from eoclient.config import SentinelHubSettings, sentinelhub_settings
 from eoclient.sentinelhub.budget import ProcessingBudget
 from eoclient.sentinelhub.byoc import BYOC
 from eoclient.sentinelhub.catalog import Catalog
+from eoclient.sentinelhub.data_collections import check_deployment
 from eoclient.sentinelhub.process import ProcessAPI
 from eoclient.sentinelhub.process_models import ProcessFile, ProcessRequest, ProcessResult
 from eoclient.sentinelhub.statistics import StatisticsAPI
@@ -132,6 +133,7 @@ class SentinelHub(BaseClient):
             meta = result["userdata"].json()
             result.processing_units
         """
+        check_deployment(request, self.transport.base_url)
         return await self._process_api.process(request, accept=accept)
 
     async def process_to_file(
@@ -152,22 +154,29 @@ class SentinelHub(BaseClient):
             info = await sh.process_to_file(request, "scene.tif")
             info.size, info.processing_units
         """
+        check_deployment(request, self.transport.base_url)
         return await self._process_api.to_file(request, path, accept=accept)
 
-    async def statistics(self, request: StatisticsRequest | Mapping[str, Any]) -> StatisticsResponse:
+    async def statistics(
+        self, request: StatisticsRequest | Mapping[str, Any], *, retry_failed: int = 0
+    ) -> StatisticsResponse:
         """Run a Statistical API request: statistics (and histograms) per time interval.
 
         Intervals the service failed to compute keep their ``error``; see
-        ``response.errors`` or call ``response.raise_for_errors()``.
+        ``response.errors`` or call ``response.raise_for_errors()``. With
+        ``retry_failed=N``, intervals that failed with ``EXECUTION_ERROR`` or
+        ``TIMEOUT`` are re-requested one by one for up to N rounds and merged
+        back in order (``processing_units`` then sums every request).
 
         Example::
 
-            stats = await sh.statistics(request)
+            stats = await sh.statistics(request, retry_failed=2)
             for item in stats.data:
                 if item.error is None:
                     print(item.interval.from_, item.outputs["default"].bands["B0"].stats.mean)
         """
-        return await self._statistics_api.statistics(request)
+        check_deployment(request, self.transport.base_url)
+        return await self._statistics_api.statistics(request, retry_failed=retry_failed)
 
     def __repr__(self) -> str:
         return f"SentinelHub(base_url={self.settings.base_url!r}, client_id={self.settings.client_id!r})"

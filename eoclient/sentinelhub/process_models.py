@@ -35,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import EllipsisType
 from typing import Any, Final, TypeVar
 
 import msgspec
@@ -42,7 +43,9 @@ import msgspec
 from eoclient._models import Model, from_user, to_wire
 from eoclient.errors import ValidationError
 from eoclient.geo import as_geojson, bbox_of, crs_url, geometry_bounds, validate_bbox
+from eoclient.sentinelhub.data_collections import DataCollection, normalize_data_types
 from eoclient.sentinelhub.multipart import ResponsePart
+from eoclient.timeutils import TimeLike, parse_time_interval
 
 __all__ = [
     "ACCEPT_TYPES",
@@ -114,8 +117,16 @@ class TimeRange(Model):
         self.to = _as_datetime(self.to, "timeRange.to")
 
     @classmethod
-    def of(cls, start: datetime | str, end: datetime | str) -> TimeRange:
-        """``TimeRange.of("2024-06-01T00:00:00Z", datetime(2024, 6, 30, tzinfo=UTC))``."""
+    def of(cls, start: TimeLike, end: datetime | str | EllipsisType | None = ...) -> TimeRange:
+        """``TimeRange.of("2024-06-01T00:00:00Z", datetime(2024, 6, 30, tzinfo=UTC))``.
+
+        With one argument it is an interval as :func:`eoclient.timeutils.parse_time_interval`
+        reads it: ``TimeRange.of("2024-06-01")`` is that whole day (in UTC),
+        ``TimeRange.of(("2024-06-01", "2024-06-30"))`` runs to the end of June 30.
+        """
+        if isinstance(end, EllipsisType):
+            first, last = parse_time_interval(start, field="timeRange")
+            return cls(from_=first, to=last)
         return cls(from_=start, to=end)  # type: ignore[arg-type]  # strings are parsed in __post_init__
 
 
@@ -155,13 +166,91 @@ class Processing(Model):
     egm: bool | None = None
 
 
-class InputData(Model):
-    """One collection of ``input.data``: ``type`` (``"sentinel-2-l2a"``, ``"byoc-<id>"``...)."""
+class InputData(Model, dict=True):  # dict=True: room for the DataCollection, which is not sent
+    """One collection of ``input.data``: ``type`` (``"sentinel-2-l2a"``, ``"byoc-<id>"``...).
+
+    :meth:`of` builds one from a :class:`~eoclient.sentinelhub.data_collections.DataCollection`.
+    """
 
     type: str
     id: str | None = None
     data_filter: DataFilter | None = None
     processing: Processing | None = None
+
+    def __post_init__(self) -> None:
+        kind: Any = self.type
+        if isinstance(kind, DataCollection):  # InputData(type=DataCollection.X) works at runtime too
+            self.type = kind.api_id
+            self._attach(kind)
+
+    def _attach(self, collection: DataCollection) -> None:
+        """Remember the collection (for the deployment check) and add its implied filters."""
+        self.__dict__["_collection"] = collection
+        if collection.data_filter:
+            given = msgspec.to_builtins(self.data_filter) if self.data_filter is not None else {}
+            self.data_filter = msgspec.convert(
+                {**collection.default_data_filter(), **given}, DataFilter, strict=False
+            )
+
+    @property
+    def data_collection(self) -> DataCollection | None:
+        """The collection this entry was made from (``None`` for a plain ``type`` string)."""
+        found = self.__dict__.get("_collection")
+        return found if isinstance(found, DataCollection) else None
+
+    @classmethod
+    def of(
+        cls,
+        collection: DataCollection | str,
+        *,
+        time_range: TimeRange | TimeLike = None,
+        max_cloud_coverage: float | None = None,
+        mosaicking_order: str | None = None,
+        data_filter: DataFilter | Mapping[str, Any] | None = None,
+        processing: Processing | Mapping[str, Any] | None = None,
+        id: str | None = None,
+    ) -> InputData:
+        """An ``input.data`` entry for ``collection`` with the common filters.
+
+        ``time_range`` is a :class:`TimeRange` or anything
+        :func:`eoclient.timeutils.parse_time_interval` reads (a date is that
+        whole day); ``max_cloud_coverage`` is in percent (refused for a
+        collection without cloud cover metadata); ``data_filter`` and
+        ``processing`` add any other documented option (a model or a wire dict).
+
+        Example::
+
+            InputData.of(DataCollection.SENTINEL2_L2A, time_range=("2024-06-01", "2024-06-30"),
+                         max_cloud_coverage=20, mosaicking_order="leastCC")
+        """
+        if isinstance(collection, DataCollection):
+            api_id = collection.api_id
+            if max_cloud_coverage is not None and not collection.has_cloud_coverage:
+                raise ValidationError(
+                    "max_cloud_coverage", f"{collection.name} has no cloud cover to filter by"
+                )
+        elif isinstance(collection, str) and collection.strip():
+            api_id = collection
+        else:
+            raise ValidationError("collection", f"expected a DataCollection or a type, got {collection!r}")
+        flt = from_user(data_filter, DataFilter, field="data_filter") if data_filter is not None else None
+        changes: dict[str, Any] = {}
+        if time_range is not None:
+            if not isinstance(time_range, TimeRange):
+                first, last = parse_time_interval(time_range, field="time_range")
+                time_range = TimeRange(from_=first, to=last)
+            changes["time_range"] = time_range
+        if max_cloud_coverage is not None:
+            changes["max_cloud_coverage"] = max_cloud_coverage
+        if mosaicking_order is not None:
+            changes["mosaicking_order"] = mosaicking_order
+        if changes:
+            flt = msgspec.structs.replace(flt if flt is not None else DataFilter(), **changes)
+        proc = from_user(processing, Processing, field="processing") if processing is not None else None
+        entry = cls(type=api_id, id=id, data_filter=flt, processing=proc)
+        if isinstance(collection, DataCollection):
+            entry._attach(collection)
+        return entry
 
 
 class BoundsProperties(Model):
@@ -326,6 +415,7 @@ def _overlay(known: Any, user: Any) -> Any:
 
 def to_request(value: Any, type_: type[T]) -> tuple[T, dict[str, Any]]:
     """``(model, wire dict)`` from a model or a docs-style dict; type errors name the field."""
+    value = normalize_data_types(value)  # DataCollection objects in a dict's input.data[].type
     model = from_user(value, type_, field="request")
     wire = to_wire(model)
     if not isinstance(value, type_):

@@ -2,28 +2,49 @@
 
 Reached through :meth:`eoclient.SentinelHub.statistics`; models are in
 :mod:`eoclient.sentinelhub.statistics_models`.
+
+Intervals the service could not compute come back with an ``error``. Those
+of a transient kind (``EXECUTION_ERROR``, ``TIMEOUT``) can be asked for again
+with ``retry_failed=N``: each such interval is re-requested on its own (the
+same request with that interval's ``timeRange``), concurrently, for up to N
+rounds, and the answers are merged back in interval order. An interval still
+failing after the last round keeps its error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+import anyio
 import msgspec
 
 from eoclient._http.transport import Transport
+from eoclient._log import log_event
 from eoclient._models import from_wire
+from eoclient.errors import RateLimitError, ServerError, TransportError, ValidationError
 from eoclient.sentinelhub.budget import ProcessingBudget, charged, estimate_statistics_units
 from eoclient.sentinelhub.process import processing_units_spent
 from eoclient.sentinelhub.statistics_models import (
+    Interval,
+    StatisticsInterval,
     StatisticsRequest,
     StatisticsResponse,
     prepare_statistics_request,
 )
+from eoclient.timeutils import serialize_time
 
-__all__ = ["STATISTICS_PATH", "StatisticsAPI"]
+__all__ = ["RETRYABLE_INTERVAL_ERRORS", "STATISTICS_PATH", "StatisticsAPI"]
 
 STATISTICS_PATH: Final = "/api/v1/statistics"
+RETRYABLE_INTERVAL_ERRORS: Final = frozenset({"EXECUTION_ERROR", "TIMEOUT"})
+"""Interval error types worth asking for again (``BAD_REQUEST`` would fail the same way)."""
+
+_RETRY_CONCURRENCY: Final = 4  # interval retries in flight at once, per call
+# A retry that still fails this way after the transport's own retries leaves the interval's
+# error in place instead of discarding the answers already in hand.
+_TRANSIENT: Final = (ServerError, RateLimitError, TransportError)
 
 
 class StatisticsAPI:
@@ -33,9 +54,45 @@ class StatisticsAPI:
         self._transport = transport
         self.budget = budget
 
-    async def statistics(self, request: StatisticsRequest | Mapping[str, Any]) -> StatisticsResponse:
-        """Compute the statistics of ``request``; failed intervals are in ``.errors``."""
+    async def statistics(
+        self, request: StatisticsRequest | Mapping[str, Any], *, retry_failed: int = 0
+    ) -> StatisticsResponse:
+        """Compute the statistics of ``request``; failed intervals are in ``.errors``.
+
+        ``retry_failed`` rounds re-request the intervals that failed with a
+        transient error (see the module docstring); 0 sends one request only.
+        """
+        if isinstance(retry_failed, bool) or not isinstance(retry_failed, int) or retry_failed < 0:
+            raise ValidationError("retry_failed", f"must be a whole number >= 0, got {retry_failed!r}")
         model, wire, intervals = prepare_statistics_request(request)
+        answer = await self._send(model, wire, intervals)
+        data = list(answer.data)
+        units: list[float | None] = [answer.processing_units]
+        for round_ in range(1, retry_failed + 1):
+            failed = [i for i, item in enumerate(data) if _retryable(item)]
+            if not failed:
+                break
+            log_event(logging.INFO, "statistics.retry", round=round_, intervals=len(failed))
+            retried = await self._retry(model, wire, [data[i].interval for i in failed])
+            by_index = dict(zip(failed, retried, strict=True))
+            merged: list[StatisticsInterval] = []
+            for i, item in enumerate(data):
+                sub = by_index.get(i)
+                if sub is None:
+                    merged.append(item)  # not retried, or the retry itself failed: keep what we had
+                else:
+                    merged.extend(sub.data)  # the interval's new answer (none: no data after all)
+                    units.append(sub.processing_units)
+            data = merged
+        if len(units) == 1:
+            return answer
+        return msgspec.structs.replace(
+            answer, data=data, status=_status(data, answer.status), processing_units=_total(units)
+        )
+
+    async def _send(
+        self, model: StatisticsRequest, wire: dict[str, Any], intervals: int
+    ) -> StatisticsResponse:
         async with charged(self.budget, estimate_statistics_units(model, intervals)) as charge:
             resp = await self._transport.request(
                 "POST",
@@ -49,3 +106,63 @@ class StatisticsAPI:
         # Decoded loosely: the service writes "NaN" (a string) for statistics without data.
         answer = from_wire(resp.json(), StatisticsResponse, operation="statistics.request", path=resp.path)
         return msgspec.structs.replace(answer, processing_units=charge.actual)
+
+    async def _retry(
+        self, model: StatisticsRequest, wire: dict[str, Any], intervals: Sequence[Interval]
+    ) -> list[StatisticsResponse | None]:
+        """One request per interval, a few at a time; ``None`` where the request failed transiently."""
+        results: list[StatisticsResponse | None] = [None] * len(intervals)
+        fatal: list[Exception] = []
+        limiter = anyio.CapacityLimiter(_RETRY_CONCURRENCY)
+
+        async def one(index: int, interval: Interval, scope: anyio.CancelScope) -> None:
+            async with limiter:
+                try:
+                    results[index] = await self._send(model, _interval_wire(wire, interval), 1)
+                except _TRANSIENT as exc:
+                    log_event(
+                        logging.WARNING,
+                        "statistics.retry_failed",
+                        interval=serialize_time(interval.from_),
+                        error=str(exc),
+                    )
+                except Exception as exc:  # anything else ends the call, raised as itself (no group)
+                    fatal.append(exc)
+                    scope.cancel()
+
+        async with anyio.create_task_group() as tg:
+            for index, interval in enumerate(intervals):
+                tg.start_soon(one, index, interval, tg.cancel_scope)
+        if fatal:
+            raise fatal[0]
+        return results
+
+
+def _retryable(item: StatisticsInterval) -> bool:
+    return item.error is not None and (item.error.type or "") in RETRYABLE_INTERVAL_ERRORS
+
+
+def _interval_wire(wire: dict[str, Any], interval: Interval) -> dict[str, Any]:
+    """The request again, for one interval only (its unknown keys kept as the user wrote them)."""
+    aggregation = dict(wire["aggregation"])
+    aggregation["timeRange"] = {"from": serialize_time(interval.from_), "to": serialize_time(interval.to)}
+    # SHORTEN: a shortened last interval is shorter than aggregationInterval.of and must not be skipped.
+    aggregation["aggregationInterval"] = {
+        **aggregation["aggregationInterval"],
+        "lastIntervalBehavior": "SHORTEN",
+    }
+    return {**wire, "aggregation": aggregation}
+
+
+def _status(data: Sequence[StatisticsInterval], original: str | None) -> str | None:
+    if not data:
+        return original
+    failed = sum(item.error is not None for item in data)
+    if failed == 0:
+        return "OK"
+    return "FAILED" if failed == len(data) else "PARTIAL"
+
+
+def _total(units: Sequence[float | None]) -> float | None:
+    known = [u for u in units if u is not None]
+    return sum(known) if known else None

@@ -1,0 +1,615 @@
+"""Data collections: what a Process API ``type`` is, where it is served, which bands it has.
+
+:class:`DataCollection` describes one collection: its Process API ``type``
+(``api_id``), its Catalog (STAC) collection id, the Sentinel Hub deployment
+that serves it when it is not the default one (Landsat, MODIS and HLS are on
+``https://services-uswest2.sentinel-hub.com``, Sentinel-3 and Sentinel-5P on
+``https://creodias.sentinel-hub.com``), its bands with units and sample
+types, and whether a cloud-cover filter applies. The well-known collections
+are class attributes (``DataCollection.SENTINEL2_L2A``); your own BYOC and
+batch collections come from :meth:`DataCollection.define_byoc` and
+:meth:`DataCollection.define_batch`.
+
+A collection goes wherever a request takes a data ``type``:
+``InputData.of(DataCollection.SENTINEL2_L2A, time_range=...)``, a dict
+request's ``{"type": DataCollection.SENTINEL1_IW}``, and
+``sh.catalog.search(DataCollection.LANDSAT_OT_L2, ...)``. A request whose
+collection is served by another deployment than the client's ``base_url`` is
+refused before anything is sent (a :class:`~eoclient.errors.ValidationError`
+naming ``input.data[i].type`` and the URL to use); requests are never
+rerouted behind your back. For Copernicus Data Space or an on-premises
+deployment, redefine the collection there::
+
+    OLCI_CDSE = DataCollection.SENTINEL3_OLCI.define_from(
+        "SENTINEL3_OLCI_CDSE", service_url="https://sh.dataspace.copernicus.eu")
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, Final
+from urllib.parse import urlsplit
+
+from eoclient.errors import ValidationError
+
+__all__ = [
+    "CREODIAS_URL",
+    "MAIN_URL",
+    "USWEST_URL",
+    "Band",
+    "DataCollection",
+    "catalog_collection_ids",
+    "check_deployment",
+    "collections_in",
+    "normalize_data_types",
+]
+
+MAIN_URL: Final = "https://services.sentinel-hub.com"
+USWEST_URL: Final = "https://services-uswest2.sentinel-hub.com"
+CREODIAS_URL: Final = "https://creodias.sentinel-hub.com"
+
+_NAME_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """One band: its name in an evalscript, the ``units`` it can be read in, and the sample type of each.
+
+    ``units[i]`` comes as ``sample_types[i]`` (``("REFLECTANCE", "DN")`` with
+    ``("FLOAT32", "UINT16")`` for Sentinel-2); both are empty where unknown.
+    """
+
+    name: str
+    units: tuple[str, ...] = ()
+    sample_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class DataCollection:
+    """One data collection (immutable). The well-known ones are class attributes.
+
+    * ``api_id``: the Process/Statistical API ``type`` (also :attr:`type`);
+    * ``catalog_id``: the Catalog (STAC) collection id, ``None`` when not in the catalog;
+    * ``service_url``: the deployment that serves it, ``None`` for any (the default one);
+    * ``bands`` / ``metabands``: data bands and auxiliary ones (masks, angles, ``dataMask``);
+    * ``has_cloud_coverage``: whether ``dataFilter.maxCloudCoverage`` applies;
+    * ``collection_id``: the BYOC or batch collection id;
+    * ``data_filter``: ``dataFilter`` entries this collection implies (``demInstance``...).
+
+    Example::
+
+        s2 = DataCollection.SENTINEL2_L2A
+        s2.type, s2.catalog_id, s2.band_names[:3]   # ('sentinel-2-l2a', 'sentinel-2-l2a', ('B01', ...))
+        mine = DataCollection.define_byoc("0f3ad1a8-1b6e-4c35-9d0c-1a2b3c4d5e6f", name="FIELDS")
+        mine.type                                   # 'byoc-0f3ad1a8-...'
+    """
+
+    name: str
+    api_id: str
+    catalog_id: str | None = None
+    service_url: str | None = None
+    bands: tuple[Band, ...] = ()
+    metabands: tuple[Band, ...] = ()
+    has_cloud_coverage: bool = False
+    collection_id: str | None = None
+    data_filter: tuple[tuple[str, str], ...] = field(default=())
+
+    # The catalogue (filled in below the class).
+    SENTINEL2_L1C: ClassVar[DataCollection]
+    SENTINEL2_L2A: ClassVar[DataCollection]
+    SENTINEL1: ClassVar[DataCollection]
+    SENTINEL1_IW: ClassVar[DataCollection]
+    SENTINEL1_EW: ClassVar[DataCollection]
+    DEM: ClassVar[DataCollection]
+    DEM_MAPZEN: ClassVar[DataCollection]
+    DEM_COPERNICUS_30: ClassVar[DataCollection]
+    DEM_COPERNICUS_90: ClassVar[DataCollection]
+    LANDSAT_OT_L1: ClassVar[DataCollection]
+    LANDSAT_OT_L2: ClassVar[DataCollection]
+    MODIS: ClassVar[DataCollection]
+    HARMONIZED_LANDSAT_SENTINEL: ClassVar[DataCollection]
+    SENTINEL3_OLCI: ClassVar[DataCollection]
+    SENTINEL3_SLSTR: ClassVar[DataCollection]
+    SENTINEL5P: ClassVar[DataCollection]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
+            raise ValidationError("name", f"must be an identifier such as 'MY_FIELDS', got {self.name!r}")
+        if not isinstance(self.api_id, str) or not self.api_id.strip():
+            raise ValidationError("api_id", "must be a non-empty Process API type")
+        if self.service_url is not None:
+            object.__setattr__(self, "service_url", _check_url(self.service_url))
+
+    @property
+    def type(self) -> str:
+        """The Process API ``input.data[].type`` (same as ``api_id``)."""
+        return self.api_id
+
+    @property
+    def band_names(self) -> tuple[str, ...]:
+        """Names of every band, data bands first, then metabands (``dataMask``...)."""
+        return tuple(b.name for b in (*self.bands, *self.metabands))
+
+    def band(self, name: str) -> Band:
+        """The band called ``name`` (a ``KeyError`` lists the known names)."""
+        for b in (*self.bands, *self.metabands):
+            if b.name == name:
+                return b
+        raise KeyError(
+            f"{self.name} has no band {name!r} (has: {', '.join(self.band_names) or 'none known'})"
+        )
+
+    @property
+    def is_byoc(self) -> bool:
+        """A Bring Your Own COG collection (``byoc-<id>``)."""
+        return self.api_id.startswith("byoc-")
+
+    @property
+    def is_batch(self) -> bool:
+        """A collection created by a batch request (``batch-<id>``)."""
+        return self.api_id.startswith("batch-")
+
+    def default_data_filter(self) -> dict[str, str]:
+        """The ``dataFilter`` entries this collection implies (wire names), e.g. ``{"demInstance": ...}``."""
+        return dict(self.data_filter)
+
+    def __repr__(self) -> str:
+        where = f", service_url={self.service_url!r}" if self.service_url else ""
+        return f"DataCollection({self.name!r}, type={self.api_id!r}{where})"
+
+    # -- the catalogue ------------------------------------------------------------------
+
+    @classmethod
+    def get(cls, name: str) -> DataCollection:
+        """A known or defined collection by name (``"SENTINEL2_L2A"``) or by unique ``type``."""
+        found = _REGISTRY.get(name)
+        if found is not None:
+            return found
+        by_type = [c for c in _REGISTRY.values() if c.api_id == name]
+        if len(by_type) == 1:
+            return by_type[0]
+        if by_type:
+            names = ", ".join(c.name for c in by_type)
+            raise KeyError(f"type {name!r} is shared by {names}; ask by name")
+        raise KeyError(f"no data collection {name!r}")
+
+    @classmethod
+    def all(cls) -> tuple[DataCollection, ...]:
+        """Every known and defined collection, in definition order."""
+        return tuple(_REGISTRY.values())
+
+    @classmethod
+    def define(
+        cls,
+        name: str,
+        api_id: str,
+        *,
+        catalog_id: str | None = None,
+        service_url: str | None = None,
+        bands: Sequence[Band] = (),
+        metabands: Sequence[Band] = (),
+        has_cloud_coverage: bool = False,
+        collection_id: str | None = None,
+        data_filter: Mapping[str, str] | None = None,
+    ) -> DataCollection:
+        """Define (and register under ``name``) a collection; defining the same one again returns it.
+
+        A different definition under a name already taken raises
+        :class:`~eoclient.errors.ValidationError`.
+        """
+        collection = cls(
+            name=name,
+            api_id=api_id,
+            catalog_id=catalog_id,
+            service_url=service_url,
+            bands=tuple(bands),
+            metabands=tuple(metabands),
+            has_cloud_coverage=has_cloud_coverage,
+            collection_id=collection_id,
+            data_filter=tuple(sorted((data_filter or {}).items())),
+        )
+        return _register(collection)
+
+    @classmethod
+    def define_byoc(
+        cls,
+        collection_id: str,
+        name: str | None = None,
+        *,
+        service_url: str | None = None,
+        bands: Sequence[Band] = (),
+        metabands: Sequence[Band] = (),
+        has_cloud_coverage: bool = False,
+    ) -> DataCollection:
+        """A BYOC collection: Process type and catalog id ``byoc-<collection_id>``.
+
+        ``collection_id`` is the collection's UUID (``"byoc-<uuid>"`` is accepted
+        too); ``name`` defaults to ``BYOC_<uuid with underscores>``.
+        """
+        return cls._define_custom(
+            "byoc",
+            collection_id,
+            name,
+            service_url=service_url,
+            bands=bands,
+            metabands=metabands,
+            has_cloud_coverage=has_cloud_coverage,
+        )
+
+    @classmethod
+    def define_batch(
+        cls,
+        collection_id: str,
+        name: str | None = None,
+        *,
+        service_url: str | None = None,
+        bands: Sequence[Band] = (),
+        metabands: Sequence[Band] = (),
+        has_cloud_coverage: bool = False,
+    ) -> DataCollection:
+        """A batch collection (the output of a batch request): type and catalog id ``batch-<id>``."""
+        return cls._define_custom(
+            "batch",
+            collection_id,
+            name,
+            service_url=service_url,
+            bands=bands,
+            metabands=metabands,
+            has_cloud_coverage=has_cloud_coverage,
+        )
+
+    @classmethod
+    def _define_custom(
+        cls,
+        kind: str,
+        collection_id: str,
+        name: str | None,
+        *,
+        service_url: str | None,
+        bands: Sequence[Band],
+        metabands: Sequence[Band],
+        has_cloud_coverage: bool,
+    ) -> DataCollection:
+        if not isinstance(collection_id, str):
+            raise ValidationError("collection_id", f"expected a string, got {type(collection_id).__name__}")
+        raw = collection_id.strip().removeprefix(f"{kind}-")
+        try:
+            ident = str(uuid.UUID(raw))
+        except ValueError:
+            raise ValidationError("collection_id", f"not a collection UUID: {collection_id!r}") from None
+        return cls.define(
+            name or f"{kind.upper()}_{ident.replace('-', '_')}",
+            f"{kind}-{ident}",
+            catalog_id=f"{kind}-{ident}",
+            service_url=service_url,
+            bands=bands,
+            metabands=metabands,
+            has_cloud_coverage=has_cloud_coverage,
+            collection_id=ident,
+        )
+
+    def define_from(self, name: str, *, service_url: str | None = None, **changes: Any) -> DataCollection:
+        """A copy under ``name`` with ``service_url`` (``None``: any deployment) and other fields changed.
+
+        Example::
+
+            OLCI_CDSE = DataCollection.SENTINEL3_OLCI.define_from(
+                "SENTINEL3_OLCI_CDSE", service_url="https://sh.dataspace.copernicus.eu")
+        """
+        if "api_id" in changes or "collection_id" in changes:
+            raise ValidationError("define_from", "a copy keeps the collection's type; use define() instead")
+        try:
+            copy = replace(self, name=name, service_url=service_url, **changes)
+        except TypeError as exc:
+            raise ValidationError("define_from", str(exc)) from None
+        return _register(copy)
+
+
+_REGISTRY: dict[str, DataCollection] = {}
+
+
+def _register(collection: DataCollection) -> DataCollection:
+    known = _REGISTRY.get(collection.name)
+    if known is not None:
+        if known == collection:
+            return known
+        raise ValidationError("name", f"{collection.name!r} is already defined as {known!r}")
+    _REGISTRY[collection.name] = collection
+    return collection
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url.strip()) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationError("service_url", f"not an http(s) URL: {url!r}")
+    return url.strip().rstrip("/")
+
+
+def _same_deployment(a: str, b: str) -> bool:
+    pa, pb = urlsplit(a), urlsplit(b)
+    return (pa.scheme.lower(), pa.netloc.lower(), pa.path.rstrip("/")) == (
+        pb.scheme.lower(),
+        pb.netloc.lower(),
+        pb.path.rstrip("/"),
+    )
+
+
+# -- use in requests -----------------------------------------------------------------------
+
+
+def _get(obj: Any, key: str, attr: str) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(key)
+    return getattr(obj, attr, None)
+
+
+def collections_in(request: Any) -> Iterator[tuple[int, DataCollection]]:
+    """``(i, collection)`` for each ``input.data[i]`` of a request (model or dict) given as a collection."""
+    inp = _get(request, "input", "input")
+    data = _get(inp, "data", "data") if inp is not None else None
+    if not isinstance(data, Sequence) or isinstance(data, str | bytes):
+        return
+    for i, item in enumerate(data):
+        kind = _get(item, "type", "type")
+        if isinstance(kind, DataCollection):
+            yield i, kind
+        else:
+            attached = getattr(item, "data_collection", None)  # InputData.of(...) keeps it
+            if isinstance(attached, DataCollection):
+                yield i, attached
+
+
+def _deployment_message(collection: DataCollection, base_url: str) -> str | None:
+    if collection.service_url is None or _same_deployment(collection.service_url, base_url):
+        return None
+    return (
+        f"{collection.name} ({collection.api_id}) is served by {collection.service_url}, "
+        f"not by this client's {base_url}; use a client with base_url={collection.service_url!r} "
+        "(or define_from() the collection for your deployment)"
+    )
+
+
+def check_deployment(request: Any, base_url: str) -> None:
+    """Refuse a request with a collection served elsewhere than ``base_url`` (nothing is rerouted).
+
+    Only collections given as :class:`DataCollection` are checked; a plain
+    ``type`` string is sent as written.
+    """
+    for i, collection in collections_in(request):
+        message = _deployment_message(collection, base_url)
+        if message is not None:
+            raise ValidationError(f"input.data[{i}].type", message)
+
+
+def normalize_data_types(request: Any) -> Any:
+    """A dict request with every ``input.data[i].type`` DataCollection replaced by its type string.
+
+    The collection's implied ``dataFilter`` entries are added where the item
+    does not set them. The user's dict is not changed (copies are made along
+    the way); anything else is returned as it is.
+    """
+    if not isinstance(request, Mapping):
+        return request
+    inp = request.get("input")
+    data = inp.get("data") if isinstance(inp, Mapping) else None
+    if not isinstance(data, Sequence) or isinstance(data, str | bytes):
+        return request
+    if not any(isinstance(item, Mapping) and isinstance(item.get("type"), DataCollection) for item in data):
+        return request
+    items: list[Any] = []
+    for item in data:
+        kind = item.get("type") if isinstance(item, Mapping) else None
+        if not isinstance(kind, DataCollection):
+            items.append(item)
+            continue
+        plain = {**item, "type": kind.api_id}
+        if kind.data_filter:
+            given = plain.get("dataFilter")
+            base = dict(given) if isinstance(given, Mapping) else {}
+            plain["dataFilter"] = {**kind.default_data_filter(), **base}
+        items.append(plain)
+    assert isinstance(inp, Mapping)
+    return {**request, "input": {**inp, "data": items}}
+
+
+def catalog_collection_ids(collections: Any, base_url: str, *, field: str = "collections") -> Any:
+    """Catalog ids for DataCollections in ``collections`` (one or a list); other values unchanged.
+
+    A collection that is not in the catalog, or is served by another deployment,
+    raises :class:`~eoclient.errors.ValidationError`.
+    """
+
+    def one(value: Any) -> Any:
+        if not isinstance(value, DataCollection):
+            return value
+        if value.catalog_id is None:
+            raise ValidationError(field, f"{value.name} ({value.api_id}) is not in the Catalog")
+        message = _deployment_message(value, base_url)
+        if message is not None:
+            raise ValidationError(field, message)
+        return value.catalog_id
+
+    if isinstance(collections, DataCollection):
+        return one(collections)
+    if isinstance(collections, Sequence) and not isinstance(collections, str | bytes):
+        return [one(v) for v in collections]
+    return collections
+
+
+# -- the known collections -----------------------------------------------------------------
+
+_REFLECTANCE: Final = (("REFLECTANCE", "DN"), ("FLOAT32", "UINT16"))
+_KELVIN: Final = (("KELVIN", "DN"), ("FLOAT32", "UINT16"))
+_DEGREES: Final = (("DEGREES",), ("FLOAT32",))
+_DN8: Final = (("DN",), ("UINT8",))
+_PERCENT8: Final = (("PERCENT",), ("UINT8",))
+_LINEAR_POWER: Final = (("LINEAR_POWER",), ("FLOAT32",))
+_FLOAT: Final = ((), ("FLOAT32",))
+_UNKNOWN: Final = ((), ())
+
+
+def _bands(names: str, kind: tuple[tuple[str, ...], tuple[str, ...]]) -> tuple[Band, ...]:
+    return tuple(Band(n, kind[0], kind[1]) for n in names.split())
+
+
+_DATA_MASK: Final = _bands("dataMask", _DN8)
+_S2_ANGLES: Final = _bands("sunAzimuthAngles sunZenithAngles viewAzimuthMean viewZenithMean", _DEGREES)
+_S2_CLOUDS: Final = _bands("CLM CLP", _DN8)
+_S1_META: Final = (
+    *_bands("localIncidenceAngle", _DEGREES),
+    *_bands("scatteringArea", _FLOAT),
+    *_bands("shadowMask", _DN8),
+    *_DATA_MASK,
+)
+_DEM_BANDS: Final = (Band("DEM", ("METERS",), ("FLOAT32",)),)
+
+_S2_L1C = _bands("B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B10 B11 B12", _REFLECTANCE)
+_S2_L2A = _bands("B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B11 B12", _REFLECTANCE)
+
+DataCollection.SENTINEL2_L1C = DataCollection.define(
+    "SENTINEL2_L1C",
+    "sentinel-2-l1c",
+    catalog_id="sentinel-2-l1c",
+    bands=_S2_L1C,
+    metabands=(*_S2_CLOUDS, *_S2_ANGLES, *_DATA_MASK),
+    has_cloud_coverage=True,
+)
+DataCollection.SENTINEL2_L2A = DataCollection.define(
+    "SENTINEL2_L2A",
+    "sentinel-2-l2a",
+    catalog_id="sentinel-2-l2a",
+    bands=_S2_L2A,
+    metabands=(
+        Band("AOT", ("OPTICAL_DEPTH", "DN"), ("FLOAT32", "UINT16")),
+        *_bands("SCL", _DN8),
+        *_bands("SNW CLD", _PERCENT8),
+        *_bands("WVP", _UNKNOWN),
+        *_S2_CLOUDS,
+        *_S2_ANGLES,
+        *_DATA_MASK,
+    ),
+    has_cloud_coverage=True,
+)
+_S1_BANDS: Final = _bands("VV VH HH HV", _LINEAR_POWER)
+
+
+def _sentinel1(name: str, mode: str | None) -> DataCollection:
+    return DataCollection.define(
+        name,
+        "sentinel-1-grd",
+        catalog_id="sentinel-1-grd",
+        bands=_S1_BANDS,
+        metabands=_S1_META,
+        data_filter={"acquisitionMode": mode} if mode else None,
+    )
+
+
+DataCollection.SENTINEL1 = _sentinel1("SENTINEL1", None)
+DataCollection.SENTINEL1_IW = _sentinel1("SENTINEL1_IW", "IW")
+DataCollection.SENTINEL1_EW = _sentinel1("SENTINEL1_EW", "EW")
+DataCollection.DEM = DataCollection.define("DEM", "dem", bands=_DEM_BANDS, metabands=_DATA_MASK)
+DataCollection.DEM_MAPZEN = DataCollection.define(
+    "DEM_MAPZEN", "dem", bands=_DEM_BANDS, metabands=_DATA_MASK, data_filter={"demInstance": "MAPZEN"}
+)
+DataCollection.DEM_COPERNICUS_30 = DataCollection.define(
+    "DEM_COPERNICUS_30",
+    "dem",
+    bands=_DEM_BANDS,
+    metabands=_DATA_MASK,
+    data_filter={"demInstance": "COPERNICUS_30"},
+)
+DataCollection.DEM_COPERNICUS_90 = DataCollection.define(
+    "DEM_COPERNICUS_90",
+    "dem",
+    bands=_DEM_BANDS,
+    metabands=_DATA_MASK,
+    data_filter={"demInstance": "COPERNICUS_90"},
+)
+DataCollection.LANDSAT_OT_L1 = DataCollection.define(
+    "LANDSAT_OT_L1",
+    "landsat-ot-l1",
+    catalog_id="landsat-ot-l1",
+    service_url=USWEST_URL,
+    bands=(*_bands("B01 B02 B03 B04 B05 B06 B07 B08 B09", _REFLECTANCE), *_bands("B10 B11", _KELVIN)),
+    metabands=(*_bands("BQA QA_RADSAT", _UNKNOWN), *_bands("VAA VZA SAA SZA", _DEGREES), *_DATA_MASK),
+    has_cloud_coverage=True,
+)
+DataCollection.LANDSAT_OT_L2 = DataCollection.define(
+    "LANDSAT_OT_L2",
+    "landsat-ot-l2",
+    catalog_id="landsat-ot-l2",
+    service_url=USWEST_URL,
+    bands=(*_bands("B01 B02 B03 B04 B05 B06 B07", _REFLECTANCE), *_bands("B10", _KELVIN)),
+    metabands=(
+        *_bands(
+            "ST_QA ST_TRAD ST_URAD ST_DRAD ST_ATRAN ST_EMIS ST_EMSD ST_CDIST QA_PIXEL QA_RADSAT QA_AEROSOL",
+            _UNKNOWN,
+        ),
+        *_DATA_MASK,
+    ),
+    has_cloud_coverage=True,
+)
+DataCollection.MODIS = DataCollection.define(
+    "MODIS",
+    "modis",
+    catalog_id="modis",
+    service_url=USWEST_URL,
+    bands=_bands("B01 B02 B03 B04 B05 B06 B07", _REFLECTANCE),
+    metabands=_DATA_MASK,
+)
+DataCollection.HARMONIZED_LANDSAT_SENTINEL = DataCollection.define(
+    "HARMONIZED_LANDSAT_SENTINEL",
+    "hls",
+    catalog_id="hls",
+    service_url=USWEST_URL,
+    bands=(
+        *_bands(
+            "CoastalAerosol Blue Green Red RedEdge1 RedEdge2 RedEdge3 NIR_Broad NIR_Narrow SWIR1 SWIR2 "
+            "WaterVapor Cirrus",
+            _REFLECTANCE,
+        ),
+        *_bands("ThermalInfrared1 ThermalInfrared2", _UNKNOWN),
+    ),
+    metabands=(*_bands("QA", _UNKNOWN), *_bands("VAA VZA SAA SZA", _DEGREES), *_DATA_MASK),
+    has_cloud_coverage=True,
+)
+DataCollection.SENTINEL3_OLCI = DataCollection.define(
+    "SENTINEL3_OLCI",
+    "sentinel-3-olci",
+    catalog_id="sentinel-3-olci",
+    service_url=CREODIAS_URL,
+    bands=_bands(" ".join(f"B{i:02d}" for i in range(1, 22)), (("REFLECTANCE",), ("FLOAT32",))),
+    metabands=(
+        *_bands("QUALITY_FLAGS", _UNKNOWN),
+        *_bands("SAA SZA VAA VZA", _DEGREES),
+        *_bands("HUMIDITY SEA_LEVEL_PRESSURE TOTAL_COLUMN_OZONE TOTAL_COLUMN_WATER_VAPOUR", _FLOAT),
+        *_DATA_MASK,
+    ),
+)
+DataCollection.SENTINEL3_SLSTR = DataCollection.define(
+    "SENTINEL3_SLSTR",
+    "sentinel-3-slstr",
+    catalog_id="sentinel-3-slstr",
+    service_url=CREODIAS_URL,
+    bands=(
+        *_bands("S1 S2 S3 S4 S5 S6", (("REFLECTANCE",), ("FLOAT32",))),
+        *_bands("S7 S8 S9 F1 F2", (("KELVIN",), ("FLOAT32",))),
+    ),
+    metabands=_DATA_MASK,
+    has_cloud_coverage=True,
+)
+DataCollection.SENTINEL5P = DataCollection.define(
+    "SENTINEL5P",
+    "sentinel-5p-l2",
+    catalog_id="sentinel-5p-l2",
+    service_url=CREODIAS_URL,
+    bands=_bands(
+        "CO HCHO NO2 O3 SO2 CH4 AER_AI_340_380 AER_AI_354_388 CLOUD_BASE_PRESSURE CLOUD_TOP_PRESSURE "
+        "CLOUD_BASE_HEIGHT CLOUD_TOP_HEIGHT CLOUD_OPTICAL_THICKNESS CLOUD_FRACTION",
+        _FLOAT,
+    ),
+    metabands=_DATA_MASK,
+)
