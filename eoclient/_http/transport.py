@@ -11,6 +11,7 @@ typed :mod:`eoclient.errors` exception with the service's code and message.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -62,9 +63,15 @@ class Timeouts:
     total: float | None = 300.0
 
     def client_timeout(self, *, stream: bool = False) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(
-            total=None if stream else self.total, sock_connect=self.connect, sock_read=self.read
-        )
+        return _client_timeout(self, stream)
+
+
+@functools.lru_cache(maxsize=64)
+def _client_timeout(timeouts: Timeouts, stream: bool) -> aiohttp.ClientTimeout:
+    """Built once per setting: it is asked for on every request."""
+    return aiohttp.ClientTimeout(
+        total=None if stream else timeouts.total, sock_connect=timeouts.connect, sock_read=timeouts.read
+    )
 
 
 @dataclass(frozen=True, slots=True)

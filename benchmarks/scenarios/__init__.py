@@ -1,0 +1,14 @@
+"""The scenarios, in the order they run."""
+
+from __future__ import annotations
+
+from benchmarks.scenarios import catalog_search, process_large, process_many, small_json_get
+from benchmarks.spec import Scenario
+
+SCENARIOS: tuple[Scenario, ...] = (
+    catalog_search.SCENARIO,
+    process_many.SCENARIO,
+    process_large.SCENARIO,
+    small_json_get.SCENARIO,
+)
+BY_NAME = {s.name: s for s in SCENARIOS}

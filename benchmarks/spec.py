@@ -1,0 +1,51 @@
+"""What a scenario is: its rows (one client each), its sizes, and how to read its numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Params = Mapping[str, Any]
+Facts = Mapping[str, Any]
+
+# The package each kind of row needs; eoclient brings aiohttp.
+GROUPS = ("eoclient", "aiohttp", "requests", "sentinelhub")
+INSTALL_HINT = {
+    "requests": "pip install requests",
+    "sentinelhub": "pip install sentinelhub; nox -s bench installs it",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One client in a scenario: ``client`` is the function of the scenario module that the child runs."""
+
+    label: str
+    client: str
+    group: str = "eoclient"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A comparison. The first row is eoclient's: the ratios are relative to it.
+
+    ``amount(params, facts)`` is how much one repetition does (items, requests,
+    megabytes) for the throughput column; ``agree`` names the facts every
+    client must report identically (the same items, the same bytes), so that
+    a faster client cannot be faster by doing less.
+    """
+
+    name: str
+    module: str
+    summary: str
+    rows: tuple[Row, ...]
+    normal: Params
+    quick: Params
+    unit: str
+    amount: Callable[[Params, Facts], float]
+    headline: Callable[[Params], str]
+    agree: tuple[str, ...] = ()
+    memory: bool = False
+    prepare: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = field(default=None)
