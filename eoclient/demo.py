@@ -8,8 +8,9 @@ concurrently through :class:`~eoclient.jobs.Job` (watching status and
 progress, a failed and a cancelled job, paged results), a job re-attached
 from its resume token by a second client, then the services: a Catalog
 search, one image per scene rendered concurrently to disk under a
-processing-unit budget, monthly NDVI statistics, and a SpaceKnow imagery
-search whose pages are pipelines.
+processing-unit budget, monthly NDVI statistics; a SpaceKnow imagery search
+whose pages are pipelines, a dry run that allocates credits, and a Kraken map
+released and downloaded tile by tile, concurrently.
 """
 
 from __future__ import annotations
@@ -147,8 +148,9 @@ async def _sentinelhub_steps(sh: SentinelHub, emit: Emit, out_dir: Path | None) 
     }
 
 
-async def _spaceknow_steps(sk: SpaceKnow, emit: Emit) -> dict[str, Any]:
-    """Imagery search over Prague: every page is a pipeline, fetched as the iteration needs it."""
+async def _spaceknow_steps(sk: SpaceKnow, emit: Emit, out_dir: Path | None) -> dict[str, Any]:
+    """Imagery search (pages are pipelines), a priced and allocated dry run, a tree-cover map
+    released and every one of its tiles downloaded concurrently."""
     scenes = await sk.imagery.search(
         [("pl", "PSScene")],
         AOI,
@@ -157,7 +159,42 @@ async def _spaceknow_steps(sk: SpaceKnow, emit: Emit) -> dict[str, Any]:
         max_items=60,
     ).collect()
     emit("imagery.search", scenes=len(scenes), first=scenes[0].scene_id if scenes else None)
-    return {"scenes": len(scenes)}
+    scene_id = scenes[-1].scene_id
+
+    before = await sk.credits.user_info()
+    quote = await sk.credits.check_area([scene_id], AOI)
+    dry = await (await sk.kraken.dry_run({"mapTypes": ["trees"], "scenes": [[scene_id]]}, AOI, allocate=True))
+    after = await sk.credits.user_info()
+    emit(
+        "kraken.dry_run",
+        km2=round(quote.km2, 3),
+        quoted=round(quote.cost, 3),
+        allocated=round(dry.allocated_credits, 3),
+        credit_before=before.remaining_credit,
+        credit_after=after.remaining_credit,
+    )
+
+    job = await sk.kraken.release(["trees"], [scene_id], AOI)
+    async for status in job.watch():
+        emit("kraken.release", status=status.raw, message=status.message, step=status.step)
+    released = await job
+    with tempfile.TemporaryDirectory(prefix="eoclient-demo-") as scratch:
+        target = (out_dir or Path(scratch)) / "map"
+        report = await sk.kraken.download_map(released, target, concurrency=16)
+        emit(
+            "kraken.download_map",
+            map_id=released.map_id,
+            tiles=len(released.tiles),
+            files=len(report.files),
+            bytes=report.bytes,
+            failures=len(report.failures),
+        )
+    return {
+        "scenes": len(scenes),
+        "credits_spent": round((before.remaining_credit or 0) - (after.remaining_credit or 0), 3),
+        "map_tiles": len(released.tiles),
+        "map_files": len(report.files),
+    }
 
 
 async def run_demo(
@@ -237,7 +274,7 @@ async def run_demo(
             emit("job.result", job="late", **results["late"])
 
             results["sentinelhub"] = await _sentinelhub_steps(sh, emit, out_dir)
-            results["spaceknow"] = await _spaceknow_steps(sk, emit)
+            results["spaceknow"] = await _spaceknow_steps(sk, emit, out_dir)
 
         faults = [r.fault for r in emu.requests if r.fault]
         summary = {

@@ -25,7 +25,17 @@ async def test_demo_runs_every_step_and_survives_faults() -> None:
     assert summary["jobs"]["sentinelhub"]["scenes"] == summary["jobs"]["sentinelhub"]["rendered"] > 0
     assert summary["jobs"]["sentinelhub"]["pu_spent"] > 0
     assert summary["jobs"]["spaceknow"]["scenes"] == 60
-    assert {"catalog.search", "process.to_file", "statistics", "imagery.search"} <= set(events)
+    assert summary["jobs"]["spaceknow"]["credits_spent"] > 0
+    assert summary["jobs"]["spaceknow"]["map_files"] >= summary["jobs"]["spaceknow"]["map_tiles"] > 0
+    assert {
+        "catalog.search",
+        "process.to_file",
+        "statistics",
+        "imagery.search",
+        "kraken.dry_run",
+        "kraken.release",
+        "kraken.download_map",
+    } <= set(events)
     # one login per client, one refresh after the forced expiry, one for the resuming client
     assert summary["token_requests"] == 4
     text = out.getvalue()
@@ -46,4 +56,5 @@ def test_cli_entry_point(tmp_path) -> None:  # type: ignore[no-untyped-def]
     files = sorted(tmp_path.glob("*.tif"))
     assert files
     assert all(f.read_bytes()[:4] in (b"II*\x00", b"MM\x00*") for f in files)
-    assert not list(tmp_path.glob("*.part"))
+    assert not list(tmp_path.rglob("*.part"))
+    assert list((tmp_path / "map").rglob("*.png"))
