@@ -23,10 +23,8 @@ Example::
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import json
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final, Literal, TypeVar, overload
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
@@ -48,6 +46,7 @@ from eoclient.sentinelhub.catalog_models import (
     SearchPage,
 )
 from eoclient.sentinelhub.data_collections import DataCollection, catalog_collection_ids
+from eoclient.timeutils import parse_time, parse_time_interval, serialize_time
 
 __all__ = ["CATALOG_PATH", "MAX_LIMIT", "Catalog", "format_datetime"]
 
@@ -58,7 +57,6 @@ MAX_LIMIT: Final = 100
 _T = TypeVar("_T")
 
 FILTER_LANGS: Final = ("cql2-text", "cql2-json")
-_PARTIAL_DATE: Final = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _OPEN_ENDS: Final = frozenset({"", ".."})
 
 DatetimeEnd = str | dt.datetime | dt.date | None
@@ -643,94 +641,22 @@ def format_datetime(value: Any, *, field: str = "datetime") -> str:
     open end), a date or partial date (``"2023"``, ``"2023-06"``,
     ``"2023-06-01"``, a ``date``) meaning the whole period, a ``datetime``
     (naive means UTC), or a ``(start, end)`` pair whose ends are any of those or
-    ``None`` for open.
+    ``None`` for open. The parsing is :mod:`eoclient.timeutils`'.
 
     >>> format_datetime(("2023-06-01", None))
     '2023-06-01T00:00:00Z/..'
     >>> format_datetime("2023-06")
     '2023-06-01T00:00:00Z/2023-06-30T23:59:59.999999Z'
     """
-    if isinstance(value, str):
-        text = value.strip()
-        if "/" in text:
-            parts = text.split("/")
-            if len(parts) != 2:
-                raise ValidationError(field, f"an interval has one '/', got {value!r}")
-            return _interval(_end(parts[0], field, start=True), _end(parts[1], field, start=False), field)
-        if text in _OPEN_ENDS:
-            raise ValidationError(field, "is empty")
-        if _PARTIAL_DATE.match(text):
-            return _interval(_end(text, field, start=True), _end(text, field, start=False), field)
-        instant = _end(text, field, start=True)
-        assert instant is not None
-        return _format_instant(instant)
-    if isinstance(value, dt.datetime):
-        return _format_instant(_utc(value))
-    if isinstance(value, dt.date):
-        return _interval(_end(value, field, start=True), _end(value, field, start=False), field)
-    if isinstance(value, Sequence) and not isinstance(value, bytes):
-        if len(value) != 2:
-            raise ValidationError(field, f"an interval is (start, end), got {len(value)} values")
-        return _interval(_end(value[0], field, start=True), _end(value[1], field, start=False), field)
-    raise ValidationError(
-        field, f"expected a string, datetime, date or (start, end), got {type(value).__name__}"
-    )
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-def _end(value: Any, field: str, *, start: bool) -> dt.datetime | None:
-    """One end of an interval (``None`` when open); a date-like end covers its whole period."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return _utc(value)
-    if isinstance(value, dt.date):
-        midnight = dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
-        return midnight if start else midnight + dt.timedelta(days=1, microseconds=-1)
-    if not isinstance(value, str):
-        raise ValidationError(field, f"expected a string, datetime or date, got {type(value).__name__}")
-    text = value.strip()
-    if text in _OPEN_ENDS:
-        return None
-    match = _PARTIAL_DATE.match(text)
-    if match:
-        year, month, day = (int(g) if g else None for g in match.groups())
-        assert year is not None
-        try:
-            first = dt.datetime(year, month or 1, day or 1, tzinfo=dt.UTC)
-        except ValueError as exc:
-            raise ValidationError(field, f"not a date: {text!r} ({exc})") from None
-        if start:
-            return first
-        if day is not None:
-            nxt = first + dt.timedelta(days=1)
-        elif month is not None:
-            nxt = first + dt.timedelta(days=calendar.monthrange(year, month)[1])
-        else:
-            nxt = first.replace(year=year + 1)
-        return nxt - dt.timedelta(microseconds=1)
-    if "T" not in text.upper():
-        raise ValidationError(field, f"not an RFC 3339 date-time: {text!r}")
-    try:
-        parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(field, f"not an RFC 3339 date-time: {text!r}") from None
-    return _utc(parsed)
-
-
-def _interval(start: dt.datetime | None, end: dt.datetime | None, field: str) -> str:
-    if start is None and end is None:
-        raise ValidationError(field, "an interval needs at least one end")
-    if start is not None and end is not None and start > end:
+    if isinstance(value, dt.datetime) or (
+        isinstance(value, str) and "/" not in value and "T" in value.upper()
+    ):
+        return serialize_time(parse_time(value, field=field))
+    if value is None or (isinstance(value, str) and value.strip() in _OPEN_ENDS):
+        raise ValidationError(field, "is empty")
+    if isinstance(value, bytes) or not isinstance(value, str | dt.date | Sequence):
         raise ValidationError(
-            field, f"starts after it ends ({_format_instant(start)} > {_format_instant(end)})"
+            field, f"expected a string, datetime, date or (start, end), got {type(value).__name__}"
         )
-    return f"{_format_instant(start) if start else '..'}/{_format_instant(end) if end else '..'}"
-
-
-def _format_instant(value: dt.datetime) -> str:
-    naive = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return naive.isoformat(timespec="microseconds" if naive.microsecond else "seconds") + "Z"
+    start, end = parse_time_interval(value, field=field)
+    return f"{serialize_time(start)}/{serialize_time(end)}"
