@@ -17,6 +17,9 @@ from eoclient.emulator import (
     control,
     drop,
     sample_jobs,
+    sh_async_process,
+    sh_batch,
+    sh_batch_statistics,
     sh_byoc,
     sh_catalog,
     sh_process,
@@ -64,6 +67,9 @@ SENTINELHUB_SETUP: Final[list[SetupFn]] = [
     sh_catalog.setup,
     sh_byoc.setup,
     sh_tiling_grids.setup,
+    sh_async_process.setup,
+    sh_batch.setup,
+    sh_batch_statistics.setup,
 ]
 """Route setup functions of the Sentinel Hub app, called in order."""
 

@@ -17,6 +17,9 @@ from eoclient._http.transport import ConnectionLimits, Timeouts, Transport
 from eoclient._polling import PollPolicy
 from eoclient._redact import Secret
 from eoclient.config import SentinelHubSettings, sentinelhub_settings
+from eoclient.sentinelhub.async_process import AsyncProcess
+from eoclient.sentinelhub.batch import Batch
+from eoclient.sentinelhub.batch_statistics import BatchStatistics
 from eoclient.sentinelhub.budget import ProcessingBudget
 from eoclient.sentinelhub.byoc import BYOC
 from eoclient.sentinelhub.catalog import Catalog
@@ -89,6 +92,12 @@ class SentinelHub(BaseClient):
         """Bring Your Own COG: collections, tiles, files."""
         self.tiling_grids = TilingGrids(self.transport)
         """Batch tiling grids."""
+        self.async_process = AsyncProcess(self)
+        """Async Process API: process requests delivered to object storage, as Jobs."""
+        self.batch = Batch(self)
+        """Batch Process API (v2): large-area processing requests, as Jobs."""
+        self.batch_statistics = BatchStatistics(self)
+        """Batch Statistical API: statistics over many features, as Jobs."""
         self._process_api = ProcessAPI(self.transport, budget)
         self._statistics_api = StatisticsAPI(self.transport, budget)
 

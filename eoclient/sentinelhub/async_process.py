@@ -1,0 +1,14 @@
+"""Sentinel Hub AsyncProcess (being written)."""
+
+from __future__ import annotations
+
+from eoclient._client import BaseClient
+
+__all__ = ["AsyncProcess"]
+
+
+class AsyncProcess:
+    """Reached as an attribute of :class:`~eoclient.SentinelHub`."""
+
+    def __init__(self, client: BaseClient) -> None:
+        self._client = client
