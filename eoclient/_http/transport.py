@@ -505,7 +505,10 @@ class Transport:
                         )
                         cause = error
                         if status == 429:
-                            self.limiter.on_rate_limited(retry_after)
+                            # A hint beyond what the policy would wait is raised to this caller, not
+                            # imposed on every other request of the client.
+                            too_long = retry_after is not None and retry_after > policy.max_retry_after
+                            self.limiter.on_rate_limited(None if too_long else retry_after)
                         retryable = status in policy.retry_statuses and (safe or status == 429)
                 finally:
                     await ctx.__aexit__(None, None, None)
