@@ -17,11 +17,13 @@ from eoclient._http.transport import ConnectionLimits, Timeouts, Transport
 from eoclient._polling import PollPolicy
 from eoclient._redact import Secret
 from eoclient.config import SentinelHubSettings, sentinelhub_settings
+from eoclient.errors import ValidationError
 from eoclient.sentinelhub.async_process import AsyncProcess
 from eoclient.sentinelhub.batch import Batch
 from eoclient.sentinelhub.batch_statistics import BatchStatistics
 from eoclient.sentinelhub.budget import ProcessingBudget
 from eoclient.sentinelhub.byoc import BYOC
+from eoclient.sentinelhub.cache import ResponseCache
 from eoclient.sentinelhub.catalog import Catalog
 from eoclient.sentinelhub.data_collections import check_deployment
 from eoclient.sentinelhub.process import ProcessAPI
@@ -37,7 +39,13 @@ class SentinelHub(BaseClient):
     """Asynchronous Sentinel Hub client (also Copernicus Data Space and other deployments).
 
     Credentials and URLs come from the arguments, else the ``SH_*`` environment
-    variables, else the config file profile (see :mod:`eoclient.config`).
+    variables, else the config file profile, else sentinelhub-py's config file
+    (see :mod:`eoclient.config`).
+
+    ``cache_dir=path`` (or ``cache=ResponseCache(path)``) answers a repeated
+    Process or Statistical request from disk, like sentinelhub-py's
+    ``data_folder`` with ``save_data=True``; ``refresh=True`` on a call is its
+    ``redownload=True`` (see :mod:`eoclient.sentinelhub.cache`).
 
     Example::
 
@@ -61,7 +69,11 @@ class SentinelHub(BaseClient):
         poll: PollPolicy | None = None,
         rng: random.Random | None = None,
         budget: ProcessingBudget | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
+        if cache is not None and cache_dir is not None:
+            raise ValidationError("cache_dir", "give cache= or cache_dir=, not both")
         self.settings: SentinelHubSettings = sentinelhub_settings(
             client_id=client_id,
             client_secret=client_secret,
@@ -98,8 +110,10 @@ class SentinelHub(BaseClient):
         """Batch Process API (v2): large-area processing requests, as Jobs."""
         self.batch_statistics = BatchStatistics(self)
         """Batch Statistical API: statistics over many features, as Jobs."""
-        self._process_api = ProcessAPI(self.transport, budget)
-        self._statistics_api = StatisticsAPI(self.transport, budget)
+        self.cache: ResponseCache | None = ResponseCache(cache_dir) if cache_dir is not None else cache
+        """The disk cache of Process and Statistical answers (``None``: no caching)."""
+        self._process_api = ProcessAPI(self.transport, budget, self.cache)
+        self._statistics_api = StatisticsAPI(self.transport, budget, self.cache)
 
     # -- Process and Statistical API (one-shot requests) --
 
@@ -117,7 +131,11 @@ class SentinelHub(BaseClient):
         self._statistics_api.budget = value
 
     async def process(
-        self, request: ProcessRequest | Mapping[str, Any], *, accept: str | None = None
+        self,
+        request: ProcessRequest | Mapping[str, Any],
+        *,
+        accept: str | None = None,
+        refresh: bool = False,
     ) -> ProcessResult:
         """Render a Process API request and return the answer in memory.
 
@@ -126,7 +144,8 @@ class SentinelHub(BaseClient):
         anything is sent (:class:`~eoclient.errors.ValidationError` names the
         field). ``Accept`` follows the requested format (a tar for several
         responses) unless ``accept`` overrides it. Several responses are split
-        into ``result.parts`` by identifier.
+        into ``result.parts`` by identifier. With a cache, a repeated request
+        is answered from disk unless ``refresh=True``.
 
         Example::
 
@@ -143,7 +162,7 @@ class SentinelHub(BaseClient):
             result.processing_units
         """
         check_deployment(request, self.transport.base_url)
-        return await self._process_api.process(request, accept=accept)
+        return await self._process_api.process(request, accept=accept, refresh=refresh)
 
     async def process_to_file(
         self,
@@ -151,12 +170,14 @@ class SentinelHub(BaseClient):
         path: str | os.PathLike[str],
         *,
         accept: str | None = None,
+        refresh: bool = False,
     ) -> ProcessFile:
         """Render a Process API request straight to ``path``, streaming (never the whole body in memory).
 
         The bytes go to ``<path>.part`` and are renamed into place when
         complete; a failure leaves neither file. Several responses are written
-        as the tar archive the service sends.
+        as the tar archive the service sends. With a cache, a repeated request
+        is linked or copied from disk (atomically too) unless ``refresh=True``.
 
         Example::
 
@@ -164,10 +185,14 @@ class SentinelHub(BaseClient):
             info.size, info.processing_units
         """
         check_deployment(request, self.transport.base_url)
-        return await self._process_api.to_file(request, path, accept=accept)
+        return await self._process_api.to_file(request, path, accept=accept, refresh=refresh)
 
     async def statistics(
-        self, request: StatisticsRequest | Mapping[str, Any], *, retry_failed: int = 0
+        self,
+        request: StatisticsRequest | Mapping[str, Any],
+        *,
+        retry_failed: int = 0,
+        refresh: bool = False,
     ) -> StatisticsResponse:
         """Run a Statistical API request: statistics (and histograms) per time interval.
 
@@ -175,7 +200,9 @@ class SentinelHub(BaseClient):
         ``response.errors`` or call ``response.raise_for_errors()``. With
         ``retry_failed=N``, intervals that failed with ``EXECUTION_ERROR`` or
         ``TIMEOUT`` are re-requested one by one for up to N rounds and merged
-        back in order (``processing_units`` then sums every request).
+        back in order (``processing_units`` then sums every request). With a
+        cache, a repeated request is answered from disk unless ``refresh=True``
+        (only the final, merged answer is cached).
 
         Example::
 
@@ -185,7 +212,7 @@ class SentinelHub(BaseClient):
                     print(item.interval.from_, item.outputs["default"].bands["B0"].stats.mean)
         """
         check_deployment(request, self.transport.base_url)
-        return await self._statistics_api.statistics(request, retry_failed=retry_failed)
+        return await self._statistics_api.statistics(request, retry_failed=retry_failed, refresh=refresh)
 
     def __repr__(self) -> str:
         return f"SentinelHub(base_url={self.settings.base_url!r}, client_id={self.settings.client_id!r})"

@@ -9,6 +9,15 @@ with ``retry_failed=N``: each such interval is re-requested on its own (the
 same request with that interval's ``timeRange``), concurrently, for up to N
 rounds, and the answers are merged back in interval order. An interval still
 failing after the last round keeps its error.
+
+With a :class:`~eoclient.sentinelhub.cache.ResponseCache`, the answer is kept
+under the key of the request as the caller wrote it (``refresh=True`` asks
+again and rewrites it). Only that final answer is cached, merged after
+``retry_failed`` rounds; the per-interval retry requests are not: an entry is
+one caller's request, and a transient interval failure must not be replayed
+from disk by the next retry. A hit that still carries retryable interval
+errors is the starting point of the ``retry_failed`` rounds (only the failed
+intervals are requested), and the improved answer replaces the entry.
 """
 
 from __future__ import annotations
@@ -23,8 +32,15 @@ import msgspec
 from eoclient._http.transport import Transport
 from eoclient._log import log_event
 from eoclient._models import from_wire
-from eoclient.errors import RateLimitError, ServerError, TransportError, ValidationError
+from eoclient.errors import (
+    RateLimitError,
+    ResponseDecodeError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
 from eoclient.sentinelhub.budget import ProcessingBudget, charged, estimate_statistics_units
+from eoclient.sentinelhub.cache import ResponseCache, encode_answer
 from eoclient.sentinelhub.process import processing_units_spent
 from eoclient.sentinelhub.statistics_models import (
     Interval,
@@ -41,6 +57,7 @@ STATISTICS_PATH: Final = "/api/v1/statistics"
 RETRYABLE_INTERVAL_ERRORS: Final = frozenset({"EXECUTION_ERROR", "TIMEOUT"})
 """Interval error types worth asking for again (``BAD_REQUEST`` would fail the same way)."""
 
+_ACCEPT: Final = "application/json"
 _RETRY_CONCURRENCY: Final = 4  # interval retries in flight at once, per call
 # A retry that still fails this way after the transport's own retries leaves the interval's
 # error in place instead of discarding the answers already in hand.
@@ -50,12 +67,22 @@ _TRANSIENT: Final = (ServerError, RateLimitError, TransportError)
 class StatisticsAPI:
     """Statistical API calls of one client (use :meth:`eoclient.SentinelHub.statistics`)."""
 
-    def __init__(self, transport: Transport, budget: ProcessingBudget | None = None) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        budget: ProcessingBudget | None = None,
+        cache: ResponseCache | None = None,
+    ) -> None:
         self._transport = transport
         self.budget = budget
+        self.cache = cache
 
     async def statistics(
-        self, request: StatisticsRequest | Mapping[str, Any], *, retry_failed: int = 0
+        self,
+        request: StatisticsRequest | Mapping[str, Any],
+        *,
+        retry_failed: int = 0,
+        refresh: bool = False,
     ) -> StatisticsResponse:
         """Compute the statistics of ``request``; failed intervals are in ``.errors``.
 
@@ -65,7 +92,10 @@ class StatisticsAPI:
         if isinstance(retry_failed, bool) or not isinstance(retry_failed, int) or retry_failed < 0:
             raise ValidationError("retry_failed", f"must be a whole number >= 0, got {retry_failed!r}")
         model, wire, intervals = prepare_statistics_request(request)
-        answer = await self._send(model, wire, intervals)
+        url = self._transport.url(STATISTICS_PATH)
+        key = self.cache.key(url=url, accept=_ACCEPT, body=wire) if self.cache is not None else ""
+        cached = None if self.cache is None or refresh else await _cached_answer(self.cache, key)
+        answer = cached[0] if cached is not None else await self._send(model, wire, intervals)
         data = list(answer.data)
         units: list[float | None] = [answer.processing_units]
         for round_ in range(1, retry_failed + 1):
@@ -84,11 +114,26 @@ class StatisticsAPI:
                     merged.extend(sub.data)  # the interval's new answer (none: no data after all)
                     units.append(sub.processing_units)
             data = merged
-        if len(units) == 1:
-            return answer
-        return msgspec.structs.replace(
-            answer, data=data, status=_status(data, answer.status), processing_units=_total(units)
-        )
+        final = answer
+        if len(units) > 1:
+            final = msgspec.structs.replace(
+                answer, data=data, status=_status(data, answer.status), processing_units=_total(units)
+            )
+        if self.cache is not None and (cached is None or len(units) > 1):
+            # Stored with what producing it cost in all (a hit's own cost and the new retries).
+            spent = final.processing_units if cached is None else _total([cached[1], *units[1:]])
+            content = encode_answer(final)
+            await self.cache.put(
+                key,
+                url=url,
+                accept=_ACCEPT,
+                request=wire,
+                content=content,
+                content_type=_ACCEPT,
+                processing_units=spent,
+                headers={},
+            )
+        return final
 
     async def _send(
         self, model: StatisticsRequest, wire: dict[str, Any], intervals: int
@@ -99,7 +144,7 @@ class StatisticsAPI:
                 STATISTICS_PATH,
                 operation="statistics.request",
                 json=wire,
-                headers={"Accept": "application/json"},
+                headers={"Accept": _ACCEPT},
                 idempotent=True,  # computing statistics changes nothing on the server
             )
             charge.actual = processing_units_spent(resp.headers)
@@ -136,6 +181,19 @@ class StatisticsAPI:
         if fatal:
             raise fatal[0]
         return results
+
+
+async def _cached_answer(cache: ResponseCache, key: str) -> tuple[StatisticsResponse, float | None] | None:
+    """``(answer, what it cost when computed)`` from the cache (this call spends nothing), or ``None``."""
+    hit = await cache.get(key)
+    if hit is None:
+        return None
+    try:
+        answer = from_wire(msgspec.json.decode(hit.content), StatisticsResponse, operation="statistics.cache")
+    except (msgspec.DecodeError, ResponseDecodeError):
+        log_event(logging.WARNING, "cache.unusable_entry", key=key)
+        return None
+    return msgspec.structs.replace(answer, processing_units=0.0), hit.meta.processing_units
 
 
 def _retryable(item: StatisticsInterval) -> bool:
