@@ -1,14 +1,278 @@
-"""Sentinel Hub BatchStatistics (being written)."""
+"""The Batch Statistical API: statistics over every feature of a GeoPackage, written to object storage.
+
+Reached as ``sh.batch_statistics``. A request is created (CREATED), optionally
+analysed, started, and then runs to DONE (or PARTIAL, FAILED, STOPPED); its
+:class:`~eoclient.jobs.Job` follows it::
+
+    job = await sh.batch_statistics.create(request)      # CREATED
+    await sh.batch_statistics.analyse(job)               # optional: ANALYSING -> ANALYSIS_DONE
+    await sh.batch_statistics.start(job)                 # PROCESSING (analyses first if needed)
+    async for status in job.watch():
+        print(status.raw, status.progress)               # completionPercentage / 100
+    task = await job                                     # BatchStatisticsTask, status DONE
+
+or ``await sh.batch_statistics.create(request, start=True)``. A request is
+never processed without ``start`` (processing costs processing units), so a
+job that was not started waits in CREATED or ANALYSIS_DONE (its status
+message says so).
+
+How the service's statuses end a Job:
+
+* ``DONE`` -> the result: the request as :class:`BatchStatisticsTask`;
+* ``PARTIAL`` (some features failed, the others were written) -> also the
+  result: check ``task.status`` (and ``task.error``);
+* ``FAILED`` -> :class:`~eoclient.errors.JobFailedError` with the service's ``error``;
+* ``STOPPED`` by a user (``stoppedStatusReason`` ``USER_ACTION``, also
+  ``job.cancel()``, which calls stop) -> :class:`~eoclient.errors.JobCancelledError`;
+  stopped by the service for lack of processing units (``OUT_OF_PU``) ->
+  :class:`~eoclient.errors.JobFailedError`.
+"""
 
 from __future__ import annotations
 
-from eoclient._client import BaseClient
+from collections.abc import Mapping
+from typing import Any, Final
 
-__all__ = ["BatchStatistics"]
+from eoclient._client import BaseClient
+from eoclient._models import from_wire
+from eoclient.errors import BadRequestError, ConflictError, ResponseDecodeError, ValidationError
+from eoclient.jobs import Job, JobState, JobStatus, PollPolicy, register_job_kind
+from eoclient.paging import Paginator
+from eoclient.sentinelhub._paging import view_paginator
+from eoclient.sentinelhub.batch_statistics_models import (
+    BatchStatisticsRequest,
+    BatchStatisticsStatus,
+    BatchStatisticsTask,
+    prepare_batch_statistics_request,
+)
+from eoclient.sentinelhub.byoc_models import page_count, uuid_id
+from eoclient.sentinelhub.data_collections import check_deployment
+
+__all__ = ["BATCH_STATISTICS_PATH", "KIND", "SORTS", "BatchStatistics", "BatchStatisticsJob"]
+
+BATCH_STATISTICS_PATH: Final = "/api/v1/statistics/batch"
+KIND: Final = "sentinelhub.batch_statistics"
+SORTS: Final = frozenset({"created", "created:desc", "status", "status:desc"})
+"""``sort`` values of the listing."""
+
+_STATES: Final = {
+    "CREATED": JobState.PENDING,
+    "ANALYSING": JobState.RUNNING,
+    "ANALYSIS_DONE": JobState.PENDING,
+    "PROCESSING": JobState.RUNNING,
+    "DONE": JobState.SUCCEEDED,
+    "PARTIAL": JobState.SUCCEEDED,
+    "FAILED": JobState.FAILED,
+    "STOPPED": JobState.CANCELLED,
+}
+_MESSAGES: Final = {
+    "CREATED": "created; processing begins after start()",
+    "ANALYSING": "analysing the features",
+    "ANALYSIS_DONE": "analysis done; processing begins after start()",
+    "PROCESSING": "processing",
+    "DONE": "done",
+    "PARTIAL": "done, but some features failed",
+}
+
+
+def to_job_status(data: BatchStatisticsStatus, *, operation: str = "batch_statistics.status") -> JobStatus:
+    """The :class:`~eoclient.jobs.JobStatus` of a service status (progress = completionPercentage / 100)."""
+    state = _STATES.get(data.status)
+    if state is None:
+        raise ResponseDecodeError(
+            f"unknown Batch Statistical status {data.status!r}",
+            operation=operation,
+            path=BATCH_STATISTICS_PATH,
+        )
+    message = _MESSAGES.get(data.status)
+    error: str | None = None
+    if data.status == "STOPPED":
+        reason = data.stopped_status_reason or "USER_ACTION"
+        message = f"stopped ({reason})"
+        if reason != "USER_ACTION":
+            # Stopped by the service (e.g. out of processing units): a failure, not a cancellation.
+            state = JobState.FAILED
+            error = data.error or f"stopped by the service: {reason}"
+    elif state is JobState.FAILED:
+        error = data.error or "the request failed (the service gave no reason)"
+    elif data.status == "PARTIAL" and data.error:
+        message = f"{message}: {data.error}"
+    pct = data.completion_percentage
+    progress = None if pct is None else min(1.0, max(0.0, pct / 100))
+    return JobStatus(state=state, raw=data.status, progress=progress, message=message, error=error)
+
+
+def _request_id(value: Any) -> str:
+    """A request id from a UUID, its text, or a :class:`~eoclient.jobs.Job` of this API."""
+    if isinstance(value, Job):
+        if value.kind != KIND:
+            raise ValidationError("request_id", f"a {value.kind} job is not a Batch Statistical request")
+        value = value.id
+    return uuid_id(value, field="request_id", prefix="")
+
+
+class BatchStatisticsJob:
+    """Job strategy of one Batch Statistical request: polls ``.../status``; cancel is ``stop``."""
+
+    kind = KIND
+
+    def __init__(self, client: BaseClient, request_id: str) -> None:
+        self._client = client
+        self.job_id = request_id
+
+    def __repr__(self) -> str:
+        return f"BatchStatisticsJob({self.job_id!r})"
+
+    async def poll(self) -> JobStatus:
+        data = await self._client.transport.request_json(
+            "GET",
+            f"{BATCH_STATISTICS_PATH}/{self.job_id}/status",
+            operation="batch_statistics.status",
+            type=BatchStatisticsStatus,
+        )
+        return to_job_status(data)
+
+    async def result(self, final: JobStatus) -> BatchStatisticsTask:
+        path = f"{BATCH_STATISTICS_PATH}/{self.job_id}"
+        body = await self._client.transport.request_json("GET", path, operation="batch_statistics.get")
+        return from_wire(body, BatchStatisticsTask, operation="batch_statistics.get", path=path)
+
+    async def cancel(self) -> bool:
+        try:
+            await self._client.transport.request(
+                "POST",
+                f"{BATCH_STATISTICS_PATH}/{self.job_id}/stop",
+                operation="batch_statistics.stop",
+                idempotent=True,  # stopping twice stops once
+            )
+        except (BadRequestError, ConflictError):
+            return False  # it had already ended
+        return True
+
+    def resume_data(self) -> dict[str, Any]:
+        return {}
+
+
+def _resume(client: Any, job_id: str, data: Mapping[str, Any]) -> BatchStatisticsJob:
+    return BatchStatisticsJob(client, uuid_id(job_id, field="resume_token", prefix=""))
+
+
+register_job_kind(KIND, _resume)
 
 
 class BatchStatistics:
-    """Reached as an attribute of :class:`~eoclient.SentinelHub`."""
+    """Batch Statistical requests as Jobs. Reached as ``sh.batch_statistics``.
+
+    Ids are UUIDs (a :class:`uuid.UUID`, its text, or the request's Job) and
+    are checked before anything is sent. The service refuses actions out of
+    order (analysing twice, starting a running request) with
+    :class:`~eoclient.errors.BadRequestError`.
+    """
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
+
+    def _job(
+        self, request_id: str, status: BatchStatisticsStatus | None, poll: PollPolicy | None
+    ) -> Job[Any]:
+        initial = to_job_status(status) if status is not None else None
+        return Job(
+            BatchStatisticsJob(self._client, request_id),
+            poll=poll or self._client.poll_policy,
+            initial_status=initial,
+        )
+
+    async def create(
+        self,
+        request: BatchStatisticsRequest | Mapping[str, Any],
+        *,
+        start: bool = False,
+        poll: PollPolicy | None = None,
+    ) -> Job[BatchStatisticsTask]:
+        """Create a request (status CREATED) and return its Job; ``start=True`` also starts it.
+
+        ``request`` is a :class:`~eoclient.sentinelhub.batch_statistics_models.BatchStatisticsRequest`
+        or a dict as in the documentation. Required fields (``input.features``,
+        ``input.data``, ``aggregation`` with ``timeRange``, ``aggregationInterval``
+        and an evalscript, ``output``) and the Statistical API's checks of
+        ``aggregation`` and ``calculations`` run before anything is sent
+        (:class:`~eoclient.errors.ValidationError`). Bucket keys are secrets:
+        never in logs, reprs or errors.
+
+        Example::
+
+            job = await sh.batch_statistics.create(request, start=True)
+            task = await job
+            print(task.status, task.cost_pu)
+        """
+        check_deployment(request, self._client.transport.base_url)
+        _, wire = prepare_batch_statistics_request(request)
+        body = await self._client.transport.request_json(
+            "POST", BATCH_STATISTICS_PATH, operation="batch_statistics.create", json=wire
+        )
+        created = from_wire(
+            body, BatchStatisticsTask, operation="batch_statistics.create", path=BATCH_STATISTICS_PATH
+        )
+        job: Job[BatchStatisticsTask] = self._job(created.id, created, poll)
+        if start:
+            await self.start(created.id)
+        return job
+
+    def job(self, request_id: Any, *, poll: PollPolicy | None = None) -> Job[BatchStatisticsTask]:
+        """Re-attach to a request by its id (nothing is sent until the Job polls)."""
+        return self._job(_request_id(request_id), None, poll)
+
+    async def get(self, request_id: Any) -> BatchStatisticsTask:
+        """The whole request: status, cost, the request body, the last user action."""
+        path = f"{BATCH_STATISTICS_PATH}/{_request_id(request_id)}"
+        body = await self._client.transport.request_json("GET", path, operation="batch_statistics.get")
+        return from_wire(body, BatchStatisticsTask, operation="batch_statistics.get", path=path)
+
+    async def status(self, request_id: Any) -> BatchStatisticsStatus:
+        """The request's status (``status``, ``completionPercentage``, ``costPu``, ``error``...)."""
+        path = f"{BATCH_STATISTICS_PATH}/{_request_id(request_id)}/status"
+        return await self._client.transport.request_json(  # type: ignore[no-any-return]
+            "GET", path, operation="batch_statistics.status", type=BatchStatisticsStatus
+        )
+
+    async def _action(self, request_id: Any, action: str) -> None:
+        path = f"{BATCH_STATISTICS_PATH}/{_request_id(request_id)}/{action}"
+        # Not retried on 5xx: the service may have acted, and a repeated action is refused (400).
+        await self._client.transport.request("POST", path, operation=f"batch_statistics.{action}")
+
+    async def analyse(self, request_id: Any) -> None:
+        """Analyse a CREATED request (ANALYSING, then ANALYSIS_DONE): checks features, estimates the cost."""
+        await self._action(request_id, "analyse")
+
+    async def start(self, request_id: Any) -> None:
+        """Start processing (a CREATED request is analysed first; a STOPPED one resumes)."""
+        await self._action(request_id, "start")
+
+    async def stop(self, request_id: Any) -> None:
+        """Stop a request (STOPPED, ``stoppedStatusReason`` USER_ACTION); ``job.cancel()`` does this."""
+        path = f"{BATCH_STATISTICS_PATH}/{_request_id(request_id)}/stop"
+        await self._client.transport.request("POST", path, operation="batch_statistics.stop", idempotent=True)
+
+    def list(
+        self, *, sort: str | None = None, count: int | None = None, max_items: int | None = None
+    ) -> Paginator[BatchStatisticsTask]:
+        """Every request of the account, page by page (``viewtoken`` paging).
+
+        ``sort``: ``created``, ``created:desc``, ``status`` or ``status:desc``;
+        ``count``: page size (1..100); ``max_items``: stop after that many.
+
+        Example::
+
+            async for task in sh.batch_statistics.list(sort="created:desc", max_items=20):
+                print(task.id, task.status)
+        """
+        if sort is not None and sort not in SORTS:
+            raise ValidationError("sort", f"must be one of {', '.join(sorted(SORTS))}")
+        return view_paginator(
+            self._client.transport,
+            BATCH_STATISTICS_PATH,
+            BatchStatisticsTask,
+            operation="batch_statistics.list",
+            params={"sort": sort, "count": page_count(count)},
+            max_items=max_items,
+        )
