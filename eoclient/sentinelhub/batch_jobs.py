@@ -1,0 +1,334 @@
+"""Batch Process requests (v2 and legacy) driven by the one :class:`~eoclient.jobs.Job` handle.
+
+A batch request moves CREATED → ANALYSING → ANALYSIS_DONE → PROCESSING →
+DONE (or FAILED, STOPPED; the legacy API also has PARTIAL and CANCELED). The
+service moves it on its own only after the user's ANALYSE or START; a job
+made by ``run()`` therefore *drives* the request: when it sees ANALYSIS_DONE
+and nobody started the request yet, its next poll POSTs START (``start=True``
+in the resume token, so a resumed job keeps doing it).
+
+How statuses read as job states:
+
+========================  =====================================================
+CREATED                   PENDING (waiting for ANALYSE or START)
+ANALYSING, PROCESSING     RUNNING (``progress`` = completion percentage / 100)
+ANALYSIS_DONE             RUNNING; SUCCEEDED when the job was asked to stop
+                          after the analysis (``run(..., start=False)``)
+DONE                      SUCCEEDED (a DONE with an ``error`` text: some tiles
+                          failed, said in ``message``)
+PARTIAL (legacy)          SUCCEEDED with ``message`` naming the failed tiles;
+                          FAILED when ``allow_partial=False``
+FAILED                    FAILED (``error`` is the service's text)
+STOPPED / CANCELED        CANCELLED; FAILED when the *service* stopped it
+                          (``stoppedStatusReason`` OUT_OF_PU or UNHEALTHY)
+========================  =====================================================
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Generic, Protocol, TypeVar
+
+from eoclient._client import BaseClient
+from eoclient.errors import BadRequestError, ConflictError, ValidationError
+from eoclient.jobs import Job, JobState, JobStatus, register_job_kind
+from eoclient.sentinelhub.batch_models import BatchRequest
+from eoclient.sentinelhub.batch_v1_models import BatchV1Request
+
+__all__ = [
+    "LEGACY",
+    "V2",
+    "BatchAPIBase",
+    "BatchJobStrategy",
+    "Surface",
+    "batch_job_status",
+    "request_id",
+]
+
+
+class _Record(Protocol):
+    """What the strategy reads of a v2 or legacy batch request."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def user_action(self) -> str | None: ...
+    @property
+    def progress(self) -> float | None: ...
+
+
+R = TypeVar("R", bound=_Record)
+
+_SERVICE_STOPS: Final = frozenset({"OUT_OF_PU", "UNHEALTHY"})
+_AFTER_ANALYSIS: Final = frozenset({"ANALYSIS_DONE", "PROCESSING", "DONE", "PARTIAL"})
+UNTIL: Final = ("done", "analysis")
+
+
+@dataclass(frozen=True, slots=True)
+class Surface:
+    """One batch API: its paths, the name of its stop action and how its answers decode."""
+
+    kind: str  # job registry key
+    base: str  # URL path of the request collection
+    family: str  # prefix of operation names
+    stop_action: str  # "stop" (v2) or "cancel" (legacy)
+    decode: type[Any]
+
+
+def request_id(value: Any, field: str = "request_id") -> str:
+    """A batch request id (a UUID, its text, or a batch request model) as canonical text."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    ident = getattr(value, "id", value)
+    if not isinstance(ident, str):
+        raise ValidationError(field, f"expected a batch request id (UUID), got {type(value).__name__}")
+    try:
+        return str(uuid.UUID(ident.strip()))
+    except ValueError:
+        raise ValidationError(field, f"not a UUID: {ident!r}") from None
+
+
+def batch_job_status(
+    record: _Record,
+    *,
+    until: str = "done",
+    allow_partial: bool = True,
+    stopped_reason: str | None = None,
+) -> JobStatus:
+    """How one observation of a batch request reads as a :class:`JobStatus` (see the module table)."""
+    raw = record.status or "UNKNOWN"
+    progress = record.progress
+    error = record.error
+    if raw == "FAILED":
+        return JobStatus(JobState.FAILED, raw, progress=progress, error=error or "the batch request failed")
+    if raw in ("STOPPED", "CANCELED"):
+        if stopped_reason in _SERVICE_STOPS:
+            return JobStatus(
+                JobState.FAILED, raw, progress=progress, error=f"stopped by the service: {stopped_reason}"
+            )
+        return JobStatus(JobState.CANCELLED, raw, progress=progress, message=stopped_reason)
+    if until == "analysis" and raw in _AFTER_ANALYSIS:
+        return JobStatus(JobState.SUCCEEDED, raw, progress=progress, message="analysis done")
+    if raw == "PARTIAL" or (raw == "DONE" and error):
+        text = error or "some tiles failed"
+        if not allow_partial:
+            return JobStatus(
+                JobState.FAILED, raw, progress=progress, error=f"finished with failed tiles: {text}"
+            )
+        return JobStatus(
+            JobState.SUCCEEDED, raw, progress=progress, message=f"finished with failed tiles: {text}"
+        )
+    if raw == "DONE":
+        return JobStatus(JobState.SUCCEEDED, raw, progress=1.0)
+    if raw == "CREATED":
+        return JobStatus(JobState.PENDING, raw, progress=progress, message="waiting for ANALYSE or START")
+    if raw == "ANALYSING":
+        return JobStatus(JobState.RUNNING, raw, progress=progress, message="analysing")
+    if raw == "ANALYSIS_DONE":
+        waiting = "waiting for START" if record.user_action != "START" else "starting"
+        return JobStatus(JobState.RUNNING, raw, progress=progress, message=waiting)
+    # PROCESSING, or a status newer than this client: keep polling.
+    return JobStatus(JobState.RUNNING, raw, progress=progress)
+
+
+class BatchJobStrategy(Generic[R]):
+    """Job strategy for one batch request of either surface.
+
+    ``start``: POST START once the analysis is done (the request is not yet
+    started). ``until``: ``"done"`` waits for the end of processing,
+    ``"analysis"`` for the end of the analysis. ``allow_partial``: whether a
+    request that finished with failed tiles is a success (see
+    :func:`batch_job_status`). The result is the last observed request.
+    """
+
+    def __init__(
+        self,
+        client: BaseClient,
+        surface: Surface,
+        job_id: str,
+        *,
+        start: bool = False,
+        until: str = "done",
+        allow_partial: bool = True,
+    ) -> None:
+        if until not in UNTIL:
+            raise ValidationError("until", f"must be one of {', '.join(UNTIL)}")
+        self._client = client
+        self.surface = surface
+        self.job_id = request_id(job_id)
+        self.start = start
+        self.until = until
+        self.allow_partial = allow_partial
+        self.last: R | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.surface.kind
+
+    @property
+    def _path(self) -> str:
+        return f"{self.surface.base}/{self.job_id}"
+
+    async def _get(self) -> R:
+        record: R = await self._client.transport.request_json(
+            "GET", self._path, operation=f"{self.surface.family}.get", type=self.surface.decode
+        )
+        return record
+
+    async def _action(self, action: str) -> None:
+        await self._client.transport.request(
+            "POST", f"{self._path}/{action}", operation=f"{self.surface.family}.{action}"
+        )
+
+    def status_of(self, record: R) -> JobStatus:
+        """How ``record`` reads as a job status for this job's goal."""
+        return batch_job_status(
+            record,
+            until=self.until,
+            allow_partial=self.allow_partial,
+            stopped_reason=getattr(record, "stopped_status_reason", None),
+        )
+
+    async def poll(self) -> JobStatus:
+        record = await self._get()
+        if (
+            self.start
+            and self.until == "done"
+            and record.status == "ANALYSIS_DONE"
+            and record.user_action != "START"
+        ):
+            try:
+                await self._action("start")
+            except (BadRequestError, ConflictError):
+                # Someone else may have started it meanwhile; the next GET tells.
+                record = await self._get()
+                if record.status == "ANALYSIS_DONE" and record.user_action != "START":
+                    raise
+            else:
+                record = await self._get()
+        self.last = record
+        return self.status_of(record)
+
+    async def result(self, final: JobStatus) -> R:
+        last = self.last
+        if last is not None and last.status == final.raw:
+            return last
+        record = await self._get()
+        self.last = record
+        return record
+
+    async def cancel(self) -> bool:
+        try:
+            await self._action(self.surface.stop_action)
+        except (BadRequestError, ConflictError):
+            return False  # it had already ended (or had not been started)
+        return True
+
+    def resume_data(self) -> dict[str, Any]:
+        return {"start": self.start, "until": self.until, "allowPartial": self.allow_partial}
+
+
+def _factory(surface_name: str) -> Any:
+    def resume(client: Any, job_id: str, data: Mapping[str, Any]) -> BatchJobStrategy[Any]:
+        surface = V2 if surface_name == "v2" else LEGACY
+        until = data.get("until", "done")
+        if until not in UNTIL:
+            raise ValidationError("resume_token", f"unknown batch goal {until!r}")
+        return BatchJobStrategy(
+            client,
+            surface,
+            job_id,
+            start=bool(data.get("start", False)),
+            until=until,
+            allow_partial=bool(data.get("allowPartial", True)),
+        )
+
+    return resume
+
+
+V2: Final[Surface] = Surface("sentinelhub.batch", "/api/v2/batch/process", "batch", "stop", BatchRequest)
+"""Batch Process API v2 (``/api/v2/batch/process``)."""
+LEGACY: Final[Surface] = Surface(
+    "sentinelhub.batch_v1", "/api/v1/batch/process", "batch_v1", "cancel", BatchV1Request
+)
+"""The legacy Batch Process API (``/api/v1/batch/process``)."""
+
+register_job_kind(V2.kind, _factory("v2"))
+register_job_kind(LEGACY.kind, _factory("v1"))
+
+
+class BatchAPIBase(Generic[R]):
+    """What the v2 and the legacy batch clients share: paths, actions, and the Job flow."""
+
+    _surface: Surface
+
+    def __init__(self, client: BaseClient) -> None:
+        self._client = client
+
+    def _path(self, request: Any, action: str | None = None) -> str:
+        path = f"{self._surface.base}/{request_id(request)}"
+        return f"{path}/{action}" if action else path
+
+    async def _fetch(self, request: Any) -> R:
+        record: R = await self._client.transport.request_json(
+            "GET", self._path(request), operation=f"{self._surface.family}.get", type=self._surface.decode
+        )
+        return record
+
+    async def _post(self, request: Any, action: str) -> None:
+        await self._client.transport.request(
+            "POST", self._path(request, action), operation=f"{self._surface.family}.{action}"
+        )
+
+    async def _run(
+        self,
+        request_or_id: Any,
+        create: Callable[[Any], Awaitable[R]],
+        *,
+        analyse_first: bool,
+        start: bool,
+        allow_partial: bool,
+    ) -> Job[R]:
+        if not start and not analyse_first:
+            raise ValidationError("start", "start=False waits for the analysis: it needs analyse_first=True")
+        if isinstance(request_or_id, (str, uuid.UUID, self._surface.decode)):
+            record = await self._fetch(request_or_id)
+        else:
+            record = await create(request_or_id)
+        acted = False
+        if record.status == "CREATED":
+            await self._post(record.id, "analyse" if analyse_first else "start")
+            acted = True
+        elif record.status == "STOPPED" and start:
+            await self._post(record.id, "start")  # v2: a stopped request resumes
+            acted = True
+        strategy: BatchJobStrategy[R] = BatchJobStrategy(
+            self._client,
+            self._surface,
+            record.id,
+            start=start,
+            until="done" if start else "analysis",
+            allow_partial=allow_partial,
+        )
+        initial = None
+        if not acted:
+            strategy.last = record
+            initial = strategy.status_of(record)
+        return Job(strategy, poll=self._client.poll_policy, initial_status=initial)
+
+    def _attach(self, request: Any, *, start: bool, until: str, allow_partial: bool) -> Job[R]:
+        strategy: BatchJobStrategy[R] = BatchJobStrategy(
+            self._client,
+            self._surface,
+            request_id(request),
+            start=start,
+            until=until,
+            allow_partial=allow_partial,
+        )
+        return Job(strategy, poll=self._client.poll_policy)
