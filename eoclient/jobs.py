@@ -520,8 +520,9 @@ class Job(Generic[T]):
         if status.state is JobState.FAILED:
             raise JobFailedError(job_id=self.id, status=status.raw, error=status.error)
         if status.state is JobState.CANCELLED:
+            why = f": {status.message}" if status.message else ""
             raise JobCancelledError(
-                f"job {self.id} was cancelled ({status.raw})", job_id=self.id, status=status.raw
+                f"job {self.id} was cancelled ({status.raw}){why}", job_id=self.id, status=status.raw
             )
         outcome = self._outcome
         if outcome is None:

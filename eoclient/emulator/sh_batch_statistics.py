@@ -68,7 +68,7 @@ from eoclient.emulator.sh_process import (
     script_outputs,
     violation,
 )
-from eoclient.emulator.sh_statistics import _check_calculations, _duration, split_intervals
+from eoclient.emulator.sh_statistics import check_calculations, parse_interval_duration, split_intervals
 from eoclient.emulator.sh_storage import parse_storage, public_storage
 from eoclient.emulator.state import EmulatorState, get_state
 
@@ -284,7 +284,7 @@ def check_request(body: Any) -> _Checked:
     interval = agg.get("aggregationInterval")
     if not isinstance(interval, dict):
         raise violation("aggregation->aggregationInterval", interval, "must not be null")
-    months, span = _duration(interval.get("of"))
+    months, span = parse_interval_duration(interval.get("of"))
     behavior = interval.get("lastIntervalBehavior", "SKIP")
     if behavior not in _BEHAVIORS:
         raise violation(
@@ -297,7 +297,7 @@ def check_request(body: Any) -> _Checked:
     if script:
         check_script(script)
         outputs = {o.id: o for o in script_outputs(script) if o.id != "dataMask"}
-        _check_calculations(body.get("calculations"), outputs)
+        check_calculations(body.get("calculations"), outputs)
     intervals = split_intervals(start, end, months, span, behavior)
     output_url = parse_storage(
         body.get("output"),

@@ -100,7 +100,7 @@ class _Attempts:
             return failed
 
 
-def _duration(text: Any) -> tuple[int, timedelta]:
+def parse_interval_duration(text: Any) -> tuple[int, timedelta]:
     where = "aggregation->aggregationInterval->of"
     match = _DURATION_RE.match(text) if isinstance(text, str) else None
     if match is None:
@@ -150,7 +150,7 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _check_calculations(calculations: Any, outputs: dict[str, ScriptOutput]) -> dict[str, Any]:
+def check_calculations(calculations: Any, outputs: dict[str, ScriptOutput]) -> dict[str, Any]:
     if calculations is None:
         return {}
     if not isinstance(calculations, dict):
@@ -314,7 +314,7 @@ def compute(body: Any, base_seed: int, attempts: _Attempts | None = None) -> tup
     interval = agg.get("aggregationInterval")
     if not isinstance(interval, dict):
         raise violation("aggregation->aggregationInterval", interval, "must not be null")
-    months, span = _duration(interval.get("of"))
+    months, span = parse_interval_duration(interval.get("of"))
     behavior = interval.get("lastIntervalBehavior", "SKIP")
     if behavior not in _BEHAVIORS:
         raise violation(
@@ -325,7 +325,7 @@ def compute(body: Any, base_seed: int, attempts: _Attempts | None = None) -> tup
     width, height = parse_size(agg, extent, "aggregation")
     check_script(evalscript)
     outputs = {o.id: o for o in script_outputs(evalscript) if o.id != "dataMask"}
-    calculations = _check_calculations(body.get("calculations"), outputs)
+    calculations = check_calculations(body.get("calculations"), outputs)
     intervals = split_intervals(start, end, months, span, behavior)
 
     request_key = json.dumps({"input": inp, "aggregation": agg}, sort_keys=True)

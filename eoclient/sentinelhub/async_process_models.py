@@ -34,9 +34,9 @@ from eoclient.errors import ValidationError
 from eoclient.sentinelhub.process_models import (
     ProcessInput,
     ProcessOutput,
-    _check_output,
     check_evalscript,
     check_input,
+    check_output,
     fix_field,
     to_request,
 )
@@ -176,7 +176,7 @@ def validate_async_request(request: AsyncProcessRequest) -> None:
     _check_async_size(output, extent)
     # The Process API's checks of the responses (identifiers, formats); the size was checked above
     # against the Async limit, which is larger than the Process API's.
-    _check_output(msgspec.structs.replace(output, width=None, height=None, resx=None, resy=None), extent)
+    check_output(msgspec.structs.replace(output, width=None, height=None, resx=None, resy=None), extent)
     check_storage(
         output.delivery,
         "output.delivery",

@@ -47,7 +47,7 @@ from eoclient.sentinelhub.statistics_models import (
     LAST_INTERVAL_BEHAVIORS,
     CalculationDefinition,
     StatisticsAggregation,
-    _check_calculations,
+    check_calculations,
     parse_duration,
 )
 from eoclient.sentinelhub.storage import ObjectStorage, check_storage
@@ -178,7 +178,7 @@ def validate_batch_statistics_request(request: BatchStatisticsRequest) -> None:
     check_storage(inp.features, "input.features")
     _check_data(inp.data, "input.data")
     _check_aggregation(request.aggregation)
-    _check_calculations(request.calculations)
+    check_calculations(request.calculations)
     if request.output is None:
         raise ValidationError("output", "is required: where the results are written")
     check_storage(

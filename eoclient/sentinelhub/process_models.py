@@ -559,7 +559,7 @@ def check_size(
     return max(1, round(height / ratio)), height
 
 
-def _check_output(output: ProcessOutput | None, extent: tuple[float, float, float, float] | None) -> None:
+def check_output(output: ProcessOutput | None, extent: tuple[float, float, float, float] | None) -> None:
     if output is None:
         return
     check_size(output.width, output.height, output.resx, output.resy, extent=extent, field="output")
@@ -592,7 +592,7 @@ def validate_process_request(request: ProcessRequest) -> None:
     """Every client-side check of a Process request; raises :class:`ValidationError`."""
     check_evalscript(request.evalscript, "evalscript")
     extent = check_input(request.input, "input")
-    _check_output(request.output, extent)
+    check_output(request.output, extent)
 
 
 def prepare_process_request(

@@ -193,7 +193,7 @@ class StatisticsRequest(Model):
     calculations: dict[str, CalculationDefinition] | None = None
 
 
-def _check_calculations(calculations: dict[str, CalculationDefinition] | None) -> None:
+def check_calculations(calculations: dict[str, CalculationDefinition] | None) -> None:
     for output, calc in (calculations or {}).items():
         base = f"calculations.{output}"
         for band, stat in (calc.statistics or {}).items():
@@ -253,7 +253,7 @@ def validate_statistics_request(request: StatisticsRequest) -> int:
             f"must be one of {', '.join(sorted(LAST_INTERVAL_BEHAVIORS))}",
         )
     check_size(agg.width, agg.height, agg.resx, agg.resy, extent=extent, field="aggregation")
-    _check_calculations(request.calculations)
+    check_calculations(request.calculations)
     intervals = split_time_range(
         agg.time_range.from_, agg.time_range.to, duration, behavior, limit=_MAX_COUNTED_INTERVALS
     )
