@@ -53,6 +53,7 @@ from eoclient.emulator.sh_process import (
     parse_bounds,
     parse_data,
     parse_responses,
+    parse_size,
     processing_units,
     script_error,
     script_outputs,
@@ -131,41 +132,6 @@ def run_seconds(width: int, height: int) -> float:
     return 30.0 + 60.0 * min(1.0, width * height / (MAX_SIZE * MAX_SIZE / 16))
 
 
-def _size(output: dict[str, Any], extent: tuple[float, float, float, float]) -> tuple[int, int]:
-    width, height = output.get("width"), output.get("height")
-    resx, resy = output.get("resx"), output.get("resy")
-    for name, value in (("width", width), ("height", height)):
-        if value is not None and (
-            not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_SIZE
-        ):
-            raise violation(f"output->{name}", value, f"must be an integer between 1 and {MAX_SIZE}")
-    if (width is not None or height is not None) and (resx is not None or resy is not None):
-        raise violation(
-            "output", None, 'only one pair of parameters "width"/"height" or "resx"/"resy" may be set'
-        )
-    span_x, span_y = extent[2] - extent[0], extent[3] - extent[1]
-    if resx is not None or resy is not None:
-        for name, value in (("resx", resx), ("resy", resy)):
-            if not isinstance(value, _NUMBER) or isinstance(value, bool) or not value > 0:
-                raise violation(f"output->{name}", value, "must be a positive number")
-        assert resx is not None and resy is not None
-        w, h = math.ceil(span_x / resx), math.ceil(span_y / resy)
-        if w > MAX_SIZE or h > MAX_SIZE:
-            raise violation(
-                "output", None, f"the requested image is {w}x{h} pixels; the maximum is {MAX_SIZE}"
-            )
-        return max(w, 1), max(h, 1)
-    if width is None and height is None:
-        return 256, 256
-    if width is not None and height is not None:
-        return width, height
-    ratio = span_y / span_x
-    if width is not None:
-        return width, max(1, min(MAX_SIZE, round(width * ratio)))
-    assert height is not None
-    return max(1, min(MAX_SIZE, round(height / ratio))), height
-
-
 def _object_size(media: str, width: int, height: int, out: ScriptOutput) -> int:
     if media == "application/json":
         return 512
@@ -210,7 +176,7 @@ def plan(body: Any) -> _Plan:
     output = body.get("output")
     if not isinstance(output, dict):
         raise violation("output", output, "must not be null")
-    width, height = _size(output, extent)
+    width, height = parse_size(output, extent, "output", max_size=MAX_SIZE)
     wanted = parse_responses(output.get("responses"))
     url = parse_storage(
         output.get("delivery"),

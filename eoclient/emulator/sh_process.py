@@ -220,16 +220,20 @@ def parse_data(data: Any, prefix: str = "input->data") -> list[dict[str, Any]]:
 
 
 def parse_size(
-    spec: dict[str, Any], extent: tuple[float, float, float, float], prefix: str
+    spec: dict[str, Any],
+    extent: tuple[float, float, float, float],
+    prefix: str,
+    *,
+    max_size: int = MAX_SIZE,
 ) -> tuple[int, int]:
-    """Width and height in pixels from ``width``/``height`` or ``resx``/``resy``."""
+    """Width and height in pixels from ``width``/``height`` or ``resx``/``resy`` (at most ``max_size``)."""
     width, height = spec.get("width"), spec.get("height")
     resx, resy = spec.get("resx"), spec.get("resy")
     for name, value in (("width", width), ("height", height)):
         if value is not None and (
-            not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_SIZE
+            not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= max_size
         ):
-            raise violation(f"{prefix}->{name}", value, f"must be an integer between 1 and {MAX_SIZE}")
+            raise violation(f"{prefix}->{name}", value, f"must be an integer between 1 and {max_size}")
     if (width is not None or height is not None) and (resx is not None or resy is not None):
         raise violation(
             prefix, spec, 'only one pair of parameters "width"/"height" or "resx"/"resy" may be set'
@@ -241,9 +245,9 @@ def parse_size(
                 raise violation(f"{prefix}->{name}", value, "must be a positive number")
         assert resx is not None and resy is not None
         w, h = math.ceil(span_x / resx), math.ceil(span_y / resy)
-        if w > MAX_SIZE or h > MAX_SIZE:
+        if w > max_size or h > max_size:
             raise violation(
-                prefix, spec, f"the requested image is {w}x{h} pixels; the maximum is {MAX_SIZE}x{MAX_SIZE}"
+                prefix, spec, f"the requested image is {w}x{h} pixels; the maximum is {max_size}x{max_size}"
             )
         return max(w, 1), max(h, 1)
     if width is None and height is None:
@@ -252,9 +256,9 @@ def parse_size(
         return width, height
     ratio = span_y / span_x
     if width is not None:
-        return width, max(1, min(MAX_SIZE, round(width * ratio)))
+        return width, max(1, min(max_size, round(width * ratio)))
     assert height is not None
-    return max(1, min(MAX_SIZE, round(height / ratio))), height
+    return max(1, min(max_size, round(height / ratio))), height
 
 
 # -- reading the evalscript (as far as an emulator needs to) -------------------------------
