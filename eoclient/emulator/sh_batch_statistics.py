@@ -64,11 +64,10 @@ from eoclient.emulator.sh_process import (
     derived_seed,
     input_bands,
     parse_data,
-    parse_time,
     script_outputs,
     violation,
 )
-from eoclient.emulator.sh_statistics import check_calculations, parse_interval_duration, split_intervals
+from eoclient.emulator.sh_statistics import check_calculations, parse_window, split_intervals
 from eoclient.emulator.sh_storage import parse_storage, public_storage
 from eoclient.emulator.state import EmulatorState, get_state
 
@@ -274,24 +273,7 @@ def check_request(body: Any) -> _Checked:
         parse_storage(reference, "aggregation->evalscriptReference")
     if evalscript is not None and (not isinstance(evalscript, str) or not evalscript.strip()):
         raise violation("aggregation->evalscript", evalscript, "must not be blank")
-    time_range = agg.get("timeRange")
-    if not isinstance(time_range, dict):
-        raise violation("aggregation->timeRange", time_range, "must not be null")
-    start = parse_time(time_range.get("from"), "aggregation->timeRange->from")
-    end = parse_time(time_range.get("to"), "aggregation->timeRange->to")
-    if start >= end:
-        raise violation("aggregation->timeRange", time_range, "'from' must be before 'to'")
-    interval = agg.get("aggregationInterval")
-    if not isinstance(interval, dict):
-        raise violation("aggregation->aggregationInterval", interval, "must not be null")
-    months, span = parse_interval_duration(interval.get("of"))
-    behavior = interval.get("lastIntervalBehavior", "SKIP")
-    if behavior not in _BEHAVIORS:
-        raise violation(
-            "aggregation->aggregationInterval->lastIntervalBehavior",
-            behavior,
-            f"must be one of {sorted(_BEHAVIORS)}",
-        )
+    start, end, months, span, behavior = parse_window(agg)
     _check_size(agg)
     script = evalscript if isinstance(evalscript, str) else ""
     if script:

@@ -150,6 +150,30 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def parse_window(agg: dict[str, Any]) -> tuple[datetime, datetime, int, timedelta, str]:
+    """``aggregation.timeRange`` and ``aggregationInterval``: start, end, the interval (months and
+    a fixed span) and the last-interval behaviour, checked as the service checks them."""
+    time_range = agg.get("timeRange")
+    if not isinstance(time_range, dict):
+        raise violation("aggregation->timeRange", time_range, "must not be null")
+    start = parse_time(time_range.get("from"), "aggregation->timeRange->from")
+    end = parse_time(time_range.get("to"), "aggregation->timeRange->to")
+    if start >= end:
+        raise violation("aggregation->timeRange", time_range, "'from' must be before 'to'")
+    interval = agg.get("aggregationInterval")
+    if not isinstance(interval, dict):
+        raise violation("aggregation->aggregationInterval", interval, "must not be null")
+    months, span = parse_interval_duration(interval.get("of"))
+    behavior = interval.get("lastIntervalBehavior", "SKIP")
+    if behavior not in _BEHAVIORS:
+        raise violation(
+            "aggregation->aggregationInterval->lastIntervalBehavior",
+            behavior,
+            f"must be one of {sorted(_BEHAVIORS)}",
+        )
+    return start, end, months, span, behavior
+
+
 def check_calculations(calculations: Any, outputs: dict[str, ScriptOutput]) -> dict[str, Any]:
     if calculations is None:
         return {}
@@ -304,24 +328,7 @@ def compute(body: Any, base_seed: int, attempts: _Attempts | None = None) -> tup
     evalscript = agg.get("evalscript")
     if not isinstance(evalscript, str) or not evalscript.strip():
         raise violation("aggregation->evalscript", evalscript, "must not be blank")
-    time_range = agg.get("timeRange")
-    if not isinstance(time_range, dict):
-        raise violation("aggregation->timeRange", time_range, "must not be null")
-    start = parse_time(time_range.get("from"), "aggregation->timeRange->from")
-    end = parse_time(time_range.get("to"), "aggregation->timeRange->to")
-    if start >= end:
-        raise violation("aggregation->timeRange", time_range, "'from' must be before 'to'")
-    interval = agg.get("aggregationInterval")
-    if not isinstance(interval, dict):
-        raise violation("aggregation->aggregationInterval", interval, "must not be null")
-    months, span = parse_interval_duration(interval.get("of"))
-    behavior = interval.get("lastIntervalBehavior", "SKIP")
-    if behavior not in _BEHAVIORS:
-        raise violation(
-            "aggregation->aggregationInterval->lastIntervalBehavior",
-            behavior,
-            f"must be one of {sorted(_BEHAVIORS)}",
-        )
+    start, end, months, span, behavior = parse_window(agg)
     width, height = parse_size(agg, extent, "aggregation")
     check_script(evalscript)
     outputs = {o.id: o for o in script_outputs(evalscript) if o.id != "dataMask"}
