@@ -35,7 +35,13 @@ from typing import Any, Final
 
 from eoclient._client import BaseClient
 from eoclient._models import from_wire
-from eoclient.errors import BadRequestError, ConflictError, ResponseDecodeError, ValidationError
+from eoclient.errors import (
+    BadRequestError,
+    ConflictError,
+    EOClientError,
+    ResponseDecodeError,
+    ValidationError,
+)
 from eoclient.jobs import Job, JobState, JobStatus, PollPolicy, register_job_kind
 from eoclient.paging import Paginator
 from eoclient.sentinelhub._paging import view_paginator
@@ -215,7 +221,15 @@ class BatchStatistics:
         )
         job: Job[BatchStatisticsTask] = self._job(created.id, created, poll)
         if start:
-            await self.start(created.id)
+            try:
+                await self.start(created.id)
+            except EOClientError as exc:
+                # The request exists; without its id the caller could neither retry nor clean up.
+                exc.add_note(
+                    f"batch statistical request {created.id} was created but not started; "
+                    f"start it with sh.batch_statistics.start({created.id!r})"
+                )
+                raise
         return job
 
     def job(self, request_id: Any, *, poll: PollPolicy | None = None) -> Job[BatchStatisticsTask]:

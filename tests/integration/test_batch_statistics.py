@@ -120,6 +120,23 @@ async def test_start_from_created_analyses_first(eo_emulator: Emulator, sh: Sent
     assert (await sh.batch_statistics.status(job)).status == "PROCESSING"
 
 
+async def test_a_failed_start_after_create_names_the_created_request(
+    eo_emulator: Emulator, sh: SentinelHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eoclient.errors import ServerError
+
+    async def refuse(request_id: object) -> None:
+        raise ServerError(status=503, operation="batch_statistics.start", path="/start")
+
+    monkeypatch.setattr(sh.batch_statistics, "start", refuse)
+    with pytest.raises(ServerError) as info:
+        await sh.batch_statistics.create(request(), start=True)
+    created = batch_statistics_store(eo_emulator.state).requests
+    assert len(created) == 1
+    (request_id,) = created
+    assert any(request_id in note for note in info.value.__notes__)
+
+
 @pytest.mark.eo_emulator(clock_speed=1.0)
 async def test_stopped_request_resumes_on_start(eo_emulator: Emulator, sh: SentinelHub) -> None:
     bs = sh.batch_statistics
