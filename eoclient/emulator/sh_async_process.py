@@ -35,7 +35,6 @@ Test knobs in :func:`async_store` (``state.stores["sh_async_process"]``).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from aiohttp import web
 
 from eoclient.emulator.errors import sh_error
 from eoclient.emulator.jobs import Job
+from eoclient.emulator.sh_common import json_payload
 from eoclient.emulator.sh_process import (
     BadRequest,
     ScriptOutput,
@@ -216,12 +216,9 @@ def plan(body: Any) -> _Plan:
 async def _create(request: web.Request) -> web.Response:
     state = get_state(request)
     store = async_store(state)
-    if not request.body_exists or request.content_type != "application/json":
-        return sh_error(415, "The request body must be application/json", "COMMON_UNSUPPORTED_MEDIA_TYPE")
-    try:
-        body = json.loads(await request.read())
-    except ValueError as exc:
-        return sh_error(400, f"Malformed JSON: {exc}", "COMMON_BAD_PAYLOAD")
+    body = await json_payload(request)
+    if isinstance(body, web.Response):
+        return body
     try:
         planned = plan(body)
     except BadRequest as exc:

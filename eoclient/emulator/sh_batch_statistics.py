@@ -55,9 +55,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from eoclient.emulator.errors import sh_error
 from eoclient.emulator.jobs import Job, JobView, Phase
-from eoclient.emulator.sh_common import Refused, handler, view_page
+from eoclient.emulator.sh_common import Refused, handler, json_payload, view_page
 from eoclient.emulator.sh_process import (
     BadRequest,
     check_script,
@@ -356,12 +355,9 @@ def _find(request: web.Request) -> tuple[BatchStatisticsStore, StatisticsRequest
 async def _create(request: web.Request) -> web.Response:
     state = get_state(request)
     store = batch_statistics_store(state)
-    if not request.body_exists or request.content_type != "application/json":
-        return sh_error(415, "The request body must be application/json", "COMMON_UNSUPPORTED_MEDIA_TYPE")
-    try:
-        body = json.loads(await request.read())
-    except ValueError as exc:
-        return sh_error(400, f"Malformed JSON: {exc}", "COMMON_BAD_PAYLOAD")
+    body = await json_payload(request)
+    if isinstance(body, web.Response):
+        return body
     try:
         checked = check_request(body)
     except BadRequest as exc:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from typing import Any
 
 from aiohttp import web
 
 from eoclient.emulator.errors import sh_error
 
-__all__ = ["MAX_COUNT", "Refused", "handler", "json_object", "view_page"]
+__all__ = ["MAX_COUNT", "Refused", "handler", "json_object", "json_payload", "view_page"]
 
 MAX_COUNT = 100
 
@@ -88,3 +89,13 @@ def view_page(request: web.Request, items: list[dict[str, Any]], default: int) -
     if start > 0:
         links["previousToken"] = _token(max(0, start - count))
     return {"data": items[start:end], "links": links}
+
+
+async def json_payload(request: web.Request) -> Any:
+    """The decoded JSON body of a Process-family request, or the service's 415/400 answer."""
+    if not request.body_exists or request.content_type != "application/json":
+        return sh_error(415, "The request body must be application/json", "COMMON_UNSUPPORTED_MEDIA_TYPE")
+    try:
+        return json.loads(await request.read())
+    except ValueError as exc:
+        return sh_error(400, f"Malformed JSON: {exc}", "COMMON_BAD_PAYLOAD")

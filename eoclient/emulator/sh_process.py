@@ -46,6 +46,7 @@ from typing import Any, Final, TypeGuard
 from aiohttp import web
 
 from eoclient.emulator.errors import sh_error
+from eoclient.emulator.sh_common import json_payload
 from eoclient.emulator.state import EmulatorState, get_state
 
 __all__ = ["PATH", "PU_HEADER", "ProcessUsage", "setup"]
@@ -708,12 +709,9 @@ def _body(plan: Plan) -> tuple[int, str, Iterator[bytes]]:
 
 async def _process(request: web.Request) -> web.StreamResponse:
     state = get_state(request)
-    if not request.body_exists or request.content_type != "application/json":
-        return sh_error(415, "The request body must be application/json", "COMMON_UNSUPPORTED_MEDIA_TYPE")
-    try:
-        body = json.loads(await request.read())
-    except ValueError as exc:
-        return sh_error(400, f"Malformed JSON: {exc}", "COMMON_BAD_PAYLOAD")
+    body = await json_payload(request)
+    if isinstance(body, web.Response):
+        return body
     seed = state.store(_SEED_KEY, lambda: derived_seed(state, _SEED_KEY))
     try:
         plan = plan_request(body, request.headers.get("Accept", ""), seed)

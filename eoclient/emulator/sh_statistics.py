@@ -44,7 +44,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from eoclient.emulator.errors import sh_error
+from eoclient.emulator.sh_common import json_payload
 from eoclient.emulator.sh_process import (
     PU_HEADER,
     BadRequest,
@@ -375,12 +375,9 @@ def compute(body: Any, base_seed: int, attempts: _Attempts | None = None) -> tup
 
 async def _statistics(request: web.Request) -> web.StreamResponse:
     state = get_state(request)
-    if not request.body_exists or request.content_type != "application/json":
-        return sh_error(415, "The request body must be application/json", "COMMON_UNSUPPORTED_MEDIA_TYPE")
-    try:
-        body = json.loads(await request.read())
-    except ValueError as exc:
-        return sh_error(400, f"Malformed JSON: {exc}", "COMMON_BAD_PAYLOAD")
+    body = await json_payload(request)
+    if isinstance(body, web.Response):
+        return body
     seed = state.store(_SEED_KEY, lambda: derived_seed(state, _SEED_KEY))
     attempts = state.store(_ATTEMPTS_KEY, _Attempts)
     try:
