@@ -16,7 +16,15 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = ["REDACTED", "Secret", "redact_headers", "redact_mapping", "register_secret", "scrub"]
+__all__ = [
+    "REDACTED",
+    "Secret",
+    "redact_headers",
+    "redact_mapping",
+    "register_secret",
+    "scrub",
+    "scrub_data",
+]
 
 REDACTED: Final = "***"
 
@@ -105,6 +113,15 @@ def _scrub_value(key: str, value: Any) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(_scrub_value("", v) for v in value)
     return value
+
+
+def scrub_data(value: Any) -> Any:
+    """``value`` (JSON-like: strings, mappings, lists) with secret keys masked and secrets scrubbed.
+
+    For what a server sends back: an error document that echoes the
+    ``Authorization`` header must not carry the token into an exception.
+    """
+    return _scrub_value("", value)
 
 
 def redact_mapping(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,10 +9,10 @@ scrubbed of every credential and token the process knows about.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from eoclient._redact import scrub
+from eoclient._redact import scrub, scrub_data
 
 __all__ = [
     "APIError",
@@ -25,6 +25,7 @@ __all__ = [
     "DownloadError",
     "DownloadSizeError",
     "EOClientError",
+    "ForeignHostError",
     "JobCancelledError",
     "JobError",
     "JobFailedError",
@@ -36,6 +37,8 @@ __all__ = [
     "ServerError",
     "TimeoutError",
     "TransportError",
+    "UnexpectedContentError",
+    "UnsafeRedirectError",
     "ValidationError",
 ]
 
@@ -68,12 +71,20 @@ class ClientClosedError(EOClientError, RuntimeError):
 
 
 class TransportError(EOClientError):
-    """The request did not get an HTTP answer: connection refused, reset, dropped mid-body."""
+    """The request did not get an HTTP answer: connection refused, reset, dropped mid-body.
 
-    def __init__(self, message: str, *, operation: str = "", method: str = "", path: str = "") -> None:
+    ``cause_type`` names the underlying low-level exception (``"ClientOSError"``);
+    the exception itself is not chained, because aiohttp's exceptions carry the
+    request's headers, the bearer token among them.
+    """
+
+    def __init__(
+        self, message: str, *, operation: str = "", method: str = "", path: str = "", cause_type: str = ""
+    ) -> None:
         self.operation = operation
         self.method = method
         self.path = path
+        self.cause_type = cause_type
         where = " ".join(p for p in (operation, method, path) if p)
         super().__init__(f"{message} ({where})" if where else message)
 
@@ -90,6 +101,53 @@ class ResponseDecodeError(EOClientError):
         self.path = path
         self.status = status
         super().__init__(f"{operation or 'response'} {path}: {message}")
+
+
+class UnexpectedContentError(ResponseDecodeError):
+    """A 2xx answer whose ``Content-Type`` is not what the request asked for.
+
+    A proxy's HTML page, an error document sent with 200, or an image in
+    another format than the one requested: the bytes are never returned as
+    data, written under the final file name, or cached. ``expected`` lists the
+    acceptable types, ``received`` is the answer's type (``""`` when it gave
+    none) and ``excerpt`` the start of the body.
+    """
+
+    def __init__(
+        self,
+        *,
+        expected: Collection[str],
+        received: str,
+        excerpt: str,
+        operation: str = "",
+        path: str = "",
+        status: int = 200,
+    ) -> None:
+        self.expected = tuple(sorted(expected))
+        self.received = received
+        self.excerpt = scrub(excerpt)
+        super().__init__(
+            f"expected {' or '.join(self.expected)}, got {received or 'no Content-Type'} "
+            f"(HTTP {status}); the body starts with {self.excerpt!r}",
+            operation=operation,
+            path=path,
+            status=status,
+        )
+
+
+class ForeignHostError(EOClientError, ValueError):
+    """A URL points away from the service's own host, so eoclient will not send credentials there.
+
+    Raised for paging links and absolute URLs given to an authenticated call;
+    ``url`` is the refused address (scheme, host and path only).
+    """
+
+    def __init__(self, url: str, *, expected: str, operation: str = "") -> None:
+        self.url = url
+        self.expected = expected
+        self.operation = operation
+        where = f"{operation}: " if operation else ""
+        super().__init__(f"{where}refusing to send credentials to {url}: not the service's host ({expected})")
 
 
 class DownloadError(EOClientError):
@@ -143,7 +201,7 @@ class APIError(EOClientError):
         self.method = method
         self.path = path
         self.service = service
-        self.details = details
+        self.details = scrub_data(details)
         self.retry_after = retry_after
         self.request_id = request_id
         head = f"{service + ' ' if service else ''}{operation or 'request'} failed: HTTP {status}"
@@ -178,6 +236,25 @@ class APIError(EOClientError):
 
 def _rebuild_api_error(cls: type[APIError], state: Mapping[str, Any]) -> APIError:
     return cls(**state)
+
+
+class UnsafeRedirectError(APIError):
+    """The service answered with a redirect that eoclient does not follow.
+
+    Redirects are followed only for reads without a body (GET, HEAD) and only
+    on the service's own host; a redirect elsewhere, or one that would re-send
+    a request body or credentials (token requests, POSTs), ends here.
+    ``location`` is the target (scheme, host and path only).
+    """
+
+    def __init__(self, *, location: str, reason: str, **kwargs: Any) -> None:
+        self.location = location
+        self.reason = reason
+        kwargs.setdefault("service_message", f"redirect to {location} not followed: {reason}")
+        super().__init__(**kwargs)
+
+    def _state(self) -> Mapping[str, Any]:
+        return {**super()._state(), "location": self.location, "reason": self.reason}
 
 
 class BadRequestError(APIError):

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 
 from eoclient._log import log_event
-from eoclient._redact import Secret, register_secret
+from eoclient._redact import Secret
 from eoclient.errors import AuthenticationError, ResponseDecodeError
 
 __all__ = [
@@ -44,7 +44,7 @@ class TokenProvider(ABC):
     def __init__(self, *, refresh_margin: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.refresh_margin = refresh_margin
         self._clock = clock
-        self._token: str | None = None
+        self._token: Secret | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
         self.refresh_count = 0
@@ -58,15 +58,15 @@ class TokenProvider(ABC):
         """A token valid for at least the refresh margin (or half its lifetime, if shorter)."""
         if self._valid():
             assert self._token is not None
-            return self._token
+            return self._token.reveal()
         async with self._lock:
             if self._valid():  # someone else refreshed while we waited
                 assert self._token is not None
-                return self._token
+                return self._token.reveal()
             value, lifetime = await self._obtain(call)
-            register_secret(value)
             margin = min(self.refresh_margin, lifetime / 2)
-            self._token = value
+            # Kept as a Secret: vars(), repr() and debuggers never show the live token.
+            self._token = Secret(value)
             self._expires_at = self._clock() + lifetime - margin
             self.refresh_count += 1
             log_event(logging.INFO, "auth.token_refresh", service=self.service, expires_in=round(lifetime))
@@ -74,7 +74,7 @@ class TokenProvider(ABC):
 
     def invalidate(self, token: str | None) -> None:
         """Forget ``token`` if it is still the current one (a 401 said it is no good)."""
-        if token is not None and token == self._token:
+        if token is not None and self._token is not None and token == self._token.reveal():
             self._token = None
             self._expires_at = 0.0
 

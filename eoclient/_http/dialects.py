@@ -88,6 +88,39 @@ def parse_oauth_error(body: bytes, content_type: str) -> ErrorInfo:
     return _text_fallback(body, content_type)
 
 
+def _only_keys(data: Any, allowed: frozenset[str]) -> bool:
+    return isinstance(data, dict) and bool(data) and set(data) <= allowed
+
+
+_SH_ERROR_KEYS = frozenset({"error"})
+_SK_ERROR_KEYS = frozenset({"error", "errorMessage", "errorDetails"})
+_OAUTH_ERROR_KEYS = frozenset({"error", "error_description", "error_uri"})
+
+
+def sentinelhub_error_document(body: bytes) -> ErrorInfo | None:
+    """The error a 2xx body really is (``{"error": {...}}`` and nothing else), or ``None``."""
+    data = _decode(body)
+    if _only_keys(data, _SH_ERROR_KEYS) and isinstance(data["error"], dict):
+        return parse_sentinelhub_error(body, "application/json")
+    return None
+
+
+def spaceknow_error_document(body: bytes) -> ErrorInfo | None:
+    """``{"error": "CODE", "errorMessage": "..."}`` sent with a 2xx status, or ``None``."""
+    data = _decode(body)
+    if _only_keys(data, _SK_ERROR_KEYS) and isinstance(data.get("error"), str):
+        return parse_spaceknow_error(body, "application/json")
+    return None
+
+
+def oauth_error_document(body: bytes) -> ErrorInfo | None:
+    """``{"error": "invalid_client", ...}`` sent with a 2xx status, or ``None``."""
+    data = _decode(body)
+    if _only_keys(data, _OAUTH_ERROR_KEYS) and isinstance(data.get("error"), str):
+        return parse_oauth_error(body, "application/json")
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceDialect:
     """Per-service transport conventions.
@@ -102,8 +135,14 @@ class ServiceDialect:
     parse_error: Callable[[bytes, str], ErrorInfo]
     # Every 4xx from this endpoint means the credentials were refused.
     auth_endpoint: bool = False
+    # Recognises a 2xx body that is in fact the service's error document.
+    error_document: Callable[[bytes], ErrorInfo | None] | None = None
 
 
-SENTINELHUB = ServiceDialect("sentinelhub", 0.001, parse_sentinelhub_error)
-SPACEKNOW = ServiceDialect("spaceknow", 1.0, parse_spaceknow_error)
-OAUTH = ServiceDialect("oauth", 1.0, parse_oauth_error, auth_endpoint=True)
+SENTINELHUB = ServiceDialect(
+    "sentinelhub", 0.001, parse_sentinelhub_error, error_document=sentinelhub_error_document
+)
+SPACEKNOW = ServiceDialect("spaceknow", 1.0, parse_spaceknow_error, error_document=spaceknow_error_document)
+OAUTH = ServiceDialect(
+    "oauth", 1.0, parse_oauth_error, auth_endpoint=True, error_document=oauth_error_document
+)

@@ -15,17 +15,18 @@ import functools
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar, overload
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import aiohttp
 import msgspec
 from multidict import CIMultiDictProxy
 
 from eoclient import __version__
+from eoclient._http import media
 from eoclient._http.auth import TokenProvider
 from eoclient._http.dialects import OAUTH, ServiceDialect
 from eoclient._http.ratelimit import RateLimit, RateLimiter
@@ -36,8 +37,11 @@ from eoclient.errors import (
     AuthenticationError,
     ClientClosedError,
     EOClientError,
+    ForeignHostError,
     ResponseDecodeError,
     TransportError,
+    UnexpectedContentError,
+    UnsafeRedirectError,
     api_error_class,
 )
 from eoclient.errors import TimeoutError as EOTimeoutError
@@ -47,6 +51,15 @@ __all__ = ["ConnectionLimits", "Response", "StreamResponse", "Timeouts", "Transp
 T = TypeVar("T")
 
 _IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+_REDIRECTABLE_METHODS: Final = frozenset({"GET", "HEAD"})
+_REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS: Final = 5
+# A token revoked twice within one call (a rotation racing a revocation) is still survivable; a
+# third 401 in a row means the credentials themselves are refused.
+_MAX_REPLAYS: Final = 2
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+_EXCERPT_BYTES: Final = 512
+_ERROR_SNIFF_BYTES: Final = 64
 _USER_AGENT: Final = f"eoclient/{__version__}"
 
 
@@ -144,11 +157,15 @@ class StreamResponse:
         A connection lost mid-body raises :class:`TransportError` (or
         :class:`~eoclient.errors.TimeoutError`), never a silent short body.
         """
+        error: TransportError | None = None
         try:
             async for chunk in self._resp.content.iter_chunked(chunk_size):
                 yield chunk
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _transport_error(exc, self._operation, self._resp.method, self.path) from exc
+            error = _transport_error(exc, self._operation, self._resp.method, self.path)
+        if error is not None:
+            # Raised outside the handler, unchained: aiohttp's exception holds the request headers.
+            raise error
 
     async def read(self) -> bytes:
         """The whole remaining body."""
@@ -157,12 +174,23 @@ class StreamResponse:
 
 
 def _transport_error(exc: BaseException, operation: str, method: str, path: str) -> TransportError:
+    """The typed error for a low-level failure; the caller raises it unchained (see TransportError)."""
+    kind = type(exc).__name__
     if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
         return EOTimeoutError(
-            f"timed out: {type(exc).__name__}", operation=operation, method=method, path=path
+            f"timed out: {kind}", operation=operation, method=method, path=path, cause_type=kind
         )
-    detail = str(exc) or type(exc).__name__
-    return TransportError(f"connection failed: {detail}", operation=operation, method=method, path=path)
+    detail = _describe(exc)
+    return TransportError(
+        f"connection failed: {detail}", operation=operation, method=method, path=path, cause_type=kind
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    """A one-line account of an aiohttp failure without its request headers (str() may include them)."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"{type(exc).__name__}: {exc.message}" if exc.message else type(exc).__name__
+    return str(exc) or type(exc).__name__
 
 
 def _never_sent(exc: BaseException) -> bool:
@@ -198,6 +226,7 @@ class Transport:
         rng: random.Random | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._origin = _origin(self.base_url)
         self.dialect = dialect
         self.auth = auth
         self.retry = retry or RetryPolicy()
@@ -301,6 +330,7 @@ class Transport:
         dialect: ServiceDialect | None = None,
         rate_limited: bool = True,
         ok: Mapping[int, bool] | None = None,
+        expect: Collection[str] | None = None,
     ) -> Response:
         """Send a request and buffer its answer.
 
@@ -308,6 +338,9 @@ class Transport:
         and errors. ``idempotent`` defaults from the method; pass ``True`` for a
         POST that only reads (search, process, status). ``ok`` lists extra
         non-2xx statuses to return instead of raising (e.g. ``{404: True}``).
+        ``expect`` lists the media types a 2xx answer may have (see
+        :func:`eoclient._http.media.matches`); any other type raises
+        :class:`~eoclient.errors.UnexpectedContentError` before the body is used.
         """
         async with self._exchange(
             method,
@@ -324,6 +357,7 @@ class Transport:
             dialect=dialect,
             rate_limited=rate_limited,
             ok=ok,
+            expect=expect,
             stream=False,
         ) as (resp, body):
             assert body is not None
@@ -332,7 +366,8 @@ class Transport:
     async def request_json(
         self, method: str, path: str, *, operation: str, type: Any = Any, **kwargs: Any
     ) -> Any:
-        """:meth:`request`, then decode the JSON answer into ``type``."""
+        """:meth:`request`, then decode the JSON answer into ``type`` (a non-JSON answer is refused)."""
+        kwargs.setdefault("expect", media.JSON)
         resp = await self.request(method, path, operation=operation, **kwargs)
         return decode_json(resp.body, type, path=resp.path, operation=operation)
 
@@ -379,12 +414,12 @@ class Transport:
         dialect: ServiceDialect | None = None,
         rate_limited: bool = True,
         ok: Mapping[int, bool] | None = None,
+        expect: Collection[str] | None = None,
         stream: bool,
     ) -> AsyncIterator[tuple[aiohttp.ClientResponse, bytes | None]]:
         session = self._get_session()
         method = method.upper()
         url = self.url(path)
-        url_path = urlsplit(url).path
         dialect = dialect or self.dialect
         policy = retry or self.retry
         safe = idempotent if idempotent is not None else method in _IDEMPOTENT_METHODS
@@ -394,14 +429,20 @@ class Transport:
         if content_type and "Content-Type" not in base_headers:
             base_headers["Content-Type"] = content_type
         use_auth = authenticate and self.auth is not None
+        if use_auth:
+            self.check_own_host(url, operation=operation)
         # A streamed upload (async iterable, file object) can be sent only once: no retry, no replay.
         one_shot = _one_shot(payload)
         if one_shot:
             policy = RetryPolicy.never()
+        # Only a read without a body follows a redirect, and only on this host (see _redirect_target).
+        may_redirect = method in _REDIRECTABLE_METHODS and payload is None
 
         attempt = 0  # retries consumed
-        replayed = False  # the one replay after a 401
+        replays = 0  # replays after a 401 with a refreshed token
+        redirects = 0
         while True:
+            url_path = urlsplit(url).path
             if rate_limited:
                 await self.limiter.acquire()
             send_headers = dict(base_headers)
@@ -430,26 +471,21 @@ class Transport:
                     data=payload,
                     headers=send_headers,
                     timeout=client_timeout,
+                    allow_redirects=False,  # decided here, per request: see _redirect_target
                 )
                 resp = await ctx.__aenter__()
             except (aiohttp.ClientError, TimeoutError) as exc:
                 error = _transport_error(exc, operation, method, url_path)
                 retryable = _retryable_transport(exc) and (safe or _never_sent(exc))
-                cause: BaseException = exc
             else:
                 # From here on the response must be released whatever happens.
                 try:
                     status = resp.status
                     if 200 <= status < 300 or (ok is not None and ok.get(status)):
+                        if expect is not None and 200 <= status < 300:
+                            await _check_content(resp, expect, operation=operation, path=url_path)
                         if stream:
-                            log_event(
-                                logging.DEBUG,
-                                "http.response",
-                                method=method,
-                                path=url_path,
-                                status=status,
-                                seconds=round(time.monotonic() - started, 4),
-                            )
+                            self._log_response(method, url_path, status, started, None)
                             self.limiter.on_success()
                             yield resp, None
                             return
@@ -458,29 +494,53 @@ class Transport:
                         except (aiohttp.ClientError, TimeoutError) as exc:
                             error = _transport_error(exc, operation, method, url_path)
                             retryable = safe
-                            cause = exc
                         else:
-                            log_event(
-                                logging.DEBUG,
-                                "http.response",
-                                method=method,
-                                path=url_path,
-                                status=status,
-                                bytes=len(body),
-                                seconds=round(time.monotonic() - started, 4),
-                            )
+                            self._log_response(method, url_path, status, started, len(body))
+                            if 200 <= status < 300:
+                                _refuse_error_document(
+                                    resp,
+                                    body,
+                                    dialect,
+                                    service=self.dialect.name,
+                                    operation=operation,
+                                    method=method,
+                                    path=url_path,
+                                )
                             self.limiter.on_success()
                             yield resp, body
                             return
+                    elif status in _REDIRECT_STATUSES:
+                        target = self._redirect_target(
+                            resp,
+                            url,
+                            may_redirect=may_redirect,
+                            credentials=not authenticate,
+                            operation=operation,
+                            method=method,
+                            path=url_path,
+                        )
+                        if redirects >= _MAX_REDIRECTS:
+                            raise UnsafeRedirectError(
+                                location=_printable_url(target),
+                                reason=f"more than {_MAX_REDIRECTS} redirects",
+                                status=status,
+                                operation=operation,
+                                method=method,
+                                path=url_path,
+                                service=self.dialect.name,
+                            )
+                        redirects += 1
+                        url, params = target, None  # the Location carries its own query
+                        continue
                     else:
                         try:
                             body = await resp.read()
                         except (aiohttp.ClientError, TimeoutError):
                             body = b""
-                        if status == 401 and use_auth and not replayed and not one_shot:
+                        if status == 401 and use_auth and replays < _MAX_REPLAYS and not one_shot:
                             assert self.auth is not None
                             self.auth.invalidate(token)
-                            replayed = True
+                            replays += 1
                             log_event(
                                 logging.INFO,
                                 "http.retry",
@@ -490,8 +550,10 @@ class Transport:
                                 attempt=attempt + 1,
                             )
                             continue
+                        # The unit is this request's dialect's: a token endpoint speaks seconds even
+                        # where the service's API speaks milliseconds.
                         retry_after = parse_retry_after(
-                            resp.headers.get("Retry-After"), unit=self.dialect.retry_after_unit
+                            resp.headers.get("Retry-After"), unit=dialect.retry_after_unit
                         )
                         error = self._api_error(
                             status=status,
@@ -503,7 +565,6 @@ class Transport:
                             path=url_path,
                             retry_after=retry_after,
                         )
-                        cause = error
                         if status == 429:
                             # A hint beyond what the policy would wait is raised to this caller, not
                             # imposed on every other request of the client.
@@ -514,7 +575,8 @@ class Transport:
                     await ctx.__aexit__(None, None, None)
 
             if not retryable or attempt + 1 >= policy.attempts:
-                raise error from (cause if cause is not error else None)
+                # No chained cause: aiohttp's exceptions hold the request's headers (the bearer).
+                raise error from None
             if retry_after is not None:
                 if retry_after > policy.max_retry_after:
                     raise error
@@ -537,6 +599,74 @@ class Transport:
             if not limiter_waits:
                 await self._sleep(delay)
             attempt += 1
+
+    def _log_response(self, method: str, path: str, status: int, started: float, size: int | None) -> None:
+        fields: dict[str, Any] = {"method": method, "path": path, "status": status}
+        if size is not None:
+            fields["bytes"] = size
+        fields["seconds"] = round(time.monotonic() - started, 4)
+        log_event(logging.DEBUG, "http.response", **fields)
+
+    def _redirect_target(
+        self,
+        resp: aiohttp.ClientResponse,
+        url: str,
+        *,
+        may_redirect: bool,
+        credentials: bool,
+        operation: str,
+        method: str,
+        path: str,
+    ) -> str:
+        """The URL a redirect asks for, when following it sends nothing to anyone it should not.
+
+        Followed: a GET or HEAD without a body, to this client's own host
+        (scheme, host and port), where the bearer may go. Refused with
+        :class:`UnsafeRedirectError`: anything that would re-send a body or
+        credentials (token requests, POST/PUT), and any other host.
+        """
+        location = resp.headers.get("Location", "")
+        target = urljoin(url, location) if location else ""
+        reason = ""
+        if not target:
+            reason = "the answer has no Location"
+        elif credentials:
+            reason = "a request carrying credentials is never redirected"
+        elif not may_redirect:
+            reason = f"a {method} with a body is never re-sent elsewhere"
+        elif not self.is_own_host(target):
+            reason = "another host"
+        if reason:
+            raise UnsafeRedirectError(
+                location=_printable_url(target) if target else "(none)",
+                reason=reason,
+                status=resp.status,
+                operation=operation,
+                method=method,
+                path=path,
+                service=self.dialect.name,
+            )
+        log_event(logging.INFO, "http.redirect", path=path, to=urlsplit(target).path, status=resp.status)
+        return target
+
+    # -- hosts ---------------------------------------------------------------------
+
+    def is_own_host(self, url: str) -> bool:
+        """Whether ``url`` (absolute, or a path) is on this client's service host."""
+        return _origin(self.url(url)) == self._origin
+
+    def check_own_host(self, url: str, *, operation: str = "") -> str:
+        """``url`` made absolute, or :class:`ForeignHostError` when it points to another host.
+
+        The bearer token goes only to the host the client was configured with:
+        a paging link or an answer's URL that points elsewhere is refused.
+        """
+        absolute = self.url(url)
+        if _origin(absolute) != self._origin:
+            raise ForeignHostError(
+                _printable_url(absolute), expected=_printable_url(self.base_url), operation=operation
+            )
+        return absolute
 
     def _api_error(
         self,
@@ -568,6 +698,78 @@ class Transport:
             retry_after=retry_after,
             request_id=resp.headers.get("x-request-id") or resp.headers.get("x-amz-request-id"),
         )
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1  # a malformed port is nobody's origin
+    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme)
+
+
+def _printable_url(url: str) -> str:
+    """Scheme, host and path: never the query (a presigned URL's signature) or user info."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+async def _check_content(
+    resp: aiohttp.ClientResponse, expect: Collection[str], *, operation: str, path: str
+) -> None:
+    """Refuse a 2xx answer whose type is not one the request asked for, before its bytes are used."""
+    received = resp.headers.get("Content-Type", "")
+    if media.matches(expect, received):
+        return
+    try:
+        head = await resp.content.read(_EXCERPT_BYTES)
+    except (aiohttp.ClientError, TimeoutError):
+        head = b""
+    raise UnexpectedContentError(
+        expected=expect,
+        received=media.media_type(received),
+        excerpt=media.excerpt(head),
+        operation=operation,
+        path=path,
+        status=resp.status,
+    )
+
+
+def _refuse_error_document(
+    resp: aiohttp.ClientResponse,
+    body: bytes,
+    dialect: ServiceDialect,
+    *,
+    service: str,
+    operation: str,
+    method: str,
+    path: str,
+) -> None:
+    """A 2xx whose JSON body is the service's error document is that error, not data."""
+    if dialect.error_document is None or not media.is_json(resp.headers.get("Content-Type", "")):
+        return
+    if b'"error' not in body[:_ERROR_SNIFF_BYTES]:  # cheap test before decoding anything
+        return
+    info = dialect.error_document(body)
+    if info is None:
+        return
+    cls = AuthenticationError if dialect.auth_endpoint else APIError
+    raise cls(
+        status=resp.status,
+        code=info.code,
+        service_message=info.message,
+        operation=operation,
+        method=method,
+        path=path,
+        service=service,
+        details=info.details,
+        request_id=resp.headers.get("x-request-id"),
+    )
 
 
 def _one_shot(payload: Any) -> bool:

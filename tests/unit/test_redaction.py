@@ -79,8 +79,10 @@ async def test_log_events_never_carry_credentials(caplog: pytest.LogCaptureFixtu
 
     with aioresponses() as m:
         m.post("https://auth.test/t", callback=token_cb)
-        m.get("https://sh.test/x", status=401, payload={"error": {"message": f"bad {token}"}})
-        m.get("https://sh.test/x", status=401, payload={"error": {"message": f"bad {token}"}})
+        # Three 401s: the first two are replayed with a fresh token each, the third is the answer.
+        for _ in range(3):
+            m.get("https://sh.test/x", status=401, payload={"error": {"message": f"bad {token}"}})
+        m.post("https://auth.test/t", callback=token_cb)
         m.post("https://auth.test/t", callback=token_cb)
         with pytest.raises(AuthenticationError) as info:
             await sh.request("GET", "/x")

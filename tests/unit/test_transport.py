@@ -217,7 +217,9 @@ async def test_connection_errors_become_transport_error(transport, sleeps) -> No
         with pytest.raises(TransportError) as info:
             await transport.request("GET", "/x", operation="x.get")
     assert "x.get" in str(info.value)
-    assert isinstance(info.value.__cause__, aiohttp.ClientOSError)
+    # Named, not chained: aiohttp's exceptions carry the request headers (the bearer).
+    assert info.value.cause_type == "ClientOSError"
+    assert info.value.__cause__ is None and info.value.__context__ is None
 
 
 async def test_timeout_becomes_typed_timeout(transport, sleeps) -> None:
@@ -252,14 +254,43 @@ async def test_401_triggers_one_refresh_and_one_replay(transport) -> None:
     assert transport.auth is not None and transport.auth.refresh_count == 2
 
 
-async def test_401_twice_raises_authentication_error(transport) -> None:
+async def test_second_revocation_within_one_call_is_survived(transport) -> None:
+    """Two 401s with two different bearers (a revocation racing a rotation): a second refresh wins."""
+    tokens = iter(["tok-1", "tok-2", "tok-3"])
+    auth_seen: list[str] = []
+
+    def token_cb(url, **kwargs):
+        return CallbackResult(status=200, payload=token_reply(next(tokens)))
+
+    def cb(url, **kwargs):
+        auth_seen.append(kwargs["headers"]["Authorization"])
+        if kwargs["headers"]["Authorization"] in ("Bearer tok-1", "Bearer tok-2"):
+            return CallbackResult(status=401, payload=sh_error(401, "COMMON_UNAUTHORIZED", "revoked"))
+        return CallbackResult(status=200, payload={"ok": 1})
+
     with aioresponses() as m:
-        m.post(TOKEN_URL, payload=token_reply(), repeat=True)
+        m.post(TOKEN_URL, callback=token_cb, repeat=True)
+        m.get(f"{BASE}/x", callback=cb, repeat=True)
+        assert await transport.request_json("GET", "/x", operation="x") == {"ok": 1}
+    assert auth_seen == ["Bearer tok-1", "Bearer tok-2", "Bearer tok-3"]
+
+
+async def test_401_every_time_raises_authentication_error_after_bounded_replays(transport) -> None:
+    token_calls = 0
+
+    def token_cb(url, **kwargs):
+        nonlocal token_calls
+        token_calls += 1
+        return CallbackResult(status=200, payload=token_reply(f"tok-{token_calls}"))
+
+    with aioresponses() as m:
+        m.post(TOKEN_URL, callback=token_cb, repeat=True)
         m.get(f"{BASE}/x", status=401, payload=sh_error(401, "COMMON_UNAUTHORIZED", "no"), repeat=True)
         with pytest.raises(AuthenticationError) as info:
             await transport.request("GET", "/x", operation="x")
     assert info.value.status == 401
     assert info.value.code == "COMMON_UNAUTHORIZED"
+    assert token_calls == 3  # the first token and two refreshes, then the 401 is the answer
 
 
 async def test_hundred_concurrent_requests_cause_one_token_request(transport) -> None:

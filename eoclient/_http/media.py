@@ -1,0 +1,107 @@
+"""Media types: which ``Content-Type`` an answer must have for its bytes to be taken as data.
+
+A proxy's HTML page, a JSON error sent with 200, or a PNG where a TIFF was
+asked for are not data: the transport compares the answer's type with what the
+request expects (:func:`matches`) and refuses the bytes before anyone reads,
+writes or caches them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Collection
+from typing import Final
+
+__all__ = [
+    "ANY_BINARY",
+    "JSON",
+    "excerpt",
+    "expected_for_filename",
+    "is_json",
+    "matches",
+    "media_type",
+]
+
+JSON: Final = frozenset({"application/json"})
+# What a file store may say for bytes it knows nothing about (S3 answers binary/octet-stream).
+ANY_BINARY: Final = frozenset({"application/octet-stream"})
+
+# Names that mean the same thing in the wild.
+_ALIASES: Final = {
+    "application/x-tar": "application/tar",
+    "image/jpg": "image/jpeg",
+    "image/tif": "image/tiff",
+    "binary/octet-stream": "application/octet-stream",
+    "application/x-zip-compressed": "application/zip",
+    "text/json": "application/json",
+}
+
+_BY_EXTENSION: Final = {
+    ".tif": frozenset({"image/tiff"}),
+    ".tiff": frozenset({"image/tiff"}),
+    ".png": frozenset({"image/png"}),
+    ".jpg": frozenset({"image/jpeg"}),
+    ".jpeg": frozenset({"image/jpeg"}),
+    ".json": JSON,
+    ".geojson": JSON,
+    ".csv": frozenset({"text/csv", "text/plain"}),
+    ".zip": frozenset({"application/zip"}),
+    ".tar": frozenset({"application/tar"}),
+    ".zarr": ANY_BINARY,
+}
+
+
+def media_type(header: str | None) -> str:
+    """``"image/tiff"`` from ``"Image/TIFF; charset=binary"`` (``""`` when absent)."""
+    if not header:
+        return ""
+    return header.split(";", 1)[0].strip().lower()
+
+
+def _canonical(media: str) -> str:
+    return _ALIASES.get(media, media)
+
+
+def is_json(media: str) -> bool:
+    """``application/json`` and the ``+json`` family (``application/geo+json``, ``problem+json``)."""
+    media = _canonical(media_type(media))
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def matches(expected: Collection[str], received: str) -> bool:
+    """Whether an answer of type ``received`` is one of ``expected``.
+
+    ``expected`` holds media types, ``type/*`` wildcards or ``*/*``; aliases
+    (``application/x-tar``, ``image/jpg``) are equal to their standard names,
+    and ``application/json`` accepts the ``+json`` family. An answer without a
+    type matches nothing (except ``*/*``).
+    """
+    got = _canonical(media_type(received))
+    for want_raw in expected:
+        want = _canonical(media_type(want_raw))
+        if want == "*/*" or want == got:
+            return True
+        if not got:
+            continue
+        if want.endswith("/*") and got.startswith(want[:-1]):
+            return True
+        if want == "application/json" and is_json(got):
+            return True
+    return False
+
+
+def expected_for_filename(name: str) -> frozenset[str] | None:
+    """The types a file of this name may arrive as (by extension), or ``None`` when unknown.
+
+    A generic binary type is always accepted too: object stores often serve
+    files as ``application/octet-stream``.
+    """
+    known = _BY_EXTENSION.get(posixpath.splitext(name)[1].lower())
+    return None if known is None else known | ANY_BINARY
+
+
+def excerpt(body: bytes, limit: int = 120) -> str:
+    """A short, printable start of ``body`` for an error message."""
+    text = body[:limit].decode("utf-8", "replace")
+    text = "".join(ch if ch.isprintable() else "." for ch in " ".join(text.split()))
+    return text + ("..." if len(body) > limit else "")
