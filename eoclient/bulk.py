@@ -32,7 +32,7 @@ import functools
 import logging
 import os
 import re
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -41,6 +41,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from eoclient._files import AtomicFile, part_path
+from eoclient._http import media
 from eoclient._http.transport import StreamResponse, Transport
 from eoclient._log import log_event
 from eoclient.errors import (
@@ -70,12 +71,17 @@ QueryValue = str | int | float
 
 @dataclass(frozen=True, slots=True)
 class Download:
-    """One work item: GET ``source`` (a path under the service's base URL, or a URL) into ``dest``."""
+    """One work item: GET ``source`` (a path under the service's base URL, or a URL) into ``dest``.
+
+    ``expect`` lists the media types the answer may have (default: by the
+    extension of ``dest``, see :func:`download_file`).
+    """
 
     source: str
     dest: Path
     params: Mapping[str, QueryValue] | None = None
     operation: str | None = None
+    expect: Collection[str] | None = None
 
     @classmethod
     def of(cls, item: Download | tuple[Any, ...]) -> Download:
@@ -221,6 +227,7 @@ async def _transfer(
     params: Mapping[str, QueryValue] | None,
     chunk_size: int,
     expected_size: int | None,
+    expect: Collection[str],
 ) -> int:
     """One GET, continuing the ``.part`` if ``progress.resume``; returns the size of the complete file."""
     # The file is opened before the request so that reading starts the moment the headers are in:
@@ -232,7 +239,13 @@ async def _transfer(
             if progress.etag:
                 headers["If-Range"] = progress.etag
         async with transport.stream(
-            "GET", source, operation=operation, params=params, headers=headers or None, ok={416: True}
+            "GET",
+            source,
+            operation=operation,
+            params=params,
+            headers=headers or None,
+            ok={416: True},
+            expect=expect,
         ) as resp:
             start, total = _body_start(resp, out.offset)
             progress.etag = _strong_etag(resp)
@@ -263,6 +276,7 @@ async def download_file(
     chunk_size: int = DEFAULT_CHUNK,
     expected_size: int | None = None,
     keep_partial: bool = False,
+    expect: Collection[str] | None = None,
 ) -> Downloaded:
     """GET ``source`` into ``dest`` atomically, resuming a body broken off mid-way.
 
@@ -275,6 +289,12 @@ async def download_file(
     ``expected_size`` (bytes, e.g. from a ``HEAD``) is checked when the body
     is complete, like a size the answer itself announces: a mismatch raises
     :class:`~eoclient.errors.DownloadSizeError` and leaves no file at all.
+
+    ``expect`` lists the media types the answer may have; by default they
+    follow from the extension of ``dest`` (``.tif`` → ``image/tiff``, ``.json``
+    → JSON, with ``application/octet-stream`` always allowed), and a name with
+    no known extension accepts anything but a web page. Any other type raises
+    :class:`~eoclient.errors.UnexpectedContentError` before a byte is written.
 
     By default a failed or cancelled call leaves no ``.part`` file. With
     ``keep_partial=True`` a failed call keeps it and a later call with the same
@@ -293,6 +313,9 @@ async def download_file(
     ):
         raise ValidationError("expected_size", "must be an integer >= 0")
     target = Path(dest)
+    accepted = (
+        expect if expect is not None else media.expected_for_filename(target.name) or media.ANY_BUT_PAGE
+    )
     policy = transport.retry
     tries = attempts or policy.attempts
     progress = _Progress(resume=keep_partial)
@@ -310,6 +333,7 @@ async def download_file(
                     params=params,
                     chunk_size=chunk_size,
                     expected_size=expected_size,
+                    expect=accepted,
                 )
                 return Downloaded(target, size, failures)
             except TransportError as exc:
@@ -386,6 +410,7 @@ async def download_all(
                     operation=item.operation or operation,
                     params=item.params,
                     attempts=attempts,
+                    expect=item.expect,
                 )
         except (EOClientError, OSError) as exc:
             log_event(logging.WARNING, "download.failed", path=item.source, error=str(exc))

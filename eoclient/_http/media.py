@@ -14,6 +14,7 @@ from typing import Final
 
 __all__ = [
     "ANY_BINARY",
+    "ANY_BUT_PAGE",
     "JSON",
     "excerpt",
     "expected_for_filename",
@@ -25,6 +26,9 @@ __all__ = [
 JSON: Final = frozenset({"application/json"})
 # What a file store may say for bytes it knows nothing about (S3 answers binary/octet-stream).
 ANY_BINARY: Final = frozenset({"application/octet-stream"})
+
+# For a download whose type nobody knows: anything but a web page (a proxy's or a login portal's).
+ANY_BUT_PAGE: Final = frozenset({"!text/html", "!application/xhtml+xml"})
 
 # Names that mean the same thing in the wild.
 _ALIASES: Final = {
@@ -39,6 +43,7 @@ _ALIASES: Final = {
 _BY_EXTENSION: Final = {
     ".tif": frozenset({"image/tiff"}),
     ".tiff": frozenset({"image/tiff"}),
+    ".geotiff": frozenset({"image/tiff"}),
     ".png": frozenset({"image/png"}),
     ".jpg": frozenset({"image/jpeg"}),
     ".jpeg": frozenset({"image/jpeg"}),
@@ -74,12 +79,16 @@ def matches(expected: Collection[str], received: str) -> bool:
     ``expected`` holds media types, ``type/*`` wildcards or ``*/*``; aliases
     (``application/x-tar``, ``image/jpg``) are equal to their standard names,
     and ``application/json`` accepts the ``+json`` family. An answer without a
-    type matches nothing (except ``*/*``).
+    type matches nothing (except ``*/*``). When every entry is a negation
+    (``"!text/html"``), anything but those types matches.
     """
     got = _canonical(media_type(received))
+    negated = {_canonical(media_type(w[1:])) for w in expected if w.startswith("!")}
+    if negated and len(negated) == len(expected):
+        return got not in negated
     for want_raw in expected:
         want = _canonical(media_type(want_raw))
-        if want == "*/*" or want == got:
+        if want in ("*/*", got):
             return True
         if not got:
             continue

@@ -565,9 +565,10 @@ class Transport:
                             path=url_path,
                             retry_after=retry_after,
                         )
-                        if status == 429:
+                        if status == 429 and rate_limited:
                             # A hint beyond what the policy would wait is raised to this caller, not
-                            # imposed on every other request of the client.
+                            # imposed on every other request of the client (nor is the 429 of an
+                            # endpoint outside the limiter, such as the token endpoint's).
                             too_long = retry_after is not None and retry_after > policy.max_retry_after
                             self.limiter.on_rate_limited(None if too_long else retry_after)
                         retryable = status in policy.retry_statuses and (safe or status == 429)

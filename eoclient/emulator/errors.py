@@ -98,6 +98,15 @@ def service_error(
     return sk_error(status, None, message, headers=headers)
 
 
+def oauth_error(
+    status: int, error: str, description: str, *, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """A token endpoint's error (Keycloak and Auth0 alike): ``{"error", "error_description"}``."""
+    return web.json_response(
+        {"error": error, "error_description": description}, status=status, headers=headers
+    )
+
+
 def html_error(status: int = 502, *, headers: Mapping[str, str] | None = None) -> web.Response:
     """The kind of ``text/html`` page a reverse proxy answers with."""
     title = f"{status} {reason(status)}"

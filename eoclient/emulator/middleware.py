@@ -21,7 +21,7 @@ from aiohttp.typedefs import Handler
 
 from eoclient.emulator import drop
 from eoclient.emulator.auth import CONTROL_PREFIX, bearer_token, is_auth_path
-from eoclient.emulator.errors import html_error, service_error, sh_error, sk_error
+from eoclient.emulator.errors import html_error, oauth_error, reason, service_error, sh_error, sk_error
 from eoclient.emulator.faults import FaultDecision
 from eoclient.emulator.state import SERVICE_KEY, RequestRecord, get_state
 from eoclient.emulator.tokens import SENTINELHUB, Service
@@ -71,13 +71,15 @@ async def record_middleware(request: web.Request, handler: Handler) -> web.Strea
     return response
 
 
-def format_retry_after(service: Service, seconds: float) -> str:
-    """``Retry-After`` in the service's unit: Sentinel Hub milliseconds, SpaceKnow seconds.
+def format_retry_after(service: Service, seconds: float, *, auth: bool = False) -> str:
+    """``Retry-After`` in the endpoint's unit: Sentinel Hub's API milliseconds, everyone else seconds.
 
-    Whole seconds are sent as an integer; fractional ones keep up to 3 decimals
-    (only when a test configures a sub-second hint).
+    Token endpoints (``auth``) are identity servers that speak the standard
+    seconds on either service. Whole seconds are sent as an integer;
+    fractional ones keep up to 3 decimals (only when a test configures a
+    sub-second hint).
     """
-    if service == SENTINELHUB:
+    if service == SENTINELHUB and not auth:
         return str(round(seconds * 1000))
     if seconds == int(seconds):
         return str(int(seconds))
@@ -95,11 +97,17 @@ def rate_limited(service: Service, retry_after: float | None, status: int = 429)
     return sk_error(status, "RATE-LIMIT-EXCEEDED", message, headers=headers)
 
 
-def _fault_response(service: Service, decision: FaultDecision, default_5xx: int) -> web.Response:
+def _fault_response(
+    service: Service, decision: FaultDecision, default_5xx: int, *, auth: bool
+) -> web.Response:
     retry = decision.retry_after
     headers: dict[str, str] = {}
     if retry is not None:
-        headers[hdrs.RETRY_AFTER] = format_retry_after(service, retry)
+        headers[hdrs.RETRY_AFTER] = format_retry_after(service, retry, auth=auth)
+    if auth and decision.kind in ("rate_limit", "server_error"):
+        status = decision.status or (429 if decision.kind == "rate_limit" else default_5xx)
+        code = "too_many_requests" if status == 429 else "server_error"
+        return oauth_error(status, code, reason(status), headers=headers)
     if decision.kind == "rate_limit":
         return rate_limited(service, retry, decision.status or 429)
     if decision.kind == "html_error":
@@ -116,7 +124,8 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     service = request.app[SERVICE_KEY]
     faults = get_state(request).faults
-    decision = faults.decide(service, request.method, path, is_auth=is_auth_path(service, path))
+    auth = is_auth_path(service, path)
+    decision = faults.decide(service, request.method, path, is_auth=auth)
     if decision.latency > 0:
         request[FAULT_KEY] = "latency"
         await asyncio.sleep(decision.latency)
@@ -129,7 +138,7 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     if kind == "drop":
         return await drop.run_and_drop(request, handler)
-    return _fault_response(service, decision, faults.config.server_error_status)
+    return _fault_response(service, decision, faults.config.server_error_status, auth=auth)
 
 
 @web.middleware

@@ -26,7 +26,9 @@ def view_paginator(
     """A :class:`Paginator` over a Sentinel Hub ``{"data": [...], "links": {...}}`` listing.
 
     The next page is asked for with ``viewtoken=<links.nextToken>`` and the
-    same query; an answer that only gives a ``links.next`` URL is followed as is.
+    same query; an answer that only gives a ``links.next`` URL is followed as is
+    when it is on the client's own host (else
+    :class:`~eoclient.errors.ForeignHostError`: the bearer stays home).
     """
     base_params = {k: v for k, v in (params or {}).items() if v is not None}
 
@@ -46,7 +48,8 @@ def view_paginator(
             if isinstance(links.get("nextToken"), str) and links["nextToken"]:
                 nxt = links["nextToken"]
             elif isinstance(links.get("next"), str) and links["next"]:
-                nxt = ("url", links["next"])
+                # Followed only on the client's own host: the transport adds the bearer to it.
+                nxt = ("url", transport.check_own_host(links["next"], operation=operation))
         # A last page may still carry a token; an empty page ends the listing regardless.
         return Page(items, nxt if items else None)
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
-from urllib.parse import quote
 
+from eoclient._http import media
 from eoclient._http.transport import Transport
 from eoclient._models import from_wire
+from eoclient._paths import segments
 from eoclient.bulk import download_file
 from eoclient.errors import DownloadSizeError, ResponseDecodeError, ValidationError
 from eoclient.paging import Page, Paginator
@@ -234,7 +235,7 @@ class BYOC:
     def _file_path(self, collection_id: Any, tile_id: Any, path: str) -> str:
         if not isinstance(path, str) or not path.strip("/"):
             raise ValidationError("path", "a file name as listed by tile_files() is required")
-        return f"{self._tile_path(collection_id, tile_id)}/files/{quote(path.strip('/'), safe='/')}"
+        return f"{self._tile_path(collection_id, tile_id)}/files/{segments(path, 'path')}"
 
     def tile_files(self, collection_id: Any, tile_id: Any) -> Paginator[str]:
         """The file names of a tile of a Planet (subscription/order) collection.
@@ -302,5 +303,7 @@ class BYOC:
             expected_size=size,
             keep_partial=True,
             attempts=max_resumes + 1,
+            # The type follows the file's name on the service, whatever the local name is.
+            expect=media.expected_for_filename(path) or media.ANY_BUT_PAGE,
         )
         return TileFileDownload(got.path, got.bytes, got.resumes)

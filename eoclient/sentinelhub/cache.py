@@ -41,6 +41,7 @@ import logging
 import math
 import os
 import re
+from collections.abc import Collection
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,6 +54,7 @@ import msgspec
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from eoclient._files import AtomicFile, part_path
+from eoclient._http import media
 from eoclient._log import log_event
 from eoclient._models import to_wire
 
@@ -295,10 +297,16 @@ class ResponseCache:
             raise ValueError(f"not a cache key: {key!r}")
         return self.directory / key[:2] / key
 
-    async def get(self, key: str) -> CachedResponse | None:
-        """The verified entry of ``key``, or ``None`` (absent, partial or corrupt: a miss)."""
+    async def get(self, key: str, *, expect: Collection[str] | None = None) -> CachedResponse | None:
+        """The verified entry of ``key``, or ``None`` (absent, partial or corrupt: a miss).
+
+        ``expect`` lists the media types the answer may have: an entry stored
+        with another type (a proxy's page cached by an older version) is a miss.
+        """
         entry = self.entry_dir(key)
         found, problem = await anyio.to_thread.run_sync(_read_entry, entry, key)
+        if found is not None and (problem := _type_problem(found.meta, expect)) is not None:
+            found = None
         self._count(key, found is not None, problem)
         return found
 
@@ -323,15 +331,20 @@ class ResponseCache:
             await w.write(content)
             w.finish(content_type=content_type, processing_units=processing_units, headers=headers)
 
-    async def copy_to(self, key: str, path: str | os.PathLike[str]) -> CacheMeta | None:
+    async def copy_to(
+        self, key: str, path: str | os.PathLike[str], *, expect: Collection[str] | None = None
+    ) -> CacheMeta | None:
         """Put the cached answer of ``key`` at ``path`` atomically; ``None`` on a miss (nothing written).
 
         Hard-links when it can (same file system, ``hardlink=True``), else
         copies in chunks; either way the bytes are checked against
-        ``meta.json`` before ``path`` appears.
+        ``meta.json`` before ``path`` appears, and the stored type against
+        ``expect`` (as in :meth:`get`).
         """
         entry = self.entry_dir(key)
         meta, problem = await anyio.to_thread.run_sync(_read_meta, entry, key)
+        if meta is not None and (problem := _type_problem(meta, expect)) is not None:
+            meta = None
         done = False
         if meta is not None:
             src, dest = entry / RESPONSE_FILE, Path(path)
@@ -354,6 +367,12 @@ class ResponseCache:
             log_event(logging.WARNING, "cache.corrupt_entry", key=key, problem=problem)
         else:
             log_event(logging.DEBUG, "cache.miss", key=key)
+
+
+def _type_problem(meta: CacheMeta, expect: Collection[str] | None) -> str | None:
+    if expect is None or media.matches(expect, meta.content_type):
+        return None
+    return f"stored as {meta.media_type or 'no type'}, expected {' or '.join(sorted(expect))}"
 
 
 # -- worker-thread helpers -------------------------------------------------------

@@ -27,12 +27,13 @@ import datetime as dt
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final, Literal, TypeVar, overload
-from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
 import msgspec
 
 from eoclient._http.transport import Response, Transport
 from eoclient._models import Model, from_wire
+from eoclient._paths import segment
 from eoclient.errors import ResponseDecodeError, ValidationError
 from eoclient.geo import CRS84, BBox, as_geojson, bbox_of
 from eoclient.paging import Paginator
@@ -151,12 +152,12 @@ class Catalog:
 
     async def collection(self, collection_id: str) -> Collection:
         """One collection's full description (extent, summaries, links)."""
-        path = f"{CATALOG_PATH}/collections/{_segment(collection_id, 'collection_id')}"
+        path = f"{CATALOG_PATH}/collections/{segment(collection_id, 'collection_id')}"
         return await self._get(path, Collection, operation="catalog.collection")
 
     async def queryables(self, collection_id: str) -> dict[str, Any]:
         """The JSON Schema of the properties a ``filter`` may use for this collection."""
-        path = f"{CATALOG_PATH}/collections/{_segment(collection_id, 'collection_id')}/queryables"
+        path = f"{CATALOG_PATH}/collections/{segment(collection_id, 'collection_id')}/queryables"
         result = await self._get(path, dict, operation="catalog.queryables")
         return {str(k): v for k, v in result.items()}
 
@@ -175,7 +176,7 @@ class Catalog:
 
         ``bbox`` and ``datetime`` as for :meth:`search`; ``limit`` is the page size (1..100).
         """
-        path = f"{CATALOG_PATH}/collections/{_segment(collection_id, 'collection_id')}/items"
+        path = f"{CATALOG_PATH}/collections/{segment(collection_id, 'collection_id')}/items"
         params: dict[str, str] = {}
         if bbox is not None:
             params["bbox"] = ",".join(_number(v) for v in _bbox(bbox))
@@ -194,8 +195,8 @@ class Catalog:
     async def item(self, collection_id: str, item_id: str) -> Item:
         """One item by id (:class:`~eoclient.errors.NotFoundError` when there is none)."""
         path = (
-            f"{CATALOG_PATH}/collections/{_segment(collection_id, 'collection_id')}"
-            f"/items/{_segment(item_id, 'item_id')}"
+            f"{CATALOG_PATH}/collections/{segment(collection_id, 'collection_id')}"
+            f"/items/{segment(item_id, 'item_id')}"
         )
         return await self._get(path, Item, operation="catalog.item")
 
@@ -351,7 +352,7 @@ class Catalog:
         if link is None:
             return None
         verb = (link.method or "GET").upper()
-        url = self._on_our_host(link.href, current["url"])
+        url = self._on_our_host(link.href, current["url"], operation)
         request: _Request = {"method": verb, "url": url}
         if link.headers:
             request["headers"] = dict(link.headers)
@@ -370,11 +371,10 @@ class Catalog:
             request["body"] = dict(link.body)
         return request
 
-    def _on_our_host(self, href: str, current: str) -> str:
+    def _on_our_host(self, href: str, current: str, operation: str) -> str:
+        # A link elsewhere (another host, or http where we speak https) would take the bearer with it.
         absolute = urljoin(self._transport.url(current), href)
-        base = urlsplit(self._transport.base_url)
-        target = urlsplit(absolute)
-        return urlunsplit((base.scheme, base.netloc, target.path, target.query, ""))
+        return self._transport.check_own_host(absolute, operation=operation)
 
 
 def _next_link(links: Sequence[Link]) -> Link | None:
@@ -556,12 +556,6 @@ def _page_size(limit: int | None, max_items: int | None) -> int:
     if max_items is not None and isinstance(max_items, int) and 0 < max_items < MAX_LIMIT:
         return max_items
     return MAX_LIMIT
-
-
-def _segment(value: str, field: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValidationError(field, "must be a non-empty string")
-    return quote(value, safe="")
 
 
 def _filter(value: Any, lang: Any) -> tuple[str | dict[str, Any] | None, str | None]:

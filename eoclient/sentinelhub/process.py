@@ -18,12 +18,13 @@ from typing import Any, Final
 import anyio
 
 from eoclient._files import AtomicFile
+from eoclient._http.media import media_type
 from eoclient._http.transport import Transport
 from eoclient._log import log_event
-from eoclient.errors import ResponseDecodeError
+from eoclient.errors import DownloadSizeError, ResponseDecodeError, TransportError
 from eoclient.sentinelhub.budget import ProcessingBudget, charged, estimate_process_units
 from eoclient.sentinelhub.cache import ResponseCache, tee_writer
-from eoclient.sentinelhub.multipart import ResponsePart, split_response
+from eoclient.sentinelhub.multipart import TAR_TYPES, ResponsePart, split_response
 from eoclient.sentinelhub.process_models import (
     ProcessFile,
     ProcessRequest,
@@ -73,10 +74,11 @@ class ProcessAPI:
         """Render ``request``; the whole answer is held in memory (see :meth:`to_file`)."""
         model, wire = prepare_process_request(request)
         accept_value = resolve_accept(model, accept)
+        expect = answer_types(accept_value)
         url = self._transport.url(PROCESS_PATH)
         key = self.cache.key(url=url, accept=accept_value, body=wire) if self.cache is not None else ""
         if self.cache is not None and not refresh:
-            cached = await _cached_result(self.cache, key, model.identifiers)
+            cached = await _cached_result(self.cache, key, model.identifiers, expect)
             if cached is not None:
                 return cached
         async with charged(self.budget, estimate_process_units(model)) as charge:
@@ -87,6 +89,7 @@ class ProcessAPI:
                 json=wire,
                 headers={"Accept": accept_value},
                 idempotent=True,  # rendering changes nothing on the server
+                expect=expect,
             )
             charge.actual = processing_units_spent(resp.headers)
         parts = await _split(resp.body, resp.headers.get("Content-Type", ""), model.identifiers)
@@ -117,13 +120,20 @@ class ProcessAPI:
         accept: str | None = None,
         refresh: bool = False,
     ) -> ProcessFile:
-        """Render ``request`` straight to ``path`` (``<path>.part`` until complete, never all in memory)."""
+        """Render ``request`` straight to ``path`` (``<path>.part`` until complete, never all in memory).
+
+        An answer broken off mid-body is rendered again from the start (the
+        request is idempotent; each try is charged to the budget), up to the
+        transport's retry policy's ``attempts``; the ``.part`` file is started
+        over, so ``path`` only ever holds a whole answer.
+        """
         model, wire = prepare_process_request(request)
         accept_value = resolve_accept(model, accept)
+        expect = answer_types(accept_value)
         url = self._transport.url(PROCESS_PATH)
         key = self.cache.key(url=url, accept=accept_value, body=wire) if self.cache is not None else ""
         if self.cache is not None and not refresh:
-            meta = await self.cache.copy_to(key, path)
+            meta = await self.cache.copy_to(key, path, expect=expect)
             if meta is not None:
                 return ProcessFile(
                     path=Path(path),
@@ -132,6 +142,36 @@ class ProcessAPI:
                     processing_units=0.0,
                     headers=meta.header_map,
                 )
+        policy = self._transport.retry
+        broken = 0
+        while True:
+            stage = _Stage()
+            try:
+                return await self._stream_once(
+                    model, wire, path, accept=accept_value, expect=expect, url=url, key=key, stage=stage
+                )
+            except TransportError as exc:
+                # Errors before the body are the transport's to retry; a body cut short is ours.
+                if not stage.receiving:
+                    raise
+                broken += 1
+                if broken >= policy.attempts:
+                    raise
+                log_event(logging.INFO, "process.restart", path=PROCESS_PATH, attempt=broken, reason=str(exc))
+                await anyio.sleep(policy.backoff(broken - 1))
+
+    async def _stream_once(
+        self,
+        model: ProcessRequest,
+        wire: dict[str, Any],
+        path: str | os.PathLike[str],
+        *,
+        accept: str,
+        expect: frozenset[str],
+        url: str,
+        key: str,
+        stage: _Stage,
+    ) -> ProcessFile:
         async with (
             charged(self.budget, estimate_process_units(model)) as charge,
             self._transport.stream(
@@ -139,18 +179,23 @@ class ProcessAPI:
                 PROCESS_PATH,
                 operation="process.to_file",
                 json=wire,
-                headers={"Accept": accept_value},
+                headers={"Accept": accept},
                 idempotent=True,
+                expect=expect,
             ) as resp,
         ):
             charge.actual = processing_units_spent(resp.headers)
             async with (
                 AtomicFile(path) as out,
-                tee_writer(self.cache, key, url=url, accept=accept_value, request=wire) as entry,
+                tee_writer(self.cache, key, url=url, accept=accept, request=wire) as entry,
             ):
+                stage.receiving = True
                 async for chunk in resp.iter_chunks():
                     await out.write(chunk)
                     await entry.write(chunk)
+                stage.receiving = False
+                if "Content-Encoding" not in resp.headers:  # else the length counts compressed bytes
+                    _check_length(resp.content_length, out.size, resp.path)
                 content_type = resp.headers.get("Content-Type", "")
                 entry.finish(content_type=content_type, processing_units=charge.actual, headers=resp.headers)
         return ProcessFile(
@@ -162,9 +207,32 @@ class ProcessAPI:
         )
 
 
-async def _cached_result(cache: ResponseCache, key: str, identifiers: list[str]) -> ProcessResult | None:
+class _Stage:
+    """Whether a streamed answer had started to arrive when it failed."""
+
+    __slots__ = ("receiving",)
+
+    def __init__(self) -> None:
+        self.receiving = False
+
+
+def answer_types(accept: str) -> frozenset[str]:
+    """The media types a Process answer may have for this ``Accept`` (tar under either name)."""
+    wanted = media_type(accept)
+    return frozenset({wanted, *TAR_TYPES}) if wanted in TAR_TYPES else frozenset({wanted})
+
+
+def _check_length(announced: int | None, received: int, path: str) -> None:
+    """aiohttp stops at Content-Length; fewer bytes with a clean end is a short answer all the same."""
+    if announced is not None and announced != received:
+        raise DownloadSizeError(expected=announced, actual=received, operation="process.to_file", path=path)
+
+
+async def _cached_result(
+    cache: ResponseCache, key: str, identifiers: list[str], expect: frozenset[str]
+) -> ProcessResult | None:
     """The answer from the cache (no request, no budget: the call spent nothing), or ``None``."""
-    hit = await cache.get(key)
+    hit = await cache.get(key, expect=expect)
     if hit is None:
         return None
     try:

@@ -29,6 +29,7 @@ from typing import Any, Final
 import anyio
 import msgspec
 
+from eoclient._http import media
 from eoclient._http.transport import Transport
 from eoclient._log import log_event
 from eoclient._models import from_wire
@@ -146,6 +147,7 @@ class StatisticsAPI:
                 json=wire,
                 headers={"Accept": _ACCEPT},
                 idempotent=True,  # computing statistics changes nothing on the server
+                expect=media.JSON,
             )
             charge.actual = processing_units_spent(resp.headers)
         # Decoded loosely: the service writes "NaN" (a string) for statistics without data.
@@ -185,7 +187,7 @@ class StatisticsAPI:
 
 async def _cached_answer(cache: ResponseCache, key: str) -> tuple[StatisticsResponse, float | None] | None:
     """``(answer, what it cost when computed)`` from the cache (this call spends nothing), or ``None``."""
-    hit = await cache.get(key)
+    hit = await cache.get(key, expect=media.JSON)
     if hit is None:
         return None
     try:

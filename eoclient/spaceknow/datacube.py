@@ -171,6 +171,10 @@ def _charset(content_type_header: str) -> str:
     return "utf-8"
 
 
+# CSV as text, or as one JSON string (as the reference shows it).
+_CSV_ANSWER: Final = frozenset({"text/csv", "text/plain", "application/json"})
+
+
 def _csv_text(body: bytes, content_type: str, header: str, *, operation: str, path: str) -> str:
     """The CSV text of an answer: ``text/csv`` as is, or a JSON string (as the reference shows it)."""
     if content_type == "application/json":
@@ -435,7 +439,7 @@ class Datacube:
 
     async def _text(self, path: str, body: dict[str, Any], operation: str) -> str:
         resp = await self._client.transport.request(
-            "POST", path, operation=operation, json=body, idempotent=True
+            "POST", path, operation=operation, json=body, idempotent=True, expect=_CSV_ANSWER
         )
         header = resp.headers.get("Content-Type", "")
         return _csv_text(resp.body, resp.content_type, header, operation=operation, path=resp.path)
@@ -474,7 +478,7 @@ class Datacube:
         self, path: str, body: dict[str, Any], operation: str
     ) -> AsyncGenerator[dict[str, str], None]:
         async with self._client.transport.stream(
-            "POST", path, operation=operation, json=body, idempotent=True
+            "POST", path, operation=operation, json=body, idempotent=True, expect=_CSV_ANSWER
         ) as resp:
             if resp.content_type == "application/json":
                 # Not a stream of lines but one JSON string: it has to be read whole.

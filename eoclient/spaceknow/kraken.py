@@ -27,12 +27,12 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import quote
 
 import anyio
 
 from eoclient._client import BaseClient
 from eoclient._models import from_user
+from eoclient._paths import segment
 from eoclient.bulk import BulkReport, Download, Downloaded, Failure, download_all, download_file
 from eoclient.errors import ValidationError
 from eoclient.geo import as_geojson, geometry_bounds
@@ -162,10 +162,11 @@ def _optional_str(value: Any, field: str) -> str | None:
 
 
 def _segment(value: Any, field: str) -> str:
-    """One path segment of a grid URL: no separators, nothing that climbs directories."""
-    if not isinstance(value, str) or not value or "/" in value or "\\" in value or value in (".", ".."):
+    """``value`` checked to be one path segment (it also names a local file): returned unquoted."""
+    if isinstance(value, str) and ("/" in value or "\\" in value):
         raise ValidationError(field, f"must be a single path segment, got {value!r}")
-    return value
+    segment(value, field)
+    return str(value)
 
 
 def _tile(zoom: Any, x: Any, y: Any) -> tuple[int, int, int]:
@@ -479,7 +480,7 @@ class Kraken:
 
     async def map_classes(self, map_id: str) -> MapClasses:
         """Classes and colours the algorithm of map ``map_id`` used."""
-        path = MAP_CLASSES_PATH.format(map_id=quote(_segment(map_id, "map_id"), safe=""))
+        path = MAP_CLASSES_PATH.format(map_id=segment(_segment(map_id, "map_id"), "map_id"))
         result: MapClasses = await self._client.transport.request_json(
             "GET", path, operation="kraken.map-classes", type=MapClasses
         )
@@ -494,12 +495,12 @@ class Kraken:
         """The grid path of one file of one tile (checked, quoted)."""
         zoom, x, y = _tile(zoom, x, y)
         return GRID_PATH.format(
-            map_id=quote(_segment(map_id, "map_id"), safe=""),
-            geometry_id=quote(_segment(geometry_id, "geometry_id"), safe=""),
+            map_id=segment(_segment(map_id, "map_id"), "map_id"),
+            geometry_id=segment(_segment(geometry_id, "geometry_id"), "geometry_id"),
             zoom=zoom,
             x=x,
             y=y,
-            file_name=quote(_segment(file_name, "file_name"), safe=""),
+            file_name=segment(_segment(file_name, "file_name"), "file_name"),
         )
 
     async def download_tile(  # noqa: PLR0917 - the URL's own order

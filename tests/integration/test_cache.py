@@ -211,12 +211,25 @@ async def test_corrupt_entry_is_fetched_again(sh: SentinelHub, eo_emulator: Emul
 async def test_dropped_download_caches_nothing(
     sh: SentinelHub, eo_emulator: Emulator, tmp_path: Path
 ) -> None:
-    eo_emulator.faults.inject("drop", path_prefix=PROCESS)
+    # Every try broken off mid-body (a single break is rendered again: see the next test).
+    eo_emulator.faults.inject("drop", path_prefix=PROCESS, count=sh.transport.retry.attempts)
     with pytest.raises(TransportError):
         await sh.process_to_file(process_request(600), tmp_path / "a.tif")
     assert not (tmp_path / "a.tif").exists() and parts(tmp_path) == []
     assert sh.cache is not None and sh.cache.stores == 0
     assert list((tmp_path / "cache").rglob(RESPONSE_FILE)) == []
+
+
+async def test_a_dropped_download_is_rendered_again_and_cached_once(
+    sh: SentinelHub, eo_emulator: Emulator, tmp_path: Path
+) -> None:
+    eo_emulator.faults.inject("drop", path_prefix=PROCESS)
+    got = await sh.process_to_file(process_request(600), tmp_path / "a.tif")
+    assert sent(eo_emulator, PROCESS) == 2
+    assert got.size == (tmp_path / "a.tif").stat().st_size and parts(tmp_path) == []
+    assert sh.cache is not None and sh.cache.stores == 1
+    assert (await sh.process(process_request(600))).content == (tmp_path / "a.tif").read_bytes()
+    assert sent(eo_emulator, PROCESS) == 2
 
 
 async def test_hits_cost_no_budget(eo_emulator: Emulator, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from aioresponses import aioresponses
 
 from eoclient._http.dialects import SENTINELHUB
 from eoclient._http.transport import Transport
-from eoclient.errors import ResponseDecodeError
+from eoclient.errors import ForeignHostError, ResponseDecodeError
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.tiling_grids import TilingGrid, TilingGrids
 
@@ -41,6 +41,21 @@ async def test_follows_next_token_then_next_url(transport: Transport) -> None:
             f"{BASE}/api/v2/batch/tilinggrids?count=1&viewtoken=t1",
             f"{BASE}/api/v2/batch/tilinggrids?viewtoken=u2",
         ]
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "https://elsewhere.test/api/v2/batch/tilinggrids?viewtoken=u2",
+        "http://sh.test/api/v2/batch/tilinggrids",
+    ],
+)
+async def test_a_next_url_on_another_host_is_refused(transport: Transport, href: str) -> None:
+    with aioresponses() as mock:
+        mock.get(URL, payload={"data": [{"id": 0}], "links": {"next": href}})
+        with pytest.raises(ForeignHostError, match=r"refusing to send credentials"):
+            await TilingGrids(transport).list().collect()
+        assert len(mock.requests) == 1
 
 
 async def test_an_empty_page_ends_the_listing(transport: Transport) -> None:

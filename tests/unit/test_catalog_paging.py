@@ -8,8 +8,9 @@ import msgspec
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from eoclient._http.transport import Response
-from eoclient.errors import ResponseDecodeError
+from eoclient._http.dialects import SENTINELHUB
+from eoclient._http.transport import Response, Transport
+from eoclient.errors import ForeignHostError, ResponseDecodeError
 from eoclient.sentinelhub.catalog import CATALOG_PATH, Catalog
 from eoclient.sentinelhub.catalog_models import SearchPage
 
@@ -28,6 +29,9 @@ class ScriptedTransport:
 
     def url(self, path: str) -> str:
         return path if path.startswith("http") else f"{BASE}/{path.lstrip('/')}"
+
+    def check_own_host(self, url: str, *, operation: str = "") -> str:
+        return Transport(base_url=BASE, dialect=SENTINELHUB).check_own_host(url, operation=operation)
 
     async def request(self, method: str, path: str, **kwargs: Any) -> Response:
         self.calls.append({"method": method, "url": self.url(path), **kwargs})
@@ -116,15 +120,26 @@ async def test_get_next_link_after_post_and_relative_href() -> None:
     ]
 
 
-async def test_links_to_another_host_are_followed_on_ours() -> None:
-    # The bearer token must not travel to a host the user did not configure.
-    cat, transport = catalog(
-        [
-            page(range(0, 1), {"href": f"http://evil.example.org{CATALOG_PATH}/search?next=1"}),
-            page(range(1, 2)),
-        ]
-    )
-    await cat.search("s2", method="GET").collect()
+@pytest.mark.parametrize(
+    "href",
+    [
+        f"http://evil.example.org{CATALOG_PATH}/search?next=1",
+        f"http://sh.example.com{CATALOG_PATH}/search?next=1",  # a downgrade to plain http
+        f"https://sh.example.com:8443{CATALOG_PATH}/search?next=1",
+    ],
+)
+async def test_links_to_another_host_are_refused(href: str) -> None:
+    # The bearer token must not travel to a host the user did not configure; following such a link
+    # on our host instead would ask our host for another deployment's cursor.
+    cat, transport = catalog([page(range(0, 1), {"href": href}), page(range(1, 2))])
+    with pytest.raises(ForeignHostError, match="refusing to send credentials"):
+        await cat.search("s2", method="GET").collect()
+    assert len(transport.calls) == 1
+
+
+async def test_relative_links_are_resolved_on_our_host() -> None:
+    cat, transport = catalog([page(range(0, 1), {"href": "search?next=1"}), page(range(1, 2))])
+    assert len(await cat.search("s2", method="GET").collect()) == 2
     assert transport.calls[1]["url"] == f"{SEARCH}?next=1"
 
 
