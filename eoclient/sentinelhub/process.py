@@ -18,10 +18,11 @@ from typing import Any, Final
 import anyio
 
 from eoclient._files import AtomicFile
+from eoclient._http import media
 from eoclient._http.media import media_type
 from eoclient._http.transport import Transport
 from eoclient._log import log_event
-from eoclient.errors import DownloadSizeError, ResponseDecodeError, TransportError
+from eoclient.errors import DownloadSizeError, ResponseDecodeError, TransportError, UnexpectedContentError
 from eoclient.sentinelhub.budget import ProcessingBudget, charged, estimate_process_units
 from eoclient.sentinelhub.cache import ResponseCache, tee_writer
 from eoclient.sentinelhub.multipart import TAR_TYPES, ResponsePart, split_response
@@ -78,7 +79,7 @@ class ProcessAPI:
         url = self._transport.url(PROCESS_PATH)
         key = self.cache.key(url=url, accept=accept_value, body=wire) if self.cache is not None else ""
         if self.cache is not None and not refresh:
-            cached = await _cached_result(self.cache, key, model.identifiers, expect)
+            cached = await _cached_result(self.cache, key, requested_parts(model), expect)
             if cached is not None:
                 return cached
         async with charged(self.budget, estimate_process_units(model)) as charge:
@@ -93,6 +94,7 @@ class ProcessAPI:
             )
             charge.actual = processing_units_spent(resp.headers)
         parts = await _split(resp.body, resp.headers.get("Content-Type", ""), model.identifiers)
+        check_parts(model, parts, resp.content_type, path=resp.path)
         if self.cache is not None:  # stored once it parsed: a broken answer is not kept
             await self.cache.put(
                 key,
@@ -222,6 +224,52 @@ def answer_types(accept: str) -> frozenset[str]:
     return frozenset({wanted, *TAR_TYPES}) if wanted in TAR_TYPES else frozenset({wanted})
 
 
+def requested_parts(model: ProcessRequest) -> list[tuple[str, str | None]]:
+    """``(identifier, media type asked for)`` of each response of the request, in order."""
+    responses = model.output.responses if model.output is not None else None
+    if not responses:
+        return [("default", None)]
+    return [(r.identifier or "default", r.format.type if r.format is not None else None) for r in responses]
+
+
+def check_parts(
+    model: ProcessRequest, parts: Mapping[str, ResponsePart], content_type: str, *, path: str
+) -> None:
+    """Every requested response is in the answer; in an archive, each of the type it was asked for.
+
+    (A single answer is of the type ``Accept`` asked for, which may override
+    the request's format: the transport checked that.)
+    """
+    _check_parts(requested_parts(model), parts, content_type, path=path)
+
+
+def _check_parts(
+    wanted: list[tuple[str, str | None]],
+    parts: Mapping[str, ResponsePart],
+    content_type: str,
+    *,
+    path: str,
+) -> None:
+    kind = media_type(content_type)
+    archive = kind in TAR_TYPES or kind.startswith("multipart/")
+    for identifier, asked in wanted:
+        part = parts.get(identifier)
+        if part is None:
+            found = ", ".join(sorted(parts)) or "nothing"
+            raise ResponseDecodeError(
+                f"the answer has no part {identifier!r} (it holds {found})", operation="process", path=path
+            )
+        # An archive member's type is guessed from its name: "octet-stream" only means no guess.
+        if archive and asked is not None and not media.matches({asked, *media.ANY_BINARY}, part.content_type):
+            raise UnexpectedContentError(
+                expected={asked},
+                received=part.content_type,
+                excerpt=media.excerpt(part.content),
+                operation=f"process part {identifier!r}",
+                path=path,
+            )
+
+
 def _check_length(announced: int | None, received: int, path: str) -> None:
     """aiohttp stops at Content-Length; fewer bytes with a clean end is a short answer all the same."""
     if announced is not None and announced != received:
@@ -229,14 +277,15 @@ def _check_length(announced: int | None, received: int, path: str) -> None:
 
 
 async def _cached_result(
-    cache: ResponseCache, key: str, identifiers: list[str], expect: frozenset[str]
+    cache: ResponseCache, key: str, wanted: list[tuple[str, str | None]], expect: frozenset[str]
 ) -> ProcessResult | None:
     """The answer from the cache (no request, no budget: the call spent nothing), or ``None``."""
     hit = await cache.get(key, expect=expect)
     if hit is None:
         return None
     try:
-        parts = await _split(hit.content, hit.meta.content_type, identifiers)
+        parts = await _split(hit.content, hit.meta.content_type, [i for i, _ in wanted])
+        _check_parts(wanted, parts, hit.meta.media_type, path="cache")
     except ResponseDecodeError:  # an entry process_to_file stored is not split-checked: fetch it again
         log_event(logging.WARNING, "cache.unusable_entry", key=key)
         return None

@@ -8,7 +8,9 @@ cached; a cache entry stored with another type is not served.
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 import uuid
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import pytest
 from aiohttp import web
 
 from eoclient.bulk import download_all, download_file
-from eoclient.errors import APIError, UnexpectedContentError
+from eoclient.errors import APIError, ResponseDecodeError, UnexpectedContentError
 from eoclient.sentinelhub import SentinelHub
 from eoclient.sentinelhub.cache import META_FILE, RESPONSE_FILE
 from eoclient.spaceknow import SpaceKnow
@@ -235,3 +237,31 @@ async def test_a_byoc_file_download_refuses_a_page(hostile: Hostile, tmp_path: P
         with pytest.raises(UnexpectedContentError):
             await sh.byoc.download_tile_file(collection, tile, "B04.tif", tmp_path / "B04.tif")
     assert files_under(tmp_path) == []
+
+
+def tar_of(**members: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name.replace("_", "."))
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+async def test_an_archive_part_of_the_wrong_type_is_refused(hostile: Hostile, tmp_path: Path) -> None:
+    body = tar_of(default_png=b"\x89PNG\r\n\x1a\n" + bytes(20), userdata_json=b"{}")
+    hostile.answer("POST", PROCESS, body, "application/x-tar")
+    async with SentinelHub(**sh_kwargs(hostile, cache_dir=tmp_path)) as sh:
+        with pytest.raises(
+            UnexpectedContentError, match=r"part 'default'.*expected image/tiff, got image/png"
+        ):
+            await sh.process(process_request("default", "userdata"))
+        assert sh.cache is not None and sh.cache.stores == 0
+
+
+async def test_an_archive_without_a_requested_part_is_refused(hostile: Hostile) -> None:
+    hostile.answer("POST", PROCESS, tar_of(default_tif=TIFF), "application/tar")
+    async with SentinelHub(**sh_kwargs(hostile)) as sh:
+        with pytest.raises(ResponseDecodeError, match="no part 'userdata'"):
+            await sh.process(process_request("default", "userdata"))
