@@ -161,12 +161,11 @@ def _check_length(headers: Mapping[str, str], data: bytes, name: str) -> None:
     declared = headers.get("content-length")
     if declared is None:
         return
-    try:
-        expected = int(declared)
-    except ValueError:
+    if not (declared.isascii() and declared.isdigit()):  # int() would also take "+1_0"
         raise ResponseDecodeError(
             f"multipart part {name!r} has an invalid Content-Length {declared!r}", operation="process"
-        ) from None
+        )
+    expected = int(declared)
     if expected != len(data):
         raise ResponseDecodeError(
             f"multipart part {name!r} holds {len(data)} bytes, its Content-Length says {expected}",

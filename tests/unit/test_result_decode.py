@@ -159,8 +159,9 @@ def test_a_part_shorter_or_longer_than_its_content_length(length: int) -> None:
         parse_multipart(body, MIXED)
 
 
-def test_an_invalid_content_length() -> None:
-    body = multipart([(_named("default", "lots"), TIFF)])
+@pytest.mark.parametrize("length", ["lots", "-1", f"+{len(TIFF)}", "2_052"])
+def test_an_invalid_content_length(length: str) -> None:
+    body = multipart([(_named("default", length), TIFF)])
     with pytest.raises(ResponseDecodeError, match="'default' has an invalid Content-Length"):
         parse_multipart(body, MIXED)
 
