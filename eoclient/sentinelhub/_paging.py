@@ -7,11 +7,14 @@ from typing import Any, TypeVar
 
 from eoclient._http.transport import Transport
 from eoclient._models import from_wire
+from eoclient.errors import ResponseDecodeError
 from eoclient.paging import Page, Paginator
 
 __all__ = ["view_paginator"]
 
 T = TypeVar("T")
+
+_NO_DATA = "unexpected response shape: Object missing required field `data`"
 
 
 def view_paginator(
@@ -41,7 +44,9 @@ def view_paginator(
         body = await transport.request_json(
             "GET", url, operation=operation, params=query, type=dict[str, Any]
         )
-        items = from_wire(body.get("data") or [], list[item_type], operation=operation, path=path)  # type: ignore[valid-type]
+        if "data" not in body:
+            raise ResponseDecodeError(_NO_DATA, operation=operation, path=path)
+        items = from_wire(body["data"], list[item_type], operation=operation, path=path)  # type: ignore[valid-type]
         links = body.get("links")
         nxt: Any = None
         if isinstance(links, dict):

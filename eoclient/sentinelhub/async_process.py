@@ -63,8 +63,8 @@ Verify = Callable[[AsyncProcessDelivery], Awaitable[bool]]
 
 
 class _Status(Model):
+    status: str
     id: str | None = None
-    status: str = "RUNNING"
 
 
 def _running(raw: str) -> JobStatus:

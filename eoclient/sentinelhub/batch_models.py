@@ -340,7 +340,7 @@ class BatchRequest(Model):
     """
 
     id: str
-    status: str | None = None
+    status: str
     request: BatchSpec | None = None
     error: str | None = None
     user_action: str | None = None

@@ -130,7 +130,7 @@ class BatchV1Request(BatchV1Spec, kw_only=True):
     """
 
     id: str
-    status: str | None = None
+    status: str
     error: str | None = None
     user_id: str | None = None
     account_id: str | None = None
@@ -173,7 +173,12 @@ class BatchTile(Model):
 
 
 class BatchCollection(Model):
-    """A legacy batch collection: where ``createCollection``/``collectionId`` results are ingested."""
+    """A legacy batch collection: where ``createCollection``/``collectionId`` results are ingested.
+
+    The service sets ``id``: every collection it answers has one.
+    """
+
+    required_in_answers = ("id",)
 
     name: str
     s3_bucket: str

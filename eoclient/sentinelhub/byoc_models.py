@@ -72,6 +72,9 @@ class CollectionAdditionalData(Model):
 class Collection(Model):
     """A BYOC collection (``BYOCCollection``): ``name`` and ``s3Bucket`` are required.
 
+    The service sets ``id``: every collection it answers has one (an answer
+    without is a :class:`~eoclient.errors.ResponseDecodeError`).
+
     Example::
 
         Collection(
@@ -82,6 +85,8 @@ class Collection(Model):
             ),
         )
     """
+
+    required_in_answers = ("id",)
 
     name: str
     s3_bucket: str
@@ -113,8 +118,12 @@ class Tile(Model):
 
     ``path`` is the location in the bucket and may use the ``(BAND)``
     placeholder, e.g. ``"folder/prefix_(BAND)"``. ``coverGeometry`` is a
-    GeoJSON Polygon or MultiPolygon.
+    GeoJSON Polygon or MultiPolygon. The service sets ``id`` and ``status``: every
+    tile it answers has them (an answer without is a
+    :class:`~eoclient.errors.ResponseDecodeError`).
     """
+
+    required_in_answers = ("id", "status")
 
     path: str
     id: str | None = None

@@ -32,7 +32,7 @@ from urllib.parse import urljoin
 import msgspec
 
 from eoclient._http.transport import Response, Transport
-from eoclient._models import Model, from_wire
+from eoclient._models import Model, from_json, from_wire
 from eoclient._paths import segment
 from eoclient.errors import ResponseDecodeError, ValidationError
 from eoclient.geo import CRS84, BBox, as_geojson, bbox_of
@@ -69,7 +69,7 @@ CollectionsLike = str | DataCollection | Sequence[str | DataCollection]
 class _WirePage(Model):
     """A FeatureCollection page; ``features`` stay raw until we know what they are."""
 
-    features: list[Any] = msgspec.field(default_factory=list)
+    features: list[Any]
     links: list[Link] = msgspec.field(default_factory=list)
     context: SearchContext | None = None
     number_matched: int | None = None
@@ -77,7 +77,7 @@ class _WirePage(Model):
 
 
 class _WireCollections(Model):
-    collections: list[Collection] = msgspec.field(default_factory=list)
+    collections: list[Collection]
     links: list[Link] = msgspec.field(default_factory=list)
     context: SearchContext | None = None
     number_matched: int | None = None
@@ -138,7 +138,7 @@ class Catalog:
         first: _Request = {"method": "GET", "url": f"{CATALOG_PATH}/collections", "params": params or None}
 
         def decode(resp: Response) -> SearchPage[Collection]:
-            page = resp.json(_WireCollections)
+            page = from_json(resp.body, _WireCollections, operation="catalog.collections", path=resp.path)
             return SearchPage(
                 page.collections,
                 None,
@@ -386,7 +386,7 @@ def _next_link(links: Sequence[Link]) -> Link | None:
 
 def _item_page_decoder(operation: str, *, distinct: bool) -> Callable[[Response], SearchPage[Any]]:
     def decode(resp: Response) -> SearchPage[Any]:
-        page = resp.json(_WirePage)
+        page = from_json(resp.body, _WirePage, operation=operation, path=resp.path)
         items: list[Any] = (
             page.features
             if distinct

@@ -76,10 +76,12 @@ class Item(Model):
     ``properties`` is the raw dict (``item.properties["eo:cloud_cover"]``);
     :attr:`datetime` is its ``datetime`` parsed (timezone-aware UTC). The item
     has ``__geo_interface__``, so shapely's ``shape(item)`` works. Fields may be
-    missing when a search used ``fields`` to leave them out (``id`` is then ``""``).
+    missing when a search used ``fields`` to leave them out, except ``id``: the
+    service always keeps it, and an item without one is a
+    :class:`~eoclient.errors.ResponseDecodeError`.
     """
 
-    id: str = ""
+    id: str
     type: str = "Feature"
     stac_version: str | None = msgspec.field(default=None, name="stac_version")
     stac_extensions: list[str] = msgspec.field(default_factory=list, name="stac_extensions")
@@ -154,7 +156,7 @@ class Collection(Model):
 class LandingPage(Model):
     """The catalog root: identity, conformance classes and links to everything else."""
 
-    id: str = ""
+    id: str
     type: str = "Catalog"
     stac_version: str | None = msgspec.field(default=None, name="stac_version")
     stac_extensions: list[str] = msgspec.field(default_factory=list, name="stac_extensions")
@@ -174,7 +176,7 @@ class LandingPage(Model):
 class Conformance(Model):
     """The conformance classes the service implements."""
 
-    conforms_to: list[str] = msgspec.field(default_factory=list)
+    conforms_to: list[str]
 
     def __contains__(self, uri: object) -> bool:
         return uri in self.conforms_to

@@ -10,14 +10,14 @@ way the result is a mapping *identifier -> part*.
 from __future__ import annotations
 
 import io
-import json
 import posixpath
 import re
 import tarfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from eoclient._models import from_json
 from eoclient.errors import ResponseDecodeError
 
 __all__ = [
@@ -56,8 +56,11 @@ class ResponsePart:
     filename: str | None = None
 
     def json(self) -> Any:
-        """The content decoded as JSON (``userdata`` is JSON)."""
-        return json.loads(self.content)
+        """The content decoded as JSON (``userdata`` is JSON).
+
+        Content that is not JSON is a :class:`~eoclient.errors.ResponseDecodeError`.
+        """
+        return from_json(self.content, operation="process", what=f"part {self.identifier!r}")
 
 
 def content_type_for(filename: str) -> str:
@@ -80,25 +83,51 @@ def identifier_for(filename: str, identifiers: Iterable[str] = ()) -> str:
 
 
 def parse_tar(body: bytes, identifiers: Sequence[str] = ()) -> dict[str, ResponsePart]:
-    """Members of an uncompressed tar as parts keyed by response identifier."""
+    """Members of an uncompressed tar as parts keyed by response identifier.
+
+    The archive must be whole: a member with fewer bytes than its header
+    announces, or an archive that stops without its end-of-archive blocks
+    (``tarfile`` would quietly drop what follows), is a
+    :class:`~eoclient.errors.ResponseDecodeError` naming the member.
+    """
     parts: dict[str, ResponsePart] = {}
+    last: str | None = None  # the member being read, or the last one read
     try:
         with tarfile.open(fileobj=io.BytesIO(body), mode="r:") as archive:
             for member in archive:
+                last = member.name
                 if not member.isfile():
                     continue
                 handle = archive.extractfile(member)
                 assert handle is not None  # a regular file always has content
                 data = handle.read()
                 if len(data) != member.size:
-                    raise ResponseDecodeError(f"tar member {member.name!r} is truncated", operation="process")
+                    raise _cut_short(
+                        f"in member {member.name!r}: its header says {member.size} bytes, {len(data)} arrived"
+                    )
                 key = identifier_for(member.name, identifiers)
                 parts[key] = ResponsePart(key, data, content_type_for(member.name), member.name)
+            end = archive.offset  # where the header after the last member starts
     except tarfile.TarError as exc:
+        if last is not None:
+            raise _cut_short(f"in member {last!r}: {exc}") from exc
         raise ResponseDecodeError(
             f"the answer is not a readable tar archive: {exc}", operation="process"
         ) from exc
+    if body[end : end + _TAR_END] != bytes(_TAR_END):
+        # tarfile ends its listing silently at a cut or garbled header: the marker proves nothing is lost.
+        if last is None:
+            raise ResponseDecodeError("the answer is not a whole tar archive", operation="process")
+        raise _cut_short(f"after member {last!r}: neither a member nor the end-of-archive blocks follow")
     return parts
+
+
+_TAR_END: Final = 2 * tarfile.BLOCKSIZE
+"""A tar archive ends with two zero blocks."""
+
+
+def _cut_short(where: str) -> ResponseDecodeError:
+    return ResponseDecodeError(f"the tar answer is cut short {where}", operation="process")
 
 
 def _params(header_value: str) -> dict[str, str]:
@@ -109,13 +138,50 @@ def _params(header_value: str) -> dict[str, str]:
     return out
 
 
+def _next_delimiter(body: bytes, delimiter: bytes, start: int) -> int:
+    """Where the next ``CRLF--boundary`` line starts (-1 if none).
+
+    The boundary must end its line (``--`` closes the body; blanks may follow):
+    ``--boundary-more`` in the data is data.
+    """
+    needle = b"\r\n" + delimiter
+    pos = start
+    while (found := body.find(needle, pos)) >= 0:
+        after = found + len(needle)
+        line_end = body.find(b"\r\n", after)
+        rest = body[after : line_end if line_end >= 0 else len(body)]
+        if rest.startswith(b"--") or not rest.strip(b" \t"):
+            return found
+        pos = found + 1
+    return -1
+
+
+def _check_length(headers: Mapping[str, str], data: bytes, name: str) -> None:
+    """A part's ``Content-Length``, when given, must be what the part holds."""
+    declared = headers.get("content-length")
+    if declared is None:
+        return
+    if not (declared.isascii() and declared.isdigit()):  # int() would also take "+1_0"
+        raise ResponseDecodeError(
+            f"multipart part {name!r} has an invalid Content-Length {declared!r}", operation="process"
+        )
+    expected = int(declared)
+    if expected != len(data):
+        raise ResponseDecodeError(
+            f"multipart part {name!r} holds {len(data)} bytes, its Content-Length says {expected}",
+            operation="process",
+        )
+
+
 def parse_multipart(
     body: bytes, content_type: str, identifiers: Sequence[str] = ()
 ) -> dict[str, ResponsePart]:
     """Parts of a ``multipart/*`` body (boundary from ``content_type``), keyed by identifier.
 
     A part is named by ``Content-Disposition`` ``name`` (else ``filename``),
-    else by its position among the requested ``identifiers``.
+    else by its position among the requested ``identifiers``. A body without
+    its closing boundary, or a part whose ``Content-Length`` disagrees with
+    what it holds, is a :class:`~eoclient.errors.ResponseDecodeError`.
     """
     boundary = _params(content_type).get("boundary")
     if not boundary:
@@ -133,8 +199,8 @@ def parse_multipart(
         if body.startswith(b"--", pos):
             return parts  # the closing delimiter
         pos = body.find(b"\n", pos) + 1  # rest of the delimiter line
-        end = body.find(b"\r\n" + delimiter, pos)
-        if pos <= 0 or end < 0:
+        end = _next_delimiter(body, delimiter, pos) if pos > 0 else -1
+        if end < 0:
             raise ResponseDecodeError(
                 "multipart answer ends before its closing boundary", operation="process"
             )
@@ -157,6 +223,7 @@ def parse_multipart(
             name = identifier_for(filename, identifiers)
         if name is None:
             name = identifiers[index] if index < len(identifiers) else f"part{index}"
+        _check_length(headers, data, name)
         ctype = headers.get("content-type") or content_type_for(filename or "")
         parts[name] = ResponsePart(name, data, ctype.split(";")[0].strip().lower(), filename)
         index += 1

@@ -28,7 +28,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -40,7 +39,7 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
-from eoclient._models import Model, from_user, to_wire
+from eoclient._models import Model, from_json, from_user, to_wire
 from eoclient.errors import ValidationError
 from eoclient.geo import as_geojson, bbox_of, crs_url, geometry_bounds, validate_bbox
 from eoclient.sentinelhub.data_collections import DataCollection, normalize_data_types
@@ -364,8 +363,11 @@ class ProcessResult:
             raise KeyError(f"no response {identifier!r} in this result (have: {known})") from None
 
     def json(self) -> Any:
-        """The body decoded as JSON (for an ``application/json`` answer)."""
-        return json.loads(self.content)
+        """The body decoded as JSON (for an ``application/json`` answer).
+
+        A body that is not JSON is a :class:`~eoclient.errors.ResponseDecodeError`.
+        """
+        return from_json(self.content, operation="process")
 
 
 @dataclass(frozen=True, slots=True)

@@ -390,7 +390,7 @@ class StatisticsResponse(Model):
     ``processing_units`` is filled in by the client from ``x-processingunits-spent``.
     """
 
-    data: list[StatisticsInterval] = msgspec.field(default_factory=list)
+    data: list[StatisticsInterval]
     status: str | None = None
     geometry_pixel_count: int | None = None
     processing_units: float | None = None

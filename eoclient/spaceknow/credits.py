@@ -70,7 +70,13 @@ def cursor_paginator(
         )
         if not isinstance(data, dict):
             raise ResponseDecodeError('expected {"results": [...]}', operation=operation, path=path)
-        items = from_wire(data.get("results") or [], list[item_type], operation=operation, path=path)  # type: ignore[valid-type]
+        if "results" not in data:
+            raise ResponseDecodeError(
+                "unexpected response shape: Object missing required field `results`",
+                operation=operation,
+                path=path,
+            )
+        items = from_wire(data["results"], list[item_type], operation=operation, path=path)  # type: ignore[valid-type]
         nxt = data.get("cursor")
         return Page(items, nxt if isinstance(nxt, str) and nxt and items else None)
 

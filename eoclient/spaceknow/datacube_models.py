@@ -117,7 +117,7 @@ class Datapoints(Model):
     ``cloudCover``, ``value``, ...
     """
 
-    total_rows: int = 0
+    total_rows: int
     data: list[dict[str, Any]] = msgspec.field(default_factory=list)
 
     def column(self, name: str) -> list[Any]:

@@ -118,7 +118,7 @@ class ImageMeta(_SceneBase):
 class SearchResults(Model):
     """One page of imagery search: its scenes and the cursor of the next page (``None`` on the last)."""
 
-    results: list[Scene] = msgspec.field(default_factory=list)
+    results: list[Scene]
     cursor: int | None = None
 
 
@@ -187,4 +187,4 @@ class IngestedScene(Model):
 class IngestResult(Model):
     """The answer of scene ingest."""
 
-    ingested_scenes: list[IngestedScene] = msgspec.field(default_factory=list)
+    ingested_scenes: list[IngestedScene]

@@ -38,7 +38,7 @@ class ReleaseResult(Model):
 
     map_id: str
     max_zoom: int
-    tiles: list[Tile] = msgspec.field(default_factory=list)
+    tiles: list[Tile]
     status: str | None = None
     sub_geometry_id: str | None = None
 
@@ -63,8 +63,8 @@ class DryRunScene(Model):
     """What one scene of a dry run costs."""
 
     scene_id: str
-    km2: float = 0.0
-    cost: float = 0.0
+    km2: float
+    cost: float
     cost_per_km2: float | None = None
     provider: str | None = None
     dataset: str | None = None
@@ -73,12 +73,12 @@ class DryRunScene(Model):
 class DryRunResult(Model):
     """Sizes and cost of an analysis before it runs (``/kraken/dry-run/retrieve``)."""
 
-    allocated_credits: float = 0.0
-    allocated_km2: float = 0.0
-    analyzed_km2: float = 0.0
-    ingested_km2: float = 0.0
-    kraken_km2: float = 0.0
-    scenes: list[DryRunScene] = msgspec.field(default_factory=list)
+    allocated_credits: float
+    allocated_km2: float
+    analyzed_km2: float
+    ingested_km2: float
+    kraken_km2: float
+    scenes: list[DryRunScene]
 
     @property
     def cost(self) -> float:
@@ -101,13 +101,13 @@ class ScenePair(Model):
 class PairsResult(Model):
     """Scene pairs (``/kraken/pairs/retrieve``)."""
 
-    pairwise: list[ScenePair] = msgspec.field(default_factory=list)
+    pairwise: list[ScenePair]
 
 
 class NwiseResult(Model):
     """Scene groups for n-wise map types (``/kraken/nwise/retrieve``)."""
 
-    nwise: list[list[str]] = msgspec.field(default_factory=list)
+    nwise: list[list[str]]
 
 
 class AlgorithmDataset(Model):
