@@ -32,13 +32,13 @@ from eoclient._http.dialects import OAUTH, ServiceDialect
 from eoclient._http.ratelimit import RateLimit, RateLimiter
 from eoclient._http.retry import RetryPolicy, parse_retry_after
 from eoclient._log import log_event
+from eoclient._models import from_json
 from eoclient.errors import (
     APIError,
     AuthenticationError,
     ClientClosedError,
     EOClientError,
     ForeignHostError,
-    ResponseDecodeError,
     TransportError,
     UnexpectedContentError,
     UnsafeRedirectError,
@@ -104,6 +104,7 @@ class Response:
     headers: CIMultiDictProxy[str]
     body: bytes
     path: str
+    operation: str = ""
 
     @property
     def content_type(self) -> str:
@@ -115,22 +116,12 @@ class Response:
     def json(self, type: type[T]) -> T: ...
     def json(self, type: Any = Any) -> Any:
         """Decode the body as JSON, into ``type`` when given (a msgspec Struct, dict, list...)."""
-        return decode_json(self.body, type, path=self.path)
+        return decode_json(self.body, type, path=self.path, operation=self.operation)
 
 
 def decode_json(body: bytes, type_: Any = Any, *, path: str = "", operation: str = "") -> Any:
-    """msgspec decode with failures mapped to :class:`ResponseDecodeError`."""
-    try:
-        return msgspec.json.decode(body, type=type_)
-    except msgspec.ValidationError as exc:
-        raise ResponseDecodeError(
-            f"unexpected response shape: {exc}", operation=operation, path=path
-        ) from exc
-    except msgspec.DecodeError as exc:
-        excerpt = body[:80].decode("utf-8", "replace")
-        raise ResponseDecodeError(
-            f"response is not JSON ({exc}); starts with {excerpt!r}", operation=operation, path=path
-        ) from exc
+    """JSON bytes into ``type_``, checked as every answer is (see :func:`eoclient._models.from_json`)."""
+    return from_json(body, type_, operation=operation, path=path)
 
 
 class StreamResponse:
@@ -361,7 +352,7 @@ class Transport:
             stream=False,
         ) as (resp, body):
             assert body is not None
-            return Response(resp.status, resp.headers, body, urlsplit(str(resp.url)).path)
+            return Response(resp.status, resp.headers, body, urlsplit(str(resp.url)).path, operation)
 
     async def request_json(
         self, method: str, path: str, *, operation: str, type: Any = Any, **kwargs: Any
