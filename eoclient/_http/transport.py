@@ -420,7 +420,7 @@ class Transport:
         if content_type and "Content-Type" not in base_headers:
             base_headers["Content-Type"] = content_type
         use_auth = authenticate and self.auth is not None
-        if use_auth:
+        if use_auth and url == path:  # an absolute URL from the caller (a relative path is ours)
             self.check_own_host(url, operation=operation)
         # A streamed upload (async iterable, file object) can be sent only once: no retry, no replay.
         one_shot = _one_shot(payload)
