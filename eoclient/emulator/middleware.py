@@ -129,6 +129,10 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     if kind == "drop":
         return await drop.run_and_drop(request, handler)
+    if kind == "server_error_after":
+        response = await handler(request)
+        if response.prepared:
+            return response  # a stream already under way cannot be turned into an error
     return _fault_response(service, decision, faults.config.server_error_status)
 
 
