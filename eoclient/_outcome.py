@@ -72,8 +72,8 @@ def outcome_unknown(exc: BaseException) -> bool:
     a 4xx (a definite refusal) and for a connection that was never made.
     """
     if isinstance(exc, TransportError):
-        # aiohttp raises ClientConnectorError only before anything is sent.
-        return not isinstance(exc.__cause__, aiohttp.ClientConnectorError)
+        # aiohttp raises these only while connecting, before anything is sent.
+        return not isinstance(exc.__cause__, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
     if isinstance(exc, APIError):
         return exc.status in UNKNOWN_OUTCOME_STATUSES
     return isinstance(exc, ResponseDecodeError)

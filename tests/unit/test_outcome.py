@@ -57,6 +57,13 @@ def never_connected() -> TransportError:
         return exc
 
 
+def connect_timed_out() -> TimeoutError:
+    try:
+        raise TimeoutError("timed out: ConnectionTimeoutError") from aiohttp.ConnectionTimeoutError()
+    except TimeoutError as exc:
+        return exc
+
+
 @pytest.mark.parametrize(
     ("error", "unknown"),
     [
@@ -72,6 +79,7 @@ def never_connected() -> TransportError:
         (ConflictError(status=409), False),
         (RateLimitError(status=429), False),
         (never_connected(), False),
+        (connect_timed_out(), False),
     ],
 )
 def test_which_errors_leave_the_outcome_unknown(error: Exception, unknown: bool) -> None:
