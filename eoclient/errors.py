@@ -9,7 +9,7 @@ scrubbed of every credential and token the process knows about.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from eoclient._redact import scrub, scrub_data
@@ -31,6 +31,7 @@ __all__ = [
     "JobFailedError",
     "JobTimeoutError",
     "NotFoundError",
+    "OutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseDecodeError",
@@ -75,16 +76,26 @@ class TransportError(EOClientError):
 
     ``cause_type`` names the underlying low-level exception (``"ClientOSError"``);
     the exception itself is not chained, because aiohttp's exceptions carry the
-    request's headers, the bearer token among them.
+    request's headers, the bearer token among them. ``sent`` is False when the
+    request provably never reached the service (no connection was made), True
+    when it may have.
     """
 
     def __init__(
-        self, message: str, *, operation: str = "", method: str = "", path: str = "", cause_type: str = ""
+        self,
+        message: str,
+        *,
+        operation: str = "",
+        method: str = "",
+        path: str = "",
+        cause_type: str = "",
+        sent: bool = True,
     ) -> None:
         self.operation = operation
         self.method = method
         self.path = path
         self.cause_type = cause_type
+        self.sent = sent
         where = " ".join(p for p in (operation, method, path) if p)
         super().__init__(f"{message} ({where})" if where else message)
 
@@ -333,3 +344,42 @@ def api_error_class(status: int) -> type[APIError]:
     if status in _STATUS_CLASSES:
         return _STATUS_CLASSES[status]
     return ServerError if status >= 500 else APIError
+
+
+class OutcomeUnknownError(EOClientError):
+    """A create (or an action) was sent, but its answer was lost: it may or may not have happened.
+
+    Raised for a connection lost after the request was sent, a read timeout,
+    or a 500/502/503/504 on a request eoclient must not send twice (a second
+    one could make a second resource, or spend processing units or credits
+    twice). Where the API allows it, eoclient first looked the resource up and
+    did not find it unambiguously. The original error is ``__cause__``.
+
+    Attributes: ``operation`` (what eoclient was doing), ``resource`` (what was
+    being created, e.g. ``"batch request"``), ``how_to_find`` (where to look,
+    or the field and value to search by), ``resource_id`` (its id when it is
+    known, e.g. for an action on an existing request), ``candidates`` (ids of
+    resources that may be it, when the lookup found several).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str = "",
+        resource: str = "",
+        how_to_find: str = "",
+        resource_id: str | None = None,
+        candidates: Sequence[str] = (),
+    ) -> None:
+        self.operation = operation
+        self.resource = resource
+        self.how_to_find = how_to_find
+        self.resource_id = resource_id
+        self.candidates = tuple(candidates)
+        text = f"{operation}: {message}" if operation else message
+        if candidates:
+            text += f"; candidates: {', '.join(self.candidates)}"
+        if how_to_find:
+            text += f". {how_to_find}"
+        super().__init__(text)

@@ -167,13 +167,19 @@ class StreamResponse:
 def _transport_error(exc: BaseException, operation: str, method: str, path: str) -> TransportError:
     """The typed error for a low-level failure; the caller raises it unchained (see TransportError)."""
     kind = type(exc).__name__
+    sent = not _never_sent(exc)
     if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
         return EOTimeoutError(
-            f"timed out: {kind}", operation=operation, method=method, path=path, cause_type=kind
+            f"timed out: {kind}", operation=operation, method=method, path=path, cause_type=kind, sent=sent
         )
     detail = _describe(exc)
     return TransportError(
-        f"connection failed: {detail}", operation=operation, method=method, path=path, cause_type=kind
+        f"connection failed: {detail}",
+        operation=operation,
+        method=method,
+        path=path,
+        cause_type=kind,
+        sent=sent,
     )
 
 
@@ -186,6 +192,8 @@ def _describe(exc: BaseException) -> str:
 
 def _never_sent(exc: BaseException) -> bool:
     """True when the request provably did not reach the server (no connection was made)."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):  # timed out while connecting
+        return True
     return isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(
         exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError
     )

@@ -5,6 +5,9 @@ header (including the full ``Content-Length``, if any) and only part of the
 body before the server closes the connection. A client must see a payload
 error, never a clean short body.
 
+An answer without a body (a 204) has nothing to cut: the connection is
+closed before its status line, so the client sees the connection drop.
+
 Two paths, because aiohttp writes bodies in two ways:
 
 * a :class:`aiohttp.web.Response` with an in-memory body is written in one go
@@ -58,6 +61,12 @@ async def run_and_drop(request: web.Request, handler: Handler) -> web.StreamResp
     if response.prepared or not isinstance(response, web.Response):
         return response
     body = response.body
+    if not body:
+        # Nothing to cut (a 204, an empty body): the answer is lost whole, before its status line.
+        plan.armed = False
+        if request.transport is not None:
+            request.transport.close()
+        return response
     if not isinstance(body, (bytes, bytearray)):
         return response  # a payload body: cut by on_response_prepare while written
     plan.armed = False

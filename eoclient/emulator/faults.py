@@ -22,7 +22,9 @@ from eoclient.emulator.tokens import Service
 
 __all__ = ["FaultConfig", "FaultDecision", "FaultInjector", "FaultKind", "InjectedFault"]
 
-FaultKind = Literal["rate_limit", "server_error", "html_error", "drop", "latency", "token_expiry"]
+FaultKind = Literal[
+    "rate_limit", "server_error", "server_error_after", "html_error", "drop", "latency", "token_expiry"
+]
 _KINDS: frozenset[str] = frozenset(get_args(FaultKind))
 
 
@@ -141,9 +143,12 @@ class FaultInjector:
         """Queue a fault for the next ``count`` matching requests.
 
         ``kind``: ``"rate_limit"`` (429, ``status`` overrides), ``"server_error"``
-        (JSON 5xx, default status from the config), ``"html_error"`` (a proxy's
-        ``text/html`` page, default 502), ``"drop"`` (connection dropped
-        mid-body), ``"latency"`` (``seconds`` real seconds, then answered
+        (JSON 5xx, default status from the config), ``"server_error_after"``
+        (the handler runs — a create creates — and then the JSON 5xx is
+        answered instead of its response: a gateway that gave up on a request
+        the service completed), ``"html_error"`` (a proxy's ``text/html``
+        page, default 502), ``"drop"`` (the handler runs, then the connection
+        is dropped mid-body), ``"latency"`` (``seconds`` real seconds, then answered
         normally), ``"token_expiry"`` (every token of the service expires before
         the request is checked, so it gets 401). ``retry_after`` (real seconds)
         is sent on 429 and 5xx; ``None`` omits the header.

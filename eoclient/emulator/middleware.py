@@ -104,7 +104,7 @@ def _fault_response(
     headers: dict[str, str] = {}
     if retry is not None:
         headers[hdrs.RETRY_AFTER] = format_retry_after(service, retry, auth=auth)
-    if auth and decision.kind in ("rate_limit", "server_error"):
+    if auth and decision.kind in ("rate_limit", "server_error", "server_error_after"):
         status = decision.status or (429 if decision.kind == "rate_limit" else default_5xx)
         code = "too_many_requests" if status == 429 else "server_error"
         return oauth_error(status, code, reason(status), headers=headers)
@@ -138,6 +138,10 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     if kind == "drop":
         return await drop.run_and_drop(request, handler)
+    if kind == "server_error_after":
+        response = await handler(request)
+        if response.prepared:
+            return response  # a stream already under way cannot be turned into an error
     return _fault_response(service, decision, faults.config.server_error_status, auth=auth)
 
 

@@ -30,6 +30,12 @@ the request the service stores there). So:
   sent. ``verify`` tells them apart if it matters;
 * the service offers no way to cancel a request: ``job.cancel()`` stops
   polling and returns ``False``.
+
+A create whose answer is lost (connection dropped after sending, read
+timeout, 500/502/503/504) is not sent again — a second request would be
+processed, and paid, twice — and cannot be looked up: the API lists no
+requests. :class:`~eoclient.errors.OutcomeUnknownError` says where it would
+show: a new ``<request id>/`` folder under the delivery URL.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from typing import Any, Final
 
 from eoclient._client import BaseClient
 from eoclient._models import Model, from_wire
+from eoclient._outcome import create_or_find
 from eoclient.errors import ResponseDecodeError, ValidationError
 from eoclient.jobs import Job, JobState, JobStatus, PollPolicy, register_job_kind
 from eoclient.sentinelhub.async_process_models import (
@@ -197,18 +204,36 @@ class AsyncProcess:
         and never appear in logs, reprs or errors. ``verify``: see the module
         docstring. The service answers 429 when too many requests of the
         account run at once (retried as its ``Retry-After`` says, then
-        :class:`~eoclient.errors.RateLimitError`).
+        :class:`~eoclient.errors.RateLimitError`). A lost answer raises
+        :class:`~eoclient.errors.OutcomeUnknownError` (see the module docstring).
         """
         check_deployment(request, self._client.transport.base_url)
         model, wire = prepare_async_request(request, delivery)
-        data = await self._client.transport.request_json(
-            "POST", ASYNC_PROCESS_PATH, operation="async_process.create", json=wire, type=_Status
-        )
-        if not data.id:
-            raise ResponseDecodeError(
-                "the answer has no request id", operation="async_process.create", path=ASYNC_PROCESS_PATH
-            )
         assert model.output is not None and model.output.delivery is not None
+        op = "async_process.create"
+
+        async def send() -> _Status:
+            data: _Status = await self._client.transport.request_json(
+                "POST", ASYNC_PROCESS_PATH, operation=op, json=wire, type=_Status
+            )
+            if not data.id:
+                raise ResponseDecodeError(
+                    "the answer has no request id", operation=op, path=ASYNC_PROCESS_PATH
+                )
+            return data
+
+        data = await create_or_find(
+            send,
+            find=None,  # the API lists no requests
+            identify=lambda status: status.id or "",
+            operation=op,
+            resource="Async Process request",
+            how_to_find=(
+                f"The API lists no requests: a new <request id>/ folder under "
+                f"{model.output.delivery.url} shows it ran; check there before sending it again"
+            ),
+        )
+        assert data.id is not None
         strategy = AsyncProcessJob(
             self._client, data.id, url=model.output.delivery.url, responses=model.responses, verify=verify
         )

@@ -78,6 +78,14 @@ class Batch(BatchAPIBase[BatchRequest]):
         ``check_grid=True`` also checks ``input.resolution`` against the tiling
         grid's resolutions (one ``GET`` of the grid per client, then cached).
 
+        If the answer is lost (connection dropped after sending, read timeout,
+        500/502/503/504), the request is looked up instead of being sent again:
+        the listing takes no search, so before sending, the newest request is
+        noted (one ``GET ...?count=1``), and afterwards the one request newer
+        than it that holds every field sent is returned. Several such, or
+        none: :class:`~eoclient.errors.OutcomeUnknownError` with the candidate
+        ids (``candidates``) and how to look for it.
+
         Example::
 
             created = await sh.batch.create(spec)
@@ -86,10 +94,7 @@ class Batch(BatchAPIBase[BatchRequest]):
         model, wire = prepare_batch_spec(request, self._client.transport.base_url)
         if check_grid:
             await self._check_grid(model)
-        answer: BatchRequest = await self._client.transport.request_json(
-            "POST", self._surface.base, operation="batch.create", json=wire, type=BatchRequest
-        )
-        return answer
+        return await self._create(wire)
 
     async def _check_grid(self, spec: BatchSpec) -> None:
         inp = spec.input

@@ -22,6 +22,22 @@ FAILED                    FAILED (``error`` is the service's text)
 STOPPED / CANCELED        CANCELLED; FAILED when the *service* stopped it
                           (``stoppedStatusReason`` OUT_OF_PU or UNHEALTHY)
 ========================  =====================================================
+
+Answers lost on the way back (see :mod:`eoclient._outcome`):
+
+* a create whose answer was lost (connection dropped after sending, read
+  timeout, 500/502/503/504) is looked up in the listing: the one request
+  newer than the newest listed just before the create and holding every
+  field that was sent is returned as if the answer had arrived; otherwise
+  :class:`~eoclient.errors.OutcomeUnknownError` lists the candidates (or
+  says that none was found) and how to look;
+* an action (analyse, start, stop/cancel, restartpartial) whose answer was
+  lost is checked by reading the request: if its ``userAction`` (or, for
+  restartpartial, its status) shows the action, it succeeded; if not, the
+  original error is raised with a note that it can be sent again;
+* ``run()`` never drops a request it created: when the ANALYSE or START that
+  follows the create fails, the error carries the request's id
+  (``exc.resource_id`` and a note saying how to continue it).
 """
 
 from __future__ import annotations
@@ -32,8 +48,11 @@ from dataclasses import dataclass
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 from eoclient._client import BaseClient
+from eoclient._models import from_wire
+from eoclient._outcome import Claims, act_or_check, create_or_find, note_created
 from eoclient.errors import BadRequestError, ConflictError, ValidationError
 from eoclient.jobs import Job, JobState, JobStatus, register_job_kind
+from eoclient.sentinelhub._lookup import body_key, holds, newer_than, take_fence
 from eoclient.sentinelhub.batch_models import BatchRequest
 from eoclient.sentinelhub.batch_v1_models import BatchV1Request
 
@@ -79,6 +98,8 @@ class Surface:
     family: str  # prefix of operation names
     stop_action: str  # "stop" (v2) or "cancel" (legacy)
     decode: type[Any]
+    body_field: str | None  # where a listed request shows what was submitted (None: at the top)
+    accessor: str  # how users reach this API, for messages ("sh.batch")
 
 
 def request_id(value: Any, field: str = "request_id") -> str:
@@ -182,9 +203,7 @@ class BatchJobStrategy(Generic[R]):
         return record
 
     async def _action(self, action: str) -> None:
-        await self._client.transport.request(
-            "POST", f"{self._path}/{action}", operation=f"{self.surface.family}.{action}"
-        )
+        await send_action(self._client, self.surface, self.job_id, action)
 
     def status_of(self, record: R) -> JobStatus:
         """How ``record`` reads as a job status for this job's goal."""
@@ -234,6 +253,46 @@ class BatchJobStrategy(Generic[R]):
         return {"start": self.start, "until": self.until, "allowPartial": self.allow_partial}
 
 
+_ACTIONS_SHOWN: Final = {"analyse": "ANALYSE", "start": "START", "stop": "STOP", "cancel": "CANCEL"}
+
+
+async def send_action(client: BaseClient, surface: Surface, ident: str, action: str) -> None:
+    """POST an action; a lost answer is checked against the request's state before raising."""
+    transport = client.transport
+    path = f"{surface.base}/{ident}"
+
+    async def send() -> None:
+        await transport.request("POST", f"{path}/{action}", operation=f"{surface.family}.{action}")
+
+    async def took_effect() -> bool:
+        record = await transport.request_json(
+            "GET", path, operation=f"{surface.family}.get", type=surface.decode
+        )
+        if action == "restartpartial":
+            return bool(record.status != "PARTIAL")
+        # userAction is the last action the service accepted; a repeated one is refused anyway.
+        return bool(record.user_action == _ACTIONS_SHOWN[action])
+
+    await act_or_check(
+        send,
+        took_effect=took_effect,
+        operation=f"{surface.family}.{action}",
+        resource="batch request",
+        resource_id=ident,
+        how_to_find=f"{surface.accessor}.get({ident!r}) shows its userAction and status",
+    )
+
+
+def _how_to_find(surface: Surface, wire: dict[str, Any]) -> str:
+    description = wire.get("description")
+    which = f"description {description!r}" if isinstance(description, str) and description else "same body"
+    return (
+        f"Look for a CREATED request with this {which} in "
+        f"{surface.accessor}.requests(sort='created:desc') before creating it again; "
+        f"{surface.accessor}.run(id) continues it"
+    )
+
+
 def _factory(surface_name: str) -> Any:
     def resume(client: Any, job_id: str, data: Mapping[str, Any]) -> BatchJobStrategy[Any]:
         surface = V2 if surface_name == "v2" else LEGACY
@@ -252,10 +311,12 @@ def _factory(surface_name: str) -> Any:
     return resume
 
 
-V2: Final[Surface] = Surface("sentinelhub.batch", "/api/v2/batch/process", "batch", "stop", BatchRequest)
+V2: Final[Surface] = Surface(
+    "sentinelhub.batch", "/api/v2/batch/process", "batch", "stop", BatchRequest, "request", "sh.batch"
+)
 """Batch Process API v2 (``/api/v2/batch/process``)."""
 LEGACY: Final[Surface] = Surface(
-    "sentinelhub.batch_v1", "/api/v1/batch/process", "batch_v1", "cancel", BatchV1Request
+    "sentinelhub.batch_v1", "/api/v1/batch/process", "batch_v1", "cancel", BatchV1Request, None, "sh.batch.v1"
 )
 """The legacy Batch Process API (``/api/v1/batch/process``)."""
 
@@ -270,6 +331,7 @@ class BatchAPIBase(Generic[R]):
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
+        self._claims = Claims()
 
     def _path(self, request: Any, action: str | None = None) -> str:
         path = f"{self._surface.base}/{request_id(request)}"
@@ -282,8 +344,39 @@ class BatchAPIBase(Generic[R]):
         return record
 
     async def _post(self, request: Any, action: str) -> None:
-        await self._client.transport.request(
-            "POST", self._path(request, action), operation=f"{self._surface.family}.{action}"
+        await send_action(self._client, self._surface, request_id(request), action)
+
+    async def _create(self, wire: dict[str, Any]) -> R:
+        """POST a checked request body; a lost answer is looked up (see the module docstring)."""
+        surface, transport = self._surface, self._client.transport
+        operation, listing = f"{surface.family}.create", f"{surface.family}.list"
+        # Taken before sending: whatever the create made is newer than this.
+        fence = await take_fence(transport, surface.base, operation=listing)
+
+        async def send() -> R:
+            record: R = await transport.request_json(
+                "POST", surface.base, operation=operation, json=wire, type=surface.decode
+            )
+            return record
+
+        async def find() -> list[R]:
+            items = await newer_than(transport, surface.base, fence, operation=listing)
+            return [
+                from_wire(item, surface.decode, operation=listing, path=surface.base)
+                for item in items
+                if holds(item.get(surface.body_field) if surface.body_field else item, wire)
+            ]
+
+        return await create_or_find(
+            send,
+            find=find,
+            identify=lambda record: record.id,
+            operation=operation,
+            resource="batch request",
+            how_to_find=_how_to_find(surface, wire),
+            claims=self._claims,
+            key=body_key(wire),
+            retry=transport.retry,
         )
 
     async def _run(
@@ -297,13 +390,25 @@ class BatchAPIBase(Generic[R]):
     ) -> Job[R]:
         if not start and not analyse_first:
             raise ValidationError("start", "start=False waits for the analysis: it needs analyse_first=True")
-        if isinstance(request_or_id, (str, uuid.UUID, self._surface.decode)):
-            record = await self._fetch(request_or_id)
-        else:
-            record = await create(request_or_id)
+        created = not isinstance(request_or_id, (str, uuid.UUID, self._surface.decode))
+        record = await (create(request_or_id) if created else self._fetch(request_or_id))
         acted = False
         if record.status == "CREATED":
-            await self._post(record.id, "analyse" if analyse_first else "start")
+            action = "analyse" if analyse_first else "start"
+            try:
+                await self._post(record.id, action)
+            except BaseException as exc:
+                if created:
+                    note_created(
+                        exc,
+                        resource="batch request",
+                        resource_id=record.id,
+                        hint=(
+                            f"its {action} did not complete: "
+                            f"{self._surface.accessor}.run({record.id!r}) continues it"
+                        ),
+                    )
+                raise
             acted = True
         elif record.status == "STOPPED" and start:
             await self._post(record.id, "start")  # v2: a stopped request resumes

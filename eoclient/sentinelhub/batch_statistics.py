@@ -26,6 +26,15 @@ How the service's statuses end a Job:
   ``job.cancel()``, which calls stop) -> :class:`~eoclient.errors.JobCancelledError`;
   stopped by the service for lack of processing units (``OUT_OF_PU``) ->
   :class:`~eoclient.errors.JobFailedError`.
+
+Answers lost on the way back (connection dropped after sending, read
+timeout, 500/502/503/504; see :mod:`eoclient._outcome`): a create is looked
+up as Batch v2's is (the one request newer than the newest listed just
+before sending, holding every field sent), else
+:class:`~eoclient.errors.OutcomeUnknownError`; an analyse or start is
+checked against the request's ``userAction``; ``create(..., start=True)``
+whose start fails puts the created request's id on the error
+(``exc.resource_id`` and a note).
 """
 
 from __future__ import annotations
@@ -35,15 +44,16 @@ from typing import Any, Final
 
 from eoclient._client import BaseClient
 from eoclient._models import from_wire
+from eoclient._outcome import Claims, act_or_check, create_or_find, note_created
 from eoclient.errors import (
     BadRequestError,
     ConflictError,
-    EOClientError,
     ResponseDecodeError,
     ValidationError,
 )
 from eoclient.jobs import Job, JobState, JobStatus, PollPolicy, register_job_kind
 from eoclient.paging import Paginator
+from eoclient.sentinelhub._lookup import body_key, holds, newer_than, take_fence
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.batch_statistics_models import (
     BatchStatisticsRequest,
@@ -177,6 +187,7 @@ class BatchStatistics:
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
+        self._claims = Claims()
 
     def _job(
         self, request_id: str, status: BatchStatisticsStatus | None, poll: PollPolicy | None
@@ -205,6 +216,10 @@ class BatchStatistics:
         (:class:`~eoclient.errors.ValidationError`). Bucket keys are secrets:
         never in logs, reprs or errors.
 
+        A lost answer is looked up (see the module docstring); if ``start``
+        fails, the error carries the created request's id (``exc.resource_id``
+        and a note) so that it can be started or stopped later.
+
         Example::
 
             job = await sh.batch_statistics.create(request, start=True)
@@ -213,24 +228,53 @@ class BatchStatistics:
         """
         check_deployment(request, self._client.transport.base_url)
         _, wire = prepare_batch_statistics_request(request)
-        body = await self._client.transport.request_json(
-            "POST", BATCH_STATISTICS_PATH, operation="batch_statistics.create", json=wire
-        )
-        created = from_wire(
-            body, BatchStatisticsTask, operation="batch_statistics.create", path=BATCH_STATISTICS_PATH
-        )
+        created = await self._create(wire)
         job: Job[BatchStatisticsTask] = self._job(created.id, created, poll)
         if start:
             try:
                 await self.start(created.id)
-            except EOClientError as exc:
+            except BaseException as exc:
                 # The request exists; without its id the caller could neither retry nor clean up.
-                exc.add_note(
-                    f"batch statistical request {created.id} was created but not started; "
-                    f"start it with sh.batch_statistics.start({created.id!r})"
+                note_created(
+                    exc,
+                    resource="batch statistical request",
+                    resource_id=created.id,
+                    hint=f"its start did not complete: sh.batch_statistics.start({created.id!r}) starts it",
                 )
                 raise
         return job
+
+    async def _create(self, wire: dict[str, Any]) -> BatchStatisticsTask:
+        transport, op, listing = self._client.transport, "batch_statistics.create", "batch_statistics.list"
+        # Taken before sending: whatever the create made is newer than this.
+        fence = await take_fence(transport, BATCH_STATISTICS_PATH, operation=listing)
+
+        async def send() -> BatchStatisticsTask:
+            body = await transport.request_json("POST", BATCH_STATISTICS_PATH, operation=op, json=wire)
+            return from_wire(body, BatchStatisticsTask, operation=op, path=BATCH_STATISTICS_PATH)
+
+        async def find() -> list[BatchStatisticsTask]:
+            items = await newer_than(transport, BATCH_STATISTICS_PATH, fence, operation=listing)
+            return [
+                from_wire(item, BatchStatisticsTask, operation=listing, path=BATCH_STATISTICS_PATH)
+                for item in items
+                if holds(item.get("request"), wire)
+            ]
+
+        return await create_or_find(
+            send,
+            find=find,
+            identify=lambda task: task.id,
+            operation=op,
+            resource="batch statistical request",
+            how_to_find=(
+                "Look for a CREATED request with the same body in "
+                "sh.batch_statistics.list(sort='created:desc') before creating it again"
+            ),
+            claims=self._claims,
+            key=body_key(wire),
+            retry=transport.retry,
+        )
 
     def job(self, request_id: Any, *, poll: PollPolicy | None = None) -> Job[BatchStatisticsTask]:
         """Re-attach to a request by its id (nothing is sent until the Job polls)."""
@@ -250,9 +294,26 @@ class BatchStatistics:
         )
 
     async def _action(self, request_id: Any, action: str) -> None:
-        path = f"{BATCH_STATISTICS_PATH}/{_request_id(request_id)}/{action}"
-        # Not retried on 5xx: the service may have acted, and a repeated action is refused (400).
-        await self._client.transport.request("POST", path, operation=f"batch_statistics.{action}")
+        ident = _request_id(request_id)
+        path = f"{BATCH_STATISTICS_PATH}/{ident}"
+        transport, op = self._client.transport, f"batch_statistics.{action}"
+
+        # Not retried on 5xx: the service may have acted, and a repeated action is refused (400);
+        # a lost answer is checked against the request's last user action instead.
+        async def send() -> None:
+            await transport.request("POST", f"{path}/{action}", operation=op)
+
+        async def took_effect() -> bool:
+            return (await self.get(ident)).user_action == action.upper()
+
+        await act_or_check(
+            send,
+            took_effect=took_effect,
+            operation=op,
+            resource="batch statistical request",
+            resource_id=ident,
+            how_to_find=f"sh.batch_statistics.get({ident!r}) shows its userAction and status",
+        )
 
     async def analyse(self, request_id: Any) -> None:
         """Analyse a CREATED request (ANALYSING, then ANALYSIS_DONE): checks features, estimates the cost."""

@@ -39,9 +39,11 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from eoclient._models import from_user, from_wire
+from eoclient._outcome import create_or_find
 from eoclient.errors import ValidationError
 from eoclient.jobs import Job
 from eoclient.paging import Paginator
+from eoclient.sentinelhub._lookup import named
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.batch_jobs import LEGACY, BatchAPIBase, request_id
 from eoclient.sentinelhub.batch_v1_models import (
@@ -81,12 +83,14 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
     # -- requests ------------------------------------------------------------------------
 
     async def create(self, request: BatchV1Spec | Mapping[str, Any]) -> BatchV1Request:
-        """Submit a legacy batch request; returns it CREATED with its ``id``."""
+        """Submit a legacy batch request; returns it CREATED with its ``id``.
+
+        A lost answer is handled as in :meth:`eoclient.sentinelhub.batch.Batch.create`
+        (the request is looked up among those created since, by what was sent;
+        else :class:`~eoclient.errors.OutcomeUnknownError`).
+        """
         _, wire = prepare_batch_v1_spec(request, self._client.transport.base_url)
-        answer: BatchV1Request = await self._client.transport.request_json(
-            "POST", self._surface.base, operation="batch_v1.create", json=wire, type=BatchV1Request
-        )
-        return answer
+        return await self._create(wire)
 
     async def get(self, request: Any) -> BatchV1Request:
         """One legacy batch request by id (with ``tile_count``/``value_estimate`` once analysed)."""
@@ -205,7 +209,13 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
     # -- batch collections -------------------------------------------------------------
 
     async def create_collection(self, collection: BatchCollection | Mapping[str, Any]) -> BatchCollection:
-        """Create a batch collection (``{"name", "s3Bucket"}``) to write ``createCollection`` output to."""
+        """Create a batch collection (``{"name", "s3Bucket"}``) to write ``createCollection`` output to.
+
+        A lost answer is handled as for BYOC collections: the one collection
+        with this name and bucket that did not exist before is returned (the
+        ids with that name are read first); else
+        :class:`~eoclient.errors.OutcomeUnknownError`.
+        """
         model = from_user(collection, BatchCollection, field="collection")
         if not model.name.strip():
             raise ValidationError("collection.name", "must not be empty")
@@ -214,11 +224,37 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
                 "collection.s3Bucket", f"must be a bare bucket name, got {model.s3_bucket!r}"
             )
         body = {"name": model.name, "s3Bucket": model.s3_bucket}
-        answer: Any = await self._client.transport.request_json(
-            "POST", COLLECTIONS_PATH, operation="batch_v1.create_collection", json=body
-        )
-        return from_wire(
-            _data(answer), BatchCollection, operation="batch_v1.create_collection", path=COLLECTIONS_PATH
+        transport, op, listing = self._client.transport, "batch_v1.create_collection", "batch_v1.collections"
+
+        def same(item: dict[str, Any]) -> bool:
+            return bool(item.get("name") == model.name and item.get("s3Bucket") == model.s3_bucket)
+
+        async def lookup() -> list[dict[str, Any]]:
+            return await named(transport, COLLECTIONS_PATH, model.name, operation=listing, match=same)
+
+        before = {item.get("id") for item in await lookup()}
+
+        async def send() -> BatchCollection:
+            answer: Any = await transport.request_json("POST", COLLECTIONS_PATH, operation=op, json=body)
+            return from_wire(_data(answer), BatchCollection, operation=op, path=COLLECTIONS_PATH)
+
+        async def find() -> list[BatchCollection]:
+            found = [item for item in await lookup() if item.get("id") not in before]
+            return from_wire(found, list[BatchCollection], operation=listing, path=COLLECTIONS_PATH)
+
+        return await create_or_find(
+            send,
+            find=find,
+            identify=lambda coll: coll.id or "",
+            operation=op,
+            resource="batch collection",
+            how_to_find=(
+                f"Look for a collection named {model.name!r} on bucket {model.s3_bucket!r} in "
+                "sh.batch.v1.collections(search=...) before creating it again"
+            ),
+            claims=self._claims,
+            key=f"collection\n{model.name}\n{model.s3_bucket}",
+            retry=transport.retry,
         )
 
     def collections(

@@ -10,6 +10,12 @@ Reached as ``sh.byoc``::
 
 Listings follow Sentinel Hub's ``viewtoken`` paging (``links.nextToken``, or
 the ``links.next`` URL) and are :class:`~eoclient.paging.Paginator` objects.
+
+A create whose answer is lost (connection dropped after sending, read
+timeout, 500/502/503/504) is not sent again but looked up (see
+:mod:`eoclient._outcome`): a tile by its ``path`` (unique in its collection),
+a collection by its name and bucket; not found, or ambiguous:
+:class:`~eoclient.errors.OutcomeUnknownError`.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ from typing import Any, Final, TypeVar
 from eoclient._http import media
 from eoclient._http.transport import Transport
 from eoclient._models import from_wire
+from eoclient._outcome import Claims, create_or_find
 from eoclient._paths import segments
 from eoclient.bulk import download_file
 from eoclient.errors import DownloadSizeError, ResponseDecodeError, ValidationError
 from eoclient.paging import Page, Paginator
+from eoclient.sentinelhub._lookup import named
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.byoc_models import (
     TILE_STATUSES,
@@ -67,11 +75,19 @@ class BYOC:
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
+        self._claims = Claims()
 
     # -- collections ---------------------------------------------------------------------
 
     async def create_collection(self, collection: Collection | Mapping[str, Any]) -> Collection:
         """Create a collection; returns it with its ``id``.
+
+        Names need not be unique, so the ids of the collections that already
+        have this name and bucket are read first (one ``GET ...?search=``). If
+        the create's answer is lost, the one collection with this name and
+        bucket that is not among them is returned; none, or several (another
+        create of the same name at the same time):
+        :class:`~eoclient.errors.OutcomeUnknownError`.
 
         Example::
 
@@ -83,8 +99,38 @@ class BYOC:
         """
         body = collection_body(collection)
         op = "byoc.create_collection"
-        answer = await self._transport.request_json("POST", _BASE, operation=op, json=body)
-        return from_wire(_data(answer, op, _BASE), Collection, operation=op, path=_BASE)
+        name, bucket = body["name"], body["s3Bucket"]
+
+        def same(item: dict[str, Any]) -> bool:
+            return bool(item.get("name") == name and item.get("s3Bucket") == bucket)
+
+        async def lookup() -> list[dict[str, Any]]:
+            return await named(self._transport, _BASE, name, operation="byoc.collections", match=same)
+
+        before = {item.get("id") for item in await lookup()}
+
+        async def send() -> Collection:
+            answer = await self._transport.request_json("POST", _BASE, operation=op, json=body)
+            return from_wire(_data(answer, op, _BASE), Collection, operation=op, path=_BASE)
+
+        async def find() -> list[Collection]:
+            found = [item for item in await lookup() if item.get("id") not in before]
+            return from_wire(found, list[Collection], operation="byoc.collections", path=_BASE)
+
+        return await create_or_find(
+            send,
+            find=find,
+            identify=lambda coll: coll.id or "",
+            operation=op,
+            resource="BYOC collection",
+            how_to_find=(
+                f"Look for a collection named {name!r} on bucket {bucket!r} in "
+                f"sh.byoc.collections(search=...) before creating it again"
+            ),
+            claims=self._claims,
+            key=f"{name}\n{bucket}",
+            retry=self._transport.retry,
+        )
 
     def collections(
         self, search: str | None = None, count: int | None = None, *, max_items: int | None = None
@@ -158,6 +204,11 @@ class BYOC:
     async def create_tile(self, collection_id: Any, tile: Tile | Mapping[str, Any]) -> Tile:
         """Register a tile (its files are at ``path`` in the collection's bucket); ingestion starts.
 
+        A tile's ``path`` is unique in its collection (the service refuses a
+        second one with 409), so if the answer is lost the tile is looked up
+        by its path (``GET .../tiles?path=``) and returned; not found:
+        :class:`~eoclient.errors.OutcomeUnknownError`.
+
         Example::
 
             tile = await sh.byoc.create_tile(coll.id, {
@@ -168,8 +219,23 @@ class BYOC:
         path = self._tiles_path(collection_id)
         body = tile_body(tile)
         op = "byoc.create_tile"
-        answer = await self._transport.request_json("POST", path, operation=op, json=body)
-        return from_wire(_data(answer, op, path), Tile, operation=op, path=path)
+
+        async def send() -> Tile:
+            answer = await self._transport.request_json("POST", path, operation=op, json=body)
+            return from_wire(_data(answer, op, path), Tile, operation=op, path=path)
+
+        async def find() -> list[Tile]:
+            return await self.tiles(collection_id, path=body["path"]).collect()
+
+        return await create_or_find(
+            send,
+            find=find,
+            identify=lambda found: found.id or "",
+            operation=op,
+            resource="BYOC tile",
+            how_to_find=f"sh.byoc.tiles(collection_id, path={body['path']!r}) lists it if it exists",
+            retry=self._transport.retry,
+        )
 
     def tiles(
         self,

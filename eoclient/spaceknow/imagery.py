@@ -483,6 +483,9 @@ class Imagery:
             retrieve=SEARCH_RETRIEVE,
             result=SearchResults,
             operation="imagery.search",
+            # A search only reads the catalogue: a second pipeline for the same page costs nothing
+            # and an orphaned one is harmless, so a lost answer is retried like any read.
+            idempotent=True,
         )
 
     # -- images ---------------------------------------------------------------------

@@ -293,6 +293,12 @@ class Kraken:
         WGS84 (dicts or objects with ``__geo_interface__``); ``extent`` must
         meet every scene's footprint.
 
+        A release starts an analysis, which may spend credits, so it is never
+        sent twice: if its answer is lost (connection dropped after sending,
+        read timeout, 500/502/503/504) :class:`~eoclient.errors.OutcomeUnknownError`
+        is raised — SpaceKnow lists no pipelines — saying to check
+        ``sk.credits.transactions()`` before releasing again.
+
         Example::
 
             job = await sk.kraken.release(["imagery", "aircraft"], [scene_id], extent=aoi)
@@ -315,6 +321,11 @@ class Kraken:
             retrieve=f"{RELEASE}/retrieve",
             result=ReleaseResult,
             operation="kraken.release",
+            how_to_find=(
+                "SpaceKnow lists no pipelines, so the release cannot be looked up and its map id is lost; "
+                "it may have run and spent credits: check sk.credits.transactions() for a new "
+                "transaction of these scenes before releasing again"
+            ),
         )
 
     async def dry_run(
@@ -331,6 +342,13 @@ class Kraken:
         ``dry_runs``: :class:`DryRun` entries or docs-style dicts
         ``{"mapTypes": [...], "scenes": [[scene_id], ...]}``. With
         ``allocate=True`` the area is allocated (credits are spent).
+
+        Without ``allocate`` a dry run only reads (sizes and prices), so a
+        lost answer is simply retried. With ``allocate=True`` it is never sent
+        twice: a lost answer raises :class:`~eoclient.errors.OutcomeUnknownError`
+        saying to check ``sk.credits.transactions()`` (a ``credit.allocate``
+        for these scenes) or ``sk.credits.check_area(...)`` (an allocated area
+        costs nothing more).
 
         Example::
 
@@ -366,6 +384,14 @@ class Kraken:
             retrieve=f"{DRY_RUN}/retrieve",
             result=DryRunResult,
             operation="kraken.dry-run",
+            # Without allocate it only sizes and prices: a second pipeline costs nothing.
+            idempotent=not allocate,
+            how_to_find=(
+                "SpaceKnow lists no pipelines, so the dry run cannot be looked up; with allocate=True "
+                "it may have allocated the area: check sk.credits.transactions() for a credit.allocate "
+                "of these scenes, or sk.credits.check_area(...) (an allocated area costs 0 more), "
+                "before sending it again"
+            ),
         )
 
     async def pairs(

@@ -24,6 +24,7 @@ from typing import Any, Final, TypeVar
 
 from eoclient._client import BaseClient
 from eoclient._models import Model, from_wire
+from eoclient._outcome import create_or_find
 from eoclient.errors import ResponseDecodeError, ValidationError
 from eoclient.jobs import Job, JobState, JobStatus, register_job_kind
 
@@ -47,6 +48,10 @@ _STATES: Final = {
     "RESOLVED": JobState.SUCCEEDED,
     "FAILED": JobState.FAILED,
 }
+
+_NO_LISTING: Final = (
+    "SpaceKnow lists no pipelines, so its id cannot be recovered; sending it again starts a second pipeline"
+)
 
 Decoder = Callable[[Any], Any]
 _RESULTS: dict[str, Decoder] = {}
@@ -154,13 +159,38 @@ async def initiate(
     retrieve: str,
     result: type[T] | Callable[[Any], T],
     operation: str,
+    idempotent: bool = False,
+    how_to_find: str = "",
 ) -> Job[T]:
     """POST an ``.../initiate`` operation and return the pipeline's job handle.
 
     The initiate call creates work on the service, so the transport retries it
-    only when that is provably safe (no connection made, or a 429).
+    only when that is provably safe (no connection made, or a 429) — unless
+    ``idempotent=True`` says the operation only reads (a second pipeline
+    costs nothing). SpaceKnow lists no pipelines, so the id of a pipeline
+    whose initiate answer was lost (connection dropped after sending, read
+    timeout, 500/502/503/504) cannot be found again:
+    :class:`~eoclient.errors.OutcomeUnknownError` then says what the user can
+    check (``how_to_find``, e.g. the credits spent).
     """
-    data = await client.transport.request_json("POST", path, operation=operation, json=body, type=_Initiated)
+
+    async def send() -> _Initiated:
+        data: _Initiated = await client.transport.request_json(
+            "POST", path, operation=operation, json=body, type=_Initiated, idempotent=idempotent
+        )
+        return data
+
+    if idempotent:
+        data = await send()
+    else:
+        data = await create_or_find(
+            send,
+            find=None,  # no listing of pipelines
+            identify=lambda initiated: initiated.pipeline_id,
+            operation=operation,
+            resource="SpaceKnow pipeline",
+            how_to_find=how_to_find or _NO_LISTING,
+        )
     strategy = PipelineStrategy(client, data.pipeline_id, retrieve, _decoder(result, retrieve))
     return Job(strategy, poll=client.poll_policy, initial_status=_to_status(data, path))
 

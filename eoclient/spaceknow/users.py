@@ -11,6 +11,11 @@ A Guardian user's password is a secret: it is wrapped in
 :class:`~eoclient._redact.Secret` at once, sent only in the request body, and
 never appears in a log event, a ``repr`` or an error message (a service error
 that echoes it has its message withheld).
+
+Creating a Guardian user is not sent twice: if the answer is lost
+(connection dropped after sending, read timeout, 500/502/503/504) the account
+may exist, and SpaceKnow offers no lookup by e-mail, so
+:class:`~eoclient.errors.OutcomeUnknownError` names the e-mail to check by.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ import msgspec
 
 from eoclient._client import BaseClient
 from eoclient._models import Model
+from eoclient._outcome import outcome_unknown
 from eoclient._redact import Secret
-from eoclient.errors import APIError, ValidationError
+from eoclient.errors import APIError, EOClientError, OutcomeUnknownError, ValidationError
 
 __all__ = ["EMAIL_PATTERN", "UserInfo", "Users", "check_email"]
 
@@ -124,26 +130,42 @@ class Users:
         """Create a Guardian account (needs admin.users.create-guardian-user).
 
         ``password`` is the user's initial password; pass a :class:`Secret` to
-        keep it out of your own reprs too.
+        keep it out of your own reprs too. A lost answer raises
+        :class:`~eoclient.errors.OutcomeUnknownError` (the account may exist):
+        calling again then answers USER-ALREADY-EXISTS
+        (:class:`~eoclient.errors.ConflictError`) if it was created.
         """
         address = check_email(email)
         secret = _password(password)  # only the Secret stays in this frame's locals
         full_name = _non_empty(name, "name")
-        failure: APIError | None = None
+        operation = "user.create-guardian-user"
+        failure: EOClientError | None = None
         try:
             await self._client.transport.request(
                 "POST",
                 CREATE_GUARDIAN_PATH,
-                operation="user.create-guardian-user",
+                operation=operation,
                 json={"email": address, "password": secret.reveal(), "name": full_name},
             )
-        except APIError as exc:
-            failure = _withhold(exc, secret.reveal())
-            if failure is None:
+        except EOClientError as exc:
+            withheld = _withhold(exc, secret.reveal()) if isinstance(exc, APIError) else None
+            if withheld is None and not outcome_unknown(exc):
                 raise
-        if failure is not None:
-            # Raised outside the except block so the original error is not chained to it.
-            raise failure
+            failure = withheld or exc
+        if failure is None:
+            return
+        if outcome_unknown(failure):
+            # Raised outside the except block so that an error echoing the password is not chained.
+            raise OutcomeUnknownError(
+                f"the answer was lost ({failure}); the Guardian user may have been created",
+                operation=operation,
+                resource="Guardian user",
+                how_to_find=(
+                    f"SpaceKnow offers no lookup by e-mail: create_guardian_user({address!r}, ...) "
+                    "again answers USER-ALREADY-EXISTS if it was created"
+                ),
+            ) from failure
+        raise failure
 
     async def delete_guardian_user(self, email: str) -> None:
         """Delete a Guardian account of your group (needs admin.users.delete-guardian-user)."""
