@@ -45,7 +45,14 @@ __all__ = [
 
 
 class EOClientError(Exception):
-    """Base class of every error eoclient raises."""
+    """Base class of every error eoclient raises.
+
+    ``resource_id`` is set when the failed call had already created something
+    (a batch request created before its analysis failed): the id to continue
+    with or clean up. See :mod:`eoclient._outcome`.
+    """
+
+    resource_id: str | None = None
 
     def __init__(self, message: str) -> None:
         self.message = scrub(message)

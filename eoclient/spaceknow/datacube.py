@@ -403,6 +403,7 @@ class Datacube:
             retrieve=DATAPOINTS_RETRIEVE,
             result=Datapoints,
             operation="datacube.datapoints-initiate",
+            idempotent=True,  # a query: a second pipeline costs nothing
         )
 
     # -- products --

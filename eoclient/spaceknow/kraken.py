@@ -441,6 +441,7 @@ class Kraken:
             retrieve=f"{PAIRS}/retrieve",
             result=PairsResult,
             operation="kraken.pairs",
+            idempotent=True,  # groups scenes, creates and charges nothing: retried as a read
         )
 
     async def nwise(
@@ -478,6 +479,7 @@ class Kraken:
             body,
             retrieve=f"{NWISE}/retrieve",
             result=NwiseResult,
+            idempotent=True,  # groups scenes, creates and charges nothing: retried as a read
             operation="kraken.nwise",
         )
 

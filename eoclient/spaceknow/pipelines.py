@@ -92,7 +92,7 @@ class _Status(Model):
 
 class _Initiated(Model):
     pipeline_id: str
-    status: str = "NEW"
+    status: str  # the reference's every initiate answer carries it
     next_try: float | None = None
 
 
