@@ -23,6 +23,7 @@ create are the fence.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from typing import Any, Final
 import msgspec
 
 from eoclient._http.transport import Transport
+from eoclient._log import log_event
+from eoclient.errors import EOClientError
 from eoclient.sentinelhub._paging import view_paginator
 
 __all__ = ["SECRET_KEYS", "Fence", "body_key", "holds", "named", "newer_than", "take_fence"]
@@ -70,15 +73,24 @@ def _older(created: datetime | None, than: datetime | None) -> bool:
         return False
 
 
-async def take_fence(transport: Transport, path: str, *, operation: str) -> Fence:
-    """The newest request listed at ``path`` (sorted by ``created:desc``)."""
-    body = await transport.request_json(
-        "GET",
-        path,
-        operation=operation,
-        params={"sort": "created:desc", "count": 1},
-        type=dict[str, Any],
-    )
+async def take_fence(transport: Transport, path: str, *, operation: str) -> Fence | None:
+    """The newest request listed at ``path`` (sorted by ``created:desc``).
+
+    ``None`` when the listing cannot be read (an account that may create but
+    not list): the create still goes, and a lost answer is then reported with
+    how to find it instead of looked up.
+    """
+    try:
+        body = await transport.request_json(
+            "GET",
+            path,
+            operation=operation,
+            params={"sort": "created:desc", "count": 1},
+            type=dict[str, Any],
+        )
+    except EOClientError as exc:
+        log_event(logging.WARNING, "outcome.no_fence", operation=operation, error=str(exc))
+        return None
     data = body.get("data")
     if not isinstance(data, list) or not data or not isinstance(data[0], dict):
         return Fence()

@@ -360,6 +360,7 @@ class BatchAPIBase(Generic[R]):
             return record
 
         async def find() -> list[R]:
+            assert fence is not None
             items = await newer_than(transport, surface.base, fence, operation=listing)
             return [
                 from_wire(item, surface.decode, operation=listing, path=surface.base)
@@ -369,7 +370,7 @@ class BatchAPIBase(Generic[R]):
 
         return await create_or_find(
             send,
-            find=find,
+            find=None if fence is None else find,
             identify=lambda record: record.id,
             operation=operation,
             resource="batch request",

@@ -254,6 +254,7 @@ class BatchStatistics:
             return from_wire(body, BatchStatisticsTask, operation=op, path=BATCH_STATISTICS_PATH)
 
         async def find() -> list[BatchStatisticsTask]:
+            assert fence is not None
             items = await newer_than(transport, BATCH_STATISTICS_PATH, fence, operation=listing)
             return [
                 from_wire(item, BatchStatisticsTask, operation=listing, path=BATCH_STATISTICS_PATH)
@@ -263,7 +264,7 @@ class BatchStatistics:
 
         return await create_or_find(
             send,
-            find=find,
+            find=None if fence is None else find,
             identify=lambda task: task.id,
             operation=op,
             resource="batch statistical request",

@@ -69,6 +69,19 @@ async def test_batch_create_with_a_lost_answer_returns_the_request(
     assert len(posts(eo_emulator, V2)) == 2  # looked up, never sent twice
 
 
+async def test_an_account_that_cannot_list_still_creates(eo_emulator: Emulator, sh: SentinelHub) -> None:
+    # The fence (the newest request before the create) cannot be read: the create goes all the same.
+    eo_emulator.faults.inject("server_error", path_prefix=V2, method="GET", status=403, count=2)
+    created = await sh.batch.create(corsica())
+    assert created.id in v2_records(eo_emulator)
+    # ... and a lost answer then says how to find the request instead of looking it up.
+    lose_next_post(eo_emulator, "drop", V2)
+    with pytest.raises(OutcomeUnknownError, match="Look for") as info:
+        await sh.batch.create(corsica())
+    assert isinstance(info.value.__cause__, TransportError)
+    assert len(v2_records(eo_emulator)) == 2
+
+
 async def test_batch_create_that_did_not_happen_says_how_to_find(
     eo_emulator: Emulator, sh: SentinelHub
 ) -> None:
