@@ -45,6 +45,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final
 
 from eoclient._client import BaseClient
+from eoclient._http import media
 from eoclient._models import Model, from_wire
 from eoclient._outcome import create_or_find
 from eoclient.errors import ResponseDecodeError, ValidationError
@@ -107,7 +108,7 @@ class AsyncProcessJob:
 
     async def poll(self) -> JobStatus:
         resp = await self._client.transport.request(
-            "GET", self._path(), operation="async_process.status", ok={404: True}
+            "GET", self._path(), operation="async_process.status", ok={404: True}, expect=media.JSON
         )
         if resp.status != 404:
             data = from_wire(resp.json(), _Status, operation="async_process.status", path=resp.path)
@@ -262,7 +263,11 @@ class AsyncProcess:
         """``"RUNNING"`` while the request runs; ``None`` once it has finished (the service answers 404)."""
         rid = uuid_id(request_id, field="request_id", prefix="")
         resp = await self._client.transport.request(
-            "GET", f"{ASYNC_PROCESS_PATH}/{rid}", operation="async_process.status", ok={404: True}
+            "GET",
+            f"{ASYNC_PROCESS_PATH}/{rid}",
+            operation="async_process.status",
+            ok={404: True},
+            expect=media.JSON,
         )
         if resp.status == 404:
             return None

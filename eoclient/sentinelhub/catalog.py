@@ -31,6 +31,7 @@ from urllib.parse import urljoin
 
 import msgspec
 
+from eoclient._http import media
 from eoclient._http.transport import Response, Transport
 from eoclient._models import Model, from_json, from_wire
 from eoclient._paths import segment
@@ -318,7 +319,7 @@ class Catalog:
     # -- plumbing ----------------------------------------------------------------------
 
     async def _get(self, path: str, type_: type[_T], *, operation: str) -> _T:
-        resp = await self._transport.request("GET", path, operation=operation)
+        resp = await self._transport.request("GET", path, operation=operation, expect=media.JSON)
         return from_wire(resp.json(), type_, operation=operation, path=resp.path)
 
     def _fetcher(
@@ -333,6 +334,7 @@ class Catalog:
                 json=request.get("body"),
                 headers=request.get("headers"),
                 idempotent=True,  # a search only reads
+                expect=media.JSON,  # GeoJSON (application/geo+json) is JSON
             )
             page = decode(resp)
             following = self._follow(_next_link(page.links), request, operation=operation, path=resp.path)
