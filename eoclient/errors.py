@@ -20,6 +20,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
+    "ClientRateLimitError",
     "ConfigurationError",
     "ConflictError",
     "DownloadError",
@@ -390,3 +391,21 @@ class OutcomeUnknownError(EOClientError):
         if how_to_find:
             text += f". {how_to_find}"
         super().__init__(text)
+
+
+class ClientRateLimitError(RateLimitError):
+    """The client's own rate limiter would hold a request longer than ``RateLimit.max_wait``.
+
+    Nothing was sent. ``retry_after`` is the wait the limiter foresaw (seconds),
+    ``status`` is 429 and ``code`` is ``"CLIENT_RATE_LIMIT"``, so a handler of
+    :class:`RateLimitError` backs off from it like from the service's own 429.
+    """
+
+    def __init__(self, *, status: int = 429, code: str | None = "CLIENT_RATE_LIMIT", **kwargs: Any) -> None:
+        super().__init__(status=status, code=code, **kwargs)
+        # No HTTP exchange happened: the message says what the limiter did, not "failed: HTTP 429".
+        text = self.service_message or "the client-side rate limiter refused to wait"
+        if self.operation:
+            text = f"{self.operation}: {text}"
+        self.message = text
+        self.args = (text,)

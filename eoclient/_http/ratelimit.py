@@ -2,30 +2,62 @@
 
 :class:`TokenBucket` is the one pacing primitive (also usable for budgets that
 are not request counts, such as processing units per minute). :class:`RateLimiter`
-combines per-second and per-minute buckets and adapts: a 429 halves the pace
-(multiplicative decrease) and pauses every caller until the service's
-``Retry-After`` has passed; each success then restores a little of the pace
-until the configured rate is reached again. Without a configured limit, a 429
-teaches the limiter the pace that hit the limit (from recent request times)
-and it goes at half of that, recovering until it no longer applies.
+paces one client's requests with the per-second and per-minute buckets of a
+:class:`RateLimit` and adapts to 429s:
+
+- ``Retry-After`` pauses every request of the client until it has passed (the
+  transport does not pass on hints longer than its retry policy's
+  ``max_retry_after``).
+- The pace halves, but at most once a second and once per round trip: a 429
+  answering a request sent before the last halving (a storm of concurrent
+  requests refused together) is the same signal, not a new one. Without a
+  configured limit, the first 429 learns the pace that hit the limit from the
+  recent request times and halves that (with fewer than 8 requests seen there
+  is no pace to learn: only the pause applies).
+- The pace never falls below ``min_fraction`` (default 1/8) of the pace it
+  slowed from -- the configured rate or the learned pace -- nor below
+  1 request/s unless that pace itself was slower.
+- Recovery depends on time, not on successes: every 2 s after the last
+  halving doubles the pace again, so the full pace (the configured rate, or no
+  limit at all) is back at most ``2 s * log2(1 / min_fraction)`` after the last
+  429 -- 6 s by default -- however few requests go out meanwhile.
+- A caller never waits in :meth:`RateLimiter.acquire` longer than
+  ``RateLimit.max_wait`` (default 60 s): when the pause, the pace or the callers
+  queued ahead would hold it longer, it gets
+  :class:`~eoclient.errors.ClientRateLimitError` instead, and nothing is sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from eoclient._log import log_event
-from eoclient.errors import ValidationError
+from eoclient.errors import ClientRateLimitError, ValidationError
 
 __all__ = ["RateLimit", "RateLimiter", "TokenBucket"]
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+
+# (id of the limiter, number of its acquire) of the last request this task sent. The transport
+# calls acquire() and on_rate_limited() from the same task, so a 429 can tell whether its request
+# left before or after the last slowdown without any change to the transport's calls.
+_TICKET: ContextVar[tuple[int, int] | None] = ContextVar("eoclient_ratelimit_ticket", default=None)
+
+
+class _Overdue(Exception):
+    """A bucket would make its caller wait past the deadline (``wait`` more seconds)."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(wait)
+        self.wait = wait
 
 
 class TokenBucket:
@@ -59,6 +91,12 @@ class TokenBucket:
         self._refill()
         self._rate = max(value, 1e-9)
 
+    @property
+    def tokens(self) -> float:
+        """Tokens in the bucket now (negative while a debit is being paid back)."""
+        self._refill()
+        return self._tokens
+
     def _refill(self) -> None:
         now = self._clock()
         self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self._rate)
@@ -68,17 +106,22 @@ class TokenBucket:
         """Seconds until ``amount`` tokens are available (0 if they are now)."""
         self._refill()
         missing = min(amount, self.capacity) - self._tokens
-        return max(0.0, missing / self._rate)
+        # A rounding crumb is not worth a sleep (with a coarse clock, sleeping it may not even help).
+        return 0.0 if missing <= 1e-9 else missing / self._rate
 
-    async def acquire(self, amount: float = 1.0) -> float:
+    async def acquire(self, amount: float = 1.0, *, deadline: float | None = None) -> float:
         """Take ``amount`` tokens, sleeping until they are there; returns the seconds slept.
 
         An amount larger than the capacity is allowed: it drains the bucket
-        into debt, so the next callers wait for it to be paid back.
+        into debt, so the next callers wait for it to be paid back. With a
+        ``deadline`` (a time of the bucket's clock), a caller whose tokens would
+        come later gives up without taking any (used by :class:`RateLimiter`).
         """
         slept = 0.0
         async with self._lock:
             while (delay := self.wait_time(amount)) > 0:
+                if deadline is not None and self._clock() + delay > deadline:
+                    raise _Overdue(delay)
                 await self._sleep(delay)
                 slept += delay
             self._tokens -= amount
@@ -95,13 +138,23 @@ class RateLimit:
     """Configured client-side limits; ``None`` means no limit of that kind.
 
     ``burst`` is how many requests may go at once after an idle period.
+    ``min_fraction`` is the floor of the adaptive slowdown, as a fraction of
+    the pace it slows from (the configured rate, or the pace learned at the
+    first 429); a slowdown also never goes below 1 request/s unless that pace
+    was already slower. ``max_wait`` bounds, in seconds, how long one request
+    may wait for the limiter (``None``: unbounded); a request that would wait
+    longer raises :class:`~eoclient.errors.ClientRateLimitError` at once.
     """
 
     per_second: float | None = None
     per_minute: float | None = None
     burst: int = 1
-    # Floor of the adaptive pace, as a fraction of the configured rate (or 1 req/s).
-    min_fraction: float = 0.05
+    # Three halvings: deep enough to get under a limit we really exceed, shallow enough that
+    # 429s not caused by our pace cost at most 7/8 of it, and only for 6 s after they stop.
+    min_fraction: float = 0.125
+    # Adaptive waits last seconds (floor, 2-s doublings); a minute in the limiter means a long
+    # Retry-After or a queue far deeper than the pace serves, and the caller should get control back.
+    max_wait: float | None = 60.0
 
     def __post_init__(self) -> None:
         for name in ("per_second", "per_minute"):
@@ -110,13 +163,24 @@ class RateLimit:
                 raise ValidationError(f"RateLimit.{name}", "must be positive")
         if self.burst < 1:
             raise ValidationError("RateLimit.burst", "must be at least 1")
+        if not 0 < self.min_fraction <= 1:
+            raise ValidationError("RateLimit.min_fraction", "must be in (0, 1]")
+        if self.max_wait is not None and not self.max_wait > 0:
+            raise ValidationError("RateLimit.max_wait", "must be positive (or None for no bound)")
 
 
 class RateLimiter:
-    """Paces requests of one client and slows down when the service says 429."""
+    """Paces requests of one client, slows down when the service says 429, recovers with time."""
 
-    _WINDOW = 32  # request stamps kept to estimate the pace when no limit is set
+    # Seconds after the last halving that double the pace. A pace-independent storm then costs
+    # a few seconds once it ends, yet a limit we really exceed (429s at least once a second:
+    # one halving per second against half a doubling) still pulls the pace down to the floor.
+    _DOUBLING = 2.0
+    _WINDOW = 1.0  # at most one halving per window: N 429s at once are one signal
+    _MIN_RATE = 1.0  # requests/s a slowdown never goes below (unless the pace it slows was slower)
+    _STAMPS = 32  # request stamps kept to estimate the pace when no limit is set
     _MIN_SAMPLES = 8  # fewer stamps than this say nothing about the pace
+    _UNLIMITED = 1e9  # rate of a retired learned-pace bucket, so its queued callers go at once
 
     def __init__(
         self, limit: RateLimit | None = None, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
@@ -124,92 +188,188 @@ class RateLimiter:
         self.limit = limit or RateLimit()
         self._clock = clock
         self._sleep = sleep
+        # (bucket, configured rate) pairs.
         self._buckets: list[tuple[TokenBucket, float]] = []
         if self.limit.per_second is not None:
             self._buckets.append(
-                (
-                    TokenBucket(self.limit.per_second, self.limit.burst, clock=clock, sleep=sleep),
-                    self.limit.per_second,
-                )
+                (self._bucket(self.limit.per_second, self.limit.burst), self.limit.per_second)
             )
         if self.limit.per_minute is not None:
             rate = self.limit.per_minute / 60.0
-            self._buckets.append((TokenBucket(rate, self.limit.burst, clock=clock, sleep=sleep), rate))
-        # Learned pace after a 429 when nothing was configured.
+            self._buckets.append((self._bucket(rate, self.limit.burst), rate))
+        # Without a configured limit: the pace that hit the limit, and the bucket pacing below it.
         self._adaptive: TokenBucket | None = None
-        self._adaptive_ceiling = 0.0
-        self._paused_until = 0.0
-        self._stamps: deque[float] = deque(maxlen=self._WINDOW)
+        self._learned = 0.0
+        # Halvings in effect at _level_at; they wear off at one per _DOUBLING seconds.
+        self._level = 0.0
+        self._level_at = 0.0
+        self._slowed_at = -math.inf
+        self._slowed_ticket = 0  # requests sent before the last halving
+        self._tickets = 0
+        self._paused_until = -math.inf
+        self._inflight = 0
+        self._stamps: deque[float] = deque(maxlen=self._STAMPS)
+
+    def _bucket(self, rate: float, capacity: float) -> TokenBucket:
+        return TokenBucket(rate, capacity, clock=self._clock, sleep=self._sleep)
+
+    # -- state -------------------------------------------------------------------
 
     @property
     def effective_rate(self) -> float | None:
         """The slowest pace currently applied, in requests per second (``None`` = unlimited)."""
-        rates = [b.rate for b, _ in self._buckets]
-        if self._adaptive is not None:
-            rates.append(self._adaptive.rate)
+        self._refresh(self._clock())
+        rates = [bucket.rate for bucket, _ in self._pacers()]
         return min(rates) if rates else None
 
+    def _pacers(self) -> list[tuple[TokenBucket, float]]:
+        """Every bucket in force, with the pace it recovers to."""
+        if self._adaptive is None:
+            return list(self._buckets)
+        return [*self._buckets, (self._adaptive, self._learned)]
+
+    def _halvings(self, now: float) -> float:
+        return max(0.0, self._level - (now - self._level_at) / self._DOUBLING)
+
+    def _floor(self, reference: float) -> float:
+        return max(reference * self.limit.min_fraction, min(reference, self._MIN_RATE))
+
+    def _refresh(self, now: float) -> None:
+        """Apply the halvings still in effect at ``now`` to every bucket."""
+        halvings = self._halvings(now)
+        if self._adaptive is not None and halvings <= 0:
+            self._adaptive.rate = self._UNLIMITED
+            self._adaptive = None  # back to the pace that hit the limit: no limit any more
+        factor = 2.0**-halvings
+        for bucket, reference in self._pacers():
+            rate = max(self._floor(reference), reference * factor)
+            if rate != bucket.rate:
+                bucket.rate = rate
+
+    # -- requests ----------------------------------------------------------------
+
     async def acquire(self) -> float:
-        """Wait for permission to send one request; returns the seconds waited."""
-        waited = 0.0
-        for bucket, _ in self._buckets:
-            waited += await bucket.acquire()
-        if self._adaptive is not None:
-            waited += await self._adaptive.acquire()
-        # Checked last: a 429 may arrive while this caller queued. Sleep again only if another
-        # 429 extended the pause meanwhile.
-        while (pause := self._paused_until - self._clock()) > 0:
-            until = self._paused_until
-            log_event(logging.INFO, "ratelimit.wait", seconds=round(pause, 3), reason="retry-after")
-            await self._sleep(pause)
-            waited += pause
-            if self._paused_until <= until:
-                break
+        """Wait for permission to send one request; returns the seconds waited.
+
+        Raises :class:`~eoclient.errors.ClientRateLimitError` (nothing sent)
+        when the wait would exceed ``RateLimit.max_wait``.
+        """
+        start = self._clock()
+        max_wait = self.limit.max_wait
+        deadline = None if max_wait is None else start + max_wait
+        self._refresh(start)
+        if max_wait is not None and (expected := self._expected_wait(start)) > max_wait:
+            raise self._too_long(expected)
+        self._inflight += 1
+        try:
+            slept_until = await self._sit_out_pause(deadline, -math.inf)
+            for bucket, _ in self._pacers():
+                self._refresh(self._clock())
+                await bucket.acquire(deadline=deadline)
+            # A 429 may have come while this caller queued: that pause holds it too.
+            await self._sit_out_pause(deadline, slept_until)
+        except _Overdue as exc:
+            raise self._too_long(self._clock() - start + exc.wait) from None
+        finally:
+            self._inflight -= 1
+        now = self._clock()
+        self._tickets += 1
+        _TICKET.set((id(self), self._tickets))
+        self._stamps.append(now)
+        waited = now - start
         if waited > 0.05:
             log_event(logging.DEBUG, "ratelimit.wait", seconds=round(waited, 3), reason="pace")
-        self._stamps.append(self._clock())
         return waited
 
+    async def _sit_out_pause(self, deadline: float | None, slept_until: float) -> float:
+        """Sleep through the pause once, and again only if a new 429 extends it meanwhile.
+
+        Returns the end of the last pause slept through (``slept_until`` if none).
+        """
+        while self._paused_until > slept_until and (pause := self._paused_until - self._clock()) > 0:
+            if deadline is not None and self._clock() + pause > deadline:
+                raise _Overdue(pause)
+            slept_until = self._paused_until
+            log_event(logging.INFO, "ratelimit.wait", seconds=round(pause, 3), reason="retry-after")
+            await self._sleep(pause)
+        return slept_until
+
+    def _expected_wait(self, now: float) -> float:
+        """Upper estimate of a new caller's wait: the pause, then its turn behind those queued."""
+        pause = max(0.0, self._paused_until - now)
+        halvings = self._halvings(now)
+        needed = self._inflight + 1.0
+        turn = 0.0
+        for bucket, reference in self._pacers():
+            tokens = min(bucket.capacity, bucket.tokens + pause * bucket.rate)
+            missing = max(0.0, needed - tokens)
+            # The pace recovers: by halvings * _DOUBLING seconds it is full again (or gone).
+            full_in = halvings * self._DOUBLING
+            at_full = 0.0 if bucket is self._adaptive else missing / reference
+            turn = max(turn, min(missing / bucket.rate, full_in + at_full))
+        return pause + turn
+
+    def _too_long(self, wait: float) -> ClientRateLimitError:
+        log_event(logging.WARNING, "ratelimit.refused", seconds=round(wait, 3), max_wait=self.limit.max_wait)
+        return ClientRateLimitError(
+            retry_after=round(wait, 3),
+            service_message=(
+                f"the client-side rate limiter would hold this request {wait:.1f} s, more than "
+                f"RateLimit.max_wait ({self.limit.max_wait:g} s); nothing was sent"
+            ),
+        )
+
+    # -- feedback from the transport -----------------------------------------------
+
     def on_rate_limited(self, retry_after: float | None) -> None:
-        """The service answered 429: pause everyone for ``retry_after`` and halve the pace."""
+        """The service answered 429: pause everyone for ``retry_after`` and halve the pace.
+
+        The halving is skipped for a 429 answering a request sent before the
+        last halving, or within a second of it: a burst of 429s is one signal.
+        """
         now = self._clock()
         if retry_after is not None and retry_after > 0:
             self._paused_until = max(self._paused_until, now + retry_after)
-        for bucket, configured in self._buckets:
-            bucket.rate = max(configured * self.limit.min_fraction, bucket.rate / 2)
-        if not self._buckets:
-            if self._adaptive is not None:
-                self._adaptive.rate = max(self.limit.min_fraction, self._adaptive.rate / 2)
-            elif len(self._stamps) >= self._MIN_SAMPLES:
-                # Learn the pace that hit the limit and go at half of it.
-                observed = self._observed_rate(now)
-                self._adaptive = TokenBucket(max(observed / 2, 0.5), 1, clock=self._clock, sleep=self._sleep)
-                self._adaptive_ceiling = observed
-            # With too little history there is no pace to learn: the pause alone applies.
+        mine = _TICKET.get()
+        ticket = mine[1] if mine is not None and mine[0] == id(self) else None
+        if ticket is not None and ticket <= self._slowed_ticket:
+            outcome = "sent before the last slowdown"
+        elif now - self._slowed_at < self._WINDOW:
+            outcome = "within a second of the last slowdown"
+        else:
+            outcome = "slowed down" if self._slow_down(now) else "no pace to slow"
+        rate = self.effective_rate
         log_event(
             logging.INFO,
             "ratelimit.slowdown",
             retry_after=retry_after,
-            rate=None if self.effective_rate is None else round(self.effective_rate, 3),
+            outcome=outcome,
+            rate=None if rate is None else round(rate, 3),
         )
 
+    def _slow_down(self, now: float) -> bool:
+        self._refresh(now)
+        if not self._buckets and self._adaptive is None:
+            observed = self._observed_rate(now)
+            if observed is None:
+                return False  # no pace to learn: the pause alone applies
+            self._learned = observed
+            self._adaptive = self._bucket(observed, 1)
+        references = [reference for _, reference in self._pacers()]
+        deepest = max(math.log2(r / self._floor(r)) for r in references)
+        self._level = min(self._halvings(now) + 1.0, deepest)
+        self._level_at = now
+        self._slowed_at = now
+        self._slowed_ticket = self._tickets
+        self._refresh(now)
+        return True
+
     def on_success(self) -> None:
-        """A request went through: restore some pace.
+        """A request went through. Recovery depends on time alone; this only refreshes the pace."""
+        self._refresh(self._clock())
 
-        Configured limits recover additively (5 % of the configured rate per
-        success); a learned pace recovers multiplicatively and is dropped once
-        it is twice the pace that hit the limit.
-        """
-        for bucket, configured in self._buckets:
-            if bucket.rate < configured:
-                bucket.rate = min(configured, bucket.rate + configured * 0.05)
-        if self._adaptive is not None:
-            self._adaptive.rate *= 1.05
-            if self._adaptive.rate >= self._adaptive_ceiling * 2:
-                self._adaptive = None  # recovered beyond the pace that once hit the limit
-
-    def _observed_rate(self, now: float) -> float:
-        if len(self._stamps) < 2:
-            return 1.0
+    def _observed_rate(self, now: float) -> float | None:
+        if len(self._stamps) < self._MIN_SAMPLES:
+            return None
         span = max(now - self._stamps[0], 1e-3)
         return len(self._stamps) / span
