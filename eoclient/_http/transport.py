@@ -513,7 +513,8 @@ class Transport:
                             resp,
                             url,
                             may_redirect=may_redirect,
-                            credentials=not authenticate,
+                            bearer=use_auth,
+                            credentials=dialect.auth_endpoint,
                             operation=operation,
                             method=method,
                             path=url_path,
@@ -613,6 +614,7 @@ class Transport:
         url: str,
         *,
         may_redirect: bool,
+        bearer: bool,
         credentials: bool,
         operation: str,
         method: str,
@@ -620,10 +622,12 @@ class Transport:
     ) -> str:
         """The URL a redirect asks for, when following it sends nothing to anyone it should not.
 
-        Followed: a GET or HEAD without a body, to this client's own host
-        (scheme, host and port), where the bearer may go. Refused with
+        Followed: a GET or HEAD without a body; with the bearer only to this
+        client's own host (scheme, host and port), without one (a request made
+        with ``authenticate=False``) to any http(s) URL. Refused with
         :class:`UnsafeRedirectError`: anything that would re-send a body or
-        credentials (token requests, POST/PUT), and any other host.
+        credentials (token requests, POST/PUT), and a bearer's request to any
+        other host.
         """
         location = resp.headers.get("Location", "")
         target = urljoin(url, location) if location else ""
@@ -634,7 +638,9 @@ class Transport:
             reason = "a request carrying credentials is never redirected"
         elif not may_redirect:
             reason = f"a {method} with a body is never re-sent elsewhere"
-        elif not self.is_own_host(target):
+        elif urlsplit(target).scheme not in _DEFAULT_PORTS:
+            reason = "not an http(s) URL"
+        elif bearer and not self.is_own_host(target):
             reason = "another host"
         if reason:
             raise UnsafeRedirectError(

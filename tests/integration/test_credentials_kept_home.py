@@ -156,6 +156,16 @@ async def test_a_read_redirected_on_the_same_host_is_followed_with_the_bearer(ho
     ]
 
 
+async def test_a_read_without_credentials_follows_a_redirect_anywhere(hostile: Hostile, probe: Probe) -> None:
+    # authenticate=False (a public or presigned URL): no bearer travels, so another host is fine.
+    hostile.redirect("GET", "/public/file", 302, f"{probe.url}/bucket/file?X-Signature=abc")
+    async with SentinelHub(**sh_kwargs(hostile)) as sh:
+        resp = await sh.request("GET", "/public/file", authenticate=False)
+    assert resp.status == 200
+    assert [(r.path, r.query) for r in probe.received] == [("/bucket/file", "X-Signature=abc")]
+    assert "Authorization" not in probe.received[0].headers
+
+
 async def test_a_redirect_loop_ends(hostile: Hostile) -> None:
     hostile.redirect("GET", GRID, 302, GRID)
     async with SentinelHub(**sh_kwargs(hostile)) as sh:
