@@ -30,7 +30,13 @@ import msgspec
 from eoclient._log import log_event
 from eoclient._polling import PollPolicy, RandomLike
 from eoclient._redact import scrub
-from eoclient.errors import JobCancelledError, JobFailedError, JobTimeoutError, ValidationError
+from eoclient.errors import (
+    ClientRateLimitError,
+    JobCancelledError,
+    JobFailedError,
+    JobTimeoutError,
+    ValidationError,
+)
 
 __all__ = [
     "Job",
@@ -406,12 +412,13 @@ class Job(Generic[T]):
             return
         seen = self._version
         final = False
-        if status is None:
+        target = self._next_poll_at
+        if status is None and target is None:
             # Nothing known yet: poll at once.
             await anyio.lowlevel.checkpoint()
         else:
-            target = self._next_poll_at
             if target is None:  # started from initial_status: first sleep per policy/hint
+                assert status is not None
                 target = self._schedule(status.retry_after)
             if deadline is not None and target >= deadline.at:
                 target, final = deadline.at, True
@@ -466,6 +473,14 @@ class Job(Generic[T]):
         started = self._clock()
         try:
             status = await self._strategy.poll()
+        except ClientRateLimitError as exc:
+            # The client's own limiter is saturated (thousands of jobs under a configured pace):
+            # nothing was sent and nothing is wrong with the job. Poll when the limiter foresees room.
+            self._next_poll_at = self._clock() + max(exc.retry_after or 0.0, self._policy.initial)
+            log_event(
+                logging.INFO, "job.poll_deferred", job_id=self.id, kind=self.kind, seconds=exc.retry_after
+            )
+            return
         except Exception as exc:
             self._version += 1
             self._last_error = exc

@@ -781,3 +781,16 @@ async def test_log_events_without_resume_data() -> None:
     assert first["next_delay"] is not None
     assert logs[2]["error"] == "bad input" and logs[2]["polls"] == 2
     assert "c-1" not in repr(logs)
+
+
+async def test_a_saturated_client_limiter_defers_the_poll_instead_of_failing_the_job() -> None:
+    # Thousands of jobs under a configured pace: the limiter refuses to queue one more poll for
+    # longer than RateLimit.max_wait. Nothing was sent; the job polls again later and completes.
+    from eoclient.errors import ClientRateLimitError
+
+    refused = ClientRateLimitError(retry_after=0.002, service_message="limiter full")
+    strategy = Scripted([refused, st(R), refused, st(S)])
+    job = Job(strategy, poll=FAST)
+    assert await job.wait(timeout=5) == "RESULT"
+    assert strategy.polls == 4
+    assert job.status is not None and job.status.state is S
