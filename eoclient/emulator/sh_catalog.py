@@ -1079,10 +1079,13 @@ def _known_collection(data: CatalogData, request: web.Request) -> str:
 
 
 def _handler(
-    fn: Callable[[web.Request, CatalogData], Any],
+    fn: Callable[[web.Request, CatalogData], Any], params: frozenset[str] = frozenset()
 ) -> Callable[[web.Request], Any]:
+    """A route answering STAC errors; ``params`` are the query parameters it takes (others: 400)."""
+
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
+            _check_query(request.query, params)
             result = fn(request, catalog_data(get_state(request)))
             if hasattr(result, "__await__"):
                 result = await result
@@ -1149,7 +1152,6 @@ def _conformance(request: web.Request, data: CatalogData) -> web.Response:
 
 def _collections(request: web.Request, data: CatalogData) -> web.Response:
     root = _root(request)
-    _check_query(request.query, _COLLECTIONS_PARAMS)
     limit = COLLECTION_PAGE_SIZE
     offset = _parse_offset(request.query["next"]) if "next" in request.query else 0
     ids = data.collection_ids
@@ -1176,7 +1178,6 @@ def _queryables(request: web.Request, data: CatalogData) -> web.Response:
 
 def _items(request: web.Request, data: CatalogData) -> web.Response:
     collection_id = _known_collection(data, request)
-    _check_query(request.query, _ITEMS_PARAMS)
     params = _get_params(request.query)
     query = _search_query(data, {**params, "collections": [collection_id]}, from_get=True, search=False)
     root = _root(request)
@@ -1214,7 +1215,6 @@ def _item(request: web.Request, data: CatalogData) -> web.Response:
 
 
 def _search_get(request: web.Request, data: CatalogData) -> web.Response:
-    _check_query(request.query, _SEARCH_PARAMS)
     query = _search_query(data, _get_params(request.query), from_get=True)
     return _json(_search_page(request, data, query, method="GET"), content_type=_GEOJSON)
 
@@ -1240,10 +1240,10 @@ def setup(app: web.Application, state: EmulatorState) -> None:
     app.router.add_get(f"{base}/conformance", _handler(_conformance))
     # Public on the live service too (the OpenAPI gives them no security).
     app[PUBLIC_PATHS_KEY].update({f"{base}/", base, f"{base}/conformance"})
-    app.router.add_get(f"{base}/collections", _handler(_collections))
+    app.router.add_get(f"{base}/collections", _handler(_collections, _COLLECTIONS_PARAMS))
     app.router.add_get(f"{base}/collections/{{collection_id}}", _handler(_collection))
     app.router.add_get(f"{base}/collections/{{collection_id}}/queryables", _handler(_queryables))
-    app.router.add_get(f"{base}/collections/{{collection_id}}/items", _handler(_items))
+    app.router.add_get(f"{base}/collections/{{collection_id}}/items", _handler(_items, _ITEMS_PARAMS))
     app.router.add_get(f"{base}/collections/{{collection_id}}/items/{{item_id}}", _handler(_item))
-    app.router.add_get(f"{base}/search", _handler(_search_get))
+    app.router.add_get(f"{base}/search", _handler(_search_get, _SEARCH_PARAMS))
     app.router.add_post(f"{base}/search", _handler(_search_post))

@@ -415,6 +415,11 @@ async def test_emulator_validates_like_the_service(sh: SentinelHub) -> None:
         await sh.request(
             "GET", f"{CATALOG_PATH}/collections/{S2}/items", params={"filter": "eo:cloud_cover < 5"}
         )
+    for path in (f"{CATALOG_PATH}/collections/{S2}", f"{CATALOG_PATH}/collections/{S2}/queryables"):
+        with pytest.raises(BadRequestError, match="unknown query parameter 'f'"):
+            await sh.request("GET", path, params={"f": "json"})
+    with pytest.raises(BadRequestError, match="unknown query parameter 'f'"):
+        await sh.request("POST", SEARCH, params={"f": "json"}, json={"collections": [S2], "datetime": since})
     # The items listing, unlike a search, takes no datetime at all.
     assert (
         await sh.request("GET", f"{CATALOG_PATH}/collections/{S2}/items", params={"limit": "1"})
