@@ -35,7 +35,8 @@ def eoclient_collect(ctx: Context) -> None:
 
     async def main() -> None:
         async with clients.sentinelhub(ctx.info) as sh:
-            await sh.catalog.search(COLLECTION, bbox=list(BBOX), max_items=1).collect()  # warm-up
+            # warm-up: token, imports
+            await sh.catalog.search(COLLECTION, bbox=list(BBOX), datetime=(START, END), max_items=1).collect()
             for _ in ctx.repeats():
                 with ctx.timed():
                     items = await sh.catalog.search(
@@ -57,7 +58,7 @@ def _sentinelhub(ctx: Context, *, paced: bool) -> None:
     if not paced:
         unpaced(catalog.client)
     bbox = BBox(BBOX, crs=CRS.WGS84)
-    next(iter(catalog.search(COLLECTION, bbox=bbox, limit=1)))  # warm-up: token, imports
+    next(iter(catalog.search(COLLECTION, bbox=bbox, time=(START, END), limit=1)))  # warm-up: token, imports
     for _ in ctx.repeats():
         with ctx.timed():
             found = catalog.search(COLLECTION, bbox=bbox, time=(START, END), limit=limit)

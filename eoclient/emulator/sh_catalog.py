@@ -5,13 +5,12 @@ public as on the live service, the rest need a Sentinel Hub bearer)::
 
     GET  /                                    landing page (links, conformsTo)
     GET  /conformance                         conformance classes
-    GET  /collections?limit=&next=            collections, 4 a page by default (``next`` links)
+    GET  /collections?next=                   collections, 4 a page (``next`` links)
     GET  /collections/{cid}                   one collection (404 if unknown)
     GET  /collections/{cid}/queryables        JSON Schema of the filterable properties
     GET  /collections/{cid}/items?bbox=&datetime=&limit=&next=   OGC API Features listing
     GET  /collections/{cid}/items/{id}        one item (404 if unknown)
-    GET  /search?collections=&bbox=&intersects=&datetime=&ids=&filter=&filter-lang=&fields=
-                &distinct=&limit=&next=
+    GET  /search?collections=&bbox=&intersects=&datetime=&ids=&filter=&fields=&distinct=&limit=&next=
     POST /search                              the same as a JSON body
 
 Data: five collections (``sentinel-2-l2a`` 5000 items, ``sentinel-2-l1c`` 3000,
@@ -20,14 +19,17 @@ generated on first use from a fixed seed (:data:`SEED`), so every run and every
 emulator holds the same items. Each item is kept as a small record; its
 GeoJSON is rendered when answered. Items are ordered by ``datetime``, then id.
 
-Search semantics, as Sentinel Hub's: exactly one collection; ``limit`` 1..100
-(default 10), anything else is a 400; ``bbox`` (4 or 6 numbers) and
-``intersects`` (matched by the geometry's bounding box) are exclusive;
-``datetime`` an RFC 3339 instant or interval with ``..`` for open ends;
-``filter`` a CQL2 subset in text (``eo:cloud_cover < 20 AND platform =
-'sentinel-2a'``) or JSON (``{"op": "<", "args": [{"property": "eo:cloud_cover"},
-20]}``): comparisons ``= <> < <= > >=``, ``and``, ``or``, ``not``, ``between``,
-``in``, ``isNull`` over the collection's queryables; anything else is a 400.
+Search semantics, as Sentinel Hub's: exactly one collection; ``datetime``
+required (an RFC 3339 instant or interval with ``..`` for open ends; optional
+on the items listing); ``limit`` 1..100 (default 10), anything else is a 400;
+``bbox`` (4 or 6 numbers) and ``intersects`` (matched by the geometry's
+bounding box) are exclusive; ``filter`` in CQL2 JSON (``{"op": "<", "args":
+[{"property": "eo:cloud_cover"}, 20]}``) or text (``eo:cloud_cover < 20 AND
+platform = 'sentinel-2a'``; the only form a GET search takes, and GET has no
+``filter-lang``), read by :mod:`eoclient.cql2` (the client's parser too):
+``= <> < <= > >=``, ``and``, ``or``, ``not``, ``between``, ``isNull`` over the
+collection's queryables; anything else is a 400. A GET listing refuses a query
+parameter it does not take, or one given twice (lists are comma-separated).
 ``fields`` include/exclude dotted paths (include wins; ``id`` and ``type`` are
 always kept); ``distinct`` returns the sorted distinct values of a property
 (``date`` is the acquisition day) as ``features``. Pages carry ``context``
@@ -45,7 +47,6 @@ import datetime as dt
 import functools
 import json
 import random
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -54,6 +55,7 @@ import msgspec
 from aiohttp import web
 from multidict import MultiMapping
 
+from eoclient import cql2
 from eoclient.emulator.state import PUBLIC_PATHS_KEY, EmulatorState, get_state
 
 __all__ = ["BASE_PATH", "COLLECTION_PAGE_SIZE", "SEED", "CatalogData", "Record", "catalog_data", "setup"]
@@ -628,203 +630,28 @@ def catalog_data(state: EmulatorState) -> CatalogData:
     return state.store(_STORE, CatalogData)
 
 
-# -- CQL2 (a subset): text is parsed into the JSON form, and the JSON form is evaluated ---
+# -- CQL2: parsed and checked by eoclient.cql2 (the client's parser too), evaluated here ----------
 
-_COMPARISONS: Final = frozenset({"=", "<>", "<", "<=", ">", ">="})
-_TOKEN: Final = re.compile(
-    r"""\s*(?:
-        (?P<num>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
-      | '(?P<str>(?:[^']|'')*)'
-      | "(?P<qid>[^"]+)"
-      | (?P<op><=|>=|<>|!=|=|<|>|\(|\)|,)
-      | (?P<word>[A-Za-z_][A-Za-z0-9_:.\-]*)
-    )""",
-    re.VERBOSE,
-)
-_KEYWORDS: Final = frozenset({"AND", "OR", "NOT", "BETWEEN", "IN", "IS", "NULL", "TRUE", "FALSE"})
-
-
-def _tokenize(text: str) -> list[tuple[str, Any]]:
-    tokens: list[tuple[str, Any]] = []
-    pos = 0
-    text = text.rstrip()
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if match is None or match.end() == pos:
-            raise _bad(f"cannot parse the filter at {text[pos : pos + 20]!r}")
-        pos = match.end()
-        if match.group("num") is not None:
-            num = match.group("num")
-            tokens.append(("lit", float(num) if any(c in num for c in ".eE") else int(num)))
-        elif match.group("str") is not None:
-            tokens.append(("lit", match.group("str").replace("''", "'")))
-        elif match.group("qid") is not None:
-            tokens.append(("prop", match.group("qid")))
-        elif match.group("op") is not None:
-            tokens.append(("op", match.group("op")))
-        else:
-            word = match.group("word")
-            upper = word.upper()
-            if upper in _KEYWORDS:
-                tokens.append(("kw", upper))
-            elif upper in {"LIKE", "S_INTERSECTS", "T_INTERSECTS", "TIMESTAMP", "DATE", "INTERVAL"}:
-                raise _bad(f"the filter uses {word}, which this catalog does not support")
-            else:
-                tokens.append(("prop", word))
-    return tokens
-
-
-class _TextParser:
-    """Recursive descent over ``or > and > not > predicate``."""
-
-    def __init__(self, text: str) -> None:
-        self.tokens = _tokenize(text)
-        self.pos = 0
-
-    def parse(self) -> dict[str, Any]:
-        if not self.tokens:
-            raise _bad("the filter is empty")
-        expr = self._or()
-        if self.pos != len(self.tokens):
-            raise _bad(f"unexpected {self.tokens[self.pos][1]!r} in the filter")
-        return expr
-
-    def _peek(self) -> tuple[str, Any] | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def _take(self, kind: str, value: Any = None) -> Any:
-        token = self._peek()
-        if token is None or token[0] != kind or (value is not None and token[1] != value):
-            found = "the end" if token is None else repr(token[1])
-            raise _bad(f"expected {value or kind} in the filter, found {found}")
-        self.pos += 1
-        return token[1]
-
-    def _accept(self, kind: str, value: Any) -> bool:
-        if self._peek() == (kind, value):
-            self.pos += 1
-            return True
-        return False
-
-    def _or(self) -> dict[str, Any]:
-        args = [self._and()]
-        while self._accept("kw", "OR"):
-            args.append(self._and())
-        return args[0] if len(args) == 1 else {"op": "or", "args": args}
-
-    def _and(self) -> dict[str, Any]:
-        args = [self._not()]
-        while self._accept("kw", "AND"):
-            args.append(self._not())
-        return args[0] if len(args) == 1 else {"op": "and", "args": args}
-
-    def _not(self) -> dict[str, Any]:
-        if self._accept("kw", "NOT"):
-            return {"op": "not", "args": [self._not()]}
-        if self._accept("op", "("):
-            expr = self._or()
-            self._take("op", ")")
-            return expr
-        return self._predicate()
-
-    def _operand(self) -> Any:
-        token = self._peek()
-        if token is None:
-            raise _bad("the filter ends too early")
-        self.pos += 1
-        kind, value = token
-        if kind == "prop":
-            return {"property": value}
-        if kind == "lit":
-            return value
-        if kind == "kw" and value in {"TRUE", "FALSE"}:
-            return value == "TRUE"
-        raise _bad(f"expected a property or a value in the filter, found {value!r}")
-
-    def _predicate(self) -> dict[str, Any]:
-        left = self._operand()
-        if self._accept("kw", "IS"):
-            negate = self._accept("kw", "NOT")
-            self._take("kw", "NULL")
-            expr: dict[str, Any] = {"op": "isNull", "args": [left]}
-            return {"op": "not", "args": [expr]} if negate else expr
-        negate = self._accept("kw", "NOT")
-        if self._accept("kw", "BETWEEN"):
-            low = self._operand()
-            self._take("kw", "AND")
-            expr = {"op": "between", "args": [left, low, self._operand()]}
-        elif self._accept("kw", "IN"):
-            self._take("op", "(")
-            values = [self._operand()]
-            while self._accept("op", ","):
-                values.append(self._operand())
-            self._take("op", ")")
-            expr = {"op": "in", "args": [left, values]}
-        elif negate:
-            raise _bad("NOT here must be followed by BETWEEN or IN")
-        else:
-            op = self._take("op")
-            if op == "!=":
-                op = "<>"
-            if op not in _COMPARISONS:
-                raise _bad(f"expected a comparison in the filter, found {op!r}")
-            expr = {"op": op, "args": [left, self._operand()]}
-        return {"op": "not", "args": [expr]} if negate else expr
+_MISSING: Final = object()
 
 
 def parse_cql2_text(text: str) -> dict[str, Any]:
-    """CQL2 text (the supported subset) as CQL2 JSON; :class:`StacError` when unsupported."""
-    return _TextParser(text).parse()
-
-
-_MISSING: Final = object()
+    """CQL2 text as CQL2 JSON (:func:`eoclient.cql2.parse_text`); :class:`StacError` when unsupported."""
+    try:
+        return cql2.parse_text(text)
+    except cql2.Cql2Error as exc:
+        raise _bad(str(exc)) from None
 
 
 class _Filter:
     """A checked CQL2 JSON expression, evaluated against item properties."""
 
     def __init__(self, expr: Any, queryables: Iterable[str]) -> None:
-        self.queryables = frozenset(queryables) | {"id", "datetime"}
-        self._check(expr)
-        self.expr = expr
-
-    def _check(self, expr: Any) -> None:
-        if not isinstance(expr, Mapping) or not isinstance(expr.get("op"), str):
-            raise _bad("a CQL2 JSON expression is an object with 'op' and 'args'")
-        op = expr["op"]
-        args = expr.get("args")
-        if not isinstance(args, list):
-            raise _bad(f"'{op}' needs an 'args' list")
-        if op in {"and", "or"}:
-            if len(args) < 2:
-                raise _bad(f"'{op}' needs at least two arguments")
-            for arg in args:
-                self._check(arg)
-        elif op == "not":
-            if len(args) != 1:
-                raise _bad("'not' takes one argument")
-            self._check(args[0])
-        elif op in _COMPARISONS or op in {"between", "in", "isNull"}:
-            arity = {"between": 3, "isNull": 1}.get(op, 2)
-            if len(args) != arity:
-                raise _bad(f"'{op}' takes {arity} arguments")
-            operands = [*args[:1], *args[1]] if op == "in" and isinstance(args[1], list) else args
-            if op == "in" and not isinstance(args[1], list):
-                raise _bad("'in' takes a property and a list of values")
-            for operand in operands:
-                self._check_operand(operand)
-        else:
-            raise _bad(f"the filter operator {op!r} is not supported")
-
-    def _check_operand(self, operand: Any) -> None:
-        if isinstance(operand, Mapping):
-            name = operand.get("property")
-            if set(operand) != {"property"} or not isinstance(name, str):
-                raise _bad("only properties and literal values are supported in filters")
-            if name not in self.queryables:
-                raise _bad(f"{name!r} is not a queryable of this collection")
-        elif operand is not None and not isinstance(operand, str | int | float | bool):
-            raise _bad(f"unsupported filter operand {operand!r}")
+        known = frozenset(queryables) | {"id", "datetime"}
+        try:
+            self.expr = cql2.check(expr, queryables=known)
+        except cql2.Cql2Error as exc:
+            raise _bad(str(exc)) from None
 
     def __call__(self, props: Mapping[str, Any]) -> bool:
         return self._eval(self.expr, props)
@@ -844,8 +671,6 @@ class _Filter:
         if value is None or value is _MISSING:
             return False
         try:
-            if op == "in":
-                return any(value == self._value(v, props) for v in args[1])
             if op == "between":
                 return bool(self._value(args[1], props) <= value <= self._value(args[2], props))
             other = self._value(args[1], props)
@@ -1008,8 +833,13 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-def _search_query(data: CatalogData, params: Mapping[str, Any], *, from_get: bool) -> _Query:
-    """Check a search (POST body, or GET query already split into JSON-like values)."""
+def _search_query(
+    data: CatalogData, params: Mapping[str, Any], *, from_get: bool, search: bool = True
+) -> _Query:
+    """Check a search (POST body, or GET query already split into JSON-like values).
+
+    ``search`` is False for the items listing, whose ``datetime`` is optional.
+    """
     collections = params.get("collections")
     if (
         not isinstance(collections, list)
@@ -1031,6 +861,10 @@ def _search_query(data: CatalogData, params: Mapping[str, Any], *, from_get: boo
         query.bbox = _parse_intersects(params["intersects"])
     if params.get("datetime") is not None:
         query.start, query.end = _parse_datetime(params["datetime"])
+    elif search:
+        raise _bad(
+            "datetime is required: a date-time or an interval, '..' for an open end (2020-01-01T00:00:00Z/..)"
+        )
     if params.get("ids") is not None:
         ids = params["ids"]
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
@@ -1052,19 +886,15 @@ def _search_query(data: CatalogData, params: Mapping[str, Any], *, from_get: boo
 
 
 def _parse_filter(data: CatalogData, collection: str, value: Any, lang: Any, from_get: bool) -> _Filter:
+    """A GET search's filter is cql2-text (there is no ``filter-lang`` there); a POST body's either."""
     if lang is not None and lang not in ("cql2-text", "cql2-json"):
         raise _bad(f"filter-lang must be cql2-text or cql2-json, got {lang!r}")
     if lang is None:
         lang = "cql2-text" if isinstance(value, str) else "cql2-json"
-    if lang == "cql2-text":
+    if from_get or lang == "cql2-text":
         if not isinstance(value, str):
             raise _bad("filter-lang is cql2-text but the filter is not a string")
         expr = parse_cql2_text(value)
-    elif isinstance(value, str) and from_get:
-        try:
-            expr = json.loads(value)
-        except ValueError:
-            raise _bad("filter-lang is cql2-json but the filter is not JSON") from None
     elif isinstance(value, dict):
         expr = value
     else:
@@ -1072,10 +902,28 @@ def _parse_filter(data: CatalogData, collection: str, value: Any, lang: Any, fro
     return _Filter(expr, data.specs[collection].queryables)
 
 
+# The query parameters of each GET listing, as the contract lists them, and ``next``: the
+# paging token the service writes into its own ``next`` links. Anything else is refused.
+_SEARCH_PARAMS: Final = frozenset(
+    {"collections", "bbox", "intersects", "datetime", "ids", "fields", "filter", "distinct", "limit", "next"}
+)
+_ITEMS_PARAMS: Final = frozenset({"bbox", "datetime", "limit", "next"})
+_COLLECTIONS_PARAMS: Final = frozenset({"next"})
+
+
+def _check_query(query: MultiMapping[str], allowed: frozenset[str]) -> None:
+    """Refuse parameters the endpoint does not take, and any given twice (lists are comma-separated)."""
+    for name in query:
+        if name not in allowed:
+            raise _bad(f"unknown query parameter {name!r}; this endpoint takes {', '.join(sorted(allowed))}")
+        if len(query.getall(name)) > 1:
+            raise _bad(f"the query parameter {name!r} is given more than once (lists are comma-separated)")
+
+
 def _get_params(query: MultiMapping[str]) -> dict[str, Any]:
     """A GET search query as the JSON-like values of a POST body."""
     params: dict[str, Any] = {}
-    for name in ("datetime", "fields", "filter", "filter-lang", "distinct", "limit", "next"):
+    for name in ("datetime", "fields", "filter", "distinct", "limit", "next"):
         if name in query:
             params[name] = query[name]
     if "collections" in query:
@@ -1231,10 +1079,13 @@ def _known_collection(data: CatalogData, request: web.Request) -> str:
 
 
 def _handler(
-    fn: Callable[[web.Request, CatalogData], Any],
+    fn: Callable[[web.Request, CatalogData], Any], params: frozenset[str] = frozenset()
 ) -> Callable[[web.Request], Any]:
+    """A route answering STAC errors; ``params`` are the query parameters it takes (others: 400)."""
+
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
+            _check_query(request.query, params)
             result = fn(request, catalog_data(get_state(request)))
             if hasattr(result, "__await__"):
                 result = await result
@@ -1301,7 +1152,7 @@ def _conformance(request: web.Request, data: CatalogData) -> web.Response:
 
 def _collections(request: web.Request, data: CatalogData) -> web.Response:
     root = _root(request)
-    limit = _parse_limit(request.query["limit"]) if "limit" in request.query else COLLECTION_PAGE_SIZE
+    limit = COLLECTION_PAGE_SIZE
     offset = _parse_offset(request.query["next"]) if "next" in request.query else 0
     ids = data.collection_ids
     page = ids[offset : offset + limit]
@@ -1328,8 +1179,7 @@ def _queryables(request: web.Request, data: CatalogData) -> web.Response:
 def _items(request: web.Request, data: CatalogData) -> web.Response:
     collection_id = _known_collection(data, request)
     params = _get_params(request.query)
-    params = {k: v for k, v in params.items() if k in {"bbox", "datetime", "limit", "next"}}
-    query = _search_query(data, {**params, "collections": [collection_id]}, from_get=True)
+    query = _search_query(data, {**params, "collections": [collection_id]}, from_get=True, search=False)
     root = _root(request)
     records = _matching(data, query)
     page = records[query.offset : query.offset + query.limit]
@@ -1390,10 +1240,10 @@ def setup(app: web.Application, state: EmulatorState) -> None:
     app.router.add_get(f"{base}/conformance", _handler(_conformance))
     # Public on the live service too (the OpenAPI gives them no security).
     app[PUBLIC_PATHS_KEY].update({f"{base}/", base, f"{base}/conformance"})
-    app.router.add_get(f"{base}/collections", _handler(_collections))
+    app.router.add_get(f"{base}/collections", _handler(_collections, _COLLECTIONS_PARAMS))
     app.router.add_get(f"{base}/collections/{{collection_id}}", _handler(_collection))
     app.router.add_get(f"{base}/collections/{{collection_id}}/queryables", _handler(_queryables))
-    app.router.add_get(f"{base}/collections/{{collection_id}}/items", _handler(_items))
+    app.router.add_get(f"{base}/collections/{{collection_id}}/items", _handler(_items, _ITEMS_PARAMS))
     app.router.add_get(f"{base}/collections/{{collection_id}}/items/{{item_id}}", _handler(_item))
-    app.router.add_get(f"{base}/search", _handler(_search_get))
+    app.router.add_get(f"{base}/search", _handler(_search_get, _SEARCH_PARAMS))
     app.router.add_post(f"{base}/search", _handler(_search_post))

@@ -31,6 +31,7 @@ from urllib.parse import urljoin
 
 import msgspec
 
+from eoclient import cql2
 from eoclient._http import media
 from eoclient._http.transport import Response, Transport
 from eoclient._models import Model, from_json, from_wire
@@ -59,6 +60,11 @@ MAX_LIMIT: Final = 100
 _T = TypeVar("_T")
 
 FILTER_LANGS: Final = ("cql2-text", "cql2-json")
+_DATETIME_REQUIRED: Final = (
+    "is required by Sentinel Hub's catalog search: a date-time, a date or an interval; "
+    'for an open interval leave one end open, e.g. datetime=("2020-01-01", None) '
+    'or "2020-01-01T00:00:00Z/.."'
+)
 _OPEN_ENDS: Final = frozenset({"", ".."})
 
 DatetimeEnd = str | dt.datetime | dt.date | None
@@ -125,18 +131,18 @@ class Catalog:
 
     # -- collections ---------------------------------------------------------------
 
-    def collections(self, *, limit: int | None = None, max_items: int | None = None) -> Paginator[Collection]:
+    def collections(self, *, max_items: int | None = None) -> Paginator[Collection]:
         """Every collection the account can search (``next`` links followed).
+
+        The service chooses the page size: its contract gives this listing no
+        query parameters (so none is sent).
 
         Example::
 
             async for collection in sh.catalog.collections():
                 print(collection.id, collection.title)
         """
-        params: dict[str, str] = {}
-        if limit is not None:
-            params["limit"] = str(_check_limit(limit))
-        first: _Request = {"method": "GET", "url": f"{CATALOG_PATH}/collections", "params": params or None}
+        first: _Request = {"method": "GET", "url": f"{CATALOG_PATH}/collections", "params": None}
 
         def decode(resp: Response) -> SearchPage[Collection]:
             page = from_json(resp.body, _WireCollections, operation="catalog.collections", path=resp.path)
@@ -263,11 +269,14 @@ class Catalog:
         * ``bbox``: ``[min_x, min_y, max_x, max_y]`` in WGS84, a :class:`~eoclient.geo.BBox`, or
           anything with ``.bounds``; ``intersects``: a GeoJSON geometry or any object with
           ``__geo_interface__`` (not both).
-        * ``datetime``: an RFC 3339 string or interval (``"2023-01-01T00:00:00Z/.."``), a date
-          (``"2023-06"`` is all of June), a ``datetime`` (naive means UTC) or ``date``, or a
-          ``(start, end)`` pair where ``None`` or ``".."`` leaves a side open.
+        * ``datetime`` (required by the service): an RFC 3339 string or interval
+          (``"2023-01-01T00:00:00Z/.."``), a date (``"2023-06"`` is all of June), a ``datetime``
+          (naive means UTC) or ``date``, or a ``(start, end)`` pair where ``None`` or ``".."``
+          leaves a side open (``("2020-01-01", None)``: from 2020 on).
         * ``filter``: CQL2 text (``"eo:cloud_cover < 20"``) or CQL2 JSON (a dict);
-          ``filter_lang`` defaults from its type.
+          ``filter_lang`` defaults from its type. Either is checked here (:mod:`eoclient.cql2`:
+          ``and or not = <> < <= > >= between isNull``) and sent as the method wants it: a POST
+          search sends CQL2 JSON, a GET search CQL2 text.
         * ``fields``: ``{"include": [...], "exclude": [...]}``, or names where ``-name`` excludes.
         * ``distinct``: a property name (``"date"``): the iterator then yields the distinct values
           instead of items.
@@ -416,10 +425,9 @@ class _SearchQuery:
         self.collections: list[str] = []
         self.bbox: list[float] | None = None
         self.intersects: dict[str, Any] | None = None
-        self.datetime: str | None = None
+        self.datetime = ""
         self.ids: list[str] | None = None
-        self.filter: str | dict[str, Any] | None = None
-        self.filter_lang: str | None = None
+        self.filter: dict[str, Any] | None = None  # CQL2 JSON, checked
         self.include: list[str] = []
         self.exclude: list[str] = []
         self.fields = False
@@ -445,17 +453,18 @@ class _SearchQuery:
         q.collections = _names(collections, "collections")
         if len(q.collections) != 1:
             raise ValidationError("collections", "Sentinel Hub searches exactly one collection at a time")
+        if datetime is None:
+            raise ValidationError("datetime", _DATETIME_REQUIRED)
         if bbox is not None and intersects is not None:
             raise ValidationError("intersects", "give either bbox or intersects, not both")
         if bbox is not None:
             q.bbox = _bbox(bbox)
         if intersects is not None:
             q.intersects = as_geojson(intersects, field="intersects")
-        if datetime is not None:
-            q.datetime = format_datetime(datetime)
+        q.datetime = format_datetime(datetime)
         if ids is not None:
             q.ids = _names(ids, "ids")
-        q.filter, q.filter_lang = _filter(filter, filter_lang)
+        q.filter = _filter(filter, filter_lang)
         if fields is not None:
             q.include, q.exclude = _fields(fields)
             q.fields = True
@@ -467,19 +476,18 @@ class _SearchQuery:
         return q
 
     def body(self) -> dict[str, Any]:
-        """The POST body (``filter-lang`` and ``fields`` spelled as on the wire)."""
+        """The POST body: ``filter`` always CQL2 JSON (the contract's only POST filter)."""
         body: dict[str, Any] = {"collections": list(self.collections)}
         if self.bbox is not None:
             body["bbox"] = self.bbox
         if self.intersects is not None:
             body["intersects"] = self.intersects
-        if self.datetime is not None:
-            body["datetime"] = self.datetime
+        body["datetime"] = self.datetime
         if self.ids is not None:
             body["ids"] = self.ids
         if self.filter is not None:
             body["filter"] = self.filter
-            body["filter-lang"] = self.filter_lang
+            body["filter-lang"] = "cql2-json"
         if self.fields:
             fields: dict[str, list[str]] = {}
             if self.include:
@@ -494,22 +502,21 @@ class _SearchQuery:
         return body
 
     def params(self) -> dict[str, str]:
-        """The GET query: lists comma-separated, geometry and CQL2 JSON as JSON text."""
+        """The GET query: lists comma-separated, the geometry as JSON text, the filter as CQL2 text.
+
+        The contract takes ``filter`` in cql2-text only here and has no ``filter-lang``
+        parameter for GET, so a filter is always written as text.
+        """
         params: dict[str, str] = {"collections": ",".join(self.collections)}
         if self.bbox is not None:
             params["bbox"] = ",".join(_number(v) for v in self.bbox)
         if self.intersects is not None:
             params["intersects"] = json.dumps(self.intersects, separators=(",", ":"))
-        if self.datetime is not None:
-            params["datetime"] = self.datetime
+        params["datetime"] = self.datetime
         if self.ids is not None:
             params["ids"] = ",".join(self.ids)
         if self.filter is not None:
-            if isinstance(self.filter, str):
-                params["filter"] = self.filter  # cql2-text is GET's default language
-            else:
-                params["filter"] = json.dumps(self.filter, separators=(",", ":"))
-                params["filter-lang"] = "cql2-json"
+            params["filter"] = cql2.to_text(self.filter)
         if self.fields:
             params["fields"] = ",".join([*self.include, *(f"-{name}" for name in self.exclude)])
         if self.distinct is not None:
@@ -560,36 +567,41 @@ def _page_size(limit: int | None, max_items: int | None) -> int:
     return MAX_LIMIT
 
 
-def _filter(value: Any, lang: Any) -> tuple[str | dict[str, Any] | None, str | None]:
+def _filter(value: Any, lang: Any) -> dict[str, Any] | None:
+    """The filter as checked CQL2 JSON, whatever language the user wrote it in."""
     if lang is not None and lang not in FILTER_LANGS:
         raise ValidationError("filter_lang", f"must be one of {', '.join(FILTER_LANGS)}, got {lang!r}")
     if value is None:
-        return None, None
+        return None
+    decoded: Any
     if isinstance(value, str):
         if not value.strip():
             raise ValidationError("filter", "is empty")
-        if lang == "cql2-json":
-            try:
-                decoded = json.loads(value)
-            except ValueError:
-                raise ValidationError(
-                    "filter", "filter_lang is cql2-json but the filter is not JSON"
-                ) from None
-            if not isinstance(decoded, dict):
-                raise ValidationError("filter", "a CQL2 JSON filter is an object")
-            return decoded, "cql2-json"
-        return value.strip(), "cql2-text"
-    if isinstance(value, Mapping):
+        if lang != "cql2-json":
+            return _cql2(cql2.parse_text, value)
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            raise ValidationError("filter", "filter_lang is cql2-json but the filter is not JSON") from None
+    elif isinstance(value, Mapping):
         if lang == "cql2-text":
             raise ValidationError("filter_lang", "a dict filter is CQL2 JSON; pass a string for cql2-text")
-        if "op" not in value:
-            raise ValidationError("filter", "a CQL2 JSON expression needs 'op' (and 'args')")
-        plain = msgspec.to_builtins(dict(value))
-        assert isinstance(plain, dict)
-        return plain, "cql2-json"
-    raise ValidationError(
-        "filter", f"expected CQL2 text (str) or CQL2 JSON (dict), got {type(value).__name__}"
-    )
+        try:
+            decoded = msgspec.to_builtins(dict(value))
+        except (TypeError, msgspec.EncodeError) as exc:  # a value JSON cannot carry
+            raise ValidationError("filter", f"is not JSON: {exc}") from None
+    else:
+        raise ValidationError(
+            "filter", f"expected CQL2 text (str) or CQL2 JSON (dict), got {type(value).__name__}"
+        )
+    return _cql2(cql2.check, decoded)
+
+
+def _cql2(step: Callable[[Any], dict[str, Any]], value: Any) -> dict[str, Any]:
+    try:
+        return step(value)
+    except cql2.Cql2Error as exc:
+        raise ValidationError("filter", str(exc)) from None
 
 
 def _fields(value: Any) -> tuple[list[str], list[str]]:

@@ -610,7 +610,11 @@ def prepare_process_request(
 
 
 def resolve_accept(request: ProcessRequest, accept: str | None) -> str:
-    """The ``Accept`` header: ``accept`` if given, else the single response's format, else a tar."""
+    """The ``Accept`` header: ``accept`` if given, else the single response's format, else a tar.
+
+    The tar is asked for as ``application/x-tar``: the name the contract lists for the
+    200 answer (``application/tar`` is only in the header's description).
+    """
     identifiers = request.identifiers
     if accept is not None:
         media = accept.split(";")[0].strip().lower()
@@ -625,7 +629,7 @@ def resolve_accept(request: ProcessRequest, accept: str | None) -> str:
             )
         return accept
     if len(identifiers) > 1:
-        return "application/tar"
+        return "application/x-tar"
     responses = request.output.responses if request.output is not None else None
     fmt = responses[0].format if responses else None
     return fmt.type if fmt is not None else "image/png"

@@ -1,23 +1,14 @@
 """Every JSON body the Batch clients send validates against the official OpenAPI document.
 
-Two known mistakes of the document are worked around, visibly and narrowly:
-
-* ``BatchV2RasterOutput`` lists ``group`` (a Zarr group) as required, yet raster
-  output has no group and the documentation's own raster examples send none;
-* ``ProcessRequestInputForBatchV2`` requires ``bounds`` although its own
-  description says bounds are not required with a GeoPackage input.
-
-A body that one of them concerns is checked against a copy of the document
-without that requirement, after checking that the original rejects it (so the
-workaround goes the day the document is fixed). The legacy API's paths are not
-in the document, but its schemas are: legacy bodies are checked against
-``BatchProcessRequest`` and ``BatchProcessOutput``.
+Two bodies need a correction of the document (a raster output without a Zarr
+``group``, a GeoPackage input without ``bounds``): :mod:`tests.contract.errata`
+says why, and :func:`~tests.contract.openapi.validate_request` applies it. The
+legacy API's paths are not in the document, but its schemas are: legacy bodies
+are checked against ``BatchProcessRequest`` and ``BatchProcessOutput``.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
 from typing import Any
 
 import jsonschema
@@ -49,58 +40,12 @@ V2 = "/api/v2/batch/process"
 LEGACY = "/api/v1/batch/process"
 
 
-_ERRATA = {
-    "raster-group": ("BatchV2RasterOutput", "group"),
-    "geopackage-bounds": ("ProcessRequestInputForBatchV2", "bounds"),
-}
-
-
-@functools.cache
-def _corrected(errata: frozenset[str]) -> dict[str, Any]:
-    spec = copy.deepcopy(openapi._spec())
-    for name in errata:
-        schema, field = _ERRATA[name]
-        required = spec["components"]["schemas"][schema]["required"]
-        assert field in required, f"{schema} no longer requires {field}: drop the {name} workaround"
-        required.remove(field)
-    return spec
-
-
-def _validator(ref: dict[str, Any], errata: frozenset[str] = frozenset()) -> Any:
-    spec = _corrected(errata) if errata else openapi._spec()
-    schema = {**spec, **ref}
-    schema.pop("openapi", None)
-    return openapi._validator_class()(schema)
-
-
-def _errata_for(instance: Any) -> frozenset[str]:
-    found = set()
-    output = instance.get("output") if isinstance(instance, dict) else None
-    if isinstance(output, dict) and output.get("type") == "raster" and "group" not in output:
-        found.add("raster-group")
-    inp = instance.get("input") if isinstance(instance, dict) else None
-    process_input = (
-        (instance.get("processRequest") or {}).get("input") if isinstance(instance, dict) else None
-    )
-    if isinstance(inp, dict) and inp.get("type") == "geopackage" and "bounds" not in (process_input or {}):
-        found.add("geopackage-bounds")
-    return frozenset(found)
-
-
 def validate_v2(method: str, path: str, body: bytes) -> None:
-    """The official check, or, for a body an erratum concerns, the corrected one."""
-    instance = msgspec.json.decode(body)
-    errata = _errata_for(instance) if method == "POST" else frozenset()
-    if not errata:
-        validate_request(method, path, instance)
-        return
-    with pytest.raises(jsonschema.ValidationError):
-        validate_request(method, path, instance)  # the workaround is needed...
-    _validator(openapi.request_schema(method, path), errata).validate(instance)  # ...and enough
+    validate_request(method, path, msgspec.json.decode(body))
 
 
 def validate_component(name: str, instance: Any) -> None:
-    _validator({"$ref": f"#/components/schemas/{name}"}).validate(instance)
+    openapi.validator_for({"$ref": f"#/components/schemas/{name}"}).validate(instance)
 
 
 def spec_variants() -> list[Any]:

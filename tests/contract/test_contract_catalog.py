@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 
 from eoclient._http.retry import RetryPolicy
@@ -67,6 +68,16 @@ async def test_search_bodies_match_the_openapi(eo_emulator: Emulator) -> None:
             limit=100,
             max_items=150,
         ).collect()
+        # cql2-text, as users write it: sent as CQL2 JSON (with `or`, see errata.py)
+        await cat.search(
+            "sentinel-2-l2a",
+            datetime="2020-06",
+            filter="eo:cloud_cover BETWEEN 0 AND 40 AND (platform = 'sentinel-2a' OR eo:cloud_cover < 5)",
+            max_items=5,
+        ).collect()
+        await cat.search(
+            "sentinel-1-grd", datetime="2020-06", filter="platform <> 'sentinel-1b'", max_items=3
+        ).collect()
         ids = [i.id for i in await cat.search("landsat-ot-l2", datetime="2022-03", max_items=2).collect()]
         await cat.search("landsat-ot-l2", ids=ids, datetime="2022", fields=["-links"]).collect()
         # GET searches and listings send no body; they must not break the check either.
@@ -74,8 +85,12 @@ async def test_search_bodies_match_the_openapi(eo_emulator: Emulator) -> None:
 
     checked = validate_recorded(emu.requests, path_prefix=CATALOG_PATH)
     search_posts = [r for r in emu.requests if r.method == "POST" and r.path == f"{CATALOG_PATH}/search"]
-    assert checked == len(search_posts) >= 8
+    assert checked == len(search_posts) >= 10
     assert any(b"next" in (r.body or b"") for r in search_posts)
+    bodies = [msgspec.json.decode(r.body) for r in search_posts]
+    filtered = [b for b in bodies if "filter" in b]
+    assert len(filtered) >= 4
+    assert all(isinstance(b["filter"], dict) and b["filter-lang"] == "cql2-json" for b in filtered)
 
 
 def test_the_check_rejects_a_bad_body() -> None:
@@ -89,6 +104,8 @@ def test_the_check_rejects_a_bad_body() -> None:
         {"collections": ["a", "b"], "datetime": "2020-01-01T00:00:00Z/.."},  # one collection only
         {"collections": ["a"], "datetime": "2020-01-01T00:00:00Z/..", "limit": 101},
         {"collections": ["a"], "datetime": "2020-01-01T00:00:00Z/..", "filter-lang": "cql"},
+        {"collections": ["a"]},  # datetime is required
+        {"collections": ["a"], "datetime": "2020-01-01T00:00:00Z/..", "filter": "eo:cloud_cover < 5"},  # text
     ):
         with pytest.raises(jsonschema.ValidationError):
             validate_request("POST", path, bad)

@@ -108,7 +108,10 @@ async def test_collections_follow_next_links(sh: SentinelHub, eo_emulator: Emula
     }
     queries = [r.query for r in requests_to(eo_emulator, f"{CATALOG_PATH}/collections")]
     assert queries[0] == "" and "next=" in queries[1]
-    assert len(await sh.catalog.collections(limit=2).collect()) == len(data.specs)
+    assert len(await sh.catalog.collections(max_items=2).collect()) == 2
+    # The contract gives this listing no query parameters: the page size is the service's.
+    with pytest.raises(BadRequestError, match="unknown query parameter 'limit'"):
+        await sh.request("GET", f"{CATALOG_PATH}/collections", params={"limit": "2"})
 
 
 async def test_collection_and_queryables(sh: SentinelHub) -> None:
@@ -235,9 +238,34 @@ async def test_text_and_json_filters_agree_with_the_truth(sh: SentinelHub, eo_em
     assert all(i.properties["eo:cloud_cover"] < 20 for i in found)
 
 
-async def test_unsupported_filter_is_a_stac_400(sh: SentinelHub) -> None:
+async def test_text_with_or_and_json_written_as_text_agree(sh: SentinelHub, eo_emulator: Emulator) -> None:
+    expected = truth(
+        eo_emulator,
+        S2,
+        start=JUNE_2020[0],
+        end=JUNE_2020[1],
+        keep=lambda p: p["eo:cloud_cover"] < 5 or p["eo:cloud_cover"] > 95,
+    )
+    assert expected
+    text = "eo:cloud_cover < 5 OR eo:cloud_cover > 95"
+    for method in ("POST", "GET"):
+        found = await sh.catalog.search(S2, datetime="2020-06", filter=text, method=method).collect()
+        assert [i.id for i in found] == [r.id for r in expected], method
+    post, get = requests_to(eo_emulator, SEARCH)[:1] + requests_to(eo_emulator, SEARCH)[-1:]
+    assert msgspec.json.decode(post.body)["filter"]["op"] == "or"  # POST: CQL2 JSON
+    assert "filter-lang" not in get.query and "filter=eo:cloud_cover" in get.query  # GET: text only
+
+
+async def test_unsupported_filter_is_refused_before_sending_and_by_the_emulator(
+    sh: SentinelHub, eo_emulator: Emulator
+) -> None:
+    with pytest.raises(ValidationError, match="LIKE") as refused:
+        sh.catalog.search(S2, datetime=YEAR_2020, filter="platform LIKE 'sentinel%'")
+    assert refused.value.field == "filter"
+    assert requests_to(eo_emulator, SEARCH) == []
+    body = {"collections": [S2], "datetime": "2020-01-01T00:00:00Z/..", "filter": "platform LIKE 's%'"}
     with pytest.raises(BadRequestError) as info:
-        await sh.catalog.search(S2, datetime=YEAR_2020, filter="platform LIKE 'sentinel%'").collect()
+        await sh.request("POST", SEARCH, json=body)
     assert info.value.status == 400 and info.value.code == "InvalidParameterValue"
     assert info.value.service_message is not None and "LIKE" in info.value.service_message
     with pytest.raises(BadRequestError, match="queryable"):
@@ -271,12 +299,14 @@ async def test_intersects_accepts_geo_interface_objects(sh: SentinelHub, eo_emul
 
 async def test_ids_fields_and_distinct(sh: SentinelHub, eo_emulator: Emulator) -> None:
     records = catalog_data(eo_emulator.state).records(S2)[100:103]
-    found = await sh.catalog.search(S2, ids=[r.id for r in records]).collect()
+    since = ("2015-01-01", None)  # an open interval: the service wants a datetime, even with ids
+    found = await sh.catalog.search(S2, ids=[r.id for r in records], datetime=since).collect()
     assert [i.id for i in found] == [r.id for r in records]
 
     slim = await sh.catalog.search(
         S2,
         ids=[records[0].id],
+        datetime=since,
         fields={"include": ["id", "properties.eo:cloud_cover", "bbox"], "exclude": ["bbox"]},
     ).collect()
     assert slim[0].id == records[0].id
@@ -284,7 +314,7 @@ async def test_ids_fields_and_distinct(sh: SentinelHub, eo_emulator: Emulator) -
     assert slim[0].bbox == list(records[0].bbox)  # include wins over exclude
     assert slim[0].geometry is None and slim[0].assets == {}
     lean = await sh.catalog.search(
-        S2, ids=[records[0].id], fields=["-assets", "-links"], method="GET"
+        S2, ids=[records[0].id], datetime=since, fields=["-assets", "-links"], method="GET"
     ).collect()
     assert lean[0].assets == {} and lean[0].links == [] and lean[0].geometry is not None
 
@@ -306,9 +336,11 @@ async def test_validation_errors_send_nothing(sh: SentinelHub, eo_emulator: Emul
         {"filter": "eo:cloud_cover < 5", "filter_lang": "sql"},
         {"datetime": "2020-02-31"},
         {"datetime": "last week"},
+        {"datetime": None},
+        {"filter": "platform IN ('sentinel-2a')"},
     ]
     for kwargs in bad:
-        args = {"collections": [S2], **kwargs}
+        args = {"collections": [S2], "datetime": "2020", **kwargs}
         with pytest.raises(ValidationError):
             sh.catalog.search(**args)
     with pytest.raises(ValidationError):
@@ -318,23 +350,80 @@ async def test_validation_errors_send_nothing(sh: SentinelHub, eo_emulator: Emul
 
 async def test_emulator_validates_like_the_service(sh: SentinelHub) -> None:
     """Requests the client would refuse, sent raw: the emulator answers 400 in the STAC shape."""
-    bodies: list[dict[str, Any]] = [
-        {"collections": [S2], "limit": 101},
-        {"collections": [S2], "limit": 0},
-        {"collections": [S2, "sentinel-2-l1c"]},
-        {"collections": []},
-        {"collections": [S2], "bbox": [0, 0, 1, 1], "intersects": {"type": "Point", "coordinates": [0, 0]}},
-        {"collections": [S2], "datetime": "yesterday"},
-        {"collections": ["nope"]},
+    since = "2020-01-01T00:00:00Z/.."
+    bodies: list[tuple[dict[str, Any], str]] = [
+        ({"collections": [S2], "datetime": since, "limit": 101}, "limit"),
+        ({"collections": [S2], "datetime": since, "limit": 0}, "limit"),
+        ({"collections": [S2, "sentinel-2-l1c"], "datetime": since}, "one collection"),
+        ({"collections": [], "datetime": since}, "collections"),
+        (
+            {
+                "collections": [S2],
+                "datetime": since,
+                "bbox": [0, 0, 1, 1],
+                "intersects": {"type": "Point", "coordinates": [0, 0]},
+            },
+            "intersects",
+        ),
+        ({"collections": [S2], "datetime": "yesterday"}, "RFC 3339"),
+        ({"collections": ["nope"], "datetime": since}, "nope"),
+        ({"collections": [S2]}, "datetime is required"),
+        ({"collections": [S2], "bbox": [0, 0, 1, 1]}, "datetime is required"),
+        (
+            {
+                "collections": [S2],
+                "datetime": since,
+                "filter": {"op": "in", "args": [{"property": "platform"}, ["a"]]},
+            },
+            "'in' is not supported",
+        ),
     ]
-    for body in bodies:
-        with pytest.raises(BadRequestError) as info:
+    for body, says in bodies:
+        with pytest.raises(BadRequestError, match=says) as info:
             await sh.request("POST", SEARCH, json=body)
         assert info.value.status == 400, body
-    with pytest.raises(BadRequestError, match="limit"):
-        await sh.request("GET", SEARCH, params={"collections": S2, "limit": "500"})
+    get_queries: list[tuple[dict[str, str], str]] = [
+        ({"collections": S2, "datetime": since, "limit": "500"}, "limit"),
+        ({"collections": S2}, "datetime is required"),
+        (
+            {
+                "collections": S2,
+                "datetime": since,
+                "filter": "eo:cloud_cover < 5",
+                "filter-lang": "cql2-text",
+            },
+            "filter-lang",
+        ),
+        (
+            {
+                "collections": S2,
+                "datetime": since,
+                "filter": '{"op": "<", "args": [{"property": "eo:cloud_cover"}, 5]}',
+            },
+            "filter",
+        ),
+        ({"collections": S2, "datetime": since, "query": "{}"}, "unknown query parameter 'query'"),
+    ]
+    for params, says in get_queries:
+        with pytest.raises(BadRequestError, match=says):
+            await sh.request("GET", SEARCH, params=params)
+    with pytest.raises(BadRequestError, match="more than once"):
+        await sh.request("GET", f"{SEARCH}?collections={S2}&collections=sentinel-2-l1c&datetime={since}")
     with pytest.raises(BadRequestError):
         await sh.request("GET", f"{CATALOG_PATH}/collections/{S2}/items", params={"limit": "0"})
+    with pytest.raises(BadRequestError, match="unknown query parameter 'filter'"):
+        await sh.request(
+            "GET", f"{CATALOG_PATH}/collections/{S2}/items", params={"filter": "eo:cloud_cover < 5"}
+        )
+    for path in (f"{CATALOG_PATH}/collections/{S2}", f"{CATALOG_PATH}/collections/{S2}/queryables"):
+        with pytest.raises(BadRequestError, match="unknown query parameter 'f'"):
+            await sh.request("GET", path, params={"f": "json"})
+    with pytest.raises(BadRequestError, match="unknown query parameter 'f'"):
+        await sh.request("POST", SEARCH, params={"f": "json"}, json={"collections": [S2], "datetime": since})
+    # The items listing, unlike a search, takes no datetime at all.
+    assert (
+        await sh.request("GET", f"{CATALOG_PATH}/collections/{S2}/items", params={"limit": "1"})
+    ).status == 200
 
 
 @pytest.mark.parametrize(("kind", "status"), [("rate_limit", 429), ("server_error", 503)])

@@ -102,7 +102,7 @@ async def test_catalog_item_without_id(sh: SentinelHub) -> None:
 
 async def test_catalog_search_page_without_features(sh: SentinelHub) -> None:
     with pytest.raises(ResponseDecodeError, match="`features`") as info:
-        await sh.catalog.search("sentinel-2-l2a", bbox=[14.0, 46.0, 14.1, 46.1]).collect()
+        await sh.catalog.search("sentinel-2-l2a", bbox=[14.0, 46.0, 14.1, 46.1], datetime="2024-06").collect()
     assert info.value.operation == "catalog.search"
 
 

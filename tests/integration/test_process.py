@@ -159,7 +159,7 @@ async def test_dict_and_typed_requests_are_the_same_request(sh: SentinelHub, eo_
 
 async def test_multi_part_tar_with_default_and_userdata(sh: SentinelHub) -> None:
     result = await sh.process(request_dict(32, 16, userdata=True))
-    assert result.content_type == "application/tar"
+    assert result.content_type == "application/x-tar"  # the default Accept for several responses
     assert set(result.parts) == {"default", "userdata"}
     assert result["default"].filename == "default.tif"
     assert result["default"].content_type == "image/tiff"
@@ -240,7 +240,7 @@ async def test_process_to_file_streams_the_exact_bytes(sh: SentinelHub, tmp_path
 async def test_process_to_file_of_several_responses_is_the_tar(sh: SentinelHub, tmp_path: Path) -> None:
     target = tmp_path / "both.tar"
     info = await sh.process_to_file(request_dict(16, 16, userdata=True), target)
-    assert info.content_type == "application/tar"
+    assert info.content_type == "application/x-tar"
     with tarfile.open(target) as archive:
         assert sorted(archive.getnames()) == ["default.tif", "userdata.json"]
 

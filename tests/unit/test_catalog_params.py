@@ -121,10 +121,45 @@ def test_invalid_search_raises_before_sending(
     cat: tuple[Catalog, ScriptedTransport], kwargs: dict[str, Any], field: str
 ) -> None:
     catalog, transport = cat
-    args = {"collections": "sentinel-2-l2a", **kwargs}
+    args = {"collections": "sentinel-2-l2a", "datetime": "2023", **kwargs}
     with pytest.raises(ValidationError) as info:
         catalog.search(**args)
     assert info.value.field == field
+    assert transport.calls == []
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_a_search_without_datetime_is_refused_saying_how_to_leave_it_open(
+    cat: tuple[Catalog, ScriptedTransport], method: str
+) -> None:
+    catalog, transport = cat
+    with pytest.raises(ValidationError) as info:
+        catalog.search("sentinel-2-l2a", bbox=[13, 45, 14, 46], method=method)  # type: ignore[arg-type]
+    assert info.value.field == "datetime"
+    assert 'datetime=("2020-01-01", None)' in str(info.value) and "/.." in str(info.value)
+    assert transport.calls == []
+    catalog.items("sentinel-2-l2a")  # the items listing takes none: nothing to refuse
+
+
+@pytest.mark.parametrize(
+    ("flt", "says"),
+    [
+        ("platform LIKE 'sentinel%'", "LIKE"),
+        ("platform IN ('a', 'b')", "OR"),
+        ("eo:cloud_cover <", "ends too early"),
+        ({"op": "in", "args": [{"property": "platform"}, ["a"]]}, "not supported"),
+        ({"op": "<", "args": [{"property": "eo:cloud_cover"}]}, "takes 2 arguments"),
+        ({"op": "=", "args": [{"property": "x"}, object()]}, "JSON"),
+    ],
+)
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_a_filter_outside_the_subset_names_the_filter(
+    cat: tuple[Catalog, ScriptedTransport], flt: Any, says: str, method: str
+) -> None:
+    catalog, transport = cat
+    with pytest.raises(ValidationError, match=says) as info:
+        catalog.search("sentinel-2-l2a", datetime="2023", filter=flt, method=method)  # type: ignore[arg-type]
+    assert info.value.field == "filter"
     assert transport.calls == []
 
 
@@ -134,7 +169,6 @@ def test_invalid_search_raises_before_sending(
         (lambda c: c.items("s2", limit=0), "limit"),
         (lambda c: c.items("s2", bbox=[1, 1, 0, 0]), "bbox"),
         (lambda c: c.items("s2", datetime="soon"), "datetime"),
-        (lambda c: c.collections(limit=500), "limit"),
     ],
 )
 def test_invalid_listing_raises_before_sending(cat: tuple[Catalog, ScriptedTransport], call, field) -> None:
@@ -153,6 +187,7 @@ async def test_invalid_ids_in_paths(cat: tuple[Catalog, ScriptedTransport]) -> N
 
 
 def _first_request(catalog: Catalog, **kwargs: Any) -> dict[str, Any]:
+    kwargs.setdefault("datetime", "2023-06")
     paginator = catalog.search("sentinel-2-l2a", **kwargs)
     first = paginator._first
     assert isinstance(first, dict)
@@ -191,10 +226,20 @@ def test_post_body_spelling(cat: tuple[Catalog, ScriptedTransport]) -> None:
     }
 
 
-def test_filter_lang_is_inferred_and_limit_defaults(cat: tuple[Catalog, ScriptedTransport]) -> None:
+def test_a_post_search_sends_every_filter_as_cql2_json(cat: tuple[Catalog, ScriptedTransport]) -> None:
     catalog, _ = cat
-    body = _first_request(catalog, filter="eo:cloud_cover < 20")["body"]
-    assert (body["filter"], body["filter-lang"], body["limit"]) == ("eo:cloud_cover < 20", "cql2-text", 100)
+    body = _first_request(catalog, filter="eo:cloud_cover < 20 AND platform = 'sentinel-2a'")["body"]
+    assert body["filter"] == {
+        "op": "and",
+        "args": [
+            {"op": "<", "args": [{"property": "eo:cloud_cover"}, 20]},
+            {"op": "=", "args": [{"property": "platform"}, "sentinel-2a"]},
+        ],
+    }
+    assert (body["filter-lang"], body["limit"]) == ("cql2-json", 100)
+    body = _first_request(catalog, filter="eo:cloud_cover < 20", filter_lang="cql2-text")["body"]
+    assert body["filter"] == {"op": "<", "args": [{"property": "eo:cloud_cover"}, 20]}
+    assert body["filter-lang"] == "cql2-json"
     text = '{"op": "=", "args": [{"property": "platform"}, "x"]}'
     body = _first_request(catalog, filter=text, filter_lang="cql2-json", max_items=7)["body"]
     assert body["filter"] == {"op": "=", "args": [{"property": "platform"}, "x"]}
@@ -219,12 +264,13 @@ def test_get_query_spelling(cat: tuple[Catalog, ScriptedTransport]) -> None:
         "bbox": "13,45.5,14,46",
         "datetime": "2023-06-01T00:00:00Z/2023-06-30T23:59:59.999999Z",
         "ids": "a,b",
-        "filter": '{"op":"<","args":[{"property":"eo:cloud_cover"},20]}',
-        "filter-lang": "cql2-json",
+        "filter": "eo:cloud_cover < 20",  # a JSON filter, written as cql2-text: GET takes no other
         "fields": "id,-geometry,-links",
         "limit": "3",
     }
-    text = _first_request(catalog, method="get", filter="eo:cloud_cover<5", intersects=GeoThing())
-    assert text["params"]["filter"] == "eo:cloud_cover<5"
-    assert "filter-lang" not in text["params"]  # cql2-text is GET's default
+    text = _first_request(
+        catalog, method="get", filter="eo:cloud_cover<5 or platform != 'x'", intersects=GeoThing()
+    )
+    assert text["params"]["filter"] == "eo:cloud_cover < 5 OR platform <> 'x'"
+    assert "filter-lang" not in text["params"]  # not a GET parameter of the contract
     assert text["params"]["intersects"] == '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}'
