@@ -190,7 +190,10 @@ async def test_search_job_is_one_page(sk: SpaceKnow, eo_emulator: Emulator) -> N
     seen = [s.raw async for s in job.watch()]
     page = await job
     assert isinstance(page, SearchResults)
-    assert seen[-1] == "RESOLVED" and "PROCESSING" in seen
+    # Which intermediate states a poll catches depends on the machine's load (the emulator's clock
+    # is accelerated): assert the order, not that PROCESSING was caught.
+    order = ["NEW", "PROCESSING", "RESOLVED"]
+    assert seen[-1] == "RESOLVED" and seen == sorted(seen, key=order.index)
     assert len(page.results) == PAGE_SIZE and page.cursor == PAGE_SIZE
 
     second = await (
