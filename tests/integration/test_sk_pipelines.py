@@ -13,7 +13,7 @@ from eoclient.emulator.jobs import Phase
 from eoclient.emulator.sk_pipelines import create_pipeline, initiate_response, retrieve_handler
 from eoclient.emulator.state import EmulatorState, get_state
 from eoclient.errors import JobFailedError, ValidationError
-from eoclient.jobs import JobState
+from eoclient.jobs import JobState, PollPolicy
 from eoclient.spaceknow.pipelines import attach, initiate, register_result
 from tests.integration.conftest import sk_client
 
@@ -48,8 +48,15 @@ def echo_routes(app: web.Application, state: EmulatorState) -> None:
 pytestmark = pytest.mark.eo_emulator(clock_speed=500.0, spaceknow_setup=[echo_routes])
 
 
+# A clock that stands still: the test moves it, one phase at a time, so every phase is seen.
+FROZEN = 1e-9
+# The service's nextTry is huge on a frozen clock; poll often anyway, the test moves the clock.
+STEPPED_POLL = PollPolicy(initial=0.005, max_delay=0.01, max_hint=0.01)
+
+
+@pytest.mark.eo_emulator(clock_speed=FROZEN, spaceknow_setup=[echo_routes])
 async def test_pipeline_resolves_and_retrieves(eo_emulator: Emulator) -> None:
-    async with sk_client(eo_emulator) as sk:
+    async with sk_client(eo_emulator, poll=STEPPED_POLL) as sk:
         job = await initiate(
             sk,
             "/test/echo/initiate",
@@ -60,11 +67,22 @@ async def test_pipeline_resolves_and_retrieves(eo_emulator: Emulator) -> None:
         )
         assert len(job.id) == 20
         assert job.status is not None and job.status.raw == "NEW"
-        seen = [s async for s in job.watch()]
+        pipeline = eo_emulator.state.jobs.get(job.id)
+        assert pipeline is not None
+        seen = []
+        async for status in job.watch():
+            seen.append(status)
+            # Only once this phase was seen does the pipeline move on to the next one.
+            left = pipeline.view().next_change_in
+            if left is not None:
+                eo_emulator.clock.advance(left + 0.001)
         result = await job
     assert result == EchoResult(echo={"a": 1}, rows=3)
-    assert [s.raw for s in seen][-1] == "RESOLVED"
-    assert "crunching" in {s.message for s in seen}
+    assert [(s.raw, s.message) for s in seen] == [
+        ("NEW", None),
+        ("PROCESSING", "crunching"),
+        ("RESOLVED", "Pipeline finished"),
+    ]
     assert any(s.step for s in seen)
     polls = [r for r in eo_emulator.requests if r.path == "/tasking/get-status"]
     assert polls and all(r.body is not None and b"getProgress" in r.body for r in polls)
