@@ -13,9 +13,10 @@ from eoclient.emulator.jobs import Phase
 from eoclient.emulator.sk_pipelines import create_pipeline, initiate_response, retrieve_handler
 from eoclient.emulator.state import EmulatorState, get_state
 from eoclient.errors import JobFailedError, ValidationError
-from eoclient.jobs import JobState, PollPolicy
+from eoclient.jobs import JobState
 from eoclient.spaceknow.pipelines import attach, initiate, register_result
 from tests.integration.conftest import sk_client
+from tests.integration.stepped import frozen_clock, step_through
 
 
 class EchoResult(Model):
@@ -48,34 +49,20 @@ def echo_routes(app: web.Application, state: EmulatorState) -> None:
 pytestmark = pytest.mark.eo_emulator(clock_speed=500.0, spaceknow_setup=[echo_routes])
 
 
-# A clock that stands still: the test moves it, one phase at a time, so every phase is seen.
-FROZEN = 1e-9
-# The service's nextTry is huge on a frozen clock; poll often anyway, the test moves the clock.
-STEPPED_POLL = PollPolicy(initial=0.005, max_delay=0.01, max_hint=0.01)
-
-
-@pytest.mark.eo_emulator(clock_speed=FROZEN, spaceknow_setup=[echo_routes])
 async def test_pipeline_resolves_and_retrieves(eo_emulator: Emulator) -> None:
-    async with sk_client(eo_emulator, poll=STEPPED_POLL) as sk:
-        job = await initiate(
-            sk,
-            "/test/echo/initiate",
-            {"a": 1},
-            retrieve="/test/echo/retrieve",
-            result=EchoResult,
-            operation="test.echo",
-        )
-        assert len(job.id) == 20
-        assert job.status is not None and job.status.raw == "NEW"
-        pipeline = eo_emulator.state.jobs.get(job.id)
-        assert pipeline is not None
-        seen = []
-        async for status in job.watch():
-            seen.append(status)
-            # Only once this phase was seen does the pipeline move on to the next one.
-            left = pipeline.view().next_change_in
-            if left is not None:
-                eo_emulator.clock.advance(left + 0.001)
+    async with sk_client(eo_emulator) as sk:
+        with frozen_clock(eo_emulator):  # each phase is seen, however slow the machine
+            job = await initiate(
+                sk,
+                "/test/echo/initiate",
+                {"a": 1},
+                retrieve="/test/echo/retrieve",
+                result=EchoResult,
+                operation="test.echo",
+            )
+            assert len(job.id) == 20
+            assert job.status is not None and job.status.raw == "NEW"
+            seen = await step_through(job, eo_emulator)
         result = await job
     assert result == EchoResult(echo={"a": 1}, rows=3)
     assert [(s.raw, s.message) for s in seen] == [
@@ -83,7 +70,7 @@ async def test_pipeline_resolves_and_retrieves(eo_emulator: Emulator) -> None:
         ("PROCESSING", "crunching"),
         ("RESOLVED", "Pipeline finished"),
     ]
-    assert any(s.step for s in seen)
+    assert [s.step for s in seen] == [None, 2, 3]
     polls = [r for r in eo_emulator.requests if r.path == "/tasking/get-status"]
     assert polls and all(r.body is not None and b"getProgress" in r.body for r in polls)
 
