@@ -15,7 +15,7 @@ from eoclient._http.ratelimit import RateLimit
 from eoclient._http.retry import RetryPolicy
 from eoclient._http.transport import ConnectionLimits, Timeouts
 from eoclient.jobs import Job, JobState, JobStatus, PollPolicy, resume_job
-from eoclient.sentinelhub import SentinelHub
+from eoclient.sentinelhub import ProcessingBudget, SentinelHub
 from eoclient.spaceknow import SpaceKnow
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "JobState",
     "JobStatus",
     "PollPolicy",
+    "ProcessingBudget",
     "RateLimit",
     "RetryPolicy",
     "SentinelHub",

@@ -29,6 +29,7 @@ from eoclient.spaceknow import SpaceKnow
 from eoclient.spaceknow.imagery import GET_IMAGE_RETRIEVE, SEARCH_RETRIEVE
 from eoclient.spaceknow.imagery_models import Dataset, GetImageResult, Provider, Scene, SearchResults
 from tests.integration.conftest import sk_client
+from tests.integration.stepped import frozen_clock, step_through
 
 pytestmark = pytest.mark.eo_emulator(clock_speed=500.0)
 
@@ -185,9 +186,10 @@ async def test_scene_coverage_allows_4000_km(sk: SpaceKnow) -> None:
 
 
 async def test_search_job_is_one_page(sk: SpaceKnow, eo_emulator: Emulator) -> None:
-    job = await sk.imagery.search_job([PSSCENE], PRAGUE_POLYGON, start_datetime="2020-01-01")
-    assert len(job.id) == 20
-    seen = [s.raw async for s in job.watch()]
+    with frozen_clock(eo_emulator):  # each phase is seen, however slow the machine
+        job = await sk.imagery.search_job([PSSCENE], PRAGUE_POLYGON, start_datetime="2020-01-01")
+        assert len(job.id) == 20
+        seen = [s.raw for s in await step_through(job, eo_emulator)]
     page = await job
     assert isinstance(page, SearchResults)
     # Which intermediate states a poll catches depends on the machine's load (the emulator's clock
@@ -333,8 +335,9 @@ async def test_bad_image_and_info_input_is_refused_before_sending(
 async def test_get_image_resolves_with_typed_result(sk: SpaceKnow, eo_emulator: Emulator) -> None:
     scene = first(("gbdx", "idaho-pansharpened"))
     box = small_box(scene, 0.003)
-    job = await sk.imagery.get_image(scene["sceneId"], box)
-    statuses = [s async for s in job.watch()]
+    with frozen_clock(eo_emulator):  # each phase is seen, however slow the machine
+        job = await sk.imagery.get_image(scene["sceneId"], box)
+        statuses = await step_through(job, eo_emulator)
     image = await job
     assert isinstance(image, GetImageResult)
     assert statuses[-1].state is JobState.SUCCEEDED

@@ -16,6 +16,7 @@ from eoclient.errors import JobFailedError, ValidationError
 from eoclient.jobs import JobState
 from eoclient.spaceknow.pipelines import attach, initiate, register_result
 from tests.integration.conftest import sk_client
+from tests.integration.stepped import frozen_clock, step_through
 
 
 class EchoResult(Model):
@@ -50,22 +51,26 @@ pytestmark = pytest.mark.eo_emulator(clock_speed=500.0, spaceknow_setup=[echo_ro
 
 async def test_pipeline_resolves_and_retrieves(eo_emulator: Emulator) -> None:
     async with sk_client(eo_emulator) as sk:
-        job = await initiate(
-            sk,
-            "/test/echo/initiate",
-            {"a": 1},
-            retrieve="/test/echo/retrieve",
-            result=EchoResult,
-            operation="test.echo",
-        )
-        assert len(job.id) == 20
-        assert job.status is not None and job.status.raw == "NEW"
-        seen = [s async for s in job.watch()]
+        with frozen_clock(eo_emulator):  # each phase is seen, however slow the machine
+            job = await initiate(
+                sk,
+                "/test/echo/initiate",
+                {"a": 1},
+                retrieve="/test/echo/retrieve",
+                result=EchoResult,
+                operation="test.echo",
+            )
+            assert len(job.id) == 20
+            assert job.status is not None and job.status.raw == "NEW"
+            seen = await step_through(job, eo_emulator)
         result = await job
     assert result == EchoResult(echo={"a": 1}, rows=3)
-    assert [s.raw for s in seen][-1] == "RESOLVED"
-    assert "crunching" in {s.message for s in seen}
-    assert any(s.step for s in seen)
+    assert [(s.raw, s.message) for s in seen] == [
+        ("NEW", None),
+        ("PROCESSING", "crunching"),
+        ("RESOLVED", "Pipeline finished"),
+    ]
+    assert [s.step for s in seen] == [None, 2, 3]
     polls = [r for r in eo_emulator.requests if r.path == "/tasking/get-status"]
     assert polls and all(r.body is not None and b"getProgress" in r.body for r in polls)
 
