@@ -5,7 +5,9 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any, Self
 
-from eoclient._http.transport import Response, Transport
+from eoclient._checks import check_instance
+from eoclient._http.retry import RetryPolicy
+from eoclient._http.transport import ConnectionLimits, Response, Timeouts, Transport
 from eoclient._polling import PollPolicy
 from eoclient.jobs import Job, resume_job
 
@@ -13,9 +15,20 @@ __all__ = ["BaseClient"]
 
 
 class BaseClient:
-    """Owns one :class:`Transport` (one aiohttp session); use with ``async with``."""
+    """Owns one :class:`Transport` (one aiohttp session); use with ``async with``.
+
+    The settings objects it is given (``retry=``, ``timeouts=``, ``limits=``,
+    ``poll=``) must be of their classes: a dict or a number there is a
+    :class:`~eoclient.errors.ValidationError` naming the argument, raised
+    here rather than as an ``AttributeError`` on the first request.
+    """
 
     def __init__(self, transport: Transport, *, poll: PollPolicy | None = None) -> None:
+        check_instance("retry", transport.retry, RetryPolicy)
+        check_instance("timeouts", transport.timeouts, Timeouts)
+        check_instance("limits", transport.limits, ConnectionLimits)
+        if poll is not None:
+            check_instance("poll", poll, PollPolicy)
         self._transport = transport
         self.poll_policy = poll or PollPolicy()
 
@@ -23,6 +36,11 @@ class BaseClient:
     def transport(self) -> Transport:
         """The transport core (for service modules and advanced use)."""
         return self._transport
+
+    @property
+    def service(self) -> str:
+        """The service this client talks to: ``"sentinelhub"`` or ``"spaceknow"``."""
+        return self._transport.dialect.name
 
     @property
     def closed(self) -> bool:
@@ -50,7 +68,14 @@ class BaseClient:
         await self._transport.authenticate()
 
     def resume_job(self, token: str | bytes, *, poll: PollPolicy | None = None) -> Job[Any]:
-        """Re-attach to a job of this service from its ``resume_token`` (e.g. after a restart)."""
+        """Re-attach to a job of this service from its ``resume_token`` (e.g. after a restart).
+
+        A token of another service's job (a SpaceKnow pipeline's token on a
+        Sentinel Hub client) is a :class:`~eoclient.errors.ValidationError`
+        naming ``resume_token`` and both services.
+        """
+        if poll is not None:
+            check_instance("poll", poll, PollPolicy)
         return resume_job(token, self, poll=poll or self.poll_policy)
 
     async def request(self, method: str, path: str, *, operation: str = "raw", **kwargs: Any) -> Response:

@@ -95,16 +95,21 @@ def from_user(data: Any, type_: type[T], *, field: str) -> T:
     """Accept a model instance or a docs-style dict from the user; a mismatch names the field.
 
     Model instances are checked too (msgspec does not check types when a Struct
-    is built in code): they go through their wire form like a dict. The error's
-    field is a dotted path (``request.output.width``); a missing field is named
-    itself (``collection.s3Bucket``).
+    is built in code): they go through their wire form like a dict. Types are
+    strict: ``"32"`` for an ``int``, ``1.5`` for an ``int`` or ``True`` for a
+    number is refused, not coerced. The error's field is a dotted path
+    (``request.output.width``); a missing field is named itself
+    (``collection.s3Bucket``).
     """
     if isinstance(data, msgspec.Struct):
         data = msgspec.to_builtins(data)
     if not isinstance(data, Mapping):
-        raise ValidationError(field, f"expected a {type_.__name__} or a dict, got {type(data).__name__}")
+        name = type_.__name__
+        article = "an" if name[:1] in "AEIOU" else "a"
+        raise ValidationError(field, f"expected {article} {name} or a dict, got {type(data).__name__}")
     try:
-        return msgspec.convert(data, type_, strict=False)
+        # strict: a wrong type is named, never coerced ("32" is not a width, 1.5 not a count).
+        return msgspec.convert(data, type_, strict=True)
     except msgspec.ValidationError as exc:
         text, where = str(exc), field
         # msgspec says "... - at `$.output.width`"; turn the path into a dotted field name.

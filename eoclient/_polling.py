@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass
 from typing import Final, Protocol
 
+from eoclient._checks import check_seconds
 from eoclient.errors import ValidationError
 
 __all__ = ["PollPolicy", "RandomLike"]
@@ -43,7 +44,8 @@ class PollPolicy:
     ``deadline`` is the number of seconds a ``wait()``/``watch()`` may take
     from its start (``None``: forever); no sleep runs past it, and a status
     call in flight at the deadline may take ``grace`` more seconds before it
-    is cut off.
+    is cut off. A wrong type or value of any field is a
+    :class:`~eoclient.errors.ValidationError` naming it (``PollPolicy.jitter``).
 
     Example::
 
@@ -61,13 +63,12 @@ class PollPolicy:
 
     def __post_init__(self) -> None:
         for name in ("initial", "max_delay", "max_hint", "grace"):
-            _check_non_negative(name, getattr(self, name))
-        if not (math.isfinite(self.multiplier) and self.multiplier >= 1.0):
-            raise ValidationError("poll.multiplier", "must be a finite number >= 1")
-        if not (0.0 <= self.jitter <= 1.0):
-            raise ValidationError("poll.jitter", "must be between 0 and 1")
-        if self.deadline is not None:
-            _check_non_negative("deadline", self.deadline)
+            check_seconds(f"PollPolicy.{name}", getattr(self, name))
+        check_seconds("PollPolicy.multiplier", self.multiplier, minimum=1.0)
+        check_seconds("PollPolicy.jitter", self.jitter)
+        if self.jitter > 1.0:
+            raise ValidationError("PollPolicy.jitter", f"must be between 0 and 1, got {self.jitter!r}")
+        check_seconds("PollPolicy.deadline", self.deadline, optional=True)
 
     def delay(self, attempt: int, hint: float | None = None, rng: RandomLike | None = None) -> float:
         """Seconds to sleep before the next poll.
@@ -90,8 +91,3 @@ class PollPolicy:
         if self.jitter:
             base *= 1.0 + (rng or _DEFAULT_RNG).uniform(-self.jitter, self.jitter)
         return float(min(max(base, 0.0), self.max_delay))
-
-
-def _check_non_negative(name: str, value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-        raise ValidationError(f"poll.{name}", "must be a finite number >= 0")

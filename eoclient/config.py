@@ -51,7 +51,11 @@ are ignored, as are its other keys. The two files are never mixed: the whole
 table comes from one of them. Precedence, per setting: arguments, then
 environment variables, then the eoclient file, then the sentinelhub-py file.
 
-Secrets are held as :class:`~eoclient._redact.Secret` and never printed.
+Secrets are held as :class:`~eoclient._redact.Secret` and never printed. URLs
+(``base_url``, ``token_url``, ``auth_url``) must be ``http://`` or ``https://``
+URLs with a host: a wrong argument is a :class:`~eoclient.errors.ValidationError`
+naming it, a wrong environment variable or file key a
+:class:`~eoclient.errors.ConfigurationError` naming the variable or the file.
 """
 
 from __future__ import annotations
@@ -62,10 +66,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from eoclient._http.auth import SPACEKNOW_CLIENT_ID
 from eoclient._redact import Secret
-from eoclient.errors import ConfigurationError
+from eoclient.errors import ConfigurationError, ValidationError
 
 __all__ = [
     "SENTINELHUB_BASE_URL",
@@ -224,20 +229,47 @@ def _resolve(
     env: Mapping[str, str],
     source: Path,
 ) -> dict[str, Any]:
-    """For each field: argument, then environment variable, then config table."""
+    """For each field: argument, then environment variable, then config table.
+
+    Each value is checked where it comes from: an argument of the wrong type
+    or a URL that is not ``http(s)://`` is a :class:`ValidationError` naming the
+    argument; from the environment or a file, a :class:`ConfigurationError`
+    naming the variable or the file and key.
+    """
     out: dict[str, Any] = {}
     for name, (arg, var) in fields.items():
+        value: str | None
         if arg is not None:
+            if not isinstance(arg, str | Secret):
+                raise ValidationError(name, f"must be a string, got {type(arg).__name__}")
             value = arg.reveal() if isinstance(arg, Secret) else arg
+            where = "argument"
         elif env.get(var):
-            value = env[var]
+            value, where = env[var], f"environment variable {var}"
         else:
             value = table.get(name)
             if value is not None and not isinstance(value, str):
                 raise ConfigurationError(f"{name} must be a string (in the config file {str(source)!r})")
+            where = f"config file {str(source)!r}"
         if value is not None:
+            if name in _URL_SETTINGS:
+                _check_url(name, value, where)
             out[name] = value
     return out
+
+
+_URL_SETTINGS: Final = frozenset({"base_url", "token_url", "auth_url"})
+
+
+def _check_url(name: str, value: str, where: str) -> None:
+    """A service or login URL must be absolute ``http://`` or ``https://`` with a host."""
+    parts = urlsplit(value)
+    if parts.scheme.lower() in ("http", "https") and parts.hostname:
+        return
+    problem = f"must be an http:// or https:// URL with a host, got {value!r}"
+    if where == "argument":
+        raise ValidationError(name, problem)
+    raise ConfigurationError(f"{name} (from the {where}) {problem}")
 
 
 def _require(service: str, values: dict[str, Any], required: Mapping[str, str], files: str) -> None:

@@ -5,6 +5,17 @@ Geometries are accepted as GeoJSON dicts or any object with
 a geometry library. CRSs are accepted as EPSG codes (``4326``, ``"EPSG:32633"``)
 or the OGC URLs Sentinel Hub uses on the wire.
 
+Everything is checked before it is sent, and a mistake is a
+:class:`~eoclient.errors.ValidationError` naming where it is
+(``input.bounds.geometry.coordinates[0][2][1]``): the GeoJSON structure (rings
+closed, with at least four positions; positions of two or three finite
+numbers), and coordinates against the valid range of their CRS where eoclient
+knows it (:func:`crs_extent`: WGS84 longitude/latitude, UTM zones). A Feature
+where a geometry is expected stands for its geometry, as does a
+FeatureCollection of exactly one Feature (a geopandas row or one-row
+GeoDataFrame); a FeatureCollection of several features is refused, since which
+geometry was meant is not clear.
+
 UTM helpers (pure Python, no projection library): :func:`utm_zone`,
 :func:`utm_crs`, :func:`wgs84_to_utm` / :func:`utm_to_wgs84` (Krüger series,
 nanometre-level), :func:`to_utm_bbox`, and sentinelhub-py's
@@ -28,6 +39,7 @@ __all__ = [
     "bbox_of",
     "bbox_to_dimensions",
     "bbox_to_resolution",
+    "crs_extent",
     "crs_url",
     "geometry_bounds",
     "is_utm",
@@ -68,28 +80,224 @@ def crs_url(crs: int | str | None, *, field: str = "crs") -> str:
     raise ValidationError(field, f"not a CRS Sentinel Hub understands: {crs!r}")
 
 
-def as_geojson(geometry: Any, *, field: str = "geometry") -> dict[str, Any]:
-    """A GeoJSON geometry dict from a dict, a Feature, or an object with ``__geo_interface__``."""
+_EPSG_4326: Final = _EPSG_URL.format(code=4326)
+_WGS84_EXTENT: Final = (-180.0, -90.0, 180.0, 90.0)
+_UTM_EXTENT: Final = (0.0, 0.0, 1_000_000.0, 10_000_000.0)
+
+
+def crs_extent(crs: int | str | None) -> tuple[float, float, float, float] | None:
+    """Where coordinates in ``crs`` can lie, ``(min_x, min_y, max_x, max_y)``; ``None``: not known.
+
+    WGS84 (CRS84, EPSG:4326; longitude first, as Sentinel Hub reads both):
+    ``(-180, -90, 180, 90)``. A UTM zone (EPSG 326xx/327xx): eastings and
+    northings in metres from 0 to 1,000 km and 10,000 km. UTM coordinates are
+    never negative by design (500 km false easting, 10,000 km false northing
+    south of the equator), a pole is less than 10,000 km north, and 1,000 km
+    easting is already 1.5 degrees outside the zone at the equator.
+
+    >>> crs_extent(4326)
+    (-180.0, -90.0, 180.0, 90.0)
+    >>> crs_extent("EPSG:3857") is None
+    True
+    """
+    url = crs_url(crs)
+    if url in (CRS84, _EPSG_4326):
+        return _WGS84_EXTENT
+    if utm_zone_of(url) is not None:
+        return _UTM_EXTENT
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Range:
+    """The valid range of a CRS, with the names of its axes for messages."""
+
+    extent: tuple[float, float, float, float]
+    axes: tuple[str, str]
+    label: str
+
+    def check(self, value: float, axis: int, field: str) -> None:
+        low, high = self.extent[axis], self.extent[axis + 2]
+        if not low <= value <= high:
+            raise ValidationError(
+                field,
+                f"{self.axes[axis]} {_num(value)} is outside [{_num(low)}, {_num(high)}] ({self.label})",
+            )
+
+
+def _num(value: float) -> str:
+    """``95`` and ``1000000`` rather than ``95.0`` and ``1e+06``."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _range_of(crs: int | str | None, field: str) -> _Range | None:
+    """The range to check coordinates in ``crs`` against (``None``: not known, not checked)."""
+    if crs is None:
+        return None
+    url = crs_url(crs, field=field)
+    extent = crs_extent(url)
+    if extent is None:
+        return None
+    if extent is _WGS84_EXTENT:
+        return _Range(extent, ("longitude", "latitude"), "WGS84")
+    code = url.rsplit("/", 1)[1]
+    return _Range(extent, ("easting", "northing"), f"UTM, EPSG:{code}, in metres")
+
+
+_URN_RE: Final = re.compile(r"^urn:ogc:def:crs:(?:EPSG:[\d.]*:(\d{4,6})|OGC:1\.3:(CRS84))$", re.I)
+
+
+def _member_crs(geometry: Mapping[str, Any], default: int | str | None) -> int | str | None:
+    """The CRS a GeoJSON-2008 ``crs`` member names (``None``: named but not understood), else ``default``."""
+    member = geometry.get("crs")
+    if member is None:
+        return default
+    name = member.get("properties", {}).get("name") if isinstance(member, Mapping) else None
+    if not isinstance(name, str):
+        return None
+    urn = _URN_RE.match(name.strip())
+    if urn:
+        return CRS84 if urn.group(2) else int(urn.group(1))
+    try:
+        return crs_url(name)
+    except ValidationError:
+        return None
+
+
+def as_geojson(
+    geometry: Any, *, field: str = "geometry", crs: int | str | None = CRS84, own_crs: bool = False
+) -> dict[str, Any]:
+    """A checked GeoJSON geometry dict from a dict, a Feature, or an object with ``__geo_interface__``.
+
+    The structure is checked (see the module docstring), and the coordinates
+    against the range of ``crs`` (default WGS84, as GeoJSON is; ``None``: the
+    CRS is not known, ranges are not checked). With ``own_crs``, a GeoJSON-2008
+    ``crs`` member of the geometry (``{"type": "name", "properties": {"name":
+    "urn:ogc:def:crs:EPSG::32633"}}``) says the CRS instead. A Feature stands
+    for its geometry, a FeatureCollection of one Feature for that Feature's.
+    """
     if hasattr(geometry, "__geo_interface__"):
         geometry = geometry.__geo_interface__
     if not isinstance(geometry, Mapping):
         raise ValidationError(field, f"expected a GeoJSON geometry, got {type(geometry).__name__}")
-    if geometry.get("type") == "Feature":
-        return as_geojson(geometry.get("geometry"), field=field)
-    kind = geometry.get("type")
-    if kind not in _GEOMETRY_TYPES:
-        raise ValidationError(field, f"unknown GeoJSON geometry type {kind!r}")
-    if kind == "GeometryCollection":
-        if not isinstance(geometry.get("geometries"), Sequence):
-            raise ValidationError(field, "a GeometryCollection needs 'geometries'")
-    else:
-        coords = geometry.get("coordinates")
-        if not isinstance(coords, Sequence) or isinstance(coords, str) or len(coords) == 0:
-            raise ValidationError(field, "empty or missing 'coordinates'")
-        if not all(math.isfinite(v) for v in _flatten(coords, field)):
-            raise ValidationError(field, "coordinates must be finite numbers")
+    geometry, field = _unwrap(geometry, field)
+    if own_crs:
+        crs = _member_crs(geometry, crs)
+    _check_geometry(geometry, field, _range_of(crs, field), top=True)
     out: dict[str, Any] = _plain(geometry)
     return out
+
+
+def _unwrap(geometry: Mapping[str, Any], field: str) -> tuple[Mapping[str, Any], str]:
+    """The geometry of a Feature (or of a FeatureCollection's only Feature), and where it is."""
+    kind = geometry.get("type")
+    if kind == "FeatureCollection":
+        features = geometry.get("features")
+        count = len(features) if isinstance(features, Sequence) and not isinstance(features, str) else 0
+        if count != 1 or not isinstance(features, Sequence):
+            raise ValidationError(
+                field,
+                f"a FeatureCollection of {count} features where one geometry is expected: "
+                "give one feature's geometry (or their union)",
+            )
+        geometry, field, kind = features[0], f"{field}.features[0]", "Feature"
+        if not isinstance(geometry, Mapping) or geometry.get("type") != "Feature":
+            raise ValidationError(field, "expected a GeoJSON Feature")
+    if kind == "Feature":
+        inner = geometry.get("geometry")
+        field = f"{field}.geometry"
+        if inner is None:
+            raise ValidationError(field, "the Feature has no geometry")
+        if not isinstance(inner, Mapping) or inner.get("type") not in _GEOMETRY_TYPES:
+            raise ValidationError(field, "a Feature's geometry must be a GeoJSON geometry")
+        return inner, field
+    return geometry, field
+
+
+def _check_geometry(geometry: Any, field: str, rng: _Range | None, *, top: bool = False) -> None:
+    if not isinstance(geometry, Mapping):
+        raise ValidationError(field, f"expected a GeoJSON geometry, got {type(geometry).__name__}")
+    kind = geometry.get("type")
+    if kind not in _GEOMETRY_TYPES:
+        hint = (
+            " (a Feature is taken only where a geometry is expected)" if kind == "Feature" and not top else ""
+        )
+        raise ValidationError(field, f"unknown GeoJSON geometry type {kind!r}{hint}")
+    if kind == "GeometryCollection":
+        members = geometry.get("geometries")
+        if not isinstance(members, Sequence) or isinstance(members, str):
+            raise ValidationError(field, "a GeometryCollection needs 'geometries'")
+        for i, member in enumerate(members):
+            _check_geometry(member, f"{field}.geometries[{i}]", rng)
+        return
+    coords = geometry.get("coordinates")
+    if not isinstance(coords, Sequence) or isinstance(coords, str) or len(coords) == 0:
+        raise ValidationError(field, "empty or missing 'coordinates'")
+    where = f"{field}.coordinates"
+    if kind == "Point":
+        _position(coords, where, rng)
+    elif kind == "MultiPoint":
+        for i, position in enumerate(_array(coords, where)):
+            _position(position, f"{where}[{i}]", rng)
+    elif kind == "LineString":
+        _line(coords, where, rng)
+    elif kind == "MultiLineString":
+        for i, line in enumerate(_array(coords, where)):
+            _line(line, f"{where}[{i}]", rng)
+    elif kind == "Polygon":
+        _polygon(coords, where, rng)
+    else:  # MultiPolygon
+        for i, polygon in enumerate(_array(coords, where)):
+            _polygon(polygon, f"{where}[{i}]", rng)
+
+
+def _array(value: Any, field: str) -> Sequence[Any]:
+    if not isinstance(value, Sequence) or isinstance(value, str | bytes):
+        raise ValidationError(field, f"expected an array, got {type(value).__name__}")
+    return value
+
+
+def _position(value: Any, field: str, rng: _Range | None) -> None:
+    position = _array(value, field)
+    if not 2 <= len(position) <= 3:
+        raise ValidationError(field, f"a position is [x, y] or [x, y, z], got {len(position)} values")
+    for i, v in enumerate(position):
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ValidationError(f"{field}[{i}]", f"coordinates must be numbers, got {type(v).__name__}")
+        if not math.isfinite(v):
+            raise ValidationError(f"{field}[{i}]", f"coordinates must be finite numbers, got {v!r}")
+    if rng is not None:
+        rng.check(float(position[0]), 0, f"{field}[0]")
+        rng.check(float(position[1]), 1, f"{field}[1]")
+
+
+def _line(value: Any, field: str, rng: _Range | None) -> None:
+    positions = _array(value, field)
+    if len(positions) < 2:
+        raise ValidationError(field, f"a LineString needs at least two positions, got {len(positions)}")
+    for i, position in enumerate(positions):
+        _position(position, f"{field}[{i}]", rng)
+
+
+def _polygon(value: Any, field: str, rng: _Range | None) -> None:
+    rings = _array(value, field)
+    if not rings:
+        raise ValidationError(field, "a Polygon needs at least one ring")
+    for i, ring in enumerate(rings):
+        where = f"{field}[{i}]"
+        positions = _array(ring, where)
+        if len(positions) < 4:
+            raise ValidationError(
+                where,
+                f"a ring needs at least four positions (the first repeated last), got {len(positions)}",
+            )
+        for j, position in enumerate(positions):
+            _position(position, f"{where}[{j}]", rng)
+        if list(positions[0]) != list(positions[-1]):
+            raise ValidationError(
+                where,
+                f"the ring is not closed: its last position must repeat the first, {list(positions[0])}",
+            )
 
 
 def _plain(value: Any) -> Any:
@@ -99,25 +307,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
-
-
-def _flatten(coords: Any, field: str) -> list[float]:
-    """Every number of nested coordinates, in order (x, y[, z], x, y, ...)."""
-    out: list[float] = []
-
-    def walk(item: Any) -> None:
-        if isinstance(item, bool):
-            raise ValidationError(field, "coordinates must be numbers")
-        if isinstance(item, int | float):
-            out.append(float(item))
-        elif isinstance(item, Sequence) and not isinstance(item, str):
-            for sub in item:
-                walk(sub)
-        else:
-            raise ValidationError(field, f"coordinates must be numbers, got {type(item).__name__}")
-
-    walk(coords)
-    return out
 
 
 def _positions(coords: Any) -> list[Sequence[float]]:
@@ -131,14 +320,14 @@ def _positions(coords: Any) -> list[Sequence[float]]:
 
 
 def geometry_bounds(geometry: Any) -> tuple[float, float, float, float]:
-    """``(min_x, min_y, max_x, max_y)`` of a GeoJSON geometry."""
-    gj = as_geojson(geometry)
+    """``(min_x, min_y, max_x, max_y)`` of a GeoJSON geometry (structure checked, not CRS range)."""
+    gj = as_geojson(geometry, crs=None)
     parts = gj["geometries"] if gj["type"] == "GeometryCollection" else [gj]
     xs: list[float] = []
     ys: list[float] = []
     for part in parts:
         # Positions, not a flat list: a 3D position (x, y, z) must not shift the axes.
-        for position in _positions(as_geojson(part)["coordinates"]):
+        for position in _positions(as_geojson(part, crs=None)["coordinates"]):
             xs.append(float(position[0]))
             ys.append(float(position[1]))
     if not xs:
@@ -157,8 +346,8 @@ class BBox:
     crs: str = CRS84
 
     def __post_init__(self) -> None:
-        validate_bbox((self.min_x, self.min_y, self.max_x, self.max_y), field="bbox")
         object.__setattr__(self, "crs", crs_url(self.crs, field="bbox.crs"))
+        validate_bbox((self.min_x, self.min_y, self.max_x, self.max_y), field="bbox", crs=self.crs)
 
     def as_list(self) -> list[float]:
         """``[min_x, min_y, max_x, max_y]`` as on the wire."""
@@ -171,8 +360,13 @@ class BBox:
         return {"type": "Polygon", "coordinates": [ring]}
 
 
-def validate_bbox(values: Sequence[Any], *, field: str = "bbox") -> list[float]:
-    """Check four finite numbers with min <= max on both axes (strictly less: no empty box)."""
+def validate_bbox(
+    values: Sequence[Any], *, field: str = "bbox", crs: int | str | None = CRS84
+) -> list[float]:
+    """Check four finite numbers with min < max on both axes, within the range of ``crs``.
+
+    ``crs`` is the box's CRS (default WGS84); ``None`` when it is not known.
+    """
     if isinstance(values, str | bytes) or not isinstance(values, Sequence) or len(values) != 4:
         raise ValidationError(field, "expected four numbers [min_x, min_y, max_x, max_y]")
     nums: list[float] = []
@@ -180,6 +374,10 @@ def validate_bbox(values: Sequence[Any], *, field: str = "bbox") -> list[float]:
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
             raise ValidationError(f"{field}[{i}]", f"must be a finite number, got {v!r}")
         nums.append(float(v))
+    rng = _range_of(crs, field)
+    if rng is not None:
+        for i, v in enumerate(nums):
+            rng.check(v, i % 2, f"{field}[{i}]")
     if nums[0] > nums[2]:
         raise ValidationError(field, f"min_x {nums[0]} is greater than max_x {nums[2]}")
     if nums[1] > nums[3]:
@@ -189,13 +387,17 @@ def validate_bbox(values: Sequence[Any], *, field: str = "bbox") -> list[float]:
     return nums
 
 
-def bbox_of(value: Any, *, field: str = "bbox") -> list[float]:
-    """``[min_x, min_y, max_x, max_y]`` from a :class:`BBox`, a 4-sequence, or anything with bounds."""
+def bbox_of(value: Any, *, field: str = "bbox", crs: int | str | None = CRS84) -> list[float]:
+    """``[min_x, min_y, max_x, max_y]`` from a :class:`BBox`, a 4-sequence, or anything with bounds.
+
+    A :class:`BBox` was checked in its own CRS; anything else is checked in ``crs``
+    (default WGS84; ``None``: not known).
+    """
     if isinstance(value, BBox):
         return value.as_list()
     if hasattr(value, "bounds") and not isinstance(value, Sequence):
-        return validate_bbox(list(value.bounds), field=field)
-    return validate_bbox(value, field=field)
+        return validate_bbox(list(value.bounds), field=field, crs=crs)
+    return validate_bbox(value, field=field, crs=crs)
 
 
 # -- UTM -------------------------------------------------------------------------------

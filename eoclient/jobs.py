@@ -45,6 +45,7 @@ __all__ = [
     "JobStatus",
     "JobStrategy",
     "PollPolicy",
+    "job_service",
     "register_job_kind",
     "resume_job",
 ]
@@ -144,6 +145,24 @@ JobFactory = Callable[[Any, str, Mapping[str, Any]], JobStrategy[Any]]
 """``factory(client, job_id, data)`` re-creating a strategy from a resume token."""
 
 _REGISTRY: dict[str, JobFactory] = {}
+_SERVICES: dict[str, str] = {}  # kind -> the service whose client runs it
+_SERVICE_NAMES: Final = {"sentinelhub": "Sentinel Hub", "spaceknow": "SpaceKnow"}
+
+
+def job_service(kind: str) -> str | None:
+    """The service a job kind belongs to (``"sentinelhub"``, ``"spaceknow"``; ``None`` if not known).
+
+    Registered with the kind, else read from its prefix (``"spaceknow.pipeline"``).
+    """
+    found = _SERVICES.get(kind)
+    if found is not None:
+        return found
+    prefix = kind.partition(".")[0]
+    return prefix if prefix in _SERVICE_NAMES else None
+
+
+def _service_name(service: str) -> str:
+    return _SERVICE_NAMES.get(service, repr(service))
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,15 +281,17 @@ class Job(Generic[T]):
     def resume_token(self) -> str:
         """Small versioned JSON to re-attach to this job elsewhere with :func:`resume_job`.
 
-        ``{"v": 1, "kind": ..., "id": ..., "data": {...}}`` where ``data`` is the
-        strategy's :meth:`~JobStrategy.resume_data` (ids, never credentials).
+        ``{"v": 1, "service": ..., "kind": ..., "id": ..., "data": {...}}`` where
+        ``service`` names the service whose client can resume it (left out for a
+        kind of no known service) and ``data`` is the strategy's
+        :meth:`~JobStrategy.resume_data` (ids, never credentials). Tokens written
+        before ``service`` was added are still read: their kind says the service.
         """
-        token = {
-            "v": _TOKEN_VERSION,
-            "kind": self.kind,
-            "id": self.id,
-            "data": self._strategy.resume_data(),
-        }
+        token: dict[str, Any] = {"v": _TOKEN_VERSION}
+        service = job_service(self.kind)
+        if service is not None:
+            token["service"] = service
+        token.update(kind=self.kind, id=self.id, data=self._strategy.resume_data())
         return msgspec.json.encode(token).decode()
 
     def __repr__(self) -> str:
@@ -559,17 +580,25 @@ class Job(Generic[T]):
         return outcome.value
 
 
-def register_job_kind(kind: str, factory: JobFactory) -> None:
+def register_job_kind(kind: str, factory: JobFactory, *, service: str | None = None) -> None:
     """Make ``kind`` resumable: ``factory(client, job_id, data)`` re-creates its strategy.
 
-    Service modules call this at import time; a later registration of the
-    same kind replaces the earlier one.
+    ``service`` is the service whose client runs the kind (default: the
+    kind's prefix when it names one, ``"sentinelhub.batch"`` -> ``"sentinelhub"``);
+    :func:`resume_job` refuses a client of another service. Service modules call
+    this at import time; a later registration of the same kind replaces the earlier one.
     """
     if not isinstance(kind, str) or not kind:
         raise ValidationError("kind", "must be a non-empty string")
     if not callable(factory):
         raise ValidationError("factory", "must be callable")
+    if service is not None and (not isinstance(service, str) or not service):
+        raise ValidationError("service", "must be a non-empty string or None")
     _REGISTRY[kind] = factory
+    if service is not None:
+        _SERVICES[kind] = service
+    else:
+        _SERVICES.pop(kind, None)
 
 
 class _Token(msgspec.Struct):
@@ -577,6 +606,7 @@ class _Token(msgspec.Struct):
     kind: str
     id: str
     data: dict[str, Any] = msgspec.field(default_factory=dict)
+    service: str | None = None  # added within version 1: older tokens lack it, older readers ignore it
 
 
 def _parse_token(token: str | bytes) -> _Token:
@@ -600,14 +630,47 @@ def _parse_token(token: str | bytes) -> _Token:
         raise ValidationError(field, str(exc)) from None
     if not parsed.kind or not parsed.id:
         raise ValidationError(field, "kind and id must be non-empty")
+    by_kind = job_service(parsed.kind)
+    if parsed.service is not None and by_kind is not None and parsed.service != by_kind:
+        raise ValidationError(
+            field,
+            f"says service {parsed.service!r} but its kind {parsed.kind!r} is a "
+            f"{_service_name(by_kind)} job: the token was altered",
+        )
     return parsed
+
+
+def _check_client(parsed: _Token, client: Any) -> None:
+    """The client must be one of the token's service (any client, for a kind of no known service)."""
+    service = parsed.service or job_service(parsed.kind)
+    what = f"a {_service_name(service)} job's token" if service else f"the token of a {parsed.kind!r} job"
+    if client is None:
+        need = f"the {_service_name(service)} client" if service else "the client"
+        raise ValidationError("resume_token", f"{what}: give {need} to resume it on, not None")
+    if service is None:
+        return
+    have = getattr(client, "service", None)
+    if not isinstance(have, str):
+        raise ValidationError(
+            "resume_token",
+            f"{what} needs a {_service_name(service)} client to resume on, got {type(client).__name__}",
+        )
+    if have != service:
+        raise ValidationError(
+            "resume_token",
+            f"{what} (kind {parsed.kind!r}) cannot be resumed on a {_service_name(have)} client; "
+            f"resume it with a {_service_name(service)} client",
+        )
 
 
 def resume_job(token: str | bytes, client: Any, *, poll: PollPolicy | None = None) -> Job[Any]:
     """Re-attach to a job from its :attr:`Job.resume_token`, e.g. in another process.
 
-    Raises ValidationError (field ``resume_token``) for a malformed token, an
-    unknown version or a kind no imported module registered.
+    ``client`` is the client to resume on: one of the service the token names
+    (a SpaceKnow pipeline's token needs a SpaceKnow client). Raises
+    ValidationError (field ``resume_token``) for a malformed token, an unknown
+    version, a kind no imported module registered, no client, or a client of
+    another service (naming both services).
 
     Example::
 
@@ -615,6 +678,7 @@ def resume_job(token: str | bytes, client: Any, *, poll: PollPolicy | None = Non
         result = await job
     """
     parsed = _parse_token(token)
+    _check_client(parsed, client)
     factory = _REGISTRY.get(parsed.kind)
     if factory is None:
         raise ValidationError("resume_token", f"unknown job kind {parsed.kind!r}")

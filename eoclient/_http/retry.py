@@ -6,9 +6,11 @@ import email.utils
 import math
 import random
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
+from eoclient._checks import check_int, check_seconds
 from eoclient.errors import ValidationError
 
 __all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "parse_retry_after"]
@@ -33,6 +35,10 @@ class RetryPolicy:
     retried only when the service provably did not act on it: the connection
     was never established, or the service answered 429.
 
+    Every field is checked when the policy is made: a wrong type or value
+    (``attempts="3"``, ``max_backoff=-1``) is a
+    :class:`~eoclient.errors.ValidationError` naming it (``RetryPolicy.attempts``).
+
     Example::
 
         RetryPolicy(attempts=8, initial_backoff=0.2, max_backoff=10)
@@ -46,12 +52,20 @@ class RetryPolicy:
     retry_statuses: frozenset[int] = field(default=DEFAULT_RETRY_STATUSES)
 
     def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise ValidationError("RetryPolicy.attempts", "must be at least 1")
-        if self.initial_backoff < 0 or self.max_backoff < 0 or self.max_retry_after < 0:
-            raise ValidationError("RetryPolicy", "backoff times must not be negative")
-        if self.multiplier < 1:
-            raise ValidationError("RetryPolicy.multiplier", "must be at least 1")
+        check_int("RetryPolicy.attempts", self.attempts, minimum=1)
+        for name in ("initial_backoff", "max_backoff", "max_retry_after"):
+            check_seconds(f"RetryPolicy.{name}", getattr(self, name))
+        check_seconds("RetryPolicy.multiplier", self.multiplier, minimum=1.0)
+        statuses = self.retry_statuses
+        if isinstance(statuses, str | bytes) or not isinstance(statuses, Iterable):
+            raise ValidationError(
+                "RetryPolicy.retry_statuses", f"expected a set of HTTP statuses, got {statuses!r}"
+            )
+        statuses = frozenset(statuses)
+        for status in statuses:
+            if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+                raise ValidationError("RetryPolicy.retry_statuses", f"{status!r} is not an HTTP status")
+        object.__setattr__(self, "retry_statuses", statuses)  # a list or set given: frozen like the rest
 
     @classmethod
     def never(cls) -> RetryPolicy:

@@ -26,6 +26,7 @@ import msgspec
 from multidict import CIMultiDictProxy
 
 from eoclient import __version__
+from eoclient._checks import check_int, check_seconds
 from eoclient._http import media
 from eoclient._http.auth import TokenProvider
 from eoclient._http.dialects import OAUTH, ServiceDialect
@@ -68,12 +69,18 @@ class Timeouts:
     """Seconds allowed to connect, between two reads, and for a whole buffered request.
 
     Streams (downloads) are bound by ``connect`` and ``read`` only, never by
-    ``total``, so a large file is not cut off for being large.
+    ``total``, so a large file is not cut off for being large. Each is a number
+    of seconds > 0, or ``None`` for no limit; anything else is a
+    :class:`~eoclient.errors.ValidationError` naming it (``Timeouts.total``).
     """
 
     connect: float | None = 10.0
     read: float | None = 60.0
     total: float | None = 300.0
+
+    def __post_init__(self) -> None:
+        for name in ("connect", "read", "total"):
+            check_seconds(f"Timeouts.{name}", getattr(self, name), positive=True, optional=True)
 
     def client_timeout(self, *, stream: bool = False) -> aiohttp.ClientTimeout:
         return _client_timeout(self, stream)
@@ -89,11 +96,21 @@ def _client_timeout(timeouts: Timeouts, stream: bool) -> aiohttp.ClientTimeout:
 
 @dataclass(frozen=True, slots=True)
 class ConnectionLimits:
-    """Connector limits: open connections in total and per host (0 = unlimited)."""
+    """Connector limits: open connections in total and per host (0 = unlimited).
+
+    ``keepalive_timeout`` is how many seconds an idle connection is kept for
+    reuse. A wrong type or value is a :class:`~eoclient.errors.ValidationError`
+    naming the field (``ConnectionLimits.total``).
+    """
 
     total: int = 100
     per_host: int = 0
     keepalive_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        check_int("ConnectionLimits.total", self.total, minimum=0)
+        check_int("ConnectionLimits.per_host", self.per_host, minimum=0)
+        check_seconds("ConnectionLimits.keepalive_timeout", self.keepalive_timeout)
 
 
 @dataclass(frozen=True, slots=True)

@@ -225,8 +225,12 @@ def wire_time(value: datetime | str | None, *, field: str) -> str | None:
 
 
 def area_geometry(value: Any, *, field: str) -> dict[str, Any]:
-    """A GeoJSON Polygon or MultiPolygon (the only geometries a tile's cover may be)."""
-    geometry = as_geojson(value, field=field)
+    """A GeoJSON Polygon or MultiPolygon (the only geometries a tile's cover may be).
+
+    It may be in any CRS its GeoJSON-2008 ``crs`` member names (the service
+    converts it); without one it is WGS84, as GeoJSON is, and checked as such.
+    """
+    geometry = as_geojson(value, field=field, own_crs=True)
     if geometry["type"] not in ("Polygon", "MultiPolygon"):
         raise ValidationError(field, f"must be a Polygon or MultiPolygon, got {geometry['type']}")
     return geometry

@@ -86,6 +86,7 @@ MAX_SIZE: Final = 2500
 DEFAULT_SIZE: Final = 256  # the service's width/height when neither size nor resolution is given
 MOSAICKING_ORDERS: Final = frozenset({"mostRecent", "leastRecent", "leastCC"})
 GEOMETRY_TYPES: Final = frozenset({"Polygon", "MultiPolygon"})
+_FEATURES: Final = frozenset({"Feature", "FeatureCollection"})
 
 
 # -- input -----------------------------------------------------------------------
@@ -262,6 +263,12 @@ class BoundsProperties(Model):
             self.crs = crs_url(self.crs, field="input.bounds.properties.crs")
 
 
+def bounds_crs(properties: Any) -> str:
+    """The CRS URL of ``input.bounds.properties`` (a model, a dict or ``None``: WGS84)."""
+    crs = properties.get("crs") if isinstance(properties, Mapping) else getattr(properties, "crs", None)
+    return crs_url(crs, field="input.bounds.properties.crs")
+
+
 class Bounds(Model):
     """``input.bounds``: a ``bbox`` and/or a ``geometry`` (GeoJSON or ``__geo_interface__``)."""
 
@@ -271,7 +278,10 @@ class Bounds(Model):
 
     def __post_init__(self) -> None:
         if self.geometry is not None:
-            self.geometry = as_geojson(self.geometry, field="input.bounds.geometry")
+            # Coordinates are checked against the range of the CRS they are in.
+            self.geometry = as_geojson(
+                self.geometry, field="input.bounds.geometry", crs=bounds_crs(self.properties)
+            )
 
     @classmethod
     def from_bbox(cls, bbox: Any, crs: int | str | None = None) -> Bounds:
@@ -279,7 +289,7 @@ class Bounds(Model):
         if crs is None:
             crs = getattr(bbox, "crs", None)
         props = BoundsProperties(crs=crs) if crs is not None else None
-        return cls(bbox=bbox_of(bbox, field="input.bounds.bbox"), properties=props)
+        return cls(bbox=bbox_of(bbox, field="input.bounds.bbox", crs=bounds_crs(props)), properties=props)
 
     @classmethod
     def from_geometry(cls, geometry: Any, crs: int | str | None = None) -> Bounds:
@@ -387,7 +397,7 @@ class ProcessFile:
 def _plain(value: Any) -> Any:
     """JSON-ready copy of a user's value (tuples to lists, mappings to dicts)."""
     if hasattr(value, "__geo_interface__"):
-        return as_geojson(value)
+        return as_geojson(value, crs=None)  # a key the models do not know: its CRS is not known either
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -397,6 +407,8 @@ def _plain(value: Any) -> Any:
 
 def _overlay(known: Any, user: Any) -> Any:
     """The model's wire form, plus every key of the user's dict the model does not know."""
+    if isinstance(user, Mapping) and user.get("type") in _FEATURES:
+        return known  # the model took the Feature's geometry: the Feature's own keys are not sent
     if isinstance(known, dict) and isinstance(user, Mapping):
         out = dict(known)
         for key, value in user.items():
@@ -440,14 +452,22 @@ def fix_field(exc: ValidationError) -> ValidationError:
     inner = _FIELD_RE.match(text)
     if inner:
         sub, text = inner.group(1), inner.group(2)
-        head = sub.split(".")[0]
-        if sub.startswith(name) or name == "request":
-            name = sub
-        elif name.rsplit(".", 1)[-1] == head:
-            name = name + sub[len(head) :]
-        else:
-            name = f"{name}.{sub}"
+        name = sub if name == "request" else _join(name, sub)
     return ValidationError(name, text)
+
+
+def _join(outer: str, inner: str) -> str:
+    """``processRequest.input.bounds`` + ``input.bounds.geometry``: ``processRequest.input.bounds.geometry``.
+
+    The inner path may repeat the end of the outer one (a model names its own
+    place as seen from a Process request); the overlap is counted once.
+    """
+    parts = outer.split(".")
+    for i in range(len(parts)):
+        tail = ".".join(parts[i:])
+        if inner == tail or inner.startswith((tail + ".", tail + "[")):
+            return ".".join([*parts[:i], inner])
+    return f"{outer}.{inner}"
 
 
 def check_evalscript(evalscript: str | None, field: str) -> None:
@@ -471,7 +491,7 @@ def check_bounds(bounds: Bounds | None, field: str) -> tuple[float, float, float
             raise ValidationError(f"{field}.geometry", f"must be a Polygon or MultiPolygon, got {kind}")
         extent = geometry_bounds(bounds.geometry)
     if bounds.bbox is not None:
-        x0, y0, x1, y1 = validate_bbox(bounds.bbox, field=f"{field}.bbox")
+        x0, y0, x1, y1 = validate_bbox(bounds.bbox, field=f"{field}.bbox", crs=bounds_crs(bounds.properties))
         extent = (x0, y0, x1, y1)
     return extent
 

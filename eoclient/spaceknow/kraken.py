@@ -30,6 +30,7 @@ from typing import Any, Final
 
 import anyio
 
+from eoclient._checks import check_flag
 from eoclient._client import BaseClient
 from eoclient._models import from_user
 from eoclient._paths import segment
@@ -312,8 +313,8 @@ class Kraken:
         }
         if sub_geometry is not None:
             body["subGeometry"] = _extent(sub_geometry, "sub_geometry")
-        if only_ingested is not None:
-            body["onlyIngested"] = bool(only_ingested)
+        if check_flag("only_ingested", only_ingested) is not None:
+            body["onlyIngested"] = only_ingested
         return await initiate(
             self._client,
             f"{RELEASE}/initiate",
@@ -370,13 +371,13 @@ class Kraken:
                 }
             )
         body: dict[str, Any] = {"dryRuns": wire_runs, "extent": _extent(extent)}
-        for key, value in (
-            ("allocate", allocate),
-            ("ignoreCache", ignore_cache),
-            ("onlyIngested", only_ingested),
+        for key, name, value in (
+            ("allocate", "allocate", allocate),
+            ("ignoreCache", "ignore_cache", ignore_cache),
+            ("onlyIngested", "only_ingested", only_ingested),
         ):
-            if value is not None:
-                body[key] = bool(value)
+            if check_flag(name, value) is not None:
+                body[key] = value
         return await initiate(
             self._client,
             f"{DRY_RUN}/initiate",
@@ -432,8 +433,8 @@ class Kraken:
         if isinstance(low, float) and isinstance(high, float) and high < low:
             raise ValidationError("max_day_delta", f"must not be less than min_day_delta ({low})")
         body.update({k: v for k, v in options.items() if v is not None})
-        if only_top_orbit_number is not None:
-            body["onlyTopOrbitNumber"] = bool(only_top_orbit_number)
+        if check_flag("only_top_orbit_number", only_top_orbit_number) is not None:
+            body["onlyTopOrbitNumber"] = only_top_orbit_number
         return await initiate(
             self._client,
             f"{PAIRS}/initiate",

@@ -265,7 +265,10 @@ BAD_SEARCHES: list[tuple[dict[str, Any], str]] = [
     ({"extent": "POLYGON((1 2, 3 4))"}, "extent"),
     ({"extent": BBox(14.0, 45.0, 20.0, 50.0)}, "extent"),  # ~430 x 560 km
     ({"extent": BBox(-10.0, 20.0, 40.0, 60.0), "scene_coverage": True}, "extent"),  # > 4000 km
-    ({"extent": BBox(200.0, 10.0, 201.0, 11.0)}, "extent"),
+    (  # a BBox(200, ...) is refused as it is made: the longitude is out of range
+        {"extent": {"type": "Polygon", "coordinates": [[[200, 10], [201, 10], [201, 11], [200, 10]]]}},
+        "extent.coordinates[0][0][0]",
+    ),
     ({"start_datetime": "yesterday"}, "start_datetime"),
     ({"end_datetime": "2020-13-01"}, "end_datetime"),
     ({"start_datetime": 20200101}, "start_datetime"),

@@ -653,7 +653,7 @@ _RELEASED = {"mapId": "m1", "maxZoom": 16, "tiles": [[15, 1, 1]]}
         (lambda k: k.release(["imagery", ""], ["s1"], _EXTENT), "map_types[1]"),
         (lambda k: k.release("imagery", [None], _EXTENT), "scene_ids[0]"),
         (lambda k: k.release("imagery", ["s1"], {"type": "Point", "coordinates": [14.4, 50.0]}), "extent"),
-        (lambda k: k.release("imagery", ["s1"], box(14.0, 50.0, 194.0, 51.0)), "extent"),
+        (lambda k: k.release("imagery", ["s1"], box(14.0, 50.0, 194.0, 51.0)), "extent.coordinates[0][1][0]"),
         (lambda k: k.release("imagery", ["s1"], _EXTENT, sub_geometry={"type": "Nope"}), "sub_geometry"),
         (lambda k: k.dry_run([], _EXTENT), "dry_runs"),
         (lambda k: k.dry_run([{"mapTypes": ["imagery"], "scenes": []}], _EXTENT), "dry_runs[0].scenes"),

@@ -10,6 +10,7 @@ import pytest
 
 from eoclient.errors import ValidationError
 from eoclient.jobs import Job, JobState, resume_job
+from eoclient.sentinelhub import SentinelHub
 from eoclient.sentinelhub.batch_jobs import LEGACY, V2, BatchJobStrategy, batch_job_status, request_id
 from eoclient.sentinelhub.batch_models import (
     BatchInput,
@@ -26,6 +27,18 @@ from eoclient.sentinelhub.batch_v1_models import (
 from eoclient.sentinelhub.data_collections import DataCollection
 
 UID = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
+
+
+def offline_sh() -> SentinelHub:
+    """A Sentinel Hub client that is never opened (a resume token needs a client of its service)."""
+    return SentinelHub(
+        "offline-id",
+        "offline-secret-5d1c9e",
+        base_url="http://127.0.0.1:9",
+        token_url="http://127.0.0.1:9/token",
+    )
+
+
 ROLE = "arn:aws:iam::123456789012:role/sh"
 
 
@@ -120,7 +133,7 @@ def test_resume_token_keeps_the_settings(surface: Any) -> None:
         client, surface, UID, start=True, until="done", allow_partial=False
     )
     token = Job(strategy).resume_token
-    resumed = resume_job(token, object())
+    resumed = resume_job(token, offline_sh())
     again = resumed.strategy
     assert isinstance(again, BatchJobStrategy)
     assert (again.surface, again.job_id, again.start, again.allow_partial) == (surface, UID, True, False)
@@ -130,7 +143,7 @@ def test_resume_token_keeps_the_settings(surface: Any) -> None:
 def test_resume_token_with_a_bad_goal_is_refused() -> None:
     token = msgspec.json.encode({"v": 1, "kind": V2.kind, "id": UID, "data": {"until": "forever"}})
     with pytest.raises(ValidationError):
-        resume_job(token, object())
+        resume_job(token, offline_sh())
 
 
 # -- v2 request checks ---------------------------------------------------------------------

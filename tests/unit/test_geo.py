@@ -42,7 +42,7 @@ def test_geo_interface_becomes_plain_json() -> None:
 def test_bad_geometries_are_validation_errors(bad: object) -> None:
     with pytest.raises(ValidationError) as info:
         as_geojson(bad, field="input.bounds.geometry")
-    assert info.value.field == "input.bounds.geometry"
+    assert info.value.field.startswith("input.bounds.geometry")
 
 
 def test_bbox_rules() -> None:

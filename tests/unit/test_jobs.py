@@ -275,7 +275,7 @@ async def test_backoff_through_the_job() -> None:
 def test_policy_validation(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValidationError) as info:
         PollPolicy(**kwargs)
-    assert info.value.field == f"poll.{next(iter(kwargs))}"
+    assert info.value.field == f"PollPolicy.{next(iter(kwargs))}"
 
 
 # -- deadlines ---------------------------------------------------------------
