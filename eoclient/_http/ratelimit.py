@@ -38,6 +38,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from eoclient._checks import check_int, check_seconds
 from eoclient._log import log_event
 from eoclient.errors import ClientRateLimitError, ValidationError
 
@@ -157,16 +158,13 @@ class RateLimit:
     max_wait: float | None = 60.0
 
     def __post_init__(self) -> None:
-        for name in ("per_second", "per_minute"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ValidationError(f"RateLimit.{name}", "must be positive")
-        if self.burst < 1:
-            raise ValidationError("RateLimit.burst", "must be at least 1")
-        if not 0 < self.min_fraction <= 1:
-            raise ValidationError("RateLimit.min_fraction", "must be in (0, 1]")
-        if self.max_wait is not None and not self.max_wait > 0:
-            raise ValidationError("RateLimit.max_wait", "must be positive (or None for no bound)")
+        check_seconds("RateLimit.per_second", self.per_second, positive=True, optional=True)
+        check_seconds("RateLimit.per_minute", self.per_minute, positive=True, optional=True)
+        check_int("RateLimit.burst", self.burst, minimum=1)
+        check_seconds("RateLimit.min_fraction", self.min_fraction, positive=True)
+        if self.min_fraction > 1:
+            raise ValidationError("RateLimit.min_fraction", f"must be in (0, 1], got {self.min_fraction!r}")
+        check_seconds("RateLimit.max_wait", self.max_wait, positive=True, optional=True)
 
 
 class RateLimiter:

@@ -222,3 +222,26 @@ def test_a_byoc_cover_in_another_crs_says_so() -> None:
     with pytest.raises(ValidationError, match="longitude 500000") as info:
         area_geometry({"type": "Polygon", "coordinates": [ring]}, field="tile.coverGeometry")
     assert info.value.field == "tile.coverGeometry.coordinates[0][0][0]"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"per_second": "3"}, "RateLimit.per_second"),
+        ({"per_second": 0}, "RateLimit.per_second"),
+        ({"per_minute": True}, "RateLimit.per_minute"),
+        ({"per_minute": float("nan")}, "RateLimit.per_minute"),
+        ({"burst": 1.5}, "RateLimit.burst"),
+        ({"burst": "2"}, "RateLimit.burst"),
+        ({"min_fraction": 0}, "RateLimit.min_fraction"),
+        ({"min_fraction": 2}, "RateLimit.min_fraction"),
+        ({"max_wait": -1}, "RateLimit.max_wait"),
+        ({"max_wait": "60"}, "RateLimit.max_wait"),
+    ],
+)
+def test_rate_limit_settings_are_named(kwargs: dict, field: str) -> None:
+    from eoclient._http.ratelimit import RateLimit
+
+    with pytest.raises(ValidationError) as info:
+        RateLimit(**kwargs)
+    assert info.value.field == field
