@@ -22,7 +22,7 @@ from tests.integration.conftest import sh_client
 GRID = "/api/v2/batch/tilinggrids/0"
 WORKERS = 8
 PER_WORKER = 40  # 320 requests in the storm
-RECOVERY = 6.0  # seconds promised by the limiter with the default min_fraction (1/8)
+RECOVERY = 3.0  # seconds promised by the limiter with the default min_fraction (1/8)
 
 
 class VirtualTime:

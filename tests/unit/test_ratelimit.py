@@ -93,12 +93,12 @@ async def send(limiter: RateLimiter, t: FakeTime, status: int, retry_after: floa
         limiter.on_success()
 
 
-async def test_storm_then_quiet_recovers_configured_pace_within_six_seconds() -> None:
+async def test_storm_then_quiet_recovers_configured_pace_within_three_seconds() -> None:
     t = FakeTime()
     limiter = RateLimiter(RateLimit(per_second=10), clock=t, sleep=t.sleep)
     rates: list[float] = []
-    for _ in range(20):  # 20 s of 429s, none caused by the pace
-        t.now += 1.0
+    for _ in range(40):  # 20 s of 429s, two a second, none caused by the pace
+        t.now += 0.5
         await send(limiter, t, 429, retry_after=0.01)
         rate = limiter.effective_rate
         assert rate is not None
@@ -106,10 +106,10 @@ async def test_storm_then_quiet_recovers_configured_pace_within_six_seconds() ->
     assert min(rates) == pytest.approx(10 / 8)  # the floor, not 0.05
     assert rates[-1] == pytest.approx(10 / 8)
     quiet_from = t.now  # the last 429
-    t.now = quiet_from + 5.9
+    t.now = quiet_from + 2.9
     rate = limiter.effective_rate
     assert rate is not None and rate < 10
-    t.now = quiet_from + 6.0  # no successes needed: time alone restores the pace
+    t.now = quiet_from + 3.0  # no successes needed: time alone restores the pace
     assert limiter.effective_rate == pytest.approx(10.0)
     t.now += 100
     assert limiter.effective_rate == pytest.approx(10.0)  # never above the configured rate
@@ -123,7 +123,7 @@ async def test_recovery_is_gradual_and_per_time_not_per_request() -> None:
     for _ in range(200):
         limiter.on_success()
     assert limiter.effective_rate == pytest.approx(8.0)  # successes alone restore nothing
-    t.now += 1.0  # half a doubling
+    t.now += 0.5  # half a doubling
     assert limiter.effective_rate == pytest.approx(16 / 2**0.5)
 
 
@@ -136,7 +136,7 @@ async def test_unconfigured_limiter_learns_a_pace_from_429_and_lets_go_within_se
     assert limiter.effective_rate is None
     limiter.on_rate_limited(None)
     assert limiter.effective_rate == pytest.approx(10.0)  # half the pace that hit the limit
-    t.now += 2.0  # one doubling: back to the pace that hit the limit, i.e. no limit
+    t.now += 1.0  # one doubling: back to the pace that hit the limit, i.e. no limit
     assert limiter.effective_rate is None
 
 
@@ -154,7 +154,7 @@ async def test_unconfigured_storm_has_a_floor_relative_to_the_learned_pace() -> 
         rates.append(rate)
         t.now += 0.5
     assert min(rates) == pytest.approx(4.0, rel=0.05)  # 1/8 of the learned 32/s
-    t.now += 6.0
+    t.now += 3.0
     assert limiter.effective_rate is None
 
 
@@ -164,21 +164,22 @@ async def test_slow_client_never_slowed_below_one_request_per_second() -> None:
     for _ in range(10):  # 2 requests/s
         await send(limiter, t, 200)
         t.now += 0.5
+    rates: list[float | None] = []
     for _ in range(20):
         await send(limiter, t, 429)
-        rate = limiter.effective_rate
-        assert rate is not None and rate >= 1.0 - 1e-9
-        t.now += 1.5
+        rates.append(limiter.effective_rate)
+        t.now += 0.5
+    assert min(r for r in rates if r is not None) == pytest.approx(1.0)  # slowed, down to 1/s only
 
 
 async def test_repeated_429_has_a_floor() -> None:
     t = FakeTime()
     limiter = RateLimiter(RateLimit(per_second=10, min_fraction=0.1), clock=t, sleep=t.sleep)
     for _ in range(20):
-        t.now += 1.0
+        t.now += 0.5
         limiter.on_rate_limited(None)
     assert limiter.effective_rate == pytest.approx(1.0)
-    t.now += 2 * math.log2(10)  # deepest slowdown, fully worn off
+    t.now += math.log2(10)  # deepest slowdown, fully worn off
     assert limiter.effective_rate == pytest.approx(10.0)
 
 
@@ -227,7 +228,7 @@ async def test_late_429s_for_requests_sent_before_the_slowdown_do_not_halve_agai
         await asyncio.sleep(0)
         t.now += 1.5
     await asyncio.gather(*tasks)
-    # One halving at the first answer; it wore off (2 s per doubling) long before the last one.
+    # One halving at the first answer; it wore off (1 s per doubling) long before the last one.
     assert limiter.effective_rate == pytest.approx(40.0)
     await send(limiter, t, 429)  # a request sent after the slowdown counts again
     assert limiter.effective_rate == pytest.approx(20.0)
