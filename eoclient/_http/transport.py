@@ -38,6 +38,7 @@ from eoclient.errors import (
     APIError,
     AuthenticationError,
     ClientClosedError,
+    ClientRateLimitError,
     EOClientError,
     ForeignHostError,
     TransportError,
@@ -460,7 +461,17 @@ class Transport:
         while True:
             url_path = urlsplit(url).path
             if rate_limited:
-                await self.limiter.acquire()
+                try:
+                    await self.limiter.acquire()
+                except ClientRateLimitError as exc:  # nothing was sent: say what would have been
+                    raise ClientRateLimitError(
+                        retry_after=exc.retry_after,
+                        service_message=exc.service_message,
+                        operation=operation,
+                        method=method,
+                        path=url_path,
+                        service=self.dialect.name,
+                    ) from None
             send_headers = dict(base_headers)
             token: str | None = None
             if use_auth:

@@ -441,3 +441,24 @@ async def test_streamed_upload_is_sent_once_not_retried_or_replayed(transport, s
         with pytest.raises(AuthenticationError):
             await transport.request("POST", "/upload2", operation="u", data=body())
     assert sleeps.calls == []
+
+
+async def test_a_request_the_limiter_refuses_names_its_operation(sleeps) -> None:
+    from eoclient._http.ratelimit import RateLimit
+    from eoclient.errors import ClientRateLimitError
+
+    # One request a minute, at most 1 s in the limiter: the second request would wait ~60 s.
+    t = make_transport(SENTINELHUB, sleeps, rate_limit=RateLimit(per_minute=1, max_wait=1.0))
+    try:
+        with aioresponses() as m:
+            m.post(TOKEN_URL, payload=token_reply())
+            m.get(f"{BASE}/x", payload={"ok": 1}, repeat=True)
+            await t.request("GET", "/x", operation="x.first")
+            with pytest.raises(ClientRateLimitError) as info:
+                await t.request("GET", "/x", operation="x.second")
+            assert len([k for k in m.requests if str(k[1]).endswith("/x")]) == 1  # nothing sent
+    finally:
+        await t.aclose()
+    err = info.value
+    assert err.operation == "x.second" and err.path == "/x" and "x.second" in str(err)
+    assert err.retry_after is not None and err.retry_after > 1.0
