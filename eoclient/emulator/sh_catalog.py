@@ -5,14 +5,17 @@ public as on the live service, the rest need a Sentinel Hub bearer)::
 
     GET  /                                    landing page (links, conformsTo)
     GET  /conformance                         conformance classes
-    GET  /collections?limit=&next=            collections, 4 a page by default (``next`` links)
+    GET  /collections?next=                   collections, 4 a page (``next`` links)
     GET  /collections/{cid}                   one collection (404 if unknown)
     GET  /collections/{cid}/queryables        JSON Schema of the filterable properties
     GET  /collections/{cid}/items?bbox=&datetime=&limit=&next=   OGC API Features listing
     GET  /collections/{cid}/items/{id}        one item (404 if unknown)
-    GET  /search?collections=&bbox=&intersects=&datetime=&ids=&filter=&filter-lang=&fields=
+    GET  /search?collections=&bbox=&intersects=&datetime=&ids=&filter=&fields=
                 &distinct=&limit=&next=
     POST /search                              the same as a JSON body
+
+Any other query parameter is refused (the route declarations at the end of this
+module, checked by :mod:`eoclient.emulator.routing`).
 
 Data: five collections (``sentinel-2-l2a`` 5000 items, ``sentinel-2-l1c`` 3000,
 ``sentinel-1-grd`` 2500, ``landsat-ot-l2`` 1500, ``sentinel-3-olci`` 600),
@@ -54,6 +57,7 @@ import msgspec
 from aiohttp import web
 from multidict import MultiMapping
 
+from eoclient.emulator.routing import Violation, add_route
 from eoclient.emulator.state import PUBLIC_PATHS_KEY, EmulatorState, get_state
 
 __all__ = ["BASE_PATH", "COLLECTION_PAGE_SIZE", "SEED", "CatalogData", "Record", "catalog_data", "setup"]
@@ -1381,19 +1385,46 @@ async def _search_post(request: web.Request, data: CatalogData) -> web.Response:
     return _json(_search_page(request, data, query, method="POST"), content_type=_GEOJSON)
 
 
+# The query parameters of each GET operation, as the OpenAPI document lists them; any other is
+# refused (eoclient.emulator.routing). ``next`` is the page token of the links this catalog
+# answers with (the document's own example links carry it; its CatalogLink ``merge`` note
+# turns a body ``{"next": ...}`` into ``&next=``); ``filter-lang`` is not a GET parameter.
+ITEMS_QUERY: Final = ("limit", "bbox", "datetime", "next")
+SEARCH_QUERY: Final = (
+    "bbox",
+    "intersects",
+    "datetime",
+    "limit",
+    "ids",
+    "collections",
+    "fields",
+    "filter",
+    "distinct",
+    "next",
+)
+
+
+def _refuse(violation: Violation) -> web.Response:
+    return _stac_error(_bad(violation.message))
+
+
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the Catalog routes to the Sentinel Hub app."""
     del state  # the data is created in the state's store on first request
     base = BASE_PATH
-    app.router.add_get(f"{base}/", _handler(_landing))
-    app.router.add_get(base, _handler(_landing))
-    app.router.add_get(f"{base}/conformance", _handler(_conformance))
+    routes: list[tuple[str, str, Callable[[web.Request, CatalogData], Any], Sequence[str]]] = [
+        ("GET", f"{base}/", _landing, ()),
+        ("GET", base, _landing, ()),
+        ("GET", f"{base}/conformance", _conformance, ()),
+        ("GET", f"{base}/collections", _collections, ("next",)),
+        ("GET", f"{base}/collections/{{collection_id}}", _collection, ()),
+        ("GET", f"{base}/collections/{{collection_id}}/queryables", _queryables, ()),
+        ("GET", f"{base}/collections/{{collection_id}}/items", _items, ITEMS_QUERY),
+        ("GET", f"{base}/collections/{{collection_id}}/items/{{item_id}}", _item, ()),
+        ("GET", f"{base}/search", _search_get, SEARCH_QUERY),
+        ("POST", f"{base}/search", _search_post, ()),
+    ]
+    for method, path, func, query in routes:
+        add_route(app, method, path, _handler(func), query=query, refuse=_refuse)
     # Public on the live service too (the OpenAPI gives them no security).
     app[PUBLIC_PATHS_KEY].update({f"{base}/", base, f"{base}/conformance"})
-    app.router.add_get(f"{base}/collections", _handler(_collections))
-    app.router.add_get(f"{base}/collections/{{collection_id}}", _handler(_collection))
-    app.router.add_get(f"{base}/collections/{{collection_id}}/queryables", _handler(_queryables))
-    app.router.add_get(f"{base}/collections/{{collection_id}}/items", _handler(_items))
-    app.router.add_get(f"{base}/collections/{{collection_id}}/items/{{item_id}}", _handler(_item))
-    app.router.add_get(f"{base}/search", _handler(_search_get))
-    app.router.add_post(f"{base}/search", _handler(_search_post))

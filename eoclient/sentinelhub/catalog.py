@@ -125,18 +125,17 @@ class Catalog:
 
     # -- collections ---------------------------------------------------------------
 
-    def collections(self, *, limit: int | None = None, max_items: int | None = None) -> Paginator[Collection]:
+    def collections(self, *, max_items: int | None = None) -> Paginator[Collection]:
         """Every collection the account can search (``next`` links followed).
+
+        The operation takes no query parameter (no page size), as the OpenAPI document says.
 
         Example::
 
             async for collection in sh.catalog.collections():
                 print(collection.id, collection.title)
         """
-        params: dict[str, str] = {}
-        if limit is not None:
-            params["limit"] = str(_check_limit(limit))
-        first: _Request = {"method": "GET", "url": f"{CATALOG_PATH}/collections", "params": params or None}
+        first: _Request = {"method": "GET", "url": f"{CATALOG_PATH}/collections", "params": None}
 
         def decode(resp: Response) -> SearchPage[Collection]:
             page = from_json(resp.body, _WireCollections, operation="catalog.collections", path=resp.path)

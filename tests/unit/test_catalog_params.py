@@ -134,7 +134,6 @@ def test_invalid_search_raises_before_sending(
         (lambda c: c.items("s2", limit=0), "limit"),
         (lambda c: c.items("s2", bbox=[1, 1, 0, 0]), "bbox"),
         (lambda c: c.items("s2", datetime="soon"), "datetime"),
-        (lambda c: c.collections(limit=500), "limit"),
     ],
 )
 def test_invalid_listing_raises_before_sending(cat: tuple[Catalog, ScriptedTransport], call, field) -> None:
