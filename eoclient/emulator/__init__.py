@@ -23,8 +23,10 @@ What every request goes through (outermost first): request log
 :class:`FaultConfig` random faults from a seeded RNG), error shaping (aiohttp's
 plain-text 404/405 and handler crashes become the service's JSON error), the
 bearer check (a valid unexpired token of *that* service, except public paths
-and ``/_emulator/`` control routes). Tokens expire on the real clock after
-``token_ttl`` seconds; jobs run on the accelerated :class:`EmulatorClock`.
+and ``/_emulator/`` control routes), the route's declared contract (an unknown
+query parameter or body field is a 400, :mod:`eoclient.emulator.routing`).
+Tokens expire on the real clock after ``token_ttl`` seconds; jobs run on the
+accelerated :class:`EmulatorClock`.
 Control routes for an emulator in another process (health, expire tokens,
 advance the clock, inject/clear faults) are listed in
 :mod:`eoclient.emulator.control`. ``Emulator(sentinelhub_setup=[...],
@@ -51,7 +53,8 @@ Adding a service module
 Write ``eoclient/emulator/<family>.py`` with::
 
     def setup(app: web.Application, state: EmulatorState) -> None:
-        app.router.add_post("/api/v1/process", _process)
+        add_route(app, "POST", "/api/v1/process", _process)
+        add_route(app, "GET", "/api/v2/batch/tilinggrids", _list, query=("count", "viewtoken"))
 
 (importing from the submodules, e.g. ``eoclient.emulator.errors``, never from
 the package itself, which imports ``server.py``) and append ``setup`` to
@@ -62,6 +65,11 @@ handler:
 * ``get_state(request)`` is the shared :class:`EmulatorState`: ``clock``,
   ``jobs`` (:class:`JobEngine`, phases named with the service's own statuses),
   ``rng`` (seeded), ``store(name, factory)`` for the module's own data;
+* register every route with :func:`eoclient.emulator.routing.add_route`, declaring
+  the query parameters the real operation takes (and, for SpaceKnow's flat JSON
+  bodies, its fields): anything else is refused with a 400 in the service's
+  shape before the handler runs, so the emulator never accepts what the
+  service refuses;
 * every route is bearer-protected automatically; ``app[PUBLIC_PATHS_KEY].add(path)``
   makes one public; ``request[TOKEN_KEY]`` is the caller's token;
 * answer errors with :func:`sh_error` / :func:`sk_error` (or raise

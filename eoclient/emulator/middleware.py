@@ -5,7 +5,10 @@
 3. :func:`error_shape_middleware` turns ``web.HTTPException`` (unknown path,
    wrong method, a handler's ``raise web.HTTPBadRequest(text=...)``) and
    crashes into the service's error shape;
-4. :func:`eoclient.emulator.auth.auth_middleware` checks the bearer.
+4. :func:`eoclient.emulator.auth.auth_middleware` checks the bearer;
+5. :func:`eoclient.emulator.routing.contract_middleware` refuses what the
+   route's declared contract does not accept (unknown query parameters and,
+   for SpaceKnow, unknown or missing body fields).
 
 Routes under ``/_emulator/`` (control) are neither recorded nor faulted.
 """

@@ -27,6 +27,7 @@ from aiohttp import web
 
 from eoclient.emulator.errors import sh_error
 from eoclient.emulator.jobs import Job, Phase
+from eoclient.emulator.routing import add_route
 from eoclient.emulator.state import EmulatorState, get_state
 
 __all__ = ["DEFAULT_PHASES", "KIND", "setup"]
@@ -168,7 +169,7 @@ async def _results(request: web.Request) -> web.Response:
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the sample job routes to the Sentinel Hub app."""
     del state
-    app.router.add_post("/_sample/jobs", _create)
-    app.router.add_get("/_sample/jobs/{id}", _status)
-    app.router.add_post("/_sample/jobs/{id}/cancel", _cancel)
-    app.router.add_get("/_sample/jobs/{id}/results", _results)
+    add_route(app, "POST", "/_sample/jobs", _create)
+    add_route(app, "GET", "/_sample/jobs/{id}", _status)
+    add_route(app, "POST", "/_sample/jobs/{id}/cancel", _cancel)
+    add_route(app, "GET", "/_sample/jobs/{id}/results", _results, query=("cursor",))

@@ -48,6 +48,7 @@ from eoclient.emulator.middleware import (
     fault_middleware,
     record_middleware,
 )
+from eoclient.emulator.routing import CONTRACTS_KEY, contract_middleware
 from eoclient.emulator.state import (
     PUBLIC_PATHS_KEY,
     SERVICE_KEY,
@@ -93,12 +94,19 @@ def build_app(
     """One service's app: middlewares, token endpoints, control routes, then ``setups``
     (default: :data:`SENTINELHUB_SETUP` or :data:`SPACEKNOW_SETUP`)."""
     app = web.Application(
-        middlewares=[record_middleware, fault_middleware, error_shape_middleware, auth_middleware],
+        middlewares=[
+            record_middleware,
+            fault_middleware,
+            error_shape_middleware,
+            auth_middleware,
+            contract_middleware,
+        ],
         client_max_size=_CLIENT_MAX_SIZE,
     )
     app[STATE_KEY] = state
     app[SERVICE_KEY] = service
     app[PUBLIC_PATHS_KEY] = set()
+    app[CONTRACTS_KEY] = {}
     app.on_response_prepare.append(drop.on_response_prepare)
     if service == SENTINELHUB:
         setup_sentinelhub_auth(app, state)

@@ -44,6 +44,7 @@ from aiohttp import web
 
 from eoclient.emulator.errors import sh_error
 from eoclient.emulator.jobs import Job
+from eoclient.emulator.routing import add_route
 from eoclient.emulator.sh_common import json_payload
 from eoclient.emulator.sh_process import (
     BadRequest,
@@ -263,5 +264,5 @@ async def _status(request: web.Request) -> web.Response:
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the Async Process routes to the Sentinel Hub app."""
     async_store(state)
-    app.router.add_post(PATH, _create)
-    app.router.add_get(PATH + "/{id}", _status)
+    add_route(app, "POST", PATH, _create)
+    add_route(app, "GET", PATH + "/{id}", _status)

@@ -34,6 +34,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from eoclient.emulator import sh_batch_v1
+from eoclient.emulator.routing import add_route
 from eoclient.emulator.sh_batch_engine import (
     BatchRecord,
     BatchStore,
@@ -207,11 +208,10 @@ def _action(name: str) -> Any:
 
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the Batch v2 routes (and the legacy batch routes) to the Sentinel Hub app."""
-    app.router.add_post(PATH, _create)
-    app.router.add_get(PATH, _list)
-    app.router.add_get(f"{PATH}/{{id}}", _get)
-    app.router.add_put(f"{PATH}/{{id}}", _update)
-    app.router.add_post(f"{PATH}/{{id}}/analyse", _action("analyse"))
-    app.router.add_post(f"{PATH}/{{id}}/start", _action("start"))
-    app.router.add_post(f"{PATH}/{{id}}/stop", _action("stop"))
+    add_route(app, "POST", PATH, _create)
+    add_route(app, "GET", PATH, _list, query=("count", "viewtoken", "sort"))
+    add_route(app, "GET", f"{PATH}/{{id}}", _get)
+    add_route(app, "PUT", f"{PATH}/{{id}}", _update)
+    for action in ("analyse", "start", "stop"):
+        add_route(app, "POST", f"{PATH}/{{id}}/{action}", _action(action))
     sh_batch_v1.setup(app, state)

@@ -42,7 +42,7 @@ from aiohttp import web
 
 from eoclient.emulator.jobs import Job, Phase
 from eoclient.emulator.sh_common import Refused
-from eoclient.emulator.sh_process import parse_bounds, parse_data, violation
+from eoclient.emulator.sh_process import parse_bounds, parse_data, script_outputs, violation
 from eoclient.emulator.sh_tiling_grids import GRIDS
 from eoclient.emulator.state import EmulatorState, get_state
 
@@ -427,6 +427,7 @@ def check_process_request(value: Any, *, zarr: bool, bounds_required: bool) -> d
     script = value.get("evalscript")
     if not isinstance(script, str) or not script.strip():
         raise violation("processRequest->evalscript", script, "must not be blank")
+    script_outputs(script)  # an unknown sampleType is refused
     inp = value.get("input")
     if not isinstance(inp, dict):
         raise violation("processRequest->input", inp, "must not be null")

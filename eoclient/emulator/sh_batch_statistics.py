@@ -56,6 +56,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from eoclient.emulator.jobs import Job, JobView, Phase
+from eoclient.emulator.routing import add_route
 from eoclient.emulator.sh_common import Refused, handler, json_payload, view_page
 from eoclient.emulator.sh_process import (
     BadRequest,
@@ -508,10 +509,10 @@ async def _stop(request: web.Request) -> web.Response:
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the Batch Statistical routes to the Sentinel Hub app."""
     batch_statistics_store(state)
-    app.router.add_post(PATH, _create)
-    app.router.add_get(PATH, _list)
-    app.router.add_get(PATH + "/{id}", _get)
-    app.router.add_get(PATH + "/{id}/status", _status)
-    app.router.add_post(PATH + "/{id}/analyse", _analyse)
-    app.router.add_post(PATH + "/{id}/start", _start)
-    app.router.add_post(PATH + "/{id}/stop", _stop)
+    add_route(app, "POST", PATH, _create)
+    add_route(app, "GET", PATH, _list, query=("count", "viewtoken", "sort"))
+    add_route(app, "GET", PATH + "/{id}", _get)
+    add_route(app, "GET", PATH + "/{id}/status", _status)
+    add_route(app, "POST", PATH + "/{id}/analyse", _analyse)
+    add_route(app, "POST", PATH + "/{id}/start", _start)
+    add_route(app, "POST", PATH + "/{id}/stop", _stop)

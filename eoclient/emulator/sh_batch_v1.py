@@ -35,6 +35,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from eoclient.emulator.routing import add_route
 from eoclient.emulator.sh_batch_engine import (
     BatchRecord,
     BatchStore,
@@ -383,17 +384,18 @@ async def _delete_collection(request: web.Request) -> web.Response:
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the legacy batch routes to the Sentinel Hub app."""
     del state
-    app.router.add_post(PATH, _create)
-    app.router.add_get(PATH, _list)
-    app.router.add_get(f"{PATH}/{{id}}", _get)
-    app.router.add_put(f"{PATH}/{{id}}", _update)
-    app.router.add_delete(f"{PATH}/{{id}}", _delete)
+    # Query parameters as the seed reference lists them (this API is not in the OpenAPI document).
+    add_route(app, "POST", PATH, _create)
+    add_route(app, "GET", PATH, _list, query=("collectionId", "count", "viewtoken", "search", "sort"))
+    add_route(app, "GET", f"{PATH}/{{id}}", _get)
+    add_route(app, "PUT", f"{PATH}/{{id}}", _update)
+    add_route(app, "DELETE", f"{PATH}/{{id}}", _delete)
     for action in ("analyse", "start", "cancel", "restartpartial"):
-        app.router.add_post(f"{PATH}/{{id}}/{action}", _action(action))
-    app.router.add_get(f"{PATH}/{{id}}/tiles", _tiles)
-    app.router.add_get(f"{PATH}/{{id}}/tiles/{{tile}}", _tile)
-    app.router.add_post(COLLECTIONS, _create_collection)
-    app.router.add_get(COLLECTIONS, _list_collections)
-    app.router.add_get(f"{COLLECTIONS}/{{cid}}", _get_collection)
-    app.router.add_put(f"{COLLECTIONS}/{{cid}}", _update_collection)
-    app.router.add_delete(f"{COLLECTIONS}/{{cid}}", _delete_collection)
+        add_route(app, "POST", f"{PATH}/{{id}}/{action}", _action(action))
+    add_route(app, "GET", f"{PATH}/{{id}}/tiles", _tiles, query=("status", "count", "viewtoken"))
+    add_route(app, "GET", f"{PATH}/{{id}}/tiles/{{tile}}", _tile)
+    add_route(app, "POST", COLLECTIONS, _create_collection)
+    add_route(app, "GET", COLLECTIONS, _list_collections, query=("count", "viewtoken", "search"))
+    add_route(app, "GET", f"{COLLECTIONS}/{{cid}}", _get_collection)
+    add_route(app, "PUT", f"{COLLECTIONS}/{{cid}}", _update_collection)
+    add_route(app, "DELETE", f"{COLLECTIONS}/{{cid}}", _delete_collection)

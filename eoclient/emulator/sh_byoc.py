@@ -64,6 +64,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from eoclient.emulator.errors import sh_error
+from eoclient.emulator.routing import add_route
 from eoclient.emulator.sh_common import Refused, handler, json_object, view_page
 from eoclient.emulator.state import EmulatorState, get_state
 
@@ -736,19 +737,23 @@ def setup(app: web.Application, state: EmulatorState) -> None:
     del state
     tiles = _BASE + "/{cid}/tiles"
     tile = tiles + "/{tid}"
-    router = app.router
-    router.add_post(_BASE, handler(_create_collection))
-    router.add_get(_BASE, handler(_list_collections), allow_head=False)
-    router.add_get(_BASE + "/{cid}", handler(_get_collection), allow_head=False)
-    router.add_put(_BASE + "/{cid}", handler(_update_collection))
-    router.add_delete(_BASE + "/{cid}", handler(_delete_collection))
-    router.add_post(_BASE + "/{cid}/copyTiles", handler(_copy_tiles))
-    router.add_post(tiles, handler(_create_tile))
-    router.add_get(tiles, handler(_list_tiles), allow_head=False)
-    router.add_get(tile, handler(_get_tile), allow_head=False)
-    router.add_put(tile, handler(_update_tile))
-    router.add_delete(tile, handler(_delete_tile))
-    router.add_post(tile + "/reingest", handler(_reingest_tile))
-    router.add_get(tile + "/files", handler(_list_files), allow_head=False)
-    router.add_get(tile + "/files/{path:.+}", handler(_get_file), allow_head=False)
-    router.add_route("HEAD", tile + "/files/{path:.+}", handler(_head_file))
+    # Query parameters as the OpenAPI document lists them per operation; any other is refused.
+    routes = [
+        ("POST", _BASE, _create_collection, ()),
+        ("GET", _BASE, _list_collections, ("count", "viewtoken", "search")),
+        ("GET", _BASE + "/{cid}", _get_collection, ()),
+        ("PUT", _BASE + "/{cid}", _update_collection, ()),
+        ("DELETE", _BASE + "/{cid}", _delete_collection, ()),
+        ("POST", tiles, _create_tile, ()),
+        ("GET", tiles, _list_tiles, ("count", "viewtoken", "sort", "path", "status")),
+        ("GET", tile, _get_tile, ()),
+        ("PUT", tile, _update_tile, ()),
+        ("DELETE", tile, _delete_tile, ()),
+        ("POST", tile + "/reingest", _reingest_tile, ()),
+        ("GET", tile + "/files", _list_files, ()),
+        ("GET", tile + "/files/{path:.+}", _get_file, ()),
+        ("HEAD", tile + "/files/{path:.+}", _head_file, ()),
+    ]
+    for method, path, func, query in routes:
+        add_route(app, method, path, handler(func), query=query, allow_head=False)
+    add_route(app, "POST", _BASE + "/{cid}/copyTiles", handler(_copy_tiles), required_query=("toCollection",))

@@ -10,8 +10,12 @@ public as on the live service, the rest need a Sentinel Hub bearer)::
     GET  /collections/{cid}/queryables        JSON Schema of the filterable properties
     GET  /collections/{cid}/items?bbox=&datetime=&limit=&next=   OGC API Features listing
     GET  /collections/{cid}/items/{id}        one item (404 if unknown)
-    GET  /search?collections=&bbox=&intersects=&datetime=&ids=&filter=&fields=&distinct=&limit=&next=
+    GET  /search?collections=&bbox=&intersects=&datetime=&ids=&filter=&fields=
+                &distinct=&limit=&next=
     POST /search                              the same as a JSON body
+
+Any other query parameter is refused (the route declarations at the end of this
+module, checked by :mod:`eoclient.emulator.routing`).
 
 Data: five collections (``sentinel-2-l2a`` 5000 items, ``sentinel-2-l1c`` 3000,
 ``sentinel-1-grd`` 2500, ``landsat-ot-l2`` 1500, ``sentinel-3-olci`` 600),
@@ -56,6 +60,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from eoclient import cql2
+from eoclient.emulator.routing import Violation, add_route
 from eoclient.emulator.state import PUBLIC_PATHS_KEY, EmulatorState, get_state
 
 __all__ = ["BASE_PATH", "COLLECTION_PAGE_SIZE", "SEED", "CatalogData", "Record", "catalog_data", "setup"]
@@ -902,24 +907,6 @@ def _parse_filter(data: CatalogData, collection: str, value: Any, lang: Any, fro
     return _Filter(expr, data.specs[collection].queryables)
 
 
-# The query parameters of each GET listing, as the contract lists them, and ``next``: the
-# paging token the service writes into its own ``next`` links. Anything else is refused.
-_SEARCH_PARAMS: Final = frozenset(
-    {"collections", "bbox", "intersects", "datetime", "ids", "fields", "filter", "distinct", "limit", "next"}
-)
-_ITEMS_PARAMS: Final = frozenset({"bbox", "datetime", "limit", "next"})
-_COLLECTIONS_PARAMS: Final = frozenset({"next"})
-
-
-def _check_query(query: MultiMapping[str], allowed: frozenset[str]) -> None:
-    """Refuse parameters the endpoint does not take, and any given twice (lists are comma-separated)."""
-    for name in query:
-        if name not in allowed:
-            raise _bad(f"unknown query parameter {name!r}; this endpoint takes {', '.join(sorted(allowed))}")
-        if len(query.getall(name)) > 1:
-            raise _bad(f"the query parameter {name!r} is given more than once (lists are comma-separated)")
-
-
 def _get_params(query: MultiMapping[str]) -> dict[str, Any]:
     """A GET search query as the JSON-like values of a POST body."""
     params: dict[str, Any] = {}
@@ -1078,14 +1065,11 @@ def _known_collection(data: CatalogData, request: web.Request) -> str:
 # -- handlers --------------------------------------------------------------------------
 
 
-def _handler(
-    fn: Callable[[web.Request, CatalogData], Any], params: frozenset[str] = frozenset()
-) -> Callable[[web.Request], Any]:
-    """A route answering STAC errors; ``params`` are the query parameters it takes (others: 400)."""
+def _handler(fn: Callable[[web.Request, CatalogData], Any]) -> Callable[[web.Request], Any]:
+    """A route answering STAC errors (its query parameters are checked by the route's contract)."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
-            _check_query(request.query, params)
             result = fn(request, catalog_data(get_state(request)))
             if hasattr(result, "__await__"):
                 result = await result
@@ -1231,19 +1215,46 @@ async def _search_post(request: web.Request, data: CatalogData) -> web.Response:
     return _json(_search_page(request, data, query, method="POST"), content_type=_GEOJSON)
 
 
+# The query parameters of each GET operation, as the OpenAPI document lists them; any other is
+# refused (eoclient.emulator.routing). ``next`` is the page token of the links this catalog
+# answers with (the document's own example links carry it; its CatalogLink ``merge`` note
+# turns a body ``{"next": ...}`` into ``&next=``); ``filter-lang`` is not a GET parameter.
+ITEMS_QUERY: Final = ("limit", "bbox", "datetime", "next")
+SEARCH_QUERY: Final = (
+    "bbox",
+    "intersects",
+    "datetime",
+    "limit",
+    "ids",
+    "collections",
+    "fields",
+    "filter",
+    "distinct",
+    "next",
+)
+
+
+def _refuse(violation: Violation) -> web.Response:
+    return _stac_error(_bad(violation.message))
+
+
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the Catalog routes to the Sentinel Hub app."""
     del state  # the data is created in the state's store on first request
     base = BASE_PATH
-    app.router.add_get(f"{base}/", _handler(_landing))
-    app.router.add_get(base, _handler(_landing))
-    app.router.add_get(f"{base}/conformance", _handler(_conformance))
+    routes: list[tuple[str, str, Callable[[web.Request, CatalogData], Any], Sequence[str]]] = [
+        ("GET", f"{base}/", _landing, ()),
+        ("GET", base, _landing, ()),
+        ("GET", f"{base}/conformance", _conformance, ()),
+        ("GET", f"{base}/collections", _collections, ("next",)),
+        ("GET", f"{base}/collections/{{collection_id}}", _collection, ()),
+        ("GET", f"{base}/collections/{{collection_id}}/queryables", _queryables, ()),
+        ("GET", f"{base}/collections/{{collection_id}}/items", _items, ITEMS_QUERY),
+        ("GET", f"{base}/collections/{{collection_id}}/items/{{item_id}}", _item, ()),
+        ("GET", f"{base}/search", _search_get, SEARCH_QUERY),
+        ("POST", f"{base}/search", _search_post, ()),
+    ]
+    for method, path, func, query in routes:
+        add_route(app, method, path, _handler(func), query=query, refuse=_refuse)
     # Public on the live service too (the OpenAPI gives them no security).
     app[PUBLIC_PATHS_KEY].update({f"{base}/", base, f"{base}/conformance"})
-    app.router.add_get(f"{base}/collections", _handler(_collections, _COLLECTIONS_PARAMS))
-    app.router.add_get(f"{base}/collections/{{collection_id}}", _handler(_collection))
-    app.router.add_get(f"{base}/collections/{{collection_id}}/queryables", _handler(_queryables))
-    app.router.add_get(f"{base}/collections/{{collection_id}}/items", _handler(_items, _ITEMS_PARAMS))
-    app.router.add_get(f"{base}/collections/{{collection_id}}/items/{{item_id}}", _handler(_item))
-    app.router.add_get(f"{base}/search", _handler(_search_get, _SEARCH_PARAMS))
-    app.router.add_post(f"{base}/search", _handler(_search_post))

@@ -1,10 +1,16 @@
 """Emulated Sentinel Hub Process API: ``POST /api/v1/process``.
 
-The body is checked like the real service checks it; a bad one gets a 400 in
-Sentinel Hub's error shape (``COMMON_BAD_PAYLOAD`` with an ``errors`` list of
-``{"parameter", "invalidValue", "violation"}``, or ``RENDERER_EXCEPTION`` for
-an evalscript that cannot run). A good one gets deterministic synthetic
-imagery of the requested size, format and band count:
+The body is checked like the real service checks it (the OpenAPI document's
+required fields; a data collection ``type`` it knows, :data:`DATA_TYPES` or
+``byoc-``/``batch-``/``zarr-<uuid>``; a bbox or geometry within its CRS's range,
+:func:`crs_range`; an output format and an evalscript ``sampleType`` the
+service has; the Statistical, Async Process and batch APIs share these
+checks); a bad one gets a 400 in Sentinel Hub's error shape
+(``COMMON_BAD_PAYLOAD`` with an ``errors`` list of ``{"parameter",
+"invalidValue", "violation"}``, or ``RENDERER_EXCEPTION`` for an evalscript
+that cannot run). A query parameter is refused before that
+(:mod:`eoclient.emulator.routing`: the operation lists none). A good one gets
+deterministic synthetic imagery of the requested size, format and band count:
 
 * ``image/tiff``: a valid baseline TIFF (uncompressed, one strip, 8/16/32-bit
   samples as the evalscript's ``sampleType`` says), ``width * height * bands *
@@ -46,6 +52,7 @@ from typing import Any, Final, TypeGuard
 from aiohttp import web
 
 from eoclient.emulator.errors import sh_error
+from eoclient.emulator.routing import add_route
 from eoclient.emulator.sh_common import json_payload
 from eoclient.emulator.state import EmulatorState, get_state
 
@@ -69,7 +76,41 @@ _EXTENSIONS: Final = {
     "application/octet-stream": "bin",
 }
 _SAMPLE_BYTES: Final = {"UINT8": 1, "AUTO": 1, "INT8": 1, "UINT16": 2, "INT16": 2, "FLOAT32": 4}
-_CRS_RE: Final = re.compile(r"^https?://www\.opengis\.net/def/crs/(EPSG/0/\d+|OGC/1\.3/CRS84)$")
+"""Bytes per sample of each evalscript ``sampleType`` (the only ones an evalscript may set)."""
+_CRS_RE: Final = re.compile(r"^https?://www\.opengis\.net/def/crs/(EPSG/0/(\d+)|OGC/1\.3/CRS84)$")
+_WGS84: Final = (-180.0, -90.0, 180.0, 90.0)
+_WEB_MERCATOR: Final = (-20037508.3428, -20048966.1041, 20037508.3428, 20048966.1041)  # EPSG:3857 bounds
+# A UTM zone's own coordinates: false easting 500 km (so 0..1000 km), northing 0..10000 km
+# (the south zones' false northing is 10000 km at the equator).
+_UTM: Final = (0.0, 0.0, 1_000_000.0, 10_000_000.0)
+
+DATA_TYPES: Final = frozenset(
+    {
+        # The OpenAPI document's ProcessRequestInputData types ...
+        "sentinel-2-l1c",
+        "sentinel-2-l2a",
+        "landsat-8-l1c",
+        "landsat-ot-l1",
+        "landsat-ot-l2",
+        "landsat-etm-l1",
+        "landsat-etm-l2",
+        "landsat-tm-l1",
+        "landsat-tm-l2",
+        "landsat-mss-l1",
+        "modis",
+        "dem",
+        "sentinel-1-grd",
+        "hls",
+        # ... and the Sentinel-3/5P collections docs.sentinel-hub.com lists besides them.
+        "sentinel-3-olci",
+        "sentinel-3-slstr",
+        "sentinel-5p-l2",
+    }
+)
+"""The ``input.data[].type`` values of the data collections; ``byoc-``/``batch-``/``zarr-<uuid>`` too."""
+_OWN_COLLECTION_RE: Final = re.compile(
+    r"^(byoc|batch|zarr)-[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$"
+)
 _MOSAICKING: Final = frozenset({"mostRecent", "leastRecent", "leastCC"})
 _BOUNDARY: Final = "eoclient-emulator-boundary-7f3a9c"
 
@@ -148,8 +189,46 @@ def _points(value: Any) -> list[tuple[float, float]]:
     raise ValueError("bad coordinates")
 
 
+def crs_range(crs: str | None) -> tuple[float, float, float, float] | None:
+    """The coordinates a CRS can express (``min_x, min_y, max_x, max_y``), ``None`` if not known here.
+
+    WGS84 (CRS84, EPSG:4326, longitude first as the service reads both), Web
+    Mercator (EPSG:3857) and the UTM zones (EPSG:326xx north, 327xx south).
+    """
+    match = _CRS_RE.match(crs) if crs is not None else None
+    if crs is None or (match is not None and match.group(2) is None):
+        return _WGS84
+    code = int(match.group(2)) if match is not None else 0
+    if code == 4326:
+        return _WGS84
+    if code == 3857:
+        return _WEB_MERCATOR
+    if 32601 <= code <= 32660 or 32701 <= code <= 32760:
+        return _UTM
+    return None
+
+
+def _check_range(
+    extent: tuple[float, float, float, float], crs: str | None, parameter: str, value: Any
+) -> None:
+    limits = crs_range(crs)
+    if limits is None:
+        return
+    x0, y0, x1, y1 = limits
+    if not (x0 <= extent[0] and extent[2] <= x1 and y0 <= extent[1] and extent[3] <= y1):
+        name = "WGS84" if limits == _WGS84 else (crs or "").rsplit("/", 1)[-1]
+        raise violation(
+            parameter,
+            value,
+            f"coordinates outside the range of the CRS ({name}: x {x0:g}..{x1:g}, y {y0:g}..{y1:g})",
+        )
+
+
 def parse_bounds(bounds: Any, prefix: str = "input->bounds") -> tuple[float, float, float, float]:
-    """Check ``bounds``; returns the extent ``(min_x, min_y, max_x, max_y)``."""
+    """Check ``bounds``; returns the extent ``(min_x, min_y, max_x, max_y)``.
+
+    Coordinates must lie within the range of the CRS (:func:`crs_range`).
+    """
     if not isinstance(bounds, dict):
         raise violation(prefix, bounds, "must not be null")
     bbox = bounds.get("bbox")
@@ -157,6 +236,7 @@ def parse_bounds(bounds: Any, prefix: str = "input->bounds") -> tuple[float, flo
     if bbox is None and geometry is None:
         raise violation(prefix, bounds, "bbox or geometry must be specified")
     props = bounds.get("properties")
+    crs: str | None = None
     if props is not None:
         crs = props.get("crs") if isinstance(props, dict) else None
         if crs is not None and (not isinstance(crs, str) or not _CRS_RE.match(crs)):
@@ -173,6 +253,7 @@ def parse_bounds(bounds: Any, prefix: str = "input->bounds") -> tuple[float, flo
             raise violation(f"{prefix}->geometry", geometry, "a polygon needs at least 3 positions")
         xs, ys = [p[0] for p in points], [p[1] for p in points]
         extent = (min(xs), min(ys), max(xs), max(ys))
+        _check_range(extent, crs, f"{prefix}->geometry", geometry)
     if bbox is not None:
         if not isinstance(bbox, list) or len(bbox) != 4 or not all(_number(v) for v in bbox):
             raise violation(f"{prefix}->bbox", bbox, "must be an array of 4 numbers")
@@ -181,6 +262,7 @@ def parse_bounds(bounds: Any, prefix: str = "input->bounds") -> tuple[float, flo
                 f"{prefix}->bbox", bbox, "invalid bbox: minimum coordinates must be below maximum"
             )
         extent = (float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3]))
+        _check_range(extent, crs, f"{prefix}->bbox", bbox)
     assert extent is not None
     return extent
 
@@ -193,6 +275,14 @@ def parse_data(data: Any, prefix: str = "input->data") -> list[dict[str, Any]]:
         where = f"{prefix}[{i}]"
         if not isinstance(item, dict) or not isinstance(item.get("type"), str) or not item["type"]:
             raise violation(f"{where}->type", item, "must not be null")
+        kind = item["type"]
+        if kind not in DATA_TYPES and not _OWN_COLLECTION_RE.match(kind):
+            raise violation(
+                f"{where}->type",
+                kind,
+                "unknown data collection type: one of "
+                f"{', '.join(sorted(DATA_TYPES))}, or byoc-/batch-/zarr-<collection id>",
+            )
         flt = item.get("dataFilter") or {}
         if not isinstance(flt, dict):
             raise violation(f"{where}->dataFilter", flt, "must be an object")
@@ -325,14 +415,16 @@ def script_outputs(evalscript: str) -> list[ScriptOutput]:
     for body in bodies:
         ident = re.search(r"\bid\s*:\s*[\"']([^\"']+)[\"']", body)
         bands = re.search(r"\bbands\s*:\s*(\d+)", body)
-        sample = re.search(r"\bsampleType\s*:\s*(?:SampleType\s*\.\s*)?[\"']?(\w+)", body)
-        outputs.append(
-            ScriptOutput(
-                ident.group(1) if ident else "default",
-                max(1, int(bands.group(1))) if bands else 1,
-                sample.group(1).upper() if sample else "AUTO",
+        # A literal (``"UINT8"`` or ``SampleType.UINT8``) is checked; a variable cannot be read here.
+        sample = re.search(r"\bsampleType\s*:\s*(?:SampleType\s*\.\s*(\w+)|[\"'](\w*)[\"'])", body)
+        sample_type = (sample.group(1) or sample.group(2)).upper() if sample else "AUTO"
+        name = ident.group(1) if ident else "default"
+        if sample_type not in _SAMPLE_BYTES:
+            raise script_error(
+                f"evalscript.js: output {name!r}: unknown sampleType {sample_type!r} "
+                f"(one of {', '.join(sorted(_SAMPLE_BYTES))})"
             )
-        )
+        outputs.append(ScriptOutput(name, max(1, int(bands.group(1))) if bands else 1, sample_type))
     return outputs or [ScriptOutput("default", 3, "AUTO")]
 
 
@@ -736,4 +828,4 @@ async def _process(request: web.Request) -> web.StreamResponse:
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add ``POST /api/v1/process`` to the Sentinel Hub app."""
     state.store(_SEED_KEY, lambda: derived_seed(state, _SEED_KEY))
-    app.router.add_post(PATH, _process)
+    add_route(app, "POST", PATH, _process)

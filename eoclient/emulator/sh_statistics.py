@@ -44,6 +44,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from eoclient.emulator.routing import add_route
 from eoclient.emulator.sh_common import json_payload
 from eoclient.emulator.sh_process import (
     PU_HEADER,
@@ -392,4 +393,4 @@ def setup(app: web.Application, state: EmulatorState) -> None:
     """Add ``POST /api/v1/statistics`` to the Sentinel Hub app."""
     state.store(_SEED_KEY, lambda: derived_seed(state, _SEED_KEY))
     state.store(_ATTEMPTS_KEY, _Attempts)
-    app.router.add_post(PATH, _statistics)
+    add_route(app, "POST", PATH, _statistics)

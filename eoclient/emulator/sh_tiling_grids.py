@@ -18,6 +18,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from eoclient.emulator.errors import sh_error
+from eoclient.emulator.routing import add_route
 from eoclient.emulator.sh_common import Refused, view_page
 from eoclient.emulator.state import EmulatorState
 
@@ -64,5 +65,5 @@ async def _get(request: web.Request) -> web.Response:
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the tiling grid routes to the Sentinel Hub app."""
     del state
-    app.router.add_get(_BASE, _list, allow_head=False)
-    app.router.add_get(_BASE + "/{id}", _get, allow_head=False)
+    add_route(app, "GET", _BASE, _list, query=("count", "viewtoken"), allow_head=False)
+    add_route(app, "GET", _BASE + "/{id}", _get, allow_head=False)

@@ -12,7 +12,7 @@ credits) holds the emulator's login user (id :func:`subject_of` its user
 name, as the login endpoint issues it) and a teammate (:data:`TEAMMATE`);
 ``group_other`` ("Other Org", tier ``premium``, 500 credits) holds one
 outsider (:data:`OUTSIDER`). Guardian users created through
-``/user/create-guardian-user`` join their manager's group. A token subject
+``/user/guardian-user/create`` join their manager's group. A token subject
 never seen before (only tests make those) joins the main group with the
 login user's permissions.
 

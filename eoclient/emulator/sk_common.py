@@ -2,7 +2,10 @@
 
 A handler raises :class:`SkError` wherever it finds something to refuse, and is
 registered through :func:`sk_route`, which answers the error in SpaceKnow's
-shape (``{"error": CODE, "errorMessage": text}``)::
+shape (``{"error": CODE, "errorMessage": text}``), with
+:func:`~eoclient.emulator.routing.add_route` declaring the body fields the
+reference lists (a field it does not list, a required one missing, or any query
+parameter is refused before the handler runs)::
 
     async def _scene_info(request):
         require(request, "imagery.scene-info")   # sk_accounts: 403 NOT-AUTHORIZED
@@ -12,7 +15,8 @@ shape (``{"error": CODE, "errorMessage": text}``)::
             raise scene_not_found(body["sceneId"])
         return web.json_response(scene)
 
-    app.router.add_post("/imagery/scene-info", sk_route(_scene_info))
+    add_route(app, "POST", "/imagery/scene-info", sk_route(_scene_info),
+              required_fields=("sceneId",), fields=("tiles", "forceOffline"))
 """
 
 from __future__ import annotations

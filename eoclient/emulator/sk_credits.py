@@ -41,6 +41,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from eoclient.emulator.routing import add_route
 from eoclient.emulator.sk_accounts import (
     MAIN_GROUP,
     OTHER_GROUP,
@@ -556,8 +557,28 @@ async def _user_info(request: web.Request) -> web.Response:
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the Credits routes to the SpaceKnow app."""
     del state
-    app.router.add_post("/credits/check-area", sk_route(_check_area))
-    app.router.add_post("/credits/list-group-transactions", sk_route(_listing("transactions")))
-    app.router.add_post("/credits/list-group-allocations", sk_route(_listing("allocations")))
-    app.router.add_post("/credits/set-user-credit-limit", sk_route(_set_user_limit))
-    app.router.add_post("/credits/user-info", sk_route(_user_info))
+    add_route(
+        app,
+        "POST",
+        "/credits/check-area",
+        sk_route(_check_area),
+        required_fields=("sceneIds", "geojson"),
+        fields=("userId", "creditsTier", "costFreeAllocation"),
+    )
+    for kind in ("transactions", "allocations"):
+        add_route(
+            app,
+            "POST",
+            f"/credits/list-group-{kind}",
+            sk_route(_listing(kind)),
+            fields=("groupId", "cursor"),
+        )
+    add_route(
+        app,
+        "POST",
+        "/credits/set-user-credit-limit",
+        sk_route(_set_user_limit),
+        required_fields=("userId",),
+        fields=("creditLimit",),
+    )
+    add_route(app, "POST", "/credits/user-info", sk_route(_user_info), fields=("userId",))

@@ -39,6 +39,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from eoclient.emulator.errors import sk_error
+from eoclient.emulator.routing import add_route
 from eoclient.emulator.sk_accounts import require
 from eoclient.emulator.sk_common import json_body, sk_route
 from eoclient.emulator.sk_pipelines import create_pipeline, initiate_response, retrieve_handler
@@ -66,6 +67,18 @@ COLUMNS: Final = (
 )
 LIST_FIELDS: Final = ("aoi", "aoiName", "project", "algorithm", "source", "version", "tag")
 _CSV_BATCH: Final = 500  # rows per streamed write
+# The body fields the reference lists (table and example); others are refused (eoclient.emulator.routing).
+CATALOGUE_FIELDS: Final = ("version", "project", "source", "algorithm", "aoiName", "aoiLabel")
+DATAPOINTS_FIELDS: Final = (
+    "aggregator",
+    "showAoiPositions",
+    "showAoiTags",
+    "postprocessType",
+    "resample",
+    "columns",
+    "keepDuplicates",
+    "keepAllVersions",
+)
 _PRODUCT_ID_MAX: Final = 140
 
 
@@ -825,13 +838,48 @@ async def _data_dictionary(request: web.Request, body: dict[str, Any]) -> web.St
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the Datacube routes to the SpaceKnow app."""
     del state
-    app.router.add_post("/datacube/aois/list", _route(_aois))
-    app.router.add_post("/datacube/catalogue/get", _route(_catalogue))
-    app.router.add_post("/datacube/datapoints/get", _route(_datapoints))
-    app.router.add_post("/datacube/datapoints/get/initiate", _route(_datapoints_initiate))
-    app.router.add_post(
-        "/datacube/datapoints/get/retrieve", retrieve_handler("datacube/datapoints/get", "datacube.get")
+    add_route(app, "POST", "/datacube/aois/list", _route(_aois), fields=())
+    add_route(app, "POST", "/datacube/catalogue/get", _route(_catalogue), fields=CATALOGUE_FIELDS)
+    add_route(
+        app,
+        "POST",
+        "/datacube/datapoints/get",
+        _route(_datapoints),
+        required_fields=("filters",),
+        fields=DATAPOINTS_FIELDS,
     )
-    app.router.add_post("/datacube/products/list", _route(_products))
-    app.router.add_post("/datacube/products/get-csv", _route(_product_csv))
-    app.router.add_post("/datacube/products/get-data-dictionary", _route(_data_dictionary))
+    add_route(
+        app,
+        "POST",
+        "/datacube/datapoints/get/initiate",
+        _route(_datapoints_initiate),
+        required_fields=("filters",),
+        fields=DATAPOINTS_FIELDS,
+    )
+    add_route(
+        app,
+        "POST",
+        "/datacube/datapoints/get/retrieve",
+        retrieve_handler("datacube/datapoints/get", "datacube.get"),
+        required_fields=("pipelineId",),
+        fields=(),
+    )
+    add_route(
+        app, "POST", "/datacube/products/list", _route(_products), fields=("productId", "downloadableOnly")
+    )
+    add_route(
+        app,
+        "POST",
+        "/datacube/products/get-csv",
+        _route(_product_csv),
+        required_fields=("productId",),
+        fields=("pitDt", "csvFormat"),
+    )
+    add_route(
+        app,
+        "POST",
+        "/datacube/products/get-data-dictionary",
+        _route(_data_dictionary),
+        required_fields=("productId",),
+        fields=(),
+    )

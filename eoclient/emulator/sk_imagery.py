@@ -51,6 +51,7 @@ from aiohttp import web
 from eoclient.emulator import sk_scenes
 from eoclient.emulator.errors import sk_error
 from eoclient.emulator.jobs import Phase
+from eoclient.emulator.routing import add_route
 from eoclient.emulator.sk_accounts import current_user, require
 from eoclient.emulator.sk_common import SkError, json_body, scene_not_found, sk_route
 from eoclient.emulator.sk_pipelines import create_pipeline, initiate_response, retrieve_handler
@@ -76,6 +77,18 @@ SCENE_COVERAGE_MBR_SIDE_KM: Final = 4000.0
 MAX_PIXELS: Final = 3_000_000
 KM_PER_DEGREE: Final = 111.32
 _CHUNK: Final = 1 << 16
+# What the reference lists besides ``datasets`` (table, example, the sceneCoverage note); others are refused.
+SEARCH_FIELDS: Final = (
+    "extent",
+    "startDatetime",
+    "endDatetime",
+    "cursor",
+    "minIntersection",
+    "forceRefresh",
+    "onlyDownloadable",
+    "onlyIngested",
+    "sceneCoverage",
+)
 
 SEARCH_PHASES: Final = (Phase("NEW", 1.0, "Search queued"), Phase("PROCESSING", 3.0, "Searching imagery"))
 IMAGE_PHASES: Final = (
@@ -520,11 +533,39 @@ async def _ingest(request: web.Request) -> web.Response:
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the imagery routes to the SpaceKnow app."""
     del state
-    router = app.router
-    router.add_post("/imagery/search/initiate", sk_route(_search_initiate))
-    router.add_post("/imagery/search/retrieve", retrieve_handler("imagery/search", "imagery.availability"))
-    router.add_post("/imagery/get-image/initiate", sk_route(_get_image_initiate))
-    router.add_post("/imagery/get-image/retrieve", retrieve_handler("imagery/get-image", "imagery.images"))
-    router.add_post("/imagery/scene-info", sk_route(_scene_info))
-    router.add_post("/imagery/providers", sk_route(_providers))
-    router.add_post("/imagery/ingest-scene", sk_route(_ingest))
+    add_route(
+        app,
+        "POST",
+        "/imagery/search/initiate",
+        sk_route(_search_initiate),
+        required_fields=("datasets",),
+        fields=SEARCH_FIELDS,
+    )
+    add_route(
+        app,
+        "POST",
+        "/imagery/get-image/initiate",
+        sk_route(_get_image_initiate),
+        required_fields=("sceneId", "extent"),
+        fields=("resolution", "exportRaster"),
+    )
+    for name, permission in (("search", "imagery.availability"), ("get-image", "imagery.images")):
+        add_route(
+            app,
+            "POST",
+            f"/imagery/{name}/retrieve",
+            retrieve_handler(f"imagery/{name}", permission),
+            required_fields=("pipelineId",),
+            fields=(),
+        )
+    add_route(
+        app,
+        "POST",
+        "/imagery/scene-info",
+        sk_route(_scene_info),
+        required_fields=("sceneId",),
+        fields=("tiles", "forceOffline"),
+    )
+    add_route(app, "POST", "/imagery/providers", sk_route(_providers), fields=())
+    # A streamed binary body: only the query is declared (the handler reads the file).
+    add_route(app, "POST", "/imagery/ingest-scene", sk_route(_ingest), required_query=("provider",))

@@ -75,6 +75,7 @@ from aiohttp import web
 
 from eoclient.emulator import sk_credits, sk_scenes
 from eoclient.emulator.jobs import Phase
+from eoclient.emulator.routing import add_route
 from eoclient.emulator.sk_accounts import current_user, require
 from eoclient.emulator.sk_common import SkError, json_body, scene_not_found, sk_route
 from eoclient.emulator.sk_pipelines import create_pipeline, initiate_response, retrieve_handler
@@ -96,6 +97,28 @@ __all__ = [
 MAX_LISTED_TILES: Final = 16
 GRID_CHUNK: Final = 4 * 1024
 _CACHE_SIZE: Final = 256
+# What the reference lists besides the required fields (table and example); others are refused.
+OPTIONAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
+    "release": ("subGeometry", "onlyIngested"),
+    "dry-run": ("allocate", "ignoreCache", "onlyIngested"),
+    "pairs": (
+        "minIntersection",
+        "pairingType",
+        "periodicity",
+        "minDayDelta",
+        "maxDayDelta",
+        "onlyTopOrbitNumber",
+        "maxYoyDelta",
+    ),
+    "nwise": ("minScenes",),
+}
+GRID_QUERY: Final = (
+    "user_threshold",
+    "download_unclipped",
+    "force_download",
+    "classification",
+    "detection_filters",
+)
 _KM_PER_DEG: Final = 111.32
 
 BBox = tuple[float, float, float, float]
@@ -974,17 +997,36 @@ async def _send(
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the Kraken routes to the SpaceKnow app."""
     del state
-    router = app.router
-    router.add_post("/kraken/release/initiate", sk_route(_release_initiate))
-    router.add_post("/kraken/release/retrieve", retrieve_handler("kraken/release", "kraken.release"))
-    router.add_post("/kraken/dry-run/initiate", sk_route(_dry_run_initiate))
-    router.add_post("/kraken/dry-run/retrieve", retrieve_handler("kraken/dry-run", "kraken.dry-run"))
-    router.add_post("/kraken/pairs/initiate", sk_route(_pairs_initiate))
-    router.add_post("/kraken/pairs/retrieve", retrieve_handler("kraken/pairs", "imagery.availability"))
-    router.add_post("/kraken/nwise/initiate", sk_route(_nwise_initiate))
-    router.add_post("/kraken/nwise/retrieve", retrieve_handler("kraken/nwise", "imagery.availability"))
-    router.add_post("/kraken/algorithms", sk_route(_algorithms))
-    router.add_get("/kraken/map-classes/{map_id}", sk_route(_map_classes), allow_head=False)
-    router.add_get(
-        "/kraken/grid/{map_id}/{geometry_id}/{zoom}/{x}/{y}/{file_name}", sk_route(_grid), allow_head=False
+    initiates = {
+        "release": (_release_initiate, "kraken.release", ("mapTypes", "extent", "sceneIds")),
+        "dry-run": (_dry_run_initiate, "kraken.dry-run", ("dryRuns", "extent")),
+        "pairs": (_pairs_initiate, "imagery.availability", ("sceneIds", "extent")),
+        "nwise": (_nwise_initiate, "imagery.availability", ("groupingType", "sceneIds", "extent")),
+    }
+    for name, (initiate, permission, required) in initiates.items():
+        add_route(
+            app,
+            "POST",
+            f"/kraken/{name}/initiate",
+            sk_route(initiate),
+            required_fields=required,
+            fields=OPTIONAL_FIELDS[name],
+        )
+        add_route(
+            app,
+            "POST",
+            f"/kraken/{name}/retrieve",
+            retrieve_handler(f"kraken/{name}", permission),
+            required_fields=("pipelineId",),
+            fields=(),
+        )
+    add_route(app, "POST", "/kraken/algorithms", sk_route(_algorithms), fields=())
+    add_route(app, "GET", "/kraken/map-classes/{map_id}", sk_route(_map_classes), allow_head=False)
+    add_route(
+        app,
+        "GET",
+        "/kraken/grid/{map_id}/{geometry_id}/{zoom}/{x}/{y}/{file_name}",
+        sk_route(_grid),
+        query=GRID_QUERY,
+        allow_head=False,
     )

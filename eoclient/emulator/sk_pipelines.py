@@ -17,8 +17,10 @@ Example (in a family module; errors are raised as ``SkError``, see
         job = create_pipeline(get_state(request), "kraken/release", result=lambda: {...})
         return initiate_response(job, get_state(request))
 
-    app.router.add_post("/kraken/release/initiate", sk_route(_initiate))
-    app.router.add_post("/kraken/release/retrieve", retrieve_handler("kraken/release", "kraken.release"))
+    add_route(app, "POST", "/kraken/release/initiate", sk_route(_initiate),
+              required_fields=("mapTypes", "extent", "sceneIds"), fields=("subGeometry", "onlyIngested"))
+    add_route(app, "POST", "/kraken/release/retrieve", retrieve_handler("kraken/release", "kraken.release"),
+              required_fields=("pipelineId",), fields=())
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from eoclient.emulator.jobs import Job, Phase
+from eoclient.emulator.routing import add_route
 from eoclient.emulator.sk_accounts import require
 from eoclient.emulator.sk_common import Handler, SkError, json_body, sk_route
 from eoclient.emulator.state import EmulatorState, get_state
@@ -138,4 +141,11 @@ def retrieve_handler(operation: str, *permissions: str) -> Handler:
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the pipeline status service to the SpaceKnow app."""
     del state
-    app.router.add_post("/tasking/get-status", sk_route(_get_status))
+    add_route(
+        app,
+        "POST",
+        "/tasking/get-status",
+        sk_route(_get_status),
+        required_fields=("pipelineId",),
+        fields=("getProgress",),
+    )

@@ -4,10 +4,15 @@ Routes (SpaceKnow app, bearer required)::
 
     POST /user/info                  {"userId"?}  -> {"accounting", "email", "id", "name", "permissions"}
                                      (another user's info needs admin.users.manage)
-    POST /user/create-guardian-user  {"email", "password", "name"} -> {}
+    POST /user/guardian-user/create  {"email", "password", "name"} -> {}
                                      (admin.users.create-guardian-user; 409 USER-ALREADY-EXISTS)
-    POST /user/delete-guardian-user  {"email"} -> {}
+    POST /user/guardian-user/delete  {"email"} -> {}
                                      (admin.users.delete-guardian-user; 404 USER-NOT-FOUND)
+
+The Guardian paths are the ones docs.spaceknow.com's User API documents (the
+reference shows the operations, not their paths). Body fields the reference
+does not list, and missing required ones, are refused (400 BAD-REQUEST) by
+the route declarations (:mod:`eoclient.emulator.routing`).
 
 The users, their groups and permissions are the ones every family sees:
 :mod:`eoclient.emulator.sk_accounts` (a Guardian user created here has a
@@ -16,15 +21,20 @@ credits account in its manager's group at once).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 
+from eoclient.emulator.routing import add_route
 from eoclient.emulator.sk_accounts import EMAIL_PATTERN, accounts, current_user, require
 from eoclient.emulator.sk_common import SkError, json_body, sk_route
 from eoclient.emulator.state import EmulatorState, get_state
 
-__all__ = ["setup"]
+__all__ = ["CREATE_GUARDIAN_PATH", "DELETE_GUARDIAN_PATH", "INFO_PATH", "setup"]
+
+INFO_PATH: Final = "/user/info"
+CREATE_GUARDIAN_PATH: Final = "/user/guardian-user/create"
+DELETE_GUARDIAN_PATH: Final = "/user/guardian-user/delete"
 
 
 def _email(body: dict[str, Any]) -> str:
@@ -76,6 +86,15 @@ async def _delete_guardian(request: web.Request) -> web.Response:
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the users routes to the SpaceKnow app."""
     del state
-    app.router.add_post("/user/info", sk_route(_info))
-    app.router.add_post("/user/create-guardian-user", sk_route(_create_guardian))
-    app.router.add_post("/user/delete-guardian-user", sk_route(_delete_guardian))
+    add_route(app, "POST", INFO_PATH, sk_route(_info), fields=("userId",))
+    add_route(
+        app,
+        "POST",
+        CREATE_GUARDIAN_PATH,
+        sk_route(_create_guardian),
+        required_fields=("email", "password", "name"),
+        fields=(),
+    )
+    add_route(
+        app, "POST", DELETE_GUARDIAN_PATH, sk_route(_delete_guardian), required_fields=("email",), fields=()
+    )

@@ -34,8 +34,9 @@ from eoclient.errors import APIError, EOClientError, OutcomeUnknownError, Valida
 __all__ = ["EMAIL_PATTERN", "UserInfo", "Users", "check_email"]
 
 INFO_PATH: Final = "/user/info"
-CREATE_GUARDIAN_PATH: Final = "/user/create-guardian-user"
-DELETE_GUARDIAN_PATH: Final = "/user/delete-guardian-user"
+# The reference shows the Guardian operations without their paths; these are docs.spaceknow.com's (User API).
+CREATE_GUARDIAN_PATH: Final = "/user/guardian-user/create"
+DELETE_GUARDIAN_PATH: Final = "/user/guardian-user/delete"
 
 EMAIL_PATTERN: Final = re.compile(r"[^@ \t\r\n]+@[^@ \t\r\n]+\.[^@ \t\r\n]+")
 """The reference's e-mail pattern, matched against the whole address."""

@@ -110,7 +110,7 @@ async def test_collections_follow_next_links(sh: SentinelHub, eo_emulator: Emula
     assert queries[0] == "" and "next=" in queries[1]
     assert len(await sh.catalog.collections(max_items=2).collect()) == 2
     # The contract gives this listing no query parameters: the page size is the service's.
-    with pytest.raises(BadRequestError, match="unknown query parameter 'limit'"):
+    with pytest.raises(BadRequestError, match="limit: unknown query parameter"):
         await sh.request("GET", f"{CATALOG_PATH}/collections", params={"limit": "2"})
 
 
@@ -402,7 +402,7 @@ async def test_emulator_validates_like_the_service(sh: SentinelHub) -> None:
             },
             "filter",
         ),
-        ({"collections": S2, "datetime": since, "query": "{}"}, "unknown query parameter 'query'"),
+        ({"collections": S2, "datetime": since, "query": "{}"}, "query: unknown query parameter"),
     ]
     for params, says in get_queries:
         with pytest.raises(BadRequestError, match=says):
@@ -411,14 +411,14 @@ async def test_emulator_validates_like_the_service(sh: SentinelHub) -> None:
         await sh.request("GET", f"{SEARCH}?collections={S2}&collections=sentinel-2-l1c&datetime={since}")
     with pytest.raises(BadRequestError):
         await sh.request("GET", f"{CATALOG_PATH}/collections/{S2}/items", params={"limit": "0"})
-    with pytest.raises(BadRequestError, match="unknown query parameter 'filter'"):
+    with pytest.raises(BadRequestError, match="filter: unknown query parameter"):
         await sh.request(
             "GET", f"{CATALOG_PATH}/collections/{S2}/items", params={"filter": "eo:cloud_cover < 5"}
         )
     for path in (f"{CATALOG_PATH}/collections/{S2}", f"{CATALOG_PATH}/collections/{S2}/queryables"):
-        with pytest.raises(BadRequestError, match="unknown query parameter 'f'"):
+        with pytest.raises(BadRequestError, match="f: unknown query parameter"):
             await sh.request("GET", path, params={"f": "json"})
-    with pytest.raises(BadRequestError, match="unknown query parameter 'f'"):
+    with pytest.raises(BadRequestError, match="f: unknown query parameter"):
         await sh.request("POST", SEARCH, params={"f": "json"}, json={"collections": [S2], "datetime": since})
     # The items listing, unlike a search, takes no datetime at all.
     assert (

@@ -53,7 +53,7 @@ async def test_guardian_user_lifecycle(sk: SpaceKnow, eo_emulator: Emulator) -> 
     created = store.by_email("ann.smith@example.com")
     assert created is not None and created.guardian and created.name == "Ann Smith"
     assert created.password_hash and PASSWORD not in created.password_hash and PASSWORD not in repr(created)
-    [sent] = [r for r in eo_emulator.requests if r.path == "/user/create-guardian-user"]
+    [sent] = [r for r in eo_emulator.requests if r.path == "/user/guardian-user/create"]
     assert json.loads(sent.body or b"") == {
         "email": "ann.smith@example.com",
         "password": PASSWORD,
@@ -76,6 +76,41 @@ async def test_guardian_user_lifecycle(sk: SpaceKnow, eo_emulator: Emulator) -> 
     with pytest.raises(NotFoundError) as unknown:
         await sk.users.info(created.id)
     assert unknown.value.code == "USER-NOT-FOUND"
+
+
+async def test_guardian_users_use_the_documented_paths(sk: SpaceKnow, eo_emulator: Emulator) -> None:
+    # docs.spaceknow.com, User API: POST /user/guardian-user/create and /user/guardian-user/delete.
+    await sk.users.create_guardian_user("hal@example.com", PASSWORD, "Hal")
+    await sk.users.delete_guardian_user("hal@example.com")
+    assert user_requests(eo_emulator) == ["/user/guardian-user/create", "/user/guardian-user/delete"]
+    assert [r.status for r in eo_emulator.requests if r.path.startswith("/user/")] == [200, 200]
+    # The paths the client once called do not exist: the emulator answers 404 as SpaceKnow does.
+    for made_up in ("/user/create-guardian-user", "/user/delete-guardian-user"):
+        with pytest.raises(NotFoundError) as info:
+            await sk.transport.request("POST", made_up, operation="test", json={"email": "hal@example.com"})
+        assert info.value.code == "NOT-FOUND"
+
+
+async def test_guardian_bodies_are_checked_like_the_reference(sk: SpaceKnow, eo_emulator: Emulator) -> None:
+    """A field the reference does not list, or a required one missing, is a 400 before anything happens."""
+    create = {"email": "ivy@example.com", "password": PASSWORD, "name": "Ivy"}
+    for body, field in (
+        ({**create, "role": "admin"}, "role"),
+        ({k: v for k, v in create.items() if k != "name"}, "name"),
+        ({**create, "email": None}, "email"),
+    ):
+        with pytest.raises(BadRequestError) as info:
+            await sk.transport.request("POST", "/user/guardian-user/create", operation="test", json=body)
+        assert info.value.code == "BAD-REQUEST"
+        assert (info.value.service_message or "").startswith(f"{field}: ")
+    assert accounts(eo_emulator.state).by_email("ivy@example.com") is None
+    with pytest.raises(BadRequestError, match="groupId: unknown field"):
+        await sk.transport.request(
+            "POST",
+            "/user/guardian-user/delete",
+            operation="test",
+            json={"email": "x@example.com", "groupId": "g"},
+        )
 
 
 async def test_deleting_a_non_guardian_or_unknown_user_is_not_found(
@@ -160,7 +195,7 @@ async def test_password_never_in_logs_reprs_or_errors(
         with pytest.raises(ConflictError) as conflict:
             await sk.users.create_guardian_user("erin@example.com", password, "Erin")
         # A 5xx on a create leaves its outcome unknown (it is not re-sent): still nothing leaks.
-        eo_emulator.faults.inject("server_error", path_prefix="/user/create-guardian-user", status=500)
+        eo_emulator.faults.inject("server_error", path_prefix="/user/guardian-user/create", status=500)
         with pytest.raises(OutcomeUnknownError) as server:
             await sk.users.create_guardian_user("frank@example.com", password, "Frank")
         with pytest.raises(ValidationError) as invalid:

@@ -368,7 +368,7 @@ async def test_imagery_search_with_a_lost_answer_is_retried(eo_emulator: Emulato
 async def test_guardian_user_create_with_a_lost_answer_names_the_email(
     eo_emulator: Emulator, sk: SpaceKnow, kind: str
 ) -> None:
-    lose_next_post(eo_emulator, kind, "/user/create-guardian-user")
+    lose_next_post(eo_emulator, kind, "/user/guardian-user/create")
     with pytest.raises(OutcomeUnknownError) as info:
         await sk.users.create_guardian_user("gina@example.com", "a-long-initial-password", "Gina")
     assert "gina@example.com" in info.value.how_to_find
