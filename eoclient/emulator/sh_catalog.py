@@ -760,6 +760,11 @@ def _parse_bbox(values: Any) -> tuple[float, float, float, float]:
         nums = [nums[0], nums[1], nums[3], nums[4]]
     if nums[1] > nums[3]:
         raise _bad("bbox: the minimum latitude is above the maximum")
+    # WGS84, as for every other request (the antimeridian lets min_x exceed max_x, not leave ±180).
+    if not all(-180.0 <= x <= 180.0 for x in (nums[0], nums[2])) or not all(
+        -90.0 <= y <= 90.0 for y in (nums[1], nums[3])
+    ):
+        raise _bad("bbox: coordinates outside WGS84 (longitude -180..180, latitude -90..90)")
     return nums[0], nums[1], nums[2], nums[3]
 
 
@@ -794,6 +799,8 @@ def _parse_intersects(value: Any) -> tuple[float, float, float, float]:
         raise _bad("intersects: the geometry has no coordinates")
     xs = [float(p[0]) for p in points]
     ys = [float(p[1]) for p in points]
+    if min(xs) < -180.0 or max(xs) > 180.0 or min(ys) < -90.0 or max(ys) > 90.0:
+        raise _bad("intersects: coordinates outside WGS84 (longitude -180..180, latitude -90..90)")
     return min(xs), min(ys), max(xs), max(ys)
 
 

@@ -644,3 +644,27 @@ async def test_other_families_refuse_bad_collections_bboxes_and_sample_types(
         assert resp.status == 400, await resp.text()
         text = str(value) if "evalscript" in field else field.replace(".", "->")
         sh_refusal(await resp.json(), "UINT12" if "evalscript" in field else text)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"bbox": [13.0, 45.0, 14.0, 95.0]},
+        {"bbox": [-190.0, 45.0, 14.0, 46.0]},
+        {"intersects": {"type": "Point", "coordinates": [13.0, -91.0]}},
+    ],
+    ids=["latitude", "longitude", "intersects"],
+)
+async def test_catalog_search_refuses_coordinates_outside_wgs84(eo_emulator, body) -> None:
+    from tests.integration.conftest import sh_client
+
+    async with sh_client(eo_emulator) as sh:
+        resp = await sh.request(
+            "POST",
+            "/api/v1/catalog/1.0.0/search",
+            json={"collections": ["sentinel-2-l2a"], "datetime": "2023-01-01T00:00:00Z/..", **body},
+            ok={400: True},
+        )
+    assert resp.status == 400
+    error = resp.json()
+    assert error["code"] == "InvalidParameterValue" and "outside WGS84" in error["description"]
