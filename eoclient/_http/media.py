@@ -21,6 +21,7 @@ __all__ = [
     "is_json",
     "matches",
     "media_type",
+    "type_for_filename",
 ]
 
 JSON: Final = frozenset({"application/json"})
@@ -40,19 +41,22 @@ _ALIASES: Final = {
     "text/json": "application/json",
 }
 
+_ALSO: Final = {"text/csv": ("text/plain",)}
+
+# The type a file of this extension is served as (and the type of a tar member of that name).
 _BY_EXTENSION: Final = {
-    ".tif": frozenset({"image/tiff"}),
-    ".tiff": frozenset({"image/tiff"}),
-    ".geotiff": frozenset({"image/tiff"}),
-    ".png": frozenset({"image/png"}),
-    ".jpg": frozenset({"image/jpeg"}),
-    ".jpeg": frozenset({"image/jpeg"}),
-    ".json": JSON,
-    ".geojson": JSON,
-    ".csv": frozenset({"text/csv", "text/plain"}),
-    ".zip": frozenset({"application/zip"}),
-    ".tar": frozenset({"application/tar"}),
-    ".zarr": ANY_BINARY,
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".geotiff": "image/tiff",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".json": "application/json",
+    ".geojson": "application/geo+json",
+    ".csv": "text/csv",
+    ".zip": "application/zip",
+    ".tar": "application/tar",
+    ".zarr": "application/octet-stream",
 }
 
 
@@ -99,14 +103,24 @@ def matches(expected: Collection[str], received: str) -> bool:
     return False
 
 
+def type_for_filename(name: str) -> str:
+    """The media type of a file by its extension (``application/octet-stream`` when unknown)."""
+    return _BY_EXTENSION.get(posixpath.splitext(name)[1].lower(), "application/octet-stream")
+
+
 def expected_for_filename(name: str) -> frozenset[str] | None:
     """The types a file of this name may arrive as (by extension), or ``None`` when unknown.
 
     A generic binary type is always accepted too: object stores often serve
-    files as ``application/octet-stream``.
+    files as ``application/octet-stream``. CSV may come as ``text/plain``, and
+    any JSON file as any JSON type.
     """
     known = _BY_EXTENSION.get(posixpath.splitext(name)[1].lower())
-    return None if known is None else known | ANY_BINARY
+    if known is None:
+        return None
+    if is_json(known):
+        return JSON | ANY_BINARY
+    return frozenset({known, *_ALSO.get(known, ())}) | ANY_BINARY
 
 
 def excerpt(body: bytes, limit: int = 120) -> str:

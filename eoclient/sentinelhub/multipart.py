@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from eoclient._http import media
 from eoclient._models import from_json
 from eoclient.errors import ResponseDecodeError
 
@@ -32,14 +33,6 @@ __all__ = [
 
 TAR_TYPES: Final = frozenset({"application/tar", "application/x-tar"})
 
-_EXTENSIONS: Final = {
-    ".tif": "image/tiff",
-    ".tiff": "image/tiff",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".json": "application/json",
-}
 _PARAM_RE: Final = re.compile(r';\s*([\w*-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))')
 
 
@@ -65,7 +58,7 @@ class ResponsePart:
 
 def content_type_for(filename: str) -> str:
     """The media type of an archive member by its extension (``application/octet-stream`` if unknown)."""
-    return _EXTENSIONS.get(posixpath.splitext(filename)[1].lower(), "application/octet-stream")
+    return media.type_for_filename(filename)
 
 
 def identifier_for(filename: str, identifiers: Iterable[str] = ()) -> str:
