@@ -12,7 +12,15 @@ from typing import Any
 
 from eoclient.errors import ValidationError
 
-__all__ = ["check_flag", "check_instance", "check_int", "check_seconds"]
+__all__ = [
+    "check_flag",
+    "check_instance",
+    "check_int",
+    "check_seconds",
+    "check_text",
+    "non_negative",
+    "optional_text",
+]
 
 
 def check_int(field: str, value: Any, *, minimum: int) -> None:
@@ -53,3 +61,29 @@ def check_instance(field: str, value: Any, type_: type) -> None:
         raise ValidationError(
             field, f"expected a {type_.__name__} (eoclient.{type_.__name__}), got {type(value).__name__}"
         )
+
+
+def check_text(field: str, value: Any) -> str:
+    """``value`` is a string with something in it (not only spaces); returned as given."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(field, f"must be a non-empty string, got {value!r}")
+    return value
+
+
+def optional_text(field: str, value: Any, *, allow_empty: bool = False) -> str | None:
+    """``None``, or a string (non-empty unless ``allow_empty``); returned as given."""
+    if value is None:
+        return None
+    if allow_empty:
+        if not isinstance(value, str):
+            raise ValidationError(field, f"must be a string or None, got {value!r}")
+        return value
+    return check_text(field, value)
+
+
+def non_negative(field: str, value: Any) -> float | None:
+    """``None``, or a finite number ``>= 0`` (not a ``bool``) as a float."""
+    if value is None:
+        return None
+    check_seconds(field, value)
+    return float(value)

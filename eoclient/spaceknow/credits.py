@@ -17,13 +17,14 @@ the paths below follow the permission each one needs (``credits.check-area`` →
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Final, TypeVar
+from collections.abc import Sequence
+from typing import Any, Final
 
 from eoclient._client import BaseClient
 from eoclient._models import from_wire
-from eoclient.errors import ResponseDecodeError, ValidationError
-from eoclient.paging import Page, Paginator
+from eoclient.errors import ValidationError
+from eoclient.paging import Paginator
+from eoclient.spaceknow._paging import cursor_paginator
 from eoclient.spaceknow.credits_models import (
     AreaCheck,
     CreditAllocation,
@@ -34,53 +35,13 @@ from eoclient.spaceknow.credits_models import (
     check_scene_ids,
 )
 
-__all__ = ["Credits", "cursor_paginator"]
-
-T = TypeVar("T")
+__all__ = ["Credits"]
 
 CHECK_AREA: Final = "/credits/check-area"
 TRANSACTIONS: Final = "/credits/list-group-transactions"
 ALLOCATIONS: Final = "/credits/list-group-allocations"
 SET_USER_LIMIT: Final = "/credits/set-user-credit-limit"
 USER_INFO: Final = "/credits/user-info"
-
-
-def cursor_paginator(
-    client: BaseClient,
-    path: str,
-    item_type: type[T],
-    body: Mapping[str, Any],
-    *,
-    operation: str,
-    max_items: int | None = None,
-) -> Paginator[T]:
-    """A :class:`Paginator` over a SpaceKnow ``{"results": [...], "cursor": ...}`` listing.
-
-    Each page is one POST of ``body`` plus the previous answer's ``cursor``;
-    an answer without a cursor (or with no results) is the last page.
-    """
-    base = {k: v for k, v in body.items() if v is not None}
-
-    async def fetch(cursor: Any) -> Page[T]:
-        payload = dict(base)
-        if cursor is not None:
-            payload["cursor"] = cursor
-        data = await client.transport.request_json(
-            "POST", path, operation=operation, json=payload, idempotent=True
-        )
-        if not isinstance(data, dict):
-            raise ResponseDecodeError('expected {"results": [...]}', operation=operation, path=path)
-        if "results" not in data:
-            raise ResponseDecodeError(
-                "unexpected response shape: Object missing required field `results`",
-                operation=operation,
-                path=path,
-            )
-        items = from_wire(data["results"], list[item_type], operation=operation, path=path)  # type: ignore[valid-type]
-        nxt = data.get("cursor")
-        return Page(items, nxt if isinstance(nxt, str) and nxt and items else None)
-
-    return Paginator(fetch, max_items=max_items)
 
 
 def _optional_id(value: Any, field: str) -> str | None:

@@ -28,6 +28,7 @@ from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Final
 
+from eoclient._checks import optional_text
 from eoclient._client import BaseClient
 from eoclient._http.transport import decode_json
 from eoclient._models import from_wire
@@ -218,14 +219,6 @@ def _product_body(product_id: Any, pit_dt: Any, csv_format: Any) -> dict[str, An
     return body
 
 
-def _optional_str(value: Any, field: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValidationError(field, f"must be a string or None, got {value!r}")
-    return value
-
-
 # -- the family -----------------------------------------------------------------------------
 
 FiltersArg = Sequence[Filter | Mapping[str, Any]] | Mapping[str, Any]
@@ -300,7 +293,7 @@ class Datacube:
             "aoiName": aoi_name,
             "aoiLabel": aoi_label,
         }
-        body = {k: _optional_str(v, k) for k, v in given.items() if v is not None}
+        body = {k: optional_text(k, v, allow_empty=True) for k, v in given.items() if v is not None}
         op = "datacube.catalogue"
 
         def decode(data: Any) -> list[CatalogueEntry]:

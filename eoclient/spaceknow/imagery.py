@@ -40,6 +40,7 @@ from typing import IO, Any, Final
 import anyio
 import anyio.to_thread
 
+from eoclient._checks import check_flag
 from eoclient._client import BaseClient
 from eoclient._http.retry import RetryPolicy
 from eoclient._models import from_user
@@ -206,12 +207,6 @@ def _extent(
     return geometry, bounds
 
 
-def _flag(value: Any, field: str) -> bool | None:
-    if value is not None and not isinstance(value, bool):
-        raise ValidationError(field, f"must be True, False or None, got {value!r}")
-    return value
-
-
 def search_request(
     datasets: Iterable[DatasetLike],
     extent: Any = None,
@@ -263,7 +258,7 @@ def search_request(
         ("sceneCoverage", scene_coverage, "scene_coverage"),
         ("forceRefresh", force_refresh, "force_refresh"),
     ):
-        if _flag(value, field) is not None:
+        if check_flag(field, value) is not None:
             body[key] = value
     return body
 
@@ -560,7 +555,7 @@ class Imagery:
                     raise ValidationError(f"tiles[{i}]", f"expected an [x, y] pair of integers, got {tile!r}")
                 checked.append([int(tile[0]), int(tile[1])])
             body["tiles"] = checked
-        if _flag(force_offline, "force_offline") is not None:
+        if check_flag("force_offline", force_offline) is not None:
             body["forceOffline"] = force_offline
         result: Scene = await self._client.transport.request_json(
             "POST", SCENE_INFO_PATH, operation="imagery.scene-info", json=body, idempotent=True, type=Scene

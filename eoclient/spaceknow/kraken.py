@@ -22,7 +22,6 @@ Paths: ``/kraken/{release,dry-run,pairs,nwise}/{initiate,retrieve}`` (POST),
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import Any, Final
 
 import anyio
 
-from eoclient._checks import check_flag
+from eoclient._checks import check_flag, non_negative, optional_text
 from eoclient._client import BaseClient
 from eoclient._models import from_user
 from eoclient._paths import segment
@@ -146,22 +145,6 @@ def _extent(value: Any, field: str = "extent") -> dict[str, Any]:
     return geometry
 
 
-def _non_negative(value: Any, field: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise ValidationError(field, f"must be a number >= 0, got {value!r}")
-    return float(value)
-
-
-def _optional_str(value: Any, field: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(field, f"must be a non-empty string, got {value!r}")
-    return value
-
-
 def _segment(value: Any, field: str) -> str:
     """``value`` checked to be one path segment (it also names a local file): returned unquoted."""
     if isinstance(value, str) and ("/" in value or "\\" in value):
@@ -214,7 +197,8 @@ def detection_filters_text(filters: str | Sequence[FilterLine]) -> str:
     return "\n".join(out)
 
 
-def _flag(value: Any, field: str) -> str | None:
+def _query_flag(value: Any, field: str) -> str | None:
+    """A tile option as the query wants it: ``\"1\"``/``\"0\"`` (``None``: not sent)."""
     if value is None:
         return None
     if value in (True, False, 0, 1):
@@ -240,10 +224,10 @@ def _tile_params(
             raise ValidationError("user_threshold", f"must be a number in [-1, 1], got {user_threshold!r}")
         params["user_threshold"] = repr(float(user_threshold))
     for name, value in (("download_unclipped", download_unclipped), ("force_download", force_download)):
-        flag = _flag(value, name)
+        flag = _query_flag(value, name)
         if flag is not None:
             params[name] = flag
-    text = _optional_str(classification, "classification")
+    text = optional_text("classification", classification)
     if text is not None:
         params["classification"] = text
     if detection_filters is not None:
@@ -422,12 +406,12 @@ class Kraken:
         """
         body: dict[str, Any] = {"sceneIds": _scene_ids(scene_ids), "extent": _extent(extent)}
         options = {
-            "pairingType": _optional_str(pairing_type, "pairing_type"),
-            "periodicity": _optional_str(periodicity, "periodicity"),
-            "minIntersection": _non_negative(min_intersection, "min_intersection"),
-            "minDayDelta": _non_negative(min_day_delta, "min_day_delta"),
-            "maxDayDelta": _non_negative(max_day_delta, "max_day_delta"),
-            "maxYoyDelta": _non_negative(max_yoy_delta, "max_yoy_delta"),
+            "pairingType": optional_text("pairing_type", pairing_type),
+            "periodicity": optional_text("periodicity", periodicity),
+            "minIntersection": non_negative("min_intersection", min_intersection),
+            "minDayDelta": non_negative("min_day_delta", min_day_delta),
+            "maxDayDelta": non_negative("max_day_delta", max_day_delta),
+            "maxYoyDelta": non_negative("max_yoy_delta", max_yoy_delta),
         }
         low, high = options["minDayDelta"], options["maxDayDelta"]
         if isinstance(low, float) and isinstance(high, float) and high < low:

@@ -25,6 +25,7 @@ from typing import Any, Final
 
 import msgspec
 
+from eoclient._checks import check_text
 from eoclient._client import BaseClient
 from eoclient._models import Model
 from eoclient._outcome import outcome_unknown
@@ -64,12 +65,6 @@ def check_email(email: Any, *, field: str = "email") -> str:
         shown = email if isinstance(email, str) else type(email).__name__
         raise ValidationError(field, f"not an e-mail address: {shown!r}")
     return email
-
-
-def _non_empty(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(field, "must be a non-empty string")
-    return value
 
 
 def _password(password: Any) -> Secret:
@@ -121,7 +116,7 @@ class Users:
         """The claims and permissions of the logged-in user, or of ``user_id`` (needs admin.users.manage)."""
         body: dict[str, Any] = {}
         if user_id is not None:
-            body["userId"] = _non_empty(user_id, "user_id")
+            body["userId"] = check_text("user_id", user_id)
         result: UserInfo = await self._client.transport.request_json(
             "POST", INFO_PATH, operation="user.info", json=body, idempotent=True, type=UserInfo
         )
@@ -138,7 +133,7 @@ class Users:
         """
         address = check_email(email)
         secret = _password(password)  # only the Secret stays in this frame's locals
-        full_name = _non_empty(name, "name")
+        full_name = check_text("name", name)
         operation = "user.create-guardian-user"
         failure: EOClientError | None = None
         try:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from eoclient.errors import ResponseDecodeError, ValidationError
-from eoclient.spaceknow.credits import cursor_paginator
+from eoclient.spaceknow._paging import cursor_paginator
 from eoclient.spaceknow.credits_models import (
     CreditTransaction,
     check_area_geojson,

@@ -1,0 +1,57 @@
+"""SpaceKnow listings (``{"results": [...], "cursor": ...}``) as Paginators over ``cursor``.
+
+The SpaceKnow counterpart of :mod:`eoclient.sentinelhub._paging`: every
+cursor listing of every SpaceKnow family pages through :func:`cursor_paginator`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from eoclient._client import BaseClient
+from eoclient._models import from_wire
+from eoclient.errors import ResponseDecodeError
+from eoclient.paging import Page, Paginator
+
+__all__ = ["cursor_paginator"]
+
+T = TypeVar("T")
+
+
+def cursor_paginator(
+    client: BaseClient,
+    path: str,
+    item_type: type[T],
+    body: Mapping[str, Any],
+    *,
+    operation: str,
+    max_items: int | None = None,
+) -> Paginator[T]:
+    """A :class:`Paginator` over a SpaceKnow ``{"results": [...], "cursor": ...}`` listing.
+
+    Each page is one POST of ``body`` plus the previous answer's ``cursor``;
+    an answer without a cursor (or with no results) is the last page.
+    """
+    base = {k: v for k, v in body.items() if v is not None}
+
+    async def fetch(cursor: Any) -> Page[T]:
+        payload = dict(base)
+        if cursor is not None:
+            payload["cursor"] = cursor
+        data = await client.transport.request_json(
+            "POST", path, operation=operation, json=payload, idempotent=True
+        )
+        if not isinstance(data, dict):
+            raise ResponseDecodeError('expected {"results": [...]}', operation=operation, path=path)
+        if "results" not in data:
+            raise ResponseDecodeError(
+                "unexpected response shape: Object missing required field `results`",
+                operation=operation,
+                path=path,
+            )
+        items = from_wire(data["results"], list[item_type], operation=operation, path=path)  # type: ignore[valid-type]
+        nxt = data.get("cursor")
+        return Page(items, nxt if isinstance(nxt, str) and nxt and items else None)
+
+    return Paginator(fetch, max_items=max_items)
