@@ -13,6 +13,7 @@ MODULES = {
     "datacube": "eoclient.spaceknow.datacube",
     "imagery": "eoclient.spaceknow.imagery",
     "kraken": "eoclient.spaceknow.kraken",
+    "kraken_grid": "eoclient.spaceknow.kraken_grid",
     "pipelines": "eoclient.spaceknow.pipelines",
     "users": "eoclient.spaceknow.users",
 }

@@ -22,22 +22,19 @@ Paths: ``/kraken/{release,dry-run,pairs,nwise}/{initiate,retrieve}`` (POST),
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-import anyio
-
 from eoclient._checks import check_flag, non_negative, optional_text
-from eoclient._client import BaseClient
 from eoclient._models import from_user
-from eoclient._paths import segment
-from eoclient.bulk import BulkReport, Download, Downloaded, Failure, download_all, download_file
 from eoclient.errors import ValidationError
 from eoclient.geo import as_geojson, geometry_bounds
 from eoclient.jobs import Job
-from eoclient.paging import Page, Paginator
+from eoclient.spaceknow.kraken_grid import (
+    KrakenGrid,
+    check_map_types,
+    detection_filters_text,
+)
 from eoclient.spaceknow.kraken_models import (
     Algorithm,
     AlgorithmDataset,
@@ -75,10 +72,6 @@ RELEASE: Final = "/kraken/release"
 DRY_RUN: Final = "/kraken/dry-run"
 PAIRS: Final = "/kraken/pairs"
 NWISE: Final = "/kraken/nwise"
-ALGORITHMS_PATH: Final = "/kraken/algorithms"
-MAP_CLASSES_PATH: Final = "/kraken/map-classes/{map_id}"
-GRID_PATH: Final = "/kraken/grid/{map_id}/{geometry_id}/{zoom}/{x}/{y}/{file_name}"
-MAX_ZOOM: Final = 30
 GROUPING_TYPES: Final = ("cumulated",)
 MIN_NWISE_SCENES: Final = 3
 _POLYGONAL: Final = frozenset({"Polygon", "MultiPolygon"})
@@ -88,20 +81,8 @@ register_result(f"{DRY_RUN}/retrieve", DryRunResult)
 register_result(f"{PAIRS}/retrieve", PairsResult)
 register_result(f"{NWISE}/retrieve", NwiseResult)
 
-FilterLine = str | tuple[str, str, Any]
-
 
 # -- input checks (everything here runs before a request is sent) ----------------------------------------
-
-
-def _map_types(value: Any, field: str = "map_types") -> list[str]:
-    names = [value] if isinstance(value, str) else value
-    if not isinstance(names, Sequence) or isinstance(names, bytes) or not names:
-        raise ValidationError(field, "give at least one map type (e.g. 'imagery', 'aircraft')")
-    for i, name in enumerate(names):
-        if not isinstance(name, str) or not name.strip():
-            raise ValidationError(f"{field}[{i}]", f"must be a map type name, got {name!r}")
-    return list(names)
 
 
 def _scene_id(value: Any, field: str) -> str:
@@ -145,118 +126,16 @@ def _extent(value: Any, field: str = "extent") -> dict[str, Any]:
     return geometry
 
 
-def _segment(value: Any, field: str) -> str:
-    """``value`` checked to be one path segment (it also names a local file): returned unquoted."""
-    if isinstance(value, str) and ("/" in value or "\\" in value):
-        raise ValidationError(field, f"must be a single path segment, got {value!r}")
-    segment(value, field)
-    return str(value)
-
-
-def _tile(zoom: Any, x: Any, y: Any) -> tuple[int, int, int]:
-    for name, v in (("zoom", zoom), ("x", x), ("y", y)):
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise ValidationError(name, f"must be an integer, got {v!r}")
-    if not 0 <= zoom <= MAX_ZOOM:
-        raise ValidationError("zoom", f"must be between 0 and {MAX_ZOOM}, got {zoom}")
-    side = 2**zoom
-    for name, v in (("x", x), ("y", y)):
-        if not 0 <= v < side:
-            raise ValidationError(name, f"must be in [0, {side - 1}] at zoom {zoom}, got {v}")
-    return zoom, x, y
-
-
-def detection_filters_text(filters: str | Sequence[FilterLine]) -> str:
-    """``detection_filters`` as the grid endpoint takes them: one ``property condition value`` per line.
-
-    Accepts the text itself (``"area gt 1000\\nwidth lt 100"``) or a list of
-    lines or ``(property, condition, value)`` tuples; every line must have
-    exactly three space-separated items.
-    """
-    lines: list[Any] = filters.splitlines() if isinstance(filters, str) else list(filters)
-    out = []
-    for i, line in enumerate(lines):
-        where = f"detection_filters[{i}]"
-        if isinstance(line, tuple):
-            if len(line) != 3:
-                raise ValidationError(where, f"expected (property, condition, value), got {line!r}")
-            items = [str(v) for v in line]
-            if any(not item or item.split() != [item] for item in items):
-                raise ValidationError(where, f"items must be single words, got {line!r}")
-        elif isinstance(line, str):
-            if not line.strip():
-                continue
-            items = line.split()
-        else:
-            raise ValidationError(where, f"expected a line of text or a 3-tuple, got {line!r}")
-        if len(items) != 3:
-            raise ValidationError(where, f"expected 'property condition value', got {' '.join(items)!r}")
-        out.append(" ".join(items))
-    if not out:
-        raise ValidationError("detection_filters", "no filter given (use None for none)")
-    return "\n".join(out)
-
-
-def _query_flag(value: Any, field: str) -> str | None:
-    """A tile option as the query wants it: ``\"1\"``/``\"0\"`` (``None``: not sent)."""
-    if value is None:
-        return None
-    if value in (True, False, 0, 1):
-        return "1" if value else "0"
-    raise ValidationError(field, f"must be a bool (or 0/1), got {value!r}")
-
-
-def _tile_params(
-    *,
-    user_threshold: float | None,
-    download_unclipped: bool | None,
-    force_download: bool | None,
-    classification: str | None,
-    detection_filters: str | Sequence[FilterLine] | None,
-) -> dict[str, str]:
-    params: dict[str, str] = {}
-    if user_threshold is not None:
-        if (
-            isinstance(user_threshold, bool)
-            or not isinstance(user_threshold, int | float)
-            or not -1.0 <= user_threshold <= 1.0  # NaN fails this too
-        ):
-            raise ValidationError("user_threshold", f"must be a number in [-1, 1], got {user_threshold!r}")
-        params["user_threshold"] = repr(float(user_threshold))
-    for name, value in (("download_unclipped", download_unclipped), ("force_download", force_download)):
-        flag = _query_flag(value, name)
-        if flag is not None:
-            params[name] = flag
-    text = optional_text("classification", classification)
-    if text is not None:
-        params["classification"] = text
-    if detection_filters is not None:
-        params["detection_filters"] = detection_filters_text(detection_filters)
-    return params
-
-
-def _params_for(file_name: str, params: Mapping[str, str]) -> dict[str, str]:
-    """The options that apply to one kind of grid file when a whole map is downloaded."""
-    raster = file_name.endswith(".png")
-    vector = file_name.endswith(".geojson")
-    out = {}
-    for key, value in params.items():
-        if key == "detection_filters" and not vector:
-            continue
-        if key in ("user_threshold", "classification") and not raster:
-            continue
-        out[key] = value
-    return out
-
-
 # -- the family ------------------------------------------------------------------------------------------
 
 
-class Kraken:
-    """SpaceKnow Kraken, reached as ``sk.kraken`` of :class:`~eoclient.SpaceKnow`."""
+class Kraken(KrakenGrid):
+    """SpaceKnow Kraken, reached as ``sk.kraken`` of :class:`~eoclient.SpaceKnow`.
 
-    def __init__(self, client: BaseClient) -> None:
-        self._client = client
+    The pipelines that analyse scenes and release maps are here; reading a
+    released map's tiles (``download_tile``, ``download_map``, ``algorithms``,
+    ``map_classes``) comes from :class:`~eoclient.spaceknow.kraken_grid.KrakenGrid`.
+    """
 
     # pipelines ------------------------------------------------------------------------------------------
 
@@ -291,7 +170,7 @@ class Kraken:
             print(released.map_id, len(released.tiles))
         """
         body: dict[str, Any] = {
-            "mapTypes": _map_types(map_types),
+            "mapTypes": check_map_types(map_types),
             "sceneIds": _scene_ids(scene_ids),
             "extent": _extent(extent),
         }
@@ -350,7 +229,7 @@ class Kraken:
                 raise ValidationError(f"dry_runs[{i}].scenes", "must not be empty")
             wire_runs.append(
                 {
-                    "mapTypes": _map_types(run.map_types, f"dry_runs[{i}].mapTypes"),
+                    "mapTypes": check_map_types(run.map_types, f"dry_runs[{i}].mapTypes"),
                     "scenes": [_scene_ids(g, f"dry_runs[{i}].scenes[{j}]") for j, g in enumerate(groups)],
                 }
             )
@@ -466,184 +345,4 @@ class Kraken:
             result=NwiseResult,
             idempotent=True,  # groups scenes, creates and charges nothing: retried as a read
             operation="kraken.nwise",
-        )
-
-    # listings -------------------------------------------------------------------------------------------
-
-    def algorithms(self) -> Paginator[Algorithm]:
-        """The map types this user may run, with datasets, grid files and classes (one page).
-
-        Example::
-
-            files = {a.map_type: a.files for a in await sk.kraken.algorithms().collect()}
-        """
-
-        async def fetch(cursor: Any) -> Page[Algorithm]:
-            items = await self._client.transport.request_json(
-                "POST",
-                ALGORITHMS_PATH,
-                operation="kraken.algorithms",
-                json={},
-                idempotent=True,
-                type=list[Algorithm],
-            )
-            return Page(items, None)
-
-        return Paginator(fetch)
-
-    async def map_classes(self, map_id: str) -> MapClasses:
-        """Classes and colours the algorithm of map ``map_id`` used."""
-        path = MAP_CLASSES_PATH.format(map_id=segment(_segment(map_id, "map_id"), "map_id"))
-        result: MapClasses = await self._client.transport.request_json(
-            "GET", path, operation="kraken.map-classes", type=MapClasses
-        )
-        return result
-
-    # grid tiles -----------------------------------------------------------------------------------------
-
-    @staticmethod
-    def tile_path(  # noqa: PLR0917 - the URL's own order
-        map_id: str, geometry_id: str, zoom: int, x: int, y: int, file_name: str
-    ) -> str:
-        """The grid path of one file of one tile (checked, quoted)."""
-        zoom, x, y = _tile(zoom, x, y)
-        return GRID_PATH.format(
-            map_id=segment(_segment(map_id, "map_id"), "map_id"),
-            geometry_id=segment(_segment(geometry_id, "geometry_id"), "geometry_id"),
-            zoom=zoom,
-            x=x,
-            y=y,
-            file_name=segment(_segment(file_name, "file_name"), "file_name"),
-        )
-
-    async def download_tile(  # noqa: PLR0917 - the URL's own order
-        self,
-        map_id: str,
-        geometry_id: str,
-        zoom: int,
-        x: int,
-        y: int,
-        file_name: str,
-        dest: str | os.PathLike[str],
-        *,
-        user_threshold: float | None = None,
-        download_unclipped: bool | None = None,
-        force_download: bool | None = None,
-        classification: str | None = None,
-        detection_filters: str | Sequence[FilterLine] | None = None,
-    ) -> Downloaded:
-        """Download one grid file of one tile to ``dest`` (a file path, or a directory to put it in).
-
-        Streamed to disk through a ``.part`` file renamed when complete; a
-        connection lost mid-body is resumed with ``Range``. ``geometry_id`` is
-        ``"-"`` or the release's ``sub_geometry_id``; ``user_threshold`` in
-        [-1, 1] binarises pixel-index maps; ``detection_filters`` (lines of
-        ``property condition value``, e.g. ``"area gt 1000"``) filter vector
-        files.
-
-        Example::
-
-            got = await sk.kraken.download_tile(m.map_id, "-", *m.tiles[0], "trees.png", "out/")
-        """
-        path = self.tile_path(map_id, geometry_id, zoom, x, y, file_name)
-        params = _tile_params(
-            user_threshold=user_threshold,
-            download_unclipped=download_unclipped,
-            force_download=force_download,
-            classification=classification,
-            detection_filters=detection_filters,
-        )
-        target = Path(dest)
-        if await anyio.to_thread.run_sync(target.is_dir):
-            target = target / file_name
-        return await download_file(
-            self._client.transport, path, target, operation="kraken.grid", params=params or None
-        )
-
-    async def grid_files(self, map_types: str | Sequence[str]) -> list[str]:
-        """Every grid file name the given map types offer (from :meth:`algorithms`)."""
-        names = _map_types(map_types)
-        known = {a.map_type: a for a in await self.algorithms().collect()}
-        files: list[str] = []
-        for name in names:
-            if name not in known:
-                raise ValidationError("map_types", f"{name!r} is not among this user's algorithms")
-            files.extend(f for f in known[name].files if f not in files)
-        return files
-
-    async def download_map(
-        self,
-        release: ReleaseResult | Mapping[str, Any],
-        dest_dir: str | os.PathLike[str],
-        files: str | Sequence[str] | None = None,
-        concurrency: int = 16,
-        *,
-        map_types: str | Sequence[str] | None = None,
-        user_threshold: float | None = None,
-        download_unclipped: bool | None = None,
-        force_download: bool | None = None,
-        classification: str | None = None,
-        detection_filters: str | Sequence[FilterLine] | None = None,
-        overwrite: bool = False,
-        limiter: anyio.CapacityLimiter | None = None,
-        on_item: Callable[[Downloaded | Failure], object] | None = None,
-    ) -> BulkReport:
-        """Download every listed tile and file of a released map into ``dest_dir/<zoom>/<x>/<y>/<file>``.
-
-        ``files=None`` takes every grid file of ``map_types`` (default: the map's
-        own type as :meth:`map_classes` reports it; pass ``map_types`` for a
-        release of several types). At most ``concurrency`` transfers run at a
-        time; files already complete on disk are skipped unless ``overwrite``.
-        A tile that keeps failing is reported in :attr:`BulkReport.failures`
-        with its typed error while the rest completes; cancelling leaves no
-        partial file. ``user_threshold`` and ``classification`` go with the PNG
-        files, ``detection_filters`` with the GeoJSON ones.
-
-        Example::
-
-            report = await sk.kraken.download_map(released, "out/map", files=["trees.png"])
-            print(report.bytes, [f.item.source for f in report.failures])
-        """
-        result = from_user(release, ReleaseResult, field="release")
-        if isinstance(files, str):
-            files = [files]
-        if files is not None and (not isinstance(files, Sequence) or not files):
-            raise ValidationError("files", "must name at least one grid file (or be None for all)")
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValidationError("concurrency", "must be a positive integer")
-        names = [_segment(f, f"files[{i}]") for i, f in enumerate(files)] if files is not None else None
-        params = _tile_params(
-            user_threshold=user_threshold,
-            download_unclipped=download_unclipped,
-            force_download=force_download,
-            classification=classification,
-            detection_filters=detection_filters,
-        )
-        geometry_id = _segment(result.geometry_id, "release.subGeometryId")
-        tiles = [_tile(*t) for t in result.tiles]
-        if names is None:
-            types = map_types if map_types is not None else (await self.map_classes(result.map_id)).map_type
-            if types is None:
-                raise ValidationError("map_types", "the service did not say the map's type; pass map_types")
-            names = await self.grid_files(types)
-        root = Path(dest_dir)
-
-        def items() -> Iterator[Download]:
-            assert names is not None
-            for zoom, x, y in tiles:
-                for name in names:
-                    yield Download(
-                        self.tile_path(result.map_id, geometry_id, zoom, x, y, name),
-                        root / str(zoom) / str(x) / str(y) / name,
-                        _params_for(name, params) or None,
-                        "kraken.grid",
-                    )
-
-        return await download_all(
-            self._client.transport,
-            items(),
-            concurrency=concurrency,
-            limiter=limiter,
-            overwrite=overwrite,
-            on_item=on_item,
         )

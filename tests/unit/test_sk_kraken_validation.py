@@ -9,16 +9,14 @@ import pytest
 
 from eoclient.errors import ValidationError
 from eoclient.geo import BBox
-from eoclient.spaceknow.kraken import (
-    Kraken,
-    _extent,
-    _map_types,
+from eoclient.spaceknow.kraken import Kraken, _extent, _scene_ids
+from eoclient.spaceknow.kraken_grid import (
     _params_for,
-    _scene_ids,
     _tile,
     _tile_params,
     detection_filters_text,
 )
+from eoclient.spaceknow.kraken_grid import check_map_types as _map_types
 
 SQUARE = {
     "type": "Polygon",
