@@ -57,10 +57,23 @@ class Paginator(Generic[T]):
         self._first = first
         self.max_items = max_items
 
-    async def pages(self) -> AsyncIterator[Page[T]]:
-        """Yield whole pages (the last one trimmed to ``max_items``)."""
+    async def pages(self, *, start: Any = None) -> AsyncIterator[Page[T]]:
+        """Yield whole pages (the last one trimmed to ``max_items``).
+
+        ``start`` is a page's ``next`` kept from an earlier listing: the listing
+        goes on from there (``max_items`` then counts from that page) instead
+        of starting over. Cursors are plain values (a string, a URL, a request
+        as a dict), so they can be saved as JSON between processes.
+
+        Example::
+
+            async for page in listing.pages():
+                save(page.next)                      # ... the process stops here ...
+            async for page in listing.pages(start=load()):
+                ...
+        """
         remaining = self.max_items
-        cursor = self._first
+        cursor = self._first if start is None else start
         seen: set[Any] = set()
         while remaining is None or remaining > 0:
             page = await self._fetch(cursor)

@@ -85,9 +85,9 @@ class _WireCollections(Model):
 class _StacPaginator(Paginator[_T]):
     """A :class:`Paginator` whose pages are typed as :class:`SearchPage` (with context and links)."""
 
-    async def pages(self) -> AsyncIterator[SearchPage[_T]]:
+    async def pages(self, *, start: Any = None) -> AsyncIterator[SearchPage[_T]]:
         """Yield whole :class:`SearchPage` objects (the last one trimmed to ``max_items``)."""
-        async for page in super().pages():
+        async for page in super().pages(start=start):
             assert isinstance(page, SearchPage)  # every fetch of this module builds one
             yield page
 

@@ -64,3 +64,17 @@ def test_negative_max_items() -> None:
 
     with pytest.raises(ValidationError):
         Paginator(fetch, max_items=-1)
+
+
+async def test_pages_resume_from_a_saved_cursor() -> None:
+    fetch, calls = numbered(10, 3)
+    first = [page async for page in Paginator(fetch, max_items=3).pages()]
+    # max_items trims the last page's cursor away; a plain listing keeps it.
+    pages = Paginator(fetch).pages()
+    page = await anext(pages)
+    await pages.aclose()
+    assert page.items == [0, 1, 2] and first[0].next is None
+    calls.clear()
+    rest = [p async for p in Paginator(fetch).pages(start=page.next)]
+    assert [i for p in rest for i in p.items] == [3, 4, 5, 6, 7, 8, 9]
+    assert calls == ["3", "6", "9"]  # the first page was not asked for again
