@@ -44,6 +44,7 @@ from aiohttp import web
 
 from eoclient.emulator import sk_scenes
 from eoclient.emulator.auth import TOKEN_KEY
+from eoclient.emulator.sk_algorithms import algorithm_permissions
 from eoclient.emulator.sk_common import SkError
 from eoclient.emulator.state import EmulatorState, get_state
 from eoclient.emulator.tokens import Credentials
@@ -111,9 +112,6 @@ GUARDIAN_PERMISSIONS: Final = frozenset({"imagery.availability", "imagery.scene-
 
 def login_permissions() -> set[str]:
     """The login user's permissions: :data:`LOGIN_PERMISSIONS` and every dataset's and algorithm's."""
-    # sk_kraken gates its operations through this module: its table is read only when a store is made.
-    from eoclient.emulator.sk_kraken import algorithm_permissions  # noqa: PLC0415
-
     datasets = {f"imagery.images.{p['provider']}.{p['dataset']}" for p in sk_scenes.all_providers()}
     return set(LOGIN_PERMISSIONS) | datasets | algorithm_permissions()
 
