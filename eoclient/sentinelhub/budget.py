@@ -34,7 +34,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
@@ -273,10 +273,14 @@ class ProcessingBudget:
 
 
 @asynccontextmanager
-async def charged(budget: ProcessingBudget | None, estimate: float) -> AsyncIterator[Charge]:
-    """:meth:`ProcessingBudget.charge`, or a no-op without a budget."""
+async def charged(budget: ProcessingBudget | None, estimate: Callable[[], float]) -> AsyncIterator[Charge]:
+    """:meth:`ProcessingBudget.charge`, or a no-op without a budget.
+
+    ``estimate`` is called only when there is a budget to charge: without one,
+    a request's cost is never computed (its ``Charge.estimate`` is 0).
+    """
     if budget is None:
-        yield Charge(estimate)
+        yield Charge(0.0)
         return
-    async with budget.charge(estimate) as charge:
+    async with budget.charge(estimate()) as charge:
         yield charge

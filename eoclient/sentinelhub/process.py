@@ -82,7 +82,7 @@ class ProcessAPI:
             cached = await _cached_result(self.cache, key, requested_parts(model), expect)
             if cached is not None:
                 return cached
-        async with charged(self.budget, estimate_process_units(model)) as charge:
+        async with charged(self.budget, lambda: estimate_process_units(model)) as charge:
             resp = await self._transport.request(
                 "POST",
                 PROCESS_PATH,
@@ -175,7 +175,7 @@ class ProcessAPI:
         stage: _Stage,
     ) -> ProcessFile:
         async with (
-            charged(self.budget, estimate_process_units(model)) as charge,
+            charged(self.budget, lambda: estimate_process_units(model)) as charge,
             self._transport.stream(
                 "POST",
                 PROCESS_PATH,

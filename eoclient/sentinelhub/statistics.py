@@ -139,7 +139,7 @@ class StatisticsAPI:
     async def _send(
         self, model: StatisticsRequest, wire: dict[str, Any], intervals: int
     ) -> StatisticsResponse:
-        async with charged(self.budget, estimate_statistics_units(model, intervals)) as charge:
+        async with charged(self.budget, lambda: estimate_statistics_units(model, intervals)) as charge:
             resp = await self._transport.request(
                 "POST",
                 STATISTICS_PATH,

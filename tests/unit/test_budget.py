@@ -195,10 +195,25 @@ async def test_concurrent_callers_share_the_budget(clock: FakeClock) -> None:
     assert b.requests == 5
 
 
-async def test_charged_without_budget_is_a_no_op() -> None:
-    async with charged(None, 3.0) as charge:
+async def test_charged_without_budget_is_a_no_op_and_estimates_nothing() -> None:
+    def estimate() -> float:
+        raise AssertionError("the cost is computed only for a budget")
+
+    async with charged(None, estimate) as charge:
         charge.actual = 1.0
-    assert charge.estimate == 3.0
+    assert charge.estimate == 0.0 and charge.actual == 1.0
+
+
+async def test_charged_with_a_budget_estimates_once(clock) -> None:
+    calls: list[int] = []
+
+    def estimate() -> float:
+        calls.append(1)
+        return 3.0
+
+    async with charged(budget(clock, pu_per_minute=600), estimate) as charge:
+        pass
+    assert calls == [1] and charge.estimate == 3.0
 
 
 def test_budget_rejects_nonsense() -> None:
