@@ -405,7 +405,12 @@ class Job(Generic[T]):
     def _raise_if_cancelled(self) -> None:
         if self._cancelled:
             raw = self._status.raw if self._status is not None else None
-            raise JobCancelledError(f"job {self.id} was cancelled by this client", job_id=self.id, status=raw)
+            raise JobCancelledError(
+                f"job {self.id} was cancelled by this client",
+                job_id=self.id,
+                status=raw,
+                resume_token=self.resume_token,
+            )
 
     def _timeout_error(self, deadline: _Deadline) -> JobTimeoutError:
         raw = self._status.raw if self._status is not None else None
@@ -414,6 +419,7 @@ class Job(Generic[T]):
             f" (last status: {raw or 'unknown'})",
             job_id=self.id,
             status=raw,
+            resume_token=self.resume_token,
         )
 
     async def _step(self, deadline: _Deadline | None) -> None:
@@ -554,11 +560,16 @@ class Job(Generic[T]):
 
     async def _final(self, status: JobStatus, deadline: _Deadline | None) -> T:
         if status.state is JobState.FAILED:
-            raise JobFailedError(job_id=self.id, status=status.raw, error=status.error)
+            raise JobFailedError(
+                job_id=self.id, status=status.raw, error=status.error, resume_token=self.resume_token
+            )
         if status.state is JobState.CANCELLED:
             why = f": {status.message}" if status.message else ""
             raise JobCancelledError(
-                f"job {self.id} was cancelled ({status.raw}){why}", job_id=self.id, status=status.raw
+                f"job {self.id} was cancelled ({status.raw}){why}",
+                job_id=self.id,
+                status=status.raw,
+                resume_token=self.resume_token,
             )
         outcome = self._outcome
         if outcome is None:

@@ -794,3 +794,30 @@ async def test_a_saturated_client_limiter_defers_the_poll_instead_of_failing_the
     assert await job.wait(timeout=5) == "RESULT"
     assert strategy.polls == 4
     assert job.status is not None and job.status.state is S
+
+
+async def test_every_job_error_carries_the_resume_token() -> None:
+    register_job_kind("test.scripted", _factory)
+    client = object()
+    # Timeout: the caller re-attaches with the token and gets the result.
+    slow, _ = fake_job(Scripted([st(R, "PROCESSING")]), PollPolicy(initial=5, jitter=0))
+    with pytest.raises(JobTimeoutError) as timed_out:
+        await slow.wait(timeout=1)
+    assert timed_out.value.resume_token == slow.resume_token
+    assert timed_out.value.resume_token is not None
+    again = resume_job(timed_out.value.resume_token, client, poll=FAST)
+    assert await again == (client, {"collection": "c-1"})
+    # FAILED, CANCELLED by the service, and cancelled by this client.
+    failed, _ = fake_job(Scripted([st(F, error="boom")]), FAST)
+    with pytest.raises(JobFailedError) as info_failed:
+        await failed
+    assert info_failed.value.resume_token == failed.resume_token
+    stopped, _ = fake_job(Scripted([st(C, "STOPPED")]), FAST)
+    with pytest.raises(JobCancelledError) as info_stopped:
+        await stopped
+    assert info_stopped.value.resume_token == stopped.resume_token
+    mine, _ = fake_job(Scripted([st(R)]), FAST)
+    await mine.cancel()
+    with pytest.raises(JobCancelledError) as info_mine:
+        await mine
+    assert info_mine.value.resume_token == mine.resume_token
