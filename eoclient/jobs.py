@@ -39,6 +39,7 @@ from eoclient.errors import (
 )
 
 __all__ = [
+    "DrivingStrategy",
     "Job",
     "JobFactory",
     "JobState",
@@ -112,6 +113,8 @@ class JobStrategy(Protocol[T_co]):
 
     A strategy does the HTTP (through the client's transport, which retries
     transient errors of each call); it holds ids, never credentials.
+    ``poll()`` only asks for the status: a strategy that must also act on the
+    remote job implements :class:`DrivingStrategy`'s ``drive()`` hook.
     """
 
     @property
@@ -138,6 +141,17 @@ class JobStrategy(Protocol[T_co]):
 
     def resume_data(self) -> dict[str, Any]:
         """JSON-able data (ids, not secrets) to re-create this strategy elsewhere."""
+        ...
+
+
+class DrivingStrategy(JobStrategy[T_co], Protocol[T_co]):
+    """A strategy whose job needs a step from the client to go on (Batch: START after the analysis).
+
+    ``poll()`` only asks; a step that changes the remote job is this explicit hook.
+    """
+
+    async def drive(self, status: JobStatus) -> bool:
+        """Change the remote job if ``status`` calls for it; ``True`` if it did (then the Job polls again)."""
         ...
 
 
@@ -500,6 +514,9 @@ class Job(Generic[T]):
         started = self._clock()
         try:
             status = await self._strategy.poll()
+            drive = getattr(self._strategy, "drive", None)
+            if drive is not None and not status.state.terminal and await drive(status):
+                status = await self._strategy.poll()  # what the step changed
         except ClientRateLimitError as exc:
             # The client's own limiter is saturated (thousands of jobs under a configured pace):
             # nothing was sent and nothing is wrong with the job. Poll when the limiter foresees room.

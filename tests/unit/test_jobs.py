@@ -821,3 +821,25 @@ async def test_every_job_error_carries_the_resume_token() -> None:
     with pytest.raises(JobCancelledError) as info_mine:
         await mine
     assert info_mine.value.resume_token == mine.resume_token
+
+
+class Driving(Scripted):
+    """Needs a step from the client once it reads ``READY`` (as Batch needs START)."""
+
+    def __init__(self, statuses: Sequence[JobStatus | BaseException]) -> None:
+        super().__init__(statuses, strict=True)
+        self.drives: list[str] = []
+
+    async def drive(self, status: JobStatus) -> bool:
+        self.drives.append(status.raw)
+        return status.raw == "READY"
+
+
+async def test_a_driving_strategy_acts_after_a_poll_and_the_job_polls_again_at_once() -> None:
+    strat = Driving([st(P, "CREATED"), st(R, "READY"), st(R, "PROCESSING"), st(S, "DONE")])
+    job, clock = fake_job(strat, PollPolicy(initial=1, multiplier=1, max_delay=1, jitter=0))
+    raws = [s.raw async for s in job.watch()]
+    # The status read right after the step is what the job reports: READY is never seen.
+    assert raws == ["CREATED", "PROCESSING", "DONE"]
+    assert strat.drives == ["CREATED", "READY"]  # not after the re-poll, not on the terminal status
+    assert clock.sleeps == [1, 1] and strat.polls == 4
