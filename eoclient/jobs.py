@@ -18,7 +18,6 @@ from __future__ import annotations
 import enum
 import logging
 import math
-from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Generic, Protocol, TypeVar
@@ -57,6 +56,7 @@ T_co = TypeVar("T_co", covariant=True)
 _TOKEN_VERSION: Final = 1
 _TOKEN_MAX_BYTES: Final = 64 * 1024
 _HISTORY_LEN: Final = 256
+_DEFAULT_POLICY: Final = PollPolicy()
 
 
 class JobState(enum.Enum):
@@ -220,6 +220,34 @@ class Job(Generic[T]):
     are hooks for tests and simulations; ``rng`` drives the jitter.
     """
 
+    # An idle handle is small (thousands of jobs are normal): slots, and the locks,
+    # the change history and the cancel scopes are made when first needed.
+    __slots__ = (
+        "_cancel_lock",
+        "_cancel_result",
+        "_cancelled",
+        "_change_seq",
+        "_clock",
+        "_done_logged",
+        "_history",
+        "_last_error",
+        "_last_error_at",
+        "_last_poll_started",
+        "_lock",
+        "_next_poll_at",
+        "_outcome",
+        "_policy",
+        "_polls",
+        "_result_lock",
+        "_rng",
+        "_scopes",
+        "_sleep",
+        "_sleeps",
+        "_status",
+        "_strategy",
+        "_version",
+    )
+
     def __init__(
         self,
         strategy: JobStrategy[T],
@@ -231,13 +259,13 @@ class Job(Generic[T]):
         clock: Callable[[], float] | None = None,
     ) -> None:
         self._strategy = strategy
-        self._policy = poll if poll is not None else PollPolicy()
+        self._policy = poll if poll is not None else _DEFAULT_POLICY
         self._rng = rng
         self._sleep = sleep if sleep is not None else anyio.sleep
         self._clock = clock if clock is not None else anyio.current_time
-        self._lock = anyio.Lock()  # one status call in flight per Job
-        self._result_lock = anyio.Lock()
-        self._cancel_lock = anyio.Lock()
+        self._lock: anyio.Lock | None = None  # one status call in flight per Job
+        self._result_lock: anyio.Lock | None = None
+        self._cancel_lock: anyio.Lock | None = None
         self._status: JobStatus | None = initial_status
         # Completed status calls (successful or failed); waiters compare it to
         # know whether someone else already made the call they were waiting for.
@@ -249,14 +277,15 @@ class Job(Generic[T]):
         self._sleeps = 0
         self._polls = 0
         self._change_seq = 0
-        self._history: deque[tuple[int, JobStatus]] = deque(maxlen=_HISTORY_LEN)
+        # The last _HISTORY_LEN changes, numbered, for watch(); None until the first.
+        self._history: list[tuple[int, JobStatus]] | None = None
         if initial_status is not None:
             self._change_seq = 1
-            self._history.append((1, initial_status))
+            self._history = [(1, initial_status)]
         self._outcome: _Ok[T] | _Err | None = None
         self._cancelled = False
         self._cancel_result: bool | None = None
-        self._scopes: set[anyio.CancelScope] = set()
+        self._scopes: set[anyio.CancelScope] | None = None
         self._done_logged = False
 
     # -- what is known ---------------------------------------------------
@@ -345,7 +374,7 @@ class Job(Generic[T]):
         seen = self._change_seq - 1
         while True:
             self._raise_if_cancelled()
-            pending = [(seq, s) for seq, s in self._history if seq > seen]
+            pending = [(seq, s) for seq, s in self._history or () if seq > seen]
             if not pending:
                 await self._step(deadline)
                 continue
@@ -379,7 +408,7 @@ class Job(Generic[T]):
 
     async def refresh(self) -> JobStatus:
         """Poll once now (after any status call already in flight) and return the status."""
-        async with self._lock:
+        async with self._poll_lock():
             await self._poll_locked()
         assert self._status is not None
         return self._status
@@ -397,15 +426,22 @@ class Job(Generic[T]):
             return False
         if not self._cancelled:
             self._cancelled = True
-            for scope in list(self._scopes):
+            for scope in list(self._scopes or ()):
                 scope.cancel()
             log_event(logging.INFO, "job.cancel", job_id=self.id, kind=self.kind)
+        if self._cancel_lock is None:
+            self._cancel_lock = anyio.Lock()
         async with self._cancel_lock:
             if self._cancel_result is None:
                 self._cancel_result = bool(await self._strategy.cancel())
             return self._cancel_result
 
     # -- internals -------------------------------------------------------
+
+    def _poll_lock(self) -> anyio.Lock:
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        return self._lock
 
     def _deadline(self, timeout: float | None) -> _Deadline | None:
         if timeout is not None and (math.isnan(timeout) or timeout < 0):
@@ -439,12 +475,15 @@ class Job(Generic[T]):
     async def _step(self, deadline: _Deadline | None) -> None:
         """Advance to a newer status than the one known now (one cadence step)."""
         self._raise_if_cancelled()
+        if self._scopes is None:
+            self._scopes = set()
+        scopes = self._scopes
         with anyio.CancelScope() as scope:
-            self._scopes.add(scope)
+            scopes.add(scope)
             try:
                 await self._advance(deadline)
             finally:
-                self._scopes.discard(scope)
+                scopes.discard(scope)
         self._raise_if_cancelled()
 
     async def _advance(self, deadline: _Deadline | None) -> None:
@@ -470,7 +509,7 @@ class Job(Generic[T]):
                 await anyio.lowlevel.checkpoint()
         woke = self._clock()
         with anyio.CancelScope(deadline=self._bound(deadline)) as bound:
-            async with self._lock:
+            async with self._poll_lock():
                 if final:
                     # The last poll at the deadline must be at least this fresh.
                     last = self._last_poll_started
@@ -545,7 +584,11 @@ class Job(Generic[T]):
         self._last_error = None
         if previous is None or _changed(previous, status):
             self._change_seq += 1
+            if self._history is None:
+                self._history = []
             self._history.append((self._change_seq, status))
+            if len(self._history) > _HISTORY_LEN:
+                del self._history[0]
         next_delay: float | None = None
         if status.state.terminal:
             self._next_poll_at = None
@@ -591,6 +634,8 @@ class Job(Generic[T]):
         outcome = self._outcome
         if outcome is None:
             with anyio.CancelScope(deadline=self._bound(deadline)) as bound:
+                if self._result_lock is None:
+                    self._result_lock = anyio.Lock()
                 async with self._result_lock:
                     outcome = self._outcome
                     if outcome is None:
