@@ -331,8 +331,8 @@ LEGACY: Final[Surface] = Surface(
 )
 """The legacy Batch Process API (``/api/v1/batch/process``)."""
 
-register_job_kind(V2.kind, _factory("v2"))
-register_job_kind(LEGACY.kind, _factory("v1"))
+register_job_kind(V2.kind, _factory("v2"), service="sentinelhub")
+register_job_kind(LEGACY.kind, _factory("v1"), service="sentinelhub")
 
 
 class BatchAPIBase(Generic[R]):
