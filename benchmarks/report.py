@@ -138,6 +138,11 @@ def text_table(result: ScenarioResult) -> str:
 
 def _notes(result: ScenarioResult, *, bullet: str) -> list[str]:
     lines = [f"{bullet}{o.row.label}: {o.row.note}" for o in result.outcomes if o.row.note]
+    figures = result.scenario.figures
+    if figures is not None:
+        lines.extend(
+            f"{bullet}{o.row.label}: {figures(o.facts)}" for o in result.outcomes if o.status == "ok"
+        )
     lines.extend(f"{bullet}check: {c}" for c in result.checks)
     lines.extend(f"{bullet}PROBLEM: {p}" for p in result.problems)
     return lines

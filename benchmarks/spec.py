@@ -34,7 +34,9 @@ class Scenario:
     ``amount(params, facts)`` is how much one repetition does (items, requests,
     megabytes) for the throughput column; ``agree`` names the facts every
     client must report identically (the same items, the same bytes), so that
-    a faster client cannot be faster by doing less.
+    a faster client cannot be faster by doing less. ``figures(facts)``, when
+    given, is a line of each row's own numbers printed under the table (what
+    the columns cannot show, e.g. bytes per handle).
     """
 
     name: str
@@ -49,3 +51,4 @@ class Scenario:
     agree: tuple[str, ...] = ()
     memory: bool = False
     prepare: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = field(default=None)
+    figures: Callable[[Facts], str] | None = None

@@ -309,23 +309,33 @@ class ServerError(APIError):
 
 
 class JobError(EOClientError):
-    """Base class of errors about a long-running job."""
+    """Base class of errors about a long-running job.
 
-    def __init__(self, message: str, *, job_id: str = "", status: str | None = None) -> None:
+    ``resume_token`` is the job's :attr:`~eoclient.jobs.Job.resume_token` (``None``
+    when the error was not raised by a Job), so that a caller who timed out or was
+    interrupted can re-attach with :func:`~eoclient.jobs.resume_job`.
+    """
+
+    def __init__(
+        self, message: str, *, job_id: str = "", status: str | None = None, resume_token: str | None = None
+    ) -> None:
         self.job_id = job_id
         self.status = status
+        self.resume_token = resume_token
         super().__init__(message)
 
 
 class JobFailedError(JobError):
     """The job ended FAILED (or was stopped by the service); ``error`` is the service's text."""
 
-    def __init__(self, *, job_id: str, status: str, error: str | None = None) -> None:
+    def __init__(
+        self, *, job_id: str, status: str, error: str | None = None, resume_token: str | None = None
+    ) -> None:
         self.error = scrub(error) if error else error
         text = f"job {job_id} ended {status}"
         if error:
             text += f": {error}"
-        super().__init__(text, job_id=job_id, status=status)
+        super().__init__(text, job_id=job_id, status=status, resume_token=resume_token)
 
 
 class JobCancelledError(JobError):

@@ -6,7 +6,9 @@ in a small :class:`JobStrategy` (how to ask for the status, how to fetch the
 result, how to cancel, what to remember to re-attach later); the Job does the
 rest: the poll cadence (:class:`PollPolicy`, server hints win), deadlines,
 sharing one cadence between many waiters, status-change streams, result
-caching, cancellation and resume tokens.
+caching, cancellation and resume tokens. The schedule and the one shared
+status call live in a small coordinator (``eoclient._cadence.Cadence``); the
+Job is the façade that records statuses, results and cancellation.
 
 The Job never retries a failed status call: strategies call the client's
 transport, which already retries transient errors of each call. A status call
@@ -17,16 +19,14 @@ from __future__ import annotations
 
 import enum
 import logging
-import math
-from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 import anyio
-import anyio.lowlevel
 import msgspec
 
+from eoclient._cadence import Cadence, Deadline
 from eoclient._log import log_event
 from eoclient._polling import PollPolicy, RandomLike
 from eoclient._redact import scrub
@@ -39,6 +39,7 @@ from eoclient.errors import (
 )
 
 __all__ = [
+    "DrivingStrategy",
     "Job",
     "JobFactory",
     "JobState",
@@ -56,6 +57,7 @@ T_co = TypeVar("T_co", covariant=True)
 _TOKEN_VERSION: Final = 1
 _TOKEN_MAX_BYTES: Final = 64 * 1024
 _HISTORY_LEN: Final = 256
+_DEFAULT_POLICY: Final = PollPolicy()
 
 
 class JobState(enum.Enum):
@@ -112,6 +114,8 @@ class JobStrategy(Protocol[T_co]):
 
     A strategy does the HTTP (through the client's transport, which retries
     transient errors of each call); it holds ids, never credentials.
+    ``poll()`` only asks for the status: a strategy that must also act on the
+    remote job implements :class:`DrivingStrategy`'s ``drive()`` hook.
     """
 
     @property
@@ -141,6 +145,17 @@ class JobStrategy(Protocol[T_co]):
         ...
 
 
+class DrivingStrategy(JobStrategy[T_co], Protocol[T_co]):
+    """A strategy whose job needs a step from the client to go on (Batch: START after the analysis).
+
+    ``poll()`` only asks; a step that changes the remote job is this explicit hook.
+    """
+
+    async def drive(self, status: JobStatus) -> bool:
+        """Change the remote job if ``status`` calls for it; ``True`` if it did (then the Job polls again)."""
+        ...
+
+
 JobFactory = Callable[[Any, str, Mapping[str, Any]], JobStrategy[Any]]
 """``factory(client, job_id, data)`` re-creating a strategy from a resume token."""
 
@@ -163,12 +178,6 @@ def job_service(kind: str) -> str | None:
 
 def _service_name(service: str) -> str:
     return _SERVICE_NAMES.get(service, repr(service))
-
-
-@dataclass(frozen=True, slots=True)
-class _Deadline:
-    at: float  # on the job's clock
-    budget: float  # seconds, for messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +215,23 @@ class Job(Generic[T]):
     are hooks for tests and simulations; ``rng`` drives the jitter.
     """
 
+    # An idle handle is small (thousands of jobs are normal): slots, and the locks,
+    # the change history and the cancel scopes are made when first needed.
+    __slots__ = (
+        "_cadence",
+        "_cancel_lock",
+        "_cancel_result",
+        "_cancelled",
+        "_change_seq",
+        "_done_logged",
+        "_history",
+        "_outcome",
+        "_result_lock",
+        "_scopes",
+        "_status",
+        "_strategy",
+    )
+
     def __init__(
         self,
         strategy: JobStrategy[T],
@@ -217,32 +243,25 @@ class Job(Generic[T]):
         clock: Callable[[], float] | None = None,
     ) -> None:
         self._strategy = strategy
-        self._policy = poll if poll is not None else PollPolicy()
-        self._rng = rng
-        self._sleep = sleep if sleep is not None else anyio.sleep
-        self._clock = clock if clock is not None else anyio.current_time
-        self._lock = anyio.Lock()  # one status call in flight per Job
-        self._result_lock = anyio.Lock()
-        self._cancel_lock = anyio.Lock()
+        self._cadence = Cadence(
+            poll if poll is not None else _DEFAULT_POLICY,
+            rng,
+            sleep if sleep is not None else anyio.sleep,
+            clock if clock is not None else anyio.current_time,
+        )
+        self._result_lock: anyio.Lock | None = None
+        self._cancel_lock: anyio.Lock | None = None
         self._status: JobStatus | None = initial_status
-        # Completed status calls (successful or failed); waiters compare it to
-        # know whether someone else already made the call they were waiting for.
-        self._version = 0
-        self._last_error: Exception | None = None
-        self._last_error_at = -math.inf
-        self._last_poll_started: float | None = None
-        self._next_poll_at: float | None = None
-        self._sleeps = 0
-        self._polls = 0
         self._change_seq = 0
-        self._history: deque[tuple[int, JobStatus]] = deque(maxlen=_HISTORY_LEN)
+        # The last _HISTORY_LEN changes, numbered, for watch(); None until the first.
+        self._history: list[tuple[int, JobStatus]] | None = None
         if initial_status is not None:
             self._change_seq = 1
-            self._history.append((1, initial_status))
+            self._history = [(1, initial_status)]
         self._outcome: _Ok[T] | _Err | None = None
         self._cancelled = False
         self._cancel_result: bool | None = None
-        self._scopes: set[anyio.CancelScope] = set()
+        self._scopes: set[anyio.CancelScope] | None = None
         self._done_logged = False
 
     # -- what is known ---------------------------------------------------
@@ -265,7 +284,7 @@ class Job(Generic[T]):
     @property
     def policy(self) -> PollPolicy:
         """The poll cadence of this handle."""
-        return self._policy
+        return self._cadence.policy
 
     @property
     def status(self) -> JobStatus | None:
@@ -309,7 +328,7 @@ class Job(Generic[T]):
         ``timeout`` (seconds from now) and the policy's ``deadline``: the smaller
         wins. Raises JobFailedError, JobCancelledError or JobTimeoutError.
         """
-        deadline = self._deadline(timeout)
+        deadline = self._cadence.deadline(timeout)
         while True:
             self._raise_if_cancelled()
             status = self._status
@@ -324,14 +343,14 @@ class Job(Generic[T]):
         it); JobTimeoutError at the deadline, JobCancelledError after
         :meth:`cancel`. Changes of ``retry_after`` alone are not changes.
         """
-        deadline = self._deadline(timeout)
+        deadline = self._cadence.deadline(timeout)
         self._raise_if_cancelled()
         if self._status is None:
             await self._step(deadline)
         seen = self._change_seq - 1
         while True:
             self._raise_if_cancelled()
-            pending = [(seq, s) for seq, s in self._history if seq > seen]
+            pending = [(seq, s) for seq, s in self._history or () if seq > seen]
             if not pending:
                 await self._step(deadline)
                 continue
@@ -365,8 +384,7 @@ class Job(Generic[T]):
 
     async def refresh(self) -> JobStatus:
         """Poll once now (after any status call already in flight) and return the status."""
-        async with self._lock:
-            await self._poll_locked()
+        await self._cadence.poll_now(self._poll)
         assert self._status is not None
         return self._status
 
@@ -383,9 +401,11 @@ class Job(Generic[T]):
             return False
         if not self._cancelled:
             self._cancelled = True
-            for scope in list(self._scopes):
+            for scope in list(self._scopes or ()):
                 scope.cancel()
             log_event(logging.INFO, "job.cancel", job_id=self.id, kind=self.kind)
+        if self._cancel_lock is None:
+            self._cancel_lock = anyio.Lock()
         async with self._cancel_lock:
             if self._cancel_result is None:
                 self._cancel_result = bool(await self._strategy.cancel())
@@ -393,141 +413,80 @@ class Job(Generic[T]):
 
     # -- internals -------------------------------------------------------
 
-    def _deadline(self, timeout: float | None) -> _Deadline | None:
-        if timeout is not None and (math.isnan(timeout) or timeout < 0):
-            raise ValidationError("timeout", "must be a number >= 0 or None")
-        limits = [x for x in (timeout, self._policy.deadline) if x is not None]
-        if not limits:
-            return None
-        budget = min(limits)
-        return _Deadline(at=self._clock() + budget, budget=budget)
-
     def _raise_if_cancelled(self) -> None:
         if self._cancelled:
             raw = self._status.raw if self._status is not None else None
-            raise JobCancelledError(f"job {self.id} was cancelled by this client", job_id=self.id, status=raw)
+            raise JobCancelledError(
+                f"job {self.id} was cancelled by this client",
+                job_id=self.id,
+                status=raw,
+                resume_token=self.resume_token,
+            )
 
-    def _timeout_error(self, deadline: _Deadline) -> JobTimeoutError:
+    def _timeout_error(self, deadline: Deadline) -> JobTimeoutError:
         raw = self._status.raw if self._status is not None else None
         return JobTimeoutError(
             f"job {self.id} ({self.kind}) did not finish within {deadline.budget:g}s"
             f" (last status: {raw or 'unknown'})",
             job_id=self.id,
             status=raw,
+            resume_token=self.resume_token,
         )
 
-    async def _step(self, deadline: _Deadline | None) -> None:
+    async def _step(self, deadline: Deadline | None) -> None:
         """Advance to a newer status than the one known now (one cadence step)."""
         self._raise_if_cancelled()
+        if self._scopes is None:
+            self._scopes = set()
+        scopes = self._scopes
         with anyio.CancelScope() as scope:
-            self._scopes.add(scope)
+            scopes.add(scope)
             try:
                 await self._advance(deadline)
             finally:
-                self._scopes.discard(scope)
+                scopes.discard(scope)
         self._raise_if_cancelled()
 
-    async def _advance(self, deadline: _Deadline | None) -> None:
+    async def _advance(self, deadline: Deadline | None) -> None:
         status = self._status
         if status is not None and status.state.terminal:
             return
-        seen = self._version
-        final = False
-        target = self._next_poll_at
-        if status is None and target is None:
-            # Nothing known yet: poll at once.
-            await anyio.lowlevel.checkpoint()
-        else:
-            if target is None:  # started from initial_status: first sleep per policy/hint
-                assert status is not None
-                target = self._schedule(status.retry_after)
-            if deadline is not None and target >= deadline.at:
-                target, final = deadline.at, True
-            pause = target - self._clock()
-            if pause > 0:
-                await self._sleep(pause)
-            else:
-                await anyio.lowlevel.checkpoint()
-        woke = self._clock()
-        with anyio.CancelScope(deadline=self._bound(deadline)) as bound:
-            async with self._lock:
-                if final:
-                    # The last poll at the deadline must be at least this fresh.
-                    last = self._last_poll_started
-                    fresh = self._version != seen and last is not None and last >= woke
-                else:
-                    fresh = self._version != seen
-                if fresh and self._last_error is not None:
-                    if woke <= self._last_error_at:
-                        # It failed while we queued for it: it was our poll too.
-                        raise self._last_error
-                    fresh = False  # it failed before we were due: make our own
-                if not fresh:
-                    await self._poll_locked()
-        if bound.cancelled_caught:
+        out_of_time = await self._cadence.advance(status, deadline, self._poll)
+        status = self._status
+        if out_of_time and not (status is not None and status.state.terminal):
             assert deadline is not None
             raise self._timeout_error(deadline)
-        status = self._status
-        if (
-            deadline is not None
-            and status is not None
-            and not status.state.terminal
-            and (final or self._clock() >= deadline.at)
-        ):
-            raise self._timeout_error(deadline)
 
-    def _bound(self, deadline: _Deadline | None) -> float:
-        """Event-loop time at which a status call (or the wait for one) is cut off."""
-        if deadline is None:
-            return math.inf
-        remaining = max(0.0, deadline.at - self._clock())
-        return anyio.current_time() + remaining + self._policy.grace
-
-    def _schedule(self, hint: float | None) -> float:
-        delay = self._policy.delay(self._sleeps, hint, self._rng)
-        self._sleeps += 1
-        self._next_poll_at = self._clock() + delay
-        return self._next_poll_at
-
-    async def _poll_locked(self) -> None:
-        """One status call; the caller holds ``self._lock``."""
-        started = self._clock()
+    async def _poll(self) -> None:
+        """One status call (the cadence holds its lock), then the strategy's step if it has one."""
         try:
             status = await self._strategy.poll()
+            drive = getattr(self._strategy, "drive", None)
+            if drive is not None and not status.state.terminal and await drive(status):
+                status = await self._strategy.poll()  # what the step changed
         except ClientRateLimitError as exc:
-            # The client's own limiter is saturated (thousands of jobs under a configured pace):
-            # nothing was sent and nothing is wrong with the job. Poll when the limiter foresees room.
-            self._next_poll_at = self._clock() + max(exc.retry_after or 0.0, self._policy.initial)
             log_event(
                 logging.INFO, "job.poll_deferred", job_id=self.id, kind=self.kind, seconds=exc.retry_after
             )
-            return
+            raise
         except Exception as exc:
-            self._version += 1
-            self._last_error = exc
-            self._last_error_at = self._clock()
-            self._last_poll_started = started
             log_event(
                 logging.WARNING, "job.poll_failed", job_id=self.id, kind=self.kind, error=type(exc).__name__
             )
             raise
-        self._last_poll_started = started
         self._record(status)
 
     def _record(self, status: JobStatus) -> None:
         previous = self._status
         self._status = status
-        self._version += 1
-        self._polls += 1
-        self._last_error = None
+        next_delay = self._cadence.polled(status)
         if previous is None or _changed(previous, status):
             self._change_seq += 1
+            if self._history is None:
+                self._history = []
             self._history.append((self._change_seq, status))
-        next_delay: float | None = None
-        if status.state.terminal:
-            self._next_poll_at = None
-        else:
-            next_delay = self._schedule(status.retry_after) - self._clock()
+            if len(self._history) > _HISTORY_LEN:
+                del self._history[0]
         log_event(
             logging.DEBUG,
             "job.poll",
@@ -549,20 +508,27 @@ class Job(Generic[T]):
                 state=status.state.name,
                 raw=status.raw,
                 error=scrub(status.error) if status.error else None,
-                polls=self._polls,
+                polls=self._cadence.polls,
             )
 
-    async def _final(self, status: JobStatus, deadline: _Deadline | None) -> T:
+    async def _final(self, status: JobStatus, deadline: Deadline | None) -> T:
         if status.state is JobState.FAILED:
-            raise JobFailedError(job_id=self.id, status=status.raw, error=status.error)
+            raise JobFailedError(
+                job_id=self.id, status=status.raw, error=status.error, resume_token=self.resume_token
+            )
         if status.state is JobState.CANCELLED:
             why = f": {status.message}" if status.message else ""
             raise JobCancelledError(
-                f"job {self.id} was cancelled ({status.raw}){why}", job_id=self.id, status=status.raw
+                f"job {self.id} was cancelled ({status.raw}){why}",
+                job_id=self.id,
+                status=status.raw,
+                resume_token=self.resume_token,
             )
         outcome = self._outcome
         if outcome is None:
-            with anyio.CancelScope(deadline=self._bound(deadline)) as bound:
+            with anyio.CancelScope(deadline=self._cadence.bound(deadline)) as bound:
+                if self._result_lock is None:
+                    self._result_lock = anyio.Lock()
                 async with self._result_lock:
                     outcome = self._outcome
                     if outcome is None:

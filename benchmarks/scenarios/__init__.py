@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from benchmarks.scenarios import catalog_search, process_large, process_many, small_json_get
+from benchmarks.scenarios import (
+    catalog_search,
+    jobs_idle_memory,
+    process_large,
+    process_many,
+    small_json_get,
+)
 from benchmarks.spec import Scenario
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -10,5 +16,6 @@ SCENARIOS: tuple[Scenario, ...] = (
     process_many.SCENARIO,
     process_large.SCENARIO,
     small_json_get.SCENARIO,
+    jobs_idle_memory.SCENARIO,
 )
 BY_NAME = {s.name: s for s in SCENARIOS}

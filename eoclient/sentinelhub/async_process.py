@@ -167,7 +167,7 @@ def _resume(client: Any, job_id: str, data: Mapping[str, Any]) -> AsyncProcessJo
     )
 
 
-register_job_kind(KIND, _resume)
+register_job_kind(KIND, _resume, service="sentinelhub")
 
 
 class AsyncProcess:

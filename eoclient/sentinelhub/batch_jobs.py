@@ -3,9 +3,10 @@
 A batch request moves CREATED → ANALYSING → ANALYSIS_DONE → PROCESSING →
 DONE (or FAILED, STOPPED; the legacy API also has PARTIAL and CANCELED). The
 service moves it on its own only after the user's ANALYSE or START; a job
-made by ``run()`` therefore *drives* the request: when it sees ANALYSIS_DONE
-and nobody started the request yet, its next poll POSTs START (``start=True``
-in the resume token, so a resumed job keeps doing it).
+made by ``run()`` therefore *drives* the request: when a poll sees ANALYSIS_DONE
+and nobody started the request yet, the strategy's ``drive()`` hook POSTs START
+and the job reads the request again (``start=True`` in the resume token, so a
+resumed job keeps doing it). ``poll()`` itself only asks.
 
 How statuses read as job states:
 
@@ -215,24 +216,34 @@ class BatchJobStrategy(Generic[R]):
         )
 
     async def poll(self) -> JobStatus:
+        """GET the request (only asks: starting it is :meth:`drive`)."""
         record = await self._get()
-        if (
+        self.last = record
+        return self.status_of(record)
+
+    async def drive(self, status: JobStatus) -> bool:
+        """POST START once the analysis is done, if this job starts the request; ``True`` if it did.
+
+        The Job calls it after each poll and polls again at once when it returns ``True``.
+        """
+        record = self.last
+        if not (
             self.start
             and self.until == "done"
+            and record is not None
             and record.status == "ANALYSIS_DONE"
             and record.user_action != "START"
         ):
-            try:
-                await self._action("start")
-            except (BadRequestError, ConflictError):
-                # Someone else may have started it meanwhile; the next GET tells.
-                record = await self._get()
-                if record.status == "ANALYSIS_DONE" and record.user_action != "START":
-                    raise
-            else:
-                record = await self._get()
-        self.last = record
-        return self.status_of(record)
+            return False
+        try:
+            await self._action("start")
+        except (BadRequestError, ConflictError):
+            # Someone else may have started it meanwhile; a GET tells.
+            record = await self._get()
+            self.last = record
+            if record.status == "ANALYSIS_DONE" and record.user_action != "START":
+                raise
+        return True
 
     async def result(self, final: JobStatus) -> R:
         last = self.last
@@ -320,8 +331,8 @@ LEGACY: Final[Surface] = Surface(
 )
 """The legacy Batch Process API (``/api/v1/batch/process``)."""
 
-register_job_kind(V2.kind, _factory("v2"))
-register_job_kind(LEGACY.kind, _factory("v1"))
+register_job_kind(V2.kind, _factory("v2"), service="sentinelhub")
+register_job_kind(LEGACY.kind, _factory("v1"), service="sentinelhub")
 
 
 class BatchAPIBase(Generic[R]):

@@ -173,7 +173,7 @@ def _resume(client: Any, job_id: str, data: Mapping[str, Any]) -> BatchStatistic
     return BatchStatisticsJob(client, uuid_id(job_id, field="resume_token", prefix=""))
 
 
-register_job_kind(KIND, _resume)
+register_job_kind(KIND, _resume, service="sentinelhub")
 
 
 class BatchStatistics:

@@ -210,4 +210,4 @@ def _resume(client: Any, job_id: str, data: Mapping[str, Any]) -> PipelineStrate
     return PipelineStrategy(client, job_id, retrieve, _RESULTS[retrieve])
 
 
-register_job_kind(KIND, _resume)
+register_job_kind(KIND, _resume, service="spaceknow")

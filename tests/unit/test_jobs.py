@@ -794,3 +794,52 @@ async def test_a_saturated_client_limiter_defers_the_poll_instead_of_failing_the
     assert await job.wait(timeout=5) == "RESULT"
     assert strategy.polls == 4
     assert job.status is not None and job.status.state is S
+
+
+async def test_every_job_error_carries_the_resume_token() -> None:
+    register_job_kind("test.scripted", _factory)
+    client = object()
+    # Timeout: the caller re-attaches with the token and gets the result.
+    slow, _ = fake_job(Scripted([st(R, "PROCESSING")]), PollPolicy(initial=5, jitter=0))
+    with pytest.raises(JobTimeoutError) as timed_out:
+        await slow.wait(timeout=1)
+    assert timed_out.value.resume_token == slow.resume_token
+    assert timed_out.value.resume_token is not None
+    again = resume_job(timed_out.value.resume_token, client, poll=FAST)
+    assert await again == (client, {"collection": "c-1"})
+    # FAILED, CANCELLED by the service, and cancelled by this client.
+    failed, _ = fake_job(Scripted([st(F, error="boom")]), FAST)
+    with pytest.raises(JobFailedError) as info_failed:
+        await failed
+    assert info_failed.value.resume_token == failed.resume_token
+    stopped, _ = fake_job(Scripted([st(C, "STOPPED")]), FAST)
+    with pytest.raises(JobCancelledError) as info_stopped:
+        await stopped
+    assert info_stopped.value.resume_token == stopped.resume_token
+    mine, _ = fake_job(Scripted([st(R)]), FAST)
+    await mine.cancel()
+    with pytest.raises(JobCancelledError) as info_mine:
+        await mine
+    assert info_mine.value.resume_token == mine.resume_token
+
+
+class Driving(Scripted):
+    """Needs a step from the client once it reads ``READY`` (as Batch needs START)."""
+
+    def __init__(self, statuses: Sequence[JobStatus | BaseException]) -> None:
+        super().__init__(statuses, strict=True)
+        self.drives: list[str] = []
+
+    async def drive(self, status: JobStatus) -> bool:
+        self.drives.append(status.raw)
+        return status.raw == "READY"
+
+
+async def test_a_driving_strategy_acts_after_a_poll_and_the_job_polls_again_at_once() -> None:
+    strat = Driving([st(P, "CREATED"), st(R, "READY"), st(R, "PROCESSING"), st(S, "DONE")])
+    job, clock = fake_job(strat, PollPolicy(initial=1, multiplier=1, max_delay=1, jitter=0))
+    raws = [s.raw async for s in job.watch()]
+    # The status read right after the step is what the job reports: READY is never seen.
+    assert raws == ["CREATED", "PROCESSING", "DONE"]
+    assert strat.drives == ["CREATED", "READY"]  # not after the re-poll, not on the terminal status
+    assert clock.sleeps == [1, 1] and strat.polls == 4

@@ -1,0 +1,186 @@
+"""The poll cadence of one :class:`~eoclient.jobs.Job`: when the next status call is due, and who makes it.
+
+Any number of tasks wait on the same Job; they share one schedule and one
+status call in flight. :class:`Cadence` is that bookkeeping, kept out of the
+Job façade: the schedule (policy, server hints, deferrals by the client's own
+limiter), the lock, and what a waiter needs to know whether the call it queued
+for was already made by someone else (the count of completed calls, the last
+failure and when it happened).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.lowlevel
+
+from eoclient._polling import PollPolicy, RandomLike
+from eoclient.errors import ClientRateLimitError, ValidationError
+
+if TYPE_CHECKING:
+    from eoclient.jobs import JobStatus
+
+__all__ = ["Cadence", "Deadline"]
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """When a wait gives up, on the job's clock; ``budget`` (seconds) is for messages."""
+
+    at: float
+    budget: float
+
+
+StatusCall = Callable[[], Awaitable[object]]
+"""One status call made for the Job, which records what it got (and reports it with ``polled``)."""
+
+
+class Cadence:
+    """When a Job polls next, and the one status call in flight that every waiter shares.
+
+    The Job passes its status call to :meth:`advance` / :meth:`poll_now` and
+    reports each status it recorded with :meth:`polled`.
+    """
+
+    __slots__ = (
+        "_last_error",
+        "_last_error_at",
+        "_last_started",
+        "_lock",
+        "_next_at",
+        "_rng",
+        "_sleeps",
+        "_version",
+        "clock",
+        "policy",
+        "polls",
+        "sleep",
+    )
+
+    def __init__(
+        self,
+        policy: PollPolicy,
+        rng: RandomLike | None,
+        sleep: Callable[[float], Awaitable[Any]],
+        clock: Callable[[], float],
+    ) -> None:
+        self.policy = policy
+        self.sleep = sleep
+        self.clock = clock
+        self.polls = 0  # successful status calls, for the log
+        self._rng = rng
+        self._lock: anyio.Lock | None = None  # made at the first call: idle Jobs stay small
+        # Completed status calls (successful or failed); waiters compare it to
+        # know whether someone else already made the call they were waiting for.
+        self._version = 0
+        self._last_error: Exception | None = None
+        self._last_error_at = -math.inf
+        self._last_started: float | None = None
+        self._next_at: float | None = None
+        self._sleeps = 0
+
+    def deadline(self, timeout: float | None) -> Deadline | None:
+        """The deadline of a wait: ``timeout`` (from now) or the policy's, the smaller."""
+        if timeout is not None and (math.isnan(timeout) or timeout < 0):
+            raise ValidationError("timeout", "must be a number >= 0 or None")
+        limits = [x for x in (timeout, self.policy.deadline) if x is not None]
+        if not limits:
+            return None
+        budget = min(limits)
+        return Deadline(at=self.clock() + budget, budget=budget)
+
+    def bound(self, deadline: Deadline | None) -> float:
+        """Event-loop time at which a status call (or the wait for one) is cut off."""
+        if deadline is None:
+            return math.inf
+        remaining = max(0.0, deadline.at - self.clock())
+        return anyio.current_time() + remaining + self.policy.grace
+
+    def _locked(self) -> anyio.Lock:
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        return self._lock
+
+    def _schedule(self, hint: float | None) -> float:
+        delay = self.policy.delay(self._sleeps, hint, self._rng)
+        self._sleeps += 1
+        self._next_at = self.clock() + delay
+        return self._next_at
+
+    def polled(self, status: JobStatus) -> float | None:
+        """Count a recorded status and schedule the next call; the delay until it (``None``: terminal)."""
+        self._version += 1
+        self.polls += 1
+        self._last_error = None
+        if status.state.terminal:
+            self._next_at = None
+            return None
+        return self._schedule(status.retry_after) - self.clock()
+
+    async def poll_now(self, call: StatusCall) -> None:
+        """Make one status call now, after any call already in flight."""
+        async with self._locked():
+            await self._call(call)
+
+    async def _call(self, call: StatusCall) -> None:
+        started = self.clock()
+        try:
+            await call()
+        except ClientRateLimitError as exc:
+            # The client's own limiter is saturated (thousands of jobs under a configured pace):
+            # nothing was sent and nothing is wrong with the job. Poll when the limiter foresees room.
+            self._next_at = self.clock() + max(exc.retry_after or 0.0, self.policy.initial)
+            return
+        except Exception as exc:
+            self._version += 1
+            self._last_error = exc
+            self._last_error_at = self.clock()
+            self._last_started = started
+            raise
+        self._last_started = started
+
+    async def advance(self, status: JobStatus | None, deadline: Deadline | None, call: StatusCall) -> bool:
+        """Sleep until the next call is due (never past ``deadline``), then make sure one was made since.
+
+        A call another waiter made meanwhile counts (its failure too, if it
+        failed while this one queued for it). Returns ``True`` when out of time:
+        the deadline cut the wait or the call, or the call was the last one at it.
+        """
+        seen = self._version
+        final = False
+        target = self._next_at
+        if status is None and target is None:
+            await anyio.lowlevel.checkpoint()  # nothing known yet: poll at once
+        else:
+            if target is None:  # started from initial_status: first sleep per policy/hint
+                assert status is not None
+                target = self._schedule(status.retry_after)
+            if deadline is not None and target >= deadline.at:
+                target, final = deadline.at, True
+            pause = target - self.clock()
+            if pause > 0:
+                await self.sleep(pause)
+            else:
+                await anyio.lowlevel.checkpoint()
+        woke = self.clock()
+        with anyio.CancelScope(deadline=self.bound(deadline)) as bound:
+            async with self._locked():
+                if final:
+                    # The last poll at the deadline must be at least this fresh.
+                    last = self._last_started
+                    fresh = self._version != seen and last is not None and last >= woke
+                else:
+                    fresh = self._version != seen
+                if fresh and self._last_error is not None:
+                    if woke <= self._last_error_at:
+                        raise self._last_error  # it failed while we queued for it: our poll too
+                    fresh = False  # it failed before we were due: make our own
+                if not fresh:
+                    await self._call(call)
+        if bound.cancelled_caught:
+            return True
+        return deadline is not None and (final or self.clock() >= deadline.at)
