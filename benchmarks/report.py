@@ -125,13 +125,24 @@ def _headers(result: ScenarioResult) -> list[str]:
 def text_table(result: ScenarioResult) -> str:
     width = max(44, *(len(o.row.label) for o in result.outcomes)) + 1
     heads = _headers(result)
-    lines = [result.title, f"{'client':{width}}" + "".join(f"{h:>9}" for h in heads)]
-    for outcome in result.outcomes:
-        cells = _cells(result, outcome)
+    rows = [(o, _cells(result, o)) for o in result.outcomes]
+    # Each column as wide as its widest cell (a million jobs/s must not run into the next column).
+    widths = [
+        max([9, len(h) + 1] + [len(c) + 1 for o, cells in rows if o.status == "ok" for c in cells[i : i + 1]])
+        for i, h in enumerate(heads)
+    ]
+    lines = [
+        result.title,
+        f"{'client':{width}}" + "".join(f"{h:>{w}}" for h, w in zip(heads, widths, strict=True)),
+    ]
+    for outcome, cells in rows:
         if outcome.status != "ok":
             lines.append(f"{outcome.row.label:{width}}  {cells[0]}")
         else:
-            lines.append(f"{outcome.row.label:{width}}" + "".join(f"{c:>9}" for c in cells))
+            lines.append(
+                f"{outcome.row.label:{width}}"
+                + "".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=False))
+            )
     lines.extend(_notes(result, bullet="  "))
     return "\n".join(lines)
 
