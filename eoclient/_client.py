@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from eoclient._checks import check_instance
+from eoclient._context import ServiceContext
 from eoclient._http.retry import RetryPolicy
 from eoclient._http.transport import ConnectionLimits, Response, Timeouts, Transport
 from eoclient._polling import PollPolicy
@@ -23,14 +24,29 @@ class BaseClient:
     here rather than as an ``AttributeError`` on the first request.
     """
 
-    def __init__(self, transport: Transport, *, poll: PollPolicy | None = None) -> None:
+    def __init__(self, transport: Transport, *, poll: PollPolicy | None = None, settings: Any = None) -> None:
         check_instance("retry", transport.retry, RetryPolicy)
         check_instance("timeouts", transport.timeouts, Timeouts)
         check_instance("limits", transport.limits, ConnectionLimits)
         if poll is not None:
             check_instance("poll", poll, PollPolicy)
         self._transport = transport
-        self.poll_policy = poll or PollPolicy()
+        self._context: ServiceContext[Any] = ServiceContext(transport, poll or PollPolicy(), settings)
+
+    @property
+    def context(self) -> ServiceContext[Any]:
+        """What this client's families share: transport, poll policy, service settings."""
+        return self._context
+
+    @property
+    def poll_policy(self) -> PollPolicy:
+        """The cadence new Jobs start with (assign a :class:`PollPolicy` to change it)."""
+        return self._context.poll
+
+    @poll_policy.setter
+    def poll_policy(self, value: PollPolicy) -> None:
+        check_instance("poll_policy", value, PollPolicy)
+        self._context.poll = value
 
     @property
     def transport(self) -> Transport:

@@ -97,6 +97,7 @@ class SentinelHub(BaseClient):
                 rng=rng,
             ),
             poll=poll,
+            settings=self.settings,
         )
         self.catalog = Catalog(self.transport)
         """STAC catalog: search, collections, items."""

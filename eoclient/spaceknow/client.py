@@ -82,6 +82,7 @@ class SpaceKnow(BaseClient):
                 rng=rng,
             ),
             poll=poll,
+            settings=self.settings,
         )
         self.imagery = Imagery(self)
         """Imagery (Ragnar): search, get-image, scene info, providers, ingest."""
