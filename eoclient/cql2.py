@@ -2,7 +2,7 @@
 
 The one CQL2 parser of the project. The client (:mod:`eoclient.sentinelhub.catalog`)
 uses it to send every POST search's ``filter`` as CQL2 JSON and every GET
-search's as CQL2 text; the emulator (:mod:`eoclient.emulator.sh_catalog`) uses
+search's as CQL2 text; the emulator (:mod:`eoclient.emulator.sentinelhub.catalog`) uses
 it to read what it is sent. So a filter the client lets through is one the
 emulator understands, and the other way round. It imports nothing from
 eoclient (standard library only), so that both sides may import it.

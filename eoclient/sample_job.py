@@ -1,7 +1,7 @@
 """The emulator's sample job, driven through :class:`~eoclient.jobs.Job`.
 
 A small but complete job strategy against the emulator's ``/_sample/jobs`` API
-(see :mod:`eoclient.emulator.sample_jobs`): it shows how every service plugs
+(see :mod:`eoclient.emulator.core.sample_jobs`): it shows how every service plugs
 into the job handle, and it is what the demo and the tests of the handle run.
 
 Example::

@@ -24,12 +24,12 @@ What every request goes through (outermost first): request log
 plain-text 404/405 and handler crashes become the service's JSON error), the
 bearer check (a valid unexpired token of *that* service, except public paths
 and ``/_emulator/`` control routes), the route's declared contract (an unknown
-query parameter or body field is a 400, :mod:`eoclient.emulator.routing`).
+query parameter or body field is a 400, :mod:`eoclient.emulator.core.routing`).
 Tokens expire on the real clock after ``token_ttl`` seconds; jobs run on the
 accelerated :class:`EmulatorClock`.
 Control routes for an emulator in another process (health, expire tokens,
 advance the clock, inject/clear faults) are listed in
-:mod:`eoclient.emulator.control`. ``Emulator(sentinelhub_setup=[...],
+:mod:`eoclient.emulator.core.control`. ``Emulator(sentinelhub_setup=[...],
 spaceknow_setup=[...])`` adds a user's own routes to one emulator.
 
 Needs aiohttp >= 3.14 (``web.RequestKey`` and the writer's ``on_body_write``
@@ -37,7 +37,7 @@ hook, used to cut streamed bodies).
 
 Sample job API (Sentinel Hub app, SH bearer required), used to test the
 client's generic job handle; full description in
-:mod:`eoclient.emulator.sample_jobs`::
+:mod:`eoclient.emulator.core.sample_jobs`::
 
     POST /_sample/jobs                {"phases": [["QUEUED", 2], ["RUNNING", 10]],
                                        "outcome": "SUCCEEDED"|"FAILED"|"CANCELLED",
@@ -56,7 +56,7 @@ Write ``eoclient/emulator/<family>.py`` with::
         add_route(app, "POST", "/api/v1/process", _process)
         add_route(app, "GET", "/api/v2/batch/tilinggrids", _list, query=("count", "viewtoken"))
 
-(importing from the submodules, e.g. ``eoclient.emulator.errors``, never from
+(importing from the submodules, e.g. ``eoclient.emulator.core.errors``, never from
 the package itself, which imports ``server.py``) and append ``setup`` to
 :data:`~eoclient.emulator.server.SENTINELHUB_SETUP` or
 :data:`~eoclient.emulator.server.SPACEKNOW_SETUP` in ``server.py``. Inside a
@@ -65,7 +65,7 @@ handler:
 * ``get_state(request)`` is the shared :class:`EmulatorState`: ``clock``,
   ``jobs`` (:class:`JobEngine`, phases named with the service's own statuses),
   ``rng`` (seeded), ``store(name, factory)`` for the module's own data;
-* register every route with :func:`eoclient.emulator.routing.add_route`, declaring
+* register every route with :func:`eoclient.emulator.core.routing.add_route`, declaring
   the query parameters the real operation takes (and, for SpaceKnow's flat JSON
   bodies, its fields): anything else is refused with a 400 in the service's
   shape before the handler runs, so the emulator never accepts what the
@@ -84,13 +84,12 @@ handler:
 
 from __future__ import annotations
 
-from eoclient.emulator.auth import TOKEN_KEY, bearer_token
-from eoclient.emulator.clock import EmulatorClock
-from eoclient.emulator.errors import html_error, service_error, sh_error, sk_error
-from eoclient.emulator.faults import FaultConfig, FaultInjector, FaultKind
-from eoclient.emulator.jobs import Job, JobEngine, JobView, Phase
-from eoclient.emulator.server import SENTINELHUB_SETUP, SPACEKNOW_SETUP, Emulator, build_app
-from eoclient.emulator.state import (
+from eoclient.emulator.core.auth import TOKEN_KEY, bearer_token
+from eoclient.emulator.core.clock import EmulatorClock
+from eoclient.emulator.core.errors import html_error, service_error, sh_error, sk_error
+from eoclient.emulator.core.faults import FaultConfig, FaultInjector, FaultKind
+from eoclient.emulator.core.jobs import Job, JobEngine, JobView, Phase
+from eoclient.emulator.core.state import (
     PUBLIC_PATHS_KEY,
     SERVICE_KEY,
     STATE_KEY,
@@ -99,7 +98,8 @@ from eoclient.emulator.state import (
     SetupFn,
     get_state,
 )
-from eoclient.emulator.tokens import SENTINELHUB, SPACEKNOW, Credentials, Service, TokenStore
+from eoclient.emulator.core.tokens import SENTINELHUB, SPACEKNOW, Credentials, Service, TokenStore
+from eoclient.emulator.server import SENTINELHUB_SETUP, SPACEKNOW_SETUP, Emulator, build_app
 
 __all__ = [
     "PUBLIC_PATHS_KEY",

@@ -13,7 +13,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from eoclient.emulator.faults import FaultConfig
+from eoclient.emulator.core.faults import FaultConfig
 from eoclient.emulator.server import Emulator
 
 __all__ = ["main", "parse_args", "spaceknow_port"]

@@ -13,26 +13,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from eoclient.emulator import (
-    control,
-    drop,
-    sample_jobs,
-    sh_async_process,
-    sh_batch,
-    sh_batch_statistics,
-    sh_byoc,
-    sh_catalog,
-    sh_process,
-    sh_statistics,
-    sh_tiling_grids,
-    sk_credits,
-    sk_datacube,
-    sk_imagery,
-    sk_kraken,
-    sk_pipelines,
-    sk_users,
-)
-from eoclient.emulator.auth import (
+from eoclient.emulator.core import control, drop, sample_jobs
+from eoclient.emulator.core.auth import (
     SH_TOKEN_PATH,
     SK_AUTH_PATH,
     auth_middleware,
@@ -40,16 +22,16 @@ from eoclient.emulator.auth import (
     setup_sentinelhub_auth,
     setup_spaceknow_auth,
 )
-from eoclient.emulator.clock import EmulatorClock
-from eoclient.emulator.faults import FaultConfig, FaultInjector
-from eoclient.emulator.jobs import JobEngine
-from eoclient.emulator.middleware import (
+from eoclient.emulator.core.clock import EmulatorClock
+from eoclient.emulator.core.faults import FaultConfig, FaultInjector
+from eoclient.emulator.core.jobs import JobEngine
+from eoclient.emulator.core.middleware import (
     error_shape_middleware,
     fault_middleware,
     record_middleware,
 )
-from eoclient.emulator.routing import CONTRACTS_KEY, contract_middleware
-from eoclient.emulator.state import (
+from eoclient.emulator.core.routing import CONTRACTS_KEY, contract_middleware
+from eoclient.emulator.core.state import (
     PUBLIC_PATHS_KEY,
     SERVICE_KEY,
     STATE_KEY,
@@ -57,7 +39,21 @@ from eoclient.emulator.state import (
     RequestRecord,
     SetupFn,
 )
-from eoclient.emulator.tokens import SENTINELHUB, SPACEKNOW, Credentials, Service
+from eoclient.emulator.core.tokens import SENTINELHUB, SPACEKNOW, Credentials, Service
+from eoclient.emulator.sentinelhub import async_process as sh_async_process
+from eoclient.emulator.sentinelhub import batch as sh_batch
+from eoclient.emulator.sentinelhub import batch_statistics as sh_batch_statistics
+from eoclient.emulator.sentinelhub import byoc as sh_byoc
+from eoclient.emulator.sentinelhub import catalog as sh_catalog
+from eoclient.emulator.sentinelhub import process as sh_process
+from eoclient.emulator.sentinelhub import statistics as sh_statistics
+from eoclient.emulator.sentinelhub import tiling_grids as sh_tiling_grids
+from eoclient.emulator.spaceknow import credits as sk_credits
+from eoclient.emulator.spaceknow import datacube as sk_datacube
+from eoclient.emulator.spaceknow import imagery as sk_imagery
+from eoclient.emulator.spaceknow import kraken as sk_kraken
+from eoclient.emulator.spaceknow import pipelines as sk_pipelines
+from eoclient.emulator.spaceknow import users as sk_users
 
 __all__ = ["SENTINELHUB_SETUP", "SPACEKNOW_SETUP", "Emulator", "build_app"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from eoclient.emulator import Emulator
-from eoclient.emulator.sh_byoc import INGEST_SECONDS
+from eoclient.emulator.sentinelhub.byoc import INGEST_SECONDS
 from eoclient.sentinelhub import SentinelHub
 from eoclient.sentinelhub.byoc_models import (
     BandFormat,

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 import pytest
 
 from eoclient.emulator import Emulator
-from eoclient.emulator.sh_byoc import INGEST_SECONDS
+from eoclient.emulator.sentinelhub.byoc import INGEST_SECONDS
 from eoclient.sentinelhub.catalog import CATALOG_PATH
 from tests.contract.openapi import (
     ParameterError,

@@ -19,10 +19,10 @@ import yaml
 from aiohttp import web
 
 from eoclient.emulator import SENTINELHUB, SPACEKNOW, Emulator, EmulatorState, build_app
-from eoclient.emulator.auth import CONTROL_PREFIX, is_auth_path
-from eoclient.emulator.routing import Contract, contract_of
-from eoclient.emulator.sh_catalog import BASE_PATH as CATALOG
-from eoclient.emulator.tokens import Service
+from eoclient.emulator.core.auth import CONTROL_PREFIX, is_auth_path
+from eoclient.emulator.core.routing import Contract, contract_of
+from eoclient.emulator.core.tokens import Service
+from eoclient.emulator.sentinelhub.catalog import BASE_PATH as CATALOG
 from tests.contract.openapi import LIVE_PREFIXES, SPEC_PATH, require_spec
 
 EVALSCRIPT = """//VERSION=3

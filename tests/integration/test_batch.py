@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from eoclient.emulator import Emulator
-from eoclient.emulator.sh_batch_engine import ANALYSIS_SECONDS, PROCESSING_SECONDS
+from eoclient.emulator.sentinelhub.batch_engine import ANALYSIS_SECONDS, PROCESSING_SECONDS
 from eoclient.errors import (
     BadRequestError,
     ConflictError,

@@ -11,7 +11,7 @@ import pytest
 
 from eoclient._http.retry import RetryPolicy
 from eoclient.emulator import Emulator
-from eoclient.emulator.sh_byoc import INGEST_SECONDS, byoc_store, file_bytes
+from eoclient.emulator.sentinelhub.byoc import INGEST_SECONDS, byoc_store, file_bytes
 from eoclient.errors import BadRequestError, ConflictError, NotFoundError, TransportError, ValidationError
 from eoclient.sentinelhub import SentinelHub
 from eoclient.sentinelhub.byoc import DownloadSizeError

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from eoclient.emulator import Emulator
-from eoclient.emulator.sh_statistics import interval_fails
+from eoclient.emulator.sentinelhub.statistics import interval_fails
 from eoclient.errors import TransportError, ValidationError
 from eoclient.sentinelhub import SentinelHub
 from eoclient.sentinelhub.budget import ProcessingBudget

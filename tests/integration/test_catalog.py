@@ -13,7 +13,7 @@ import pytest
 
 from eoclient._http.retry import RetryPolicy
 from eoclient.emulator import Emulator
-from eoclient.emulator.sh_catalog import COLLECTION_PAGE_SIZE, Record, catalog_data
+from eoclient.emulator.sentinelhub.catalog import COLLECTION_PAGE_SIZE, Record, catalog_data
 from eoclient.errors import BadRequestError, NotFoundError, ValidationError
 from eoclient.geo import BBox
 from eoclient.sentinelhub import SentinelHub

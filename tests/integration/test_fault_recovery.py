@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from eoclient.emulator import Emulator
-from eoclient.emulator.auth import SH_TOKEN_PATH
+from eoclient.emulator.core.auth import SH_TOKEN_PATH
 from eoclient.errors import AuthenticationError
 from eoclient.sample_job import submit_sample_job
 from eoclient.sentinelhub import SentinelHub

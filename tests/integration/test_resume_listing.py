@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from eoclient.emulator import Emulator
-from eoclient.emulator.sk_credits import PAGE_SIZE, allocate
+from eoclient.emulator.spaceknow.credits import PAGE_SIZE, allocate
 from eoclient.paging import Paginator
 from eoclient.sentinelhub import SentinelHub
 from eoclient.spaceknow import SpaceKnow

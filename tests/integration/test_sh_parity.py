@@ -12,7 +12,7 @@ import pytest
 
 from eoclient._http.retry import RetryPolicy
 from eoclient.emulator import Emulator
-from eoclient.emulator.sh_statistics import interval_fails
+from eoclient.emulator.sentinelhub.statistics import interval_fails
 from eoclient.errors import BadRequestError, ValidationError
 from eoclient.sentinelhub import (
     Bounds,

@@ -9,11 +9,11 @@ import pytest
 from aiohttp import web
 
 from eoclient.emulator import Emulator
-from eoclient.emulator.auth import TOKEN_KEY
-from eoclient.emulator.sk_accounts import MAIN_GROUP, OTHER_GROUP, OUTSIDER, TEAMMATE, accounts
-from eoclient.emulator.sk_credits import PAGE_SIZE, CreditsError, allocate, area_cost, ledger
-from eoclient.emulator.sk_scenes import catalogue, scene_bbox
-from eoclient.emulator.state import EmulatorState, get_state
+from eoclient.emulator.core.auth import TOKEN_KEY
+from eoclient.emulator.core.state import EmulatorState, get_state
+from eoclient.emulator.spaceknow.accounts import MAIN_GROUP, OTHER_GROUP, OUTSIDER, TEAMMATE, accounts
+from eoclient.emulator.spaceknow.credits import PAGE_SIZE, CreditsError, allocate, area_cost, ledger
+from eoclient.emulator.spaceknow.scenes import catalogue, scene_bbox
 from eoclient.errors import NotFoundError, PermissionDeniedError, ValidationError
 from eoclient.spaceknow import SpaceKnow
 

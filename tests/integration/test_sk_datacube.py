@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from eoclient.emulator import Emulator
-from eoclient.emulator.sk_accounts import accounts
-from eoclient.emulator.sk_datacube import (
+from eoclient.emulator.spaceknow.accounts import accounts
+from eoclient.emulator.spaceknow.datacube import (
     AOIS,
     CATALOGUE,
     MAX_SYNC_ROWS,

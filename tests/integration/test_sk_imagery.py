@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from eoclient.emulator import Emulator, sk_scenes
-from eoclient.emulator.sk_accounts import accounts
-from eoclient.emulator.sk_imagery import PAGE_SIZE, fail_next, imagery_store
+from eoclient.emulator import Emulator
+from eoclient.emulator.spaceknow import scenes as sk_scenes
+from eoclient.emulator.spaceknow.accounts import accounts
+from eoclient.emulator.spaceknow.imagery import PAGE_SIZE, fail_next, imagery_store
 from eoclient.errors import (
     BadRequestError,
     JobFailedError,

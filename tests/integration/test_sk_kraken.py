@@ -15,10 +15,10 @@ from aiohttp import web
 
 from eoclient.bulk import BulkDownloadError, Downloaded, download_all, download_file
 from eoclient.emulator import Emulator
-from eoclient.emulator.sk_credits import ledger
-from eoclient.emulator.sk_kraken import kraken_store
-from eoclient.emulator.sk_scenes import catalogue, scene_bbox
-from eoclient.emulator.state import EmulatorState
+from eoclient.emulator.core.state import EmulatorState
+from eoclient.emulator.spaceknow.credits import ledger
+from eoclient.emulator.spaceknow.kraken import kraken_store
+from eoclient.emulator.spaceknow.scenes import catalogue, scene_bbox
 from eoclient.errors import (
     BadRequestError,
     JobFailedError,

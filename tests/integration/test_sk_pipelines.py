@@ -9,9 +9,9 @@ from aiohttp import web
 
 from eoclient._models import Model
 from eoclient.emulator import Emulator
-from eoclient.emulator.jobs import Phase
-from eoclient.emulator.sk_pipelines import create_pipeline, initiate_response, retrieve_handler
-from eoclient.emulator.state import EmulatorState, get_state
+from eoclient.emulator.core.jobs import Phase
+from eoclient.emulator.core.state import EmulatorState, get_state
+from eoclient.emulator.spaceknow.pipelines import create_pipeline, initiate_response, retrieve_handler
 from eoclient.errors import JobFailedError, ValidationError
 from eoclient.jobs import JobState
 from eoclient.spaceknow.pipelines import attach, initiate, register_result

@@ -10,7 +10,7 @@ import pytest
 
 from eoclient._redact import Secret
 from eoclient.emulator import Emulator
-from eoclient.emulator.sk_accounts import accounts, subject_of
+from eoclient.emulator.spaceknow.accounts import accounts, subject_of
 from eoclient.errors import (
     BadRequestError,
     ConflictError,

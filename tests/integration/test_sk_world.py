@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from eoclient.emulator import Emulator, sk_scenes
-from eoclient.emulator.sk_accounts import MAIN_GROUP, TEAMMATE, accounts, subject_of
-from eoclient.emulator.sk_credits import ledger
+from eoclient.emulator import Emulator
+from eoclient.emulator.spaceknow import scenes as sk_scenes
+from eoclient.emulator.spaceknow.accounts import MAIN_GROUP, TEAMMATE, accounts, subject_of
+from eoclient.emulator.spaceknow.credits import ledger
 from eoclient.errors import JobFailedError, NotFoundError, PermissionDeniedError
 from eoclient.geo import BBox
 from eoclient.spaceknow import SpaceKnow

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from eoclient.emulator import Emulator
-from eoclient.emulator.sh_tiling_grids import GRIDS
+from eoclient.emulator.sentinelhub.tiling_grids import GRIDS
 from eoclient.errors import NotFoundError, ValidationError
 from eoclient.sentinelhub import SentinelHub
 from eoclient.sentinelhub.tiling_grids import TilingGrid

@@ -15,11 +15,11 @@ import pytest
 
 from eoclient._outcome import created_id
 from eoclient.emulator import Emulator
-from eoclient.emulator.sh_async_process import async_store
-from eoclient.emulator.sh_batch_engine import batch_store
-from eoclient.emulator.sh_batch_statistics import batch_statistics_store
-from eoclient.emulator.sk_accounts import accounts
-from eoclient.emulator.sk_credits import ledger
+from eoclient.emulator.sentinelhub.async_process import async_store
+from eoclient.emulator.sentinelhub.batch_engine import batch_store
+from eoclient.emulator.sentinelhub.batch_statistics import batch_statistics_store
+from eoclient.emulator.spaceknow.accounts import accounts
+from eoclient.emulator.spaceknow.credits import ledger
 from eoclient.errors import BadRequestError, ConflictError, OutcomeUnknownError, ServerError, TransportError
 from eoclient.sentinelhub import SentinelHub
 from eoclient.spaceknow import SpaceKnow

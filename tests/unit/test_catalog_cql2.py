@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from eoclient.emulator.sh_catalog import StacError, _Filter, parse_cql2_text
+from eoclient.emulator.sentinelhub.catalog import StacError, _Filter, parse_cql2_text
 
 QUERYABLES = ("eo:cloud_cover", "platform", "sat:orbit_state")
 

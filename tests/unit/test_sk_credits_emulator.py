@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from eoclient.emulator.sk_accounts import MAIN_GROUP, TEAMMATE, accounts
-from eoclient.emulator.sk_credits import CreditsError, allocate, area_cost, ledger, used_credit
-from eoclient.emulator.sk_scenes import catalogue, scene_bbox
-from eoclient.emulator.state import EmulatorState
+from eoclient.emulator.core.state import EmulatorState
+from eoclient.emulator.spaceknow.accounts import MAIN_GROUP, TEAMMATE, accounts
+from eoclient.emulator.spaceknow.credits import CreditsError, allocate, area_cost, ledger, used_credit
+from eoclient.emulator.spaceknow.scenes import catalogue, scene_bbox
 
 USER = "auth0|unit-test-user"
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from eoclient.emulator.sk_datacube import PRODUCTS, BadQuery, QueryError, evaluate, product_rows
+from eoclient.emulator.spaceknow.datacube import PRODUCTS, BadQuery, QueryError, evaluate, product_rows
 
 PROJECT = {"type": "value-list", "field": "project", "params": {"values": ["industrial_production"]}}
 ALGORITHM = {"type": "value-list", "field": "algorithm", "params": {"values": ["truck_count"]}}

@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from eoclient.emulator.sk_tiles import (
+from eoclient.emulator.spaceknow.tiles import (
     TILE_SIZE,
     TileSpec,
     detection_filter,

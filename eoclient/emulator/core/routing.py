@@ -1,0 +1,197 @@
+"""Each route's declared contract, checked in one place: the query parameters and body fields it takes.
+
+A service module registers every route through :func:`add_route` and says
+there what the real service accepts::
+
+    add_route(app, "GET", "/api/v2/batch/tilinggrids", _list, query=("count", "viewtoken"))
+    add_route(app, "POST", "/credits/check-area", sk_route(_check_area),
+              fields=("sceneIds", "geojson", "userId", "creditsTier", "costFreeAllocation"),
+              required_fields=("sceneIds", "geojson"))
+
+:func:`contract_middleware` (the innermost middleware, after the bearer
+check) then refuses, with a 400 in the service's error shape, before the
+handler runs:
+
+* a query parameter the route does not list (the OpenAPI document lists, per
+  operation, the only ones the service takes), or a required one missing;
+* when ``fields`` is given (SpaceKnow's flat JSON bodies): a top-level body
+  field the reference does not list, or a required one missing or null.
+
+The shape is Sentinel Hub's ``{"error": {..., "errors": [{"parameter",
+"invalidValue", "violation"}]}}``, SpaceKnow's ``{"error": "BAD-REQUEST",
+"errorMessage"}``, or the route's own ``refuse`` (the Catalog's STAC
+exception). Routes added without :func:`add_route` (a user's own test routes)
+are not checked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from aiohttp.web_urldispatcher import AbstractRoute
+
+from eoclient.emulator.core.errors import sh_error, sk_error
+from eoclient.emulator.core.state import SERVICE_KEY
+from eoclient.emulator.core.tokens import SENTINELHUB
+
+__all__ = [
+    "CONTRACTS_KEY",
+    "Contract",
+    "Refuse",
+    "Violation",
+    "add_route",
+    "contract_middleware",
+    "contract_of",
+]
+
+_DRAIN_CHUNK: Final = 1 << 16
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What is wrong with a request: the parameter or field, the value sent, and why."""
+
+    parameter: str
+    value: Any
+    text: str
+
+    @property
+    def message(self) -> str:
+        """``"<parameter>: <text>"``."""
+        return f"{self.parameter}: {self.text}"
+
+
+Refuse = Callable[[Violation], web.Response]
+"""Builds a route's 400 answer for a :class:`Violation`."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What one route accepts.
+
+    ``query``: every query parameter it takes (``required_query`` included);
+    ``fields``: every top-level JSON body field, ``None`` when the handler
+    checks the body itself; ``refuse``: the answer builder, ``None`` for the
+    service's own shape.
+    """
+
+    query: frozenset[str] = frozenset()
+    required_query: frozenset[str] = frozenset()
+    fields: frozenset[str] | None = None
+    required_fields: frozenset[str] = frozenset()
+    refuse: Refuse | None = None
+
+    def violations(self, query: Iterable[tuple[str, str]], body: Any) -> Violation | None:
+        """The first thing this contract refuses in ``query`` (name, value pairs) and ``body``."""
+        pairs = list(query)
+        seen: set[str] = set()
+        for name, value in pairs:
+            if name not in self.query:
+                allowed = ", ".join(sorted(self.query)) or "none"
+                return Violation(name, value, f"unknown query parameter (this operation takes: {allowed})")
+            if name in seen:  # every documented parameter is one value (lists are comma-separated)
+                return Violation(name, value, "query parameter given more than once")
+            seen.add(name)
+        missing = sorted(self.required_query - {name for name, _ in pairs})
+        if missing:
+            return Violation(missing[0], None, "required query parameter is missing")
+        if self.fields is None or not isinstance(body, dict):
+            return None
+        for name in body:
+            if name not in self.fields:
+                allowed = ", ".join(sorted(self.fields)) or "none"
+                return Violation(name, body[name], f"unknown field (this request takes: {allowed})")
+        absent = sorted(name for name in self.required_fields if body.get(name) is None)
+        if absent:
+            return Violation(absent[0], body.get(absent[0]), "field required")
+        return None
+
+
+CONTRACTS_KEY: web.AppKey[dict[AbstractRoute, Contract]] = web.AppKey("route_contracts")
+"""The declared contract of each route of an app (filled by :func:`add_route`)."""
+
+
+def add_route(
+    app: web.Application,
+    method: str,
+    path: str,
+    handler: Handler,
+    *,
+    query: Iterable[str] = (),
+    required_query: Iterable[str] = (),
+    fields: Iterable[str] | None = None,
+    required_fields: Iterable[str] = (),
+    refuse: Refuse | None = None,
+    allow_head: bool = True,
+) -> AbstractRoute:
+    """Add a route and declare what it accepts (see the module docstring).
+
+    A ``GET`` route also answers ``HEAD`` unless ``allow_head`` is false, as
+    with ``app.router.add_get``; both share the contract.
+    """
+    required = frozenset(required_query)
+    declared_fields = None if fields is None else frozenset(fields) | frozenset(required_fields)
+    contract = Contract(
+        query=frozenset(query) | required,
+        required_query=required,
+        fields=declared_fields,
+        required_fields=frozenset(required_fields),
+        refuse=refuse,
+    )
+    contracts = app.setdefault(CONTRACTS_KEY, {})
+    if method == "GET" and allow_head:
+        contracts[app.router.add_route("HEAD", path, handler)] = contract
+    route = app.router.add_route(method, path, handler)
+    contracts[route] = contract
+    return route
+
+
+def contract_of(app: web.Application, route: AbstractRoute) -> Contract | None:
+    """The contract declared for ``route``, if any."""
+    return app.get(CONTRACTS_KEY, {}).get(route)
+
+
+async def _json_body(request: web.Request) -> Any:
+    """The decoded JSON body, or ``None`` when absent or not JSON (the handler answers that)."""
+    if not request.body_exists:
+        return None
+    try:
+        return json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _default_refusal(request: web.Request, violation: Violation) -> web.Response:
+    if request.app[SERVICE_KEY] == SENTINELHUB:
+        errors = [
+            {"parameter": violation.parameter, "invalidValue": violation.value, "violation": violation.text}
+        ]
+        return sh_error(400, violation.message, "COMMON_BAD_PAYLOAD", errors)
+    return sk_error(400, "BAD-REQUEST", violation.message)
+
+
+async def _drain(request: web.Request) -> None:
+    # Read an unread upload to its end before refusing it, so the client is never cut off mid-send.
+    async for _ in request.content.iter_chunked(_DRAIN_CHUNK):
+        pass
+
+
+@web.middleware
+async def contract_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse what the matched route's :class:`Contract` does not accept; pass the rest on."""
+    contract = contract_of(request.app, request.match_info.route)
+    if contract is None:
+        return await handler(request)
+    body = await _json_body(request) if contract.fields is not None else None
+    violation = contract.violations(request.query.items(), body)
+    if violation is None:
+        return await handler(request)
+    await _drain(request)
+    if contract.refuse is not None:
+        return contract.refuse(violation)
+    return _default_refusal(request, violation)

@@ -1,0 +1,1 @@
+"""The Sentinel Hub service as the emulator plays it, one module (or package) per API family."""
