@@ -17,17 +17,18 @@ handler runs:
 * when ``fields`` is given (SpaceKnow's flat JSON bodies): a top-level body
   field the reference does not list, or a required one missing or null.
 
-The shape is Sentinel Hub's ``{"error": {..., "errors": [{"parameter",
-"invalidValue", "violation"}]}}``, SpaceKnow's ``{"error": "BAD-REQUEST",
-"errorMessage"}``, or the route's own ``refuse`` (the Catalog's STAC
-exception). Routes added without :func:`add_route` (a user's own test routes)
-are not checked.
+The same middleware answers every :class:`~eoclient.emulator.core.refusal.Refusal`
+a handler raises. The shape is the route's ``shape`` (the Catalog's STAC
+exception) or the service's own: Sentinel Hub's ``{"error": {..., "errors":
+[{"parameter", "invalidValue", "violation"}]}}``, SpaceKnow's ``{"error":
+"BAD-REQUEST", "errorMessage"}``. Routes added without :func:`add_route` (a
+user's own test routes) are not checked, but their refusals are answered too.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -35,14 +36,12 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from aiohttp.web_urldispatcher import AbstractRoute
 
-from eoclient.emulator.core.errors import sh_error, sk_error
+from eoclient.emulator.core.refusal import SHAPES, ErrorShape, Refusal, invalid
 from eoclient.emulator.core.state import SERVICE_KEY
-from eoclient.emulator.core.tokens import SENTINELHUB
 
 __all__ = [
     "CONTRACTS_KEY",
     "Contract",
-    "Refuse",
     "Violation",
     "add_route",
     "contract_middleware",
@@ -65,9 +64,9 @@ class Violation:
         """``"<parameter>: <text>"``."""
         return f"{self.parameter}: {self.text}"
 
-
-Refuse = Callable[[Violation], web.Response]
-"""Builds a route's 400 answer for a :class:`Violation`."""
+    def refusal(self) -> Refusal:
+        """The 400 the service answers it with (rendered in the route's shape)."""
+        return invalid(self.parameter, self.value, self.text)
 
 
 @dataclass(frozen=True)
@@ -76,15 +75,15 @@ class Contract:
 
     ``query``: every query parameter it takes (``required_query`` included);
     ``fields``: every top-level JSON body field, ``None`` when the handler
-    checks the body itself; ``refuse``: the answer builder, ``None`` for the
-    service's own shape.
+    checks the body itself; ``shape``: how the route renders a
+    :class:`Refusal`, ``None`` for the service's own shape.
     """
 
     query: frozenset[str] = frozenset()
     required_query: frozenset[str] = frozenset()
     fields: frozenset[str] | None = None
     required_fields: frozenset[str] = frozenset()
-    refuse: Refuse | None = None
+    shape: ErrorShape | None = None
 
     def violations(self, query: Iterable[tuple[str, str]], body: Any) -> Violation | None:
         """The first thing this contract refuses in ``query`` (name, value pairs) and ``body``."""
@@ -126,7 +125,7 @@ def add_route(
     required_query: Iterable[str] = (),
     fields: Iterable[str] | None = None,
     required_fields: Iterable[str] = (),
-    refuse: Refuse | None = None,
+    shape: ErrorShape | None = None,
     allow_head: bool = True,
 ) -> AbstractRoute:
     """Add a route and declare what it accepts (see the module docstring).
@@ -141,7 +140,7 @@ def add_route(
         required_query=required,
         fields=declared_fields,
         required_fields=frozenset(required_fields),
-        refuse=refuse,
+        shape=shape,
     )
     contracts = app.setdefault(CONTRACTS_KEY, {})
     if method == "GET" and allow_head:
@@ -166,15 +165,6 @@ async def _json_body(request: web.Request) -> Any:
         return None
 
 
-def _default_refusal(request: web.Request, violation: Violation) -> web.Response:
-    if request.app[SERVICE_KEY] == SENTINELHUB:
-        errors = [
-            {"parameter": violation.parameter, "invalidValue": violation.value, "violation": violation.text}
-        ]
-        return sh_error(400, violation.message, "COMMON_BAD_PAYLOAD", errors)
-    return sk_error(400, "BAD-REQUEST", violation.message)
-
-
 async def _drain(request: web.Request) -> None:
     # Read an unread upload to its end before refusing it, so the client is never cut off mid-send.
     async for _ in request.content.iter_chunked(_DRAIN_CHUNK):
@@ -183,15 +173,16 @@ async def _drain(request: web.Request) -> None:
 
 @web.middleware
 async def contract_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse what the matched route's :class:`Contract` does not accept; pass the rest on."""
+    """Refuse what the matched route's :class:`Contract` does not accept; answer every :class:`Refusal`."""
     contract = contract_of(request.app, request.match_info.route)
-    if contract is None:
+    shape = (contract.shape if contract is not None else None) or SHAPES[request.app[SERVICE_KEY]]
+    try:
+        if contract is not None:
+            body = await _json_body(request) if contract.fields is not None else None
+            violation = contract.violations(request.query.items(), body)
+            if violation is not None:
+                await _drain(request)
+                raise violation.refusal()
         return await handler(request)
-    body = await _json_body(request) if contract.fields is not None else None
-    violation = contract.violations(request.query.items(), body)
-    if violation is None:
-        return await handler(request)
-    await _drain(request)
-    if contract.refuse is not None:
-        return contract.refuse(violation)
-    return _default_refusal(request, violation)
+    except Refusal as refusal:
+        return shape(refusal)

@@ -60,7 +60,8 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from eoclient import cql2
-from eoclient.emulator.core.routing import Violation, add_route
+from eoclient.emulator.core.refusal import Refusal
+from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import PUBLIC_PATHS_KEY, EmulatorState, get_state
 
 __all__ = ["BASE_PATH", "COLLECTION_PAGE_SIZE", "SEED", "CatalogData", "Record", "catalog_data", "setup"]
@@ -1241,8 +1242,10 @@ SEARCH_QUERY: Final = (
 )
 
 
-def _refuse(violation: Violation) -> web.Response:
-    return _stac_error(_bad(violation.message))
+def _stac_shape(refusal: Refusal) -> web.Response:
+    # A STAC API answers its exceptions as {"code", "description"}.
+    code = refusal.code or ("NotFound" if refusal.status == 404 else "InvalidParameterValue")
+    return _json({"code": code, "description": refusal.message}, status=refusal.status)
 
 
 def setup(app: web.Application, state: EmulatorState) -> None:
@@ -1262,6 +1265,6 @@ def setup(app: web.Application, state: EmulatorState) -> None:
         ("POST", f"{base}/search", _search_post, ()),
     ]
     for method, path, func, query in routes:
-        add_route(app, method, path, _handler(func), query=query, refuse=_refuse)
+        add_route(app, method, path, _handler(func), query=query, shape=_stac_shape)
     # Public on the live service too (the OpenAPI gives them no security).
     app[PUBLIC_PATHS_KEY].update({f"{base}/", base, f"{base}/conformance"})
