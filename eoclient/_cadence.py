@@ -13,16 +13,13 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 import anyio.lowlevel
 
 from eoclient._polling import PollPolicy, RandomLike
 from eoclient.errors import ClientRateLimitError, ValidationError
-
-if TYPE_CHECKING:
-    from eoclient.jobs import JobStatus
 
 __all__ = ["Cadence", "Deadline"]
 
@@ -111,15 +108,18 @@ class Cadence:
         self._next_at = self.clock() + delay
         return self._next_at
 
-    def polled(self, status: JobStatus) -> float | None:
-        """Count a recorded status and schedule the next call; the delay until it (``None``: terminal)."""
+    def polled(self, *, terminal: bool, hint: float | None) -> float | None:
+        """Count a recorded status and schedule the next call; the delay until it (``None``: terminal).
+
+        ``hint`` is the service's own delay for the next poll (the status's ``retry_after``).
+        """
         self._version += 1
         self.polls += 1
         self._last_error = None
-        if status.state.terminal:
+        if terminal:
             self._next_at = None
             return None
-        return self._schedule(status.retry_after) - self.clock()
+        return self._schedule(hint) - self.clock()
 
     async def poll_now(self, call: StatusCall) -> None:
         """Make one status call now, after any call already in flight."""
@@ -143,22 +143,25 @@ class Cadence:
             raise
         self._last_started = started
 
-    async def advance(self, status: JobStatus | None, deadline: Deadline | None, call: StatusCall) -> bool:
+    async def advance(
+        self, known: bool, hint: float | None, deadline: Deadline | None, call: StatusCall
+    ) -> bool:
         """Sleep until the next call is due (never past ``deadline``), then make sure one was made since.
 
         A call another waiter made meanwhile counts (its failure too, if it
         failed while this one queued for it). Returns ``True`` when out of time:
         the deadline cut the wait or the call, or the call was the last one at it.
+        ``known``: a status is known already (polled, or given at creation),
+        with the service's ``hint`` for the next poll.
         """
         seen = self._version
         final = False
         target = self._next_at
-        if status is None and target is None:
+        if not known and target is None:
             await anyio.lowlevel.checkpoint()  # nothing known yet: poll at once
         else:
             if target is None:  # started from initial_status: first sleep per policy/hint
-                assert status is not None
-                target = self._schedule(status.retry_after)
+                target = self._schedule(hint)
             if deadline is not None and target >= deadline.at:
                 target, final = deadline.at, True
             pause = target - self.clock()

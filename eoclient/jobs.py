@@ -451,7 +451,8 @@ class Job(Generic[T]):
         status = self._status
         if status is not None and status.state.terminal:
             return
-        out_of_time = await self._cadence.advance(status, deadline, self._poll)
+        hint = None if status is None else status.retry_after
+        out_of_time = await self._cadence.advance(status is not None, hint, deadline, self._poll)
         status = self._status
         if out_of_time and not (status is not None and status.state.terminal):
             assert deadline is not None
@@ -479,7 +480,7 @@ class Job(Generic[T]):
     def _record(self, status: JobStatus) -> None:
         previous = self._status
         self._status = status
-        next_delay = self._cadence.polled(status)
+        next_delay = self._cadence.polled(terminal=status.state.terminal, hint=status.retry_after)
         if previous is None or _changed(previous, status):
             self._change_seq += 1
             if self._history is None:
