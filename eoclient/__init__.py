@@ -8,12 +8,11 @@ Example::
         ...
 """
 
-__version__ = "0.1.0"
-
 from eoclient import errors
 from eoclient._http.ratelimit import RateLimit
 from eoclient._http.retry import RetryPolicy
 from eoclient._http.transport import ConnectionLimits, Timeouts
+from eoclient._version import __version__
 from eoclient.jobs import Job, JobState, JobStatus, PollPolicy, resume_job
 from eoclient.sentinelhub import ProcessingBudget, SentinelHub
 from eoclient.spaceknow import SpaceKnow

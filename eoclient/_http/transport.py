@@ -25,7 +25,6 @@ import aiohttp
 import msgspec
 from multidict import CIMultiDictProxy
 
-from eoclient import __version__
 from eoclient._checks import check_int, check_seconds
 from eoclient._http import media
 from eoclient._http.auth import TokenProvider
@@ -34,6 +33,7 @@ from eoclient._http.ratelimit import RateLimit, RateLimiter
 from eoclient._http.retry import RetryPolicy, parse_retry_after
 from eoclient._log import log_event
 from eoclient._models import from_json
+from eoclient._version import __version__
 from eoclient.errors import (
     APIError,
     AuthenticationError,
