@@ -111,5 +111,6 @@ async def json_body(
         message = f"Malformed JSON: {exc}" if media_type else "the request body must be JSON"
         raise Refusal(400, None, message) from None
     if not isinstance(body, dict):
-        raise Refusal(400, None, "the request body must be a JSON object")
+        # The Process family's renderer capitalizes its messages; the other families do not.
+        raise Refusal(400, None, f"{'The' if media_type else 'the'} request body must be a JSON object")
     return body
