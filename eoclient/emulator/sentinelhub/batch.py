@@ -1,4 +1,4 @@
-"""Emulated Sentinel Hub Batch Process API v2 (and, through :mod:`.sh_batch_v1`, the legacy API).
+"""Emulated Sentinel Hub Batch Process API v2 (and, through :mod:`.batch_v1`, the legacy API).
 
 Routes (Sentinel Hub app, bearer required), as the live service serves them::
 

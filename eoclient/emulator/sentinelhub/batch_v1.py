@@ -1,4 +1,4 @@
-"""Emulated legacy Sentinel Hub Batch Process API (``/api/v1/batch/...``); set up by :mod:`.sh_batch`.
+"""Emulated legacy Sentinel Hub Batch Process API (``/api/v1/batch/...``); set up by :mod:`.batch`.
 
 Routes (Sentinel Hub app, bearer required)::
 
@@ -24,7 +24,7 @@ A request is its submitted body (``processRequest``, ``tilingGrid``,
 ``{"id", "requestId", "geometry", "origin", "status", "cost"}`` with statuses
 PENDING after the analysis, QUEUED/PROCESSING/PROCESSED while processing and
 FAILED for the failed ones. States, timing and the ``description`` triggers
-(``fail``, ``analysis-fail``, ``partial``) are in :mod:`.sh_batch_engine`.
+(``fail``, ``analysis-fail``, ``partial``) are in :mod:`.batch_engine`.
 ``search`` matches words of the description (or the id); ``a|b`` is or,
 ``a&b`` is and.
 """

@@ -101,6 +101,7 @@ class _Attempts:
 
 
 def parse_interval_duration(text: Any) -> tuple[int, timedelta]:
+    """``aggregationInterval.of`` as months and a fixed span."""
     where = "aggregation->aggregationInterval->of"
     match = _DURATION_RE.match(text) if isinstance(text, str) else None
     if match is None:
@@ -175,6 +176,7 @@ def parse_window(agg: dict[str, Any]) -> tuple[datetime, datetime, int, timedelt
 
 
 def check_calculations(calculations: Any, outputs: dict[str, ScriptOutput]) -> dict[str, Any]:
+    """Check ``calculations`` against the evalscript's outputs; returns it (``{}`` if absent)."""
     if calculations is None:
         return {}
     if not isinstance(calculations, dict):

@@ -55,6 +55,8 @@ TILE_STATUSES: Final = ("WAITING", "QUEUED", "INGESTING", "INGESTED", "FAILED")
 
 @dataclass
 class Collection:
+    """One BYOC collection (its tiles are in :attr:`ByocStore.tiles`)."""
+
     id: str
     account_id: str
     name: str
@@ -66,6 +68,8 @@ class Collection:
 
 @dataclass
 class Tile:
+    """One tile of a collection; its status follows the clock from ``ingest_started``."""
+
     id: str
     path: str
     seq: int
@@ -99,10 +103,12 @@ def byoc_store(state: EmulatorState) -> ByocStore:
 
 
 def new_id(state: EmulatorState) -> str:
+    """A UUID drawn from the emulator's seeded random source."""
     return str(uuid.UUID(int=state.rng.getrandbits(128), version=4))
 
 
 def iso(epoch: float) -> str:
+    """Emulated epoch seconds as ISO 8601 UTC with milliseconds."""
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -120,6 +126,7 @@ def matches(search: str, name: str, bucket: str, ident: str) -> bool:
 
 
 def tile_status(tile: Tile, now: float) -> str:
+    """The status of ``tile`` at emulated time ``now``."""
     elapsed = now - tile.ingest_started
     for status, seconds in _PHASES:
         if elapsed < seconds:
@@ -159,6 +166,7 @@ def default_cover(tile: Tile) -> dict[str, Any]:
 
 
 def collection_json(coll: Collection, store: ByocStore, now: float) -> dict[str, Any]:
+    """A collection as the service answers it (extent and sensing times from its ingested tiles)."""
     extra: dict[str, Any] = {}
     if coll.bands:
         extra["bands"] = {name: dict(band) for name, band in coll.bands.items()}
@@ -192,6 +200,7 @@ def collection_json(coll: Collection, store: ByocStore, now: float) -> dict[str,
 
 
 def number(value: Any, where: str) -> float | None:
+    """An optional number field (``None`` when absent); refused when not a number."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -200,6 +209,7 @@ def number(value: Any, where: str) -> float | None:
 
 
 def required_str(body: dict[str, Any], name: str) -> str:
+    """A required non-empty string field of ``body``."""
     value = body.get(name)
     if not isinstance(value, str) or not value.strip():
         raise Refusal(400, None, f"{name} is required and must be a non-empty string")
@@ -299,10 +309,12 @@ def updated_bands(
 
 
 def band_types(coll: Collection) -> dict[str, tuple[Any, Any]]:
+    """Each band's ``(sampleFormat, bitDepth)``: what a copy target must match."""
     return {name: (b["sampleFormat"], b["bitDepth"]) for name, b in coll.bands.items()}
 
 
 def tile_json(tile: Tile, now: float) -> dict[str, Any]:
+    """A tile as the service answers it at emulated time ``now``."""
     status = tile_status(tile, now)
     out: dict[str, Any] = {
         "id": tile.id,
@@ -328,6 +340,7 @@ def tile_json(tile: Tile, now: float) -> dict[str, Any]:
 
 
 def parse_geometry(value: Any) -> dict[str, Any] | None:
+    """A tile's ``coverGeometry`` (``None`` when absent): a GeoJSON (Multi)Polygon."""
     if value is None:
         return None
     if (
@@ -341,6 +354,7 @@ def parse_geometry(value: Any) -> dict[str, Any] | None:
 
 
 def parse_sensing_time(value: Any) -> str | None:
+    """A tile's ``sensingTime`` (``None`` when absent), normalized to ISO 8601 UTC."""
     if value is None:
         return None
     if not isinstance(value, str):

@@ -25,6 +25,8 @@ _BLOCK: Final = 1 << 16  # file bytes are generated (and streamed) in blocks of 
 
 @dataclass(frozen=True)
 class PlanetFile:
+    """One file of a Planet tile: whole ``text`` for JSON, else generated from ``key``."""
+
     name: str
     size: int
     key: bytes
@@ -32,6 +34,7 @@ class PlanetFile:
 
 
 def planet_files(tile: Tile) -> dict[str, PlanetFile]:
+    """The four files of a Planet tile, by name."""
     stem = tile.path.rsplit("/", 1)[-1].replace("(BAND)", "").strip("_.-") or "tile"
     files: dict[str, PlanetFile] = {}
     meta = {"id": stem, "tile": tile.id, "item_type": "PSScene", "sensing_time": tile.sensing_time}

@@ -35,9 +35,6 @@ __all__ = [
 
 DEFAULT_LIMIT: Final = 10
 MAX_LIMIT: Final = 100
-_STORE: Final = "sh_catalog"
-GEOJSON: Final = "application/geo+json"
-STAC_VERSION: Final = "1.0.0"
 _GEOMETRY_TYPES: Final = frozenset(
     {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection"}
 )
@@ -45,6 +42,8 @@ _GEOMETRY_TYPES: Final = frozenset(
 
 @dataclass
 class Query:
+    """A checked search: one collection and what its items must match, the page asked for."""
+
     collection: str
     bbox: tuple[float, float, float, float] | None = None
     start: float | None = None
@@ -156,6 +155,7 @@ def _parse_limit(value: Any) -> int:
 
 
 def parse_offset(value: Any) -> int:
+    """The ``next`` token of a page: a plain offset (the Catalog's own format)."""
     if isinstance(value, str) and value.isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -288,6 +288,7 @@ def _overlaps(a: tuple[float, float, float, float], box: tuple[float, float, flo
 
 
 def matching(data: CatalogData, query: Query) -> list[Record]:
+    """The records of ``query``'s collection that match it, in order."""
     found: list[Record] = []
     for rec in data.in_time(query.collection, query.start, query.end):
         if query.ids is not None and rec.id not in query.ids:
@@ -304,6 +305,7 @@ def matching(data: CatalogData, query: Query) -> list[Record]:
 
 
 def distinct(data: CatalogData, query: Query, records: Sequence[Record]) -> list[Any]:
+    """The sorted distinct values of ``query.distinct`` among ``records``."""
     values: dict[str, Any] = {}
     for rec in records:
         if query.distinct == "date":
