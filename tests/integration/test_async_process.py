@@ -11,7 +11,7 @@ import pytest
 from eoclient._http.retry import RetryPolicy
 from eoclient._redact import Secret
 from eoclient.emulator import Emulator
-from eoclient.emulator.sentinelhub.async_process import async_store
+from eoclient.emulator.sentinelhub.async_process_engine import async_store
 from eoclient.errors import (
     BadRequestError,
     JobCancelledError,

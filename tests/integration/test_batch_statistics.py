@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from eoclient.emulator import Emulator
-from eoclient.emulator.sentinelhub.batch_statistics import ANALYSIS_SECONDS, batch_statistics_store
+from eoclient.emulator.sentinelhub.batch_statistics_engine import ANALYSIS_SECONDS, batch_statistics_store
 from eoclient.errors import (
     BadRequestError,
     JobCancelledError,

@@ -15,9 +15,9 @@ import pytest
 
 from eoclient._outcome import created_id
 from eoclient.emulator import Emulator
-from eoclient.emulator.sentinelhub.async_process import async_store
+from eoclient.emulator.sentinelhub.async_process_engine import async_store
 from eoclient.emulator.sentinelhub.batch_engine import batch_store
-from eoclient.emulator.sentinelhub.batch_statistics import batch_statistics_store
+from eoclient.emulator.sentinelhub.batch_statistics_engine import batch_statistics_store
 from eoclient.emulator.spaceknow.accounts import accounts
 from eoclient.emulator.spaceknow.credits import ledger
 from eoclient.errors import BadRequestError, ConflictError, OutcomeUnknownError, ServerError, TransportError

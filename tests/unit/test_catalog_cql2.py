@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
-from eoclient.emulator.sentinelhub.catalog import StacError, _Filter, parse_cql2_text
+from eoclient.emulator.core.refusal import Refusal as StacError
+from eoclient.emulator.sentinelhub.catalog.cql2 import Filter as _Filter
+from eoclient.emulator.sentinelhub.catalog.cql2 import parse_cql2_text
 
 QUERYABLES = ("eo:cloud_cover", "platform", "sat:orbit_state")
 

@@ -1,4 +1,4 @@
-"""Emulated Sentinel Hub Batch Process API v2 (and, through :mod:`.sh_batch_v1`, the legacy API).
+"""Emulated Sentinel Hub Batch Process API v2 (and, through :mod:`.batch_v1`, the legacy API).
 
 Routes (Sentinel Hub app, bearer required), as the live service serves them::
 
@@ -33,6 +33,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from eoclient.emulator.core.refusal import Refusal, invalid, json_body
 from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import EmulatorState, get_state
 from eoclient.emulator.sentinelhub import batch_v1 as sh_batch_v1
@@ -48,8 +49,7 @@ from eoclient.emulator.sentinelhub.batch_engine import (
     sorted_records,
     tiling,
 )
-from eoclient.emulator.sentinelhub.common import Refused, handler, json_object, view_page
-from eoclient.emulator.sentinelhub.process import BadRequest, violation
+from eoclient.emulator.sentinelhub.common import view_page
 from eoclient.emulator.sentinelhub.storage import parse_storage, public_storage
 
 __all__ = ["PATH", "setup", "task_json"]
@@ -65,13 +65,13 @@ def _check_v2(body: dict[str, Any]) -> dict[str, Any]:
     """Check a v2 body; returns the tiling figures of the request."""
     inp = body.get("input")
     if not isinstance(inp, dict):
-        raise violation("input", inp, "must not be null")
+        raise invalid("input", inp, "must not be null")
     out = body.get("output")
     if not isinstance(out, dict):
-        raise violation("output", out, "must not be null")
+        raise invalid("output", out, "must not be null")
     kind = out.get("type")
     if kind not in ("raster", "zarr"):
-        raise violation("output->type", kind, "must be one of raster, zarr")
+        raise invalid("output->type", kind, "must be one of raster, zarr")
     if kind == "raster":
         parse_storage(
             out.get("delivery"),
@@ -83,19 +83,19 @@ def _check_v2(body: dict[str, Any]) -> dict[str, Any]:
         parse_storage(out.get("delivery"), "output->delivery", placeholders=frozenset({"<requestId>"}))
         group = out.get("group")
         if not isinstance(group, dict) or group.get("zarr_format") != 2:
-            raise violation("output->group->zarr_format", group, "only Zarr format 2 is supported")
+            raise invalid("output->group->zarr_format", group, "only Zarr format 2 is supported")
     geopackage = inp.get("type") == "geopackage"
     process_request = check_process_request(
         body.get("processRequest"), zarr=kind == "zarr", bounds_required=not geopackage
     )
     description = body.get("description")
     if description is not None and not isinstance(description, str):
-        raise violation("description", description, "must be a string")
+        raise invalid("description", description, "must be a string")
     if geopackage:
         parse_storage(inp.get("features"), "input->features")
         return tiling(process_request, None, None, (0, 0), bounds_required=False)
     if inp.get("type") != "tiling-grid":
-        raise violation("input->type", inp.get("type"), "must be one of tiling-grid, geopackage")
+        raise invalid("input->type", inp.get("type"), "must be one of tiling-grid, geopackage")
     grid = grid_of(inp.get("id"), inp.get("resolution"), "input")
     return tiling(process_request, grid, float(inp["resolution"]), buffers_of(inp, "input"))
 
@@ -140,22 +140,17 @@ def task_json(record: BatchRecord, store: BatchStore, now: float) -> dict[str, A
 # -- handlers ------------------------------------------------------------------------------
 
 
-@handler
 async def _create(request: web.Request) -> web.Response:
     state = get_state(request)
     store = batch_store(state)
-    body = await json_object(request)
-    try:
-        figures = _check_v2(body)
-    except BadRequest as exc:
-        return exc.response()
+    body = await json_body(request)
+    figures = _check_v2(body)
     now = state.clock.now()
     record = BatchRecord(id=state.jobs.new_id(), api="v2", body=body, created=now, updated=now, **figures)
     store.records[record.id] = record
     return web.json_response(task_json(record, store, now), status=201)
 
 
-@handler
 async def _list(request: web.Request) -> web.Response:
     state = get_state(request)
     store = batch_store(state)
@@ -167,26 +162,24 @@ async def _list(request: web.Request) -> web.Response:
     return web.json_response(page)
 
 
-@handler
 async def _get(request: web.Request) -> web.Response:
     state = get_state(request)
     record = find_record(request, "v2")
     return web.json_response(task_json(record, batch_store(state), state.clock.now()))
 
 
-@handler
 async def _update(request: web.Request) -> web.Response:
     state = get_state(request)
     record = find_record(request, "v2")
-    body = await json_object(request)
+    body = await json_body(request)
     description = body.get("description")
     if description is not None and not isinstance(description, str):
-        return violation("description", description, "must be a string").response()
+        raise invalid("description", description, "must be a string")
     now = state.clock.now()
     record.settle(now)
     if record.busy(now):
-        raise Refused(
-            f"Batch request {record.id} is {record.snapshot(now).status} and cannot be updated", 409
+        raise Refusal(
+            409, None, f"Batch request {record.id} is {record.snapshot(now).status} and cannot be updated"
         )
     if description is not None:
         record.body["description"] = description
@@ -195,7 +188,6 @@ async def _update(request: web.Request) -> web.Response:
 
 
 def _action(name: str) -> Any:
-    @handler
     async def act(request: web.Request) -> web.Response:
         state = get_state(request)
         record = find_record(request, "v2")

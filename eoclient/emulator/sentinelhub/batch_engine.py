@@ -41,9 +41,10 @@ from typing import Any, Final
 from aiohttp import web
 
 from eoclient.emulator.core.jobs import Job, Phase
+from eoclient.emulator.core.refusal import Refusal, invalid
 from eoclient.emulator.core.state import EmulatorState, get_state
-from eoclient.emulator.sentinelhub.common import Refused
-from eoclient.emulator.sentinelhub.process import parse_bounds, parse_data, script_outputs, violation
+from eoclient.emulator.sentinelhub.process.evalscript import script_outputs
+from eoclient.emulator.sentinelhub.process.validation import parse_bounds, parse_data
 from eoclient.emulator.sentinelhub.tiling_grids import GRIDS
 
 __all__ = [
@@ -233,7 +234,7 @@ class BatchRecord:
         now = state.clock.now()
         snap = self.settle(now)
         if self.segment is not None or snap.status != "CREATED":
-            raise Refused(f"Batch request {self.id} cannot be analysed in status {snap.status}")
+            raise Refusal(400, None, f"Batch request {self.id} cannot be analysed in status {snap.status}")
         self._act("ANALYSE", now)
         self._schedule(state, analysis=True, process=False)
 
@@ -242,17 +243,19 @@ class BatchRecord:
         snap = self.settle(now)
         if self.segment is not None:
             if snap.status == "ANALYSING":
-                raise Refused(
-                    f"Batch request {self.id} is being analysed; start it once its status is ANALYSIS_DONE"
+                raise Refusal(
+                    400,
+                    None,
+                    f"Batch request {self.id} is being analysed; start it once its status is ANALYSIS_DONE",
                 )
-            raise Refused(f"Batch request {self.id} is already {snap.status}")
+            raise Refusal(400, None, f"Batch request {self.id} is already {snap.status}")
         resumable = self.api == "v2" and snap.status == "STOPPED"  # the legacy CANCELED is final
         if snap.status == "CREATED" or (resumable and not self.analysed):
             analysis = True
         elif snap.status == "ANALYSIS_DONE" or resumable:
             analysis = False
         else:
-            raise Refused(f"Batch request {self.id} cannot be started in status {snap.status}")
+            raise Refusal(400, None, f"Batch request {self.id} cannot be started in status {snap.status}")
         self._act("START", now)
         self.stopped_reason = None
         self._schedule(state, analysis=analysis, process=True)
@@ -266,7 +269,7 @@ class BatchRecord:
         elif snap.status == "ANALYSIS_DONE":
             self.status = self.stopped
         else:
-            raise Refused(f"Batch request {self.id} cannot be stopped in status {snap.status}")
+            raise Refusal(400, None, f"Batch request {self.id} cannot be stopped in status {snap.status}")
         self._act(action, now)
         self.stopped_reason = "USER_ACTION"
         self.settle(now)
@@ -275,7 +278,9 @@ class BatchRecord:
         now = state.clock.now()
         snap = self.settle(now)
         if snap.status != "PARTIAL":
-            raise Refused(f"Only PARTIAL requests can be restarted; batch request {self.id} is {snap.status}")
+            raise Refusal(
+                400, None, f"Only PARTIAL requests can be restarted; batch request {self.id} is {snap.status}"
+            )
         self._act("START", now)
         self._schedule(state, analysis=False, process=True, restart=True)
 
@@ -338,15 +343,15 @@ def batch_store(state: EmulatorState) -> BatchStore:
 def grid_of(grid_id: Any, resolution: Any, prefix: str) -> dict[str, Any]:
     """The emulated tiling grid ``grid_id``, checking that it offers ``resolution``."""
     if isinstance(grid_id, bool) or not isinstance(grid_id, int):
-        raise violation(f"{prefix}->id", grid_id, "must be an integer")
+        raise invalid(f"{prefix}->id", grid_id, "must be an integer")
     grid = next((g for g in GRIDS if g["id"] == grid_id), None)
     if grid is None:
-        raise violation(f"{prefix}->id", grid_id, f"tiling grid {grid_id} does not exist")
+        raise invalid(f"{prefix}->id", grid_id, f"tiling grid {grid_id} does not exist")
     if isinstance(resolution, bool) or not isinstance(resolution, int | float):
-        raise violation(f"{prefix}->resolution", resolution, "must be a number")
+        raise invalid(f"{prefix}->resolution", resolution, "must be a number")
     offered: list[float] = grid["properties"]["resolutions"]
     if not any(abs(r - resolution) < 1e-9 * max(1.0, r) for r in offered):
-        raise violation(
+        raise invalid(
             f"{prefix}->resolution", resolution, f"tiling grid {grid_id} supports resolutions {offered}"
         )
     return grid
@@ -412,7 +417,7 @@ def buffers_of(grid: dict[str, Any], prefix: str) -> tuple[int, int]:
     for name in ("bufferX", "bufferY"):
         value = grid.get(name, 0) or 0
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 32767:
-            raise violation(f"{prefix}->{name}", value, "must be an integer between 0 and 32767")
+            raise invalid(f"{prefix}->{name}", value, "must be an integer between 0 and 32767")
         out.append(value)
     return out[0], out[1]
 
@@ -423,32 +428,32 @@ def buffers_of(grid: dict[str, Any], prefix: str) -> tuple[int, int]:
 def check_process_request(value: Any, *, zarr: bool, bounds_required: bool) -> dict[str, Any]:
     """The ``processRequest`` of a batch body (both APIs)."""
     if not isinstance(value, dict):
-        raise violation("processRequest", value, "must not be null")
+        raise invalid("processRequest", value, "must not be null")
     script = value.get("evalscript")
     if not isinstance(script, str) or not script.strip():
-        raise violation("processRequest->evalscript", script, "must not be blank")
+        raise invalid("processRequest->evalscript", script, "must not be blank")
     script_outputs(script)  # an unknown sampleType is refused
     inp = value.get("input")
     if not isinstance(inp, dict):
-        raise violation("processRequest->input", inp, "must not be null")
+        raise invalid("processRequest->input", inp, "must not be null")
     parse_data(inp.get("data"), "processRequest->input->data")
     if inp.get("bounds") is None and bounds_required:
-        raise violation("processRequest->input->bounds", None, "must not be null")
+        raise invalid("processRequest->input->bounds", None, "must not be null")
     output = value.get("output")
     if not isinstance(output, dict):
-        raise violation("processRequest->output", output, "must not be null")
+        raise invalid("processRequest->output", output, "must not be null")
     responses = output.get("responses") or []
     if not isinstance(responses, list):
-        raise violation("processRequest->output->responses", responses, "must be an array")
+        raise invalid("processRequest->output->responses", responses, "must be an array")
     for i, response in enumerate(responses):
         where = f"processRequest->output->responses[{i}]->format"
         fmt = response.get("format") if isinstance(response, dict) else None
         media = fmt.get("type") if isinstance(fmt, dict) else None
         if media not in BATCH_FORMATS:
-            raise violation(where, media, f"must be one of {', '.join(sorted(BATCH_FORMATS))}")
+            raise invalid(where, media, f"must be one of {', '.join(sorted(BATCH_FORMATS))}")
         if zarr != (media == "zarr/array"):
             text = "Zarr output needs zarr/array responses" if zarr else "zarr/array needs Zarr output"
-            raise violation(where, media, text)
+            raise invalid(where, media, text)
     return value
 
 
@@ -458,7 +463,7 @@ def find_record(request: web.Request, api: str) -> BatchRecord:
     ident = request.match_info["id"]
     record = store.records.get(ident)
     if record is None or record.api != api:
-        raise Refused(f"Batch request {ident} not found", 404)
+        raise Refusal(404, None, f"Batch request {ident} not found")
     return record
 
 
@@ -485,7 +490,7 @@ def sorted_records(records: list[BatchRecord], sort: str | None, now: float) -> 
     if sort is None:
         return records
     if sort not in SORTS:
-        raise Refused(f"sort must be one of {', '.join(SORTS)}")
+        raise Refusal(400, None, f"sort must be one of {', '.join(SORTS)}")
     field, _, direction = sort.partition(":")
     if field == "created":
         key = lambda r: (r.created, r.id)  # noqa: E731 - two tiny keys

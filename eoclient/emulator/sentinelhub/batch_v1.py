@@ -1,4 +1,4 @@
-"""Emulated legacy Sentinel Hub Batch Process API (``/api/v1/batch/...``); set up by :mod:`.sh_batch`.
+"""Emulated legacy Sentinel Hub Batch Process API (``/api/v1/batch/...``); set up by :mod:`.batch`.
 
 Routes (Sentinel Hub app, bearer required)::
 
@@ -24,7 +24,7 @@ A request is its submitted body (``processRequest``, ``tilingGrid``,
 ``{"id", "requestId", "geometry", "origin", "status", "cost"}`` with statuses
 PENDING after the analysis, QUEUED/PROCESSING/PROCESSED while processing and
 FAILED for the failed ones. States, timing and the ``description`` triggers
-(``fail``, ``analysis-fail``, ``partial``) are in :mod:`.sh_batch_engine`.
+(``fail``, ``analysis-fail``, ``partial``) are in :mod:`.batch_engine`.
 ``search`` matches words of the description (or the id); ``a|b`` is or,
 ``a&b`` is and.
 """
@@ -35,6 +35,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from eoclient.emulator.core.refusal import Refusal, invalid, json_body
 from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import EmulatorState, get_state
 from eoclient.emulator.sentinelhub.batch_engine import (
@@ -49,8 +50,7 @@ from eoclient.emulator.sentinelhub.batch_engine import (
     sorted_records,
     tiling,
 )
-from eoclient.emulator.sentinelhub.common import Refused, handler, json_object, view_page
-from eoclient.emulator.sentinelhub.process import BadRequest, violation
+from eoclient.emulator.sentinelhub.common import view_page
 from eoclient.emulator.sentinelhub.storage import parse_storage
 
 __all__ = ["COLLECTIONS", "PATH", "setup"]
@@ -84,7 +84,7 @@ def _matches(search: str, texts: tuple[str, ...], ident: str) -> bool:
 
 def _check_output(output: Any, store: BatchStore) -> None:
     if not isinstance(output, dict):
-        raise violation("output", output, "must be an object")
+        raise invalid("output", output, "must be an object")
     path = output.get("defaultTilePath")
     parse_storage(
         {"s3": {"url": path}},
@@ -94,14 +94,14 @@ def _check_output(output: Any, store: BatchStore) -> None:
     )
     collection = output.get("collectionId")
     if collection is not None and collection not in store.collections:
-        raise violation("output->collectionId", collection, f"batch collection {collection} does not exist")
+        raise invalid("output->collectionId", collection, f"batch collection {collection} does not exist")
 
 
 def _check_v1(body: dict[str, Any], store: BatchStore) -> dict[str, Any]:
     """Check a legacy body; returns the tiling figures of the request."""
     given = [k for k in ("output", "bucketName", "zarrOutput") if body.get(k) is not None]
     if len(given) != 1:
-        raise violation("output", None, "exactly one of output, bucketName or zarrOutput must be specified")
+        raise invalid("output", None, "exactly one of output, bucketName or zarrOutput must be specified")
     zarr = body.get("zarrOutput")
     process_request = check_process_request(
         body.get("processRequest"), zarr=zarr is not None, bounds_required=True
@@ -110,26 +110,26 @@ def _check_v1(body: dict[str, Any], store: BatchStore) -> dict[str, Any]:
     if grid_settings is None and body.get("tilingGridId") is not None:
         grid_settings = {"id": body.get("tilingGridId"), "resolution": body.get("resolution")}
     if not isinstance(grid_settings, dict):
-        raise violation("tilingGrid", grid_settings, "must not be null")
+        raise invalid("tilingGrid", grid_settings, "must not be null")
     grid = grid_of(grid_settings.get("id"), grid_settings.get("resolution"), "tilingGrid")
     if body.get("output") is not None:
         _check_output(body["output"], store)
     elif zarr is not None:
         if not isinstance(zarr, dict):
-            raise violation("zarrOutput", zarr, "must be an object")
+            raise invalid("zarrOutput", zarr, "must be an object")
         parse_storage(
             {"s3": {"url": zarr.get("path")}}, "zarrOutput->path", placeholders=frozenset({"<requestId>"})
         )
         group = zarr.get("group")
         if not isinstance(group, dict) or group.get("zarr_format") != 2:
-            raise violation("zarrOutput->group->zarr_format", group, "only Zarr format 2 is supported")
+            raise invalid("zarrOutput->group->zarr_format", group, "only Zarr format 2 is supported")
     else:
         name = body.get("bucketName")
         if not isinstance(name, str) or not name.strip() or "/" in name:
-            raise violation("bucketName", name, "must be a bucket name")
+            raise invalid("bucketName", name, "must be a bucket name")
     description = body.get("description")
     if description is not None and not isinstance(description, str):
-        raise violation("description", description, "must be a string")
+        raise invalid("description", description, "must be a string")
     resolution = float(grid_settings["resolution"])
     return tiling(process_request, grid, resolution, buffers_of(grid_settings, "tilingGrid"))
 
@@ -182,22 +182,17 @@ def _tile_json(record: BatchRecord, index: int, status: str) -> dict[str, Any]:
 # -- request handlers ----------------------------------------------------------------------
 
 
-@handler
 async def _create(request: web.Request) -> web.Response:
     state = get_state(request)
     store = batch_store(state)
-    body = await json_object(request)
-    try:
-        figures = _check_v1(body, store)
-    except BadRequest as exc:
-        return exc.response()
+    body = await json_body(request)
+    figures = _check_v1(body, store)
     now = state.clock.now()
     record = BatchRecord(id=state.jobs.new_id(), api="v1", body=body, created=now, updated=now, **figures)
     store.records[record.id] = record
     return web.json_response(request_json(record, store, now), status=201)
 
 
-@handler
 async def _list(request: web.Request) -> web.Response:
     state = get_state(request)
     store = batch_store(state)
@@ -214,52 +209,46 @@ async def _list(request: web.Request) -> web.Response:
     return web.json_response(page)
 
 
-@handler
 async def _get(request: web.Request) -> web.Response:
     state = get_state(request)
     record = find_record(request, "v1")
     return web.json_response(request_json(record, batch_store(state), state.clock.now()))
 
 
-@handler
 async def _update(request: web.Request) -> web.Response:
     state = get_state(request)
     store = batch_store(state)
     record = find_record(request, "v1")
-    body = await json_object(request)
+    body = await json_body(request)
     now = state.clock.now()
     record.settle(now)
     if record.busy(now):
-        raise Refused(
-            f"Batch request {record.id} is {record.snapshot(now).status} and cannot be updated", 409
+        raise Refusal(
+            409, None, f"Batch request {record.id} is {record.snapshot(now).status} and cannot be updated"
         )
-    try:
-        if "output" in body:
-            if record.body.get("output") is None:
-                raise violation("output", body["output"], "the request writes to bucketName or zarrOutput")
-            merged = {**record.body["output"], **body["output"]} if isinstance(body["output"], dict) else None
-            _check_output(merged, store)
-            record.body["output"] = merged
-        if "description" in body:
-            if not isinstance(body["description"], str):
-                raise violation("description", body["description"], "must be a string")
-            record.body["description"] = body["description"]
-    except BadRequest as exc:
-        return exc.response()
+    if "output" in body:
+        if record.body.get("output") is None:
+            raise invalid("output", body["output"], "the request writes to bucketName or zarrOutput")
+        merged = {**record.body["output"], **body["output"]} if isinstance(body["output"], dict) else None
+        _check_output(merged, store)
+        record.body["output"] = merged
+    if "description" in body:
+        if not isinstance(body["description"], str):
+            raise invalid("description", body["description"], "must be a string")
+        record.body["description"] = body["description"]
     record.updated = now
     return web.json_response(request_json(record, store, now))
 
 
-@handler
 async def _delete(request: web.Request) -> web.Response:
     state = get_state(request)
     record = find_record(request, "v1")
     now = state.clock.now()
     snap = record.settle(now)
     if record.busy(now):
-        raise Refused(f"Batch request {record.id} is {snap.status}; cancel it before deleting it")
+        raise Refusal(400, None, f"Batch request {record.id} is {snap.status}; cancel it before deleting it")
     if snap.fraction > 0:
-        raise Refused(f"Batch request {record.id} has processed tiles and cannot be deleted")
+        raise Refusal(400, None, f"Batch request {record.id} has processed tiles and cannot be deleted")
     del batch_store(state).records[record.id]
     return web.Response(status=204)
 
@@ -269,7 +258,6 @@ def _action(name: str) -> Any:
         name
     ]
 
-    @handler
     async def act(request: web.Request) -> web.Response:
         record = find_record(request, "v1")
         getattr(record, method)(get_state(request))
@@ -279,13 +267,12 @@ def _action(name: str) -> Any:
     return act
 
 
-@handler
 async def _tiles(request: web.Request) -> web.Response:
     state = get_state(request)
     record = find_record(request, "v1")
     status = request.query.get("status")
     if status is not None and status not in TILE_STATUSES:
-        raise Refused(f"status must be one of {', '.join(sorted(TILE_STATUSES))}")
+        raise Refusal(400, None, f"status must be one of {', '.join(sorted(TILE_STATUSES))}")
     snap = record.snapshot(state.clock.now())
     tiles = []
     for i in range(record.tiles if snap.analysed else 0):
@@ -295,7 +282,6 @@ async def _tiles(request: web.Request) -> web.Response:
     return web.json_response(view_page(request, tiles, batch_store(state).default_page))
 
 
-@handler
 async def _tile(request: web.Request) -> web.Response:
     state = get_state(request)
     record = find_record(request, "v1")
@@ -304,7 +290,7 @@ async def _tile(request: web.Request) -> web.Response:
     index = int(raw) if raw.isdigit() else -1
     tile_status = record.tile_status(index, snap) if 0 <= index < record.tiles else None
     if tile_status is None:
-        raise Refused(f"Tile {raw} of batch request {record.id} not found", 404)
+        raise Refusal(404, None, f"Tile {raw} of batch request {record.id} not found")
     return web.json_response(_tile_json(record, index, tile_status))
 
 
@@ -315,18 +301,17 @@ def _find_collection(request: web.Request) -> dict[str, Any]:
     store = batch_store(get_state(request))
     found = store.collections.get(request.match_info["cid"])
     if found is None:
-        raise Refused(f"Batch collection {request.match_info['cid']} not found", 404)
+        raise Refusal(404, None, f"Batch collection {request.match_info['cid']} not found")
     return found
 
 
-@handler
 async def _create_collection(request: web.Request) -> web.Response:
     state = get_state(request)
     store = batch_store(state)
-    body = await json_object(request)
+    body = await json_body(request)
     for key in ("name", "s3Bucket"):
         if not isinstance(body.get(key), str) or not body[key].strip():
-            return violation(key, body.get(key), "must not be blank").response()
+            raise invalid(key, body.get(key), "must not be blank")
     ident = state.jobs.new_id()
     collection = {
         "id": ident,
@@ -341,7 +326,6 @@ async def _create_collection(request: web.Request) -> web.Response:
     return web.json_response({"data": collection}, status=201)
 
 
-@handler
 async def _list_collections(request: web.Request) -> web.Response:
     store = batch_store(get_state(request))
     items = list(store.collections.values())
@@ -351,23 +335,20 @@ async def _list_collections(request: web.Request) -> web.Response:
     return web.json_response(view_page(request, items, store.default_page))
 
 
-@handler
 async def _get_collection(request: web.Request) -> web.Response:
     return web.json_response({"data": _find_collection(request)})
 
 
-@handler
 async def _update_collection(request: web.Request) -> web.Response:
     collection = _find_collection(request)
-    body = await json_object(request)
+    body = await json_body(request)
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
-        return violation("name", name, "must not be blank").response()
+        raise invalid("name", name, "must not be blank")
     collection["name"] = name
     return web.Response(status=204)
 
 
-@handler
 async def _delete_collection(request: web.Request) -> web.Response:
     state = get_state(request)
     store = batch_store(state)
@@ -376,7 +357,9 @@ async def _delete_collection(request: web.Request) -> web.Response:
     for record in store.records.values():
         uses = (record.body.get("output") or {}).get("collectionId") == collection["id"]
         if uses and record.snapshot(now).status not in ("FAILED", "CANCELED"):
-            raise Refused(f"Batch collection {collection['id']} is used by batch request {record.id}")
+            raise Refusal(
+                400, None, f"Batch collection {collection['id']} is used by batch request {record.id}"
+            )
     del store.collections[collection["id"]]
     return web.Response(status=204)
 

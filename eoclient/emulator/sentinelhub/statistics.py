@@ -44,23 +44,22 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from eoclient.emulator.core.refusal import Refusal, invalid, json_body
 from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import EmulatorState, get_state
-from eoclient.emulator.sentinelhub.common import json_payload
-from eoclient.emulator.sentinelhub.process import (
-    PU_HEADER,
-    BadRequest,
+from eoclient.emulator.sentinelhub.common import derived_seed
+from eoclient.emulator.sentinelhub.process.evalscript import (
     ScriptOutput,
     check_script,
-    derived_seed,
     input_bands,
+    script_outputs,
+)
+from eoclient.emulator.sentinelhub.process.units import PU_HEADER, processing_units
+from eoclient.emulator.sentinelhub.process.validation import (
     parse_bounds,
     parse_data,
     parse_size,
     parse_time,
-    processing_units,
-    script_outputs,
-    violation,
 )
 
 __all__ = ["PATH", "interval_fails", "setup"]
@@ -102,15 +101,16 @@ class _Attempts:
 
 
 def parse_interval_duration(text: Any) -> tuple[int, timedelta]:
+    """``aggregationInterval.of`` as months and a fixed span."""
     where = "aggregation->aggregationInterval->of"
     match = _DURATION_RE.match(text) if isinstance(text, str) else None
     if match is None:
-        raise violation(where, text, "must be an ISO-8601 duration, e.g. P1D")
+        raise invalid(where, text, "must be an ISO-8601 duration, e.g. P1D")
     years, months, weeks, days, hours, minutes = (int(g) if g else 0 for g in match.groups()[:6])
     span = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=float(match.group(7) or 0))
     total_months = years * 12 + months
     if total_months == 0 and span <= timedelta(0):
-        raise violation(where, text, "must be longer than zero")
+        raise invalid(where, text, "must be longer than zero")
     return total_months, span
 
 
@@ -132,7 +132,7 @@ def split_intervals(
     cursor = start
     while cursor < end:
         if len(out) >= MAX_INTERVALS:
-            raise violation(
+            raise invalid(
                 "aggregation->aggregationInterval", None, f"more than {MAX_INTERVALS} intervals requested"
             )
         nxt = _add(cursor, months, span)
@@ -156,18 +156,18 @@ def parse_window(agg: dict[str, Any]) -> tuple[datetime, datetime, int, timedelt
     a fixed span) and the last-interval behaviour, checked as the service checks them."""
     time_range = agg.get("timeRange")
     if not isinstance(time_range, dict):
-        raise violation("aggregation->timeRange", time_range, "must not be null")
+        raise invalid("aggregation->timeRange", time_range, "must not be null")
     start = parse_time(time_range.get("from"), "aggregation->timeRange->from")
     end = parse_time(time_range.get("to"), "aggregation->timeRange->to")
     if start >= end:
-        raise violation("aggregation->timeRange", time_range, "'from' must be before 'to'")
+        raise invalid("aggregation->timeRange", time_range, "'from' must be before 'to'")
     interval = agg.get("aggregationInterval")
     if not isinstance(interval, dict):
-        raise violation("aggregation->aggregationInterval", interval, "must not be null")
+        raise invalid("aggregation->aggregationInterval", interval, "must not be null")
     months, span = parse_interval_duration(interval.get("of"))
     behavior = interval.get("lastIntervalBehavior", "SKIP")
     if behavior not in _BEHAVIORS:
-        raise violation(
+        raise invalid(
             "aggregation->aggregationInterval->lastIntervalBehavior",
             behavior,
             f"must be one of {sorted(_BEHAVIORS)}",
@@ -176,16 +176,17 @@ def parse_window(agg: dict[str, Any]) -> tuple[datetime, datetime, int, timedelt
 
 
 def check_calculations(calculations: Any, outputs: dict[str, ScriptOutput]) -> dict[str, Any]:
+    """Check ``calculations`` against the evalscript's outputs; returns it (``{}`` if absent)."""
     if calculations is None:
         return {}
     if not isinstance(calculations, dict):
-        raise violation("calculations", calculations, "must be an object")
+        raise invalid("calculations", calculations, "must be an object")
     for name, calc in calculations.items():
         where = f"calculations->{name}"
         if name != "default" and name not in outputs:
-            raise violation(where, name, f"output {name!r} is not defined in the evalscript")
+            raise invalid(where, name, f"output {name!r} is not defined in the evalscript")
         if not isinstance(calc, dict):
-            raise violation(where, calc, "must be an object")
+            raise invalid(where, calc, "must be an object")
         for band, stat in (calc.get("statistics") or {}).items():
             ks = ((stat or {}).get("percentiles") or {}).get("k")
             if ks is None:
@@ -195,7 +196,7 @@ def check_calculations(calculations: Any, outputs: dict[str, ScriptOutput]) -> d
                 or not ks
                 or not all(isinstance(k, int | float) and 0 <= k <= 100 for k in ks)
             ):
-                raise violation(
+                raise invalid(
                     f"{where}->statistics->{band}->percentiles->k", ks, "must be numbers in [0, 1]"
                 )  # percents up to 100 pass too
         for band, hist in (calc.get("histograms") or {}).items():
@@ -205,18 +206,18 @@ def check_calculations(calculations: Any, outputs: dict[str, ScriptOutput]) -> d
 
 def _check_histogram(hist: Any, where: str) -> None:
     if not isinstance(hist, dict):
-        raise violation(where, hist, "must be an object")
+        raise invalid(where, hist, "must be an object")
     n_bins, width, bins = hist.get("nBins"), hist.get("binWidth"), hist.get("bins")
     if sum(v is not None for v in (n_bins, width, bins)) > 1:
-        raise violation(where, hist, "only one of nBins, binWidth and bins may be set")
+        raise invalid(where, hist, "only one of nBins, binWidth and bins may be set")
     if n_bins is not None and (not isinstance(n_bins, int | float) or n_bins < 1):
-        raise violation(f"{where}->nBins", n_bins, "must be at least 1")
+        raise invalid(f"{where}->nBins", n_bins, "must be at least 1")
     if width is not None and (not isinstance(width, int | float) or width <= 0):
-        raise violation(f"{where}->binWidth", width, "must be positive")
+        raise invalid(f"{where}->binWidth", width, "must be positive")
     if bins is not None and (
         not isinstance(bins, list) or len(bins) < 2 or any(b <= a for a, b in itertools.pairwise(bins))
     ):
-        raise violation(f"{where}->bins", bins, "must be at least two increasing edges")
+        raise invalid(f"{where}->bins", bins, "must be at least two increasing edges")
 
 
 def _definition(calculations: dict[str, Any], output: str, kind: str, band: str) -> Any:
@@ -312,23 +313,23 @@ def _band_stats(rng: random.Random, pixels: int, stat_def: Any, hist_def: Any) -
 
 
 def compute(body: Any, base_seed: int, attempts: _Attempts | None = None) -> tuple[dict[str, Any], float]:
-    """Check the request like the service and compute the answer and its PU; raises :class:`BadRequest`.
+    """Check the request like the service and compute the answer and its PU; a bad one raises a ``Refusal``.
 
     Without ``attempts`` every interval is on its first attempt.
     """
     if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object")
+        raise Refusal(400, None, "The request body must be a JSON object")
     inp = body.get("input")
     if not isinstance(inp, dict):
-        raise violation("input", inp, "must not be null")
+        raise invalid("input", inp, "must not be null")
     extent = parse_bounds(inp.get("bounds"))
     data = parse_data(inp.get("data"))
     agg = body.get("aggregation")
     if not isinstance(agg, dict):
-        raise violation("aggregation", agg, "must not be null")
+        raise invalid("aggregation", agg, "must not be null")
     evalscript = agg.get("evalscript")
     if not isinstance(evalscript, str) or not evalscript.strip():
-        raise violation("aggregation->evalscript", evalscript, "must not be blank")
+        raise invalid("aggregation->evalscript", evalscript, "must not be blank")
     start, end, months, span, behavior = parse_window(agg)
     width, height = parse_size(agg, extent, "aggregation")
     check_script(evalscript)
@@ -376,16 +377,11 @@ def compute(body: Any, base_seed: int, attempts: _Attempts | None = None) -> tup
 
 async def _statistics(request: web.Request) -> web.StreamResponse:
     state = get_state(request)
-    body = await json_payload(request)
-    if isinstance(body, web.Response):
-        return body
+    body = await json_body(request, media_type=True)
     seed = state.store(_SEED_KEY, lambda: derived_seed(state, _SEED_KEY))
     attempts = state.store(_ATTEMPTS_KEY, _Attempts)
-    try:
-        # Off the loop: a long time range is real work, and tests share the loop with the emulator.
-        answer, units = await asyncio.to_thread(compute, body, seed, attempts)
-    except BadRequest as exc:
-        return exc.response()
+    # Off the loop: a long time range is real work, and tests share the loop with the emulator.
+    answer, units = await asyncio.to_thread(compute, body, seed, attempts)
     return web.json_response(answer, headers={PU_HEADER: repr(units)})
 
 

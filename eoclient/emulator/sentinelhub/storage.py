@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from eoclient.emulator.sentinelhub.process import violation
+from eoclient.emulator.core.refusal import invalid
 
 __all__ = ["bucket_of", "parse_storage", "public_storage"]
 
@@ -26,33 +26,33 @@ def parse_storage(
     placeholders: frozenset[str] = frozenset(),
     require_one_of: frozenset[str] = frozenset(),
 ) -> str:
-    """Check a location; returns its URL. Raises ``BadRequest`` (sentinelhub.process)."""
+    """Check a location; returns its URL. A bad one raises a ``Refusal``."""
     if not isinstance(value, dict):
-        raise violation(prefix, None, "must not be null")
+        raise invalid(prefix, None, "must not be null")
     kinds = [k for k in ("s3", "gs") if value.get(k) is not None]
     if len(kinds) != 1:
-        raise violation(prefix, None, "exactly one of s3 or gs must be specified")
+        raise invalid(prefix, None, "exactly one of s3 or gs must be specified")
     kind = kinds[0]
     info = value[kind]
     where = f"{prefix}->{kind}"
     if not isinstance(info, dict):
-        raise violation(where, None, "must be an object")
+        raise invalid(where, None, "must be an object")
     url = info.get("url")
     scheme = _SCHEMES[kind]
     if not isinstance(url, str) or not url.startswith(scheme) or not url[len(scheme) :].split("/")[0]:
-        raise violation(f"{where}->url", url, f"must be a {scheme}<bucket>/... URL")
+        raise invalid(f"{where}->url", url, f"must be a {scheme}<bucket>/... URL")
     if kind == "s3":
         has_key, has_secret = info.get("accessKey") is not None, info.get("secretAccessKey") is not None
         if has_key != has_secret:
-            raise violation(where, None, "accessKey and secretAccessKey must be given together")
+            raise invalid(where, None, "accessKey and secretAccessKey must be given together")
     elif not isinstance(info.get("credentials"), str) or not info["credentials"]:
-        raise violation(f"{where}->credentials", None, "must not be blank")
+        raise invalid(f"{where}->credentials", None, "must not be blank")
     found = _PLACEHOLDER_RE.findall(url)
     unknown = [p for p in found if p not in placeholders]
     if unknown:
-        raise violation(f"{where}->url", url, f"unknown placeholder {unknown[0]}")
+        raise invalid(f"{where}->url", url, f"unknown placeholder {unknown[0]}")
     if found and require_one_of and not require_one_of.intersection(found):
-        raise violation(
+        raise invalid(
             f"{where}->url", url, f"a templated URL must contain {' or '.join(sorted(require_one_of))}"
         )
     return url

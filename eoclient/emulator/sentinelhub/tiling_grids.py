@@ -17,10 +17,10 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from eoclient.emulator.core.errors import sh_error
+from eoclient.emulator.core.refusal import Refusal
 from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import EmulatorState
-from eoclient.emulator.sentinelhub.common import Refused, view_page
+from eoclient.emulator.sentinelhub.common import view_page
 
 __all__ = ["DEFAULT_PAGE", "GRIDS", "setup"]
 
@@ -45,20 +45,16 @@ GRIDS: Final[tuple[dict[str, Any], ...]] = (
 
 
 async def _list(request: web.Request) -> web.Response:
-    try:
-        page = view_page(request, [dict(g) for g in GRIDS], DEFAULT_PAGE)
-    except Refused as exc:  # a bad count or viewtoken
-        return sh_error(exc.status, str(exc))
-    return web.json_response(page)
+    return web.json_response(view_page(request, [dict(g) for g in GRIDS], DEFAULT_PAGE))
 
 
 async def _get(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
     if not raw.lstrip("-").isdigit():
-        return sh_error(400, f"tiling grid id must be an integer, got {raw!r}")
+        raise Refusal(400, None, f"tiling grid id must be an integer, got {raw!r}")
     grid = next((g for g in GRIDS if g["id"] == int(raw)), None)
     if grid is None:
-        return sh_error(404, f"Tiling grid {raw} not found")
+        raise Refusal(404, None, f"Tiling grid {raw} not found")
     return web.json_response(grid)
 
 

@@ -1,0 +1,126 @@
+"""Reading an evalscript, as far as an emulator needs to: its outputs, input bands, mosaicking.
+
+The renderer's complaints (a missing ``setup``/``evaluatePixel``, an unknown
+``sampleType``) are 400 ``RENDERER_EXCEPTION`` refusals (:func:`script_error`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from eoclient.emulator.core.refusal import Refusal
+
+__all__ = [
+    "SAMPLE_BYTES",
+    "ScriptOutput",
+    "check_script",
+    "input_bands",
+    "mosaicking_samples",
+    "script_error",
+    "script_outputs",
+]
+
+SAMPLE_BYTES: Final = {"UINT8": 1, "AUTO": 1, "INT8": 1, "UINT16": 2, "INT16": 2, "FLOAT32": 4}
+"""Bytes per sample of each evalscript ``sampleType`` (the only ones an evalscript may set)."""
+
+
+def script_error(text: str) -> Refusal:
+    """An evalscript failure, as the renderer reports it."""
+    return Refusal(400, "RENDERER_EXCEPTION", f"Failed to evaluate script!\n{text}")
+
+
+@dataclass(frozen=True)
+class ScriptOutput:
+    """One ``setup().output`` entry."""
+
+    id: str
+    bands: int
+    sample_type: str
+
+
+def _group(text: str, start: int) -> str:
+    """The bracketed/braced group opening at ``start`` (without the brackets)."""
+    opening = text[start]
+    closing = {"[": "]", "{": "}"}[opening]
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] == opening:
+            depth += 1
+        elif text[i] == closing:
+            depth -= 1
+            if depth == 0:
+                return text[start + 1 : i]
+    return text[start + 1 :]
+
+
+def _objects(text: str) -> list[str]:
+    """Top-level ``{...}`` literals in ``text``."""
+    out = []
+    i = 0
+    while (i := text.find("{", i)) >= 0:
+        body = _group(text, i)
+        out.append(body)
+        i += len(body) + 2
+    return out
+
+
+def input_bands(evalscript: str) -> int:
+    """Input bands of ``setup()`` (``dataMask`` not counted; 3 if it cannot be read)."""
+    match = re.search(r"\binput\s*:\s*\[", evalscript)
+    if match is None:
+        return 3
+    group = _group(evalscript, match.end() - 1)
+    lists = re.findall(r"\bbands\s*:\s*\[([^\]]*)\]", group)
+    text = " ".join(lists) if lists else group
+    names = [a or b for a, b in re.findall(r"\"([^\"]*)\"|'([^']*)'", text)]
+    count = len([n for n in names if n and n != "dataMask"])
+    return count or 3
+
+
+def script_outputs(evalscript: str) -> list[ScriptOutput]:
+    """``setup().output`` entries (one ``default`` output with 3 bands if it cannot be read)."""
+    match = re.search(r"\boutput\s*:\s*([\[{])", evalscript)
+    if match is None:
+        return [ScriptOutput("default", 3, "AUTO")]
+    start = match.start(1)
+    group = _group(evalscript, start)
+    bodies = [group] if evalscript[start] == "{" else _objects(group)
+    outputs = []
+    for body in bodies:
+        ident = re.search(r"\bid\s*:\s*[\"']([^\"']+)[\"']", body)
+        bands = re.search(r"\bbands\s*:\s*(\d+)", body)
+        # A literal (``"UINT8"`` or ``SampleType.UINT8``) is checked; a variable cannot be read here.
+        sample = re.search(r"\bsampleType\s*:\s*(?:SampleType\s*\.\s*(\w+)|[\"'](\w*)[\"'])", body)
+        sample_type = (sample.group(1) or sample.group(2)).upper() if sample else "AUTO"
+        name = ident.group(1) if ident else "default"
+        if sample_type not in SAMPLE_BYTES:
+            raise script_error(
+                f"evalscript.js: output {name!r}: unknown sampleType {sample_type!r} "
+                f"(one of {', '.join(sorted(SAMPLE_BYTES))})"
+            )
+        outputs.append(ScriptOutput(name, max(1, int(bands.group(1))) if bands else 1, sample_type))
+    return outputs or [ScriptOutput("default", 3, "AUTO")]
+
+
+def check_script(evalscript: str) -> None:
+    """The renderer's complaints about a script without its two functions."""
+    for name in ("setup", "evaluatePixel"):
+        if not re.search(rf"\bfunction\s+{name}\s*\(|\b{name}\s*=", evalscript):
+            raise script_error(f"evalscript.js: ReferenceError: {name} is not defined")
+
+
+def mosaicking_samples(evalscript: str, data: list[dict[str, Any]]) -> int:
+    """Data samples per pixel: one per 5 days of the time range for ORBIT/TILE mosaicking, else 1."""
+    if not re.search(r"\bmosaicking\s*:\s*(?:Mosaicking\s*\.\s*)?[\"']?(ORBIT|TILE)\b", evalscript):
+        return 1
+    time_range = (data[0].get("dataFilter") or {}).get("timeRange") or {}
+    try:
+        start = datetime.fromisoformat(time_range["from"])
+        end = datetime.fromisoformat(time_range["to"])
+    except (KeyError, TypeError, ValueError):
+        return 1
+    return max(1, math.ceil((end - start).total_seconds() / (5 * 86400)))
