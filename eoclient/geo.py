@@ -39,6 +39,7 @@ __all__ = [
     "bbox_of",
     "bbox_to_dimensions",
     "bbox_to_resolution",
+    "checked_geometry_bounds",
     "crs_extent",
     "crs_url",
     "geometry_bounds",
@@ -321,13 +322,21 @@ def _positions(coords: Any) -> list[Sequence[float]]:
 
 def geometry_bounds(geometry: Any) -> tuple[float, float, float, float]:
     """``(min_x, min_y, max_x, max_y)`` of a GeoJSON geometry (structure checked, not CRS range)."""
-    gj = as_geojson(geometry, crs=None)
-    parts = gj["geometries"] if gj["type"] == "GeometryCollection" else [gj]
+    return checked_geometry_bounds(as_geojson(geometry, crs=None))
+
+
+def checked_geometry_bounds(geometry: Mapping[str, Any]) -> tuple[float, float, float, float]:
+    """:func:`geometry_bounds` of a geometry :func:`as_geojson` already checked (not checked again)."""
     xs: list[float] = []
     ys: list[float] = []
-    for part in parts:
+    stack = [geometry]
+    while stack:
+        part = stack.pop()
+        if part["type"] == "GeometryCollection":
+            stack.extend(part["geometries"])
+            continue
         # Positions, not a flat list: a 3D position (x, y, z) must not shift the axes.
-        for position in _positions(as_geojson(part, crs=None)["coordinates"]):
+        for position in _positions(part["coordinates"]):
             xs.append(float(position[0]))
             ys.append(float(position[1]))
     if not xs:
