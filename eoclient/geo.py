@@ -24,6 +24,7 @@ nanometre-level), :func:`to_utm_bbox`, and sentinelhub-py's
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -135,7 +136,11 @@ def _range_of(crs: int | str | None, field: str) -> _Range | None:
     """The range to check coordinates in ``crs`` against (``None``: not known, not checked)."""
     if crs is None:
         return None
-    url = crs_url(crs, field=field)
+    return _range_of_url(crs_url(crs, field=field))
+
+
+@functools.lru_cache(maxsize=64)  # a handful of CRSs, and every bbox and geometry check asks
+def _range_of_url(url: str) -> _Range | None:
     extent = crs_extent(url)
     if extent is None:
         return None
