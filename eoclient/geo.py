@@ -24,6 +24,7 @@ nanometre-level), :func:`to_utm_bbox`, and sentinelhub-py's
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -39,6 +40,7 @@ __all__ = [
     "bbox_of",
     "bbox_to_dimensions",
     "bbox_to_resolution",
+    "checked_geometry_bounds",
     "crs_extent",
     "crs_url",
     "geometry_bounds",
@@ -134,7 +136,11 @@ def _range_of(crs: int | str | None, field: str) -> _Range | None:
     """The range to check coordinates in ``crs`` against (``None``: not known, not checked)."""
     if crs is None:
         return None
-    url = crs_url(crs, field=field)
+    return _range_of_url(crs_url(crs, field=field))
+
+
+@functools.lru_cache(maxsize=64)  # a handful of CRSs, and every bbox and geometry check asks
+def _range_of_url(url: str) -> _Range | None:
     extent = crs_extent(url)
     if extent is None:
         return None
@@ -321,13 +327,21 @@ def _positions(coords: Any) -> list[Sequence[float]]:
 
 def geometry_bounds(geometry: Any) -> tuple[float, float, float, float]:
     """``(min_x, min_y, max_x, max_y)`` of a GeoJSON geometry (structure checked, not CRS range)."""
-    gj = as_geojson(geometry, crs=None)
-    parts = gj["geometries"] if gj["type"] == "GeometryCollection" else [gj]
+    return checked_geometry_bounds(as_geojson(geometry, crs=None))
+
+
+def checked_geometry_bounds(geometry: Mapping[str, Any]) -> tuple[float, float, float, float]:
+    """:func:`geometry_bounds` of a geometry :func:`as_geojson` already checked (not checked again)."""
     xs: list[float] = []
     ys: list[float] = []
-    for part in parts:
+    stack = [geometry]
+    while stack:
+        part = stack.pop()
+        if part["type"] == "GeometryCollection":
+            stack.extend(part["geometries"])
+            continue
         # Positions, not a flat list: a 3D position (x, y, z) must not shift the axes.
-        for position in _positions(as_geojson(part, crs=None)["coordinates"]):
+        for position in _positions(part["coordinates"]):
             xs.append(float(position[0]))
             ys.append(float(position[1]))
     if not xs:

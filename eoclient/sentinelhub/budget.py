@@ -37,23 +37,18 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from eoclient._http.ratelimit import Clock, Sleep, TokenBucket
 from eoclient._log import log_event
 from eoclient.errors import APIError, ValidationError
-from eoclient.sentinelhub.process_models import ProcessRequest, check_bounds, check_size
-
-if TYPE_CHECKING:
-    from eoclient.sentinelhub.statistics_models import StatisticsRequest
 
 __all__ = [
     "Charge",
+    "CostBasis",
     "ProcessingBudget",
     "charged",
     "count_input_bands",
-    "estimate_process_units",
-    "estimate_statistics_units",
     "processing_units",
     "uses_float32",
 ]
@@ -118,46 +113,35 @@ def uses_float32(evalscript: str) -> bool:
     return _FLOAT32_RE.search(evalscript) is not None
 
 
-def estimate_process_units(request: ProcessRequest) -> float:
-    """Estimated PU of a (validated) Process request."""
-    script = request.evalscript or ""
-    extent = check_bounds(request.input.bounds, "input.bounds") if request.input is not None else None
-    out = request.output
-    if out is not None:
-        width, height = check_size(out.width, out.height, out.resx, out.resy, extent=extent, field="output")
-    else:
-        width, height = check_size(None, None, None, None, extent=extent, field="output")
-    responses = (out.responses if out is not None else None) or []
-    tiff = any(r.format is not None and r.format.type == "image/tiff" for r in responses)
-    collections = len(request.input.data or []) if request.input is not None else 1
-    return processing_units(
-        width,
-        height,
-        input_bands=count_input_bands(script) or _DEFAULT_BANDS,
-        float32=tiff and uses_float32(script),
-        collections=collections,
-    )
+@dataclass(frozen=True, slots=True)
+class CostBasis:
+    """What a request's PU estimate is computed from, kept when the request is prepared.
 
+    The size comes from the checks that already ran (bounds and resolution are
+    not looked at again); the evalscript is only read by :meth:`estimate`,
+    which runs only when a budget asks (see :func:`charged`).
+    """
 
-def estimate_statistics_units(request: StatisticsRequest, intervals: int) -> float:
-    """Estimated PU of a (validated) Statistical request over ``intervals`` time intervals."""
-    agg = request.aggregation
-    script = (agg.evalscript if agg is not None else None) or ""
-    extent = check_bounds(request.input.bounds, "input.bounds") if request.input is not None else None
-    if agg is not None:
-        width, height = check_size(
-            agg.width, agg.height, agg.resx, agg.resy, extent=extent, field="aggregation"
+    width: int
+    height: int
+    evalscript: str
+    collections: int = 1
+    tiff: bool = False
+    """A TIFF output: a ``FLOAT32`` evalscript then counts double."""
+    samples: int = 1
+    """Time intervals of a Statistical request (1 for Process)."""
+
+    def estimate(self) -> float:
+        """Estimated PU of the request (see the module docstring)."""
+        script = self.evalscript
+        return processing_units(
+            self.width,
+            self.height,
+            input_bands=count_input_bands(script) or _DEFAULT_BANDS,
+            float32=self.tiff and uses_float32(script),
+            collections=self.collections,
+            samples=self.samples,
         )
-    else:
-        width, height = check_size(None, None, None, None, extent=extent, field="aggregation")
-    collections = len(request.input.data or []) if request.input is not None else 1
-    return processing_units(
-        width,
-        height,
-        input_bands=count_input_bands(script) or _DEFAULT_BANDS,
-        collections=collections,
-        samples=max(intervals, 1),
-    )
 
 
 @dataclass(slots=True)

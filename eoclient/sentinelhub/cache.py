@@ -65,6 +65,7 @@ __all__ = [
     "CachedResponse",
     "ResponseCache",
     "cache_key",
+    "canonical_json",
     "encode_answer",
     "kept_headers",
     "tee_writer",
@@ -86,10 +87,22 @@ _CHUNK: Final = 1 << 20
 def cache_key(*, url: str, accept: str, body: Any) -> str:
     """The entry key of a request: SHA-256 of the canonical JSON of ``url``, ``accept`` and ``body``.
 
-    ``body`` is the final JSON body (dicts are sorted, so key order does not matter).
+    ``body`` is the final JSON body: a value (dicts are sorted, so key order
+    does not matter) or, as a prepared request carries it, its bytes already
+    encoded with sorted keys (used as they are, so both give the same key).
     """
-    document = {"format": CACHE_FORMAT, "url": url.rstrip("/"), "accept": accept.strip(), "body": body}
+    document = {
+        "format": CACHE_FORMAT,
+        "url": url.rstrip("/"),
+        "accept": accept.strip(),
+        "body": msgspec.Raw(body) if isinstance(body, bytes) else body,
+    }
     return hashlib.sha256(msgspec.json.encode(document, order="sorted")).hexdigest()
+
+
+def canonical_json(value: Any) -> bytes:
+    """``value`` as compact JSON with sorted keys: the bytes a request body is keyed on."""
+    return msgspec.json.encode(value, order="sorted")
 
 
 def encode_answer(value: Any) -> bytes:
@@ -230,7 +243,8 @@ class CacheWriter:
         )
         try:
             await file.__aexit__(None, None, None)  # response.bin into place
-            request = msgspec.json.format(msgspec.json.encode(self._request, order="sorted"), indent=2)
+            body = self._request if isinstance(self._request, bytes) else canonical_json(self._request)
+            request = msgspec.json.format(body, indent=2)
             await _write_file(self._dir / REQUEST_FILE, request + b"\n")
             # Last: a meta.json that matches response.bin is what makes the entry valid.
             await _write_file(self._dir / META_FILE, msgspec.json.encode(meta) + b"\n")

@@ -113,8 +113,8 @@ class SentinelHub(BaseClient):
         """Batch Statistical API: statistics over many features, as Jobs."""
         self.cache: ResponseCache | None = ResponseCache(cache_dir) if cache_dir is not None else cache
         """The disk cache of Process and Statistical answers (``None``: no caching)."""
-        self._process_api = ProcessAPI(self.transport, budget, self.cache)
-        self._statistics_api = StatisticsAPI(self.transport, budget, self.cache)
+        self._process_api = ProcessAPI(self.context, budget, self.cache)
+        self._statistics_api = StatisticsAPI(self.context, budget, self.cache)
 
     # -- Process and Statistical API (one-shot requests) --
 

@@ -11,28 +11,25 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 
 from eoclient._files import AtomicFile
 from eoclient._http import media
 from eoclient._http.media import media_type
-from eoclient._http.transport import Transport
 from eoclient._log import log_event
 from eoclient.errors import DownloadSizeError, ResponseDecodeError, TransportError, UnexpectedContentError
-from eoclient.sentinelhub.budget import ProcessingBudget, charged, estimate_process_units
+from eoclient.sentinelhub.budget import ProcessingBudget, charged
 from eoclient.sentinelhub.cache import ResponseCache, tee_writer
 from eoclient.sentinelhub.multipart import TAR_TYPES, ResponsePart, split_response
-from eoclient.sentinelhub.process_models import (
-    ProcessFile,
-    ProcessRequest,
-    ProcessResult,
-    prepare_process_request,
-    resolve_accept,
-)
+from eoclient.sentinelhub.prepared import PreparedProcess, prepare_process
+from eoclient.sentinelhub.process_models import ProcessFile, ProcessRequest, ProcessResult
+
+if TYPE_CHECKING:
+    from eoclient._context import ServiceContext
 
 __all__ = ["PROCESS_PATH", "PU_HEADER", "ProcessAPI", "processing_units_spent"]
 
@@ -53,15 +50,19 @@ def processing_units_spent(headers: Mapping[str, str]) -> float | None:
 
 
 class ProcessAPI:
-    """Process API calls of one client (use the :class:`~eoclient.SentinelHub` methods)."""
+    """Process API calls of one client (use the :class:`~eoclient.SentinelHub` methods).
+
+    Each call prepares its request once (:func:`~eoclient.sentinelhub.prepared.prepare_process`);
+    the cache, the budget and the transport read that one object.
+    """
 
     def __init__(
         self,
-        transport: Transport,
+        context: ServiceContext[Any],
         budget: ProcessingBudget | None = None,
         cache: ResponseCache | None = None,
     ) -> None:
-        self._transport = transport
+        self._context = context
         self.budget = budget
         self.cache = cache
 
@@ -73,34 +74,37 @@ class ProcessAPI:
         refresh: bool = False,
     ) -> ProcessResult:
         """Render ``request``; the whole answer is held in memory (see :meth:`to_file`)."""
-        model, wire = prepare_process_request(request)
-        accept_value = resolve_accept(model, accept)
-        expect = answer_types(accept_value)
-        url = self._transport.url(PROCESS_PATH)
-        key = self.cache.key(url=url, accept=accept_value, body=wire) if self.cache is not None else ""
+        prepared = prepare_process(request, accept=accept)
+        transport = self._context.transport
+        url = transport.url(PROCESS_PATH)
+        key = (
+            self.cache.key(url=url, accept=prepared.accept, body=prepared.body)
+            if self.cache is not None
+            else ""
+        )
         if self.cache is not None and not refresh:
-            cached = await _cached_result(self.cache, key, requested_parts(model), expect)
+            cached = await _cached_result(self.cache, key, prepared)
             if cached is not None:
                 return cached
-        async with charged(self.budget, lambda: estimate_process_units(model)) as charge:
-            resp = await self._transport.request(
+        async with charged(self.budget, prepared.cost.estimate) as charge:
+            resp = await transport.request(
                 "POST",
                 PROCESS_PATH,
                 operation="process.process",
-                json=wire,
-                headers={"Accept": accept_value},
+                data=prepared.body,
+                headers=prepared.headers,
                 idempotent=True,  # rendering changes nothing on the server
-                expect=expect,
+                expect=prepared.expect,
             )
             charge.actual = processing_units_spent(resp.headers)
-        parts = await _split(resp.body, resp.headers.get("Content-Type", ""), model.identifiers)
-        check_parts(model, parts, resp.content_type, path=resp.path)
+        parts = await _split(resp.body, resp.headers.get("Content-Type", ""), prepared.identifiers)
+        check_parts(prepared, parts, resp.content_type, path=resp.path)
         if self.cache is not None:  # stored once it parsed: a broken answer is not kept
             await self.cache.put(
                 key,
                 url=url,
-                accept=accept_value,
-                request=wire,
+                accept=prepared.accept,
+                request=prepared.body,
                 content=resp.body,
                 content_type=resp.headers.get("Content-Type", ""),
                 processing_units=charge.actual,
@@ -129,13 +133,16 @@ class ProcessAPI:
         transport's retry policy's ``attempts``; the ``.part`` file is started
         over, so ``path`` only ever holds a whole answer.
         """
-        model, wire = prepare_process_request(request)
-        accept_value = resolve_accept(model, accept)
-        expect = answer_types(accept_value)
-        url = self._transport.url(PROCESS_PATH)
-        key = self.cache.key(url=url, accept=accept_value, body=wire) if self.cache is not None else ""
+        prepared = prepare_process(request, accept=accept)
+        transport = self._context.transport
+        url = transport.url(PROCESS_PATH)
+        key = (
+            self.cache.key(url=url, accept=prepared.accept, body=prepared.body)
+            if self.cache is not None
+            else ""
+        )
         if self.cache is not None and not refresh:
-            meta = await self.cache.copy_to(key, path, expect=expect)
+            meta = await self.cache.copy_to(key, path, expect=prepared.expect)
             if meta is not None:
                 return ProcessFile(
                     path=Path(path),
@@ -144,14 +151,12 @@ class ProcessAPI:
                     processing_units=0.0,
                     headers=meta.header_map,
                 )
-        policy = self._transport.retry
+        policy = transport.retry
         broken = 0
         while True:
             stage = _Stage()
             try:
-                return await self._stream_once(
-                    model, wire, path, accept=accept_value, expect=expect, url=url, key=key, stage=stage
-                )
+                return await self._stream_once(prepared, path, url=url, key=key, stage=stage)
             except TransportError as exc:
                 # Errors before the body are the transport's to retry; a body cut short is ours.
                 if not stage.receiving:
@@ -164,32 +169,29 @@ class ProcessAPI:
 
     async def _stream_once(
         self,
-        model: ProcessRequest,
-        wire: dict[str, Any],
+        prepared: PreparedProcess,
         path: str | os.PathLike[str],
         *,
-        accept: str,
-        expect: frozenset[str],
         url: str,
         key: str,
         stage: _Stage,
     ) -> ProcessFile:
         async with (
-            charged(self.budget, lambda: estimate_process_units(model)) as charge,
-            self._transport.stream(
+            charged(self.budget, prepared.cost.estimate) as charge,
+            self._context.transport.stream(
                 "POST",
                 PROCESS_PATH,
                 operation="process.to_file",
-                json=wire,
-                headers={"Accept": accept},
+                data=prepared.body,
+                headers=prepared.headers,
                 idempotent=True,
-                expect=expect,
+                expect=prepared.expect,
             ) as resp,
         ):
             charge.actual = processing_units_spent(resp.headers)
             async with (
                 AtomicFile(path) as out,
-                tee_writer(self.cache, key, url=url, accept=accept, request=wire) as entry,
+                tee_writer(self.cache, key, url=url, accept=prepared.accept, request=prepared.body) as entry,
             ):
                 stage.receiving = True
                 async for chunk in resp.iter_chunks():
@@ -218,33 +220,19 @@ class _Stage:
         self.receiving = False
 
 
-def answer_types(accept: str) -> frozenset[str]:
-    """The media types a Process answer may have for this ``Accept`` (tar under either name)."""
-    wanted = media_type(accept)
-    return frozenset({wanted, *TAR_TYPES}) if wanted in TAR_TYPES else frozenset({wanted})
-
-
-def requested_parts(model: ProcessRequest) -> list[tuple[str, str | None]]:
-    """``(identifier, media type asked for)`` of each response of the request, in order."""
-    responses = model.output.responses if model.output is not None else None
-    if not responses:
-        return [("default", None)]
-    return [(r.identifier or "default", r.format.type if r.format is not None else None) for r in responses]
-
-
 def check_parts(
-    model: ProcessRequest, parts: Mapping[str, ResponsePart], content_type: str, *, path: str
+    prepared: PreparedProcess, parts: Mapping[str, ResponsePart], content_type: str, *, path: str
 ) -> None:
     """Every requested response is in the answer; in an archive, each of the type it was asked for.
 
     (A single answer is of the type ``Accept`` asked for, which may override
     the request's format: the transport checked that.)
     """
-    _check_parts(requested_parts(model), parts, content_type, path=path)
+    _check_parts(prepared.parts, parts, content_type, path=path)
 
 
 def _check_parts(
-    wanted: list[tuple[str, str | None]],
+    wanted: Sequence[tuple[str, str | None]],
     parts: Mapping[str, ResponsePart],
     content_type: str,
     *,
@@ -276,16 +264,14 @@ def _check_length(announced: int | None, received: int, path: str) -> None:
         raise DownloadSizeError(expected=announced, actual=received, operation="process.to_file", path=path)
 
 
-async def _cached_result(
-    cache: ResponseCache, key: str, wanted: list[tuple[str, str | None]], expect: frozenset[str]
-) -> ProcessResult | None:
+async def _cached_result(cache: ResponseCache, key: str, prepared: PreparedProcess) -> ProcessResult | None:
     """The answer from the cache (no request, no budget: the call spent nothing), or ``None``."""
-    hit = await cache.get(key, expect=expect)
+    hit = await cache.get(key, expect=prepared.expect)
     if hit is None:
         return None
     try:
-        parts = await _split(hit.content, hit.meta.content_type, [i for i, _ in wanted])
-        _check_parts(wanted, parts, hit.meta.media_type, path="cache")
+        parts = await _split(hit.content, hit.meta.content_type, prepared.identifiers)
+        _check_parts(prepared.parts, parts, hit.meta.media_type, path="cache")
     except ResponseDecodeError:  # an entry process_to_file stored is not split-checked: fetch it again
         log_event(logging.WARNING, "cache.unusable_entry", key=key)
         return None

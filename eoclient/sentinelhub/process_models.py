@@ -2,7 +2,7 @@
 
 A request is a :class:`ProcessRequest` or a plain dict written exactly as in
 the Sentinel Hub documentation. Both are checked on the client before anything
-is sent (:func:`prepare_process_request`), so a mistake raises
+is sent (:func:`eoclient.sentinelhub.prepared.prepare_process`), so a mistake raises
 :class:`~eoclient.errors.ValidationError` naming the field (``output.width``,
 ``input.data[0].dataFilter.timeRange``) instead of costing a round trip.
 
@@ -41,7 +41,7 @@ import msgspec
 
 from eoclient._models import Model, from_json, from_user, to_wire
 from eoclient.errors import ValidationError
-from eoclient.geo import as_geojson, bbox_of, crs_url, geometry_bounds, validate_bbox
+from eoclient.geo import as_geojson, bbox_of, checked_geometry_bounds, crs_url, validate_bbox
 from eoclient.sentinelhub.data_collections import DataCollection, normalize_data_types
 from eoclient.sentinelhub.multipart import ResponsePart
 from eoclient.timeutils import TimeLike, parse_time_interval
@@ -65,8 +65,8 @@ __all__ = [
     "Processing",
     "ResponsePart",
     "TimeRange",
-    "prepare_process_request",
     "resolve_accept",
+    "validate_process_request",
 ]
 
 T = TypeVar("T", bound=Model)
@@ -489,7 +489,7 @@ def check_bounds(bounds: Bounds | None, field: str) -> tuple[float, float, float
         kind = bounds.geometry.get("type")
         if kind not in GEOMETRY_TYPES:
             raise ValidationError(f"{field}.geometry", f"must be a Polygon or MultiPolygon, got {kind}")
-        extent = geometry_bounds(bounds.geometry)
+        extent = checked_geometry_bounds(bounds.geometry)  # Bounds checked its geometry when it was made
     if bounds.bbox is not None:
         x0, y0, x1, y1 = validate_bbox(bounds.bbox, field=f"{field}.bbox", crs=bounds_crs(bounds.properties))
         extent = (x0, y0, x1, y1)
@@ -581,12 +581,15 @@ def check_size(
     return max(1, round(height / ratio)), height
 
 
-def check_output(output: ProcessOutput | None, extent: tuple[float, float, float, float] | None) -> None:
+def check_output(
+    output: ProcessOutput | None, extent: tuple[float, float, float, float] | None
+) -> tuple[int, int]:
+    """Check ``output``; returns the output size in pixels (estimated, for the PU estimate)."""
     if output is None:
-        return
-    check_size(output.width, output.height, output.resx, output.resy, extent=extent, field="output")
+        return check_size(None, None, None, None, extent=extent, field="output")
+    size = check_size(output.width, output.height, output.resx, output.resy, extent=extent, field="output")
     if output.responses is None:
-        return
+        return size
     if not output.responses:
         raise ValidationError("output.responses", "must not be empty (omit it for the default PNG)")
     seen: set[str] = set()
@@ -608,25 +611,26 @@ def check_output(output: ProcessOutput | None, extent: tuple[float, float, float
             )
         if fmt.quality is not None and (fmt.type != "image/jpeg" or not 0 <= fmt.quality <= 100):
             raise ValidationError(f"{where}.format.quality", "applies to image/jpeg only, from 0 to 100")
+    return size
 
 
-def validate_process_request(request: ProcessRequest) -> None:
-    """Every client-side check of a Process request; raises :class:`ValidationError`."""
+def validate_process_request(request: ProcessRequest) -> tuple[int, int]:
+    """Every client-side check of a Process request; returns the output size in pixels.
+
+    Raises :class:`ValidationError` naming the field. Requests are prepared
+    (checked, normalized, encoded) by :func:`eoclient.sentinelhub.prepared.prepare_process`.
+    """
     check_evalscript(request.evalscript, "evalscript")
     extent = check_input(request.input, "input")
-    check_output(request.output, extent)
+    return check_output(request.output, extent)
 
 
-def prepare_process_request(
-    value: ProcessRequest | Mapping[str, Any],
-) -> tuple[ProcessRequest, dict[str, Any]]:
-    """Check a request (model or dict) and return it with its JSON-ready wire form."""
+def to_checked_request(value: Any, type_: type[T]) -> tuple[T, dict[str, Any]]:
+    """:func:`to_request` with the error renamed to its wire path (``input.bounds.bbox``)."""
     try:
-        model, wire = to_request(value, ProcessRequest)
+        return to_request(value, type_)
     except ValidationError as exc:
         raise fix_field(exc) from None
-    validate_process_request(model)
-    return model, wire
 
 
 def resolve_accept(request: ProcessRequest, accept: str | None) -> str:

@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 import msgspec
 
 from eoclient._http import media
-from eoclient._http.transport import Transport
 from eoclient._log import log_event
 from eoclient._models import from_wire
 from eoclient.errors import (
@@ -40,17 +39,20 @@ from eoclient.errors import (
     TransportError,
     ValidationError,
 )
-from eoclient.sentinelhub.budget import ProcessingBudget, charged, estimate_statistics_units
+from eoclient.sentinelhub.budget import ProcessingBudget, charged
 from eoclient.sentinelhub.cache import ResponseCache, encode_answer
+from eoclient.sentinelhub.prepared import PreparedStatistics, prepare_statistics
 from eoclient.sentinelhub.process import processing_units_spent
 from eoclient.sentinelhub.statistics_models import (
     Interval,
     StatisticsInterval,
     StatisticsRequest,
     StatisticsResponse,
-    prepare_statistics_request,
 )
 from eoclient.timeutils import serialize_time
+
+if TYPE_CHECKING:
+    from eoclient._context import ServiceContext
 
 __all__ = ["RETRYABLE_INTERVAL_ERRORS", "STATISTICS_PATH", "StatisticsAPI"]
 
@@ -58,7 +60,6 @@ STATISTICS_PATH: Final = "/api/v1/statistics"
 RETRYABLE_INTERVAL_ERRORS: Final = frozenset({"EXECUTION_ERROR", "TIMEOUT"})
 """Interval error types worth asking for again (``BAD_REQUEST`` would fail the same way)."""
 
-_ACCEPT: Final = "application/json"
 _RETRY_CONCURRENCY: Final = 4  # interval retries in flight at once, per call
 # A retry that still fails this way after the transport's own retries leaves the interval's
 # error in place instead of discarding the answers already in hand.
@@ -66,15 +67,19 @@ _TRANSIENT: Final = (ServerError, RateLimitError, TransportError)
 
 
 class StatisticsAPI:
-    """Statistical API calls of one client (use :meth:`eoclient.SentinelHub.statistics`)."""
+    """Statistical API calls of one client (use :meth:`eoclient.SentinelHub.statistics`).
+
+    Each call prepares its request once (:func:`~eoclient.sentinelhub.prepared.prepare_statistics`);
+    the cache, the budget and the transport read that one object.
+    """
 
     def __init__(
         self,
-        transport: Transport,
+        context: ServiceContext[Any],
         budget: ProcessingBudget | None = None,
         cache: ResponseCache | None = None,
     ) -> None:
-        self._transport = transport
+        self._context = context
         self.budget = budget
         self.cache = cache
 
@@ -92,11 +97,15 @@ class StatisticsAPI:
         """
         if isinstance(retry_failed, bool) or not isinstance(retry_failed, int) or retry_failed < 0:
             raise ValidationError("retry_failed", f"must be a whole number >= 0, got {retry_failed!r}")
-        model, wire, intervals = prepare_statistics_request(request)
-        url = self._transport.url(STATISTICS_PATH)
-        key = self.cache.key(url=url, accept=_ACCEPT, body=wire) if self.cache is not None else ""
+        prepared = prepare_statistics(request)
+        url = self._context.transport.url(STATISTICS_PATH)
+        key = (
+            self.cache.key(url=url, accept=prepared.accept, body=prepared.body)
+            if self.cache is not None
+            else ""
+        )
         cached = None if self.cache is None or refresh else await _cached_answer(self.cache, key)
-        answer = cached[0] if cached is not None else await self._send(model, wire, intervals)
+        answer = cached[0] if cached is not None else await self._send(prepared)
         data = list(answer.data)
         units: list[float | None] = [answer.processing_units]
         for round_ in range(1, retry_failed + 1):
@@ -104,7 +113,7 @@ class StatisticsAPI:
             if not failed:
                 break
             log_event(logging.INFO, "statistics.retry", round=round_, intervals=len(failed))
-            retried = await self._retry(model, wire, [data[i].interval for i in failed])
+            retried = await self._retry(prepared, [data[i].interval for i in failed])
             by_index = dict(zip(failed, retried, strict=True))
             merged: list[StatisticsInterval] = []
             for i, item in enumerate(data):
@@ -127,27 +136,25 @@ class StatisticsAPI:
             await self.cache.put(
                 key,
                 url=url,
-                accept=_ACCEPT,
-                request=wire,
+                accept=prepared.accept,
+                request=prepared.body,
                 content=content,
-                content_type=_ACCEPT,
+                content_type=prepared.accept,
                 processing_units=spent,
                 headers={},
             )
         return final
 
-    async def _send(
-        self, model: StatisticsRequest, wire: dict[str, Any], intervals: int
-    ) -> StatisticsResponse:
-        async with charged(self.budget, lambda: estimate_statistics_units(model, intervals)) as charge:
-            resp = await self._transport.request(
+    async def _send(self, prepared: PreparedStatistics) -> StatisticsResponse:
+        async with charged(self.budget, prepared.cost.estimate) as charge:
+            resp = await self._context.transport.request(
                 "POST",
                 STATISTICS_PATH,
                 operation="statistics.request",
-                json=wire,
-                headers={"Accept": _ACCEPT},
+                data=prepared.body,
+                headers=prepared.headers,
                 idempotent=True,  # computing statistics changes nothing on the server
-                expect=media.JSON,
+                expect=prepared.expect,
             )
             charge.actual = processing_units_spent(resp.headers)
         # Decoded loosely: the service writes "NaN" (a string) for statistics without data.
@@ -155,7 +162,7 @@ class StatisticsAPI:
         return msgspec.structs.replace(answer, processing_units=charge.actual)
 
     async def _retry(
-        self, model: StatisticsRequest, wire: dict[str, Any], intervals: Sequence[Interval]
+        self, prepared: PreparedStatistics, intervals: Sequence[Interval]
     ) -> list[StatisticsResponse | None]:
         """One request per interval, a few at a time; ``None`` where the request failed transiently."""
         results: list[StatisticsResponse | None] = [None] * len(intervals)
@@ -165,7 +172,7 @@ class StatisticsAPI:
         async def one(index: int, interval: Interval, scope: anyio.CancelScope) -> None:
             async with limiter:
                 try:
-                    results[index] = await self._send(model, _interval_wire(wire, interval), 1)
+                    results[index] = await self._send(prepared.for_interval(interval))
                 except _TRANSIENT as exc:
                     log_event(
                         logging.WARNING,
@@ -200,18 +207,6 @@ async def _cached_answer(cache: ResponseCache, key: str) -> tuple[StatisticsResp
 
 def _retryable(item: StatisticsInterval) -> bool:
     return item.error is not None and (item.error.type or "") in RETRYABLE_INTERVAL_ERRORS
-
-
-def _interval_wire(wire: dict[str, Any], interval: Interval) -> dict[str, Any]:
-    """The request again, for one interval only (its unknown keys kept as the user wrote them)."""
-    aggregation = dict(wire["aggregation"])
-    aggregation["timeRange"] = {"from": serialize_time(interval.from_), "to": serialize_time(interval.to)}
-    # SHORTEN: a shortened last interval is shorter than aggregationInterval.of and must not be skipped.
-    aggregation["aggregationInterval"] = {
-        **aggregation["aggregationInterval"],
-        "lastIntervalBehavior": "SHORTEN",
-    }
-    return {**wire, "aggregation": aggregation}
 
 
 def _status(data: Sequence[StatisticsInterval], original: str | None) -> str | None:

@@ -30,9 +30,8 @@ from __future__ import annotations
 import calendar
 import math
 import re
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 import msgspec
 
@@ -45,8 +44,6 @@ from eoclient.sentinelhub.process_models import (
     check_input,
     check_size,
     check_time_range,
-    fix_field,
-    to_request,
 )
 
 __all__ = [
@@ -70,8 +67,8 @@ __all__ = [
     "StatisticsRequest",
     "StatisticsResponse",
     "parse_duration",
-    "prepare_statistics_request",
     "split_time_range",
+    "validate_statistics_request",
 ]
 
 LAST_INTERVAL_BEHAVIORS: Final = frozenset({"SKIP", "SHORTEN", "EXTEND"})
@@ -232,8 +229,12 @@ def _check_histogram(hist: HistogramDefinition, where: str) -> None:
         raise ValidationError(f"{where}.lowEdge", "must be below highEdge")
 
 
-def validate_statistics_request(request: StatisticsRequest) -> int:
-    """Every client-side check of a Statistical request; returns the number of time intervals."""
+def validate_statistics_request(request: StatisticsRequest) -> tuple[int, tuple[int, int]]:
+    """Every client-side check of a Statistical request: ``(time intervals, sample size in pixels)``.
+
+    Requests are prepared (checked, normalized, encoded) by
+    :func:`eoclient.sentinelhub.prepared.prepare_statistics`.
+    """
     agg = request.aggregation
     if agg is None:
         raise ValidationError("aggregation", "is required (timeRange, aggregationInterval, evalscript)")
@@ -252,24 +253,12 @@ def validate_statistics_request(request: StatisticsRequest) -> int:
             "aggregation.aggregationInterval.lastIntervalBehavior",
             f"must be one of {', '.join(sorted(LAST_INTERVAL_BEHAVIORS))}",
         )
-    check_size(agg.width, agg.height, agg.resx, agg.resy, extent=extent, field="aggregation")
+    size = check_size(agg.width, agg.height, agg.resx, agg.resy, extent=extent, field="aggregation")
     check_calculations(request.calculations)
     intervals = split_time_range(
         agg.time_range.from_, agg.time_range.to, duration, behavior, limit=_MAX_COUNTED_INTERVALS
     )
-    return len(intervals)
-
-
-def prepare_statistics_request(
-    value: StatisticsRequest | Mapping[str, Any],
-) -> tuple[StatisticsRequest, dict[str, Any], int]:
-    """Check a request (model or dict): ``(model, wire dict, number of intervals)``."""
-    try:
-        model, wire = to_request(value, StatisticsRequest)
-    except ValidationError as exc:
-        raise fix_field(exc) from None
-    intervals = validate_statistics_request(model)
-    return model, wire, intervals
+    return len(intervals), size
 
 
 # -- response --------------------------------------------------------------------

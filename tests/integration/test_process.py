@@ -15,7 +15,8 @@ import pytest
 from eoclient.emulator import Emulator
 from eoclient.errors import BadRequestError, TransportError
 from eoclient.sentinelhub import SentinelHub
-from eoclient.sentinelhub.budget import ProcessingBudget, estimate_process_units
+from eoclient.sentinelhub.budget import ProcessingBudget
+from eoclient.sentinelhub.prepared import prepare_process
 from eoclient.sentinelhub.process_models import (
     Bounds,
     DataFilter,
@@ -26,7 +27,6 @@ from eoclient.sentinelhub.process_models import (
     ProcessOutput,
     ProcessRequest,
     TimeRange,
-    prepare_process_request,
 )
 
 pytestmark = pytest.mark.integration
@@ -324,7 +324,7 @@ async def test_budget_paces_process_requests(eo_emulator: Emulator) -> None:
     assert budget.requests == 5
     assert sleeps  # the client waited instead of running into the service's limit
     assert sum(sleeps) == pytest.approx(budget.waited)
-    estimate = estimate_process_units(prepare_process_request(orbit)[0])
+    estimate = prepare_process(orbit).cost.estimate()
     assert spent_orbit is not None and spent_orbit > estimate  # ORBIT: one sample per 5 days
     assert stats.processing_units == pytest.approx(2 * 0.01)  # two intervals at the minimum area
     charged = sum(r.processing_units or 0 for r in results) + spent_orbit + stats.processing_units

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,13 +12,11 @@ from eoclient.sentinelhub.budget import (
     ProcessingBudget,
     charged,
     count_input_bands,
-    estimate_process_units,
-    estimate_statistics_units,
     processing_units,
     uses_float32,
 )
-from eoclient.sentinelhub.process_models import prepare_process_request
-from eoclient.sentinelhub.statistics_models import prepare_statistics_request
+from eoclient.sentinelhub.prepared import prepare_process, prepare_statistics
+from eoclient.sentinelhub.statistics_models import Interval
 
 
 class FakeClock:
@@ -83,7 +82,7 @@ SCRIPT = '//VERSION=3\nfunction setup(){return {input:["B02","B03","B04","B08","
 
 
 def test_estimate_of_a_process_request() -> None:
-    model, _ = prepare_process_request(
+    tiff = prepare_process(
         {
             "input": {"bounds": {"bbox": [0, 0, 1, 1]}, "data": [{"type": "sentinel-2-l2a"}]},
             "output": {"resx": 1 / 512, "resy": 1 / 256, "responses": [{"format": {"type": "image/tiff"}}]},
@@ -91,19 +90,19 @@ def test_estimate_of_a_process_request() -> None:
         }
     )
     # 512 x 256 px = 0.5, six bands = x2, FLOAT32 TIFF = x2
-    assert estimate_process_units(model) == pytest.approx(2.0)
-    png, _ = prepare_process_request(
+    assert tiff.cost.estimate() == pytest.approx(2.0)
+    png = prepare_process(
         {
             "input": {"bounds": {"bbox": [0, 0, 1, 1]}, "data": [{"type": "a"}, {"type": "b"}]},
             "evalscript": SCRIPT,
         }
     )
     # default 256 x 256 = 0.25, x2 bands, PNG (no float factor), two collections
-    assert estimate_process_units(png) == pytest.approx(1.0)
+    assert png.cost.estimate() == pytest.approx(1.0)
 
 
 def test_estimate_of_a_statistics_request() -> None:
-    model, _, intervals = prepare_statistics_request(
+    prepared = prepare_statistics(
         {
             "input": {"bounds": {"bbox": [0, 0, 1, 1]}, "data": [{"type": "sentinel-2-l2a"}]},
             "aggregation": {
@@ -115,8 +114,16 @@ def test_estimate_of_a_statistics_request() -> None:
             },
         }
     )
-    assert intervals == 10
-    assert estimate_statistics_units(model, intervals) == pytest.approx(2.0 * 10)
+    assert prepared.intervals == 10
+    assert prepared.cost.estimate() == pytest.approx(2.0 * 10)
+    day = Interval(from_=datetime(2024, 1, 3, tzinfo=UTC), to=datetime(2024, 1, 4, tzinfo=UTC))
+    one = prepared.for_interval(day)  # a failed interval asked for again: one sample
+    assert one.cost.estimate() == pytest.approx(2.0)
+    assert one.wire["aggregation"]["timeRange"] == {
+        "from": "2024-01-03T00:00:00Z",
+        "to": "2024-01-04T00:00:00Z",
+    }
+    assert one.wire["aggregation"]["aggregationInterval"] == {"of": "P1D", "lastIntervalBehavior": "SHORTEN"}
 
 
 # -- pacing -----------------------------------------------------------------------------

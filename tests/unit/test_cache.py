@@ -21,7 +21,7 @@ from eoclient.sentinelhub.cache import (
     cache_key,
     encode_answer,
 )
-from eoclient.sentinelhub.process_models import prepare_process_request
+from eoclient.sentinelhub.prepared import prepare_process
 from eoclient.sentinelhub.statistics_models import StatisticsResponse
 
 URL = "https://services.sentinel-hub.com/api/v1/process"
@@ -92,10 +92,13 @@ def test_key_changes_with_body_accept_and_url() -> None:
 
 def test_key_of_normalised_request_is_stable_for_model_and_dict() -> None:
     """Keys are computed on the final body: a dict, its reordering and the model agree."""
-    model, wire = prepare_process_request(BODY)
-    _, wire_reordered = prepare_process_request(reordered(BODY))
-    _, wire_model = prepare_process_request(model)
+    prepared = prepare_process(BODY)
+    wire = prepared.wire
+    wire_reordered = prepare_process(reordered(BODY)).wire
+    wire_model = prepare_process(prepared.model).wire
     assert key(wire) == key(wire_reordered) == key(wire_model)
+    # The prepared body (bytes, keys sorted) is keyed as its value is: entries written before stay hits.
+    assert key(prepared.body) == key(wire) == key(prepare_process(reordered(BODY)).body)
 
 
 def test_entry_dir_layout_and_bad_keys(tmp_path: Path) -> None:

@@ -18,8 +18,8 @@ from eoclient.sentinelhub.data_collections import (
     check_deployment,
     collections_in,
 )
-from eoclient.sentinelhub.process_models import Bounds, DataFilter, prepare_process_request
-from eoclient.sentinelhub.statistics_models import prepare_statistics_request
+from eoclient.sentinelhub.prepared import prepare_process, prepare_statistics
+from eoclient.sentinelhub.process_models import Bounds, DataFilter
 
 UUID = "0f3ad1a8-1b6e-4c35-9d0c-1a2b3c4d5e6f"
 BBOX = [13.8, 45.8, 14.5, 46.2]
@@ -201,7 +201,7 @@ def test_dict_requests_take_collections_and_are_not_mutated() -> None:
         {"type": DataCollection.DEM_MAPZEN},
         {"type": "sentinel-1-grd"},
     )
-    _, wire = prepare_process_request(user)
+    wire = prepare_process(user).wire
     data = wire["input"]["data"]
     assert data[0] == {"type": "sentinel-2-l2a", "dataFilter": {"maxCloudCoverage": 30}, "myOption": 1}
     assert data[1] == {"type": "dem", "dataFilter": {"demInstance": "MAPZEN"}}
@@ -210,7 +210,7 @@ def test_dict_requests_take_collections_and_are_not_mutated() -> None:
 
 
 def test_statistics_requests_take_collections() -> None:
-    _, wire, intervals = prepare_statistics_request(
+    prepared = prepare_statistics(
         {
             "input": {"bounds": {"bbox": BBOX}, "data": [{"type": DataCollection.SENTINEL2_L1C}]},
             "aggregation": {
@@ -222,7 +222,7 @@ def test_statistics_requests_take_collections() -> None:
             },
         }
     )
-    assert wire["input"]["data"] == [{"type": "sentinel-2-l1c"}] and intervals == 2
+    assert prepared.wire["input"]["data"] == [{"type": "sentinel-2-l1c"}] and prepared.intervals == 2
 
 
 # -- deployments ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from eoclient.emulator import Emulator
 from eoclient.errors import ValidationError
 from eoclient.geo import CRS84, BBox
 from eoclient.sentinelhub import SentinelHub
+from eoclient.sentinelhub.prepared import prepare_process, prepare_statistics
 from eoclient.sentinelhub.process_models import (
     Bounds,
     DataFilter,
@@ -23,14 +24,9 @@ from eoclient.sentinelhub.process_models import (
     ProcessOutput,
     ProcessRequest,
     TimeRange,
-    prepare_process_request,
     resolve_accept,
 )
-from eoclient.sentinelhub.statistics_models import (
-    parse_duration,
-    prepare_statistics_request,
-    split_time_range,
-)
+from eoclient.sentinelhub.statistics_models import parse_duration, split_time_range
 
 EVALSCRIPT = """//VERSION=3
 function setup() {
@@ -173,7 +169,7 @@ def test_process_request_checks_name_the_field(mutate: Mutation, field: str) -> 
     body = process_body()
     mutate(body)
     with pytest.raises(ValidationError) as info:
-        prepare_process_request(body)
+        prepare_process(body)
     assert info.value.field == field
 
 
@@ -184,7 +180,8 @@ def test_a_valid_request_passes_and_keeps_unknown_keys() -> None:
     body["input"]["bounds"]["properties"]["crs"] = 32633  # an EPSG code becomes the OGC URL
     body["input"]["bounds"]["bbox"] = [500000, 5000000, 510000, 5010000]
     body["customTopLevel"] = "kept"
-    model, wire = prepare_process_request(body)
+    prepared = prepare_process(body)
+    model, wire = prepared.model, prepared.wire
     assert wire["input"]["data"][0]["dataFilter"]["someNewFilter"] == {"x": [1, 2]}
     assert wire["input"]["data"][0]["processing"] == {"upsampling": "BICUBIC", "futureOption": True}
     assert wire["input"]["bounds"]["properties"]["crs"] == "http://www.opengis.net/def/crs/EPSG/0/32633"
@@ -213,28 +210,26 @@ def test_typed_request_checks_too() -> None:
         ),
         evalscript=EVALSCRIPT,
     )
-    _, wire = prepare_process_request(good)
+    wire = prepare_process(good).wire
     assert wire["input"]["bounds"] == {"bbox": [13.8, 45.8, 14.5, 46.2], "properties": {"crs": CRS84}}
     assert wire["input"]["data"][0]["dataFilter"]["timeRange"] == {
         "from": "2024-06-01T00:00:00Z",
         "to": "2024-06-30T00:00:00+02:00",
     }
     with pytest.raises(ValidationError) as info:
-        prepare_process_request(
-            ProcessRequest(input=good.input, output=ProcessOutput(width=3000), evalscript="x")
-        )
+        prepare_process(ProcessRequest(input=good.input, output=ProcessOutput(width=3000), evalscript="x"))
     assert info.value.field == "output.width"
     with pytest.raises(ValidationError, match=r"timeRange\.from"):
         TimeRange.of("yesterday", "2024-06-30T00:00:00Z")
 
 
 def test_resolve_accept() -> None:
-    single, _ = prepare_process_request(process_body())
+    single = prepare_process(process_body()).model
     assert resolve_accept(single, None) == "image/tiff"
     assert resolve_accept(single, "image/png") == "image/png"
     body = process_body()
     body["output"]["responses"].append({"identifier": "userdata", "format": {"type": "application/json"}})
-    multi, _ = prepare_process_request(body)
+    multi = prepare_process(body).model
     assert resolve_accept(multi, None) == "application/x-tar"  # the name the contract lists for 200
     assert resolve_accept(multi, "multipart/mixed") == "multipart/mixed"
     with pytest.raises(ValidationError, match="2 responses"):
@@ -242,7 +237,7 @@ def test_resolve_accept() -> None:
     with pytest.raises(ValidationError) as info:
         resolve_accept(single, "text/html")
     assert info.value.field == "accept"
-    default, _ = prepare_process_request({k: v for k, v in process_body().items() if k != "output"})
+    default = prepare_process({k: v for k, v in process_body().items() if k != "output"}).model
     assert resolve_accept(default, None) == "image/png"
 
 
@@ -300,7 +295,7 @@ def test_statistics_request_checks_name_the_field(mutate: Mutation, field: str) 
     body = statistics_body()
     mutate(body)
     with pytest.raises(ValidationError) as info:
-        prepare_statistics_request(body)
+        prepare_statistics(body)
     assert info.value.field == field
 
 

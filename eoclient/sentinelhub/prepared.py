@@ -1,0 +1,186 @@
+"""A Process or Statistical request prepared once: checked, normalized, encoded, its cost kept.
+
+:func:`prepare_process` and :func:`prepare_statistics` turn what the user gave
+(a model or a docs-style dict) into one frozen object that every later step
+reads and none redoes: the transport sends :attr:`PreparedProcess.body` as it
+is, the cache keys on the same bytes, the answer is checked against
+:attr:`~PreparedProcess.expect` and :attr:`~PreparedProcess.parts`, and a
+budget asks :attr:`~PreparedProcess.cost` for an estimate only when there is a
+budget (:func:`~eoclient.sentinelhub.budget.charged`): the size it needs was
+kept when the bounds were checked, so they are not looked at again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final
+
+from eoclient._http import media
+from eoclient._http.media import media_type
+from eoclient.sentinelhub.budget import CostBasis
+from eoclient.sentinelhub.cache import canonical_json
+from eoclient.sentinelhub.multipart import TAR_TYPES
+from eoclient.sentinelhub.process_models import (
+    ProcessRequest,
+    resolve_accept,
+    to_checked_request,
+    validate_process_request,
+)
+from eoclient.sentinelhub.statistics_models import (
+    Interval,
+    StatisticsRequest,
+    validate_statistics_request,
+)
+from eoclient.timeutils import serialize_time
+
+__all__ = ["PreparedProcess", "PreparedStatistics", "answer_types", "prepare_process", "prepare_statistics"]
+
+_JSON: Final = "application/json"
+_JSON_HEADERS: Final[Mapping[str, str]] = MappingProxyType({"Accept": _JSON, "Content-Type": _JSON})
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedProcess:
+    """A checked Process request and everything decided about it (see the module docstring)."""
+
+    model: ProcessRequest
+    """The checked request, normalized (CRS URLs, UTC times, collection ids)."""
+    wire: dict[str, Any]
+    """The JSON body as builtins, with the keys of the user's dict the models do not know."""
+    body: bytes
+    """``wire`` encoded once, keys sorted: the bytes sent and the bytes the cache keys on."""
+    accept: str
+    """The ``Accept`` header (see :func:`~eoclient.sentinelhub.process_models.resolve_accept`)."""
+    expect: frozenset[str]
+    """The media types the answer may have."""
+    parts: tuple[tuple[str, str | None], ...]
+    """``(identifier, media type asked for)`` of each requested response, in order."""
+    headers: Mapping[str, str]
+    """``Accept`` and ``Content-Type``: the request headers."""
+    cost: CostBasis
+    """What the PU estimate is computed from (only when a budget asks)."""
+
+    @property
+    def identifiers(self) -> list[str]:
+        """The response identifiers in request order."""
+        return [identifier for identifier, _ in self.parts]
+
+
+def prepare_process(
+    request: ProcessRequest | Mapping[str, Any], *, accept: str | None = None
+) -> PreparedProcess:
+    """Check, normalize and encode a Process request (a model or a docs-style dict), once.
+
+    A mistake raises :class:`~eoclient.errors.ValidationError` naming the
+    field (``output.width``, ``accept``) before anything is sent.
+    """
+    model, wire = to_checked_request(request, ProcessRequest)
+    width, height = validate_process_request(model)
+    accept_value = resolve_accept(model, accept)
+    parts = requested_parts(model)
+    assert model.input is not None  # checked: bounds and at least one collection
+    cost = CostBasis(
+        width,
+        height,
+        model.evalscript or "",
+        collections=len(model.input.data or ()),
+        tiff=any(asked == "image/tiff" for _, asked in parts),
+    )
+    return PreparedProcess(
+        model=model,
+        wire=wire,
+        body=canonical_json(wire),
+        accept=accept_value,
+        expect=answer_types(accept_value),
+        parts=parts,
+        headers={"Accept": accept_value, "Content-Type": _JSON},
+        cost=cost,
+    )
+
+
+def answer_types(accept: str) -> frozenset[str]:
+    """The media types a Process answer may have for this ``Accept`` (tar under either name)."""
+    wanted = media_type(accept)
+    return frozenset({wanted, *TAR_TYPES}) if wanted in TAR_TYPES else frozenset({wanted})
+
+
+def requested_parts(model: ProcessRequest) -> tuple[tuple[str, str | None], ...]:
+    """``(identifier, media type asked for)`` of each response of the request, in order."""
+    responses = model.output.responses if model.output is not None else None
+    if not responses:
+        return (("default", None),)
+    return tuple(
+        (r.identifier or "default", r.format.type if r.format is not None else None) for r in responses
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedStatistics:
+    """A checked Statistical request, encoded once, with its interval count and cost basis."""
+
+    model: StatisticsRequest
+    """The checked request, normalized."""
+    wire: dict[str, Any]
+    """The JSON body as builtins, with the keys of the user's dict the models do not know."""
+    body: bytes
+    """``wire`` encoded once, keys sorted: the bytes sent and the bytes the cache keys on."""
+    intervals: int
+    """Time intervals the request asks for."""
+    cost: CostBasis
+    """What the PU estimate is computed from (only when a budget asks)."""
+
+    @property
+    def accept(self) -> str:
+        """``application/json``: a Statistical answer is always JSON."""
+        return _JSON
+
+    @property
+    def expect(self) -> frozenset[str]:
+        """The media types the answer may have."""
+        return media.JSON
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """``Accept`` and ``Content-Type``: the request headers."""
+        return _JSON_HEADERS
+
+    def for_interval(self, interval: Interval) -> PreparedStatistics:
+        """The same request for one interval of its answer (to ask for a failed interval again).
+
+        The user's unknown keys are kept as written; ``lastIntervalBehavior``
+        becomes ``SHORTEN``, so a shortened last interval is not skipped.
+        """
+        aggregation = dict(self.wire["aggregation"])
+        aggregation["timeRange"] = {"from": serialize_time(interval.from_), "to": serialize_time(interval.to)}
+        aggregation["aggregationInterval"] = {
+            **aggregation["aggregationInterval"],
+            "lastIntervalBehavior": "SHORTEN",
+        }
+        wire = {**self.wire, "aggregation": aggregation}
+        return PreparedStatistics(
+            model=self.model,
+            wire=wire,
+            body=canonical_json(wire),
+            intervals=1,
+            cost=dataclasses.replace(self.cost, samples=1),
+        )
+
+
+def prepare_statistics(request: StatisticsRequest | Mapping[str, Any]) -> PreparedStatistics:
+    """Check, normalize and encode a Statistical request (a model or a docs-style dict), once."""
+    model, wire = to_checked_request(request, StatisticsRequest)
+    intervals, (width, height) = validate_statistics_request(model)
+    assert model.input is not None and model.aggregation is not None  # checked
+    cost = CostBasis(
+        width,
+        height,
+        model.aggregation.evalscript or "",
+        collections=len(model.input.data or ()),
+        samples=max(intervals, 1),
+    )
+    return PreparedStatistics(
+        model=model, wire=wire, body=canonical_json(wire), intervals=intervals, cost=cost
+    )
