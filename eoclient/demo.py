@@ -1,16 +1,18 @@
-"""``eoclient demo``: the client's main job, end to end, against the embedded emulator.
+"""``eoclient demo``: the client's real service jobs, end to end, against the embedded emulator.
 
 No credentials and no network are needed: the emulator is started on loopback
-with faults switched on, and every step prints one JSON line. What it shows:
-logins to both services (single-flight token refresh after expiry), retries of
-429/5xx with the service's ``Retry-After``, several long-running jobs awaited
-concurrently through :class:`~eoclient.jobs.Job` (watching status and
-progress, a failed and a cancelled job, paged results), a job re-attached
-from its resume token by a second client, then the services: a Catalog
-search, one image per scene rendered concurrently to disk under a
-processing-unit budget, monthly NDVI statistics; a SpaceKnow imagery search
-whose pages are pipelines, a dry run that allocates credits, and a Kraken map
-released and downloaded tile by tile, concurrently.
+with its clock accelerated and faults switched on, and every step prints one
+JSON line. What it shows: logins to both services (single-flight token refresh
+after expiry); retries of 429/5xx and proxy HTML pages with the service's
+``Retry-After``; a Catalog search and an imagery search whose pages are
+SpaceKnow pipelines; then, all at once, real long-running jobs followed
+through :class:`~eoclient.jobs.Job` (statuses and progress) — a Batch v2
+request (created, analysed, started, processed to DONE), an Async Process
+request, a Batch Statistical request followed by a second client from its
+resume token, one that fails in its evalscript, a Batch request stopped by
+``job.cancel()`` and a Kraken release whose map is downloaded tile by tile —
+while one image per scene is rendered to disk under a processing-unit budget
+and monthly NDVI statistics are computed.
 """
 
 from __future__ import annotations
@@ -18,24 +20,99 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
 import anyio
 
-from eoclient._http.retry import RetryPolicy
+from eoclient import Job, PollPolicy, ProcessingBudget, RetryPolicy, SentinelHub, SpaceKnow
 from eoclient.emulator import Emulator
+from eoclient.emulator.clients import sentinelhub_client, spaceknow_client
 from eoclient.errors import JobCancelledError, JobFailedError
-from eoclient.jobs import Job, PollPolicy
-from eoclient.paging import Paginator
-from eoclient.sample_job import SampleItem, submit_sample_job
-from eoclient.sentinelhub import ProcessingBudget, SentinelHub
-from eoclient.spaceknow import SpaceKnow
 
 __all__ = ["run_demo"]
 
 Emit = Callable[..., None]
+Summary = Callable[[Any], dict[str, Any]]
+
+AOI: Final = {
+    "type": "Polygon",
+    "coordinates": [[[14.2, 49.9], [14.7, 49.9], [14.7, 50.2], [14.2, 50.2], [14.2, 49.9]]],
+}
+TRUE_COLOR: Final = """//VERSION=3
+function setup() {
+  return {input: ["B02", "B03", "B04"], output: {bands: 3, sampleType: "UINT8"}};
+}
+function evaluatePixel(s) { return [2.5 * s.B04 * 255, 2.5 * s.B03 * 255, 2.5 * s.B02 * 255]; }
+"""
+NDVI: Final = """//VERSION=3
+function setup() {
+  return {input: [{bands: ["B04", "B08", "dataMask"]}],
+          output: [{id: "ndvi", bands: 1, sampleType: "FLOAT32"}, {id: "dataMask", bands: 1}]};
+}
+function evaluatePixel(s) { return {ndvi: [(s.B08 - s.B04) / (s.B08 + s.B04)], dataMask: [s.dataMask]}; }
+"""
+# A bug the service finds only while processing: `fail` is not defined.
+BROKEN_NDVI: Final = NDVI.replace("evaluatePixel(s) {", "evaluatePixel(s) { fail();")
+ROLE: Final = "arn:aws:iam::123456789012:role/eoclient-demo"  # a role, not keys: nothing secret to print
+SUMMER: Final = {"from": "2023-06-01T00:00:00Z", "to": "2023-08-31T23:59:59Z"}
+S2: Final = [{"type": "sentinel-2-l2a", "dataFilter": {"timeRange": SUMMER, "mosaickingOrder": "leastCC"}}]
+
+
+# -- the requests, as in the services' documentation ------------------------------------------------
+
+
+def _batch_request(description: str) -> dict[str, Any]:
+    """Batch Process API v2: GeoTIFF tiles of a 20 m tiling grid, delivered to a bucket."""
+    return {
+        "processRequest": {
+            "input": {"bounds": {"geometry": AOI}, "data": S2},
+            "output": {"responses": [{"identifier": "default", "format": {"type": "image/tiff"}}]},
+            "evalscript": TRUE_COLOR,
+        },
+        "input": {"type": "tiling-grid", "id": 1, "resolution": 20.0},
+        "output": {
+            "type": "raster",
+            "delivery": {"s3": {"url": "s3://eoclient-demo/batch", "iamRoleARN": ROLE}},
+        },
+        "description": description,
+    }
+
+
+def _async_request() -> dict[str, Any]:
+    """Async Process API: one 4000 x 3000 true-colour image (too big for the Process API)."""
+    return {
+        "input": {"bounds": {"geometry": AOI}, "data": S2},
+        "output": {
+            "width": 4000,
+            "height": 3000,
+            "responses": [{"identifier": "default", "format": {"type": "image/tiff"}}],
+            "delivery": {"s3": {"url": "s3://eoclient-demo/async", "iamRoleARN": ROLE}},
+        },
+        "evalscript": TRUE_COLOR,
+    }
+
+
+def _batch_statistics_request(evalscript: str, name: str) -> dict[str, Any]:
+    """Batch Statistical API: monthly NDVI of every field of a GeoPackage in a bucket."""
+    return {
+        "input": {
+            "features": {"s3": {"url": f"s3://eoclient-demo/{name}.gpkg", "iamRoleARN": ROLE}},
+            "data": [{"type": "sentinel-2-l2a", "dataFilter": {"mosaickingOrder": "leastCC"}}],
+        },
+        "aggregation": {
+            "timeRange": SUMMER,
+            "aggregationInterval": {"of": "P30D"},
+            "evalscript": evalscript,
+            "resx": 10,
+            "resy": 10,
+        },
+        "output": {"s3": {"url": f"s3://eoclient-demo/{name}-stats", "iamRoleARN": ROLE}},
+    }
+
+
+# -- output ---------------------------------------------------------------------------------------
 
 
 def _emitter(out: TextIO) -> Emit:
@@ -46,64 +123,101 @@ def _emitter(out: TextIO) -> Emit:
     return emit
 
 
-async def _follow(name: str, job: Job[Paginator[SampleItem]], emit: Emit, results: dict[str, Any]) -> None:
+# -- the jobs -------------------------------------------------------------------------------------
+
+
+async def _follow(name: str, job: Job[Any], summarize: Summary, emit: Emit, results: dict[str, Any]) -> Any:
+    """Watch ``job`` to its end, printing every status; returns its result (None unless it succeeded)."""
+    final: Any = None
     try:
         async for status in job.watch():
-            emit("job.status", job=name, status=status.raw, progress=status.progress, message=status.message)
-        items = [item async for item in job.results()]
+            progress = None if status.progress is None else round(status.progress, 3)
+            emit("job.status", job=name, status=status.raw, progress=progress, message=status.message)
+        final = await job
     except JobFailedError as exc:
-        results[name] = {"failed": exc.error}
-    except JobCancelledError:
-        results[name] = {"cancelled": True}
+        results[name] = {"status": exc.status, "failed": exc.error}
     else:
-        results[name] = {"items": len(items), "sum": round(sum(i.value for i in items), 6)}
+        assert job.status is not None  # a job that ended has a status
+        results[name] = {"status": job.status.raw, **summarize(final)}
     emit("job.result", job=name, **results[name])
+    return final
 
 
-AOI = {
-    "type": "Polygon",
-    "coordinates": [[[14.2, 49.9], [14.7, 49.9], [14.7, 50.2], [14.2, 50.2], [14.2, 49.9]]],
-}
-TRUE_COLOR = """//VERSION=3
-function setup() {
-  return {input: ["B02", "B03", "B04"], output: {bands: 3, sampleType: "UINT8"}};
-}
-function evaluatePixel(s) { return [2.5 * s.B04 * 255, 2.5 * s.B03 * 255, 2.5 * s.B02 * 255]; }
-"""
-NDVI = """//VERSION=3
-function setup() {
-  return {input: [{bands: ["B04", "B08", "dataMask"]}],
-          output: [{id: "ndvi", bands: 1, sampleType: "FLOAT32"}, {id: "dataMask", bands: 1}]};
-}
-function evaluatePixel(s) { return {ndvi: [(s.B08 - s.B04) / (s.B08 + s.B04)], dataMask: [s.dataMask]}; }
-"""
+async def _stopped(sh: SentinelHub, job: Job[Any], emit: Emit, results: dict[str, Any]) -> None:
+    """A cancelled job's waiters get JobCancelledError; the service says the request is STOPPED."""
+    try:
+        await job
+    except JobCancelledError:
+        cancelled = True
+    else:
+        cancelled = False
+    remote = await sh.batch.get(job.id)
+    results["stopped-batch"] = {
+        "status": remote.status,
+        "reason": remote.stopped_status_reason,
+        "cancelled": cancelled,
+    }
+    emit("job.result", job="stopped-batch", **results["stopped-batch"])
 
 
-async def _sentinelhub_steps(sh: SentinelHub, emit: Emit, out_dir: Path | None) -> dict[str, Any]:
-    """Catalog search, then one true-colour image per scene rendered concurrently to disk, then NDVI stats."""
-    items = await sh.catalog.search(
-        "sentinel-2-l2a",
-        bbox=[10.0, 45.0, 20.0, 52.0],
-        datetime=("2023-04-01", "2023-09-30"),
-        filter="eo:cloud_cover < 30",
-        max_items=6,
-    ).collect()
-    emit("catalog.search", found=len(items), ids=[i.id for i in items])
+def _batch_done(task: Any) -> dict[str, Any]:
+    return {"completion": task.completion_percentage, "cost_pu": task.cost_pu}
 
+
+def _async_done(delivery: Any) -> dict[str, Any]:
+    return {"outputs": sorted(delivery.outputs.values())}
+
+
+def _kraken_done(released: Any) -> dict[str, Any]:
+    return {"map_id": released.map_id, "tiles": len(released.tiles)}
+
+
+async def _submit(sh: SentinelHub, sk: SpaceKnow, scene_id: str, emit: Emit) -> dict[str, Job[Any]]:
+    """Start every job, one after the other (their ids are then the same on every run of a seed).
+
+    The request to be stopped comes last, so that nothing runs between its start and its stop.
+    """
+    stats = _batch_statistics_request
+    jobs: dict[str, Job[Any]] = {
+        "batch": await sh.batch.run(_batch_request("Summer true colour over Prague")),
+        "async-process": await sh.async_process.create(_async_request()),
+        "batch-statistics": await sh.batch_statistics.create(stats(NDVI, "fields"), start=True),
+        "broken-evalscript": await sh.batch_statistics.create(stats(BROKEN_NDVI, "parcels"), start=True),
+        "kraken": await sk.kraken.release(["trees"], [scene_id], AOI),
+        "stopped-batch": await sh.batch.run(_batch_request("Started by mistake")),
+    }
+    for name, job in jobs.items():
+        emit("job.submitted", job=name, kind=job.kind, id=job.id)
+    return jobs
+
+
+async def _resumed(
+    emu: Emulator, token: str, emit: Emit, results: dict[str, Any], make: Callable[..., SentinelHub]
+) -> None:
+    """Follow a job from its resume token in a client of its own, as another process would."""
+    async with make(emu) as other:
+        job = other.resume_job(token)
+        await _follow(
+            "batch-statistics", job, lambda task: {**_batch_done(task), "resumed": True}, emit, results
+        )
+
+
+# -- synchronous APIs, meanwhile --------------------------------------------------------------------
+
+
+async def _render(sh: SentinelHub, items: list[Any], emit: Emit, out_dir: Path | None) -> dict[str, Any]:
+    """One true-colour image per scene, rendered concurrently to disk under a processing-unit budget."""
     sh.budget = ProcessingBudget(pu_per_minute=3000, requests_per_minute=600)
     written: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="eoclient-demo-") as scratch:
-        tmp = out_dir or Path(scratch)
+        target = out_dir or Path(scratch)
 
         async def render(item_id: str, when: str) -> None:
             request = {
                 "input": {
                     "bounds": {"geometry": AOI},
                     "data": [
-                        {
-                            "type": "sentinel-2-l2a",
-                            "dataFilter": {"timeRange": {"from": when, "to": when}},
-                        }
+                        {"type": "sentinel-2-l2a", "dataFilter": {"timeRange": {"from": when, "to": when}}}
                     ],
                 },
                 "output": {
@@ -113,20 +227,22 @@ async def _sentinelhub_steps(sh: SentinelHub, emit: Emit, out_dir: Path | None) 
                 },
                 "evalscript": TRUE_COLOR,
             }
-            info = await sh.process_to_file(request, Path(tmp) / f"{item_id}.tif")
-            written.append({"file": info.path.name, "bytes": info.size, "pu": info.processing_units})
+            info = await sh.process_to_file(request, target / f"{item_id}.tif")
+            written.append({"bytes": info.size, "pu": info.processing_units})
 
         async with anyio.create_task_group() as tg:
             for item in items:
-                when = item.properties.get("datetime") or "2023-06-01T00:00:00Z"
-                tg.start_soon(render, item.id, when)
-        emit(
-            "process.to_file",
-            files=len(written),
-            bytes=sum(w["bytes"] for w in written),
-            directory=str(out_dir) if out_dir else "(temporary)",
-        )
+                tg.start_soon(render, item.id, item.properties.get("datetime") or "2023-06-01T00:00:00Z")
+    emit(
+        "process.to_file",
+        files=len(written),
+        bytes=sum(w["bytes"] for w in written),
+        directory=str(out_dir) if out_dir else "(temporary)",
+    )
+    return {"rendered": len(written), "pu_spent": round(sh.budget.spent, 3)}
 
+
+async def _statistics(sh: SentinelHub, emit: Emit) -> dict[str, Any]:
     stats = await sh.statistics(
         {
             "input": {"bounds": {"geometry": AOI}, "data": [{"type": "sentinel-2-l2a"}]},
@@ -140,17 +256,34 @@ async def _sentinelhub_steps(sh: SentinelHub, emit: Emit, out_dir: Path | None) 
         }
     )
     emit("statistics", intervals=len(stats.data), failed_intervals=len(stats.errors), status=stats.status)
-    return {
-        "scenes": len(items),
-        "rendered": len(written),
-        "pu_spent": round(sh.budget.spent, 3),
-        "stat_intervals": len(stats.data),
-    }
+    return {"stat_intervals": len(stats.data)}
 
 
-async def _spaceknow_steps(sk: SpaceKnow, emit: Emit, out_dir: Path | None) -> dict[str, Any]:
-    """Imagery search (pages are pipelines), a priced and allocated dry run, a tree-cover map
-    released and every one of its tiles downloaded concurrently."""
+async def _download_map(sk: SpaceKnow, released: Any, emit: Emit, out_dir: Path | None) -> dict[str, Any]:
+    """Every tile of a released map, downloaded concurrently."""
+    with tempfile.TemporaryDirectory(prefix="eoclient-demo-") as scratch:
+        report = await sk.kraken.download_map(released, (out_dir or Path(scratch)) / "map", concurrency=16)
+    emit(
+        "kraken.download_map",
+        map_id=released.map_id,
+        tiles=len(released.tiles),
+        files=len(report.files),
+        bytes=report.bytes,
+        failures=len(report.failures),
+    )
+    return {"map_tiles": len(released.tiles), "map_files": len(report.files)}
+
+
+async def _searches(sh: SentinelHub, sk: SpaceKnow, emit: Emit) -> tuple[list[Any], str, dict[str, Any]]:
+    """The scenes to render, the scene to analyse, and what SpaceKnow charged for a priced dry run."""
+    items = await sh.catalog.search(
+        "sentinel-2-l2a",
+        bbox=[10.0, 45.0, 20.0, 52.0],
+        datetime=("2023-04-01", "2023-09-30"),
+        filter="eo:cloud_cover < 30",
+        max_items=6,
+    ).collect()
+    emit("catalog.search", found=len(items), ids=[i.id for i in items])
     scenes = await sk.imagery.search(
         [("pl", "PSScene")],
         AOI,
@@ -173,28 +306,18 @@ async def _spaceknow_steps(sk: SpaceKnow, emit: Emit, out_dir: Path | None) -> d
         credit_before=before.remaining_credit,
         credit_after=after.remaining_credit,
     )
+    spent = round((before.remaining_credit or 0) - (after.remaining_credit or 0), 3)
+    return items, scene_id, {"scenes": len(scenes), "credits_spent": spent}
 
-    job = await sk.kraken.release(["trees"], [scene_id], AOI)
-    async for status in job.watch():
-        emit("kraken.release", status=status.raw, message=status.message, step=status.step)
-    released = await job
-    with tempfile.TemporaryDirectory(prefix="eoclient-demo-") as scratch:
-        target = (out_dir or Path(scratch)) / "map"
-        report = await sk.kraken.download_map(released, target, concurrency=16)
-        emit(
-            "kraken.download_map",
-            map_id=released.map_id,
-            tiles=len(released.tiles),
-            files=len(report.files),
-            bytes=report.bytes,
-            failures=len(report.failures),
-        )
-    return {
-        "scenes": len(scenes),
-        "credits_spent": round((before.remaining_credit or 0) - (after.remaining_credit or 0), 3),
-        "map_tiles": len(released.tiles),
-        "map_files": len(report.files),
-    }
+
+def _misbehave(emu: Emulator) -> None:
+    """The services misbehave while the jobs are polled: rate limits, 5xx, a proxy's page, expiry."""
+    emu.faults.inject(
+        "rate_limit", path_prefix="/api/v1/async/process/", method="GET", count=2, retry_after=0.05
+    )
+    emu.faults.inject("server_error", path_prefix="/api/v1/statistics/batch/", method="GET", status=503)
+    emu.faults.inject("html_error", path_prefix="/api/v2/batch/process/", method="GET")
+    emu.expire_tokens("sentinelhub")
 
 
 async def run_demo(
@@ -202,85 +325,62 @@ async def run_demo(
 ) -> dict[str, Any]:
     """Run the demo; returns a summary (also printed as the last JSON line).
 
-    Rendered files go to ``out_dir`` when given, else to a temporary directory removed at the end.
+    Rendered files and map tiles go to ``out_dir`` when given, else to a
+    temporary directory removed at the end.
     """
     emit = _emitter(out or sys.stdout)
-    retry = RetryPolicy(attempts=6, initial_backoff=0.02, max_backoff=0.2)
-    poll = PollPolicy(initial=0.01, max_delay=0.2)
+    policies = {
+        "retry": RetryPolicy(attempts=6, initial_backoff=0.02, max_backoff=0.2),
+        "poll": PollPolicy(initial=0.01, max_delay=0.2),
+    }
+
+    def sentinelhub(emu: Emulator) -> SentinelHub:
+        return sentinelhub_client(emu, **policies)
+
     async with Emulator(seed=seed, clock_speed=clock_speed) as emu:
         emit("emulator.started", sentinelhub=emu.sentinelhub_url, spaceknow=emu.spaceknow_url)
-        creds = emu.credentials
-        sh = SentinelHub(
-            creds.sh_client_id,
-            creds.sh_client_secret,
-            base_url=emu.sentinelhub_url,
-            token_url=emu.sentinelhub_token_url,
-            retry=retry,
-            poll=poll,
-        )
-        sk = SpaceKnow(
-            creds.sk_username,
-            creds.sk_password,
-            base_url=emu.spaceknow_url,
-            auth_url=emu.spaceknow_auth_url,
-            retry=retry,
-            poll=poll,
-        )
-        async with sh, sk:
+        async with sentinelhub(emu) as sh, spaceknow_client(emu, **policies) as sk:
             await sh.authenticate()
             await sk.authenticate()
             emit("login", services=["sentinelhub", "spaceknow"], token_requests=emu.token_requests())
+            _misbehave(emu)
 
-            # The services misbehave: rate limits (Retry-After in each one's unit), 5xx, expiry.
-            emu.faults.inject("rate_limit", path_prefix="/_sample/jobs", count=2, retry_after=0.05)
-            emu.faults.inject("server_error", path_prefix="/_sample/jobs/", status=503)
-            emu.faults.inject("html_error", path_prefix="/_sample/jobs/")
-            emu.expire_tokens("sentinelhub")
-
-            jobs = {
-                "mosaic": await submit_sample_job(
-                    sh, phases=[("QUEUED", 3), ("RUNNING", 12)], results=9, page_size=4
-                ),
-                "broken": await submit_sample_job(
-                    sh, phases=[("QUEUED", 2), ("RUNNING", 5)], outcome="FAILED", error="no data in AOI"
-                ),
-                "too-long": await submit_sample_job(sh, phases=[("QUEUED", 3600), ("RUNNING", 3600)]),
-            }
-            for name, job in jobs.items():
-                emit("job.submitted", job=name, id=job.id)
-
+            items, scene_id, spaceknow = await _searches(sh, sk, emit)
+            jobs = await _submit(sh, sk, scene_id, emit)
+            stopped = jobs.pop("stopped-batch")  # stopped at once, long before its analysis ends
+            emit("job.cancel", job="stopped-batch", service_stopped=await stopped.cancel())
             results: dict[str, Any] = {}
+            token = jobs.pop("batch-statistics").resume_token  # followed by another client
+            emit("job.resume_token", job="batch-statistics", token=json.loads(token))
+
+            sentinelhub_steps: dict[str, Any] = {"scenes": len(items)}
+
+            async def kraken() -> None:
+                released = await _follow("kraken", jobs["kraken"], _kraken_done, emit, results)
+                spaceknow.update(await _download_map(sk, released, emit, out_dir))
+
+            async def side(step: Awaitable[dict[str, Any]]) -> None:
+                sentinelhub_steps.update(await step)
+
             async with anyio.create_task_group() as tg:
-                for name, job in jobs.items():
-                    tg.start_soon(_follow, name, job, emit, results)
-                await anyio.sleep(0.3)
-                cancelled = await jobs["too-long"].cancel()
-                emit("job.cancel", job="too-long", service_stopped=cancelled)
-
-            # Re-attach to a job from its resume token, as another process would.
-            late = await submit_sample_job(sh, phases=[("QUEUED", 2), ("RUNNING", 4)], results=3)
-            token = late.resume_token
-            emit("job.resume_token", job="late", token=json.loads(token))
-            async with SentinelHub(
-                creds.sh_client_id,
-                creds.sh_client_secret,
-                base_url=emu.sentinelhub_url,
-                token_url=emu.sentinelhub_token_url,
-                retry=retry,
-                poll=poll,
-            ) as other:
-                items = [item async for item in other.resume_job(token).results()]
-            results["late"] = {"items": len(items), "resumed": True}
-            emit("job.result", job="late", **results["late"])
-
-            results["sentinelhub"] = await _sentinelhub_steps(sh, emit, out_dir)
-            results["spaceknow"] = await _spaceknow_steps(sk, emit, out_dir)
+                tg.start_soon(_stopped, sh, stopped, emit, results)
+                tg.start_soon(_follow, "batch", jobs["batch"], _batch_done, emit, results)
+                tg.start_soon(_follow, "async-process", jobs["async-process"], _async_done, emit, results)
+                tg.start_soon(
+                    _follow, "broken-evalscript", jobs["broken-evalscript"], _batch_done, emit, results
+                )
+                tg.start_soon(_resumed, emu, token, emit, results, sentinelhub)
+                tg.start_soon(kraken)
+                tg.start_soon(side, _render(sh, items, emit, out_dir))
+                tg.start_soon(side, _statistics(sh, emit))
 
         faults = [r.fault for r in emu.requests if r.fault]
         summary = {
-            "jobs": results,
+            "jobs": dict(sorted(results.items())),
+            "sentinelhub": dict(sorted(sentinelhub_steps.items())),
+            "spaceknow": dict(sorted(spaceknow.items())),
             "requests": len(emu.requests),
-            "faults_survived": faults,
+            "faults_survived": sorted(faults),
             "token_requests": emu.token_requests(),
         }
         emit("demo.done", **summary)

@@ -20,7 +20,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eoclient", description=__doc__)
     parser.add_argument("--version", action="version", version=f"eoclient {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the main job against the embedded emulator (no credentials)")
+    demo = sub.add_parser(
+        "demo", help="run real service jobs against the embedded emulator (no credentials, no network)"
+    )
     demo.add_argument("--seed", type=int, default=1, help="seed of the emulator's faults and data")
     demo.add_argument("--clock-speed", type=float, default=100.0, help="emulated seconds per real second")
     demo.add_argument("--out", type=Path, default=None, help="keep the rendered files in this directory")

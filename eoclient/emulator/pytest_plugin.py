@@ -13,7 +13,10 @@ Fixtures (function scope):
 * ``eo_sentinelhub`` / ``eo_spaceknow``: a :class:`~eoclient.SentinelHub` /
   :class:`~eoclient.SpaceKnow` with the emulator's URLs and credentials, polling
   and retrying at :data:`CLIENT_POLL` / :data:`CLIENT_RETRY` (the emulator's
-  clock runs fast), closed after the test.
+  clock runs fast), closed after the test; made by
+  :func:`eoclient.emulator.clients.sentinelhub_client` /
+  :func:`~eoclient.emulator.clients.spaceknow_client`, which build such
+  clients anywhere (another client in the same test, other credentials).
 
 The emulator serves from the test's event loop, so the tests that use it are
 ``async def``. Who runs them: pytest-asyncio when it takes the test (its auto
@@ -32,9 +35,8 @@ from typing import Any, Final
 
 import pytest
 
-from eoclient._http.retry import RetryPolicy
+from eoclient.emulator.clients import CLIENT_POLL, CLIENT_RETRY, sentinelhub_client, spaceknow_client
 from eoclient.emulator.server import Emulator
-from eoclient.jobs import PollPolicy
 from eoclient.sentinelhub import SentinelHub
 from eoclient.spaceknow import SpaceKnow
 
@@ -49,11 +51,6 @@ __all__ = [
     "pytest_pyfunc_call",
     "pytest_runtest_teardown",
 ]
-
-CLIENT_POLL: Final = PollPolicy(initial=0.01, multiplier=2.0, max_delay=0.5)
-"""How the fixtures' clients poll jobs: a job of the accelerated clock is done in moments."""
-CLIENT_RETRY: Final = RetryPolicy(initial_backoff=0.01, max_backoff=0.5)
-"""How the fixtures' clients back off between retries (a ``Retry-After`` still wins)."""
 
 FIXTURES: Final = frozenset({"eo_emulator", "eo_sentinelhub", "eo_spaceknow"})
 _OWNED: Final = pytest.StashKey[bool]()
@@ -95,31 +92,14 @@ async def eo_emulator(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]
 @_async_fixture
 async def eo_sentinelhub(eo_emulator: Emulator) -> AsyncIterator[SentinelHub]:
     """A :class:`~eoclient.SentinelHub` client of ``eo_emulator``, closed after the test."""
-    creds = eo_emulator.credentials
-    async with SentinelHub(
-        creds.sh_client_id,
-        creds.sh_client_secret,
-        base_url=eo_emulator.sentinelhub_url,
-        token_url=eo_emulator.sentinelhub_token_url,
-        poll=CLIENT_POLL,
-        retry=CLIENT_RETRY,
-    ) as client:
+    async with sentinelhub_client(eo_emulator) as client:
         yield client
 
 
 @_async_fixture
 async def eo_spaceknow(eo_emulator: Emulator) -> AsyncIterator[SpaceKnow]:
     """A :class:`~eoclient.SpaceKnow` client of ``eo_emulator``, closed after the test."""
-    creds = eo_emulator.credentials
-    async with SpaceKnow(
-        creds.sk_username,
-        creds.sk_password,
-        client_id=creds.sk_client_id,
-        base_url=eo_emulator.spaceknow_url,
-        auth_url=eo_emulator.spaceknow_auth_url,
-        poll=CLIENT_POLL,
-        retry=CLIENT_RETRY,
-    ) as client:
+    async with spaceknow_client(eo_emulator) as client:
         yield client
 
 

@@ -1,4 +1,9 @@
-"""Clients wired to the emulator of the ``eo_emulator`` fixture."""
+"""Clients wired to the emulator of the ``eo_emulator`` fixture.
+
+``sh_client`` / ``sk_client`` are the emulator's own builders
+(:mod:`eoclient.emulator.clients`) with this suite's shorter retry and poll
+policies; keyword arguments still win.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,9 @@ from typing import Any
 
 import pytest
 
-from eoclient._http.retry import RetryPolicy
+from eoclient import PollPolicy, RetryPolicy, SentinelHub, SpaceKnow
 from eoclient.emulator import Emulator
-from eoclient.jobs import PollPolicy
-from eoclient.sentinelhub import SentinelHub
-from eoclient.spaceknow import SpaceKnow
+from eoclient.emulator.clients import sentinelhub_client, spaceknow_client
 
 FAST_RETRY = RetryPolicy(attempts=4, initial_backoff=0.01, max_backoff=0.05)
 FAST_POLL = PollPolicy(initial=0.005, max_delay=0.05)
@@ -20,25 +23,13 @@ FAST_POLL = PollPolicy(initial=0.005, max_delay=0.05)
 def sh_client(emu: Emulator, **kwargs: Any) -> SentinelHub:
     kwargs.setdefault("retry", FAST_RETRY)
     kwargs.setdefault("poll", FAST_POLL)
-    kwargs.setdefault("client_id", emu.credentials.sh_client_id)
-    kwargs.setdefault("client_secret", emu.credentials.sh_client_secret)
-    return SentinelHub(
-        base_url=emu.sentinelhub_url,
-        token_url=emu.sentinelhub_token_url,
-        **kwargs,
-    )
+    return sentinelhub_client(emu, **kwargs)
 
 
 def sk_client(emu: Emulator, **kwargs: Any) -> SpaceKnow:
     kwargs.setdefault("retry", FAST_RETRY)
     kwargs.setdefault("poll", FAST_POLL)
-    kwargs.setdefault("username", emu.credentials.sk_username)
-    kwargs.setdefault("password", emu.credentials.sk_password)
-    return SpaceKnow(
-        base_url=emu.spaceknow_url,
-        auth_url=emu.spaceknow_auth_url,
-        **kwargs,
-    )
+    return spaceknow_client(emu, **kwargs)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from eoclient.emulator import Emulator
-from eoclient.sample_job import submit_sample_job
+from eoclient.emulator.sample_client import submit_sample_job
 from eoclient.sentinelhub import SentinelHub
 
 pytestmark = pytest.mark.eo_emulator(clock_speed=50.0)

@@ -1,4 +1,4 @@
-"""The README's first command: ``eoclient demo`` against the embedded emulator."""
+"""The README's first command: ``eoclient demo``, real service jobs against the embedded emulator."""
 
 from __future__ import annotations
 
@@ -6,41 +6,142 @@ import io
 import json
 import subprocess
 import sys
+from typing import Any
+
+import anyio
+import pytest
 
 from eoclient.demo import run_demo
+from eoclient.emulator import Credentials
+
+JOBS = {
+    "batch": "sentinelhub.batch",
+    "async-process": "sentinelhub.async_process",
+    "batch-statistics": "sentinelhub.batch_statistics",
+    "broken-evalscript": "sentinelhub.batch_statistics",
+    "kraken": "spaceknow.pipeline",
+    "stopped-batch": "sentinelhub.batch",
+}
+# Every status a job of the demo may report (polling may skip some, never add others), and its last.
+STATUSES = {
+    "batch": {"CREATED", "ANALYSING", "ANALYSIS_DONE", "PROCESSING", "DONE"},
+    "async-process": {"RUNNING", "FINISHED"},
+    "batch-statistics": {"CREATED", "ANALYSING", "ANALYSIS_DONE", "PROCESSING", "DONE"},
+    "broken-evalscript": {"CREATED", "ANALYSING", "ANALYSIS_DONE", "PROCESSING", "FAILED"},
+    "kraken": {"NEW", "PROCESSING", "RESOLVED"},
+}
+END = {
+    "batch": "DONE",
+    "async-process": "FINISHED",
+    "batch-statistics": "DONE",
+    "broken-evalscript": "FAILED",
+    "kraken": "RESOLVED",
+}
+Run = tuple[dict[str, Any], list[dict[str, Any]], str]
 
 
-async def test_demo_runs_every_step_and_survives_faults() -> None:
+def demo(seed: int = 3) -> Run:
+    """One run in an event loop of its own: the summary, the parsed lines, the text."""
     out = io.StringIO()
-    summary = await run_demo(seed=3, clock_speed=200.0, out=out)
-    lines = [json.loads(line) for line in out.getvalue().splitlines()]
-    events = [line["event"] for line in lines]
-    assert events[0] == "emulator.started"
-    assert events[-1] == "demo.done"
-    assert summary["jobs"]["mosaic"]["items"] == 9
-    assert summary["jobs"]["broken"] == {"failed": "no data in AOI"}
-    assert summary["jobs"]["too-long"] == {"cancelled": True}
-    assert summary["jobs"]["late"] == {"items": 3, "resumed": True}
+    summary = anyio.run(lambda: run_demo(seed=seed, clock_speed=200.0, out=out))
+    text = out.getvalue()
+    return summary, [json.loads(line) for line in text.splitlines()], text
+
+
+@pytest.fixture(scope="module")
+def first_run() -> Run:
+    return demo()
+
+
+def events(lines: list[dict[str, Any]], name: str, **match: Any) -> list[dict[str, Any]]:
+    return [line for line in lines if line["event"] == name and match.items() <= line.items()]
+
+
+def test_every_real_job_reaches_its_end_state(first_run: Run) -> None:
+    summary, lines, _ = first_run
+    jobs = summary["jobs"]
+    assert set(jobs) == set(JOBS)
+    assert jobs["batch"] == {"status": "DONE", "completion": 100.0, "cost_pu": jobs["batch"]["cost_pu"]}
+    assert jobs["batch"]["cost_pu"] > 0
+    assert jobs["async-process"]["status"] == "FINISHED"
+    [output] = jobs["async-process"]["outputs"]
+    assert output.startswith("s3://eoclient-demo/async/") and output.endswith("/default.tif")
+    assert jobs["batch-statistics"]["status"] == "DONE" and jobs["batch-statistics"]["resumed"] is True
+    assert jobs["batch-statistics"]["completion"] == 100.0 and jobs["batch-statistics"]["cost_pu"] > 0
+    assert jobs["broken-evalscript"]["status"] == "FAILED"
+    assert "ReferenceError" in jobs["broken-evalscript"]["failed"]
+    assert jobs["stopped-batch"] == {"status": "STOPPED", "reason": "USER_ACTION", "cancelled": True}
+    assert jobs["kraken"]["status"] == "RESOLVED" and jobs["kraken"]["tiles"] > 0
+    # each job's result line says what the summary says
+    for name, result in jobs.items():
+        [line] = events(lines, "job.result", job=name)
+        assert line == {"event": "job.result", "job": name, **result}
+
+
+def test_jobs_are_real_service_jobs_watched_to_their_end(first_run: Run) -> None:
+    _, lines, _ = first_run
+    submitted = {line["job"]: line["kind"] for line in events(lines, "job.submitted")}
+    assert submitted == JOBS
+    for name, allowed in STATUSES.items():
+        seen = [line["status"] for line in events(lines, "job.status", job=name)]
+        assert seen and set(seen) <= allowed, (name, seen)
+        assert seen[-1] == END[name], (name, seen)
+    batch = events(lines, "job.status", job="batch")
+    progress = [line["progress"] for line in batch if line["progress"] is not None]
+    assert progress == sorted(progress) and progress[-1] == 1.0
+    assert events(lines, "job.cancel", job="stopped-batch", service_stopped=True)
+    [token] = events(lines, "job.resume_token", job="batch-statistics")
+    assert token["token"]["kind"] == "sentinelhub.batch_statistics"
+    assert token["token"]["id"] == next(
+        line["id"] for line in events(lines, "job.submitted", job="batch-statistics")
+    )
+
+
+def test_the_services_steps_and_the_faults_survived(first_run: Run) -> None:
+    summary, lines, _ = first_run
+    assert lines[0]["event"] == "emulator.started"
+    assert lines[-1] == {"event": "demo.done", **summary}
     assert {"rate_limit", "server_error", "html_error"} <= set(summary["faults_survived"])
-    assert summary["jobs"]["sentinelhub"]["scenes"] == summary["jobs"]["sentinelhub"]["rendered"] > 0
-    assert summary["jobs"]["sentinelhub"]["pu_spent"] > 0
-    assert summary["jobs"]["spaceknow"]["scenes"] == 60
-    assert summary["jobs"]["spaceknow"]["credits_spent"] > 0
-    assert summary["jobs"]["spaceknow"]["map_files"] >= summary["jobs"]["spaceknow"]["map_tiles"] > 0
+    assert summary["sentinelhub"]["scenes"] == summary["sentinelhub"]["rendered"] > 0
+    assert summary["sentinelhub"]["pu_spent"] > 0 and summary["sentinelhub"]["stat_intervals"] > 0
+    assert summary["spaceknow"]["scenes"] == 60
+    assert summary["spaceknow"]["credits_spent"] > 0
+    assert (
+        summary["spaceknow"]["map_files"]
+        >= summary["spaceknow"]["map_tiles"]
+        == summary["jobs"]["kraken"]["tiles"]
+    )
     assert {
+        "login",
         "catalog.search",
-        "process.to_file",
-        "statistics",
         "imagery.search",
         "kraken.dry_run",
-        "kraken.release",
+        "process.to_file",
+        "statistics",
         "kraken.download_map",
-    } <= set(events)
+    } <= {line["event"] for line in lines}
     # one login per client, one refresh after the forced expiry, one for the resuming client
     assert summary["token_requests"] == 4
-    text = out.getvalue()
-    assert "emulator-client-secret" not in text
-    assert "emulator-password" not in text
+
+
+def test_no_secret_and_no_emulator_only_job_is_printed(first_run: Run) -> None:
+    _, lines, text = first_run
+    creds = Credentials()
+    for secret in (creds.sh_client_secret, creds.sk_password, "emulator-client-secret", "emulator-password"):
+        assert secret not in text
+    assert "_sample" not in text and "emulator.sample" not in text
+    assert all(isinstance(line["event"], str) for line in lines)
+
+
+def test_the_same_seed_gives_the_same_jobs_and_results(first_run: Run) -> None:
+    summary, lines, _ = first_run
+    again, lines_again, _ = demo()
+
+    def stable(s: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in s.items() if k != "requests"}  # polls depend on timing
+
+    assert stable(again) == stable(summary)
+    assert events(lines_again, "job.submitted") == events(lines, "job.submitted")
 
 
 def test_cli_entry_point(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -52,7 +153,9 @@ def test_cli_entry_point(tmp_path) -> None:  # type: ignore[no-untyped-def]
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout.splitlines()[-1])["event"] == "demo.done"
+    last = json.loads(proc.stdout.splitlines()[-1])
+    assert last["event"] == "demo.done"
+    assert last["jobs"]["batch"]["status"] == "DONE"
     files = sorted(tmp_path.glob("*.tif"))
     assert files
     assert all(f.read_bytes()[:4] in (b"II*\x00", b"MM\x00*") for f in files)

@@ -15,8 +15,8 @@ import pytest
 
 from eoclient.emulator import Emulator
 from eoclient.emulator.core.auth import SH_TOKEN_PATH
+from eoclient.emulator.sample_client import submit_sample_job
 from eoclient.errors import AuthenticationError
-from eoclient.sample_job import submit_sample_job
 from eoclient.sentinelhub import SentinelHub
 from tests.conftest import SleepRecorder
 from tests.integration.conftest import sh_client

@@ -7,8 +7,8 @@ import pytest
 from eoclient._http.retry import RetryPolicy
 from eoclient._http.transport import Timeouts
 from eoclient.emulator import Emulator, FaultConfig
+from eoclient.emulator.sample_client import submit_sample_job
 from eoclient.errors import RateLimitError, ServerError, TimeoutError, TransportError
-from eoclient.sample_job import submit_sample_job
 from eoclient.sentinelhub import SentinelHub
 from eoclient.spaceknow import SpaceKnow
 from tests.integration.conftest import sh_client

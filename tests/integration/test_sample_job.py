@@ -8,9 +8,9 @@ import anyio
 import pytest
 
 from eoclient.emulator import Emulator
+from eoclient.emulator.sample_client import submit_sample_job
 from eoclient.errors import JobCancelledError, JobFailedError, JobTimeoutError
 from eoclient.jobs import JobState, PollPolicy
-from eoclient.sample_job import submit_sample_job
 from eoclient.sentinelhub import SentinelHub
 from tests.integration.conftest import sh_client
 

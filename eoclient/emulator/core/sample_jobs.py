@@ -1,5 +1,8 @@
 """A generic sample job API on the Sentinel Hub app, for testing job handles.
 
+Emulator-only (no real service has it); its client side, the job strategy the
+tests drive, is :mod:`eoclient.emulator.sample_client`.
+
 Requires a Sentinel Hub bearer like every service route. Times in requests are
 emulated seconds; ``nextTry`` in answers is *real* seconds (the emulated time
 to the next state change, scaled by the clock speed), never negative and 0

@@ -1,12 +1,13 @@
-"""The emulator's sample job, driven through :class:`~eoclient.jobs.Job`.
+"""The client side of the emulator's sample job, driven through :class:`~eoclient.jobs.Job`.
 
-A small but complete job strategy against the emulator's ``/_sample/jobs`` API
-(see :mod:`eoclient.emulator.core.sample_jobs`): it shows how every service plugs
-into the job handle, and it is what the demo and the tests of the handle run.
+Test support, not client API: a small but complete job strategy against the
+emulator-only ``/_sample/jobs`` API (served by :mod:`eoclient.emulator.core.sample_jobs`),
+whose phases, outcome and results a test chooses. The tests of the job handle,
+its cancellation and fault recovery run it.
 
 Example::
 
-    async with Emulator(clock_speed=100) as emu, SentinelHub(...) as sh:
+    async with Emulator(clock_speed=100) as emu, sentinelhub_client(emu) as sh:
         job = await submit_sample_job(sh, outcome="SUCCEEDED", results=7)
         async for status in job.watch():
             print(status.raw, status.progress)
@@ -120,7 +121,7 @@ def _resume(client: Any, job_id: str, data: Mapping[str, Any]) -> SampleJob:
     return SampleJob(client, job_id)
 
 
-register_job_kind(KIND, _resume)
+register_job_kind(KIND, _resume, service="sentinelhub")  # served by the Sentinel Hub app
 
 
 async def submit_sample_job(

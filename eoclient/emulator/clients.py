@@ -1,0 +1,60 @@
+"""Clients of an emulator: its URLs and credentials, and policies for its fast clock.
+
+The one place that wires a :class:`~eoclient.SentinelHub` or
+:class:`~eoclient.SpaceKnow` to an :class:`~eoclient.emulator.Emulator`; the
+pytest plugin's fixtures, ``eoclient demo`` and the test suite all use it.
+Client-side code: the emulator's server modules never import it.
+
+Example::
+
+    async with Emulator(seed=1, clock_speed=100.0) as emu:
+        async with sentinelhub_client(emu) as sh, spaceknow_client(emu) as sk:
+            ...
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from eoclient import PollPolicy, RetryPolicy, SentinelHub, SpaceKnow
+from eoclient.emulator.server import Emulator
+
+__all__ = ["CLIENT_POLL", "CLIENT_RETRY", "sentinelhub_client", "spaceknow_client"]
+
+CLIENT_POLL: Final = PollPolicy(initial=0.01, multiplier=2.0, max_delay=0.5)
+"""How these clients poll jobs by default: a job of the accelerated clock is done in moments."""
+CLIENT_RETRY: Final = RetryPolicy(initial_backoff=0.01, max_backoff=0.5)
+"""How these clients back off between retries by default (a ``Retry-After`` still wins)."""
+
+
+def sentinelhub_client(emu: Emulator, **kwargs: Any) -> SentinelHub:
+    """A :class:`~eoclient.SentinelHub` of ``emu`` (not yet opened: use ``async with``).
+
+    Keyword arguments go to the client and win over the emulator's URLs and
+    credentials (``client_secret="wrong"``) and over :data:`CLIENT_POLL` /
+    :data:`CLIENT_RETRY`.
+    """
+    creds = emu.credentials
+    kwargs.setdefault("client_id", creds.sh_client_id)
+    kwargs.setdefault("client_secret", creds.sh_client_secret)
+    kwargs.setdefault("base_url", emu.sentinelhub_url)
+    kwargs.setdefault("token_url", emu.sentinelhub_token_url)
+    kwargs.setdefault("poll", CLIENT_POLL)
+    kwargs.setdefault("retry", CLIENT_RETRY)
+    return SentinelHub(**kwargs)
+
+
+def spaceknow_client(emu: Emulator, **kwargs: Any) -> SpaceKnow:
+    """A :class:`~eoclient.SpaceKnow` of ``emu`` (not yet opened: use ``async with``).
+
+    Keyword arguments win as in :func:`sentinelhub_client` (``password="wrong"``).
+    """
+    creds = emu.credentials
+    kwargs.setdefault("username", creds.sk_username)
+    kwargs.setdefault("password", creds.sk_password)
+    kwargs.setdefault("client_id", creds.sk_client_id)
+    kwargs.setdefault("base_url", emu.spaceknow_url)
+    kwargs.setdefault("auth_url", emu.spaceknow_auth_url)
+    kwargs.setdefault("poll", CLIENT_POLL)
+    kwargs.setdefault("retry", CLIENT_RETRY)
+    return SpaceKnow(**kwargs)
