@@ -33,10 +33,16 @@ def _files() -> list[str]:
 
 
 def _layer_of(path: str) -> int | None:
-    """The index (0 = top) of the most specific layer entry naming ``path``."""
+    """The index (0 = top) of the most specific layer entry naming ``path``.
+
+    The emulator is apart from the layers (it plays the services); only its
+    client-side test support is named in them.
+    """
     best: tuple[int, int] | None = None
     for index, (_, paths) in enumerate(LAYERS):
         for entry in paths:
+            if path.startswith(EMULATOR) and not entry.startswith(EMULATOR):
+                continue
             named = path == entry or (entry.endswith("/") and path.startswith(entry))
             if named and (best is None or len(entry) > best[0]):
                 best = (len(entry), index)
