@@ -12,14 +12,15 @@ Prague and the outsider's over Perth.
 
 Other SpaceKnow families price areas with :func:`quote` and allocate through
 :func:`allocate` (a Kraken dry run with ``allocate``); its refusals are
-:class:`CreditsError`, an :class:`~eoclient.emulator.spaceknow.common.SkError` that a
-handler registered with ``sk_route`` answers as is::
+:class:`~eoclient.emulator.core.refusal.Refusal`, answered as they are by the
+route that called it::
 
     cost = allocate(state, scene_ids, extent, current_user(request).id)
 
 Paths follow the permission names (``credits.check-area`` →
-``/credits/check-area``); listings page by ``cursor`` (base64 of an offset,
-:data:`PAGE_SIZE` items a page).
+``/credits/check-area``); listings page by ``cursor`` (standard base64 of an
+offset, :data:`PAGE_SIZE` items a page: :data:`CURSOR`, paged with
+:func:`eoclient.emulator.core.paging.page`).
 
 Error codes: ``NOT-AUTHORIZED`` (403, a permission is missing),
 ``LICENSE-EXPIRED`` (403), ``CREDIT-LIMIT-EXCEEDED`` (403, the user's limit),
@@ -30,8 +31,6 @@ Error codes: ``NOT-AUTHORIZED`` (403, a permission is missing),
 
 from __future__ import annotations
 
-import base64
-import binascii
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -40,7 +39,10 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
+from eoclient.emulator.core.paging import OffsetToken, page
+from eoclient.emulator.core.refusal import Refusal, json_body
 from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import EmulatorState, get_state
 from eoclient.emulator.spaceknow.accounts import (
@@ -55,14 +57,14 @@ from eoclient.emulator.spaceknow.accounts import (
     current_user,
     require,
 )
-from eoclient.emulator.spaceknow.common import Handler, SkError, json_body, scene_not_found, sk_route
+from eoclient.emulator.spaceknow.common import scene_not_found
 from eoclient.emulator.spaceknow.scenes import catalogue, find_scene, scene_bbox
 
 __all__ = [
+    "CURSOR",
     "PAGE_SIZE",
     "RATES",
     "TIERS",
-    "CreditsError",
     "Ledger",
     "SceneQuote",
     "allocate",
@@ -81,10 +83,8 @@ RATES: Final = {"ee": 0.01, "pl": 0.5, "gbdx": 2.0, "airbus": 1.5}
 """Credits per km² by provider (at the ``basic`` tier)."""
 TIERS: Final = {"basic": 1.0, "standard": 0.8, "premium": 0.6}
 """The factor of each credits tier."""
-
-
-class CreditsError(SkError):
-    """A refusal of the credit bookkeeping (raised by :func:`allocate` and :func:`quote`)."""
+CURSOR: Final = OffsetToken("cursor", urlsafe=False, code="INVALID-CURSOR")
+"""The listings' ``cursor``: standard padded base64 of the offset of the next page."""
 
 
 @dataclass
@@ -176,7 +176,7 @@ def _used(book: Ledger, user_id: str) -> float:
 def _polygons(geojson: Any) -> list[list[list[list[float]]]]:
     """Polygons (lists of rings) of a (Multi)Polygon, a Feature or a GeometryCollection of them."""
     if not isinstance(geojson, dict):
-        raise CreditsError(400, "BAD-REQUEST", "geojson must be a GeoJSON geometry object")
+        raise Refusal(400, "BAD-REQUEST", "geojson must be a GeoJSON geometry object")
     kind, coords = geojson.get("type"), geojson.get("coordinates")
     polygons: list[Any]
     if kind == "Feature":
@@ -188,19 +188,19 @@ def _polygons(geojson: Any) -> list[list[list[list[float]]]]:
     elif kind == "MultiPolygon" and isinstance(coords, list):
         polygons = coords
     else:
-        raise CreditsError(400, "BAD-REQUEST", "geojson must be a Polygon or a MultiPolygon")
+        raise Refusal(400, "BAD-REQUEST", "geojson must be a Polygon or a MultiPolygon")
     try:
         out = [[[[float(p[0]), float(p[1])] for p in ring] for ring in polygon] for polygon in polygons]
     except (TypeError, ValueError, IndexError):
-        raise CreditsError(400, "BAD-REQUEST", "geojson coordinates must be [lon, lat] pairs") from None
+        raise Refusal(400, "BAD-REQUEST", "geojson coordinates must be [lon, lat] pairs") from None
     points = [p for polygon in out for ring in polygon for p in ring]
     if not points or any(len(ring) < 4 for polygon in out for ring in polygon):
-        raise CreditsError(400, "BAD-REQUEST", "geojson rings need at least 4 positions")
+        raise Refusal(400, "BAD-REQUEST", "geojson rings need at least 4 positions")
     for lon, lat in points:
         if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lon) > 180:
-            raise CreditsError(400, "BAD-REQUEST", "geojson coordinates must be WGS84 lon/lat")
+            raise Refusal(400, "BAD-REQUEST", "geojson coordinates must be WGS84 lon/lat")
         if abs(lat) > MAX_LATITUDE:
-            raise CreditsError(400, "BAD-REQUEST", "The GeoJSON must be within -85 to 85 degrees of latitude")
+            raise Refusal(400, "BAD-REQUEST", "The GeoJSON must be within -85 to 85 degrees of latitude")
     return out
 
 
@@ -281,7 +281,7 @@ def _costs(
     for scene_id in dict.fromkeys(scene_ids):  # a scene listed twice is paid once
         scene = find_scene(scene_id, state)
         if scene is None:
-            raise _not_found(scene_id)
+            raise scene_not_found(scene_id)
         touched = _scene_tiles(scene, polygons)
         tiles = touched - book.allocated.get((group.id, scene_id), set())
         km2 = sum(_tile_km2(scene, j) for _, j in touched)
@@ -291,11 +291,6 @@ def _costs(
     return out
 
 
-def _not_found(scene_id: str) -> CreditsError:
-    found = scene_not_found(scene_id)
-    return CreditsError(found.status, found.code, found.message)
-
-
 def _total(costs: Iterable[SceneQuote]) -> float:
     return round(sum(round(c.cost, 6) for c in costs if c.tiles), 6)
 
@@ -303,13 +298,13 @@ def _total(costs: Iterable[SceneQuote]) -> float:
 def _group(world: Accounts, user: User) -> Group:
     group = world.group_of(user)
     if group.license_expired:
-        raise CreditsError(403, "LICENSE-EXPIRED", f"the license of group {group.id} has expired")
+        raise Refusal(403, "LICENSE-EXPIRED", f"the license of group {group.id} has expired")
     return group
 
 
 def _check_tier(tier: Any) -> str | None:
     if tier is not None and tier not in TIERS:
-        raise CreditsError(400, "BAD-REQUEST", f"creditsTier must be one of {', '.join(TIERS)}")
+        raise Refusal(400, "BAD-REQUEST", f"creditsTier must be one of {', '.join(TIERS)}")
     return tier  # type: ignore[no-any-return]
 
 
@@ -323,7 +318,7 @@ def quote(
 ) -> list[SceneQuote]:
     """What allocating ``geojson`` in each of ``scene_ids`` would cost ``user_id``'s group now.
 
-    Raises :class:`CreditsError` (``SCENE-NOT-FOUND``, ``LICENSE-EXPIRED``, ``BAD-REQUEST``).
+    Raises a :class:`Refusal` (``SCENE-NOT-FOUND``, ``LICENSE-EXPIRED``, ``BAD-REQUEST``).
     """
     world = accounts(state)
     group = _group(world, world.for_subject(user_id))
@@ -354,7 +349,7 @@ def allocate(
     """Allocate ``geojson`` in ``scene_ids`` for ``user_id``'s group and return what it cost.
 
     Records one ``credit.allocate`` transaction and one allocation per scene
-    with new tiles, and lowers the group's balance. Raises :class:`CreditsError`
+    with new tiles, and lowers the group's balance. Raises a :class:`Refusal`
     (``CREDIT-LIMIT-EXCEEDED``, ``INSUFFICIENT-CREDIT``, ``SCENE-NOT-FOUND``,
     ``LICENSE-EXPIRED``, ``BAD-REQUEST``) without changing anything.
     """
@@ -381,20 +376,20 @@ def _allocate(
     tier: str | None,
 ) -> float:
     if not scene_ids:
-        raise CreditsError(400, "BAD-REQUEST", "sceneIds must not be empty")
+        raise Refusal(400, "BAD-REQUEST", "sceneIds must not be empty")
     group = _group(accounts(state), user)
     costs = [c for c in _costs(state, book, scene_ids, geojson, group, tier=tier) if c.tiles]
     total = _total(costs)
     used = _used(book, user.id)
     if user.credit_limit is not None and used + total > user.credit_limit + 1e-9:
-        raise CreditsError(
+        raise Refusal(
             403,
             "CREDIT-LIMIT-EXCEEDED",
             f"allocation costs {total:.2f} credits, the user's limit of {user.credit_limit:g} "
             f"leaves {max(user.credit_limit - used, 0):.2f}",
         )
     if total > group.balance + 1e-9:
-        raise CreditsError(
+        raise Refusal(
             403,
             "INSUFFICIENT-CREDIT",
             f"allocation costs {total:.2f} credits, group {group.id} has {group.balance:.2f}",
@@ -431,23 +426,21 @@ def _allocate(
 def _optional_str(body: dict[str, Any], key: str) -> str | None:
     value = body.get(key)
     if value is not None and (not isinstance(value, str) or not value):
-        raise CreditsError(400, "BAD-REQUEST", f"{key} must be a non-empty string or null")
+        raise Refusal(400, "BAD-REQUEST", f"{key} must be a non-empty string or null")
     return value
 
 
 def _page(items: list[dict[str, Any]], cursor: Any) -> web.Response:
-    offset = 0
-    if cursor is not None:
-        try:
-            offset = int(base64.b64decode(str(cursor), validate=True).decode("ascii"))
-        except (binascii.Error, ValueError, UnicodeDecodeError):
-            raise CreditsError(400, "INVALID-CURSOR", "the cursor is not one this service gave") from None
-        if not 0 < offset <= len(items):
-            raise CreditsError(400, "INVALID-CURSOR", "the cursor is out of range")
-    end = offset + PAGE_SIZE
-    answer: dict[str, Any] = {"results": items[offset:end]}
-    if end < len(items):
-        answer["cursor"] = base64.b64encode(str(end).encode("ascii")).decode("ascii")
+    try:
+        offset = CURSOR.decode(cursor)
+    except Refusal:
+        raise Refusal(400, "INVALID-CURSOR", "the cursor is not one this service gave") from None
+    if cursor is not None and not 0 < offset <= len(items):
+        raise Refusal(400, "INVALID-CURSOR", "the cursor is out of range")
+    window = page(items, offset, PAGE_SIZE)
+    answer: dict[str, Any] = {"results": window.items}
+    if window.next is not None:
+        answer["cursor"] = CURSOR.encode(window.next)
     return web.json_response(answer)
 
 
@@ -456,7 +449,7 @@ def _other_user(world: Accounts, user_id: str | None, me: User) -> User:
         return me
     user = world.find(user_id)
     if user is None:
-        raise CreditsError(404, "USER-NOT-FOUND", f"user {user_id} not found")
+        raise Refusal(404, "USER-NOT-FOUND", f"user {user_id} not found")
     return user
 
 
@@ -470,9 +463,9 @@ async def _check_area(request: web.Request) -> web.Response:
         or not scene_ids
         or not all(isinstance(s, str) and s for s in scene_ids)
     ):
-        raise CreditsError(400, "BAD-REQUEST", "sceneIds must be a non-empty list of scene ids")
+        raise Refusal(400, "BAD-REQUEST", "sceneIds must be a non-empty list of scene ids")
     if "geojson" not in body:
-        raise CreditsError(400, "BAD-REQUEST", "geojson is required")
+        raise Refusal(400, "BAD-REQUEST", "geojson is required")
     me = current_user(request)
     user_id = _optional_str(body, "userId")
     if user_id is not None and user_id != me.id:
@@ -483,7 +476,7 @@ async def _check_area(request: web.Request) -> web.Response:
     )
     free = body.get("costFreeAllocation")
     if free is not None and not isinstance(free, bool):
-        raise CreditsError(400, "BAD-REQUEST", "costFreeAllocation must be a boolean")
+        raise Refusal(400, "BAD-REQUEST", "costFreeAllocation must be a boolean")
     return web.json_response({"cost": 0.0 if free else cost, "km2": km2})
 
 
@@ -495,7 +488,7 @@ def _listing(kind: str) -> Handler:
         if group_id is not None:
             require(request, f"admin.credits.list-group-{kind}")
             if group_id not in accounts(state).groups:
-                raise CreditsError(404, "GROUP-NOT-FOUND", f"group {group_id} not found")
+                raise Refusal(404, "GROUP-NOT-FOUND", f"group {group_id} not found")
         else:
             require(request, f"credits.list-group-{kind}")
             group_id = current_user(request).group_id
@@ -511,15 +504,15 @@ async def _set_user_limit(request: web.Request) -> web.Response:
     body = await json_body(request, required=False)
     user_id = body.get("userId")
     if not isinstance(user_id, str) or not user_id:
-        raise CreditsError(400, "BAD-REQUEST", "userId is required")
+        raise Refusal(400, "BAD-REQUEST", "userId is required")
     limit = body.get("creditLimit")
     if limit is not None and (
         isinstance(limit, bool) or not isinstance(limit, int | float) or not math.isfinite(limit) or limit < 0
     ):
-        raise CreditsError(400, "BAD-REQUEST", "creditLimit must be a number >= 0 or null")
+        raise Refusal(400, "BAD-REQUEST", "creditLimit must be a number >= 0 or null")
     target = accounts(get_state(request)).find(user_id)
     if target is None:
-        raise CreditsError(404, "USER-NOT-FOUND", f"user {user_id} not found")
+        raise Refusal(404, "USER-NOT-FOUND", f"user {user_id} not found")
     if target.group_id != current_user(request).group_id:
         require(request, "admin.users.manage")
     target.credit_limit = None if limit is None else float(limit)
@@ -561,7 +554,7 @@ def setup(app: web.Application, state: EmulatorState) -> None:
         app,
         "POST",
         "/credits/check-area",
-        sk_route(_check_area),
+        _check_area,
         required_fields=("sceneIds", "geojson"),
         fields=("userId", "creditsTier", "costFreeAllocation"),
     )
@@ -570,15 +563,15 @@ def setup(app: web.Application, state: EmulatorState) -> None:
             app,
             "POST",
             f"/credits/list-group-{kind}",
-            sk_route(_listing(kind)),
+            _listing(kind),
             fields=("groupId", "cursor"),
         )
     add_route(
         app,
         "POST",
         "/credits/set-user-credit-limit",
-        sk_route(_set_user_limit),
+        _set_user_limit,
         required_fields=("userId",),
         fields=("creditLimit",),
     )
-    add_route(app, "POST", "/credits/user-info", sk_route(_user_info), fields=("userId",))
+    add_route(app, "POST", "/credits/user-info", _user_info, fields=("userId",))

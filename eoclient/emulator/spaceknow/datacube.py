@@ -38,11 +38,10 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from eoclient.emulator.core.errors import sk_error
+from eoclient.emulator.core.refusal import Refusal, json_body
 from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import EmulatorState, get_state
 from eoclient.emulator.spaceknow.accounts import require
-from eoclient.emulator.spaceknow.common import json_body, sk_route
 from eoclient.emulator.spaceknow.pipelines import create_pipeline, initiate_response, retrieve_handler
 
 __all__ = ["AOIS", "CATALOGUE", "MAX_SYNC_ROWS", "PRODUCTS", "SITES", "evaluate", "product_rows", "setup"]
@@ -239,35 +238,22 @@ def _rows(entry: Entry) -> tuple[dict[str, Any], ...]:
 # -- query evaluation ----------------------------------------------------------------------
 
 
-class BadQuery(Exception):
-    """The query is malformed: refused when it arrives, whatever the variant."""
-
-
-class QueryError(Exception):
-    """The query is well-formed but cannot run (unknown field, AoI...): 400, or a FAILED pipeline."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-
-
 def _parse_time(value: Any, where: str) -> str:
     if not isinstance(value, str):
-        raise BadQuery(f"{where} must be a date-time string")
+        raise Refusal(400, "BAD-REQUEST", f"{where} must be a date-time string")
     for fmt in (FMT, "%Y-%m-%d"):
         try:
             return datetime.strptime(value, fmt).strftime(FMT)
         except ValueError:
             continue
-    raise BadQuery(f"{where} must be 'YYYY-MM-DD HH:MM:SS'")
+    raise Refusal(400, "BAD-REQUEST", f"{where} must be 'YYYY-MM-DD HH:MM:SS'")
 
 
 def _number(value: Any, where: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise BadQuery(f"{where} must be a number")
+        raise Refusal(400, "BAD-REQUEST", f"{where} must be a number")
     return float(value)
 
 
@@ -280,52 +266,54 @@ class _Filter:
 
 def _check_filters(raw: Any) -> list[_Filter]:
     if not isinstance(raw, list) or not raw:
-        raise BadQuery("filters must be a non-empty list")
+        raise Refusal(400, "BAD-REQUEST", "filters must be a non-empty list")
     out: list[_Filter] = []
     for i, f in enumerate(raw):
         where = f"filters[{i}]"
         if not isinstance(f, dict):
-            raise BadQuery(f"{where} must be an object")
+            raise Refusal(400, "BAD-REQUEST", f"{where} must be an object")
         kind, name, params = f.get("type"), f.get("field"), f.get("params")
         if kind not in FILTER_TYPES:
-            raise BadQuery(f"{where}.type: unknown filter type {kind!r}")
+            raise Refusal(400, "BAD-REQUEST", f"{where}.type: unknown filter type {kind!r}")
         if not isinstance(name, str) or not name:
-            raise BadQuery(f"{where}.field is required")
+            raise Refusal(400, "BAD-REQUEST", f"{where}.field is required")
         if not isinstance(params, dict):
-            raise BadQuery(f"{where}.params is required")
+            raise Refusal(400, "BAD-REQUEST", f"{where}.params is required")
         if kind == "time-range":
             start = (
                 None if params.get("from") is None else _parse_time(params["from"], f"{where}.params.from")
             )
             end = None if params.get("to") is None else _parse_time(params["to"], f"{where}.params.to")
             if start is None and end is None:
-                raise BadQuery(f"{where}.params needs from or to")
+                raise Refusal(400, "BAD-REQUEST", f"{where}.params needs from or to")
             if start is not None and end is not None and end < start:
-                raise BadQuery(f"{where}.params: to is before from")
+                raise Refusal(400, "BAD-REQUEST", f"{where}.params: to is before from")
             params = {"from": start, "to": end}
         elif kind == "value-range":
             low = _number(params.get("min"), f"{where}.params.min")
             high = _number(params.get("max"), f"{where}.params.max")
             if low is None and high is None:
-                raise BadQuery(f"{where}.params needs min or max")
+                raise Refusal(400, "BAD-REQUEST", f"{where}.params needs min or max")
             if low is not None and high is not None and low > high:
-                raise BadQuery(f"{where}.params: min is greater than max")
+                raise Refusal(400, "BAD-REQUEST", f"{where}.params: min is greater than max")
             params = {"min": low, "max": high}
         elif kind == "value-list":
             values = params.get("values")
             if not isinstance(values, list) or not values:
-                raise BadQuery(f"{where}.params.values must be a non-empty list")
+                raise Refusal(400, "BAD-REQUEST", f"{where}.params.values must be a non-empty list")
         else:
             label, geometry = params.get("geometryLabel"), params.get("geometry")
             if (label is None) == (geometry is None):
-                raise BadQuery(f"{where}.params needs exactly one of geometryLabel and geometry")
+                raise Refusal(
+                    400, "BAD-REQUEST", f"{where}.params needs exactly one of geometryLabel and geometry"
+                )
             if geometry is not None and not isinstance(geometry, dict):
-                raise BadQuery(f"{where}.params.geometry must be GeoJSON")
+                raise Refusal(400, "BAD-REQUEST", f"{where}.params.geometry must be GeoJSON")
         out.append(_Filter(kind, name, params))
     for name in ("project", "algorithm"):
         chosen = [f for f in out if f.type == "value-list" and f.field == name]
         if len(chosen) != 1 or len(chosen[0].params["values"]) != 1:
-            raise BadQuery(f"filter on single {name} is required")
+            raise Refusal(400, "BAD-REQUEST", f"filter on single {name} is required")
     return out
 
 
@@ -342,28 +330,30 @@ class Query:
 
 
 def parse_query(body: dict[str, Any]) -> Query:
-    """Check a datapoints body; :class:`BadQuery` if it is malformed."""
+    """Check a datapoints body; a 400 ``BAD-REQUEST`` :class:`Refusal` if it is malformed."""
     filters = _check_filters(body.get("filters"))
     aggregator = body.get("aggregator")
     if aggregator is not None and aggregator not in AGGREGATORS:
-        raise BadQuery(f"unknown aggregator {aggregator!r}; one of {', '.join(AGGREGATORS)}")
+        raise Refusal(
+            400, "BAD-REQUEST", f"unknown aggregator {aggregator!r}; one of {', '.join(AGGREGATORS)}"
+        )
     resample = body.get("resample")
     if resample is not None and resample not in RESAMPLES:
-        raise BadQuery(f"resample must be one of {', '.join(RESAMPLES)}")
+        raise Refusal(400, "BAD-REQUEST", f"resample must be one of {', '.join(RESAMPLES)}")
     columns = body.get("columns")
     if columns is not None and (
         not isinstance(columns, list) or not columns or not all(isinstance(c, str) for c in columns)
     ):
-        raise BadQuery("columns must be a non-empty list of strings")
+        raise Refusal(400, "BAD-REQUEST", "columns must be a non-empty list of strings")
     flags = {}
     for key in ("showAoiPositions", "showAoiTags", "keepDuplicates", "keepAllVersions"):
         value = body.get(key)
         if value is not None and not isinstance(value, bool):
-            raise BadQuery(f"{key} must be a boolean")
+            raise Refusal(400, "BAD-REQUEST", f"{key} must be a boolean")
         flags[key] = bool(value)
     postprocess = body.get("postprocessType")
     if postprocess is not None and not isinstance(postprocess, str):
-        raise BadQuery("postprocessType must be a string")
+        raise Refusal(400, "BAD-REQUEST", "postprocessType must be a string")
     return Query(
         filters,
         aggregator,
@@ -396,7 +386,7 @@ def _polygons(geometry: dict[str, Any]) -> list[list[list[tuple[float, float]]]]
     except (TypeError, ValueError, IndexError):
         polygons = []
     if not polygons or any(len(ring) < 3 for poly in polygons for ring in poly):
-        raise QueryError("INVALID-GEOMETRY", "geo-intersects needs a GeoJSON Polygon or MultiPolygon")
+        raise Refusal(400, "INVALID-GEOMETRY", "geo-intersects needs a GeoJSON Polygon or MultiPolygon")
     return polygons
 
 
@@ -410,27 +400,27 @@ def _site_in(site: Site, polygons: list[list[list[tuple[float, float]]]]) -> boo
 def _predicate(f: _Filter) -> Callable[[dict[str, Any]], bool]:
     if f.type == "time-range":
         if f.field not in TIME_FIELDS:
-            raise QueryError("UNKNOWN-FIELD", f"{f.field!r} is not a date-time field")
+            raise Refusal(400, "UNKNOWN-FIELD", f"{f.field!r} is not a date-time field")
         start, end = f.params["from"], f.params["to"]
         return lambda r: (start is None or r[f.field] >= start) and (end is None or r[f.field] <= end)
     if f.type == "value-range":
         if f.field not in NUMERIC:
-            raise QueryError("UNKNOWN-FIELD", f"{f.field!r} is not a numeric field")
+            raise Refusal(400, "UNKNOWN-FIELD", f"{f.field!r} is not a numeric field")
         low, high = f.params["min"], f.params["max"]
         return lambda r: (low is None or r[f.field] >= low) and (high is None or r[f.field] <= high)
     if f.type == "value-list":
         if f.field not in LIST_FIELDS:
-            raise QueryError("UNKNOWN-FIELD", f"{f.field!r} is not a field of datapoints")
+            raise Refusal(400, "UNKNOWN-FIELD", f"{f.field!r} is not a field of datapoints")
         wanted = {str(v) for v in f.params["values"]}
         if f.field == "tag":
             return lambda r: any(t in wanted for t in SITES[r["aoi"]].tags)
         return lambda r: str(r[f.field]) in wanted
     if f.field != "aoi":
-        raise QueryError("UNKNOWN-FIELD", f"geo-intersects works on 'aoi', not {f.field!r}")
+        raise Refusal(400, "UNKNOWN-FIELD", f"geo-intersects works on 'aoi', not {f.field!r}")
     label = f.params.get("geometryLabel")
     if label is not None:
         if label not in AOIS:
-            raise QueryError("AOI-NOT-FOUND", f"no AoI labelled {label!r}")
+            raise Refusal(400, "AOI-NOT-FOUND", f"no AoI labelled {label!r}")
         polygons = [[list(AOIS[label][1])]]
     else:
         polygons = _polygons(f.params["geometry"])
@@ -495,8 +485,10 @@ def _combine(rows: list[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
 def evaluate(body: dict[str, Any], *, limit: int | None = None) -> dict[str, Any]:
     """Run a datapoints query: ``{"totalRows": n, "data": [...]}``.
 
-    Raises :class:`BadQuery` (malformed) or :class:`QueryError` (cannot run,
-    or more than ``limit`` rows matched).
+    Raises a 400 :class:`Refusal`: ``BAD-REQUEST`` when malformed (what
+    :func:`parse_query` refuses), another code when it cannot run
+    (``UNKNOWN-FIELD``, ``AOI-NOT-FOUND``, ``INVALID-GEOMETRY``, or
+    ``QUERY-TOO-LARGE``: more than ``limit`` rows matched).
     """
     query = parse_query(body)
     project = str(next(f for f in query.filters if f.field == "project").params["values"][0])
@@ -506,7 +498,7 @@ def evaluate(body: dict[str, Any], *, limit: int | None = None) -> dict[str, Any
         extra = {"count", "aoiCount"} if (query.resample or query.aggregator) else set()
         unknown = [c for c in query.columns if c not in COLUMNS and c not in extra]
         if unknown:
-            raise QueryError("UNKNOWN-FIELD", f"no column {unknown[0]!r}")
+            raise Refusal(400, "UNKNOWN-FIELD", f"no column {unknown[0]!r}")
     rows = [
         row
         for entry in CATALOGUE
@@ -531,7 +523,8 @@ def evaluate(body: dict[str, Any], *, limit: int | None = None) -> dict[str, Any
                 unique.append(row)
         rows = unique
     if limit is not None and len(rows) > limit:
-        raise QueryError(
+        raise Refusal(
+            400,
             "QUERY-TOO-LARGE",
             f"{len(rows)} datapoints match, more than {limit}; use /datacube/datapoints/get/initiate",
         )
@@ -671,7 +664,7 @@ def _route(handler: Handler) -> Callable[[web.Request], Any]:
         response: web.StreamResponse = await handler(request, await json_body(request, required=False))
         return response
 
-    return sk_route(route)
+    return route
 
 
 async def _aois(request: web.Request, body: dict[str, Any]) -> web.Response:
@@ -717,26 +710,18 @@ def _permissions(request: web.Request, body: dict[str, Any]) -> None:
 
 async def _datapoints(request: web.Request, body: dict[str, Any]) -> web.Response:
     _permissions(request, body)
-    try:
-        return web.json_response(evaluate(body, limit=MAX_SYNC_ROWS))
-    except BadQuery as exc:
-        return sk_error(400, "BAD-REQUEST", str(exc))
-    except QueryError as exc:
-        return sk_error(400, exc.code, exc.message)
+    return web.json_response(evaluate(body, limit=MAX_SYNC_ROWS))
 
 
 async def _datapoints_initiate(request: web.Request, body: dict[str, Any]) -> web.Response:
     _permissions(request, body)
     state = get_state(request)
-    try:
-        parse_query(body)
-    except BadQuery as exc:
-        return sk_error(400, "BAD-REQUEST", str(exc))
+    parse_query(body)  # a malformed query is refused at once
     try:
         result: dict[str, Any] | None = evaluate(body)
         error = None
-    except QueryError as exc:
-        result, error = None, str(exc)
+    except Refusal as exc:  # well-formed but cannot run: the pipeline FAILS with the reason
+        result, error = None, f"{exc.code}: {exc.message}"
     job = create_pipeline(
         state,
         "datacube/datapoints/get",
@@ -752,23 +737,23 @@ async def _products(request: web.Request, body: dict[str, Any]) -> web.Response:
     product_id = body.get("productId")
     only = body.get("downloadableOnly")
     if only is not None and not isinstance(only, bool):
-        return sk_error(400, "BAD-REQUEST", "downloadableOnly must be a boolean")
+        raise Refusal(400, "BAD-REQUEST", "downloadableOnly must be a boolean")
     if product_id is not None:
         if product_id not in PRODUCTS:
-            return sk_error(404, "PRODUCT-NOT-FOUND", f"product {product_id} not found")
+            raise Refusal(404, "PRODUCT-NOT-FOUND", f"product {product_id} not found")
         chosen = [PRODUCTS[product_id]]
     else:
         chosen = list(PRODUCTS.values())
     return web.json_response([_product_json(p) for p in chosen if p.downloadable or not only])
 
 
-def _product(body: dict[str, Any]) -> ProductDef | web.Response:
+def _product(body: dict[str, Any]) -> ProductDef:
     product_id = body.get("productId")
     if not isinstance(product_id, str) or not 1 <= len(product_id) <= _PRODUCT_ID_MAX:
-        return sk_error(400, "BAD-REQUEST", "productId must be a string of 1 to 140 characters")
+        raise Refusal(400, "BAD-REQUEST", "productId must be a string of 1 to 140 characters")
     product = PRODUCTS.get(product_id)
     if product is None:
-        return sk_error(404, "PRODUCT-NOT-FOUND", f"product {product_id} not found")
+        raise Refusal(404, "PRODUCT-NOT-FOUND", f"product {product_id} not found")
     return product
 
 
@@ -796,27 +781,23 @@ async def _stream_csv(
 
 async def _product_csv(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
     product = _product(body)
-    if isinstance(product, web.Response):
-        return product
     if not product.downloadable:
-        return sk_error(403, "NOT-AUTHORIZED", f"product {product.product_id} is not downloadable for you")
+        raise Refusal(403, "NOT-AUTHORIZED", f"product {product.product_id} is not downloadable for you")
     csv_format = body.get("csvFormat", "simple")
     if csv_format not in ("simple", "rich"):
-        return sk_error(400, "BAD-REQUEST", "csvFormat must be 'simple' or 'rich'")
+        raise Refusal(400, "BAD-REQUEST", "csvFormat must be 'simple' or 'rich'")
     pit: date | None = None
     if body.get("pitDt") is not None:
         try:
             pit = date.fromisoformat(str(body["pitDt"]))
         except ValueError:
-            return sk_error(400, "BAD-REQUEST", "pitDt must be 'YYYY-MM-DD'")
+            raise Refusal(400, "BAD-REQUEST", "pitDt must be 'YYYY-MM-DD'") from None
     rows = product_rows(product, pit_dt=pit, rich=csv_format == "rich")
     return await _stream_csv(request, rows, quote_all=False)
 
 
 async def _data_dictionary(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
     product = _product(body)
-    if isinstance(product, web.Response):
-        return product
     header = ["column_id", "topic", "type_of_index", "region", "frequency", "rolling", "value_type", "units"]
     info = _sales_info(product)
     rows = [header] + [

@@ -48,13 +48,13 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from eoclient.emulator.core.errors import sk_error
 from eoclient.emulator.core.jobs import Phase
+from eoclient.emulator.core.refusal import Refusal, json_body
 from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import EmulatorState, get_state
 from eoclient.emulator.spaceknow import scenes as sk_scenes
 from eoclient.emulator.spaceknow.accounts import current_user, require
-from eoclient.emulator.spaceknow.common import SkError, json_body, scene_not_found, sk_route
+from eoclient.emulator.spaceknow.common import scene_not_found
 from eoclient.emulator.spaceknow.pipelines import create_pipeline, initiate_response, retrieve_handler
 from eoclient.errors import ValidationError
 from eoclient.geo import geometry_bounds
@@ -133,17 +133,13 @@ def mbr_sides_km(bounds: Sequence[float]) -> tuple[float, float]:
     return width, (y1 - y0) * KM_PER_DEGREE
 
 
-def _error(message: str, code: str = "BAD-REQUEST", status: int = 400) -> web.Response:
-    return sk_error(status, code, message)
-
-
-def _extent_bounds(extent: Any, name: str = "extent") -> tuple[float, float, float, float] | web.Response:
+def _extent_bounds(extent: Any, name: str = "extent") -> tuple[float, float, float, float]:
     try:
         x0, y0, x1, y1 = geometry_bounds(extent)
     except ValidationError as exc:
-        return _error(f"{name}: not a valid GeoJSON geometry ({exc.message})")
+        raise Refusal(400, "BAD-REQUEST", f"{name}: not a valid GeoJSON geometry ({exc.message})") from None
     if not (-180.0 <= x0 <= x1 <= 180.0 and -90.0 <= y0 <= y1 <= 90.0):
-        return _error(f"{name}: coordinates must be WGS84 longitude/latitude")
+        raise Refusal(400, "BAD-REQUEST", f"{name}: coordinates must be WGS84 longitude/latitude")
     return x0, y0, x1, y1
 
 
@@ -155,24 +151,24 @@ def _overlap(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, floa
     return x0, y0, x1, y1
 
 
-def _datetime(body: dict[str, Any], key: str) -> datetime | web.Response | None:
+def _datetime(body: dict[str, Any], key: str) -> datetime | None:
     value = body.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
-        return _error(f"{key}: must be a string in format YYYY-MM-DD HH:MM:SS")
+        raise Refusal(400, "BAD-REQUEST", f"{key}: must be a string in format YYYY-MM-DD HH:MM:SS")
     try:
         return datetime.strptime(value, sk_scenes.DATETIME_FORMAT)
     except ValueError:
-        return _error(f"{key}: {value!r} is not in format YYYY-MM-DD HH:MM:SS")
+        raise Refusal(400, "BAD-REQUEST", f"{key}: {value!r} is not in format YYYY-MM-DD HH:MM:SS") from None
 
 
-def _flag(body: dict[str, Any], key: str) -> bool | web.Response:
+def _flag(body: dict[str, Any], key: str) -> bool:
     value = body.get(key, False)
     if value is None:
         return False
     if not isinstance(value, bool):
-        return _error(f"{key}: must be a boolean")
+        raise Refusal(400, "BAD-REQUEST", f"{key}: must be a boolean")
     return value
 
 
@@ -191,72 +187,65 @@ class _Search:
     cursor: int
 
 
-def _parse_datasets(body: dict[str, Any]) -> list[tuple[str, str]] | web.Response:
+def _parse_datasets(body: dict[str, Any]) -> list[tuple[str, str]]:
     datasets = body.get("datasets")
     if not isinstance(datasets, list) or not datasets:
-        return _error("datasets: a non-empty list of {provider, dataset} is required")
+        raise Refusal(400, "BAD-REQUEST", "datasets: a non-empty list of {provider, dataset} is required")
     pairs: list[tuple[str, str]] = []
     known = {(p["provider"], p["dataset"]) for p in sk_scenes.all_providers()}
     for i, item in enumerate(datasets):
         if not isinstance(item, dict):
-            return _error(f"datasets[{i}]: must be an object with provider and dataset")
+            raise Refusal(400, "BAD-REQUEST", f"datasets[{i}]: must be an object with provider and dataset")
         provider, dataset = item.get("provider"), item.get("dataset")
         if not isinstance(provider, str) or not isinstance(dataset, str) or not provider or not dataset:
-            return _error(f"datasets[{i}]: provider and dataset must be non-empty strings")
+            raise Refusal(
+                400, "BAD-REQUEST", f"datasets[{i}]: provider and dataset must be non-empty strings"
+            )
         if (provider, dataset) not in known:
-            return _error(f"dataset {provider} {dataset} does not exist", "DATASET-NOT-FOUND")
+            raise Refusal(400, "DATASET-NOT-FOUND", f"dataset {provider} {dataset} does not exist")
         pairs.append((provider, dataset))
     separate = set(pairs) & sk_scenes.SEPARATE_SEARCH
     if separate and len(set(pairs)) > 1:
         names = ", ".join(sorted(f"{p} {d}" for p, d in separate))
-        return _error(f"{names} must be searched separately from other datasets", "INCOMPATIBLE-DATASETS")
+        raise Refusal(
+            400, "INCOMPATIBLE-DATASETS", f"{names} must be searched separately from other datasets"
+        )
     return pairs
 
 
-def _parse_search(body: dict[str, Any]) -> _Search | web.Response:
+def _parse_search(body: dict[str, Any]) -> _Search:
     pairs = _parse_datasets(body)
-    if isinstance(pairs, web.Response):
-        return pairs
     start, end = _datetime(body, "startDatetime"), _datetime(body, "endDatetime")
-    if isinstance(start, web.Response):
-        return start
-    if isinstance(end, web.Response):
-        return end
     if start is not None and end is not None and end < start:
-        return _error("endDatetime: must not be before startDatetime")
+        raise Refusal(400, "BAD-REQUEST", "endDatetime: must not be before startDatetime")
     min_intersection = body.get("minIntersection", 0.0)
     if min_intersection is None:
         min_intersection = 0.0
     if isinstance(min_intersection, bool) or not isinstance(min_intersection, int | float):
-        return _error("minIntersection: must be a number")
+        raise Refusal(400, "BAD-REQUEST", "minIntersection: must be a number")
     if not 0.0 <= min_intersection <= 1.0:
-        return _error("minIntersection: must be between 0 and 1")
+        raise Refusal(400, "BAD-REQUEST", "minIntersection: must be between 0 and 1")
     cursor = body.get("cursor")
     if cursor is None:
         cursor = 0
     if isinstance(cursor, bool) or not isinstance(cursor, int) or cursor < 0:
-        return _error("cursor: must be a non-negative integer")
+        raise Refusal(400, "BAD-REQUEST", "cursor: must be a non-negative integer")
     flags = {k: _flag(body, k) for k in ("onlyDownloadable", "onlyIngested", "sceneCoverage", "forceRefresh")}
-    for value in flags.values():
-        if isinstance(value, web.Response):
-            return value
     worldwide = all(p in sk_scenes.WORLDWIDE for p in pairs)
     bounds: tuple[float, float, float, float] | None = None
     if body.get("extent") is not None:
-        parsed = _extent_bounds(body["extent"])
-        if isinstance(parsed, web.Response):
-            return parsed
-        bounds = parsed
+        bounds = _extent_bounds(body["extent"])
     elif not worldwide:
-        return _error("extent: required unless every dataset may be searched world-wide")
+        raise Refusal(400, "BAD-REQUEST", "extent: required unless every dataset may be searched world-wide")
     if bounds is not None and not worldwide:
         limit = SCENE_COVERAGE_MBR_SIDE_KM if flags["sceneCoverage"] else MAX_MBR_SIDE_KM
         width, height = mbr_sides_km(bounds)
         if max(width, height) > limit:
-            return _error(
+            raise Refusal(
+                400,
+                "AREA-TOO-LARGE",
                 f"search area must be smaller than {limit:g} x {limit:g} km "
                 f"(the extent spans {width:.0f} x {height:.0f} km)",
-                "AREA-TOO-LARGE",
             )
     return _Search(
         pairs=pairs,
@@ -316,8 +305,6 @@ def _results(state: EmulatorState, search: _Search) -> list[dict[str, Any]]:
 async def _search_initiate(request: web.Request) -> web.Response:
     state = get_state(request)
     search = _parse_search(await json_body(request))
-    if isinstance(search, web.Response):
-        return search
     needed = [f"imagery.images.{p}.{d}" for p, d in search.pairs]
     if search.only_ingested:
         needed.append("phoenix.ingested")
@@ -375,31 +362,29 @@ async def _get_image_initiate(request: web.Request) -> web.Response:
     body = await json_body(request)
     scene_id = body.get("sceneId")
     if not isinstance(scene_id, str) or not scene_id:
-        return _error("sceneId: a non-empty string is required")
+        raise Refusal(400, "BAD-REQUEST", "sceneId: a non-empty string is required")
     if body.get("extent") is None:
-        return _error("extent: required")
+        raise Refusal(400, "BAD-REQUEST", "extent: required")
     bounds = _extent_bounds(body["extent"])
-    if isinstance(bounds, web.Response):
-        return bounds
     resolution, export_raster = body.get("resolution"), body.get("exportRaster")
     if resolution is not None and (
         isinstance(resolution, bool) or not isinstance(resolution, int | float) or resolution <= 0
     ):
-        return _error("resolution: must be a positive number of meters")
+        raise Refusal(400, "BAD-REQUEST", "resolution: must be a positive number of meters")
     if export_raster is not None and (not isinstance(export_raster, str) or not export_raster):
-        return _error("exportRaster: must be a non-empty string")
+        raise Refusal(400, "BAD-REQUEST", "exportRaster: must be a non-empty string")
     if resolution is not None and export_raster is not None:
-        return _error("resolution cannot be used together with exportRaster")
+        raise Refusal(400, "BAD-REQUEST", "resolution cannot be used together with exportRaster")
     scene = sk_scenes.find_scene(scene_id, state)
     if scene is None:
         raise scene_not_found(scene_id)
     require(request, f"imagery.images.{scene['provider']}.{scene['dataset']}")
     common = _overlap(sk_scenes.scene_bbox(scene), bounds)
     if common is None:
-        return _error("extent does not intersect the scene's footprint", "EXTENT-OUTSIDE-SCENE")
+        raise Refusal(400, "EXTENT-OUTSIDE-SCENE", "extent does not intersect the scene's footprint")
     pixels = _pixels(common, scene, resolution)
     if pixels > MAX_PIXELS:
-        return _error(f"the image would have {pixels:.0f} pixels; at most 3 MPx", "IMAGE-TOO-LARGE")
+        raise Refusal(400, "IMAGE-TOO-LARGE", f"the image would have {pixels:.0f} pixels; at most 3 MPx")
     error = _pop_failure(state, "imagery/get-image")
     if error is None and not scene.get("downloadable"):
         error = f"SCENE-NOT-DOWNLOADABLE: scene {scene_id} cannot be downloaded from its provider"
@@ -425,7 +410,7 @@ async def _scene_info(request: web.Request) -> web.Response:
     body = await json_body(request)
     scene_id = body.get("sceneId")
     if not isinstance(scene_id, str) or not scene_id:
-        return _error("sceneId: a non-empty string is required")
+        raise Refusal(400, "BAD-REQUEST", "sceneId: a non-empty string is required")
     tiles = body.get("tiles")
     if tiles is not None and not (
         isinstance(tiles, list)
@@ -436,7 +421,7 @@ async def _scene_info(request: web.Request) -> web.Response:
             for t in tiles
         )
     ):
-        return _error("tiles: must be a list of [x, y] integer pairs")
+        raise Refusal(400, "BAD-REQUEST", "tiles: must be a list of [x, y] integer pairs")
     scene = sk_scenes.find_scene(scene_id, get_state(request))
     if scene is None:
         raise scene_not_found(scene_id)
@@ -495,24 +480,24 @@ def _ingested_scene(provider: str, digest: bytes) -> dict[str, Any]:
     }
 
 
-async def _refuse_upload(request: web.Request, answer: web.Response) -> web.Response:
-    # Read the upload to its end before answering, so the client is never cut off mid-send.
-    async for _ in request.content.iter_chunked(_CHUNK):
-        pass
-    return answer
+def _ingest_provider(request: web.Request) -> str:
+    require(request, "ingest-scene")
+    provider = request.query.get("provider", "")
+    if not provider:
+        raise Refusal(400, "BAD-REQUEST", "provider: required")
+    if provider not in {p["provider"] for p in sk_scenes.all_providers()}:
+        raise Refusal(400, "PROVIDER-NOT-FOUND", f"provider {provider!r} does not exist")
+    return provider
 
 
 async def _ingest(request: web.Request) -> web.Response:
     try:
-        require(request, "ingest-scene")
-    except SkError as exc:
-        return await _refuse_upload(request, exc.response())
-    provider = request.query.get("provider", "")
-    if not provider:
-        return await _refuse_upload(request, _error("provider: required"))
-    if provider not in {p["provider"] for p in sk_scenes.all_providers()}:
-        answer = _error(f"provider {provider!r} does not exist", "PROVIDER-NOT-FOUND")
-        return await _refuse_upload(request, answer)
+        provider = _ingest_provider(request)
+    except Refusal:
+        # Read the upload to its end before refusing it, so the client is never cut off mid-send.
+        async for _ in request.content.iter_chunked(_CHUNK):
+            pass
+        raise
     hasher = hashlib.sha384(provider.encode() + b"\0")
     size = 0
     # Chunk by chunk: a scene file may be gigabytes and is never held whole.
@@ -520,7 +505,7 @@ async def _ingest(request: web.Request) -> web.Response:
         hasher.update(chunk)
         size += len(chunk)
     if size == 0:
-        return _error("the request body must be the scene file", "EMPTY-FILE")
+        raise Refusal(400, "EMPTY-FILE", "the request body must be the scene file")
     state = get_state(request)
     scene = _ingested_scene(provider, hasher.digest())
     duplicate = not sk_scenes.add_ingested(state, scene)
@@ -537,7 +522,7 @@ def setup(app: web.Application, state: EmulatorState) -> None:
         app,
         "POST",
         "/imagery/search/initiate",
-        sk_route(_search_initiate),
+        _search_initiate,
         required_fields=("datasets",),
         fields=SEARCH_FIELDS,
     )
@@ -545,7 +530,7 @@ def setup(app: web.Application, state: EmulatorState) -> None:
         app,
         "POST",
         "/imagery/get-image/initiate",
-        sk_route(_get_image_initiate),
+        _get_image_initiate,
         required_fields=("sceneId", "extent"),
         fields=("resolution", "exportRaster"),
     )
@@ -562,10 +547,10 @@ def setup(app: web.Application, state: EmulatorState) -> None:
         app,
         "POST",
         "/imagery/scene-info",
-        sk_route(_scene_info),
+        _scene_info,
         required_fields=("sceneId",),
         fields=("tiles", "forceOffline"),
     )
-    add_route(app, "POST", "/imagery/providers", sk_route(_providers), fields=())
+    add_route(app, "POST", "/imagery/providers", _providers, fields=())
     # A streamed binary body: only the query is declared (the handler reads the file).
-    add_route(app, "POST", "/imagery/ingest-scene", sk_route(_ingest), required_query=("provider",))
+    add_route(app, "POST", "/imagery/ingest-scene", _ingest, required_query=("provider",))

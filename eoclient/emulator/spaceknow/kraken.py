@@ -74,6 +74,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from eoclient.emulator.core.jobs import Phase
+from eoclient.emulator.core.refusal import Refusal, json_body
 from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import EmulatorState, get_state
 from eoclient.emulator.spaceknow import credits as sk_credits
@@ -85,7 +86,7 @@ from eoclient.emulator.spaceknow.algorithms import (
     algorithm_permissions,
     dataset_permission,
 )
-from eoclient.emulator.spaceknow.common import SkError, json_body, scene_not_found, sk_route
+from eoclient.emulator.spaceknow.common import scene_not_found
 from eoclient.emulator.spaceknow.pipelines import create_pipeline, initiate_response, retrieve_handler
 from eoclient.emulator.spaceknow.scenes import DATETIME_FORMAT, scene_bbox
 from eoclient.emulator.spaceknow.tiles import TileSpec, detection_filter, render, tile_bounds, tiles_covering
@@ -192,14 +193,14 @@ def _coords(value: Any, where: str) -> Iterable[tuple[float, float]]:
         yield float(value[0]), float(value[1])
         return
     if not isinstance(value, list) or not value:
-        raise SkError(400, "BAD-REQUEST", f"{where}: malformed coordinates")
+        raise Refusal(400, "BAD-REQUEST", f"{where}: malformed coordinates")
     for item in value:
         yield from _coords(item, where)
 
 
 def _geometry_bbox(geometry: Any, where: str) -> BBox:
     if not isinstance(geometry, dict):
-        raise SkError(400, "BAD-REQUEST", f"{where} must be a GeoJSON geometry")
+        raise Refusal(400, "BAD-REQUEST", f"{where} must be a GeoJSON geometry")
     kind = geometry.get("type")
     if kind == "Feature":
         return _geometry_bbox(geometry.get("geometry"), where)
@@ -207,7 +208,7 @@ def _geometry_bbox(geometry: Any, where: str) -> BBox:
     if kind == "GeometryCollection":
         parts = geometry.get("geometries")
         if not isinstance(parts, list) or not parts:
-            raise SkError(400, "BAD-REQUEST", f"{where}: a GeometryCollection needs geometries")
+            raise Refusal(400, "BAD-REQUEST", f"{where}: a GeometryCollection needs geometries")
         boxes = [_geometry_bbox(p, where) for p in parts]
         return (
             min(b[0] for b in boxes),
@@ -216,23 +217,23 @@ def _geometry_bbox(geometry: Any, where: str) -> BBox:
             max(b[3] for b in boxes),
         )
     if kind not in ("Polygon", "MultiPolygon"):
-        raise SkError(400, "BAD-REQUEST", f"{where} must be a Polygon or MultiPolygon, not {kind!r}")
+        raise Refusal(400, "BAD-REQUEST", f"{where} must be a Polygon or MultiPolygon, not {kind!r}")
     points = list(_coords(geometry.get("coordinates"), where))
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     box = (min(xs), min(ys), max(xs), max(ys))
     if box[0] < -180 or box[2] > 180 or box[1] < -90 or box[3] > 90:
-        raise SkError(400, "BAD-REQUEST", f"{where} must be in WGS84 longitude/latitude")
+        raise Refusal(400, "BAD-REQUEST", f"{where} must be in WGS84 longitude/latitude")
     if box[0] == box[2] or box[1] == box[3]:
-        raise SkError(400, "BAD-REQUEST", f"{where} has no area")
+        raise Refusal(400, "BAD-REQUEST", f"{where} has no area")
     return box
 
 
 def _scene_ids(body: Mapping[str, Any], key: str = "sceneIds", minimum: int = 1) -> list[str]:
     ids = body.get(key)
     if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
-        raise SkError(400, "BAD-REQUEST", f"{key} must be a list of scene ids")
+        raise Refusal(400, "BAD-REQUEST", f"{key} must be a list of scene ids")
     if len(ids) < minimum:
-        raise SkError(400, "BAD-REQUEST", f"{key} needs at least {minimum} scene id(s)")
+        raise Refusal(400, "BAD-REQUEST", f"{key} needs at least {minimum} scene id(s)")
     return ids
 
 
@@ -249,10 +250,10 @@ def _scenes(state: EmulatorState, ids: Sequence[str]) -> list[dict[str, Any]]:
 def _map_types(body: Mapping[str, Any]) -> list[MapType]:
     names = body.get("mapTypes")
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        raise SkError(400, "BAD-REQUEST", "mapTypes must be a non-empty list of map type names")
+        raise Refusal(400, "BAD-REQUEST", "mapTypes must be a non-empty list of map type names")
     unknown = [n for n in names if n not in ALGORITHMS]
     if unknown:
-        raise SkError(
+        raise Refusal(
             400, "UNKNOWN-MAP-TYPE", f"unknown map type(s) {', '.join(unknown)}; see /kraken/algorithms"
         )
     return [ALGORITHMS[n] for n in names]
@@ -263,7 +264,7 @@ def _number(body: Mapping[str, Any], key: str, default: float | None = None) -> 
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise SkError(400, "BAD-REQUEST", f"{key} must be a number")
+        raise Refusal(400, "BAD-REQUEST", f"{key} must be a number")
     return float(value)
 
 
@@ -334,17 +335,17 @@ def _check_inputs(types: Sequence[MapType], scenes: Sequence[dict[str, Any]]) ->
     """The input kind shared by ``types`` ("single", "pairwise", "nwise"), checked against ``scenes``."""
     kinds = {t.inputs for t in types}
     if len(kinds) > 1:
-        raise SkError(400, "WRONG-NUMBER-OF-SCENES", "map types with different numbers of input scenes")
+        raise Refusal(400, "WRONG-NUMBER-OF-SCENES", "map types with different numbers of input scenes")
     kind = kinds.pop()
     n = len(scenes)
     need = {"single": "exactly 1", "pairwise": "exactly 2", "nwise": "at least 3"}[kind]
     if not {"single": n == 1, "pairwise": n == 2, "nwise": n >= 3}[kind]:
-        raise SkError(400, "WRONG-NUMBER-OF-SCENES", f"{kind} map types take {need} scene(s), got {n}")
+        raise Refusal(400, "WRONG-NUMBER-OF-SCENES", f"{kind} map types take {need} scene(s), got {n}")
     for t in types:
         for scene in scenes:
             if (scene["provider"], scene["dataset"]) not in t.datasets:
                 where = f"{scene['provider']}/{scene['dataset']}"
-                raise SkError(400, "DATASET-NOT-SUPPORTED", f"map type {t.name} does not run on {where}")
+                raise Refusal(400, "DATASET-NOT-SUPPORTED", f"map type {t.name} does not run on {where}")
     return kind
 
 
@@ -353,19 +354,19 @@ def _release_map(
 ) -> KrakenMap:
     """The map a valid release request makes (refused if the geometries do not meet)."""
     if "extent" not in body:
-        raise SkError(400, "BAD-REQUEST", "extent is required")
+        raise Refusal(400, "BAD-REQUEST", "extent is required")
     area: BBox | None = _geometry_bbox(body["extent"], "extent")
     for scene in scenes:
         area = _intersection(area, scene_bbox(scene)) if area is not None else None
         if area is None:
-            raise SkError(400, "EXTENT-OUTSIDE-SCENE", f"extent does not intersect scene {scene['sceneId']}")
+            raise Refusal(400, "EXTENT-OUTSIDE-SCENE", f"extent does not intersect scene {scene['sceneId']}")
     assert area is not None
     sub = body.get("subGeometry")
     sub_id, sub_area = "-", None
     if sub is not None:
         sub_area = _intersection(area, _geometry_bbox(sub, "subGeometry"))
         if sub_area is None:
-            raise SkError(400, "SUBGEOMETRY-OUTSIDE-EXTENT", "subGeometry does not meet the analysed area")
+            raise Refusal(400, "SUBGEOMETRY-OUTSIDE-EXTENT", "subGeometry does not meet the analysed area")
         sub_id = _digest(sub, 12)
     ids = [s["sceneId"] for s in scenes]
     names = [t.name for t in types]
@@ -447,19 +448,19 @@ async def _dry_run_initiate(request: web.Request) -> web.StreamResponse:
     body = await json_body(request)
     runs = body.get("dryRuns")
     if not isinstance(runs, list) or not runs:
-        raise SkError(400, "BAD-REQUEST", "dryRuns must be a non-empty list")
+        raise Refusal(400, "BAD-REQUEST", "dryRuns must be a non-empty list")
     if "extent" not in body:
-        raise SkError(400, "BAD-REQUEST", "extent is required")
+        raise Refusal(400, "BAD-REQUEST", "extent is required")
     extent = _geometry_bbox(body["extent"], "extent")
     scene_ids: dict[str, None] = {}  # every scene once, in order
     analyzed = kraken = 0.0
     for i, run in enumerate(runs):
         if not isinstance(run, dict):
-            raise SkError(400, "BAD-REQUEST", f"dryRuns[{i}] must be an object")
+            raise Refusal(400, "BAD-REQUEST", f"dryRuns[{i}] must be an object")
         types = _map_types(run)
         groups = run.get("scenes")
         if not isinstance(groups, list) or not groups:
-            raise SkError(400, "BAD-REQUEST", f"dryRuns[{i}].scenes must be a non-empty list of lists")
+            raise Refusal(400, "BAD-REQUEST", f"dryRuns[{i}].scenes must be a non-empty list of lists")
         for group in groups:
             scenes = _scenes(state, _scene_ids({"scenes": group}, "scenes"))
             area: BBox | None = extent
@@ -538,14 +539,14 @@ async def _pairs_initiate(request: web.Request) -> web.StreamResponse:
     body = await json_body(request)
     ids = _scene_ids(body)
     if "extent" not in body:
-        raise SkError(400, "BAD-REQUEST", "extent is required")
+        raise Refusal(400, "BAD-REQUEST", "extent is required")
     extent = _geometry_bbox(body["extent"], "extent")
     pairing = body.get("pairingType") or "consecutive"
     if pairing not in _PAIRING_TYPES:
-        raise SkError(400, "BAD-REQUEST", f"pairingType must be one of {', '.join(_PAIRING_TYPES)}")
+        raise Refusal(400, "BAD-REQUEST", f"pairingType must be one of {', '.join(_PAIRING_TYPES)}")
     periodicity = body.get("periodicity")
     if periodicity is not None and periodicity not in _PERIODS:
-        raise SkError(400, "BAD-REQUEST", f"periodicity must be one of {', '.join(_PERIODS)}")
+        raise Refusal(400, "BAD-REQUEST", f"periodicity must be one of {', '.join(_PERIODS)}")
     min_km2 = _number(body, "minIntersection", 0.0) or 0.0
     min_days = _number(body, "minDayDelta", 0.0) or 0.0
     max_days = _number(body, "maxDayDelta")
@@ -598,14 +599,14 @@ async def _nwise_initiate(request: web.Request) -> web.StreamResponse:
     state = get_state(request)
     body = await json_body(request)
     if body.get("groupingType") != "cumulated":
-        raise SkError(400, "BAD-REQUEST", "groupingType must be 'cumulated'")
+        raise Refusal(400, "BAD-REQUEST", "groupingType must be 'cumulated'")
     ids = _scene_ids(body, minimum=3)
     if "extent" not in body:
-        raise SkError(400, "BAD-REQUEST", "extent is required")
+        raise Refusal(400, "BAD-REQUEST", "extent is required")
     extent = _geometry_bbox(body["extent"], "extent")
     min_scenes = body.get("minScenes", 3)
     if isinstance(min_scenes, bool) or not isinstance(min_scenes, int) or min_scenes < 3:
-        raise SkError(400, "BAD-REQUEST", "minScenes must be an integer >= 3")
+        raise Refusal(400, "BAD-REQUEST", "minScenes must be an integer >= 3")
     scenes = _usable(_scenes(state, ids), extent, 0.0)
     error = _same_datetime(scenes)
     groups = [
@@ -640,7 +641,7 @@ def _find_map(request: web.Request) -> KrakenMap:
     map_id = request.match_info["map_id"]
     kmap = kraken_store(get_state(request)).maps.get(map_id)
     if kmap is None:
-        raise SkError(404, "MAP-NOT-FOUND", f"map {map_id} does not exist")
+        raise Refusal(404, "MAP-NOT-FOUND", f"map {map_id} does not exist")
     return kmap
 
 
@@ -658,14 +659,14 @@ async def _map_classes(request: web.Request) -> web.StreamResponse:
 
 def _int(text: str, name: str) -> int:
     if not re.fullmatch(r"\d{1,10}", text):
-        raise SkError(400, "BAD-REQUEST", f"{name} must be a non-negative integer, got {text!r}")
+        raise Refusal(400, "BAD-REQUEST", f"{name} must be a non-negative integer, got {text!r}")
     return int(text)
 
 
 def _flag(query: Mapping[str, str], name: str) -> bool:
     value = query.get(name, "0")
     if value not in ("0", "1"):
-        raise SkError(400, "BAD-REQUEST", f"{name} must be 0 or 1")
+        raise Refusal(400, "BAD-REQUEST", f"{name} must be 0 or 1")
     return value == "1"
 
 
@@ -679,7 +680,7 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
     else:
         start, end = int(first), min(int(last), size - 1) if last else size - 1
     if start >= size or start > end:
-        raise SkError(
+        raise Refusal(
             416,
             "RANGE-NOT-SATISFIABLE",
             f"range {header!r} is outside the {size} bytes of the file",
@@ -702,17 +703,17 @@ async def _grid(request: web.Request) -> web.StreamResponse:
     info = request.match_info
     geometry = info["geometry_id"]
     if geometry not in ("-", kmap.sub_geometry_id):
-        raise SkError(404, "GEOMETRY-NOT-FOUND", f"map {kmap.map_id} has no geometry {geometry}")
+        raise Refusal(404, "GEOMETRY-NOT-FOUND", f"map {kmap.map_id} has no geometry {geometry}")
     zoom, x, y = _int(info["zoom"], "zoom"), _int(info["x"], "x"), _int(info["y"], "y")
     if x >= 2**zoom or y >= 2**zoom:
-        raise SkError(400, "BAD-REQUEST", f"tile {zoom}/{x}/{y} does not exist at zoom {zoom}")
+        raise Refusal(400, "BAD-REQUEST", f"tile {zoom}/{x}/{y} does not exist at zoom {zoom}")
     area = kmap.sub_area if geometry != "-" and kmap.sub_area is not None else kmap.area
     if zoom > kmap.max_zoom or _intersection(area, tile_bounds(zoom, x, y)) is None:
-        raise SkError(404, "TILE-NOT-FOUND", f"map {kmap.map_id} has no tile {zoom}/{x}/{y}")
+        raise Refusal(404, "TILE-NOT-FOUND", f"map {kmap.map_id} has no tile {zoom}/{x}/{y}")
     file_name = info["file_name"]
     owner = next((ALGORITHMS[n] for n in kmap.map_types if file_name in ALGORITHMS[n].file_names), None)
     if owner is None:
-        raise SkError(404, "FILE-NOT-FOUND", f"map {kmap.map_id} has no grid file {file_name}")
+        raise Refusal(404, "FILE-NOT-FOUND", f"map {kmap.map_id} has no grid file {file_name}")
 
     query = request.query
     threshold: float | None = None
@@ -722,20 +723,20 @@ async def _grid(request: web.Request) -> web.StreamResponse:
         except ValueError:
             threshold = math.nan
         if not -1.0 <= threshold <= 1.0:  # NaN fails this too
-            raise SkError(400, "BAD-REQUEST", "user_threshold must be a number in [-1, 1]")
+            raise Refusal(400, "BAD-REQUEST", "user_threshold must be a number in [-1, 1]")
         if not owner.pixel_index:
-            raise SkError(400, "USER-THRESHOLD-NOT-SUPPORTED", f"map type {owner.name} has no user threshold")
+            raise Refusal(400, "USER-THRESHOLD-NOT-SUPPORTED", f"map type {owner.name} has no user threshold")
     unclipped = _unclipped(request)
     force = _flag(query, "force_download")
     classification = query.get("classification") or None
     if classification is not None and owner.classes:  # map types without classes ignore it
         known = owner.segmentation().get("segmentationClassification", {})
         if classification not in known:
-            raise SkError(400, "UNKNOWN-CLASSIFICATION", f"map type {owner.name} has no {classification!r}")
+            raise Refusal(400, "UNKNOWN-CLASSIFICATION", f"map type {owner.name} has no {classification!r}")
     try:
         filters = detection_filter(query.get("detection_filters", ""))
     except ValueError as exc:
-        raise SkError(400, "INVALID-DETECTION-FILTERS", str(exc)) from None
+        raise Refusal(400, "INVALID-DETECTION-FILTERS", str(exc)) from None
 
     key = (kmap.map_id, geometry, zoom, x, y, file_name, threshold, unclipped, classification, filters)
     cached = store.tile_cache.get(key)
@@ -823,7 +824,7 @@ def setup(app: web.Application, state: EmulatorState) -> None:
             app,
             "POST",
             f"/kraken/{name}/initiate",
-            sk_route(initiate),
+            initiate,
             required_fields=required,
             fields=OPTIONAL_FIELDS[name],
         )
@@ -835,13 +836,13 @@ def setup(app: web.Application, state: EmulatorState) -> None:
             required_fields=("pipelineId",),
             fields=(),
         )
-    add_route(app, "POST", "/kraken/algorithms", sk_route(_algorithms), fields=())
-    add_route(app, "GET", "/kraken/map-classes/{map_id}", sk_route(_map_classes), allow_head=False)
+    add_route(app, "POST", "/kraken/algorithms", _algorithms, fields=())
+    add_route(app, "GET", "/kraken/map-classes/{map_id}", _map_classes, allow_head=False)
     add_route(
         app,
         "GET",
         "/kraken/grid/{map_id}/{geometry_id}/{zoom}/{x}/{y}/{file_name}",
-        sk_route(_grid),
+        _grid,
         query=GRID_QUERY,
         allow_head=False,
     )
