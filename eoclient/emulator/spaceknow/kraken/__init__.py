@@ -39,9 +39,9 @@ not ingested (Earth Engine scenes always count as ingested),
 group share a datetime (pairwise releases, pairs, n-wise).
 
 A dry run prices each scene with the credits service's cost model
-(:func:`eoclient.emulator.spaceknow.credits.ledger.quote`: the group's price for the extent's
+(:func:`eoclient.emulator.spaceknow.credits.engine.quote`: the group's price for the extent's
 tiles it has not allocated yet); with ``allocate`` it allocates them through
-:func:`eoclient.emulator.spaceknow.credits.ledger.allocate` (balance, transactions and
+:func:`eoclient.emulator.spaceknow.credits.engine.allocate` (balance, transactions and
 allocations change; ``CREDIT-LIMIT-EXCEEDED`` / ``INSUFFICIENT-CREDIT`` come
 back as the initiate's error). A release allocates nothing: the reference
 ties credit to ``check-area`` and the dry run's ``allocate`` only.

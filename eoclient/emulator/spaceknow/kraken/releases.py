@@ -6,7 +6,7 @@ the finest scene, the tiles listed at the deepest zoom where at most
 :data:`MAX_LISTED_TILES` cover the area), ingests its scenes and answers a
 pipeline that FAILS deterministically when :func:`_release_failure` says so.
 A dry run prices the scenes with the credits cost model
-(:func:`eoclient.emulator.spaceknow.credits.ledger.quote`) and, with
+(:func:`eoclient.emulator.spaceknow.credits.engine.quote`) and, with
 ``allocate``, allocates them.
 """
 
