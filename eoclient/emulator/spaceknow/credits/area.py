@@ -101,5 +101,6 @@ def scene_tiles(scene: dict[str, Any], polygons: list[list[list[list[float]]]]) 
 
 
 def tile_km2(scene: dict[str, Any], row: int) -> float:
+    """The area in km² of one tile of ``row`` of the scene's grid."""
     lat = scene_bbox(scene)[3] - (row + 0.5) * TILE_DEG
     return (TILE_DEG * 111.32 * math.cos(math.radians(lat))) * (TILE_DEG * 110.574)

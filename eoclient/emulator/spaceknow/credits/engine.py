@@ -129,6 +129,7 @@ def used_credit(state: EmulatorState, user_id: str) -> float:
 
 
 def used_by(book: Ledger, user_id: str) -> float:
+    """Credit ``user_id`` has spent on allocations, as ``book`` records it."""
     spent: float = sum(
         float(t["credit"])
         for t in book.transactions

@@ -235,6 +235,7 @@ LAST_DAY: Final = date(2024, 12, 31)
 
 
 def sales_info(p: ProductDef) -> dict[str, dict[str, str]]:
+    """A product's ``salesInfo``: one entry per value column."""
     return {
         column: {
             "frequency": p.frequency,
@@ -251,6 +252,7 @@ def sales_info(p: ProductDef) -> dict[str, dict[str, str]]:
 
 
 def product_json(p: ProductDef) -> dict[str, Any]:
+    """A product as ``/datacube/products/list`` lists it."""
     return {
         "active": p.active,
         "downloadable": p.downloadable,

@@ -29,6 +29,7 @@ def mbr_sides_km(bounds: Sequence[float]) -> tuple[float, float]:
 
 
 def extent_bounds(extent: Any, name: str = "extent") -> tuple[float, float, float, float]:
+    """The bounds of a GeoJSON extent; 400 when it is not a geometry or not WGS84."""
     try:
         x0, y0, x1, y1 = geometry_bounds(extent)
     except ValidationError as exc:
@@ -39,6 +40,7 @@ def extent_bounds(extent: Any, name: str = "extent") -> tuple[float, float, floa
 
 
 def overlap(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float, float] | None:
+    """The common rectangle of two bounds, ``None`` when they do not meet."""
     x0, y0 = max(a[0], b[0]), max(a[1], b[1])
     x1, y1 = min(a[2], b[2]), min(a[3], b[3])
     if x0 > x1 or y0 > y1:

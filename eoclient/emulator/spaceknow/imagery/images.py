@@ -65,6 +65,7 @@ def _pixels(common: Sequence[float], scene: dict[str, Any], resolution: float | 
 
 
 async def get_image_initiate(request: web.Request) -> web.Response:
+    """``POST /imagery/get-image/initiate``: an export pipeline of a scene over the extent."""
     state = get_state(request)
     body = await json_body(request)
     scene_id = body.get("sceneId")
@@ -110,6 +111,7 @@ async def get_image_initiate(request: web.Request) -> web.Response:
 
 
 async def scene_info(request: web.Request) -> web.Response:
+    """``POST /imagery/scene-info``: a scene with its raster metadata."""
     require(request, "imagery.scene-info")
     body = await json_body(request)
     scene_id = body.get("sceneId")
@@ -133,6 +135,7 @@ async def scene_info(request: web.Request) -> web.Response:
 
 
 async def providers(request: web.Request) -> web.Response:
+    """``POST /imagery/providers``: the datasets the caller may use."""
     require(request, "imagery.availability")
     allowed = current_user(request).permissions
     visible = [

@@ -77,6 +77,7 @@ def _ingest_provider(request: web.Request) -> str:
 
 
 async def ingest(request: web.Request) -> web.Response:
+    """``POST /imagery/ingest-scene``: the uploaded scene file ingested (or found a duplicate)."""
     try:
         provider = _ingest_provider(request)
     except Refusal:

@@ -202,6 +202,7 @@ def _results(state: EmulatorState, search: _Search) -> list[dict[str, Any]]:
 
 
 async def search_initiate(request: web.Request) -> web.Response:
+    """``POST /imagery/search/initiate``: a search pipeline over one page of scenes."""
     state = get_state(request)
     search = _parse_search(await json_body(request))
     needed = [f"imagery.images.{p}.{d}" for p, d in search.pairs]

@@ -29,5 +29,6 @@ def fail_next(state: EmulatorState, operation: str, error: str) -> None:
 
 
 def pop_failure(state: EmulatorState, operation: str) -> str | None:
+    """The next injected failure of ``operation``, if any (taken off the queue)."""
     queue = imagery_store(state).failures.get(operation)
     return queue.pop(0) if queue else None

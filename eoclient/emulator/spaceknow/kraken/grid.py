@@ -58,6 +58,7 @@ def _primary(kmap: KrakenMap) -> MapType:
 
 
 async def map_classes(request: web.Request) -> web.StreamResponse:
+    """``GET /kraken/map-classes/{map_id}``: the classes of a released map's main map type."""
     kind = _primary(_find_map(request))
     wire = kind.wire()
     keys = ("deprecatedClasses", "mapType", "segmentationClassification", "segmentationMetadata")
@@ -104,7 +105,23 @@ def _unclipped(request: web.Request) -> bool:
     return False
 
 
+def _threshold(query: Mapping[str, str], owner: MapType) -> float | None:
+    """``user_threshold``, for map types with a pixel index only."""
+    if query.get("user_threshold") in (None, ""):
+        return None
+    try:
+        threshold = float(query["user_threshold"])
+    except ValueError:
+        threshold = math.nan
+    if not -1.0 <= threshold <= 1.0:  # NaN fails this too
+        raise Refusal(400, "BAD-REQUEST", "user_threshold must be a number in [-1, 1]")
+    if not owner.pixel_index:
+        raise Refusal(400, "USER-THRESHOLD-NOT-SUPPORTED", f"map type {owner.name} has no user threshold")
+    return threshold
+
+
 async def grid_file(request: web.Request) -> web.StreamResponse:
+    """``GET /kraken/grid/...``: one file of one tile of a released map."""
     store = kraken_store(get_state(request))
     kmap = _find_map(request)
     info = request.match_info
@@ -123,16 +140,7 @@ async def grid_file(request: web.Request) -> web.StreamResponse:
         raise Refusal(404, "FILE-NOT-FOUND", f"map {kmap.map_id} has no grid file {file_name}")
 
     query = request.query
-    threshold: float | None = None
-    if query.get("user_threshold") not in (None, ""):
-        try:
-            threshold = float(query["user_threshold"])
-        except ValueError:
-            threshold = math.nan
-        if not -1.0 <= threshold <= 1.0:  # NaN fails this too
-            raise Refusal(400, "BAD-REQUEST", "user_threshold must be a number in [-1, 1]")
-        if not owner.pixel_index:
-            raise Refusal(400, "USER-THRESHOLD-NOT-SUPPORTED", f"map type {owner.name} has no user threshold")
+    threshold = _threshold(query, owner)
     unclipped = _unclipped(request)
     force = _flag(query, "force_download")
     classification = query.get("classification") or None

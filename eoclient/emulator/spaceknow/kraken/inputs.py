@@ -44,17 +44,18 @@ __all__ = [
 KM_PER_DEG: Final = 111.32
 
 
-def coords(value: Any, where: str) -> Iterable[tuple[float, float]]:
+def _coords(value: Any, where: str) -> Iterable[tuple[float, float]]:
     if isinstance(value, list) and len(value) >= 2 and all(isinstance(v, int | float) for v in value[:2]):
         yield float(value[0]), float(value[1])
         return
     if not isinstance(value, list) or not value:
         raise Refusal(400, "BAD-REQUEST", f"{where}: malformed coordinates")
     for item in value:
-        yield from coords(item, where)
+        yield from _coords(item, where)
 
 
 def geometry_bbox(geometry: Any, where: str) -> BBox:
+    """The bounding box of a GeoJSON (Multi)Polygon, Feature or GeometryCollection; 400 if it is not one."""
     if not isinstance(geometry, dict):
         raise Refusal(400, "BAD-REQUEST", f"{where} must be a GeoJSON geometry")
     kind = geometry.get("type")
@@ -74,7 +75,7 @@ def geometry_bbox(geometry: Any, where: str) -> BBox:
         )
     if kind not in ("Polygon", "MultiPolygon"):
         raise Refusal(400, "BAD-REQUEST", f"{where} must be a Polygon or MultiPolygon, not {kind!r}")
-    points = list(coords(geometry.get("coordinates"), where))
+    points = list(_coords(geometry.get("coordinates"), where))
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     box = (min(xs), min(ys), max(xs), max(ys))
     if box[0] < -180 or box[2] > 180 or box[1] < -90 or box[3] > 90:
@@ -85,6 +86,7 @@ def geometry_bbox(geometry: Any, where: str) -> BBox:
 
 
 def read_scene_ids(body: Mapping[str, Any], key: str = "sceneIds", minimum: int = 1) -> list[str]:
+    """``body[key]`` as a list of at least ``minimum`` scene ids; 400 otherwise."""
     ids = body.get(key)
     if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
         raise Refusal(400, "BAD-REQUEST", f"{key} must be a list of scene ids")
@@ -94,6 +96,7 @@ def read_scene_ids(body: Mapping[str, Any], key: str = "sceneIds", minimum: int 
 
 
 def find_scenes(state: EmulatorState, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The scenes of ``ids`` (world or ingested); 404 ``SCENE-NOT-FOUND`` for an unknown one."""
     out = []
     for scene_id in ids:
         scene = sk_scenes.find_scene(scene_id, state)
@@ -104,6 +107,7 @@ def find_scenes(state: EmulatorState, ids: Sequence[str]) -> list[dict[str, Any]
 
 
 def read_map_types(body: Mapping[str, Any]) -> list[MapType]:
+    """The algorithms ``body["mapTypes"]`` names; 400 ``UNKNOWN-MAP-TYPE`` for an unknown one."""
     names = body.get("mapTypes")
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise Refusal(400, "BAD-REQUEST", "mapTypes must be a non-empty list of map type names")
@@ -116,6 +120,7 @@ def read_map_types(body: Mapping[str, Any]) -> list[MapType]:
 
 
 def read_number(body: Mapping[str, Any], key: str, default: float | None = None) -> float | None:
+    """``body[key]`` as a finite number (``default`` when absent or null); 400 otherwise."""
     value = body.get(key, default)
     if value is None:
         return default
@@ -125,11 +130,13 @@ def read_number(body: Mapping[str, Any], key: str, default: float | None = None)
 
 
 def intersection(a: BBox, b: BBox) -> BBox | None:
+    """The common box of ``a`` and ``b``, ``None`` when they do not overlap with an area."""
     box = (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
     return box if box[0] < box[2] and box[1] < box[3] else None
 
 
 def km2(box: BBox | None) -> float:
+    """The area of ``box`` in km² (0 for ``None``)."""
     if box is None:
         return 0.0
     mid = math.radians((box[1] + box[3]) / 2)
@@ -137,25 +144,30 @@ def km2(box: BBox | None) -> float:
 
 
 def gsd(scene: Mapping[str, Any]) -> float:
+    """The finest ground sample distance (m) of the scene's bands."""
     return min(float(b["gsd"]) for b in scene["bands"])
 
 
 def deepest_zoom(scenes: Sequence[dict[str, Any]]) -> int:
     # Web-mercator ground resolution at zoom z is 156543 / 2**z metres per pixel (256 px tiles).
+    """A map's ``maxZoom``: the web-mercator zoom of the finest scene resolution, within [10, 19]."""
     finest = min(gsd(s) for s in scenes)
     return max(10, min(19, math.ceil(math.log2(156543.03 / finest))))
 
 
 def scene_time(scene: Mapping[str, Any]) -> datetime:
+    """The scene's datetime."""
     return datetime.strptime(scene["datetime"], DATETIME_FORMAT)
 
 
 def orbit_group(scene: Mapping[str, Any]) -> tuple[str, str, str]:
     # The synthetic world has one relative orbit per dataset and area (foreignId is "<area>-<time>").
+    """The scenes that may be paired or grouped together: ``(provider, dataset, area)``."""
     return scene["provider"], scene["dataset"], str(scene["foreignId"]).rsplit("-", 1)[0]
 
 
 def same_datetime(scenes: Sequence[dict[str, Any]]) -> str | None:
+    """The failure text when two scenes of one orbit group share a datetime, else ``None``."""
     seen: dict[tuple[tuple[str, str, str], str], str] = {}
     for scene in scenes:
         key = (orbit_group(scene), scene["datetime"])
@@ -169,5 +181,6 @@ def same_datetime(scenes: Sequence[dict[str, Any]]) -> str | None:
 
 
 def digest(value: Any, length: int) -> str:
+    """A URL-safe id of ``length`` characters derived from the JSON of ``value``."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"))
     return base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).decode().rstrip("=")[:length]

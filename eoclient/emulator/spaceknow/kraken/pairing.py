@@ -76,6 +76,7 @@ def _slot(when: datetime, periodicity: str) -> tuple[int, ...]:
 
 
 async def pairs_initiate(request: web.Request) -> web.StreamResponse:
+    """``POST /kraken/pairs/initiate``: pairs of scenes for pairwise map types."""
     require(request, "imagery.availability")
     state = get_state(request)
     body = await json_body(request)
@@ -137,6 +138,7 @@ async def pairs_initiate(request: web.Request) -> web.StreamResponse:
 
 
 async def nwise_initiate(request: web.Request) -> web.StreamResponse:
+    """``POST /kraken/nwise/initiate``: cumulated groups of scenes for n-wise map types."""
     require(request, "imagery.availability")
     state = get_state(request)
     body = await json_body(request)

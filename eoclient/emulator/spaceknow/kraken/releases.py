@@ -135,6 +135,7 @@ def _release_failure(
 
 
 async def release_initiate(request: web.Request) -> web.StreamResponse:
+    """``POST /kraken/release/initiate``: a map release pipeline."""
     require(request, "kraken.release")
     state = get_state(request)
     store = kraken_store(state)
@@ -174,6 +175,7 @@ async def release_initiate(request: web.Request) -> web.StreamResponse:
 
 
 async def dry_run_initiate(request: web.Request) -> web.StreamResponse:
+    """``POST /kraken/dry-run/initiate``: what releases would analyse and cost; ``allocate`` allocates it."""
     require(request, "kraken.dry-run")
     state = get_state(request)
     body = await json_body(request)

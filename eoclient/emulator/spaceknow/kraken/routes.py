@@ -37,6 +37,7 @@ OPTIONAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
 
 
 async def list_algorithms(request: web.Request) -> web.StreamResponse:
+    """``POST /kraken/algorithms``: the map types (and datasets) the caller may run."""
     require(request, "kraken.release")
     await json_body(request, required=False)
     held = current_user(request).permissions
