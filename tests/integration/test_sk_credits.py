@@ -10,9 +10,10 @@ from aiohttp import web
 
 from eoclient.emulator import Emulator
 from eoclient.emulator.core.auth import TOKEN_KEY
+from eoclient.emulator.core.refusal import Refusal, spaceknow_shape
 from eoclient.emulator.core.state import EmulatorState, get_state
 from eoclient.emulator.spaceknow.accounts import MAIN_GROUP, OTHER_GROUP, OUTSIDER, TEAMMATE, accounts
-from eoclient.emulator.spaceknow.credits import PAGE_SIZE, CreditsError, allocate, area_cost, ledger
+from eoclient.emulator.spaceknow.credits import PAGE_SIZE, allocate, area_cost, ledger
 from eoclient.emulator.spaceknow.scenes import catalogue, scene_bbox
 from eoclient.errors import NotFoundError, PermissionDeniedError, ValidationError
 from eoclient.spaceknow import SpaceKnow
@@ -25,8 +26,8 @@ def allocate_route(app: web.Application, state: EmulatorState) -> None:
         body = await request.json()
         try:
             cost = allocate(get_state(request), body["sceneIds"], body["geojson"], request[TOKEN_KEY].subject)
-        except CreditsError as exc:
-            return exc.response()
+        except Refusal as exc:
+            return spaceknow_shape(exc)
         return web.json_response({"cost": cost})
 
     app.router.add_post("/_test/credits/allocate", _allocate)
@@ -164,7 +165,7 @@ async def test_user_credit_limit_is_enforced(eo_emulator: Emulator, sk: SpaceKno
     transactions_before = len(ledger(eo_emulator.state).transactions)
     balance_before = accounts(eo_emulator.state).groups[MAIN_GROUP].balance
 
-    with pytest.raises(CreditsError) as direct:
+    with pytest.raises(Refusal) as direct:
         allocate(eo_emulator.state, [dear["sceneId"]], box_in(dear), me)
     assert direct.value.code == "CREDIT-LIMIT-EXCEEDED"
     with pytest.raises(PermissionDeniedError) as through_api:
@@ -186,7 +187,7 @@ async def test_group_balance_cannot_go_below_zero(eo_emulator: Emulator, sk: Spa
     me = await my_id(sk)
     accounts(eo_emulator.state).groups[MAIN_GROUP].balance = 0.5
     scene = scenes("gbdx", "prague", 1)[0]
-    with pytest.raises(CreditsError) as info:
+    with pytest.raises(Refusal) as info:
         allocate(eo_emulator.state, [scene["sceneId"]], box_in(scene), me)
     assert info.value.code == "INSUFFICIENT-CREDIT"
     assert (await sk.credits.user_info()).remaining_credit == 0.5

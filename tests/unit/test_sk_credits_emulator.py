@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from eoclient.emulator.core.refusal import Refusal
 from eoclient.emulator.core.state import EmulatorState
 from eoclient.emulator.spaceknow.accounts import MAIN_GROUP, TEAMMATE, accounts
-from eoclient.emulator.spaceknow.credits import CreditsError, allocate, area_cost, ledger, used_credit
+from eoclient.emulator.spaceknow.credits import allocate, area_cost, ledger, used_credit
 from eoclient.emulator.spaceknow.scenes import catalogue, scene_bbox
 
 USER = "auth0|unit-test-user"
@@ -83,12 +84,12 @@ def test_limits_and_balance_refuse_without_changing_anything(state: EmulatorStat
     allocate(state, [scene_of("pl", "nairobi")["sceneId"]], square(scene_of("pl", "nairobi"), 0.005), USER)
     accounts(state).users[USER].credit_limit = used_credit(state, USER) + 0.5
     snapshot = (len(book.transactions), len(book.allocations), accounts(state).groups[MAIN_GROUP].balance)
-    with pytest.raises(CreditsError) as limit:
+    with pytest.raises(Refusal) as limit:
         allocate(state, [scene["sceneId"]], square(scene, 0.05), USER)
     assert (limit.value.status, limit.value.code) == (403, "CREDIT-LIMIT-EXCEEDED")
     accounts(state).users[USER].credit_limit = None
     accounts(state).groups[MAIN_GROUP].balance = 1.0
-    with pytest.raises(CreditsError) as balance:
+    with pytest.raises(Refusal) as balance:
         allocate(state, [scene["sceneId"]], square(scene, 0.05), USER)
     assert balance.value.code == "INSUFFICIENT-CREDIT"
     assert (len(book.transactions), len(book.allocations)) == snapshot[:2]
@@ -106,7 +107,7 @@ def test_limits_and_balance_refuse_without_changing_anything(state: EmulatorStat
 )
 def test_bad_allocations(state: EmulatorState, scene_ids: Any, geojson: Any, code: str) -> None:
     scene = scene_of("pl", "prague")
-    with pytest.raises(CreditsError) as info:
+    with pytest.raises(Refusal) as info:
         allocate(
             state,
             [scene["sceneId"]] if scene_ids is None else scene_ids,

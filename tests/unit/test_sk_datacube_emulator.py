@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from eoclient.emulator.spaceknow.datacube import PRODUCTS, BadQuery, QueryError, evaluate, product_rows
+from eoclient.emulator.core.refusal import Refusal
+from eoclient.emulator.spaceknow.datacube import PRODUCTS, evaluate, product_rows
 
 PROJECT = {"type": "value-list", "field": "project", "params": {"values": ["industrial_production"]}}
 ALGORITHM = {"type": "value-list", "field": "algorithm", "params": {"values": ["truck_count"]}}
@@ -40,8 +41,9 @@ def query(*extra: dict[str, Any], **options: Any) -> dict[str, Any]:
     ],
 )
 def test_malformed_queries(body: dict[str, Any]) -> None:
-    with pytest.raises(BadQuery):
+    with pytest.raises(Refusal) as info:
         evaluate(body)
+    assert info.value.code == "BAD-REQUEST"
 
 
 @pytest.mark.parametrize(
@@ -58,7 +60,7 @@ def test_malformed_queries(body: dict[str, Any]) -> None:
     ],
 )  # fmt: skip
 def test_queries_that_cannot_run(body: dict[str, Any], code: str) -> None:
-    with pytest.raises(QueryError) as info:
+    with pytest.raises(Refusal) as info:
         evaluate(body)
     assert info.value.code == code
 
@@ -76,7 +78,7 @@ def test_count_aggregator_and_limit() -> None:
     raw = evaluate(query())
     assert [r["value"] for r in counted["data"]] == [float(raw["totalRows"])]
     assert counted["data"][0]["aoiCount"] == 2
-    with pytest.raises(QueryError) as info:
+    with pytest.raises(Refusal) as info:
         evaluate(query(), limit=10)
     assert info.value.code == "QUERY-TOO-LARGE"
 

@@ -3,7 +3,7 @@
 Every SpaceKnow family of the emulator asks this module who is calling and
 what they may do; there is one store per emulator (:func:`accounts`)::
 
-    require(request, "kraken.release")       # raises SkError 403 NOT-AUTHORIZED if missing
+    require(request, "kraken.release")       # raises Refusal 403 NOT-AUTHORIZED if missing
     me = current_user(request)                # the User of the bearer token
     group = accounts(state).group_of(me)      # balance, credits tier, license
 
@@ -43,11 +43,11 @@ from typing import Any, Final
 from aiohttp import web
 
 from eoclient.emulator.core.auth import TOKEN_KEY
+from eoclient.emulator.core.refusal import Refusal
 from eoclient.emulator.core.state import EmulatorState, get_state
 from eoclient.emulator.core.tokens import Credentials
 from eoclient.emulator.spaceknow import scenes as sk_scenes
 from eoclient.emulator.spaceknow.algorithms import algorithm_permissions
-from eoclient.emulator.spaceknow.common import SkError
 
 __all__ = [
     "EMAIL_PATTERN",
@@ -205,9 +205,9 @@ class Accounts:
         return self.groups[user.group_id]
 
     def add_guardian(self, email: str, password: str, name: str, manager: User) -> User:
-        """A new Guardian user in ``manager``'s group; ``SkError`` 409 if the e-mail is taken."""
+        """A new Guardian user in ``manager``'s group; a :class:`Refusal` 409 if the e-mail is taken."""
         if self.by_email(email) is not None:
-            raise SkError(409, "USER-ALREADY-EXISTS", f"a user with e-mail {email} already exists")
+            raise Refusal(409, "USER-ALREADY-EXISTS", f"a user with e-mail {email} already exists")
         return self._add(
             User(
                 id=subject_of(email),
@@ -248,8 +248,8 @@ def current_user(request: web.Request) -> User:
 
 
 def require(request: web.Request, *permissions: str) -> None:
-    """Raise :class:`SkError` 403 ``NOT-AUTHORIZED`` unless the caller holds every permission."""
+    """Raise :class:`Refusal` 403 ``NOT-AUTHORIZED`` unless the caller holds every permission."""
     held = current_user(request).permissions
     missing = [p for p in permissions if p not in held]
     if missing:
-        raise SkError(403, "NOT-AUTHORIZED", f"missing permission(s): {', '.join(missing)}")
+        raise Refusal(403, "NOT-AUTHORIZED", f"missing permission(s): {', '.join(missing)}")

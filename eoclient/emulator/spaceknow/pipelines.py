@@ -8,8 +8,8 @@ FAILED on the accelerated clock; ``/tasking/get-status`` reports it with a
 ``nextTry`` hint (real seconds, scaled from the emulated schedule) and, with
 ``getProgress``, the progress message and step.
 
-Example (in a family module; errors are raised as ``SkError``, see
-:mod:`eoclient.emulator.spaceknow.common`)::
+Example (in a family module; refusals are raised as
+:class:`~eoclient.emulator.core.refusal.Refusal`)::
 
     async def _initiate(request):
         require(request, "kraken.release")
@@ -17,7 +17,7 @@ Example (in a family module; errors are raised as ``SkError``, see
         job = create_pipeline(get_state(request), "kraken/release", result=lambda: {...})
         return initiate_response(job, get_state(request))
 
-    add_route(app, "POST", "/kraken/release/initiate", sk_route(_initiate),
+    add_route(app, "POST", "/kraken/release/initiate", _initiate,
               required_fields=("mapTypes", "extent", "sceneIds"), fields=("subGeometry", "onlyIngested"))
     add_route(app, "POST", "/kraken/release/retrieve", retrieve_handler("kraken/release", "kraken.release"),
               required_fields=("pipelineId",), fields=())
@@ -29,12 +29,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from eoclient.emulator.core.jobs import Job, Phase
+from eoclient.emulator.core.refusal import Refusal, json_body
 from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import EmulatorState, get_state
 from eoclient.emulator.spaceknow.accounts import require
-from eoclient.emulator.spaceknow.common import Handler, SkError, json_body, sk_route
 
 __all__ = ["KIND", "create_pipeline", "initiate_response", "retrieve_handler", "setup"]
 
@@ -92,10 +93,10 @@ def initiate_response(job: Job, state: EmulatorState) -> web.Response:
 def _find(state: EmulatorState, body: dict[str, Any], operation: str | None) -> Job:
     pipeline_id = body.get("pipelineId")
     if not isinstance(pipeline_id, str) or len(pipeline_id) != PIPELINE_ID_LENGTH:
-        raise SkError(400, "BAD-REQUEST", "pipelineId must be a string of 20 characters")
+        raise Refusal(400, "BAD-REQUEST", "pipelineId must be a string of 20 characters")
     job = state.jobs.get(pipeline_id, KIND)
     if job is None or (operation is not None and job.data.get("operation") != operation):
-        raise SkError(404, "PIPELINE-NOT-FOUND", f"pipeline {pipeline_id} not found")
+        raise Refusal(404, "PIPELINE-NOT-FOUND", f"pipeline {pipeline_id} not found")
     return job
 
 
@@ -128,14 +129,14 @@ def retrieve_handler(operation: str, *permissions: str) -> Handler:
         job = _find(state, await json_body(request), operation)
         view = job.view()
         if view.state == "FAILED":
-            raise SkError(409, "PIPELINE-FAILED", view.error or "the pipeline failed")
+            raise Refusal(409, "PIPELINE-FAILED", view.error or "the pipeline failed")
         if not view.terminal:
-            raise SkError(409, "PIPELINE-NOT-RESOLVED", f"pipeline {job.id} is {view.state}")
+            raise Refusal(409, "PIPELINE-NOT-RESOLVED", f"pipeline {job.id} is {view.state}")
         if callable(job.result):
             job.result = job.result()
         return web.json_response(job.result)
 
-    return sk_route(retrieve)
+    return retrieve
 
 
 def setup(app: web.Application, state: EmulatorState) -> None:
@@ -145,7 +146,7 @@ def setup(app: web.Application, state: EmulatorState) -> None:
         app,
         "POST",
         "/tasking/get-status",
-        sk_route(_get_status),
+        _get_status,
         required_fields=("pipelineId",),
         fields=("getProgress",),
     )

@@ -25,10 +25,10 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from eoclient.emulator.core.refusal import Refusal, json_body
 from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import EmulatorState, get_state
 from eoclient.emulator.spaceknow.accounts import EMAIL_PATTERN, accounts, current_user, require
-from eoclient.emulator.spaceknow.common import SkError, json_body, sk_route
 
 __all__ = ["CREATE_GUARDIAN_PATH", "DELETE_GUARDIAN_PATH", "INFO_PATH", "setup"]
 
@@ -40,7 +40,7 @@ DELETE_GUARDIAN_PATH: Final = "/user/guardian-user/delete"
 def _email(body: dict[str, Any]) -> str:
     email = body.get("email")
     if not isinstance(email, str) or not EMAIL_PATTERN.fullmatch(email):
-        raise SkError(400, "BAD-REQUEST", "email: not a valid e-mail address")
+        raise Refusal(400, "BAD-REQUEST", "email: not a valid e-mail address")
     return email
 
 
@@ -50,11 +50,11 @@ async def _info(request: web.Request) -> web.Response:
     if user_id is None:
         return web.json_response(current_user(request).info())
     if not isinstance(user_id, str) or not user_id:
-        raise SkError(400, "BAD-REQUEST", "userId must be a non-empty string")
+        raise Refusal(400, "BAD-REQUEST", "userId must be a non-empty string")
     require(request, "admin.users.manage")
     found = accounts(get_state(request)).find(user_id)
     if found is None:
-        raise SkError(404, "USER-NOT-FOUND", f"user {user_id} not found")
+        raise Refusal(404, "USER-NOT-FOUND", f"user {user_id} not found")
     return web.json_response(found.info())
 
 
@@ -64,9 +64,9 @@ async def _create_guardian(request: web.Request) -> web.Response:
     email = _email(body)
     password, name = body.get("password"), body.get("name")
     if not isinstance(password, str) or not password:
-        raise SkError(400, "BAD-REQUEST", "password: must be a non-empty string")
+        raise Refusal(400, "BAD-REQUEST", "password: must be a non-empty string")
     if not isinstance(name, str) or not name.strip():
-        raise SkError(400, "BAD-REQUEST", "name: must be a non-empty string")
+        raise Refusal(400, "BAD-REQUEST", "name: must be a non-empty string")
     accounts(get_state(request)).add_guardian(email, password, name, current_user(request))
     return web.json_response({})
 
@@ -78,7 +78,7 @@ async def _delete_guardian(request: web.Request) -> web.Response:
     found = store.by_email(email)
     # Managers delete Guardian accounts of their own group only; others look absent.
     if found is None or not found.guardian or found.group_id != current_user(request).group_id:
-        raise SkError(404, "USER-NOT-FOUND", f"no Guardian user with e-mail {email} in your group")
+        raise Refusal(404, "USER-NOT-FOUND", f"no Guardian user with e-mail {email} in your group")
     store.remove(found)
     return web.json_response({})
 
@@ -86,15 +86,13 @@ async def _delete_guardian(request: web.Request) -> web.Response:
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the users routes to the SpaceKnow app."""
     del state
-    add_route(app, "POST", INFO_PATH, sk_route(_info), fields=("userId",))
+    add_route(app, "POST", INFO_PATH, _info, fields=("userId",))
     add_route(
         app,
         "POST",
         CREATE_GUARDIAN_PATH,
-        sk_route(_create_guardian),
+        _create_guardian,
         required_fields=("email", "password", "name"),
         fields=(),
     )
-    add_route(
-        app, "POST", DELETE_GUARDIAN_PATH, sk_route(_delete_guardian), required_fields=("email",), fields=()
-    )
+    add_route(app, "POST", DELETE_GUARDIAN_PATH, _delete_guardian, required_fields=("email",), fields=())
