@@ -29,8 +29,9 @@ from urllib.parse import urljoin
 
 import msgspec
 
+from eoclient._context import ServiceContext
 from eoclient._http import media
-from eoclient._http.transport import Response, Transport
+from eoclient._http.transport import Response
 from eoclient._models import Model, from_json, from_wire
 from eoclient._paths import segment
 from eoclient.errors import ResponseDecodeError, ValidationError
@@ -107,8 +108,8 @@ class Catalog:
         items = await sh.catalog.search("sentinel-2-l2a", datetime="2023-06", max_items=50).collect()
     """
 
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
+        self._ctx = ctx
 
     # -- core ----------------------------------------------------------------------
 
@@ -296,7 +297,7 @@ class Catalog:
         if verb not in ("POST", "GET"):
             raise ValidationError("method", f"must be 'POST' or 'GET', got {method!r}")
         query = SearchQuery.build(
-            collections=catalog_collection_ids(collections, self._transport.base_url),
+            collections=catalog_collection_ids(collections, self._ctx.transport.base_url),
             bbox=bbox,
             intersects=intersects,
             datetime=datetime,
@@ -319,14 +320,14 @@ class Catalog:
     # -- plumbing ----------------------------------------------------------------------
 
     async def _get(self, path: str, type_: type[_T], *, operation: str) -> _T:
-        resp = await self._transport.request("GET", path, operation=operation, expect=media.JSON)
+        resp = await self._ctx.transport.request("GET", path, operation=operation, expect=media.JSON)
         return from_wire(resp.json(), type_, operation=operation, path=resp.path)
 
     def _fetcher(
         self, operation: str, decode: Callable[[Response], SearchPage[Any]]
     ) -> Callable[[_Request], Awaitable[SearchPage[Any]]]:
         async def fetch(request: _Request) -> SearchPage[Any]:
-            resp = await self._transport.request(
+            resp = await self._ctx.transport.request(
                 request["method"],
                 request["url"],
                 operation=operation,
@@ -375,8 +376,8 @@ class Catalog:
 
     def _on_our_host(self, href: str, current: str, operation: str) -> str:
         # A link elsewhere (another host, or http where we speak https) would take the bearer with it.
-        absolute = urljoin(self._transport.url(current), href)
-        return self._transport.check_own_host(absolute, operation=operation)
+        absolute = urljoin(self._ctx.transport.url(current), href)
+        return self._ctx.transport.check_own_host(absolute, operation=operation)
 
 
 def _next_link(links: Sequence[Link]) -> Link | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from eoclient._http.transport import Transport
+from eoclient._context import ServiceContext
 from eoclient._models import Model, from_wire
 from eoclient.errors import ValidationError
 from eoclient.paging import Paginator
@@ -48,13 +48,13 @@ class TilingGrid(Model):
 class TilingGrids:
     """The tiling grids of Batch Processing v2. Reached as ``sh.tiling_grids``."""
 
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
+        self._ctx = ctx
 
     def list(self, count: int | None = None, *, max_items: int | None = None) -> Paginator[TilingGrid]:
         """Every tiling grid, following the service's paging (``count`` is the page size)."""
         return view_paginator(
-            self._transport,
+            self._ctx.transport,
             _BASE,
             TilingGrid,
             operation="tiling_grids.list",
@@ -68,7 +68,7 @@ class TilingGrids:
             raise ValidationError("grid_id", f"expected an integer >= 0, got {grid_id!r}")
         path = f"{_BASE}/{grid_id}"
         op = "tiling_grids.get"
-        answer: Any = await self._transport.request_json("GET", path, operation=op)
+        answer: Any = await self._ctx.transport.request_json("GET", path, operation=op)
         # The OpenAPI answer is the descriptor itself; accept the {"data": ...} envelope too.
         if isinstance(answer, dict) and isinstance(answer.get("data"), dict):
             answer = answer["data"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from eoclient._client import BaseClient
+from eoclient._http.transport import Transport
 from eoclient._models import from_wire
 from eoclient.errors import ResponseDecodeError
 from eoclient.paging import Page, Paginator
@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 
 def cursor_paginator(
-    client: BaseClient,
+    transport: Transport,
     path: str,
     item_type: type[T],
     body: Mapping[str, Any],
@@ -39,9 +39,7 @@ def cursor_paginator(
         payload = dict(base)
         if cursor is not None:
             payload["cursor"] = cursor
-        data = await client.transport.request_json(
-            "POST", path, operation=operation, json=payload, idempotent=True
-        )
+        data = await transport.request_json("POST", path, operation=operation, json=payload, idempotent=True)
         if not isinstance(data, dict):
             raise ResponseDecodeError('expected {"results": [...]}', operation=operation, path=path)
         if "results" not in data:

@@ -29,7 +29,7 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from eoclient._checks import optional_text
-from eoclient._client import BaseClient
+from eoclient._context import ServiceContext
 from eoclient._http.transport import decode_json
 from eoclient._models import from_wire
 from eoclient.errors import NotFoundError, ResponseDecodeError, ValidationError
@@ -227,15 +227,15 @@ FiltersArg = Sequence[Filter | Mapping[str, Any]] | Mapping[str, Any]
 class Datacube:
     """SpaceKnow Datacube. Reached as ``sk.datacube`` of :class:`~eoclient.SpaceKnow`."""
 
-    def __init__(self, client: BaseClient) -> None:
-        self._client = client
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
+        self._ctx = ctx
 
     def _single_page(self, path: str, body: dict[str, Any], decode: Any, operation: str) -> Paginator[Any]:
         """These listings come in one answer; a Paginator keeps every listing alike."""
 
         async def fetch(cursor: Any) -> Page[Any]:
             del cursor
-            data = await self._client.transport.request_json(
+            data = await self._ctx.transport.request_json(
                 "POST", path, operation=operation, json=body, idempotent=True
             )
             return Page(decode(data), None)
@@ -352,7 +352,7 @@ class Datacube:
                 "keep_all_versions": keep_all_versions,
             },
         )
-        data = await self._client.transport.request_json(
+        data = await self._ctx.transport.request_json(
             "POST", DATAPOINTS, operation="datacube.datapoints", json=body, idempotent=True
         )
         return from_wire(data, Datapoints, operation="datacube.datapoints", path=DATAPOINTS)
@@ -390,7 +390,7 @@ class Datacube:
             },
         )
         return await initiate(
-            self._client,
+            self._ctx,
             DATAPOINTS_INITIATE,
             body,
             retrieve=DATAPOINTS_RETRIEVE,
@@ -414,7 +414,7 @@ class Datacube:
     async def product(self, product_id: str) -> Product:
         """One product's metadata; :class:`~eoclient.errors.NotFoundError` if there is none."""
         op = "datacube.products"
-        data = await self._client.transport.request_json(
+        data = await self._ctx.transport.request_json(
             "POST", PRODUCTS, operation=op, json={"productId": _product_id(product_id)}, idempotent=True
         )
         found = from_wire(data, list[Product], operation=op, path=PRODUCTS)
@@ -432,7 +432,7 @@ class Datacube:
         return match[0]
 
     async def _text(self, path: str, body: dict[str, Any], operation: str) -> str:
-        resp = await self._client.transport.request(
+        resp = await self._ctx.transport.request(
             "POST", path, operation=operation, json=body, idempotent=True, expect=_CSV_ANSWER
         )
         header = resp.headers.get("Content-Type", "")
@@ -471,7 +471,7 @@ class Datacube:
     async def _stream_rows(
         self, path: str, body: dict[str, Any], operation: str
     ) -> AsyncGenerator[dict[str, str], None]:
-        async with self._client.transport.stream(
+        async with self._ctx.transport.stream(
             "POST", path, operation=operation, json=body, idempotent=True, expect=_CSV_ANSWER
         ) as resp:
             if resp.content_type == "application/json":

@@ -18,7 +18,7 @@ from typing import Any, Final
 import anyio
 
 from eoclient._checks import optional_text
-from eoclient._client import BaseClient
+from eoclient._context import ServiceContext
 from eoclient._models import from_user
 from eoclient._paths import segment
 from eoclient.bulk import BulkReport, Download, Downloaded, Failure, download_all, download_file
@@ -161,8 +161,8 @@ def _params_for(file_name: str, params: Mapping[str, str]) -> dict[str, str]:
 class KrakenGrid:
     """Grid files of released maps (the base of :class:`~eoclient.spaceknow.kraken.Kraken`)."""
 
-    def __init__(self, client: BaseClient) -> None:
-        self._client = client
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
+        self._ctx = ctx
 
     # listings -------------------------------------------------------------------------------------------
 
@@ -175,7 +175,7 @@ class KrakenGrid:
         """
 
         async def fetch(cursor: Any) -> Page[Algorithm]:
-            items = await self._client.transport.request_json(
+            items = await self._ctx.transport.request_json(
                 "POST",
                 ALGORITHMS_PATH,
                 operation="kraken.algorithms",
@@ -190,7 +190,7 @@ class KrakenGrid:
     async def map_classes(self, map_id: str) -> MapClasses:
         """Classes and colours the algorithm of map ``map_id`` used."""
         path = MAP_CLASSES_PATH.format(map_id=segment(_segment(map_id, "map_id"), "map_id"))
-        result: MapClasses = await self._client.transport.request_json(
+        result: MapClasses = await self._ctx.transport.request_json(
             "GET", path, operation="kraken.map-classes", type=MapClasses
         )
         return result
@@ -253,7 +253,7 @@ class KrakenGrid:
         if await anyio.to_thread.run_sync(target.is_dir):
             target = target / file_name
         return await download_file(
-            self._client.transport, path, target, operation="kraken.grid", params=params or None
+            self._ctx.transport, path, target, operation="kraken.grid", params=params or None
         )
 
     async def grid_files(self, map_types: str | Sequence[str]) -> list[str]:
@@ -336,7 +336,7 @@ class KrakenGrid:
                     )
 
         return await download_all(
-            self._client.transport,
+            self._ctx.transport,
             items(),
             concurrency=concurrency,
             limiter=limiter,

@@ -128,9 +128,9 @@ def test_request_ids() -> None:
 
 @pytest.mark.parametrize("surface", [V2, LEGACY])
 def test_resume_token_keeps_the_settings(surface: Any) -> None:
-    client: Any = object()  # nothing is sent
+    ctx: Any = object()  # nothing is sent
     strategy: BatchJobStrategy[Any] = BatchJobStrategy(
-        client, surface, UID, start=True, until="done", allow_partial=False
+        ctx, surface, UID, start=True, until="done", allow_partial=False
     )
     token = Job(strategy).resume_token
     resumed = resume_job(token, offline_sh())

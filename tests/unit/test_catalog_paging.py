@@ -8,8 +8,10 @@ import msgspec
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from eoclient._context import ServiceContext
 from eoclient._http.dialects import SENTINELHUB
 from eoclient._http.transport import Response, Transport
+from eoclient._polling import PollPolicy
 from eoclient.errors import ForeignHostError, ResponseDecodeError
 from eoclient.sentinelhub.catalog import CATALOG_PATH, Catalog
 from eoclient.sentinelhub.catalog_models import SearchPage
@@ -58,7 +60,7 @@ def page(ns: range, next_link: dict[str, Any] | None = None, **extra: Any) -> di
 
 def catalog(pages: list[dict[str, Any]]) -> tuple[Catalog, ScriptedTransport]:
     transport = ScriptedTransport(pages)
-    return Catalog(transport), transport  # type: ignore[arg-type]
+    return Catalog(ServiceContext(transport, PollPolicy(), None)), transport  # type: ignore[arg-type]
 
 
 async def test_merge_true_merges_link_body_into_previous_body() -> None:

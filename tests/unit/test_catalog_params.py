@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from eoclient._context import ServiceContext
+from eoclient._polling import PollPolicy
 from eoclient.errors import ValidationError
 from eoclient.geo import BBox
 from eoclient.sentinelhub.catalog import Catalog, format_datetime
@@ -82,7 +84,7 @@ def test_malformed_datetime_names_the_field(value: Any) -> None:
 @pytest.fixture
 def cat() -> tuple[Catalog, ScriptedTransport]:
     transport = ScriptedTransport([])
-    return Catalog(transport), transport  # type: ignore[arg-type]
+    return Catalog(ServiceContext(transport, PollPolicy(), None)), transport  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
