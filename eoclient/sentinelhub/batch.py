@@ -36,7 +36,7 @@ from eoclient._context import ServiceContext
 from eoclient._models import from_wire
 from eoclient.errors import ValidationError
 from eoclient.jobs import Job
-from eoclient.paging import Paginator
+from eoclient.paging import Paginator, ViewToken
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.batch_jobs import V2, BatchAPIBase
 from eoclient.sentinelhub.batch_models import BatchRequest, BatchSpec, prepare_batch_spec
@@ -133,7 +133,7 @@ class Batch(BatchAPIBase[BatchRequest]):
 
     def requests(
         self, *, sort: str | None = None, count: int | None = None, max_items: int | None = None
-    ) -> Paginator[BatchRequest]:
+    ) -> Paginator[BatchRequest, ViewToken]:
         """Every batch request of the account, page by page (``count`` per page, at most 100).
 
         ``sort``: one of :data:`SORTS` (``"created:desc"`` for the newest first).

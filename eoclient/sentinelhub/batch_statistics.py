@@ -52,7 +52,7 @@ from eoclient.errors import (
     ValidationError,
 )
 from eoclient.jobs import Job, JobState, JobStatus, PollPolicy, register_job_kind
-from eoclient.paging import Paginator
+from eoclient.paging import Paginator, ViewToken
 from eoclient.sentinelhub._lookup import body_key, holds, newer_than, take_fence
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.batch_statistics_models import (
@@ -331,7 +331,7 @@ class BatchStatistics:
 
     def list(
         self, *, sort: str | None = None, count: int | None = None, max_items: int | None = None
-    ) -> Paginator[BatchStatisticsTask]:
+    ) -> Paginator[BatchStatisticsTask, ViewToken]:
         """Every request of the account, page by page (``viewtoken`` paging).
 
         ``sort``: ``created``, ``created:desc``, ``status`` or ``status:desc``;

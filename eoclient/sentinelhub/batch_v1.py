@@ -42,7 +42,7 @@ from eoclient._models import from_user, from_wire
 from eoclient._outcome import create_or_find
 from eoclient.errors import ValidationError
 from eoclient.jobs import Job
-from eoclient.paging import Paginator
+from eoclient.paging import Paginator, ViewToken
 from eoclient.sentinelhub._lookup import named
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.batch_jobs import LEGACY, BatchAPIBase, request_id
@@ -125,7 +125,7 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
         sort: str | None = None,
         count: int | None = None,
         max_items: int | None = None,
-    ) -> Paginator[BatchV1Request]:
+    ) -> Paginator[BatchV1Request, ViewToken]:
         """Legacy batch requests, page by page.
 
         ``collection_id``: only those writing into that batch collection;
@@ -178,7 +178,7 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
         status: str | None = None,
         count: int | None = None,
         max_items: int | None = None,
-    ) -> Paginator[BatchTile]:
+    ) -> Paginator[BatchTile, ViewToken]:
         """The output tiles of a request (after analysis), optionally only those with ``status``.
 
         Example::
@@ -259,7 +259,7 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
 
     def collections(
         self, *, search: str | None = None, count: int | None = None, max_items: int | None = None
-    ) -> Paginator[BatchCollection]:
+    ) -> Paginator[BatchCollection, ViewToken]:
         """Every batch collection of the account (``search`` as in :meth:`requests`)."""
         return view_paginator(
             self._ctx.transport,

@@ -31,7 +31,7 @@ from eoclient._outcome import Claims, create_or_find
 from eoclient._paths import segments
 from eoclient.bulk import download_file
 from eoclient.errors import DownloadSizeError, ResponseDecodeError, ValidationError
-from eoclient.paging import Page, Paginator
+from eoclient.paging import NoCursor, Page, Paginator, ViewToken
 from eoclient.sentinelhub._lookup import named
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.byoc_models import (
@@ -134,7 +134,7 @@ class BYOC:
 
     def collections(
         self, search: str | None = None, count: int | None = None, *, max_items: int | None = None
-    ) -> Paginator[Collection]:
+    ) -> Paginator[Collection, ViewToken]:
         """Every collection of the account, page by page.
 
         ``search``: a word, or words joined with ``|`` (or) and ``&`` (and);
@@ -246,7 +246,7 @@ class BYOC:
         count: int | None = None,
         *,
         max_items: int | None = None,
-    ) -> Paginator[Tile]:
+    ) -> Paginator[Tile, ViewToken]:
         """The tiles of a collection, page by page.
 
         ``sort``: ``"created:asc"`` or ``"created:desc"``; ``path``: only the
@@ -303,7 +303,7 @@ class BYOC:
             raise ValidationError("path", "a file name as listed by tile_files() is required")
         return f"{self._tile_path(collection_id, tile_id)}/files/{segments(path, 'path')}"
 
-    def tile_files(self, collection_id: Any, tile_id: Any) -> Paginator[str]:
+    def tile_files(self, collection_id: Any, tile_id: Any) -> Paginator[str, NoCursor]:
         """The file names of a tile of a Planet (subscription/order) collection.
 
         The service answers in one page; it is a :class:`Paginator` like every listing.
@@ -311,12 +311,12 @@ class BYOC:
         url = self._tile_path(collection_id, tile_id) + "/files"
         op = "byoc.tile_files"
 
-        async def fetch(cursor: Any) -> Page[str]:
+        async def fetch(cursor: NoCursor | None) -> Page[str, NoCursor]:
             del cursor
             answer = await self._ctx.transport.request_json("GET", url, operation=op)
             return Page(from_wire(file_list(answer), list[str], operation=op, path=url))
 
-        return Paginator(fetch)
+        return Paginator(fetch, cursor_kind=NoCursor)
 
     async def tile_file_size(self, collection_id: Any, tile_id: Any, path: str) -> int:
         """The size in bytes of a file of a Planet tile (a ``HEAD`` request)."""

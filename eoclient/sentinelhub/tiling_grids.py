@@ -14,7 +14,7 @@ from typing import Any, Final
 from eoclient._context import ServiceContext
 from eoclient._models import Model, from_wire
 from eoclient.errors import ValidationError
-from eoclient.paging import Paginator
+from eoclient.paging import Paginator, ViewToken
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.byoc_models import page_count
 
@@ -51,7 +51,9 @@ class TilingGrids:
     def __init__(self, ctx: ServiceContext[Any]) -> None:
         self._ctx = ctx
 
-    def list(self, count: int | None = None, *, max_items: int | None = None) -> Paginator[TilingGrid]:
+    def list(
+        self, count: int | None = None, *, max_items: int | None = None
+    ) -> Paginator[TilingGrid, ViewToken]:
         """Every tiling grid, following the service's paging (``count`` is the page size)."""
         return view_paginator(
             self._ctx.transport,

@@ -23,7 +23,7 @@ from typing import Any, Final
 from eoclient._context import ServiceContext
 from eoclient._models import from_wire
 from eoclient.errors import ValidationError
-from eoclient.paging import Paginator
+from eoclient.paging import Paginator, SkCursor
 from eoclient.spaceknow._paging import cursor_paginator
 from eoclient.spaceknow.credits_models import (
     AreaCheck,
@@ -99,7 +99,7 @@ class Credits:
 
     def transactions(
         self, *, group_id: str | None = None, max_items: int | None = None
-    ) -> Paginator[CreditTransaction]:
+    ) -> Paginator[CreditTransaction, SkCursor]:
         """The credit transactions of your group (or of ``group_id``: admin permission needed).
 
         Pages are fetched as the iteration reaches them::
@@ -119,7 +119,7 @@ class Credits:
 
     def allocations(
         self, *, group_id: str | None = None, max_items: int | None = None
-    ) -> Paginator[CreditAllocation]:
+    ) -> Paginator[CreditAllocation, SkCursor]:
         """The allocated areas of your group (or of ``group_id``: admin permission needed)."""
         body = {"groupId": _optional_id(group_id, "group_id")}
         return cursor_paginator(

@@ -34,7 +34,7 @@ from eoclient._http.transport import decode_json
 from eoclient._models import from_wire
 from eoclient.errors import NotFoundError, ResponseDecodeError, ValidationError
 from eoclient.jobs import Job
-from eoclient.paging import Page, Paginator
+from eoclient.paging import NoCursor, Page, Paginator
 from eoclient.spaceknow.datacube_models import (
     CSV_FORMATS,
     Aoi,
@@ -230,21 +230,23 @@ class Datacube:
     def __init__(self, ctx: ServiceContext[Any]) -> None:
         self._ctx = ctx
 
-    def _single_page(self, path: str, body: dict[str, Any], decode: Any, operation: str) -> Paginator[Any]:
+    def _single_page(
+        self, path: str, body: dict[str, Any], decode: Any, operation: str
+    ) -> Paginator[Any, NoCursor]:
         """These listings come in one answer; a Paginator keeps every listing alike."""
 
-        async def fetch(cursor: Any) -> Page[Any]:
+        async def fetch(cursor: NoCursor | None) -> Page[Any, NoCursor]:
             del cursor
             data = await self._ctx.transport.request_json(
                 "POST", path, operation=operation, json=body, idempotent=True
             )
             return Page(decode(data), None)
 
-        return Paginator(fetch)
+        return Paginator(fetch, cursor_kind=NoCursor)
 
     # -- AoIs and the catalogue --
 
-    def aois(self) -> Paginator[Aoi]:
+    def aois(self) -> Paginator[Aoi, NoCursor]:
         """The AoIs you may filter datapoints by (``GeoIntersects(label=...)``).
 
         Example::
@@ -274,7 +276,7 @@ class Datacube:
         algorithm: str | None = None,
         aoi_name: str | None = None,
         aoi_label: str | None = None,
-    ) -> Paginator[CatalogueEntry]:
+    ) -> Paginator[CatalogueEntry, NoCursor]:
         """What the Datacube has datapoints for, optionally narrowed by each field.
 
         The service groups entries by algorithm; here they come flat, algorithm
@@ -401,7 +403,7 @@ class Datacube:
 
     # -- products --
 
-    def products(self, *, downloadable_only: bool = False) -> Paginator[Product]:
+    def products(self, *, downloadable_only: bool = False) -> Paginator[Product, NoCursor]:
         """The SpaceKnow products of the Datacube (only those you can download, if asked)."""
         if not isinstance(downloadable_only, bool):
             raise ValidationError("downloadable_only", "must be a bool")

@@ -47,7 +47,7 @@ from eoclient._models import from_user
 from eoclient.errors import TransportError, ValidationError
 from eoclient.geo import as_geojson, geometry_bounds
 from eoclient.jobs import Job
-from eoclient.paging import Page, Paginator
+from eoclient.paging import Page, Paginator, SceneCursor
 from eoclient.spaceknow.imagery_models import (
     Band,
     Dataset,
@@ -403,7 +403,7 @@ class Imagery:
         scene_coverage: bool | None = None,
         force_refresh: bool | None = None,
         max_items: int | None = None,
-    ) -> Paginator[Scene]:
+    ) -> Paginator[Scene, SceneCursor]:
         """Scenes of ``datasets`` over ``extent``, page by page (each page one search pipeline).
 
         ``datasets`` are ``(provider, dataset)`` tuples, ``{"provider", "dataset"}``
@@ -430,12 +430,12 @@ class Imagery:
             force_refresh=force_refresh,
         )
 
-        async def fetch(cursor: int | None) -> Page[Scene]:
-            job = await self._search_job(body, cursor)
+        async def fetch(cursor: SceneCursor | None) -> Page[Scene, SceneCursor]:
+            job = await self._search_job(body, None if cursor is None else cursor.offset)
             page = await job
-            return Page(page.results, page.cursor)
+            return Page(page.results, None if page.cursor is None else SceneCursor(str(page.cursor)))
 
-        return Paginator(fetch, max_items=max_items)
+        return Paginator(fetch, cursor_kind=SceneCursor, max_items=max_items)
 
     async def search_job(
         self,

@@ -23,7 +23,7 @@ from eoclient._models import from_user
 from eoclient._paths import segment
 from eoclient.bulk import BulkReport, Download, Downloaded, Failure, download_all, download_file
 from eoclient.errors import ValidationError
-from eoclient.paging import Page, Paginator
+from eoclient.paging import NoCursor, Page, Paginator
 from eoclient.spaceknow.kraken_models import Algorithm, MapClasses, ReleaseResult
 
 __all__ = [
@@ -166,7 +166,7 @@ class KrakenGrid:
 
     # listings -------------------------------------------------------------------------------------------
 
-    def algorithms(self) -> Paginator[Algorithm]:
+    def algorithms(self) -> Paginator[Algorithm, NoCursor]:
         """The map types this user may run, with datasets, grid files and classes (one page).
 
         Example::
@@ -174,7 +174,7 @@ class KrakenGrid:
             files = {a.map_type: a.files for a in await sk.kraken.algorithms().collect()}
         """
 
-        async def fetch(cursor: Any) -> Page[Algorithm]:
+        async def fetch(cursor: NoCursor | None) -> Page[Algorithm, NoCursor]:
             items = await self._ctx.transport.request_json(
                 "POST",
                 ALGORITHMS_PATH,
@@ -185,7 +185,7 @@ class KrakenGrid:
             )
             return Page(items, None)
 
-        return Paginator(fetch)
+        return Paginator(fetch, cursor_kind=NoCursor)
 
     async def map_classes(self, map_id: str) -> MapClasses:
         """Classes and colours the algorithm of map ``map_id`` used."""

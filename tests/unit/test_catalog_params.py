@@ -11,6 +11,7 @@ from eoclient._context import ServiceContext
 from eoclient._polling import PollPolicy
 from eoclient.errors import ValidationError
 from eoclient.geo import BBox
+from eoclient.paging import StacNext
 from eoclient.sentinelhub.catalog import Catalog, format_datetime
 
 
@@ -192,8 +193,8 @@ def _first_request(catalog: Catalog, **kwargs: Any) -> dict[str, Any]:
     kwargs.setdefault("datetime", "2023-06")
     paginator = catalog.search("sentinel-2-l2a", **kwargs)
     first = paginator._first
-    assert isinstance(first, dict)
-    return first
+    assert isinstance(first, StacNext)
+    return first.request()
 
 
 class GeoThing:
