@@ -336,6 +336,8 @@ class Catalog:
         async def fetch(cursor: StacNext | None) -> SearchPage[Any]:
             assert cursor is not None  # every listing of this module starts from its first request
             request = cursor.request()
+            # A resumed cursor is user text: its URL must be ours before the bearer goes with it.
+            self._ctx.transport.check_own_host(request["url"], operation=operation)
             resp = await self._ctx.transport.request(
                 request["method"],
                 request["url"],

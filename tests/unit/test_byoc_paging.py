@@ -13,6 +13,7 @@ from eoclient._http.dialects import SENTINELHUB
 from eoclient._http.transport import Transport
 from eoclient._polling import PollPolicy
 from eoclient.errors import ForeignHostError, ResponseDecodeError
+from eoclient.paging import Page, ViewToken
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.tiling_grids import TilingGrid, TilingGrids
 
@@ -85,3 +86,20 @@ async def test_get_accepts_a_data_envelope_and_rejects_a_bad_shape(transport: Tr
         assert (await grids_of(transport).get(1)).name == "UTM 10km grid"
         with pytest.raises(ResponseDecodeError):
             await grids_of(transport).get(2)
+
+
+async def test_a_resumed_url_cursor_is_checked_for_the_host_again(transport: Transport) -> None:
+    listing = grids_of(transport).list()
+    with aioresponses() as mock:
+        mock.get(URL, payload={"data": [{"id": 5}], "links": {}})
+        start = ViewToken(f"{BASE}/api/v2/batch/tilinggrids?viewtoken=u5")
+        assert [g.id for g in await _items(listing.pages(start=start))] == [5]
+        assert [str(key[1]) for key in mock.requests] == [f"{BASE}/api/v2/batch/tilinggrids?viewtoken=u5"]
+        # Saved text is the user's: a URL elsewhere would take the bearer with it.
+        with pytest.raises(ForeignHostError):
+            await _items(listing.pages(start=ViewToken("https://elsewhere.test/api/v2/batch/tilinggrids")))
+        assert len(mock.requests) == 1
+
+
+async def _items(pages: AsyncIterator[Page[TilingGrid, ViewToken]]) -> list[TilingGrid]:
+    return [item async for page in pages for item in page.items]
