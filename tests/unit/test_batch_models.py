@@ -140,6 +140,13 @@ def test_resume_token_keeps_the_settings(surface: Any) -> None:
     assert msgspec.json.decode(token)["data"] == {"start": True, "until": "done", "allowPartial": False}
 
 
+def test_a_resumed_strategy_holds_the_clients_context() -> None:
+    token = Job(BatchJobStrategy(object(), V2, UID)).resume_token  # type: ignore[arg-type]
+    sh = offline_sh()
+    for resumed in (resume_job(token, sh), sh.resume_job(token), resume_job(token, sh.context)):
+        assert resumed.strategy._ctx is sh.context  # type: ignore[attr-defined]
+
+
 def test_resume_token_with_a_bad_goal_is_refused() -> None:
     token = msgspec.json.encode({"v": 1, "kind": V2.kind, "id": UID, "data": {"until": "forever"}})
     with pytest.raises(ValidationError):
