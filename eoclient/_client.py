@@ -92,7 +92,7 @@ class BaseClient:
         """
         if poll is not None:
             check_instance("poll", poll, PollPolicy)
-        return resume_job(token, self, poll=poll or self.poll_policy)
+        return resume_job(token, self._context, poll=poll or self.poll_policy)
 
     async def request(self, method: str, path: str, *, operation: str = "raw", **kwargs: Any) -> Response:
         """Call an endpoint this client has no method for yet, with every transport guarantee.

@@ -27,6 +27,7 @@ import anyio
 import msgspec
 
 from eoclient._cadence import Cadence, Deadline
+from eoclient._context import ServiceContext
 from eoclient._log import log_event
 from eoclient._polling import PollPolicy, RandomLike
 from eoclient._redact import scrub
@@ -157,7 +158,12 @@ class DrivingStrategy(JobStrategy[T_co], Protocol[T_co]):
 
 
 JobFactory = Callable[[Any, str, Mapping[str, Any]], JobStrategy[Any]]
-"""``factory(client, job_id, data)`` re-creating a strategy from a resume token."""
+"""``factory(ctx, job_id, data)`` re-creating a strategy from a resume token.
+
+``ctx`` is the client's :class:`~eoclient._context.ServiceContext` (what the
+strategy's family holds), or whatever was passed to :func:`resume_job` when
+that is not a client.
+"""
 
 _REGISTRY: dict[str, JobFactory] = {}
 _SERVICES: dict[str, str] = {}  # kind -> the service whose client runs it
@@ -548,7 +554,7 @@ class Job(Generic[T]):
 
 
 def register_job_kind(kind: str, factory: JobFactory, *, service: str | None = None) -> None:
-    """Make ``kind`` resumable: ``factory(client, job_id, data)`` re-creates its strategy.
+    """Make ``kind`` resumable: ``factory(ctx, job_id, data)`` re-creates its strategy.
 
     ``service`` is the service whose client runs the kind (default: the
     kind's prefix when it names one, ``"sentinelhub.batch"`` -> ``"sentinelhub"``);
@@ -633,8 +639,9 @@ def _check_client(parsed: _Token, client: Any) -> None:
 def resume_job(token: str | bytes, client: Any, *, poll: PollPolicy | None = None) -> Job[Any]:
     """Re-attach to a job from its :attr:`Job.resume_token`, e.g. in another process.
 
-    ``client`` is the client to resume on: one of the service the token names
-    (a SpaceKnow pipeline's token needs a SpaceKnow client). Raises
+    ``client`` is the client to resume on (or its ``context``): one of the
+    service the token names (a SpaceKnow pipeline's token needs a SpaceKnow
+    client). The strategy is given the client's context, as its family is. Raises
     ValidationError (field ``resume_token``) for a malformed token, an unknown
     version, a kind no imported module registered, no client, or a client of
     another service (naming both services).
@@ -649,4 +656,10 @@ def resume_job(token: str | bytes, client: Any, *, poll: PollPolicy | None = Non
     factory = _REGISTRY.get(parsed.kind)
     if factory is None:
         raise ValidationError("resume_token", f"unknown job kind {parsed.kind!r}")
-    return Job(factory(client, parsed.id, parsed.data), poll=poll)
+    return Job(factory(_context_of(client), parsed.id, parsed.data), poll=poll)
+
+
+def _context_of(client: Any) -> Any:
+    """A client's :class:`ServiceContext`; anything else (a context, a test's stand-in) as it is."""
+    ctx = getattr(client, "context", None)
+    return ctx if isinstance(ctx, ServiceContext) else client

@@ -5,35 +5,183 @@ supplies ``fetch(cursor) -> Page`` (Sentinel Hub ``viewtoken``, STAC ``next``
 links, SpaceKnow ``cursor``, or anything else that says where the next page
 is) and gets item iteration, whole pages, ``max_items`` that stops without
 fetching further pages, and ``collect()``.
+
+Each family's cursor has its own kind (:class:`ViewToken`, :class:`StacNext`,
+:class:`SkCursor`, :class:`SceneCursor`; :class:`NoCursor` for listings that
+come in one answer), all of them ``str`` subclasses: a cursor is saved as its
+text (``str(page.next)``, or put in JSON as it is) and restored with its kind
+(``ViewToken(text)``). ``Paginator.pages(start=...)`` refuses a cursor of
+another kind before anything is sent.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Self
+
+import msgspec
+
+if sys.version_info >= (3, 13):
+    from typing import TypeVar
+else:  # TypeVar defaults (PEP 696) arrived in 3.13
+    from typing_extensions import TypeVar
 
 from eoclient.errors import ResponseDecodeError, ValidationError
 
-__all__ = ["Page", "Paginator"]
+__all__ = [
+    "Cursor",
+    "NoCursor",
+    "Page",
+    "Paginator",
+    "SceneCursor",
+    "SkCursor",
+    "StacNext",
+    "ViewToken",
+]
 
 T = TypeVar("T")
+C = TypeVar("C", default=Any)  # a cursor kind; untyped (Any) for a Paginator built without one
+
+
+# -- cursor kinds --------------------------------------------------------------------------
+
+
+class Cursor(str):
+    """Where a listing goes on: text, so it is saved and restored as it is.
+
+    The base of every family's cursor kind. ``str(cursor)`` is the text to
+    save; ``Kind(text)`` (e.g. ``ViewToken(text)``) restores it, checking the
+    text (:class:`~eoclient.errors.ValidationError` naming ``cursor``).
+    """
+
+    __slots__ = ()
+    what: ClassVar[str] = "cursor"
+    """How errors name this kind."""
+
+    def __new__(cls, text: str) -> Self:
+        if not isinstance(text, str) or not text:
+            raise ValidationError("cursor", f"a {cls.__name__} is non-empty text, got {text!r:.80}")
+        cls._check(text)
+        return super().__new__(cls, text)
+
+    @classmethod
+    def _check(cls, text: str) -> None:
+        """Refuse text that cannot be a cursor of this kind (hook for the kinds)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str.__repr__(self)})"
+
+
+class ViewToken(Cursor):
+    """A Sentinel Hub listing's cursor (BYOC, Batch, tiling grids...).
+
+    Its text is the ``viewtoken`` the service handed out (``links.nextToken``),
+    or the absolute ``links.next`` URL when the service gave only that (such a
+    URL is followed only on the client's own host).
+    """
+
+    __slots__ = ()
+    what = "Sentinel Hub viewtoken"
+
+    @property
+    def is_url(self) -> bool:
+        """Whether the text is a ``links.next`` URL rather than a token."""
+        return self.startswith(("https://", "http://"))
+
+
+class StacNext(Cursor):
+    """The Sentinel Hub catalog's cursor: the request a STAC ``next`` link asks for.
+
+    Its text is that request as JSON (``{"method": "GET"|"POST", "url": ...,
+    "params"|"body"|"headers": ...}``), keys sorted.
+    """
+
+    __slots__ = ()
+    what = "STAC next request"
+
+    @classmethod
+    def _check(cls, text: str) -> None:
+        try:
+            request = msgspec.json.decode(str(text))
+        except msgspec.DecodeError:
+            raise ValidationError(
+                "cursor", "a StacNext is a JSON request, got text that is not JSON"
+            ) from None
+        if not (
+            isinstance(request, dict)
+            and request.get("method") in ("GET", "POST")
+            and isinstance(request.get("url"), str)
+            and all(isinstance(request.get(k) or {}, dict) for k in ("params", "body", "headers"))
+        ):
+            raise ValidationError("cursor", 'a StacNext is {"method": "GET"|"POST", "url": ..., ...} as JSON')
+
+    @classmethod
+    def of(cls, request: dict[str, Any]) -> StacNext:
+        """The cursor of a request (``method``, ``url`` and ``params``/``body``/``headers``)."""
+        return cls(msgspec.json.encode(request, order="sorted").decode())
+
+    def request(self) -> dict[str, Any]:
+        """The request this cursor stands for."""
+        decoded: dict[str, Any] = msgspec.json.decode(str(self))
+        return decoded
+
+
+class SkCursor(Cursor):
+    """A SpaceKnow listing's ``cursor`` (credit transactions, allocations...), as the service gave it."""
+
+    __slots__ = ()
+    what = "SpaceKnow cursor"
+
+
+class SceneCursor(Cursor):
+    """SpaceKnow imagery search's cursor: the next page's offset, as decimal text (``"50"``)."""
+
+    __slots__ = ()
+    what = "SpaceKnow imagery search cursor"
+
+    @classmethod
+    def _check(cls, text: str) -> None:
+        if not (text.isascii() and text.isdigit()):
+            raise ValidationError("cursor", f"a SceneCursor is a non-negative integer, got {text!r:.80}")
+
+    @property
+    def offset(self) -> int:
+        """The cursor as the integer the service takes."""
+        return int(self)
+
+
+class NoCursor(Cursor):
+    """The kind of a listing that comes in one answer: it has no cursor, so nothing to resume from."""
+
+    __slots__ = ()
+    what = "single-page listing"
+
+    @classmethod
+    def _check(cls, text: str) -> None:
+        raise ValidationError("cursor", "this listing comes in one page: it has no cursor to resume from")
+
+
+# -- pages and paginators ------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
+class Page(Generic[T, C]):
     """One page: its items and where the next page is (``None`` on the last)."""
 
     items: Sequence[T]
-    next: Any = None
+    next: C | None = None
 
 
-class Paginator(Generic[T]):
+class Paginator(Generic[T, C]):
     """Items of a paged listing, fetched page by page as they are consumed.
 
     Iterating starts from the first page each time. ``max_items`` trims the
-    last page exactly and no page beyond it is requested.
+    last page exactly and no page beyond it is requested. ``cursor_kind`` is
+    the :class:`Cursor` kind of the listing's pages (``None``: any cursor,
+    unchecked); ``pages(start=...)`` refuses a cursor of another kind.
 
     Example::
 
@@ -46,34 +194,39 @@ class Paginator(Generic[T]):
 
     def __init__(
         self,
-        fetch: Callable[[Any], Awaitable[Page[T]]],
+        fetch: Callable[[C | None], Awaitable[Page[T, C]]],
         *,
-        first: Any = None,
+        cursor_kind: type[C] | None = None,
+        first: C | None = None,
         max_items: int | None = None,
     ) -> None:
         if max_items is not None and max_items < 0:
             raise ValidationError("max_items", "must be >= 0 or None")
         self._fetch = fetch
         self._first = first
+        self.cursor_kind = cursor_kind
         self.max_items = max_items
 
-    async def pages(self, *, start: Any = None) -> AsyncIterator[Page[T]]:
+    async def pages(self, *, start: C | None = None) -> AsyncIterator[Page[T, C]]:
         """Yield whole pages (the last one trimmed to ``max_items``).
 
         ``start`` is a page's ``next`` kept from an earlier listing: the listing
         goes on from there (``max_items`` then counts from that page) instead
-        of starting over. Cursors are plain values (a string, a URL, a request
-        as a dict), so they can be saved as JSON between processes.
+        of starting over. Cursors are ``str`` subclasses: save ``str(page.next)``,
+        restore with the listing's kind (``ViewToken(text)``; the text itself is
+        accepted too). A cursor of another kind (a SpaceKnow cursor given to a
+        Sentinel Hub listing) is a :class:`~eoclient.errors.ValidationError`
+        naming ``start`` and both kinds, raised before anything is sent.
 
         Example::
 
             async for page in listing.pages():
-                save(page.next)                      # ... the process stops here ...
-            async for page in listing.pages(start=load()):
+                save(str(page.next))                 # ... the process stops here ...
+            async for page in listing.pages(start=ViewToken(load())):
                 ...
         """
         remaining = self.max_items
-        cursor = self._first if start is None else start
+        cursor = self._first if start is None else self._resumed(start)
         seen: set[Any] = set()
         while remaining is None or remaining > 0:
             page = await self._fetch(cursor)
@@ -94,6 +247,22 @@ class Paginator(Generic[T]):
             seen.add(key)
             cursor = page.next
 
+    def _resumed(self, start: Any) -> C:
+        """``start`` as this listing's cursor kind, or a ValidationError naming both kinds."""
+        kind = self.cursor_kind
+        if kind is None or isinstance(start, kind):
+            return start  # type: ignore[no-any-return]
+        if type(start) is str:  # saved text read back (e.g. from JSON): restore it as our kind
+            try:
+                return kind(start)  # type: ignore[call-arg]
+            except ValidationError as exc:
+                raise ValidationError("start", str(exc).removeprefix("cursor: ")) from None
+        raise ValidationError(
+            "start",
+            f"a {_kind_name(type(start))} cannot resume this listing, which pages by "
+            f"{_kind_name(kind)}: give a cursor this listing's pages handed out",
+        )
+
     async def __aiter__(self) -> AsyncIterator[T]:
         async for page in self.pages():
             for item in page.items:
@@ -102,6 +271,11 @@ class Paginator(Generic[T]):
     async def collect(self) -> list[T]:
         """All items (up to ``max_items``) as a list."""
         return [item async for item in self]
+
+
+def _kind_name(kind: type) -> str:
+    what = getattr(kind, "what", None)
+    return f"{kind.__name__} ({what})" if isinstance(what, str) else kind.__name__
 
 
 def _hashable(value: Any) -> Any:

@@ -44,7 +44,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final
 
-from eoclient._client import BaseClient
+from eoclient._context import ServiceContext
 from eoclient._http import media
 from eoclient._models import Model, from_wire
 from eoclient._outcome import create_or_find
@@ -86,14 +86,14 @@ class AsyncProcessJob:
 
     def __init__(
         self,
-        client: BaseClient,
+        ctx: ServiceContext[Any],
         request_id: str,
         *,
         url: str | None = None,
         responses: Sequence[tuple[str, str]] = (),
         verify: Verify | None = None,
     ) -> None:
-        self._client = client
+        self._ctx = ctx
         self.job_id = request_id
         self.url = url
         self.responses = [(str(i), str(f)) for i, f in responses]
@@ -107,7 +107,7 @@ class AsyncProcessJob:
         return f"{ASYNC_PROCESS_PATH}/{self.job_id}"
 
     async def poll(self) -> JobStatus:
-        resp = await self._client.transport.request(
+        resp = await self._ctx.transport.request(
             "GET", self._path(), operation="async_process.status", ok={404: True}, expect=media.JSON
         )
         if resp.status != 404:
@@ -152,7 +152,7 @@ class AsyncProcessJob:
         return {"url": self.url, "responses": [list(r) for r in self.responses]}
 
 
-def _resume(client: Any, job_id: str, data: Mapping[str, Any]) -> AsyncProcessJob:
+def _resume(ctx: ServiceContext[Any], job_id: str, data: Mapping[str, Any]) -> AsyncProcessJob:
     url = data.get("url")
     raw = data.get("responses") or []
     if (url is not None and not isinstance(url, str)) or not isinstance(raw, list):
@@ -163,7 +163,7 @@ def _resume(client: Any, job_id: str, data: Mapping[str, Any]) -> AsyncProcessJo
             raise ValidationError("resume_token", "malformed Async Process responses")
         responses.append((item[0], item[1]))
     return AsyncProcessJob(
-        client, uuid_id(job_id, field="resume_token", prefix=""), url=url, responses=responses
+        ctx, uuid_id(job_id, field="resume_token", prefix=""), url=url, responses=responses
     )
 
 
@@ -182,8 +182,8 @@ class AsyncProcess:
         token = job.resume_token         # re-attach elsewhere: sh.resume_job(token)
     """
 
-    def __init__(self, client: BaseClient) -> None:
-        self._client = client
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
+        self._ctx = ctx
 
     async def create(
         self,
@@ -208,13 +208,13 @@ class AsyncProcess:
         :class:`~eoclient.errors.RateLimitError`). A lost answer raises
         :class:`~eoclient.errors.OutcomeUnknownError` (see the module docstring).
         """
-        check_deployment(request, self._client.transport.base_url)
+        check_deployment(request, self._ctx.transport.base_url)
         model, wire = prepare_async_request(request, delivery)
         assert model.output is not None and model.output.delivery is not None
         op = "async_process.create"
 
         async def send() -> _Status:
-            data: _Status = await self._client.transport.request_json(
+            data: _Status = await self._ctx.transport.request_json(
                 "POST", ASYNC_PROCESS_PATH, operation=op, json=wire, type=_Status
             )
             if not data.id:
@@ -236,9 +236,9 @@ class AsyncProcess:
         )
         assert data.id is not None
         strategy = AsyncProcessJob(
-            self._client, data.id, url=model.output.delivery.url, responses=model.responses, verify=verify
+            self._ctx, data.id, url=model.output.delivery.url, responses=model.responses, verify=verify
         )
-        return Job(strategy, poll=poll or self._client.poll_policy, initial_status=_running(data.status))
+        return Job(strategy, poll=poll or self._ctx.poll, initial_status=_running(data.status))
 
     def job(
         self,
@@ -256,13 +256,13 @@ class AsyncProcess:
         the request has finished, or never existed: the API cannot tell.
         """
         rid = uuid_id(request_id, field="request_id", prefix="")
-        strategy = AsyncProcessJob(self._client, rid, url=url, responses=responses, verify=verify)
-        return Job(strategy, poll=poll or self._client.poll_policy)
+        strategy = AsyncProcessJob(self._ctx, rid, url=url, responses=responses, verify=verify)
+        return Job(strategy, poll=poll or self._ctx.poll)
 
     async def status(self, request_id: Any) -> str | None:
         """``"RUNNING"`` while the request runs; ``None`` once it has finished (the service answers 404)."""
         rid = uuid_id(request_id, field="request_id", prefix="")
-        resp = await self._client.transport.request(
+        resp = await self._ctx.transport.request(
             "GET",
             f"{ASYNC_PROCESS_PATH}/{rid}",
             operation="async_process.status",

@@ -32,11 +32,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from eoclient._client import BaseClient
+from eoclient._context import ServiceContext
 from eoclient._models import from_wire
 from eoclient.errors import ValidationError
 from eoclient.jobs import Job
-from eoclient.paging import Paginator
+from eoclient.paging import Paginator, ViewToken
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.batch_jobs import V2, BatchAPIBase
 from eoclient.sentinelhub.batch_models import BatchRequest, BatchSpec, prepare_batch_spec
@@ -62,9 +62,9 @@ class Batch(BatchAPIBase[BatchRequest]):
 
     _surface = V2
 
-    def __init__(self, client: BaseClient) -> None:
-        super().__init__(client)
-        self.v1 = BatchV1(client)
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
+        super().__init__(ctx)
+        self.v1 = BatchV1(ctx)
         """The legacy Batch Process API (``/api/v1/batch/...``)."""
         self._grids: dict[int, TilingGrid] = {}
 
@@ -91,7 +91,7 @@ class Batch(BatchAPIBase[BatchRequest]):
             created = await sh.batch.create(spec)
             await sh.batch.analyse(created.id)
         """
-        model, wire = prepare_batch_spec(request, self._client.transport.base_url)
+        model, wire = prepare_batch_spec(request, self._ctx.transport.base_url)
         if check_grid:
             await self._check_grid(model)
         return await self._create(wire)
@@ -102,7 +102,7 @@ class Batch(BatchAPIBase[BatchRequest]):
             return
         grid = self._grids.get(inp.id)
         if grid is None:
-            grid = self._grids[inp.id] = await TilingGrids(self._client.transport).get(inp.id)
+            grid = self._grids[inp.id] = await TilingGrids(self._ctx).get(inp.id)
         if not grid.supports(inp.resolution):
             offered = (
                 ", ".join(f"{r:g}" for r in (grid.properties.resolutions or [])) if grid.properties else ""
@@ -124,7 +124,7 @@ class Batch(BatchAPIBase[BatchRequest]):
         if not isinstance(description, str):
             raise ValidationError("description", f"expected a string, got {type(description).__name__}")
         path = self._path(request)
-        answer: Any = await self._client.transport.request_json(
+        answer: Any = await self._ctx.transport.request_json(
             "PUT", path, operation="batch.update", json={"description": description}
         )
         if isinstance(answer, dict) and "id" in answer and "status" in answer:
@@ -133,7 +133,7 @@ class Batch(BatchAPIBase[BatchRequest]):
 
     def requests(
         self, *, sort: str | None = None, count: int | None = None, max_items: int | None = None
-    ) -> Paginator[BatchRequest]:
+    ) -> Paginator[BatchRequest, ViewToken]:
         """Every batch request of the account, page by page (``count`` per page, at most 100).
 
         ``sort``: one of :data:`SORTS` (``"created:desc"`` for the newest first).
@@ -146,7 +146,7 @@ class Batch(BatchAPIBase[BatchRequest]):
         if sort is not None and sort not in SORTS:
             raise ValidationError("sort", f"must be one of {', '.join(SORTS)}, got {sort!r}")
         return view_paginator(
-            self._client.transport,
+            self._ctx.transport,
             self._surface.base,
             BatchRequest,
             operation="batch.list",

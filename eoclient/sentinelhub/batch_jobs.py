@@ -48,7 +48,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Generic, Protocol, TypeVar
 
-from eoclient._client import BaseClient
+from eoclient._context import ServiceContext
+from eoclient._http.transport import Transport
 from eoclient._models import from_wire
 from eoclient._outcome import Claims, act_or_check, create_or_find, note_created
 from eoclient.errors import BadRequestError, ConflictError, ValidationError
@@ -171,7 +172,7 @@ class BatchJobStrategy(Generic[R]):
 
     def __init__(
         self,
-        client: BaseClient,
+        ctx: ServiceContext[Any],
         surface: Surface,
         job_id: str,
         *,
@@ -181,7 +182,7 @@ class BatchJobStrategy(Generic[R]):
     ) -> None:
         if until not in UNTIL:
             raise ValidationError("until", f"must be one of {', '.join(UNTIL)}")
-        self._client = client
+        self._ctx = ctx
         self.surface = surface
         self.job_id = request_id(job_id)
         self.start = start
@@ -198,13 +199,13 @@ class BatchJobStrategy(Generic[R]):
         return f"{self.surface.base}/{self.job_id}"
 
     async def _get(self) -> R:
-        record: R = await self._client.transport.request_json(
+        record: R = await self._ctx.transport.request_json(
             "GET", self._path, operation=f"{self.surface.family}.get", type=self.surface.decode
         )
         return record
 
     async def _action(self, action: str) -> None:
-        await send_action(self._client, self.surface, self.job_id, action)
+        await send_action(self._ctx.transport, self.surface, self.job_id, action)
 
     def status_of(self, record: R) -> JobStatus:
         """How ``record`` reads as a job status for this job's goal."""
@@ -267,9 +268,8 @@ class BatchJobStrategy(Generic[R]):
 _ACTIONS_SHOWN: Final = {"analyse": "ANALYSE", "start": "START", "stop": "STOP", "cancel": "CANCEL"}
 
 
-async def send_action(client: BaseClient, surface: Surface, ident: str, action: str) -> None:
+async def send_action(transport: Transport, surface: Surface, ident: str, action: str) -> None:
     """POST an action; a lost answer is checked against the request's state before raising."""
-    transport = client.transport
     path = f"{surface.base}/{ident}"
 
     async def send() -> None:
@@ -305,13 +305,13 @@ def _how_to_find(surface: Surface, wire: dict[str, Any]) -> str:
 
 
 def _factory(surface_name: str) -> Any:
-    def resume(client: Any, job_id: str, data: Mapping[str, Any]) -> BatchJobStrategy[Any]:
+    def resume(ctx: ServiceContext[Any], job_id: str, data: Mapping[str, Any]) -> BatchJobStrategy[Any]:
         surface = V2 if surface_name == "v2" else LEGACY
         until = data.get("until", "done")
         if until not in UNTIL:
             raise ValidationError("resume_token", f"unknown batch goal {until!r}")
         return BatchJobStrategy(
-            client,
+            ctx,
             surface,
             job_id,
             start=bool(data.get("start", False)),
@@ -340,8 +340,8 @@ class BatchAPIBase(Generic[R]):
 
     _surface: Surface
 
-    def __init__(self, client: BaseClient) -> None:
-        self._client = client
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
+        self._ctx = ctx
         self._claims = Claims()
 
     def _path(self, request: Any, action: str | None = None) -> str:
@@ -349,17 +349,17 @@ class BatchAPIBase(Generic[R]):
         return f"{path}/{action}" if action else path
 
     async def _fetch(self, request: Any) -> R:
-        record: R = await self._client.transport.request_json(
+        record: R = await self._ctx.transport.request_json(
             "GET", self._path(request), operation=f"{self._surface.family}.get", type=self._surface.decode
         )
         return record
 
     async def _post(self, request: Any, action: str) -> None:
-        await send_action(self._client, self._surface, request_id(request), action)
+        await send_action(self._ctx.transport, self._surface, request_id(request), action)
 
     async def _create(self, wire: dict[str, Any]) -> R:
         """POST a checked request body; a lost answer is looked up (see the module docstring)."""
-        surface, transport = self._surface, self._client.transport
+        surface, transport = self._surface, self._ctx.transport
         operation, listing = f"{surface.family}.create", f"{surface.family}.list"
         # Taken before sending: whatever the create made is newer than this.
         fence = await take_fence(transport, surface.base, operation=listing)
@@ -426,7 +426,7 @@ class BatchAPIBase(Generic[R]):
             await self._post(record.id, "start")  # v2: a stopped request resumes
             acted = True
         strategy: BatchJobStrategy[R] = BatchJobStrategy(
-            self._client,
+            self._ctx,
             self._surface,
             record.id,
             start=start,
@@ -437,15 +437,15 @@ class BatchAPIBase(Generic[R]):
         if not acted:
             strategy.last = record
             initial = strategy.status_of(record)
-        return Job(strategy, poll=self._client.poll_policy, initial_status=initial)
+        return Job(strategy, poll=self._ctx.poll, initial_status=initial)
 
     def _attach(self, request: Any, *, start: bool, until: str, allow_partial: bool) -> Job[R]:
         strategy: BatchJobStrategy[R] = BatchJobStrategy(
-            self._client,
+            self._ctx,
             self._surface,
             request_id(request),
             start=start,
             until=until,
             allow_partial=allow_partial,
         )
-        return Job(strategy, poll=self._client.poll_policy)
+        return Job(strategy, poll=self._ctx.poll)

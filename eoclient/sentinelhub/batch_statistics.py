@@ -42,7 +42,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from eoclient._client import BaseClient
+from eoclient._context import ServiceContext
 from eoclient._models import from_wire
 from eoclient._outcome import Claims, act_or_check, create_or_find, note_created
 from eoclient.errors import (
@@ -52,7 +52,7 @@ from eoclient.errors import (
     ValidationError,
 )
 from eoclient.jobs import Job, JobState, JobStatus, PollPolicy, register_job_kind
-from eoclient.paging import Paginator
+from eoclient.paging import Paginator, ViewToken
 from eoclient.sentinelhub._lookup import body_key, holds, newer_than, take_fence
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.batch_statistics_models import (
@@ -132,15 +132,15 @@ class BatchStatisticsJob:
 
     kind = KIND
 
-    def __init__(self, client: BaseClient, request_id: str) -> None:
-        self._client = client
+    def __init__(self, ctx: ServiceContext[Any], request_id: str) -> None:
+        self._ctx = ctx
         self.job_id = request_id
 
     def __repr__(self) -> str:
         return f"BatchStatisticsJob({self.job_id!r})"
 
     async def poll(self) -> JobStatus:
-        data = await self._client.transport.request_json(
+        data = await self._ctx.transport.request_json(
             "GET",
             f"{BATCH_STATISTICS_PATH}/{self.job_id}/status",
             operation="batch_statistics.status",
@@ -150,12 +150,12 @@ class BatchStatisticsJob:
 
     async def result(self, final: JobStatus) -> BatchStatisticsTask:
         path = f"{BATCH_STATISTICS_PATH}/{self.job_id}"
-        body = await self._client.transport.request_json("GET", path, operation="batch_statistics.get")
+        body = await self._ctx.transport.request_json("GET", path, operation="batch_statistics.get")
         return from_wire(body, BatchStatisticsTask, operation="batch_statistics.get", path=path)
 
     async def cancel(self) -> bool:
         try:
-            await self._client.transport.request(
+            await self._ctx.transport.request(
                 "POST",
                 f"{BATCH_STATISTICS_PATH}/{self.job_id}/stop",
                 operation="batch_statistics.stop",
@@ -169,8 +169,8 @@ class BatchStatisticsJob:
         return {}
 
 
-def _resume(client: Any, job_id: str, data: Mapping[str, Any]) -> BatchStatisticsJob:
-    return BatchStatisticsJob(client, uuid_id(job_id, field="resume_token", prefix=""))
+def _resume(ctx: ServiceContext[Any], job_id: str, data: Mapping[str, Any]) -> BatchStatisticsJob:
+    return BatchStatisticsJob(ctx, uuid_id(job_id, field="resume_token", prefix=""))
 
 
 register_job_kind(KIND, _resume, service="sentinelhub")
@@ -185,8 +185,8 @@ class BatchStatistics:
     :class:`~eoclient.errors.BadRequestError`.
     """
 
-    def __init__(self, client: BaseClient) -> None:
-        self._client = client
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
+        self._ctx = ctx
         self._claims = Claims()
 
     def _job(
@@ -194,8 +194,8 @@ class BatchStatistics:
     ) -> Job[Any]:
         initial = to_job_status(status) if status is not None else None
         return Job(
-            BatchStatisticsJob(self._client, request_id),
-            poll=poll or self._client.poll_policy,
+            BatchStatisticsJob(self._ctx, request_id),
+            poll=poll or self._ctx.poll,
             initial_status=initial,
         )
 
@@ -226,7 +226,7 @@ class BatchStatistics:
             task = await job
             print(task.status, task.cost_pu)
         """
-        check_deployment(request, self._client.transport.base_url)
+        check_deployment(request, self._ctx.transport.base_url)
         _, wire = prepare_batch_statistics_request(request)
         created = await self._create(wire)
         job: Job[BatchStatisticsTask] = self._job(created.id, created, poll)
@@ -245,7 +245,7 @@ class BatchStatistics:
         return job
 
     async def _create(self, wire: dict[str, Any]) -> BatchStatisticsTask:
-        transport, op, listing = self._client.transport, "batch_statistics.create", "batch_statistics.list"
+        transport, op, listing = self._ctx.transport, "batch_statistics.create", "batch_statistics.list"
         # Taken before sending: whatever the create made is newer than this.
         fence = await take_fence(transport, BATCH_STATISTICS_PATH, operation=listing)
 
@@ -284,20 +284,20 @@ class BatchStatistics:
     async def get(self, request_id: Any) -> BatchStatisticsTask:
         """The whole request: status, cost, the request body, the last user action."""
         path = f"{BATCH_STATISTICS_PATH}/{_request_id(request_id)}"
-        body = await self._client.transport.request_json("GET", path, operation="batch_statistics.get")
+        body = await self._ctx.transport.request_json("GET", path, operation="batch_statistics.get")
         return from_wire(body, BatchStatisticsTask, operation="batch_statistics.get", path=path)
 
     async def status(self, request_id: Any) -> BatchStatisticsStatus:
         """The request's status (``status``, ``completionPercentage``, ``costPu``, ``error``...)."""
         path = f"{BATCH_STATISTICS_PATH}/{_request_id(request_id)}/status"
-        return await self._client.transport.request_json(  # type: ignore[no-any-return]
+        return await self._ctx.transport.request_json(  # type: ignore[no-any-return]
             "GET", path, operation="batch_statistics.status", type=BatchStatisticsStatus
         )
 
     async def _action(self, request_id: Any, action: str) -> None:
         ident = _request_id(request_id)
         path = f"{BATCH_STATISTICS_PATH}/{ident}"
-        transport, op = self._client.transport, f"batch_statistics.{action}"
+        transport, op = self._ctx.transport, f"batch_statistics.{action}"
 
         # Not retried on 5xx: the service may have acted, and a repeated action is refused (400);
         # a lost answer is checked against the request's last user action instead.
@@ -327,11 +327,11 @@ class BatchStatistics:
     async def stop(self, request_id: Any) -> None:
         """Stop a request (STOPPED, ``stoppedStatusReason`` USER_ACTION); ``job.cancel()`` does this."""
         path = f"{BATCH_STATISTICS_PATH}/{_request_id(request_id)}/stop"
-        await self._client.transport.request("POST", path, operation="batch_statistics.stop", idempotent=True)
+        await self._ctx.transport.request("POST", path, operation="batch_statistics.stop", idempotent=True)
 
     def list(
         self, *, sort: str | None = None, count: int | None = None, max_items: int | None = None
-    ) -> Paginator[BatchStatisticsTask]:
+    ) -> Paginator[BatchStatisticsTask, ViewToken]:
         """Every request of the account, page by page (``viewtoken`` paging).
 
         ``sort``: ``created``, ``created:desc``, ``status`` or ``status:desc``;
@@ -345,7 +345,7 @@ class BatchStatistics:
         if sort is not None and sort not in SORTS:
             raise ValidationError("sort", f"must be one of {', '.join(sorted(SORTS))}")
         return view_paginator(
-            self._client.transport,
+            self._ctx.transport,
             BATCH_STATISTICS_PATH,
             BatchStatisticsTask,
             operation="batch_statistics.list",

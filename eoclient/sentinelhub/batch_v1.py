@@ -42,7 +42,7 @@ from eoclient._models import from_user, from_wire
 from eoclient._outcome import create_or_find
 from eoclient.errors import ValidationError
 from eoclient.jobs import Job
-from eoclient.paging import Paginator
+from eoclient.paging import Paginator, ViewToken
 from eoclient.sentinelhub._lookup import named
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.batch_jobs import LEGACY, BatchAPIBase, request_id
@@ -89,7 +89,7 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
         (the request is looked up among those created since, by what was sent;
         else :class:`~eoclient.errors.OutcomeUnknownError`).
         """
-        _, wire = prepare_batch_v1_spec(request, self._client.transport.base_url)
+        _, wire = prepare_batch_v1_spec(request, self._ctx.transport.base_url)
         return await self._create(wire)
 
     async def get(self, request: Any) -> BatchV1Request:
@@ -106,7 +106,7 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
         """Change ``output`` and/or ``description`` of a request that is not processing or waiting to."""
         body = prepare_batch_v1_update(output, description)
         path = self._path(request)
-        answer: Any = await self._client.transport.request_json(
+        answer: Any = await self._ctx.transport.request_json(
             "PUT", path, operation="batch_v1.update", json=body
         )
         if isinstance(answer, dict) and "id" in answer:
@@ -115,7 +115,7 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
 
     async def delete(self, request: Any) -> None:
         """Delete a request that is not running nor confirmed and has no processed tiles (cancel it first)."""
-        await self._client.transport.request("DELETE", self._path(request), operation="batch_v1.delete")
+        await self._ctx.transport.request("DELETE", self._path(request), operation="batch_v1.delete")
 
     def requests(
         self,
@@ -125,7 +125,7 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
         sort: str | None = None,
         count: int | None = None,
         max_items: int | None = None,
-    ) -> Paginator[BatchV1Request]:
+    ) -> Paginator[BatchV1Request, ViewToken]:
         """Legacy batch requests, page by page.
 
         ``collection_id``: only those writing into that batch collection;
@@ -143,7 +143,7 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
             "count": page_count(count),
         }
         return view_paginator(
-            self._client.transport,
+            self._ctx.transport,
             self._surface.base,
             BatchV1Request,
             operation="batch_v1.list",
@@ -178,7 +178,7 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
         status: str | None = None,
         count: int | None = None,
         max_items: int | None = None,
-    ) -> Paginator[BatchTile]:
+    ) -> Paginator[BatchTile, ViewToken]:
         """The output tiles of a request (after analysis), optionally only those with ``status``.
 
         Example::
@@ -188,7 +188,7 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
         if status is not None and status not in TILE_STATUSES:
             raise ValidationError("status", f"must be one of {', '.join(TILE_STATUSES)}, got {status!r}")
         return view_paginator(
-            self._client.transport,
+            self._ctx.transport,
             self._path(request, "tiles"),
             BatchTile,
             operation="batch_v1.tiles",
@@ -201,7 +201,7 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
         if isinstance(tile_id, bool) or not isinstance(tile_id, int) or tile_id < 0:
             raise ValidationError("tile_id", f"expected an integer >= 0, got {tile_id!r}")
         path = self._path(request, f"tiles/{tile_id}")
-        answer: BatchTile = await self._client.transport.request_json(
+        answer: BatchTile = await self._ctx.transport.request_json(
             "GET", path, operation="batch_v1.tile", type=BatchTile
         )
         return answer
@@ -224,7 +224,7 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
                 "collection.s3Bucket", f"must be a bare bucket name, got {model.s3_bucket!r}"
             )
         body = {"name": model.name, "s3Bucket": model.s3_bucket}
-        transport, op, listing = self._client.transport, "batch_v1.create_collection", "batch_v1.collections"
+        transport, op, listing = self._ctx.transport, "batch_v1.create_collection", "batch_v1.collections"
 
         def same(item: dict[str, Any]) -> bool:
             return bool(item.get("name") == model.name and item.get("s3Bucket") == model.s3_bucket)
@@ -259,10 +259,10 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
 
     def collections(
         self, *, search: str | None = None, count: int | None = None, max_items: int | None = None
-    ) -> Paginator[BatchCollection]:
+    ) -> Paginator[BatchCollection, ViewToken]:
         """Every batch collection of the account (``search`` as in :meth:`requests`)."""
         return view_paginator(
-            self._client.transport,
+            self._ctx.transport,
             COLLECTIONS_PATH,
             BatchCollection,
             operation="batch_v1.collections",
@@ -273,7 +273,7 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
     async def collection(self, collection_id: Any) -> BatchCollection:
         """One batch collection by id."""
         path = f"{COLLECTIONS_PATH}/{request_id(collection_id, 'collection_id')}"
-        answer: Any = await self._client.transport.request_json("GET", path, operation="batch_v1.collection")
+        answer: Any = await self._ctx.transport.request_json("GET", path, operation="batch_v1.collection")
         return from_wire(_data(answer), BatchCollection, operation="batch_v1.collection", path=path)
 
     async def update_collection(self, collection_id: Any, *, name: str) -> None:
@@ -281,14 +281,14 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
         if not isinstance(name, str) or not name.strip():
             raise ValidationError("name", "must be a non-empty string")
         path = f"{COLLECTIONS_PATH}/{request_id(collection_id, 'collection_id')}"
-        await self._client.transport.request(
+        await self._ctx.transport.request(
             "PUT", path, operation="batch_v1.update_collection", json={"name": name}
         )
 
     async def delete_collection(self, collection_id: Any) -> None:
         """Delete a batch collection no request uses (FAILED and CANCELED ones aside)."""
         path = f"{COLLECTIONS_PATH}/{request_id(collection_id, 'collection_id')}"
-        await self._client.transport.request("DELETE", path, operation="batch_v1.delete_collection")
+        await self._ctx.transport.request("DELETE", path, operation="batch_v1.delete_collection")
 
     # -- as a Job ------------------------------------------------------------------------
 

@@ -24,14 +24,14 @@ import os
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 
+from eoclient._context import ServiceContext
 from eoclient._http import media
-from eoclient._http.transport import Transport
 from eoclient._models import from_wire
 from eoclient._outcome import Claims, create_or_find
 from eoclient._paths import segments
 from eoclient.bulk import download_file
 from eoclient.errors import DownloadSizeError, ResponseDecodeError, ValidationError
-from eoclient.paging import Page, Paginator
+from eoclient.paging import NoCursor, Page, Paginator, ViewToken
 from eoclient.sentinelhub._lookup import named
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.byoc_models import (
@@ -73,8 +73,8 @@ class BYOC:
     or :class:`~eoclient.errors.ConflictError`.
     """
 
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
+        self._ctx = ctx
         self._claims = Claims()
 
     # -- collections ---------------------------------------------------------------------
@@ -105,12 +105,12 @@ class BYOC:
             return bool(item.get("name") == name and item.get("s3Bucket") == bucket)
 
         async def lookup() -> list[dict[str, Any]]:
-            return await named(self._transport, _BASE, name, operation="byoc.collections", match=same)
+            return await named(self._ctx.transport, _BASE, name, operation="byoc.collections", match=same)
 
         before = {item.get("id") for item in await lookup()}
 
         async def send() -> Collection:
-            answer = await self._transport.request_json("POST", _BASE, operation=op, json=body)
+            answer = await self._ctx.transport.request_json("POST", _BASE, operation=op, json=body)
             return from_wire(_data(answer, op, _BASE), Collection, operation=op, path=_BASE)
 
         async def find() -> list[Collection]:
@@ -129,12 +129,12 @@ class BYOC:
             ),
             claims=self._claims,
             key=f"{name}\n{bucket}",
-            retry=self._transport.retry,
+            retry=self._ctx.transport.retry,
         )
 
     def collections(
         self, search: str | None = None, count: int | None = None, *, max_items: int | None = None
-    ) -> Paginator[Collection]:
+    ) -> Paginator[Collection, ViewToken]:
         """Every collection of the account, page by page.
 
         ``search``: a word, or words joined with ``|`` (or) and ``&`` (and);
@@ -144,7 +144,7 @@ class BYOC:
             raise ValidationError("search", f"expected a string, got {type(search).__name__}")
         params = {"search": search or None, "count": page_count(count)}
         return view_paginator(
-            self._transport,
+            self._ctx.transport,
             _BASE,
             Collection,
             operation="byoc.collections",
@@ -156,7 +156,7 @@ class BYOC:
         """One collection by id (:class:`~eoclient.errors.NotFoundError` if there is none)."""
         path = f"{_BASE}/{uuid_id(collection_id, field='collection_id')}"
         op = "byoc.collection"
-        answer = await self._transport.request_json("GET", path, operation=op)
+        answer = await self._ctx.transport.request_json("GET", path, operation=op)
         return from_wire(_data(answer, op, path), Collection, operation=op, path=path)
 
     async def update_collection(self, collection_id: Any, collection: Collection | Mapping[str, Any]) -> None:
@@ -170,12 +170,12 @@ class BYOC:
         """
         path = f"{_BASE}/{uuid_id(collection_id, field='collection_id')}"
         body = collection_body(collection, update=True)
-        await self._transport.request("PUT", path, operation="byoc.update_collection", json=body)
+        await self._ctx.transport.request("PUT", path, operation="byoc.update_collection", json=body)
 
     async def delete_collection(self, collection_id: Any) -> None:
         """Delete a collection (and its tiles)."""
         path = f"{_BASE}/{uuid_id(collection_id, field='collection_id')}"
-        await self._transport.request("DELETE", path, operation="byoc.delete_collection")
+        await self._ctx.transport.request("DELETE", path, operation="byoc.delete_collection")
 
     async def copy_tiles(self, from_id: Any, to_id: Any) -> None:
         """Copy the ingested tiles of ``from_id`` whose path is not yet in ``to_id``.
@@ -186,7 +186,7 @@ class BYOC:
         target = uuid_id(to_id, field="to_id")
         if source == target:
             raise ValidationError("to_id", "is the source collection itself")
-        await self._transport.request(
+        await self._ctx.transport.request(
             "POST",
             f"{_BASE}/{source}/copyTiles",
             operation="byoc.copy_tiles",
@@ -221,7 +221,7 @@ class BYOC:
         op = "byoc.create_tile"
 
         async def send() -> Tile:
-            answer = await self._transport.request_json("POST", path, operation=op, json=body)
+            answer = await self._ctx.transport.request_json("POST", path, operation=op, json=body)
             return from_wire(_data(answer, op, path), Tile, operation=op, path=path)
 
         async def find() -> list[Tile]:
@@ -234,7 +234,7 @@ class BYOC:
             operation=op,
             resource="BYOC tile",
             how_to_find=f"sh.byoc.tiles(collection_id, path={body['path']!r}) lists it if it exists",
-            retry=self._transport.retry,
+            retry=self._ctx.transport.retry,
         )
 
     def tiles(
@@ -246,7 +246,7 @@ class BYOC:
         count: int | None = None,
         *,
         max_items: int | None = None,
-    ) -> Paginator[Tile]:
+    ) -> Paginator[Tile, ViewToken]:
         """The tiles of a collection, page by page.
 
         ``sort``: ``"created:asc"`` or ``"created:desc"``; ``path``: only the
@@ -263,14 +263,14 @@ class BYOC:
             raise ValidationError("status", f"must be one of {sorted(TILE_STATUSES)}, got {status!r}")
         params = {"sort": sort, "path": path, "status": status, "count": page_count(count)}
         return view_paginator(
-            self._transport, url, Tile, operation="byoc.tiles", params=params, max_items=max_items
+            self._ctx.transport, url, Tile, operation="byoc.tiles", params=params, max_items=max_items
         )
 
     async def tile(self, collection_id: Any, tile_id: Any) -> Tile:
         """One tile by id."""
         path = self._tile_path(collection_id, tile_id)
         op = "byoc.tile"
-        answer = await self._transport.request_json("GET", path, operation=op)
+        answer = await self._ctx.transport.request_json("GET", path, operation=op)
         return from_wire(_data(answer, op, path), Tile, operation=op, path=path)
 
     async def update_tile(
@@ -284,17 +284,17 @@ class BYOC:
         """
         path = self._tile_path(collection_id, tile_id)
         body = tile_update_body(dict(tile) if isinstance(tile, Mapping) else tile)
-        await self._transport.request("PUT", path, operation="byoc.update_tile", json=body)
+        await self._ctx.transport.request("PUT", path, operation="byoc.update_tile", json=body)
 
     async def delete_tile(self, collection_id: Any, tile_id: Any) -> None:
         """Delete a tile from the collection (its files stay in the bucket)."""
         path = self._tile_path(collection_id, tile_id)
-        await self._transport.request("DELETE", path, operation="byoc.delete_tile")
+        await self._ctx.transport.request("DELETE", path, operation="byoc.delete_tile")
 
     async def reingest_tile(self, collection_id: Any, tile_id: Any) -> None:
         """Start ingesting a tile again (e.g. after fixing its files)."""
         path = self._tile_path(collection_id, tile_id) + "/reingest"
-        await self._transport.request("POST", path, operation="byoc.reingest_tile")
+        await self._ctx.transport.request("POST", path, operation="byoc.reingest_tile")
 
     # -- files of Planet tiles -----------------------------------------------------------
 
@@ -303,7 +303,7 @@ class BYOC:
             raise ValidationError("path", "a file name as listed by tile_files() is required")
         return f"{self._tile_path(collection_id, tile_id)}/files/{segments(path, 'path')}"
 
-    def tile_files(self, collection_id: Any, tile_id: Any) -> Paginator[str]:
+    def tile_files(self, collection_id: Any, tile_id: Any) -> Paginator[str, NoCursor]:
         """The file names of a tile of a Planet (subscription/order) collection.
 
         The service answers in one page; it is a :class:`Paginator` like every listing.
@@ -311,18 +311,18 @@ class BYOC:
         url = self._tile_path(collection_id, tile_id) + "/files"
         op = "byoc.tile_files"
 
-        async def fetch(cursor: Any) -> Page[str]:
+        async def fetch(cursor: NoCursor | None) -> Page[str, NoCursor]:
             del cursor
-            answer = await self._transport.request_json("GET", url, operation=op)
+            answer = await self._ctx.transport.request_json("GET", url, operation=op)
             return Page(from_wire(file_list(answer), list[str], operation=op, path=url))
 
-        return Paginator(fetch)
+        return Paginator(fetch, cursor_kind=NoCursor)
 
     async def tile_file_size(self, collection_id: Any, tile_id: Any, path: str) -> int:
         """The size in bytes of a file of a Planet tile (a ``HEAD`` request)."""
         url = self._file_path(collection_id, tile_id, path)
         op = "byoc.tile_file_size"
-        resp = await self._transport.request("HEAD", url, operation=op)
+        resp = await self._ctx.transport.request("HEAD", url, operation=op)
         length = resp.headers.get("Content-Length", "")
         if not length.isdigit():
             raise ResponseDecodeError("the answer has no Content-Length", operation=op, path=resp.path)
@@ -361,7 +361,7 @@ class BYOC:
             raise ValidationError("chunk_size", "must be a positive integer")
         size = await self.tile_file_size(collection_id, tile_id, path)
         got = await download_file(
-            self._transport,
+            self._ctx.transport,
             url,
             dest,
             operation="byoc.download_tile_file",

@@ -29,12 +29,13 @@ from urllib.parse import urljoin
 
 import msgspec
 
+from eoclient._context import ServiceContext
 from eoclient._http import media
-from eoclient._http.transport import Response, Transport
+from eoclient._http.transport import Response
 from eoclient._models import Model, from_json, from_wire
 from eoclient._paths import segment
 from eoclient.errors import ResponseDecodeError, ValidationError
-from eoclient.paging import Paginator
+from eoclient.paging import Paginator, StacNext
 from eoclient.sentinelhub.catalog_models import (
     Collection,
     Conformance,
@@ -82,18 +83,26 @@ class _WireCollections(Model):
     number_returned: int | None = None
 
 
-class _StacPaginator(Paginator[_T]):
+class _StacPaginator(Paginator[_T, StacNext]):
     """A :class:`Paginator` whose pages are typed as :class:`SearchPage` (with context and links)."""
 
-    async def pages(self, *, start: Any = None) -> AsyncIterator[SearchPage[_T]]:
+    def __init__(
+        self,
+        fetch: Callable[[StacNext | None], Awaitable[SearchPage[_T]]],
+        *,
+        first: StacNext,
+        max_items: int | None = None,
+    ) -> None:
+        super().__init__(fetch, cursor_kind=StacNext, first=first, max_items=max_items)
+
+    async def pages(self, *, start: StacNext | None = None) -> AsyncIterator[SearchPage[_T]]:
         """Yield whole :class:`SearchPage` objects (the last one trimmed to ``max_items``)."""
         async for page in super().pages(start=start):
             assert isinstance(page, SearchPage)  # every fetch of this module builds one
             yield page
 
 
-# A request as the paginator's cursor: a plain dict so that it is hashable by value
-# (the paginator detects a service that hands out the same "next" twice).
+# A request: method, url and params/body/headers; the paginator's cursor is its StacNext text.
 _Request = dict[str, Any]
 
 
@@ -107,8 +116,8 @@ class Catalog:
         items = await sh.catalog.search("sentinel-2-l2a", datetime="2023-06", max_items=50).collect()
     """
 
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
+        self._ctx = ctx
 
     # -- core ----------------------------------------------------------------------
 
@@ -122,7 +131,7 @@ class Catalog:
 
     # -- collections ---------------------------------------------------------------
 
-    def collections(self, *, max_items: int | None = None) -> Paginator[Collection]:
+    def collections(self, *, max_items: int | None = None) -> Paginator[Collection, StacNext]:
         """Every collection the account can search (``next`` links followed).
 
         The service chooses the page size: its contract gives this listing no
@@ -133,7 +142,7 @@ class Catalog:
             async for collection in sh.catalog.collections():
                 print(collection.id, collection.title)
         """
-        first: _Request = {"method": "GET", "url": f"{CATALOG_PATH}/collections", "params": None}
+        first = StacNext.of({"method": "GET", "url": f"{CATALOG_PATH}/collections", "params": None})
 
         def decode(resp: Response) -> SearchPage[Collection]:
             page = from_json(resp.body, _WireCollections, operation="catalog.collections", path=resp.path)
@@ -169,7 +178,7 @@ class Catalog:
         datetime: DatetimeLike = None,
         limit: int | None = None,
         max_items: int | None = None,
-    ) -> Paginator[Item]:
+    ) -> Paginator[Item, StacNext]:
         """The items of one collection (the OGC API Features endpoint), page by page.
 
         ``bbox`` and ``datetime`` as for :meth:`search`; ``limit`` is the page size (1..100).
@@ -183,7 +192,7 @@ class Catalog:
         size = page_size(limit, max_items)
         if size is not None:
             params["limit"] = str(size)
-        first: _Request = {"method": "GET", "url": path, "params": params or None}
+        first = StacNext.of({"method": "GET", "url": path, "params": params or None})
         return _StacPaginator(
             self._fetcher("catalog.items", _item_page_decoder("catalog.items", distinct=False)),
             first=first,
@@ -216,7 +225,7 @@ class Catalog:
         limit: int | None = ...,
         max_items: int | None = ...,
         method: Literal["POST", "GET", "post", "get"] = ...,
-    ) -> Paginator[Item]: ...
+    ) -> Paginator[Item, StacNext]: ...
 
     @overload
     def search(
@@ -234,7 +243,7 @@ class Catalog:
         limit: int | None = ...,
         max_items: int | None = ...,
         method: Literal["POST", "GET", "post", "get"] = ...,
-    ) -> Paginator[Any]: ...
+    ) -> Paginator[Any, StacNext]: ...
 
     def search(
         self,
@@ -251,7 +260,7 @@ class Catalog:
         limit: int | None = None,
         max_items: int | None = None,
         method: Literal["POST", "GET", "post", "get"] = "POST",
-    ) -> Paginator[Any]:
+    ) -> Paginator[Any, StacNext]:
         """Search items (STAC item search); an async iterator of :class:`Item`.
 
         * ``collections``: the collection id (Sentinel Hub searches exactly one), or a list of one;
@@ -296,7 +305,7 @@ class Catalog:
         if verb not in ("POST", "GET"):
             raise ValidationError("method", f"must be 'POST' or 'GET', got {method!r}")
         query = SearchQuery.build(
-            collections=catalog_collection_ids(collections, self._transport.base_url),
+            collections=catalog_collection_ids(collections, self._ctx.transport.base_url),
             bbox=bbox,
             intersects=intersects,
             datetime=datetime,
@@ -308,25 +317,28 @@ class Catalog:
             limit=page_size(limit, max_items),
         )
         path = f"{CATALOG_PATH}/search"
-        first: _Request
         if verb == "POST":
-            first = {"method": "POST", "url": path, "body": query.body()}
+            first = StacNext.of({"method": "POST", "url": path, "body": query.body()})
         else:
-            first = {"method": "GET", "url": path, "params": query.params()}
+            first = StacNext.of({"method": "GET", "url": path, "params": query.params()})
         decode = _item_page_decoder("catalog.search", distinct=distinct is not None)
         return _StacPaginator(self._fetcher("catalog.search", decode), first=first, max_items=max_items)
 
     # -- plumbing ----------------------------------------------------------------------
 
     async def _get(self, path: str, type_: type[_T], *, operation: str) -> _T:
-        resp = await self._transport.request("GET", path, operation=operation, expect=media.JSON)
+        resp = await self._ctx.transport.request("GET", path, operation=operation, expect=media.JSON)
         return from_wire(resp.json(), type_, operation=operation, path=resp.path)
 
     def _fetcher(
         self, operation: str, decode: Callable[[Response], SearchPage[Any]]
-    ) -> Callable[[_Request], Awaitable[SearchPage[Any]]]:
-        async def fetch(request: _Request) -> SearchPage[Any]:
-            resp = await self._transport.request(
+    ) -> Callable[[StacNext | None], Awaitable[SearchPage[Any]]]:
+        async def fetch(cursor: StacNext | None) -> SearchPage[Any]:
+            assert cursor is not None  # every listing of this module starts from its first request
+            request = cursor.request()
+            # A resumed cursor is user text: its URL must be ours before the bearer goes with it.
+            self._ctx.transport.check_own_host(request["url"], operation=operation)
+            resp = await self._ctx.transport.request(
                 request["method"],
                 request["url"],
                 operation=operation,
@@ -349,7 +361,7 @@ class Catalog:
 
         return fetch
 
-    def _follow(self, link: Link | None, current: _Request, *, operation: str, path: str) -> _Request | None:
+    def _follow(self, link: Link | None, current: _Request, *, operation: str, path: str) -> StacNext | None:
         """The request a ``next`` link asks for, given the request that produced the page."""
         if link is None:
             return None
@@ -359,7 +371,7 @@ class Catalog:
         if link.headers:
             request["headers"] = dict(link.headers)
         if verb == "GET":
-            return request  # the href carries the whole query
+            return StacNext.of(request)  # the href carries the whole query
         if verb != "POST":
             raise ResponseDecodeError(
                 f"a next link asks for {verb}, expected GET or POST", operation=operation, path=path
@@ -371,12 +383,12 @@ class Catalog:
             request["body"] = {**previous, **link.body}
         else:
             request["body"] = dict(link.body)
-        return request
+        return StacNext.of(request)
 
     def _on_our_host(self, href: str, current: str, operation: str) -> str:
         # A link elsewhere (another host, or http where we speak https) would take the bearer with it.
-        absolute = urljoin(self._transport.url(current), href)
-        return self._transport.check_own_host(absolute, operation=operation)
+        absolute = urljoin(self._ctx.transport.url(current), href)
+        return self._ctx.transport.check_own_host(absolute, operation=operation)
 
 
 def _next_link(links: Sequence[Link]) -> Link | None:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from eoclient._models import Model
-from eoclient.paging import Page
+from eoclient.paging import Page, StacNext
 
 __all__ = [
     "Asset",
@@ -192,11 +192,11 @@ class SearchContext(Model):
 
 
 @dataclass(frozen=True, slots=True)
-class SearchPage(Page[T]):
+class SearchPage(Page[T, StacNext]):
     """One page of a search, an items listing or the collections listing.
 
     Besides ``items`` (the features, or the distinct values of a ``distinct``
-    search) and ``next`` (the request that fetches the following page), it
+    search) and ``next`` (the :class:`~eoclient.paging.StacNext` request that fetches the following page), it
     keeps what the service said about the page: ``links``, ``context``,
     ``number_matched`` and ``number_returned`` (``None`` when not given).
     """

@@ -99,17 +99,17 @@ class SentinelHub(BaseClient):
             poll=poll,
             settings=self.settings,
         )
-        self.catalog = Catalog(self.transport)
+        self.catalog = Catalog(self.context)
         """STAC catalog: search, collections, items."""
-        self.byoc = BYOC(self.transport)
+        self.byoc = BYOC(self.context)
         """Bring Your Own COG: collections, tiles, files."""
-        self.tiling_grids = TilingGrids(self.transport)
+        self.tiling_grids = TilingGrids(self.context)
         """Batch tiling grids."""
-        self.async_process = AsyncProcess(self)
+        self.async_process = AsyncProcess(self.context)
         """Async Process API: process requests delivered to object storage, as Jobs."""
-        self.batch = Batch(self)
+        self.batch = Batch(self.context)
         """Batch Process API (v2): large-area processing requests, as Jobs."""
-        self.batch_statistics = BatchStatistics(self)
+        self.batch_statistics = BatchStatistics(self.context)
         """Batch Statistical API: statistics over many features, as Jobs."""
         self.cache: ResponseCache | None = ResponseCache(cache_dir) if cache_dir is not None else cache
         """The disk cache of Process and Statistical answers (``None``: no caching)."""

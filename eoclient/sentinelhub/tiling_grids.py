@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from eoclient._http.transport import Transport
+from eoclient._context import ServiceContext
 from eoclient._models import Model, from_wire
 from eoclient.errors import ValidationError
-from eoclient.paging import Paginator
+from eoclient.paging import Paginator, ViewToken
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.byoc_models import page_count
 
@@ -48,13 +48,15 @@ class TilingGrid(Model):
 class TilingGrids:
     """The tiling grids of Batch Processing v2. Reached as ``sh.tiling_grids``."""
 
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
+        self._ctx = ctx
 
-    def list(self, count: int | None = None, *, max_items: int | None = None) -> Paginator[TilingGrid]:
+    def list(
+        self, count: int | None = None, *, max_items: int | None = None
+    ) -> Paginator[TilingGrid, ViewToken]:
         """Every tiling grid, following the service's paging (``count`` is the page size)."""
         return view_paginator(
-            self._transport,
+            self._ctx.transport,
             _BASE,
             TilingGrid,
             operation="tiling_grids.list",
@@ -68,7 +70,7 @@ class TilingGrids:
             raise ValidationError("grid_id", f"expected an integer >= 0, got {grid_id!r}")
         path = f"{_BASE}/{grid_id}"
         op = "tiling_grids.get"
-        answer: Any = await self._transport.request_json("GET", path, operation=op)
+        answer: Any = await self._ctx.transport.request_json("GET", path, operation=op)
         # The OpenAPI answer is the descriptor itself; accept the {"data": ...} envelope too.
         if isinstance(answer, dict) and isinstance(answer.get("data"), dict):
             answer = answer["data"]

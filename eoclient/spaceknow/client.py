@@ -84,15 +84,15 @@ class SpaceKnow(BaseClient):
             poll=poll,
             settings=self.settings,
         )
-        self.imagery = Imagery(self)
+        self.imagery = Imagery(self.context)
         """Imagery (Ragnar): search, get-image, scene info, providers, ingest."""
-        self.kraken = Kraken(self)
+        self.kraken = Kraken(self.context)
         """Kraken: map releases, dry runs, scene grouping, tiles."""
-        self.datacube = Datacube(self)
+        self.datacube = Datacube(self.context)
         """Datacube: AoIs, catalogue, datapoints, products."""
-        self.credits = Credits(self)
+        self.credits = Credits(self.context)
         """Credits: area checks, transactions, allocations, limits."""
-        self.users = Users(self)
+        self.users = Users(self.context)
         """Users: info, Guardian accounts."""
 
     def pipeline(self, pipeline_id: str, *, retrieve: str) -> Job[Any]:
@@ -103,7 +103,7 @@ class SpaceKnow(BaseClient):
             job = sk.pipeline("3g4PovfhGxmymQolpgvv", retrieve="/kraken/release/retrieve")
             result = await job
         """
-        return attach(self, pipeline_id, retrieve=retrieve)
+        return attach(self.context, pipeline_id, retrieve=retrieve)
 
     def __repr__(self) -> str:
         return f"SpaceKnow(base_url={self.settings.base_url!r}, username={self.settings.username!r})"

@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from eoclient._client import BaseClient
+from eoclient._context import ServiceContext
 from eoclient._models import from_wire
 from eoclient.errors import ValidationError
-from eoclient.paging import Paginator
+from eoclient.paging import Paginator, SkCursor
 from eoclient.spaceknow._paging import cursor_paginator
 from eoclient.spaceknow.credits_models import (
     AreaCheck,
@@ -55,8 +55,8 @@ def _optional_id(value: Any, field: str) -> str | None:
 class Credits:
     """SpaceKnow Credits. Reached as ``sk.credits`` of :class:`~eoclient.SpaceKnow`."""
 
-    def __init__(self, client: BaseClient) -> None:
-        self._client = client
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
+        self._ctx = ctx
 
     async def check_area(
         self,
@@ -92,14 +92,14 @@ class Credits:
             if not isinstance(cost_free_allocation, bool):
                 raise ValidationError("cost_free_allocation", "must be a bool or None")
             body["costFreeAllocation"] = cost_free_allocation
-        data = await self._client.transport.request_json(
+        data = await self._ctx.transport.request_json(
             "POST", CHECK_AREA, operation="credits.check-area", json=body, idempotent=True
         )
         return from_wire(data, AreaCheck, operation="credits.check-area", path=CHECK_AREA)
 
     def transactions(
         self, *, group_id: str | None = None, max_items: int | None = None
-    ) -> Paginator[CreditTransaction]:
+    ) -> Paginator[CreditTransaction, SkCursor]:
         """The credit transactions of your group (or of ``group_id``: admin permission needed).
 
         Pages are fetched as the iteration reaches them::
@@ -109,7 +109,7 @@ class Credits:
         """
         body = {"groupId": _optional_id(group_id, "group_id")}
         return cursor_paginator(
-            self._client,
+            self._ctx.transport,
             TRANSACTIONS,
             CreditTransaction,
             body,
@@ -119,11 +119,11 @@ class Credits:
 
     def allocations(
         self, *, group_id: str | None = None, max_items: int | None = None
-    ) -> Paginator[CreditAllocation]:
+    ) -> Paginator[CreditAllocation, SkCursor]:
         """The allocated areas of your group (or of ``group_id``: admin permission needed)."""
         body = {"groupId": _optional_id(group_id, "group_id")}
         return cursor_paginator(
-            self._client,
+            self._ctx.transport,
             ALLOCATIONS,
             CreditAllocation,
             body,
@@ -142,7 +142,7 @@ class Credits:
             raise ValidationError("user_id", "is required")
         body = {"userId": uid, "creditLimit": check_credit_limit(credit_limit)}
         # Setting an absolute limit twice leaves the same state, so a retry is safe.
-        await self._client.transport.request(
+        await self._ctx.transport.request(
             "POST", SET_USER_LIMIT, operation="credits.set-user-credit-limit", json=body, idempotent=True
         )
 
@@ -151,7 +151,7 @@ class Credits:
         body: dict[str, Any] = {}
         if (uid := _optional_id(user_id, "user_id")) is not None:
             body["userId"] = uid
-        data = await self._client.transport.request_json(
+        data = await self._ctx.transport.request_json(
             "POST", USER_INFO, operation="credits.user-info", json=body, idempotent=True
         )
         return from_wire(data, CreditUserInfo, operation="credits.user-info", path=USER_INFO)

@@ -29,12 +29,12 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from eoclient._checks import optional_text
-from eoclient._client import BaseClient
+from eoclient._context import ServiceContext
 from eoclient._http.transport import decode_json
 from eoclient._models import from_wire
 from eoclient.errors import NotFoundError, ResponseDecodeError, ValidationError
 from eoclient.jobs import Job
-from eoclient.paging import Page, Paginator
+from eoclient.paging import NoCursor, Page, Paginator
 from eoclient.spaceknow.datacube_models import (
     CSV_FORMATS,
     Aoi,
@@ -227,24 +227,26 @@ FiltersArg = Sequence[Filter | Mapping[str, Any]] | Mapping[str, Any]
 class Datacube:
     """SpaceKnow Datacube. Reached as ``sk.datacube`` of :class:`~eoclient.SpaceKnow`."""
 
-    def __init__(self, client: BaseClient) -> None:
-        self._client = client
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
+        self._ctx = ctx
 
-    def _single_page(self, path: str, body: dict[str, Any], decode: Any, operation: str) -> Paginator[Any]:
+    def _single_page(
+        self, path: str, body: dict[str, Any], decode: Any, operation: str
+    ) -> Paginator[Any, NoCursor]:
         """These listings come in one answer; a Paginator keeps every listing alike."""
 
-        async def fetch(cursor: Any) -> Page[Any]:
+        async def fetch(cursor: NoCursor | None) -> Page[Any, NoCursor]:
             del cursor
-            data = await self._client.transport.request_json(
+            data = await self._ctx.transport.request_json(
                 "POST", path, operation=operation, json=body, idempotent=True
             )
             return Page(decode(data), None)
 
-        return Paginator(fetch)
+        return Paginator(fetch, cursor_kind=NoCursor)
 
     # -- AoIs and the catalogue --
 
-    def aois(self) -> Paginator[Aoi]:
+    def aois(self) -> Paginator[Aoi, NoCursor]:
         """The AoIs you may filter datapoints by (``GeoIntersects(label=...)``).
 
         Example::
@@ -274,7 +276,7 @@ class Datacube:
         algorithm: str | None = None,
         aoi_name: str | None = None,
         aoi_label: str | None = None,
-    ) -> Paginator[CatalogueEntry]:
+    ) -> Paginator[CatalogueEntry, NoCursor]:
         """What the Datacube has datapoints for, optionally narrowed by each field.
 
         The service groups entries by algorithm; here they come flat, algorithm
@@ -352,7 +354,7 @@ class Datacube:
                 "keep_all_versions": keep_all_versions,
             },
         )
-        data = await self._client.transport.request_json(
+        data = await self._ctx.transport.request_json(
             "POST", DATAPOINTS, operation="datacube.datapoints", json=body, idempotent=True
         )
         return from_wire(data, Datapoints, operation="datacube.datapoints", path=DATAPOINTS)
@@ -390,7 +392,7 @@ class Datacube:
             },
         )
         return await initiate(
-            self._client,
+            self._ctx,
             DATAPOINTS_INITIATE,
             body,
             retrieve=DATAPOINTS_RETRIEVE,
@@ -401,7 +403,7 @@ class Datacube:
 
     # -- products --
 
-    def products(self, *, downloadable_only: bool = False) -> Paginator[Product]:
+    def products(self, *, downloadable_only: bool = False) -> Paginator[Product, NoCursor]:
         """The SpaceKnow products of the Datacube (only those you can download, if asked)."""
         if not isinstance(downloadable_only, bool):
             raise ValidationError("downloadable_only", "must be a bool")
@@ -414,7 +416,7 @@ class Datacube:
     async def product(self, product_id: str) -> Product:
         """One product's metadata; :class:`~eoclient.errors.NotFoundError` if there is none."""
         op = "datacube.products"
-        data = await self._client.transport.request_json(
+        data = await self._ctx.transport.request_json(
             "POST", PRODUCTS, operation=op, json={"productId": _product_id(product_id)}, idempotent=True
         )
         found = from_wire(data, list[Product], operation=op, path=PRODUCTS)
@@ -432,7 +434,7 @@ class Datacube:
         return match[0]
 
     async def _text(self, path: str, body: dict[str, Any], operation: str) -> str:
-        resp = await self._client.transport.request(
+        resp = await self._ctx.transport.request(
             "POST", path, operation=operation, json=body, idempotent=True, expect=_CSV_ANSWER
         )
         header = resp.headers.get("Content-Type", "")
@@ -471,7 +473,7 @@ class Datacube:
     async def _stream_rows(
         self, path: str, body: dict[str, Any], operation: str
     ) -> AsyncGenerator[dict[str, str], None]:
-        async with self._client.transport.stream(
+        async with self._ctx.transport.stream(
             "POST", path, operation=operation, json=body, idempotent=True, expect=_CSV_ANSWER
         ) as resp:
             if resp.content_type == "application/json":

@@ -41,13 +41,13 @@ import anyio
 import anyio.to_thread
 
 from eoclient._checks import check_flag
-from eoclient._client import BaseClient
+from eoclient._context import ServiceContext
 from eoclient._http.retry import RetryPolicy
 from eoclient._models import from_user
 from eoclient.errors import TransportError, ValidationError
 from eoclient.geo import as_geojson, geometry_bounds
 from eoclient.jobs import Job
-from eoclient.paging import Page, Paginator
+from eoclient.paging import Page, Paginator, SceneCursor
 from eoclient.spaceknow.imagery_models import (
     Band,
     Dataset,
@@ -385,8 +385,8 @@ async def _upload_body(source: Any, chunk_size: int) -> tuple[Any, bool]:
 class Imagery:
     """SpaceKnow Imagery (Ragnar), reached as ``sk.imagery``."""
 
-    def __init__(self, client: BaseClient) -> None:
-        self._client = client
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
+        self._ctx = ctx
 
     # -- search ---------------------------------------------------------------------
 
@@ -403,7 +403,7 @@ class Imagery:
         scene_coverage: bool | None = None,
         force_refresh: bool | None = None,
         max_items: int | None = None,
-    ) -> Paginator[Scene]:
+    ) -> Paginator[Scene, SceneCursor]:
         """Scenes of ``datasets`` over ``extent``, page by page (each page one search pipeline).
 
         ``datasets`` are ``(provider, dataset)`` tuples, ``{"provider", "dataset"}``
@@ -430,12 +430,12 @@ class Imagery:
             force_refresh=force_refresh,
         )
 
-        async def fetch(cursor: int | None) -> Page[Scene]:
-            job = await self._search_job(body, cursor)
+        async def fetch(cursor: SceneCursor | None) -> Page[Scene, SceneCursor]:
+            job = await self._search_job(body, None if cursor is None else cursor.offset)
             page = await job
-            return Page(page.results, page.cursor)
+            return Page(page.results, None if page.cursor is None else SceneCursor(str(page.cursor)))
 
-        return Paginator(fetch, max_items=max_items)
+        return Paginator(fetch, cursor_kind=SceneCursor, max_items=max_items)
 
     async def search_job(
         self,
@@ -472,7 +472,7 @@ class Imagery:
     async def _search_job(self, body: dict[str, Any], cursor: int | None) -> Job[SearchResults]:
         payload = body if cursor is None else {**body, "cursor": cursor}
         return await initiate(
-            self._client,
+            self._ctx,
             SEARCH_INITIATE,
             payload,
             retrieve=SEARCH_RETRIEVE,
@@ -521,7 +521,7 @@ class Imagery:
                 )
             body["exportRaster"] = export_raster
         return await initiate(
-            self._client,
+            self._ctx,
             GET_IMAGE_INITIATE,
             body,
             retrieve=GET_IMAGE_RETRIEVE,
@@ -557,14 +557,14 @@ class Imagery:
             body["tiles"] = checked
         if check_flag("force_offline", force_offline) is not None:
             body["forceOffline"] = force_offline
-        result: Scene = await self._client.transport.request_json(
+        result: Scene = await self._ctx.transport.request_json(
             "POST", SCENE_INFO_PATH, operation="imagery.scene-info", json=body, idempotent=True, type=Scene
         )
         return result
 
     async def providers(self) -> list[Provider]:
         """Every dataset the account can access, with its provider and limits."""
-        result: list[Provider] = await self._client.transport.request_json(
+        result: list[Provider] = await self._ctx.transport.request_json(
             "POST",
             PROVIDERS_PATH,
             operation="imagery.providers",
@@ -597,7 +597,7 @@ class Imagery:
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0:
             raise ValidationError("chunk_size", "must be a positive integer")
         data, replayable = await _upload_body(source, chunk_size)
-        result: IngestResult = await self._client.transport.request_json(
+        result: IngestResult = await self._ctx.transport.request_json(
             "POST",
             INGEST_PATH,
             operation="imagery.ingest",

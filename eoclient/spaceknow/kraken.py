@@ -179,7 +179,7 @@ class Kraken(KrakenGrid):
         if check_flag("only_ingested", only_ingested) is not None:
             body["onlyIngested"] = only_ingested
         return await initiate(
-            self._client,
+            self._ctx,
             f"{RELEASE}/initiate",
             body,
             retrieve=f"{RELEASE}/retrieve",
@@ -242,7 +242,7 @@ class Kraken(KrakenGrid):
             if check_flag(name, value) is not None:
                 body[key] = value
         return await initiate(
-            self._client,
+            self._ctx,
             f"{DRY_RUN}/initiate",
             body,
             retrieve=f"{DRY_RUN}/retrieve",
@@ -299,7 +299,7 @@ class Kraken(KrakenGrid):
         if check_flag("only_top_orbit_number", only_top_orbit_number) is not None:
             body["onlyTopOrbitNumber"] = only_top_orbit_number
         return await initiate(
-            self._client,
+            self._ctx,
             f"{PAIRS}/initiate",
             body,
             retrieve=f"{PAIRS}/retrieve",
@@ -338,7 +338,7 @@ class Kraken(KrakenGrid):
                 raise ValidationError("min_scenes", f"must be an integer >= {MIN_NWISE_SCENES}")
             body["minScenes"] = min_scenes
         return await initiate(
-            self._client,
+            self._ctx,
             f"{NWISE}/initiate",
             body,
             retrieve=f"{NWISE}/retrieve",

@@ -18,12 +18,12 @@ from typing import Any, Final
 import anyio
 
 from eoclient._checks import optional_text
-from eoclient._client import BaseClient
+from eoclient._context import ServiceContext
 from eoclient._models import from_user
 from eoclient._paths import segment
 from eoclient.bulk import BulkReport, Download, Downloaded, Failure, download_all, download_file
 from eoclient.errors import ValidationError
-from eoclient.paging import Page, Paginator
+from eoclient.paging import NoCursor, Page, Paginator
 from eoclient.spaceknow.kraken_models import Algorithm, MapClasses, ReleaseResult
 
 __all__ = [
@@ -161,12 +161,12 @@ def _params_for(file_name: str, params: Mapping[str, str]) -> dict[str, str]:
 class KrakenGrid:
     """Grid files of released maps (the base of :class:`~eoclient.spaceknow.kraken.Kraken`)."""
 
-    def __init__(self, client: BaseClient) -> None:
-        self._client = client
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
+        self._ctx = ctx
 
     # listings -------------------------------------------------------------------------------------------
 
-    def algorithms(self) -> Paginator[Algorithm]:
+    def algorithms(self) -> Paginator[Algorithm, NoCursor]:
         """The map types this user may run, with datasets, grid files and classes (one page).
 
         Example::
@@ -174,8 +174,8 @@ class KrakenGrid:
             files = {a.map_type: a.files for a in await sk.kraken.algorithms().collect()}
         """
 
-        async def fetch(cursor: Any) -> Page[Algorithm]:
-            items = await self._client.transport.request_json(
+        async def fetch(cursor: NoCursor | None) -> Page[Algorithm, NoCursor]:
+            items = await self._ctx.transport.request_json(
                 "POST",
                 ALGORITHMS_PATH,
                 operation="kraken.algorithms",
@@ -185,12 +185,12 @@ class KrakenGrid:
             )
             return Page(items, None)
 
-        return Paginator(fetch)
+        return Paginator(fetch, cursor_kind=NoCursor)
 
     async def map_classes(self, map_id: str) -> MapClasses:
         """Classes and colours the algorithm of map ``map_id`` used."""
         path = MAP_CLASSES_PATH.format(map_id=segment(_segment(map_id, "map_id"), "map_id"))
-        result: MapClasses = await self._client.transport.request_json(
+        result: MapClasses = await self._ctx.transport.request_json(
             "GET", path, operation="kraken.map-classes", type=MapClasses
         )
         return result
@@ -253,7 +253,7 @@ class KrakenGrid:
         if await anyio.to_thread.run_sync(target.is_dir):
             target = target / file_name
         return await download_file(
-            self._client.transport, path, target, operation="kraken.grid", params=params or None
+            self._ctx.transport, path, target, operation="kraken.grid", params=params or None
         )
 
     async def grid_files(self, map_types: str | Sequence[str]) -> list[str]:
@@ -336,7 +336,7 @@ class KrakenGrid:
                     )
 
         return await download_all(
-            self._client.transport,
+            self._ctx.transport,
             items(),
             concurrency=concurrency,
             limiter=limiter,

@@ -12,7 +12,7 @@ Example (inside a family module)::
     register_result("/kraken/release/retrieve", ReleaseResult)
 
     async def release(self, ...) -> Job[ReleaseResult]:
-        return await initiate(self._client, "/kraken/release/initiate", body,
+        return await initiate(self._ctx, "/kraken/release/initiate", body,
                               retrieve="/kraken/release/retrieve", result=ReleaseResult,
                               operation="kraken.release")
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
 
-from eoclient._client import BaseClient
+from eoclient._context import ServiceContext
 from eoclient._models import Model, from_wire
 from eoclient._outcome import create_or_find
 from eoclient.errors import ResponseDecodeError, ValidationError
@@ -117,14 +117,14 @@ class PipelineStrategy:
 
     kind = KIND
 
-    def __init__(self, client: BaseClient, pipeline_id: str, retrieve: str, decode: Decoder) -> None:
-        self._client = client
+    def __init__(self, ctx: ServiceContext[Any], pipeline_id: str, retrieve: str, decode: Decoder) -> None:
+        self._ctx = ctx
         self.job_id = check_pipeline_id(pipeline_id)
         self.retrieve_path = retrieve
         self._decode = decode
 
     async def poll(self) -> JobStatus:
-        data = await self._client.transport.request_json(
+        data = await self._ctx.transport.request_json(
             "POST",
             STATUS_PATH,
             operation="tasking.get-status",
@@ -135,7 +135,7 @@ class PipelineStrategy:
         return _to_status(data, STATUS_PATH)
 
     async def result(self, final: JobStatus) -> Any:
-        data = await self._client.transport.request_json(
+        data = await self._ctx.transport.request_json(
             "POST",
             self.retrieve_path,
             operation=self.retrieve_path.strip("/").replace("/", "."),
@@ -152,7 +152,7 @@ class PipelineStrategy:
 
 
 async def initiate(
-    client: BaseClient,
+    ctx: ServiceContext[Any],
     path: str,
     body: Mapping[str, Any],
     *,
@@ -175,7 +175,7 @@ async def initiate(
     """
 
     async def send() -> _Initiated:
-        data: _Initiated = await client.transport.request_json(
+        data: _Initiated = await ctx.transport.request_json(
             "POST", path, operation=operation, json=body, type=_Initiated, idempotent=idempotent
         )
         return data
@@ -191,23 +191,23 @@ async def initiate(
             resource="SpaceKnow pipeline",
             how_to_find=how_to_find or _NO_LISTING,
         )
-    strategy = PipelineStrategy(client, data.pipeline_id, retrieve, _decoder(result, retrieve))
-    return Job(strategy, poll=client.poll_policy, initial_status=_to_status(data, path))
+    strategy = PipelineStrategy(ctx, data.pipeline_id, retrieve, _decoder(result, retrieve))
+    return Job(strategy, poll=ctx.poll, initial_status=_to_status(data, path))
 
 
-def attach(client: BaseClient, pipeline_id: str, *, retrieve: str) -> Job[Any]:
+def attach(ctx: ServiceContext[Any], pipeline_id: str, *, retrieve: str) -> Job[Any]:
     """Re-attach to a pipeline from its id and the retrieve path of the operation that started it."""
     decode = _RESULTS.get(retrieve)
     if decode is None:
         raise ValidationError("retrieve", f"no SpaceKnow operation retrieves from {retrieve!r}")
-    return Job(PipelineStrategy(client, pipeline_id, retrieve, decode), poll=client.poll_policy)
+    return Job(PipelineStrategy(ctx, pipeline_id, retrieve, decode), poll=ctx.poll)
 
 
-def _resume(client: Any, job_id: str, data: Mapping[str, Any]) -> PipelineStrategy:
+def _resume(ctx: ServiceContext[Any], job_id: str, data: Mapping[str, Any]) -> PipelineStrategy:
     retrieve = data.get("retrieve")
     if not isinstance(retrieve, str) or retrieve not in _RESULTS:
         raise ValidationError("resume_token", f"unknown SpaceKnow retrieve path {retrieve!r}")
-    return PipelineStrategy(client, job_id, retrieve, _RESULTS[retrieve])
+    return PipelineStrategy(ctx, job_id, retrieve, _RESULTS[retrieve])
 
 
 register_job_kind(KIND, _resume, service="spaceknow")

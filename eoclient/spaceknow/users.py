@@ -26,7 +26,7 @@ from typing import Any, Final
 import msgspec
 
 from eoclient._checks import check_text
-from eoclient._client import BaseClient
+from eoclient._context import ServiceContext
 from eoclient._models import Model
 from eoclient._outcome import outcome_unknown
 from eoclient._redact import Secret
@@ -109,15 +109,15 @@ def _withhold(exc: APIError, password: str) -> APIError | None:
 class Users:
     """SpaceKnow users, reached as ``sk.users``."""
 
-    def __init__(self, client: BaseClient) -> None:
-        self._client = client
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
+        self._ctx = ctx
 
     async def info(self, user_id: str | None = None) -> UserInfo:
         """The claims and permissions of the logged-in user, or of ``user_id`` (needs admin.users.manage)."""
         body: dict[str, Any] = {}
         if user_id is not None:
             body["userId"] = check_text("user_id", user_id)
-        result: UserInfo = await self._client.transport.request_json(
+        result: UserInfo = await self._ctx.transport.request_json(
             "POST", INFO_PATH, operation="user.info", json=body, idempotent=True, type=UserInfo
         )
         return result
@@ -137,7 +137,7 @@ class Users:
         operation = "user.create-guardian-user"
         failure: EOClientError | None = None
         try:
-            await self._client.transport.request(
+            await self._ctx.transport.request(
                 "POST",
                 CREATE_GUARDIAN_PATH,
                 operation=operation,
@@ -166,6 +166,6 @@ class Users:
     async def delete_guardian_user(self, email: str) -> None:
         """Delete a Guardian account of your group (needs admin.users.delete-guardian-user)."""
         body = {"email": check_email(email)}
-        await self._client.transport.request(
+        await self._ctx.transport.request(
             "POST", DELETE_GUARDIAN_PATH, operation="user.delete-guardian-user", json=body
         )

@@ -53,7 +53,7 @@ async def test_pipeline_resolves_and_retrieves(eo_emulator: Emulator) -> None:
     async with sk_client(eo_emulator) as sk:
         with frozen_clock(eo_emulator):  # each phase is seen, however slow the machine
             job = await initiate(
-                sk,
+                sk.context,
                 "/test/echo/initiate",
                 {"a": 1},
                 retrieve="/test/echo/retrieve",
@@ -78,7 +78,7 @@ async def test_pipeline_resolves_and_retrieves(eo_emulator: Emulator) -> None:
 async def test_failed_pipeline_raises_with_service_text(eo_emulator: Emulator) -> None:
     async with sk_client(eo_emulator) as sk:
         job = await initiate(
-            sk,
+            sk.context,
             "/test/echo/initiate",
             {"fail": True},
             retrieve="/test/echo/retrieve",
@@ -94,7 +94,7 @@ async def test_failed_pipeline_raises_with_service_text(eo_emulator: Emulator) -
 async def test_reattach_from_id_and_from_resume_token(eo_emulator: Emulator) -> None:
     async with sk_client(eo_emulator) as sk:
         job = await initiate(
-            sk,
+            sk.context,
             "/test/echo/initiate",
             {"b": 2},
             retrieve="/test/echo/retrieve",
@@ -103,7 +103,7 @@ async def test_reattach_from_id_and_from_resume_token(eo_emulator: Emulator) -> 
         )
         token = job.resume_token
     async with sk_client(eo_emulator) as other:
-        by_id = attach(other, job.id, retrieve="/test/echo/retrieve")
+        by_id = attach(other.context, job.id, retrieve="/test/echo/retrieve")
         assert (await by_id).rows == 3
         by_token = other.resume_job(token)
         assert (await by_token).echo == {"b": 2}
@@ -114,8 +114,8 @@ async def test_reattach_from_id_and_from_resume_token(eo_emulator: Emulator) -> 
 async def test_pipeline_id_must_be_20_characters(eo_emulator: Emulator) -> None:
     async with sk_client(eo_emulator) as sk:
         with pytest.raises(ValidationError) as info:
-            attach(sk, "short", retrieve="/test/echo/retrieve")
+            attach(sk.context, "short", retrieve="/test/echo/retrieve")
         assert info.value.field == "pipeline_id"
         with pytest.raises(ValidationError):
-            attach(sk, "a" * 20, retrieve="/unknown/retrieve")
+            attach(sk.context, "a" * 20, retrieve="/unknown/retrieve")
     assert not [r for r in eo_emulator.requests if r.path == "/tasking/get-status"]

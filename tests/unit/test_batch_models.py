@@ -128,9 +128,9 @@ def test_request_ids() -> None:
 
 @pytest.mark.parametrize("surface", [V2, LEGACY])
 def test_resume_token_keeps_the_settings(surface: Any) -> None:
-    client: Any = object()  # nothing is sent
+    ctx: Any = object()  # nothing is sent
     strategy: BatchJobStrategy[Any] = BatchJobStrategy(
-        client, surface, UID, start=True, until="done", allow_partial=False
+        ctx, surface, UID, start=True, until="done", allow_partial=False
     )
     token = Job(strategy).resume_token
     resumed = resume_job(token, offline_sh())
@@ -138,6 +138,13 @@ def test_resume_token_keeps_the_settings(surface: Any) -> None:
     assert isinstance(again, BatchJobStrategy)
     assert (again.surface, again.job_id, again.start, again.allow_partial) == (surface, UID, True, False)
     assert msgspec.json.decode(token)["data"] == {"start": True, "until": "done", "allowPartial": False}
+
+
+def test_a_resumed_strategy_holds_the_clients_context() -> None:
+    token = Job(BatchJobStrategy(object(), V2, UID)).resume_token  # type: ignore[arg-type]
+    sh = offline_sh()
+    for resumed in (resume_job(token, sh), sh.resume_job(token), resume_job(token, sh.context)):
+        assert resumed.strategy._ctx is sh.context  # type: ignore[attr-defined]
 
 
 def test_resume_token_with_a_bad_goal_is_refused() -> None:

@@ -8,9 +8,12 @@ import msgspec
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from eoclient._context import ServiceContext
 from eoclient._http.dialects import SENTINELHUB
 from eoclient._http.transport import Response, Transport
+from eoclient._polling import PollPolicy
 from eoclient.errors import ForeignHostError, ResponseDecodeError
+from eoclient.paging import StacNext
 from eoclient.sentinelhub.catalog import CATALOG_PATH, Catalog
 from eoclient.sentinelhub.catalog_models import SearchPage
 
@@ -58,7 +61,7 @@ def page(ns: range, next_link: dict[str, Any] | None = None, **extra: Any) -> di
 
 def catalog(pages: list[dict[str, Any]]) -> tuple[Catalog, ScriptedTransport]:
     transport = ScriptedTransport(pages)
-    return Catalog(transport), transport  # type: ignore[arg-type]
+    return Catalog(ServiceContext(transport, PollPolicy(), None)), transport  # type: ignore[arg-type]
 
 
 async def test_merge_true_merges_link_body_into_previous_body() -> None:
@@ -136,6 +139,19 @@ async def test_links_to_another_host_are_refused(href: str) -> None:
     with pytest.raises(ForeignHostError, match="refusing to send credentials"):
         await cat.search("s2", datetime=DAY, method="GET").collect()
     assert len(transport.calls) == 1
+
+
+async def test_a_resumed_cursor_elsewhere_is_refused_before_sending() -> None:
+    # A saved cursor is the user's text: its URL is checked like a next link's.
+    cat, transport = catalog([page(range(0, 1))])
+    elsewhere = StacNext.of({"method": "GET", "url": f"https://evil.example.org{CATALOG_PATH}/search"})
+    with pytest.raises(ForeignHostError):
+        await anext(cat.search("s2", datetime=DAY).pages(start=elsewhere))
+    assert transport.calls == []
+    ours = StacNext.of({"method": "GET", "url": f"{SEARCH}?next=1"})
+    resumed = cat.search("s2", datetime=DAY).pages(start=ours)
+    assert [i.id async for p in resumed for i in p.items] == ["item-0"]
+    assert transport.calls[0]["url"] == f"{SEARCH}?next=1"
 
 
 async def test_relative_links_are_resolved_on_our_host() -> None:

@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 
+from eoclient._context import ServiceContext
+from eoclient._polling import PollPolicy
 from eoclient.errors import ValidationError
 from eoclient.geo import BBox
+from eoclient.paging import StacNext
 from eoclient.sentinelhub.catalog import Catalog, format_datetime
 
 
@@ -82,7 +85,7 @@ def test_malformed_datetime_names_the_field(value: Any) -> None:
 @pytest.fixture
 def cat() -> tuple[Catalog, ScriptedTransport]:
     transport = ScriptedTransport([])
-    return Catalog(transport), transport  # type: ignore[arg-type]
+    return Catalog(ServiceContext(transport, PollPolicy(), None)), transport  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -190,8 +193,8 @@ def _first_request(catalog: Catalog, **kwargs: Any) -> dict[str, Any]:
     kwargs.setdefault("datetime", "2023-06")
     paginator = catalog.search("sentinel-2-l2a", **kwargs)
     first = paginator._first
-    assert isinstance(first, dict)
-    return first
+    assert isinstance(first, StacNext)
+    return first.request()
 
 
 class GeoThing:

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import pickle
+
 import pytest
 
 from eoclient.errors import ResponseDecodeError, ValidationError
-from eoclient.paging import Page, Paginator
+from eoclient.paging import (
+    Cursor,
+    NoCursor,
+    Page,
+    Paginator,
+    SceneCursor,
+    SkCursor,
+    StacNext,
+    ViewToken,
+)
 
 
 def numbered(total: int, size: int):
@@ -78,3 +90,107 @@ async def test_pages_resume_from_a_saved_cursor() -> None:
     rest = [p async for p in Paginator(fetch).pages(start=page.next)]
     assert [i for p in rest for i in p.items] == [3, 4, 5, 6, 7, 8, 9]
     assert calls == ["3", "6", "9"]  # the first page was not asked for again
+
+
+# -- typed cursors -----------------------------------------------------------------------
+
+
+def by_token(total: int, size: int) -> tuple[Paginator[int, ViewToken], list[ViewToken | None]]:
+    """A listing whose cursors are ViewTokens (the next start index as text)."""
+    calls: list[ViewToken | None] = []
+
+    async def fetch(cursor: ViewToken | None) -> Page[int, ViewToken]:
+        calls.append(cursor)
+        start = 0 if cursor is None else int(cursor)
+        nxt = start + size
+        return Page(list(range(start, min(nxt, total))), ViewToken(str(nxt)) if nxt < total else None)
+
+    return Paginator(fetch, cursor_kind=ViewToken), calls
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [SkCursor("3"), SceneCursor("3"), StacNext.of({"method": "GET", "url": "/x"}), 3, {"next": "3"}],
+)
+async def test_a_cursor_of_another_kind_is_refused_before_fetching(wrong: object) -> None:
+    listing, calls = by_token(10, 3)
+    with pytest.raises(ValidationError) as info:
+        await anext(listing.pages(start=wrong))  # type: ignore[arg-type]  # mypy refuses it too
+    assert info.value.field == "start"
+    assert type(wrong).__name__ in str(info.value) and "ViewToken" in str(info.value)
+    assert calls == []
+
+
+async def test_saved_text_resumes_as_the_listings_kind() -> None:
+    listing, calls = by_token(10, 3)
+    pages = listing.pages()
+    first = await anext(pages)
+    await pages.aclose()
+    assert isinstance(first.next, ViewToken)
+    saved = json.dumps({"cursor": first.next})  # a cursor is a str: JSON takes it as it is
+    for start in (json.loads(saved)["cursor"], ViewToken(str(first.next))):
+        calls.clear()
+        rest = [i async for page in listing.pages(start=start) for i in page.items]
+        assert rest == [3, 4, 5, 6, 7, 8, 9]
+        assert calls[0] == "3" and type(calls[0]) is ViewToken
+
+
+async def test_text_that_is_no_cursor_of_the_kind_is_refused() -> None:
+    async def fetch(cursor: SceneCursor | None) -> Page[int, SceneCursor]:
+        raise AssertionError("nothing is fetched")
+
+    for text in ("abc", "-1", ""):
+        with pytest.raises(ValidationError) as info:
+            await anext(Paginator(fetch, cursor_kind=SceneCursor).pages(start=text))  # type: ignore[arg-type]
+        assert info.value.field == "start"
+
+
+async def test_a_single_page_listing_has_nothing_to_resume_from() -> None:
+    async def fetch(cursor: NoCursor | None) -> Page[int, NoCursor]:
+        return Page([1, 2])
+
+    listing = Paginator(fetch, cursor_kind=NoCursor)
+    assert await listing.collect() == [1, 2]
+    with pytest.raises(ValidationError, match="one page"):
+        await anext(listing.pages(start="x"))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="one page"):
+        NoCursor("x")
+
+
+def test_cursors_are_text_that_survives_str_json_and_pickle() -> None:
+    request = {"method": "POST", "url": "/search", "body": {"limit": 5, "collections": ["s2"]}}
+    cursors: list[Cursor] = [
+        ViewToken("abc"),
+        ViewToken("https://sh.test/api/v2/x?viewtoken=2"),
+        SkCursor("MQ=="),
+        SceneCursor("40"),
+        StacNext.of(request),
+    ]
+    for cursor in cursors:
+        kind = type(cursor)
+        assert kind(str(cursor)) == cursor and type(kind(str(cursor))) is kind
+        assert kind(json.loads(json.dumps(cursor))) == cursor
+        again = pickle.loads(pickle.dumps(cursor))
+        assert again == cursor and type(again) is kind
+        assert repr(cursor).startswith(f"{kind.__name__}(")
+    assert StacNext.of(request).request() == request
+    assert StacNext.of(request) == StacNext.of(dict(reversed(request.items())))  # keys sorted
+    assert SceneCursor("40").offset == 40
+    assert ViewToken("https://sh.test/x").is_url and not ViewToken("abc").is_url
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        (StacNext, "not json"),
+        (StacNext, '["GET", "/x"]'),
+        (StacNext, '{"method": "DELETE", "url": "/x"}'),
+        (StacNext, '{"method": "GET", "url": "/x", "body": [1]}'),
+        (SceneCursor, "4.5"),
+        (ViewToken, ""),
+    ],
+)
+def test_malformed_cursor_text_is_refused(kind: type[Cursor], text: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        kind(text)
+    assert info.value.field == "cursor"

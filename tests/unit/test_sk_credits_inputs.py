@@ -99,14 +99,14 @@ async def test_cursor_paging_follows_the_cursor_until_it_is_gone() -> None:
             {"results": [tx(4)]},
         ]
     )
-    pager = cursor_paginator(client, "/x", CreditTransaction, {"groupId": None}, operation="x")  # type: ignore[arg-type]
+    pager = cursor_paginator(client.transport, "/x", CreditTransaction, {"groupId": None}, operation="x")  # type: ignore[arg-type]
     assert [t.id for t in await pager.collect()] == ["t1", "t2", "t3", "t4"]
     assert client.transport.bodies == [{}, {"cursor": "MQ=="}, {"cursor": "Mg=="}]
 
 
 async def test_an_empty_page_ends_even_with_a_cursor() -> None:
     client = FakeClient([{"cursor": "MQ==", "results": []}])
-    pager = cursor_paginator(client, "/x", CreditTransaction, {"groupId": "g"}, operation="x")  # type: ignore[arg-type]
+    pager = cursor_paginator(client.transport, "/x", CreditTransaction, {"groupId": "g"}, operation="x")  # type: ignore[arg-type]
     assert await pager.collect() == []
     assert client.transport.bodies == [{"groupId": "g"}]
 
@@ -114,9 +114,10 @@ async def test_an_empty_page_ends_even_with_a_cursor() -> None:
 async def test_a_repeated_cursor_or_bad_shape_is_an_error() -> None:
     looping = FakeClient([{"cursor": "MQ==", "results": [tx(1)]}, {"cursor": "MQ==", "results": [tx(2)]}])
     with pytest.raises(ResponseDecodeError):
-        await cursor_paginator(looping, "/x", CreditTransaction, {}, operation="x").collect()  # type: ignore[arg-type]
+        await cursor_paginator(looping.transport, "/x", CreditTransaction, {}, operation="x").collect()  # type: ignore[arg-type]
     with pytest.raises(ResponseDecodeError):
-        await cursor_paginator(FakeClient([[1]]), "/x", CreditTransaction, {}, operation="x").collect()  # type: ignore[arg-type]
+        shapeless = FakeClient([[1]])
+        await cursor_paginator(shapeless.transport, "/x", CreditTransaction, {}, operation="x").collect()  # type: ignore[arg-type]
     bad_item = FakeClient([{"results": [{"kind": "credit.update"}]}])  # no id
     with pytest.raises(ResponseDecodeError):
-        await cursor_paginator(bad_item, "/x", CreditTransaction, {}, operation="x").collect()  # type: ignore[arg-type]
+        await cursor_paginator(bad_item.transport, "/x", CreditTransaction, {}, operation="x").collect()  # type: ignore[arg-type]
