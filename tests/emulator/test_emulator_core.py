@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from eoclient.emulator.core.geojson import GeoJSONError, geojson_bounds
 from eoclient.emulator.core.paging import OffsetToken, page
 from eoclient.emulator.core.refusal import Refusal, invalid, sentinelhub_shape, spaceknow_shape
 
@@ -71,3 +72,40 @@ def test_offset_token_refuses_what_it_did_not_hand_out(raw: str) -> None:
     assert caught.value.status == 400
     assert caught.value.code == "BAD_TOKEN"
     assert "viewtoken" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("geometry", "bounds"),
+    [
+        ({"type": "Point", "coordinates": [14.5, 46.0, 300.0]}, (14.5, 46.0, 14.5, 46.0)),
+        ({"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 1], [0, 0]]]}, (0.0, 0.0, 2.0, 1.0)),
+        (
+            {
+                "type": "GeometryCollection",
+                "geometries": [
+                    {"type": "LineString", "coordinates": [[-1, -1], [0, 0]]},
+                    {"type": "MultiPoint", "coordinates": [[3, 4]]},
+                ],
+            },
+            (-1.0, -1.0, 3.0, 4.0),
+        ),
+    ],
+)
+def test_geojson_bounds(geometry: dict[str, object], bounds: tuple[float, ...]) -> None:
+    assert geojson_bounds(geometry) == bounds
+
+
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        [1, 2],
+        {"type": "Circle", "coordinates": [0, 0]},
+        {"type": "Polygon", "coordinates": [[0, 0], [1, 1]]},  # one level too shallow
+        {"type": "Point", "coordinates": [True, 1]},
+        {"type": "MultiPoint", "coordinates": []},
+        {"type": "GeometryCollection", "geometries": []},
+    ],
+)
+def test_geojson_bounds_refuses_what_is_not_geojson(geometry: object) -> None:
+    with pytest.raises(GeoJSONError):
+        geojson_bounds(geometry)

@@ -6,9 +6,8 @@ import math
 from collections.abc import Sequence
 from typing import Any, Final
 
+from eoclient.emulator.core.geojson import GeoJSONError, geojson_bounds
 from eoclient.emulator.core.refusal import Refusal
-from eoclient.errors import ValidationError
-from eoclient.geo import geometry_bounds
 
 __all__ = ["KM_PER_DEGREE", "extent_bounds", "mbr_sides_km", "overlap"]
 
@@ -31,9 +30,9 @@ def mbr_sides_km(bounds: Sequence[float]) -> tuple[float, float]:
 def extent_bounds(extent: Any, name: str = "extent") -> tuple[float, float, float, float]:
     """The bounds of a GeoJSON extent; 400 when it is not a geometry or not WGS84."""
     try:
-        x0, y0, x1, y1 = geometry_bounds(extent)
-    except ValidationError as exc:
-        raise Refusal(400, "BAD-REQUEST", f"{name}: not a valid GeoJSON geometry ({exc.message})") from None
+        x0, y0, x1, y1 = geojson_bounds(extent)
+    except GeoJSONError as exc:
+        raise Refusal(400, "BAD-REQUEST", f"{name}: not a valid GeoJSON geometry ({exc})") from None
     if not (-180.0 <= x0 <= x1 <= 180.0 and -90.0 <= y0 <= y1 <= 90.0):
         raise Refusal(400, "BAD-REQUEST", f"{name}: coordinates must be WGS84 longitude/latitude")
     return x0, y0, x1, y1
