@@ -23,7 +23,7 @@ from eoclient._http.media import media_type
 from eoclient._log import log_event
 from eoclient.errors import DownloadSizeError, ResponseDecodeError, TransportError, UnexpectedContentError
 from eoclient.sentinelhub.budget import ProcessingBudget, charged
-from eoclient.sentinelhub.cache import ResponseCache, tee_writer
+from eoclient.sentinelhub.cache import ResponseCache, optional_cache_key, tee_writer
 from eoclient.sentinelhub.multipart import TAR_TYPES, ResponsePart, split_response
 from eoclient.sentinelhub.prepared import PreparedProcess, prepare_process
 from eoclient.sentinelhub.process_models import ProcessFile, ProcessRequest, ProcessResult
@@ -77,11 +77,7 @@ class ProcessAPI:
         prepared = prepare_process(request, accept=accept)
         transport = self._context.transport
         url = transport.url(PROCESS_PATH)
-        key = (
-            self.cache.key(url=url, accept=prepared.accept, body=prepared.body)
-            if self.cache is not None
-            else ""
-        )
+        key = optional_cache_key(self.cache, url=url, accept=prepared.accept, body=prepared.body)
         if self.cache is not None and not refresh:
             cached = await _cached_result(self.cache, key, prepared)
             if cached is not None:
@@ -136,11 +132,7 @@ class ProcessAPI:
         prepared = prepare_process(request, accept=accept)
         transport = self._context.transport
         url = transport.url(PROCESS_PATH)
-        key = (
-            self.cache.key(url=url, accept=prepared.accept, body=prepared.body)
-            if self.cache is not None
-            else ""
-        )
+        key = optional_cache_key(self.cache, url=url, accept=prepared.accept, body=prepared.body)
         if self.cache is not None and not refresh:
             meta = await self.cache.copy_to(key, path, expect=prepared.expect)
             if meta is not None:

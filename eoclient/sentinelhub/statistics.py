@@ -40,7 +40,7 @@ from eoclient.errors import (
     ValidationError,
 )
 from eoclient.sentinelhub.budget import ProcessingBudget, charged
-from eoclient.sentinelhub.cache import ResponseCache, encode_answer
+from eoclient.sentinelhub.cache import ResponseCache, encode_answer, optional_cache_key
 from eoclient.sentinelhub.prepared import PreparedStatistics, prepare_statistics
 from eoclient.sentinelhub.process import processing_units_spent
 from eoclient.sentinelhub.statistics_models import (
@@ -99,11 +99,7 @@ class StatisticsAPI:
             raise ValidationError("retry_failed", f"must be a whole number >= 0, got {retry_failed!r}")
         prepared = prepare_statistics(request)
         url = self._context.transport.url(STATISTICS_PATH)
-        key = (
-            self.cache.key(url=url, accept=prepared.accept, body=prepared.body)
-            if self.cache is not None
-            else ""
-        )
+        key = optional_cache_key(self.cache, url=url, accept=prepared.accept, body=prepared.body)
         cached = None if self.cache is None or refresh else await _cached_answer(self.cache, key)
         answer = cached[0] if cached is not None else await self._send(prepared)
         data = list(answer.data)
