@@ -18,6 +18,10 @@ with the ids the error lists.
 Collections (BYOC, legacy batch) are found by name with the listing's
 ``search`` (:func:`named`); the ids that already had the name before the
 create are the fence.
+
+:func:`fenced_finder` and :func:`named_finder` are taken before a create is
+sent and return the ``find`` that :func:`eoclient._outcome.create_or_find`
+calls if its answer is lost.
 """
 
 from __future__ import annotations
@@ -25,19 +29,32 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import msgspec
 
 from eoclient._http.transport import Transport
 from eoclient._log import log_event
+from eoclient._models import from_wire
 from eoclient.errors import EOClientError
 from eoclient.sentinelhub._paging import view_paginator
 
-__all__ = ["SECRET_KEYS", "Fence", "body_key", "holds", "named", "newer_than", "take_fence"]
+__all__ = [
+    "SECRET_KEYS",
+    "Fence",
+    "body_key",
+    "fenced_finder",
+    "holds",
+    "named",
+    "named_finder",
+    "newer_than",
+    "take_fence",
+]
+
+T = TypeVar("T")
 
 SECRET_KEYS: Final = frozenset({"accessKey", "secretAccessKey", "credentials"})
 """Fields a request is shown back without (storage credentials)."""
@@ -178,3 +195,51 @@ async def named(
         max_items=MAX_SCANNED,
     )
     return [item async for item in listing if match(item)]
+
+
+async def fenced_finder(
+    transport: Transport, path: str, wire: Any, decode: type[T], *, operation: str, body_field: str | None
+) -> Callable[[], Awaitable[list[T]]] | None:
+    """Take the fence at ``path`` now, before the create of ``wire``; return the ``find`` behind it.
+
+    ``find`` lists the requests newer than the fence that hold every field
+    of ``wire`` (in their ``body_field``; ``None``: at the top), decoded as
+    ``decode``. ``None`` when the listing cannot be read (see :func:`take_fence`).
+    """
+    fence = await take_fence(transport, path, operation=operation)
+    if fence is None:
+        return None
+
+    async def find() -> list[T]:
+        items = await newer_than(transport, path, fence, operation=operation)
+        return [
+            from_wire(item, decode, operation=operation, path=path)
+            for item in items
+            if holds(item.get(body_field) if body_field else item, wire)
+        ]
+
+    return find
+
+
+async def named_finder(
+    transport: Transport, path: str, name: str, bucket: str, decode: type[T], *, operation: str
+) -> Callable[[], Awaitable[T]]:
+    """Read the ids of the collections named ``name`` on ``bucket`` now, before the create.
+
+    The ``find`` returned lists those with that name and bucket that were not
+    among them, decoded as ``decode`` (a list type).
+    """
+
+    def same(item: dict[str, Any]) -> bool:
+        return bool(item.get("name") == name and item.get("s3Bucket") == bucket)
+
+    async def lookup() -> list[dict[str, Any]]:
+        return await named(transport, path, name, operation=operation, match=same)
+
+    before = {item.get("id") for item in await lookup()}
+
+    async def find() -> T:
+        found = [item for item in await lookup() if item.get("id") not in before]
+        return from_wire(found, decode, operation=operation, path=path)
+
+    return find

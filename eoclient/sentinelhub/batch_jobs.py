@@ -50,11 +50,10 @@ from typing import Any, Final, Generic, Protocol, TypeVar
 
 from eoclient._context import ServiceContext
 from eoclient._http.transport import Transport
-from eoclient._models import from_wire
 from eoclient._outcome import Claims, act_or_check, create_or_find, note_created
 from eoclient.errors import BadRequestError, ConflictError, ValidationError
 from eoclient.jobs import Job, JobState, JobStatus, register_job_kind
-from eoclient.sentinelhub._lookup import body_key, holds, newer_than, take_fence
+from eoclient.sentinelhub._lookup import body_key, fenced_finder
 from eoclient.sentinelhub.batch_models import BatchRequest
 from eoclient.sentinelhub.batch_v1_models import BatchV1Request
 
@@ -361,8 +360,10 @@ class BatchAPIBase(Generic[R]):
         """POST a checked request body; a lost answer is looked up (see the module docstring)."""
         surface, transport = self._surface, self._ctx.transport
         operation, listing = f"{surface.family}.create", f"{surface.family}.list"
-        # Taken before sending: whatever the create made is newer than this.
-        fence = await take_fence(transport, surface.base, operation=listing)
+        # Taken before sending: whatever the create made is newer than the fence.
+        find = await fenced_finder(
+            transport, surface.base, wire, surface.decode, operation=listing, body_field=surface.body_field
+        )
 
         async def send() -> R:
             record: R = await transport.request_json(
@@ -370,18 +371,9 @@ class BatchAPIBase(Generic[R]):
             )
             return record
 
-        async def find() -> list[R]:
-            assert fence is not None
-            items = await newer_than(transport, surface.base, fence, operation=listing)
-            return [
-                from_wire(item, surface.decode, operation=listing, path=surface.base)
-                for item in items
-                if holds(item.get(surface.body_field) if surface.body_field else item, wire)
-            ]
-
         return await create_or_find(
             send,
-            find=None if fence is None else find,
+            find=find,
             identify=lambda record: record.id,
             operation=operation,
             resource="batch request",

@@ -53,7 +53,7 @@ from eoclient.errors import (
 )
 from eoclient.jobs import Job, JobState, JobStatus, PollPolicy, register_job_kind
 from eoclient.paging import Paginator, ViewToken
-from eoclient.sentinelhub._lookup import body_key, holds, newer_than, take_fence
+from eoclient.sentinelhub._lookup import body_key, fenced_finder
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.batch_statistics_models import (
     BatchStatisticsRequest,
@@ -246,25 +246,19 @@ class BatchStatistics:
 
     async def _create(self, wire: dict[str, Any]) -> BatchStatisticsTask:
         transport, op, listing = self._ctx.transport, "batch_statistics.create", "batch_statistics.list"
-        # Taken before sending: whatever the create made is newer than this.
-        fence = await take_fence(transport, BATCH_STATISTICS_PATH, operation=listing)
+        path = BATCH_STATISTICS_PATH
+        # Taken before sending: whatever the create made is newer than the fence.
+        find = await fenced_finder(
+            transport, path, wire, BatchStatisticsTask, operation=listing, body_field="request"
+        )
 
         async def send() -> BatchStatisticsTask:
-            body = await transport.request_json("POST", BATCH_STATISTICS_PATH, operation=op, json=wire)
-            return from_wire(body, BatchStatisticsTask, operation=op, path=BATCH_STATISTICS_PATH)
-
-        async def find() -> list[BatchStatisticsTask]:
-            assert fence is not None
-            items = await newer_than(transport, BATCH_STATISTICS_PATH, fence, operation=listing)
-            return [
-                from_wire(item, BatchStatisticsTask, operation=listing, path=BATCH_STATISTICS_PATH)
-                for item in items
-                if holds(item.get("request"), wire)
-            ]
+            body = await transport.request_json("POST", path, operation=op, json=wire)
+            return from_wire(body, BatchStatisticsTask, operation=op, path=path)
 
         return await create_or_find(
             send,
-            find=None if fence is None else find,
+            find=find,
             identify=lambda task: task.id,
             operation=op,
             resource="batch statistical request",

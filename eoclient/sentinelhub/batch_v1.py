@@ -43,7 +43,7 @@ from eoclient._outcome import create_or_find
 from eoclient.errors import ValidationError
 from eoclient.jobs import Job
 from eoclient.paging import Paginator, ViewToken
-from eoclient.sentinelhub._lookup import named
+from eoclient.sentinelhub._lookup import named_finder
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.batch_jobs import LEGACY, BatchAPIBase, request_id
 from eoclient.sentinelhub.batch_v1_models import (
@@ -226,21 +226,13 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
         body = {"name": model.name, "s3Bucket": model.s3_bucket}
         transport, op, listing = self._ctx.transport, "batch_v1.create_collection", "batch_v1.collections"
 
-        def same(item: dict[str, Any]) -> bool:
-            return bool(item.get("name") == model.name and item.get("s3Bucket") == model.s3_bucket)
-
-        async def lookup() -> list[dict[str, Any]]:
-            return await named(transport, COLLECTIONS_PATH, model.name, operation=listing, match=same)
-
-        before = {item.get("id") for item in await lookup()}
+        find = await named_finder(
+            transport, COLLECTIONS_PATH, model.name, model.s3_bucket, list[BatchCollection], operation=listing
+        )
 
         async def send() -> BatchCollection:
             answer: Any = await transport.request_json("POST", COLLECTIONS_PATH, operation=op, json=body)
             return from_wire(_data(answer), BatchCollection, operation=op, path=COLLECTIONS_PATH)
-
-        async def find() -> list[BatchCollection]:
-            found = [item for item in await lookup() if item.get("id") not in before]
-            return from_wire(found, list[BatchCollection], operation=listing, path=COLLECTIONS_PATH)
 
         return await create_or_find(
             send,

@@ -32,7 +32,7 @@ from eoclient._paths import segments
 from eoclient.bulk import download_file
 from eoclient.errors import DownloadSizeError, ResponseDecodeError, ValidationError
 from eoclient.paging import NoCursor, Page, Paginator, ViewToken
-from eoclient.sentinelhub._lookup import named
+from eoclient.sentinelhub._lookup import named_finder
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.byoc_models import (
     TILE_STATUSES,
@@ -101,21 +101,13 @@ class BYOC:
         op = "byoc.create_collection"
         name, bucket = body["name"], body["s3Bucket"]
 
-        def same(item: dict[str, Any]) -> bool:
-            return bool(item.get("name") == name and item.get("s3Bucket") == bucket)
-
-        async def lookup() -> list[dict[str, Any]]:
-            return await named(self._ctx.transport, _BASE, name, operation="byoc.collections", match=same)
-
-        before = {item.get("id") for item in await lookup()}
+        find = await named_finder(
+            self._ctx.transport, _BASE, name, bucket, list[Collection], operation="byoc.collections"
+        )
 
         async def send() -> Collection:
             answer = await self._ctx.transport.request_json("POST", _BASE, operation=op, json=body)
             return from_wire(_data(answer, op, _BASE), Collection, operation=op, path=_BASE)
-
-        async def find() -> list[Collection]:
-            found = [item for item in await lookup() if item.get("id") not in before]
-            return from_wire(found, list[Collection], operation="byoc.collections", path=_BASE)
 
         return await create_or_find(
             send,

@@ -68,6 +68,7 @@ __all__ = [
     "canonical_json",
     "encode_answer",
     "kept_headers",
+    "optional_cache_key",
     "tee_writer",
 ]
 
@@ -98,6 +99,11 @@ def cache_key(*, url: str, accept: str, body: Any) -> str:
         "body": msgspec.Raw(body) if isinstance(body, bytes) else body,
     }
     return hashlib.sha256(msgspec.json.encode(document, order="sorted")).hexdigest()
+
+
+def optional_cache_key(cache: ResponseCache | None, *, url: str, accept: str, body: Any) -> str:
+    """The entry key of a request in ``cache`` (see :func:`cache_key`); ``""`` without a cache."""
+    return cache.key(url=url, accept=accept, body=body) if cache is not None else ""
 
 
 def canonical_json(value: Any) -> bytes:

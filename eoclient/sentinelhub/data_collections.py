@@ -510,24 +510,22 @@ def _sentinel1(name: str, mode: str | None) -> DataCollection:
 DataCollection.SENTINEL1 = _sentinel1("SENTINEL1", None)
 DataCollection.SENTINEL1_IW = _sentinel1("SENTINEL1_IW", "IW")
 DataCollection.SENTINEL1_EW = _sentinel1("SENTINEL1_EW", "EW")
-DataCollection.DEM = DataCollection.define("DEM", "dem", bands=_DEM_BANDS, metabands=_DATA_MASK)
-DataCollection.DEM_MAPZEN = DataCollection.define(
-    "DEM_MAPZEN", "dem", bands=_DEM_BANDS, metabands=_DATA_MASK, data_filter={"demInstance": "MAPZEN"}
-)
-DataCollection.DEM_COPERNICUS_30 = DataCollection.define(
-    "DEM_COPERNICUS_30",
-    "dem",
-    bands=_DEM_BANDS,
-    metabands=_DATA_MASK,
-    data_filter={"demInstance": "COPERNICUS_30"},
-)
-DataCollection.DEM_COPERNICUS_90 = DataCollection.define(
-    "DEM_COPERNICUS_90",
-    "dem",
-    bands=_DEM_BANDS,
-    metabands=_DATA_MASK,
-    data_filter={"demInstance": "COPERNICUS_90"},
-)
+
+
+def _dem(name: str, instance: str | None) -> DataCollection:
+    return DataCollection.define(
+        name,
+        "dem",
+        bands=_DEM_BANDS,
+        metabands=_DATA_MASK,
+        data_filter={"demInstance": instance} if instance else None,
+    )
+
+
+DataCollection.DEM = _dem("DEM", None)
+DataCollection.DEM_MAPZEN = _dem("DEM_MAPZEN", "MAPZEN")
+DataCollection.DEM_COPERNICUS_30 = _dem("DEM_COPERNICUS_30", "COPERNICUS_30")
+DataCollection.DEM_COPERNICUS_90 = _dem("DEM_COPERNICUS_90", "COPERNICUS_90")
 DataCollection.LANDSAT_OT_L1 = DataCollection.define(
     "LANDSAT_OT_L1",
     "landsat-ot-l1",

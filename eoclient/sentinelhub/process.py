@@ -23,15 +23,16 @@ from eoclient._http.media import media_type
 from eoclient._log import log_event
 from eoclient.errors import DownloadSizeError, ResponseDecodeError, TransportError, UnexpectedContentError
 from eoclient.sentinelhub.budget import ProcessingBudget, charged
-from eoclient.sentinelhub.cache import ResponseCache, tee_writer
+from eoclient.sentinelhub.cache import ResponseCache, optional_cache_key, tee_writer
 from eoclient.sentinelhub.multipart import TAR_TYPES, ResponsePart, split_response
-from eoclient.sentinelhub.prepared import PreparedProcess, prepare_process
+from eoclient.sentinelhub.prepared import PreparedProcess, PreparedStatistics, prepare_process
 from eoclient.sentinelhub.process_models import ProcessFile, ProcessRequest, ProcessResult
 
 if TYPE_CHECKING:
     from eoclient._context import ServiceContext
+    from eoclient._http.transport import Response, Transport
 
-__all__ = ["PROCESS_PATH", "PU_HEADER", "ProcessAPI", "processing_units_spent"]
+__all__ = ["PROCESS_PATH", "PU_HEADER", "ProcessAPI", "post_charged", "processing_units_spent"]
 
 PROCESS_PATH: Final = "/api/v1/process"
 PU_HEADER: Final = "x-processingunits-spent"
@@ -47,6 +48,29 @@ def processing_units_spent(headers: Mapping[str, str]) -> float | None:
         return float(value)
     except ValueError:
         return None
+
+
+async def post_charged(
+    transport: Transport,
+    budget: ProcessingBudget | None,
+    path: str,
+    prepared: PreparedProcess | PreparedStatistics,
+    *,
+    operation: str,
+) -> tuple[Response, float | None]:
+    """POST a prepared request charged to ``budget``: the answer and the processing units it spent."""
+    async with charged(budget, prepared.cost.estimate) as charge:
+        resp = await transport.request(
+            "POST",
+            path,
+            operation=operation,
+            data=prepared.body,
+            headers=prepared.headers,
+            idempotent=True,  # rendering or computing statistics changes nothing on the server
+            expect=prepared.expect,
+        )
+        charge.actual = processing_units_spent(resp.headers)
+    return resp, charge.actual
 
 
 class ProcessAPI:
@@ -77,26 +101,14 @@ class ProcessAPI:
         prepared = prepare_process(request, accept=accept)
         transport = self._context.transport
         url = transport.url(PROCESS_PATH)
-        key = (
-            self.cache.key(url=url, accept=prepared.accept, body=prepared.body)
-            if self.cache is not None
-            else ""
-        )
+        key = optional_cache_key(self.cache, url=url, accept=prepared.accept, body=prepared.body)
         if self.cache is not None and not refresh:
             cached = await _cached_result(self.cache, key, prepared)
             if cached is not None:
                 return cached
-        async with charged(self.budget, prepared.cost.estimate) as charge:
-            resp = await transport.request(
-                "POST",
-                PROCESS_PATH,
-                operation="process.process",
-                data=prepared.body,
-                headers=prepared.headers,
-                idempotent=True,  # rendering changes nothing on the server
-                expect=prepared.expect,
-            )
-            charge.actual = processing_units_spent(resp.headers)
+        resp, spent = await post_charged(
+            transport, self.budget, PROCESS_PATH, prepared, operation="process.process"
+        )
         parts = await _split(resp.body, resp.headers.get("Content-Type", ""), prepared.identifiers)
         check_parts(prepared, parts, resp.content_type, path=resp.path)
         if self.cache is not None:  # stored once it parsed: a broken answer is not kept
@@ -107,13 +119,13 @@ class ProcessAPI:
                 request=prepared.body,
                 content=resp.body,
                 content_type=resp.headers.get("Content-Type", ""),
-                processing_units=charge.actual,
+                processing_units=spent,
                 headers=resp.headers,
             )
         return ProcessResult(
             content=resp.body,
             content_type=resp.content_type,
-            processing_units=charge.actual,
+            processing_units=spent,
             headers=resp.headers,
             parts=parts,
         )
@@ -136,11 +148,7 @@ class ProcessAPI:
         prepared = prepare_process(request, accept=accept)
         transport = self._context.transport
         url = transport.url(PROCESS_PATH)
-        key = (
-            self.cache.key(url=url, accept=prepared.accept, body=prepared.body)
-            if self.cache is not None
-            else ""
-        )
+        key = optional_cache_key(self.cache, url=url, accept=prepared.accept, body=prepared.body)
         if self.cache is not None and not refresh:
             meta = await self.cache.copy_to(key, path, expect=prepared.expect)
             if meta is not None:

@@ -39,10 +39,10 @@ from eoclient.errors import (
     TransportError,
     ValidationError,
 )
-from eoclient.sentinelhub.budget import ProcessingBudget, charged
-from eoclient.sentinelhub.cache import ResponseCache, encode_answer
+from eoclient.sentinelhub.budget import ProcessingBudget
+from eoclient.sentinelhub.cache import ResponseCache, encode_answer, optional_cache_key
 from eoclient.sentinelhub.prepared import PreparedStatistics, prepare_statistics
-from eoclient.sentinelhub.process import processing_units_spent
+from eoclient.sentinelhub.process import post_charged
 from eoclient.sentinelhub.statistics_models import (
     Interval,
     StatisticsInterval,
@@ -99,11 +99,7 @@ class StatisticsAPI:
             raise ValidationError("retry_failed", f"must be a whole number >= 0, got {retry_failed!r}")
         prepared = prepare_statistics(request)
         url = self._context.transport.url(STATISTICS_PATH)
-        key = (
-            self.cache.key(url=url, accept=prepared.accept, body=prepared.body)
-            if self.cache is not None
-            else ""
-        )
+        key = optional_cache_key(self.cache, url=url, accept=prepared.accept, body=prepared.body)
         cached = None if self.cache is None or refresh else await _cached_answer(self.cache, key)
         answer = cached[0] if cached is not None else await self._send(prepared)
         data = list(answer.data)
@@ -146,20 +142,12 @@ class StatisticsAPI:
         return final
 
     async def _send(self, prepared: PreparedStatistics) -> StatisticsResponse:
-        async with charged(self.budget, prepared.cost.estimate) as charge:
-            resp = await self._context.transport.request(
-                "POST",
-                STATISTICS_PATH,
-                operation="statistics.request",
-                data=prepared.body,
-                headers=prepared.headers,
-                idempotent=True,  # computing statistics changes nothing on the server
-                expect=prepared.expect,
-            )
-            charge.actual = processing_units_spent(resp.headers)
+        resp, spent = await post_charged(
+            self._context.transport, self.budget, STATISTICS_PATH, prepared, operation="statistics.request"
+        )
         # Decoded loosely: the service writes "NaN" (a string) for statistics without data.
         answer = from_wire(resp.json(), StatisticsResponse, operation="statistics.request", path=resp.path)
-        return msgspec.structs.replace(answer, processing_units=charge.actual)
+        return msgspec.structs.replace(answer, processing_units=spent)
 
     async def _retry(
         self, prepared: PreparedStatistics, intervals: Sequence[Interval]
