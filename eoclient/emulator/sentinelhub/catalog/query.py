@@ -16,25 +16,30 @@ from typing import Any, Final
 
 from multidict import MultiMapping
 
+from eoclient.emulator.core.paging import OffsetToken
 from eoclient.emulator.core.refusal import Refusal
 from eoclient.emulator.sentinelhub.catalog.cql2 import Filter, parse_cql2_text
 from eoclient.emulator.sentinelhub.catalog.data import CatalogData, Record
-from eoclient.emulator.sentinelhub.catalog.stac import bad
+from eoclient.emulator.sentinelhub.catalog.stac import INVALID, bad
 
 __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
+    "NEXT_TOKEN",
     "Query",
     "distinct",
     "fields_of",
     "get_params",
     "matching",
-    "parse_offset",
     "search_query",
 ]
 
 DEFAULT_LIMIT: Final = 10
 MAX_LIMIT: Final = 100
+NEXT_TOKEN: Final = OffsetToken(
+    "next", opaque=False, code=INVALID, message="next must be the token of a previous page"
+)
+"""The ``next`` token of a page: a plain offset (the Catalog's own format), in a query or a body."""
 _GEOMETRY_TYPES: Final = frozenset(
     {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection"}
 )
@@ -154,15 +159,6 @@ def _parse_limit(value: Any) -> int:
     return value
 
 
-def parse_offset(value: Any) -> int:
-    """The ``next`` token of a page: a plain offset (the Catalog's own format)."""
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise bad("next must be the token of a previous page")
-    return value
-
-
 def _parse_fields(value: Any) -> tuple[list[str], list[str]]:
     if isinstance(value, str):
         names = [n.strip() for n in value.split(",") if n.strip()]
@@ -230,8 +226,7 @@ def search_query(
         query.distinct = params["distinct"]
     if params.get("limit") is not None:
         query.limit = _parse_limit(params["limit"])
-    if params.get("next") is not None:
-        query.offset = parse_offset(params["next"])
+    query.offset = NEXT_TOKEN.decode(params.get("next"))
     return query
 
 
