@@ -10,6 +10,8 @@ import pytest
 from eoclient.emulator.core.geojson import GeoJSONError, geojson_bounds
 from eoclient.emulator.core.paging import OffsetToken, page
 from eoclient.emulator.core.refusal import Refusal, invalid, sentinelhub_shape, spaceknow_shape
+from eoclient.emulator.sentinelhub.catalog.data import CatalogData
+from eoclient.emulator.sentinelhub.catalog.query import search_query
 
 
 def _body(response: object) -> object:
@@ -74,6 +76,16 @@ def test_offset_token_refuses_what_it_did_not_hand_out(raw: str) -> None:
     assert "viewtoken" in caught.value.message
 
 
+def test_offset_token_refuses_in_the_services_words() -> None:
+    token = OffsetToken(
+        "cursor", urlsafe=False, code="INVALID-CURSOR", message="{parameter} {raw!r} is not ours"
+    )
+    with pytest.raises(Refusal) as caught:
+        token.decode("nope")
+    assert (caught.value.status, caught.value.code) == (400, "INVALID-CURSOR")
+    assert caught.value.message == "cursor 'nope' is not ours"
+
+
 @pytest.mark.parametrize(
     ("geometry", "bounds"),
     [
@@ -109,3 +121,19 @@ def test_geojson_bounds(geometry: dict[str, object], bounds: tuple[float, ...]) 
 def test_geojson_bounds_refuses_what_is_not_geojson(geometry: object) -> None:
     with pytest.raises(GeoJSONError):
         geojson_bounds(geometry)
+
+
+def test_catalog_intersects_collection_is_the_bounds_of_its_parts() -> None:
+    params = {
+        "collections": ["sentinel-2-l2a"],
+        "datetime": "2020-01-01T00:00:00Z/..",
+        "intersects": {
+            "type": "GeometryCollection",
+            "geometries": [
+                {"type": "Point", "coordinates": [14.0, 46.0]},
+                {"type": "LineString", "coordinates": [[-1.0, 45.0], [2.0, 47.5]]},
+            ],
+        },
+    }
+    query = search_query(CatalogData(), params, from_get=False)
+    assert query.bbox == (-1.0, 45.0, 14.0, 47.5)

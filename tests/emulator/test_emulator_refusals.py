@@ -668,3 +668,48 @@ async def test_catalog_search_refuses_coordinates_outside_wgs84(eo_emulator, bod
     assert resp.status == 400
     error = resp.json()
     assert error["code"] == "InvalidParameterValue" and "outside WGS84" in error["description"]
+
+
+# -- page tokens the service did not hand out ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "body"),
+    [
+        ("GET", "/collections", {"next": "abc"}, None),
+        ("GET", "/collections/sentinel-2-l2a/items", {"next": "-1"}, None),
+        ("POST", "/search", {}, {"next": True}),
+        ("POST", "/search", {}, {"next": "2.5"}),
+    ],
+)
+async def test_a_catalog_next_token_it_did_not_give_is_refused_in_its_words(
+    http: aiohttp.ClientSession,
+    eo_emulator: Emulator,
+    sh_token: str,
+    method: str,
+    path: str,
+    query: dict[str, str],
+    body: dict[str, Any] | None,
+) -> None:
+    if body is not None:
+        body = {"collections": ["sentinel-2-l2a"], "datetime": "2020-01-01T00:00:00Z/..", **body}
+    url = eo_emulator.sentinelhub_url + CATALOG + path
+    async with http.request(method, url, params=query, headers=auth(sh_token), json=body) as resp:
+        assert resp.status == 400
+        assert await resp.json() == {
+            "code": "InvalidParameterValue",
+            "description": "next must be the token of a previous page",
+        }
+
+
+@pytest.mark.parametrize("cursor", ["not base64!", "LTE=", 7])
+async def test_a_credits_cursor_it_did_not_give_is_refused_in_its_words(
+    http: aiohttp.ClientSession, eo_emulator: Emulator, sk_token: str, cursor: Any
+) -> None:
+    url = eo_emulator.spaceknow_url + "/credits/list-group-transactions"
+    async with http.post(url, headers=auth(sk_token), json={"cursor": cursor}) as resp:
+        assert resp.status == 400
+        assert await resp.json() == {
+            "error": "INVALID-CURSOR",
+            "errorMessage": "the cursor is not one this service gave",
+        }

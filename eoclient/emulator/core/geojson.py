@@ -6,10 +6,14 @@ client bug cannot hide behind the same bug in the emulator).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
-__all__ = ["GEOMETRY_TYPES", "GeoJSONError", "geojson_bounds"]
+__all__ = ["GEOMETRY_TYPES", "Bounds", "GeoJSONError", "geojson_bounds", "union_bounds"]
+
+
+Bounds = tuple[float, float, float, float]
+"""``(min_x, min_y, max_x, max_y)``."""
 
 
 class GeoJSONError(ValueError):
@@ -49,7 +53,13 @@ def _positions(value: Any, depth: int, kind: str) -> Iterator[Any]:
         yield from _positions(item, depth - 1, kind)
 
 
-def geojson_bounds(geometry: Any) -> tuple[float, float, float, float]:
+def union_bounds(boxes: Iterable[Bounds]) -> Bounds:
+    """The bounds of them all (of a GeometryCollection's parts)."""
+    x0s, y0s, x1s, y1s = zip(*boxes, strict=True)
+    return min(x0s), min(y0s), max(x1s), max(y1s)
+
+
+def geojson_bounds(geometry: Any) -> Bounds:
     """``(min_x, min_y, max_x, max_y)`` of a GeoJSON geometry; ``GeoJSONError`` saying what is wrong."""
     if not isinstance(geometry, dict):
         raise GeoJSONError("a geometry must be a JSON object")
@@ -58,13 +68,7 @@ def geojson_bounds(geometry: Any) -> tuple[float, float, float, float]:
         parts = geometry.get("geometries")
         if not isinstance(parts, list) or not parts:
             raise GeoJSONError("a GeometryCollection needs geometries")
-        boxes = [geojson_bounds(part) for part in parts]
-        return (
-            min(b[0] for b in boxes),
-            min(b[1] for b in boxes),
-            max(b[2] for b in boxes),
-            max(b[3] for b in boxes),
-        )
+        return union_bounds(geojson_bounds(part) for part in parts)
     if kind not in _DEPTH:
         raise GeoJSONError(f"unknown geometry type {kind!r}")
     points = list(_positions(geometry.get("coordinates"), _DEPTH[str(kind)], str(kind)))

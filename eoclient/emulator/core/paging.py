@@ -4,7 +4,8 @@ Each service keeps its own token format (Sentinel Hub's ``viewtoken`` is
 base64 of ``view:<offset>``, SpaceKnow's credits cursor base64 of the offset,
 the Catalog's ``next`` a plain offset); :class:`OffsetToken` encodes and
 checks them all, refusing a token the service did not hand out with a
-:class:`~eoclient.emulator.core.refusal.Refusal` in the route's shape::
+:class:`~eoclient.emulator.core.refusal.Refusal` in the route's shape and
+with the service's own words::
 
     VIEW = OffsetToken(prefix="view", parameter="viewtoken")
     start = VIEW.decode(request.query.get("viewtoken"))
@@ -49,8 +50,9 @@ class OffsetToken:
 
     ``urlsafe`` picks the URL-safe alphabet without padding (query
     parameters); otherwise standard padded base64 (JSON bodies). ``decode``
-    refuses (400, ``code``) what :meth:`encode` did not produce, naming
-    ``parameter``; ``None`` (no token sent) is offset 0.
+    refuses (400, ``code``) what :meth:`encode` did not produce with the
+    service's own ``message`` (a template of ``{parameter}`` and ``{raw!r}``,
+    the token sent); ``None`` (no token sent) is offset 0.
     """
 
     parameter: str
@@ -58,6 +60,7 @@ class OffsetToken:
     opaque: bool = True
     urlsafe: bool = True
     code: str | None = None
+    message: str = "invalid {parameter} {raw!r}"
 
     def encode(self, offset: int) -> str:
         """The token of ``offset``."""
@@ -78,7 +81,7 @@ class OffsetToken:
             if kind != self.prefix:
                 text = ""
         if not text.isdigit():
-            raise Refusal(400, self.code, f"invalid {self.parameter} {raw!r}")
+            raise Refusal(400, self.code, self.message.format(parameter=self.parameter, raw=raw))
         return int(text)
 
     def _unwrap(self, text: str) -> str:

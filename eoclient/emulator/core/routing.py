@@ -4,7 +4,7 @@ A service module registers every route through :func:`add_route` and says
 there what the real service accepts::
 
     add_route(app, "GET", "/api/v2/batch/tilinggrids", _list, query=("count", "viewtoken"))
-    add_route(app, "POST", "/credits/check-area", sk_route(_check_area),
+    add_route(app, "POST", "/credits/check-area", _check_area,
               fields=("sceneIds", "geojson", "userId", "creditsTier", "costFreeAllocation"),
               required_fields=("sceneIds", "geojson"))
 

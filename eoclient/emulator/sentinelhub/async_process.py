@@ -49,15 +49,12 @@ from eoclient.emulator.sentinelhub.async_process_engine import MAX_SIZE, AsyncPl
 from eoclient.emulator.sentinelhub.process.evalscript import (
     SAMPLE_BYTES,
     ScriptOutput,
-    check_script,
+    check_outputs,
     input_bands,
-    script_error,
-    script_outputs,
 )
 from eoclient.emulator.sentinelhub.process.units import processing_units
 from eoclient.emulator.sentinelhub.process.validation import (
-    parse_bounds,
-    parse_data,
+    parse_input,
     parse_responses,
     parse_size,
 )
@@ -96,11 +93,7 @@ def plan(body: Any) -> AsyncPlan:
         parse_storage(reference, "evalscriptReference")
     if evalscript is not None and (not isinstance(evalscript, str) or not evalscript.strip()):
         raise invalid("evalscript", evalscript, "must not be blank")
-    inp = body.get("input")
-    if not isinstance(inp, dict):
-        raise invalid("input", inp, "must not be null")
-    extent = parse_bounds(inp.get("bounds"))
-    data = parse_data(inp.get("data"))
+    extent, data = parse_input(body)
     output = body.get("output")
     if not isinstance(output, dict):
         raise invalid("output", output, "must not be null")
@@ -113,16 +106,7 @@ def plan(body: Any) -> AsyncPlan:
         require_one_of=frozenset({"<OUTPUT>"}),
     )
     script = evalscript if isinstance(evalscript, str) else ""
-    outputs: dict[str, ScriptOutput] = {}
-    if script:
-        check_script(script)
-        outputs = {o.id: o for o in script_outputs(script)}
-        for ident, _media in wanted:
-            if ident != "userdata" and ident not in outputs:
-                known = ", ".join(outputs)
-                raise script_error(
-                    f"Output {ident!r} requested but missing from function setup() (outputs: {known})"
-                )
+    outputs = check_outputs(script, wanted) if script else {}
     files = [
         (
             f"{ident}.{_EXTENSIONS[media]}",

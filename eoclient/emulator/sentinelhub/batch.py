@@ -40,6 +40,7 @@ from eoclient.emulator.sentinelhub import batch_v1 as sh_batch_v1
 from eoclient.emulator.sentinelhub.batch_engine import (
     BatchRecord,
     BatchStore,
+    action_handler,
     batch_store,
     buffers_of,
     check_process_request,
@@ -187,17 +188,6 @@ async def _update(request: web.Request) -> web.Response:
     return web.json_response(_shown(record.body))  # the request itself, as the OpenAPI document says
 
 
-def _action(name: str) -> Any:
-    async def act(request: web.Request) -> web.Response:
-        state = get_state(request)
-        record = find_record(request, "v2")
-        getattr(record, name)(state)
-        return web.Response(status=204)
-
-    act.__name__ = f"_{name}"
-    return act
-
-
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the Batch v2 routes (and the legacy batch routes) to the Sentinel Hub app."""
     add_route(app, "POST", PATH, _create)
@@ -205,5 +195,5 @@ def setup(app: web.Application, state: EmulatorState) -> None:
     add_route(app, "GET", f"{PATH}/{{id}}", _get)
     add_route(app, "PUT", f"{PATH}/{{id}}", _update)
     for action in ("analyse", "start", "stop"):
-        add_route(app, "POST", f"{PATH}/{{id}}/{action}", _action(action))
+        add_route(app, "POST", f"{PATH}/{{id}}/{action}", action_handler("v2", action))
     sh_batch_v1.setup(app, state)

@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from eoclient.emulator.core.jobs import Job, Phase
 from eoclient.emulator.core.refusal import Refusal, invalid
@@ -53,6 +54,7 @@ __all__ = [
     "BatchRecord",
     "BatchStore",
     "Snapshot",
+    "action_handler",
     "batch_store",
     "buffers_of",
     "check_process_request",
@@ -465,6 +467,18 @@ def find_record(request: web.Request, api: str) -> BatchRecord:
     if record is None or record.api != api:
         raise Refusal(404, None, f"Batch request {ident} not found")
     return record
+
+
+def action_handler(api: str, method: str) -> Handler:
+    """The ``POST .../{id}/<action>`` route of ``api``: call the record's ``method``, answer 204."""
+
+    async def act(request: web.Request) -> web.Response:
+        record = find_record(request, api)
+        getattr(record, method)(get_state(request))
+        return web.Response(status=204)
+
+    act.__name__ = f"_{method}"
+    return act
 
 
 _STATUS_ORDER: Final = {

@@ -41,6 +41,7 @@ from eoclient.emulator.core.state import EmulatorState, get_state
 from eoclient.emulator.sentinelhub.batch_engine import (
     BatchRecord,
     BatchStore,
+    action_handler,
     batch_store,
     buffers_of,
     check_process_request,
@@ -253,20 +254,6 @@ async def _delete(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def _action(name: str) -> Any:
-    method = {"analyse": "analyse", "start": "start", "cancel": "stop", "restartpartial": "restart_partial"}[
-        name
-    ]
-
-    async def act(request: web.Request) -> web.Response:
-        record = find_record(request, "v1")
-        getattr(record, method)(get_state(request))
-        return web.Response(status=204)
-
-    act.__name__ = f"_{method}"
-    return act
-
-
 async def _tiles(request: web.Request) -> web.Response:
     state = get_state(request)
     record = find_record(request, "v1")
@@ -373,8 +360,9 @@ def setup(app: web.Application, state: EmulatorState) -> None:
     add_route(app, "GET", f"{PATH}/{{id}}", _get)
     add_route(app, "PUT", f"{PATH}/{{id}}", _update)
     add_route(app, "DELETE", f"{PATH}/{{id}}", _delete)
-    for action in ("analyse", "start", "cancel", "restartpartial"):
-        add_route(app, "POST", f"{PATH}/{{id}}/{action}", _action(action))
+    actions = {"analyse": "analyse", "start": "start", "cancel": "stop", "restartpartial": "restart_partial"}
+    for action, method in actions.items():
+        add_route(app, "POST", f"{PATH}/{{id}}/{action}", action_handler("v1", method))
     add_route(app, "GET", f"{PATH}/{{id}}/tiles", _tiles, query=("status", "count", "viewtoken"))
     add_route(app, "GET", f"{PATH}/{{id}}/tiles/{{tile}}", _tile)
     add_route(app, "POST", COLLECTIONS, _create_collection)

@@ -56,8 +56,7 @@ from eoclient.emulator.sentinelhub.process.evalscript import (
 )
 from eoclient.emulator.sentinelhub.process.units import PU_HEADER, processing_units
 from eoclient.emulator.sentinelhub.process.validation import (
-    parse_bounds,
-    parse_data,
+    parse_input,
     parse_size,
     parse_time,
 )
@@ -319,11 +318,7 @@ def compute(body: Any, base_seed: int, attempts: _Attempts | None = None) -> tup
     """
     if not isinstance(body, dict):
         raise Refusal(400, None, "The request body must be a JSON object")
-    inp = body.get("input")
-    if not isinstance(inp, dict):
-        raise invalid("input", inp, "must not be null")
-    extent = parse_bounds(inp.get("bounds"))
-    data = parse_data(inp.get("data"))
+    extent, data = parse_input(body)
     agg = body.get("aggregation")
     if not isinstance(agg, dict):
         raise invalid("aggregation", agg, "must not be null")
@@ -337,7 +332,7 @@ def compute(body: Any, base_seed: int, attempts: _Attempts | None = None) -> tup
     calculations = check_calculations(body.get("calculations"), outputs)
     intervals = split_intervals(start, end, months, span, behavior)
 
-    request_key = json.dumps({"input": inp, "aggregation": agg}, sort_keys=True)
+    request_key = json.dumps({"input": body["input"], "aggregation": agg}, sort_keys=True)
     entries: list[dict[str, Any]] = []
     for t0, t1 in intervals:
         digest = hashlib.sha256(f"{base_seed}:{_iso(t0)}".encode()).digest()

@@ -2,11 +2,12 @@
 
 Every ``.../initiate`` endpoint of the emulated SpaceKnow creates a pipeline
 with :func:`create_pipeline` and answers :func:`initiate_response`
-(``{nextTry, pipelineId, status: "NEW"}``); its ``.../retrieve`` endpoint is made
-by :func:`retrieve_handler`. A pipeline moves NEW → PROCESSING → RESOLVED |
-FAILED on the accelerated clock; ``/tasking/get-status`` reports it with a
-``nextTry`` hint (real seconds, scaled from the emulated schedule) and, with
-``getProgress``, the progress message and step.
+(``{nextTry, pipelineId, status: "NEW"}``); its ``.../retrieve`` endpoint is
+added by :func:`add_retrieve_route` (:func:`retrieve_handler`). A pipeline
+moves NEW → PROCESSING → RESOLVED | FAILED on the accelerated clock;
+``/tasking/get-status`` reports it with a ``nextTry`` hint (real seconds,
+scaled from the emulated schedule) and, with ``getProgress``, the progress
+message and step.
 
 Example (in a family module; refusals are raised as
 :class:`~eoclient.emulator.core.refusal.Refusal`)::
@@ -19,8 +20,7 @@ Example (in a family module; refusals are raised as
 
     add_route(app, "POST", "/kraken/release/initiate", _initiate,
               required_fields=("mapTypes", "extent", "sceneIds"), fields=("subGeometry", "onlyIngested"))
-    add_route(app, "POST", "/kraken/release/retrieve", retrieve_handler("kraken/release", "kraken.release"),
-              required_fields=("pipelineId",), fields=())
+    add_retrieve_route(app, "kraken/release", "kraken.release")
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import EmulatorState, get_state
 from eoclient.emulator.spaceknow.accounts import require
 
-__all__ = ["KIND", "create_pipeline", "initiate_response", "retrieve_handler", "setup"]
+__all__ = ["KIND", "add_retrieve_route", "create_pipeline", "initiate_response", "retrieve_handler", "setup"]
 
 KIND: Final = "spaceknow.pipeline"
 PIPELINE_ID_LENGTH: Final = 20
@@ -56,15 +56,18 @@ def create_pipeline(
     *,
     result: Result = None,
     phases: Sequence[Phase] = DEFAULT_PHASES,
-    outcome: str = "RESOLVED",
+    outcome: str | None = None,
     error: str | None = None,
 ) -> Job:
     """A new pipeline of ``operation`` (e.g. ``"kraken/release"``).
 
     ``result`` is the retrieve payload (or a callable producing it on first
     retrieve, so heavy results are built only when asked for); ``outcome`` is
-    ``"RESOLVED"`` or ``"FAILED"`` (then ``error`` is the failure text).
+    ``"RESOLVED"`` or ``"FAILED"`` (then ``error`` is the failure text), by
+    default ``"FAILED"`` exactly when there is an ``error``.
     """
+    if outcome is None:
+        outcome = "FAILED" if error else "RESOLVED"
     return state.jobs.create(
         KIND,
         phases,
@@ -137,6 +140,18 @@ def retrieve_handler(operation: str, *permissions: str) -> Handler:
         return web.json_response(job.result)
 
     return retrieve
+
+
+def add_retrieve_route(app: web.Application, operation: str, *permissions: str) -> None:
+    """Add ``POST /<operation>/retrieve`` (:func:`retrieve_handler`); its body is the ``pipelineId`` alone."""
+    add_route(
+        app,
+        "POST",
+        f"/{operation}/retrieve",
+        retrieve_handler(operation, *permissions),
+        required_fields=("pipelineId",),
+        fields=(),
+    )
 
 
 def setup(app: web.Application, state: EmulatorState) -> None:

@@ -106,13 +106,20 @@ def _s2_id(spec: Spec, rec: Record) -> str:
     )
 
 
-def _s2_properties(spec: Spec, rec: Record) -> dict[str, Any]:
-    zone, north = _utm_zone(rec)
+def _base_properties(spec: Spec, rec: Record) -> dict[str, Any]:
+    """What every item's properties start with: its time, platform, instruments and constellation."""
     return {
         "datetime": rec.datetime,
         "platform": _platform(spec, rec),
         "instruments": list(spec.instruments),
         "constellation": spec.constellation,
+    }
+
+
+def _s2_properties(spec: Spec, rec: Record) -> dict[str, Any]:
+    zone, north = _utm_zone(rec)
+    return {
+        **_base_properties(spec, rec),
         "gsd": spec.gsd,
         "eo:cloud_cover": rec.cloud,
         "proj:epsg": (32600 if north else 32700) + zone,
@@ -148,10 +155,7 @@ def _s1_id(spec: Spec, rec: Record) -> str:
 def _s1_properties(spec: Spec, rec: Record) -> dict[str, Any]:
     mode, orbit_state, pols = _s1_bits(rec)
     return {
-        "datetime": rec.datetime,
-        "platform": _platform(spec, rec),
-        "instruments": list(spec.instruments),
-        "constellation": spec.constellation,
+        **_base_properties(spec, rec),
         "sat:orbit_state": orbit_state,
         "sar:instrument_mode": mode,
         "sar:frequency_band": "C",
@@ -187,10 +191,7 @@ def _landsat_properties(spec: Spec, rec: Record) -> dict[str, Any]:
     path, row = _landsat_path_row(rec)
     zone, north = _utm_zone(rec)
     return {
-        "datetime": rec.datetime,
-        "platform": _platform(spec, rec),
-        "instruments": list(spec.instruments),
-        "constellation": spec.constellation,
+        **_base_properties(spec, rec),
         "gsd": spec.gsd,
         "eo:cloud_cover": rec.cloud,
         "proj:epsg": (32600 if north else 32700) + zone,
@@ -218,10 +219,7 @@ def _s3_id(spec: Spec, rec: Record) -> str:
 
 def _s3_properties(spec: Spec, rec: Record) -> dict[str, Any]:
     return {
-        "datetime": rec.datetime,
-        "platform": _platform(spec, rec),
-        "instruments": list(spec.instruments),
-        "constellation": spec.constellation,
+        **_base_properties(spec, rec),
         "gsd": spec.gsd,
         "sat:orbit_state": ("ascending", "descending")[(rec.variant >> 3) % 2],
     }
@@ -246,57 +244,44 @@ def _platform_queryable(platforms: Sequence[str]) -> dict[str, Any]:
 
 def _specs() -> tuple[Spec, ...]:
     s2_platforms = ("sentinel-2a", "sentinel-2b")
-    s2_summaries = {
-        "platform": list(s2_platforms),
-        "instrument": ["msi"],
-        "constellation": ["sentinel-2"],
-        "gsd": [10],
-        "eo:cloud_cover": {"minimum": 0, "maximum": 100},
-    }
-    s2_queryables = {"eo:cloud_cover": _CLOUD_QUERYABLE, "platform": _platform_queryable(s2_platforms)}
     s1_platforms = ("sentinel-1a", "sentinel-1b")
     s3_platforms = ("sentinel-3a", "sentinel-3b")
     landsat_platforms = ("landsat-8", "landsat-9")
+    s2_l2a = Spec(
+        id="sentinel-2-l2a",
+        title="Sentinel 2 L2A",
+        description="Sentinel 2 imagery processed to level 2A",
+        count=5000,
+        footprint=(1.4, 1.0),
+        constellation="sentinel-2",
+        platforms=s2_platforms,
+        instruments=("msi",),
+        gsd=10,
+        cloudy=True,
+        extensions=(_SCI_EXT, _EO_EXT),
+        summaries={
+            "platform": list(s2_platforms),
+            "instrument": ["msi"],
+            "constellation": ["sentinel-2"],
+            "gsd": [10],
+            "eo:cloud_cover": {"minimum": 0, "maximum": 100},
+        },
+        queryables={"eo:cloud_cover": _CLOUD_QUERYABLE, "platform": _platform_queryable(s2_platforms)},
+        make_id=_s2_id,
+        properties=_s2_properties,
+        asset=_s2_asset,
+        start=dt.date(2017, 1, 1),
+        end=dt.date(2024, 12, 31),
+    )
     return (
-        Spec(
-            id="sentinel-2-l2a",
-            title="Sentinel 2 L2A",
-            description="Sentinel 2 imagery processed to level 2A",
-            count=5000,
-            footprint=(1.4, 1.0),
-            constellation="sentinel-2",
-            platforms=s2_platforms,
-            instruments=("msi",),
-            gsd=10,
-            cloudy=True,
-            extensions=(_SCI_EXT, _EO_EXT),
-            summaries=s2_summaries,
-            queryables=s2_queryables,
-            make_id=_s2_id,
-            properties=_s2_properties,
-            asset=_s2_asset,
-            start=dt.date(2017, 1, 1),
-            end=dt.date(2024, 12, 31),
-        ),
-        Spec(
+        s2_l2a,
+        # The same satellites, one processing level lower.
+        dataclasses.replace(
+            s2_l2a,
             id="sentinel-2-l1c",
             title="Sentinel 2 L1C",
             description="Sentinel 2 imagery processed to level 1C",
             count=3000,
-            footprint=(1.4, 1.0),
-            constellation="sentinel-2",
-            platforms=s2_platforms,
-            instruments=("msi",),
-            gsd=10,
-            cloudy=True,
-            extensions=(_SCI_EXT, _EO_EXT),
-            summaries=s2_summaries,
-            queryables=s2_queryables,
-            make_id=_s2_id,
-            properties=_s2_properties,
-            asset=_s2_asset,
-            start=dt.date(2017, 1, 1),
-            end=dt.date(2024, 12, 31),
         ),
         Spec(
             id="sentinel-1-grd",

@@ -16,28 +16,31 @@ from typing import Any, Final
 
 from multidict import MultiMapping
 
+from eoclient.emulator.core.geojson import GEOMETRY_TYPES, union_bounds
+from eoclient.emulator.core.paging import OffsetToken
 from eoclient.emulator.core.refusal import Refusal
 from eoclient.emulator.sentinelhub.catalog.cql2 import Filter, parse_cql2_text
 from eoclient.emulator.sentinelhub.catalog.data import CatalogData, Record
-from eoclient.emulator.sentinelhub.catalog.stac import bad
+from eoclient.emulator.sentinelhub.catalog.stac import INVALID, bad
 
 __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
+    "NEXT_TOKEN",
     "Query",
     "distinct",
     "fields_of",
     "get_params",
     "matching",
-    "parse_offset",
     "search_query",
 ]
 
 DEFAULT_LIMIT: Final = 10
 MAX_LIMIT: Final = 100
-_GEOMETRY_TYPES: Final = frozenset(
-    {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection"}
+NEXT_TOKEN: Final = OffsetToken(
+    "next", opaque=False, code=INVALID, message="next must be the token of a previous page"
 )
+"""The ``next`` token of a page: a plain offset (the Catalog's own format), in a query or a body."""
 
 
 @dataclass
@@ -106,7 +109,11 @@ def _parse_bbox(values: Any) -> tuple[float, float, float, float]:
 
 
 def _positions(coords: Any) -> Iterable[Sequence[float]]:
-    """Every position of a GeoJSON ``coordinates`` array, in order."""
+    """Every position of a GeoJSON ``coordinates`` array, in order.
+
+    Laxer than :func:`~eoclient.emulator.core.geojson.geojson_bounds` (any
+    nesting, any position length) and refusing in the Catalog's own words.
+    """
     if isinstance(coords, list) and coords and all(isinstance(v, int | float) for v in coords):
         yield coords
     elif isinstance(coords, list):
@@ -118,19 +125,13 @@ def _positions(coords: Any) -> Iterable[Sequence[float]]:
 
 def _parse_intersects(value: Any) -> tuple[float, float, float, float]:
     """The bounding box of a GeoJSON geometry (matching by bbox is this emulator's approximation)."""
-    if not isinstance(value, dict) or value.get("type") not in _GEOMETRY_TYPES:
+    if not isinstance(value, dict) or value.get("type") not in GEOMETRY_TYPES:
         raise bad("intersects must be a GeoJSON geometry")
     if value["type"] == "GeometryCollection":
         parts = value.get("geometries")
         if not isinstance(parts, list) or not parts:
             raise bad("intersects: a GeometryCollection needs geometries")
-        boxes = [_parse_intersects(part) for part in parts]
-        return (
-            min(b[0] for b in boxes),
-            min(b[1] for b in boxes),
-            max(b[2] for b in boxes),
-            max(b[3] for b in boxes),
-        )
+        return union_bounds(_parse_intersects(part) for part in parts)
     points = list(_positions(value.get("coordinates")))
     if not points or any(len(p) < 2 for p in points):
         raise bad("intersects: the geometry has no coordinates")
@@ -151,15 +152,6 @@ def _parse_limit(value: Any) -> int:
         raise bad("limit must be an integer")
     if not 1 <= value <= MAX_LIMIT:
         raise bad(f"limit must be between 1 and {MAX_LIMIT}, got {value}")
-    return value
-
-
-def parse_offset(value: Any) -> int:
-    """The ``next`` token of a page: a plain offset (the Catalog's own format)."""
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise bad("next must be the token of a previous page")
     return value
 
 
@@ -230,8 +222,7 @@ def search_query(
         query.distinct = params["distinct"]
     if params.get("limit") is not None:
         query.limit = _parse_limit(params["limit"])
-    if params.get("next") is not None:
-        query.offset = parse_offset(params["next"])
+    query.offset = NEXT_TOKEN.decode(params.get("next"))
     return query
 
 

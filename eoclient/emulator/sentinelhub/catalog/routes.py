@@ -21,12 +21,12 @@ from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import PUBLIC_PATHS_KEY, EmulatorState, get_state
 from eoclient.emulator.sentinelhub.catalog.data import CatalogData, catalog_data
 from eoclient.emulator.sentinelhub.catalog.query import (
+    NEXT_TOKEN,
     Query,
     distinct,
     fields_of,
     get_params,
     matching,
-    parse_offset,
     search_query,
 )
 from eoclient.emulator.sentinelhub.catalog.stac import GEOJSON, STAC_VERSION, bad, stac_json, stac_shape
@@ -169,7 +169,7 @@ async def _conformance(request: web.Request) -> web.Response:
 async def _collections(request: web.Request) -> web.Response:
     data = _data(request)
     root = _root(request)
-    offset = parse_offset(request.query["next"]) if "next" in request.query else 0
+    offset = NEXT_TOKEN.decode(request.query.get("next"))
     window = page(data.collection_ids, offset, COLLECTION_PAGE_SIZE)
     links: list[dict[str, Any]] = [
         {"href": f"{root}/", "rel": "root", "type": "application/json"},

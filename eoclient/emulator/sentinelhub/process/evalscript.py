@@ -17,6 +17,7 @@ from eoclient.emulator.core.refusal import Refusal
 __all__ = [
     "SAMPLE_BYTES",
     "ScriptOutput",
+    "check_outputs",
     "check_script",
     "input_bands",
     "mosaicking_samples",
@@ -111,6 +112,22 @@ def check_script(evalscript: str) -> None:
     for name in ("setup", "evaluatePixel"):
         if not re.search(rf"\bfunction\s+{name}\s*\(|\b{name}\s*=", evalscript):
             raise script_error(f"evalscript.js: ReferenceError: {name} is not defined")
+
+
+def check_outputs(evalscript: str, wanted: list[tuple[str, str]]) -> dict[str, ScriptOutput]:
+    """The script's outputs by id, once it has its two functions and an output for each ``wanted`` response.
+
+    ``wanted`` are the requested ``(identifier, media type)`` pairs; ``userdata`` needs no output.
+    """
+    check_script(evalscript)
+    outputs = {o.id: o for o in script_outputs(evalscript)}
+    for ident, _media in wanted:
+        if ident != "userdata" and ident not in outputs:
+            known = ", ".join(outputs)
+            raise script_error(
+                f"Output {ident!r} requested but missing from function setup() (outputs: {known})"
+            )
+    return outputs
 
 
 def mosaicking_samples(evalscript: str, data: list[dict[str, Any]]) -> int:

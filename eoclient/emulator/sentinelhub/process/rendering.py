@@ -23,17 +23,14 @@ from eoclient.emulator.core.refusal import Refusal, invalid
 from eoclient.emulator.sentinelhub.process.evalscript import (
     SAMPLE_BYTES,
     ScriptOutput,
-    check_script,
+    check_outputs,
     input_bands,
     mosaicking_samples,
-    script_error,
-    script_outputs,
 )
 from eoclient.emulator.sentinelhub.process.units import processing_units
 from eoclient.emulator.sentinelhub.process.validation import (
     FORMATS,
-    parse_bounds,
-    parse_data,
+    parse_input,
     parse_responses,
     parse_size,
 )
@@ -264,24 +261,13 @@ def plan_request(body: Any, accept_header: str, base_seed: int) -> Plan:
         raise invalid("evalscript", None, "must not be null")
     if not isinstance(evalscript, str) or not evalscript.strip():
         raise invalid("evalscript", evalscript, "must not be blank")
-    inp = body.get("input")
-    if not isinstance(inp, dict):
-        raise invalid("input", inp, "must not be null")
-    extent = parse_bounds(inp.get("bounds"))
-    data = parse_data(inp.get("data"))
+    extent, data = parse_input(body)
     output = body.get("output") or {}
     if not isinstance(output, dict):
         raise invalid("output", output, "must be an object")
     width, height = parse_size(output, extent, "output")
     wanted = parse_responses(output.get("responses"))
-    check_script(evalscript)
-    outputs = {o.id: o for o in script_outputs(evalscript)}
-    for ident, _media in wanted:
-        if ident != "userdata" and ident not in outputs:
-            known = ", ".join(outputs)
-            raise script_error(
-                f"Output {ident!r} requested but missing from function setup() (outputs: {known})"
-            )
+    outputs = check_outputs(evalscript, wanted)
     accept, wanted = negotiate(accept_header, wanted)
     digest = hashlib.sha256(f"{base_seed}:".encode() + json.dumps(body, sort_keys=True).encode()).digest()
     seed = int.from_bytes(digest[:8], "big")

@@ -24,6 +24,7 @@ __all__ = [
     "crs_range",
     "parse_bounds",
     "parse_data",
+    "parse_input",
     "parse_responses",
     "parse_size",
     "parse_time",
@@ -172,6 +173,14 @@ def parse_bounds(bounds: Any, prefix: str = "input->bounds") -> tuple[float, flo
         _check_range(extent, crs, f"{prefix}->bbox", bbox)
     assert extent is not None
     return extent
+
+
+def parse_input(body: dict[str, Any]) -> tuple[tuple[float, float, float, float], list[dict[str, Any]]]:
+    """Check a request's ``input``: its extent (:func:`parse_bounds`) and data (:func:`parse_data`)."""
+    inp = body.get("input")
+    if not isinstance(inp, dict):
+        raise invalid("input", inp, "must not be null")
+    return parse_bounds(inp.get("bounds")), parse_data(inp.get("data"))
 
 
 def parse_data(data: Any, prefix: str = "input->data") -> list[dict[str, Any]]:

@@ -24,7 +24,9 @@ __all__ = ["CURSOR", "PAGE_SIZE", "setup"]
 PAGE_SIZE: Final = 5
 
 
-CURSOR: Final = OffsetToken("cursor", urlsafe=False, code="INVALID-CURSOR")
+CURSOR: Final = OffsetToken(
+    "cursor", urlsafe=False, code="INVALID-CURSOR", message="the cursor is not one this service gave"
+)
 """The listings' ``cursor``: standard padded base64 of the offset of the next page."""
 
 
@@ -36,10 +38,7 @@ def _optional_str(body: dict[str, Any], key: str) -> str | None:
 
 
 def _page(items: list[dict[str, Any]], cursor: Any) -> web.Response:
-    try:
-        offset = CURSOR.decode(cursor)
-    except Refusal:
-        raise Refusal(400, "INVALID-CURSOR", "the cursor is not one this service gave") from None
+    offset = CURSOR.decode(cursor)
     if cursor is not None and not 0 < offset <= len(items):
         raise Refusal(400, "INVALID-CURSOR", "the cursor is out of range")
     window = page(items, offset, PAGE_SIZE)

@@ -27,7 +27,7 @@ from eoclient.emulator.spaceknow.datacube.data import (
     sales_info,
 )
 from eoclient.emulator.spaceknow.datacube.query import evaluate, parse_query
-from eoclient.emulator.spaceknow.pipelines import create_pipeline, initiate_response, retrieve_handler
+from eoclient.emulator.spaceknow.pipelines import add_retrieve_route, create_pipeline, initiate_response
 
 __all__ = ["CATALOGUE_FIELDS", "DATAPOINTS_FIELDS", "MAX_SYNC_ROWS", "setup"]
 
@@ -126,13 +126,7 @@ async def _datapoints_initiate(request: web.Request, body: dict[str, Any]) -> we
         error = None
     except Refusal as exc:  # well-formed but cannot run: the pipeline FAILS with the reason
         result, error = None, f"{exc.code}: {exc.message}"
-    job = create_pipeline(
-        state,
-        "datacube/datapoints/get",
-        result=result,
-        outcome="FAILED" if error else "RESOLVED",
-        error=error,
-    )
+    job = create_pipeline(state, "datacube/datapoints/get", result=result, error=error)
     return initiate_response(job, state)
 
 
@@ -241,14 +235,7 @@ def setup(app: web.Application, state: EmulatorState) -> None:
         required_fields=("filters",),
         fields=DATAPOINTS_FIELDS,
     )
-    add_route(
-        app,
-        "POST",
-        "/datacube/datapoints/get/retrieve",
-        retrieve_handler("datacube/datapoints/get", "datacube.get"),
-        required_fields=("pipelineId",),
-        fields=(),
-    )
+    add_retrieve_route(app, "datacube/datapoints/get", "datacube.get")
     add_route(
         app, "POST", "/datacube/products/list", _route(_products), fields=("productId", "downloadableOnly")
     )

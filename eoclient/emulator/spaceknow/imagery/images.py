@@ -99,14 +99,7 @@ async def get_image_initiate(request: web.Request) -> web.Response:
     meta = _with_raster_meta(scene, float(resolution) if resolution is not None else None)
     meta.pop("downloadable", None)
     result = {"extent": {"type": "GeometryCollection", "geometries": [body["extent"]]}, "meta": meta}
-    job = create_pipeline(
-        state,
-        "imagery/get-image",
-        result=result,
-        phases=IMAGE_PHASES,
-        outcome="FAILED" if error else "RESOLVED",
-        error=error,
-    )
+    job = create_pipeline(state, "imagery/get-image", result=result, phases=IMAGE_PHASES, error=error)
     return initiate_response(job, state)
 
 

@@ -9,7 +9,7 @@ from eoclient.emulator.core.state import EmulatorState
 from eoclient.emulator.spaceknow.imagery.images import get_image_initiate, providers, scene_info
 from eoclient.emulator.spaceknow.imagery.ingest import ingest
 from eoclient.emulator.spaceknow.imagery.search import SEARCH_FIELDS, search_initiate
-from eoclient.emulator.spaceknow.pipelines import retrieve_handler
+from eoclient.emulator.spaceknow.pipelines import add_retrieve_route
 
 __all__ = ["setup"]
 
@@ -34,14 +34,7 @@ def setup(app: web.Application, state: EmulatorState) -> None:
         fields=("resolution", "exportRaster"),
     )
     for name, permission in (("search", "imagery.availability"), ("get-image", "imagery.images")):
-        add_route(
-            app,
-            "POST",
-            f"/imagery/{name}/retrieve",
-            retrieve_handler(f"imagery/{name}", permission),
-            required_fields=("pipelineId",),
-            fields=(),
-        )
+        add_retrieve_route(app, f"imagery/{name}", permission)
     add_route(
         app,
         "POST",

@@ -213,12 +213,5 @@ async def search_initiate(request: web.Request) -> web.Response:
     window = page(scenes, search.cursor, PAGE_SIZE)
     result = {"results": window.items, "cursor": window.next}
     error = pop_failure(state, "imagery/search")
-    job = create_pipeline(
-        state,
-        "imagery/search",
-        result=result,
-        phases=SEARCH_PHASES,
-        outcome="FAILED" if error else "RESOLVED",
-        error=error,
-    )
+    job = create_pipeline(state, "imagery/search", result=result, phases=SEARCH_PHASES, error=error)
     return initiate_response(job, state)

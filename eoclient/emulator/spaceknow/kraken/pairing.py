@@ -127,13 +127,7 @@ async def pairs_initiate(request: web.Request) -> web.StreamResponse:
             if overlap is None or km2(overlap) < min_km2:
                 continue
             pairs.append({"newSceneId": new["sceneId"], "oldSceneId": old["sceneId"]})
-    job = create_pipeline(
-        state,
-        "kraken/pairs",
-        result={"pairwise": pairs},
-        outcome="FAILED" if error else "RESOLVED",
-        error=error,
-    )
+    job = create_pipeline(state, "kraken/pairs", result={"pairwise": pairs}, error=error)
     return initiate_response(job, state)
 
 
@@ -158,11 +152,5 @@ async def nwise_initiate(request: web.Request) -> web.StreamResponse:
         for group in _groups(scenes, False)
         for size in range(min_scenes, len(group) + 1)
     ]
-    job = create_pipeline(
-        state,
-        "kraken/nwise",
-        result={"nwise": groups},
-        outcome="FAILED" if error else "RESOLVED",
-        error=error,
-    )
+    job = create_pipeline(state, "kraken/nwise", result={"nwise": groups}, error=error)
     return initiate_response(job, state)

@@ -163,14 +163,7 @@ async def release_initiate(request: web.Request) -> web.StreamResponse:
         "subGeometryId": kmap.sub_geometry_id,
         "tiles": [list(t) for t in kmap.tiles],
     }
-    job = create_pipeline(
-        state,
-        "kraken/release",
-        result=result,
-        phases=_RELEASE_PHASES,
-        outcome="FAILED" if error else "RESOLVED",
-        error=error,
-    )
+    job = create_pipeline(state, "kraken/release", result=result, phases=_RELEASE_PHASES, error=error)
     return initiate_response(job, state)
 
 

@@ -14,7 +14,7 @@ from eoclient.emulator.spaceknow.algorithms import ALGORITHMS, dataset_permissio
 from eoclient.emulator.spaceknow.kraken.grid import GRID_QUERY, grid_file, map_classes
 from eoclient.emulator.spaceknow.kraken.pairing import nwise_initiate, pairs_initiate
 from eoclient.emulator.spaceknow.kraken.releases import dry_run_initiate, release_initiate
-from eoclient.emulator.spaceknow.pipelines import retrieve_handler
+from eoclient.emulator.spaceknow.pipelines import add_retrieve_route
 
 __all__ = ["OPTIONAL_FIELDS", "setup"]
 
@@ -68,14 +68,7 @@ def setup(app: web.Application, state: EmulatorState) -> None:
             required_fields=required,
             fields=OPTIONAL_FIELDS[name],
         )
-        add_route(
-            app,
-            "POST",
-            f"/kraken/{name}/retrieve",
-            retrieve_handler(f"kraken/{name}", permission),
-            required_fields=("pipelineId",),
-            fields=(),
-        )
+        add_retrieve_route(app, f"kraken/{name}", permission)
     add_route(app, "POST", "/kraken/algorithms", list_algorithms, fields=())
     add_route(app, "GET", "/kraken/map-classes/{map_id}", map_classes, allow_head=False)
     add_route(
