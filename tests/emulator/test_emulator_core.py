@@ -67,7 +67,16 @@ def test_offset_tokens_round_trip(token: OffsetToken, expected: str) -> None:
     assert token.decode(None) == 0
 
 
-@pytest.mark.parametrize("raw", ["nope", "-1", base64.urlsafe_b64encode(b"page:3").decode(), "4.5"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "nope",
+        "-1",
+        base64.urlsafe_b64encode(b"page:3").decode(),
+        "4.5",
+        base64.urlsafe_b64encode("view:²".encode()).decode(),  # a digit to isdigit(), not to int()
+    ],
+)
 def test_offset_token_refuses_what_it_did_not_hand_out(raw: str) -> None:
     with pytest.raises(Refusal) as caught:
         OffsetToken("viewtoken", prefix="view", code="BAD_TOKEN").decode(raw)

@@ -80,7 +80,7 @@ class OffsetToken:
             kind, _, text = text.partition(":")
             if kind != self.prefix:
                 text = ""
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):  # "²".isdigit(), yet int("²") fails
             raise Refusal(400, self.code, self.message.format(parameter=self.parameter, raw=raw))
         return int(text)
 
