@@ -74,7 +74,6 @@ def test_offset_tokens_round_trip(token: OffsetToken, expected: str) -> None:
         "-1",
         base64.urlsafe_b64encode(b"page:3").decode(),
         "4.5",
-        base64.urlsafe_b64encode("view:²".encode()).decode(),  # a digit to isdigit(), not to int()
     ],
 )
 def test_offset_token_refuses_what_it_did_not_hand_out(raw: str) -> None:
@@ -146,3 +145,10 @@ def test_catalog_intersects_collection_is_the_bounds_of_its_parts() -> None:
     }
     query = search_query(CatalogData(), params, from_get=False)
     assert query.bbox == (-1.0, 45.0, 14.0, 47.5)
+
+
+def test_plain_offset_token_refuses_digits_int_cannot_read() -> None:
+    """``"²".isdigit()`` is true, yet ``int("²")`` fails: a 400, not a crash (a 500)."""
+    with pytest.raises(Refusal) as caught:
+        OffsetToken("next", opaque=False).decode("²")
+    assert caught.value.status == 400
