@@ -49,3 +49,15 @@ def _fresh_structlog():
     """structlog.testing.capture_logs leaves structlog 'configured'; undo it between tests."""
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture(scope="session")
+def s3():
+    """A real S3 server (moto's server mode) on 127.0.0.1 for the whole session (see tests/s3server.py)."""
+    from tests.s3server import start_server
+
+    server, process = start_server()
+    try:
+        yield server
+    finally:
+        process.stop()
