@@ -29,10 +29,10 @@ from eoclient.errors import TimeoutError as EOTimeoutError
 __all__ = [
     "Failed",
     "api_error",
-    "check_content",
     "printable_url",
     "refuse_error_document",
     "transport_error",
+    "unexpected_content",
 ]
 
 _EXCERPT_BYTES: Final = 512
@@ -132,20 +132,17 @@ def api_error(
     )
 
 
-async def check_content(
+async def unexpected_content(
     resp: aiohttp.ClientResponse, expect: Collection[str], *, operation: str, path: str
-) -> None:
-    """Refuse a 2xx answer whose type is not one the request asked for, before its bytes are used."""
-    received = resp.headers.get("Content-Type", "")
-    if media.matches(expect, received):
-        return
+) -> UnexpectedContentError:
+    """The error for a 2xx answer of a type the request did not ask for, with the start of its body."""
     try:
         head = await resp.content.read(_EXCERPT_BYTES)
     except (aiohttp.ClientError, TimeoutError):
         head = b""
-    raise UnexpectedContentError(
+    return UnexpectedContentError(
         expected=expect,
-        received=media.media_type(received),
+        received=media.media_type(resp.headers.get("Content-Type", "")),
         excerpt=media.excerpt(head),
         operation=operation,
         path=path,

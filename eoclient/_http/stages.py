@@ -28,20 +28,21 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
+from eoclient._http import media
 from eoclient._http.failures import (
     Failed,
     api_error,
-    check_content,
     never_sent,
     printable_url,
     refuse_error_document,
     transient,
     transport_error,
+    unexpected_content,
 )
 from eoclient._http.options import RequestOptions
 from eoclient._http.retry import parse_retry_after
 from eoclient._log import log_event
-from eoclient.errors import ClientRateLimitError, UnsafeRedirectError
+from eoclient.errors import ClientRateLimitError, UnexpectedContentError, UnsafeRedirectError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -326,10 +327,10 @@ class ErrorStage(Stage):
         resp = answer.resp
         status = resp.status
         if answer.accepted:
-            if answer.body is None or not 200 <= status < 300:
+            opts = x.opts
+            if answer.body is None or opts.dialect.error_document is None or not 200 <= status < 300:
                 return answer
             try:
-                opts = x.opts
                 refuse_error_document(
                     resp,
                     answer.body,
@@ -418,33 +419,37 @@ class SendStage(Stage):
             resendable = transient(exc) and (opts.idempotent or never_sent(exc))
         if error is not None:
             raise Failed(error, status=None, resendable=resendable)
+        # From here on the response is released on every way out but the answer handed back.
+        refused: UnexpectedContentError | None = None
         try:
-            return await self._receive(x, resp)
+            status = resp.status
+            if not opts.accepts(status):
+                body = None
+                if status not in REDIRECT_STATUSES:
+                    try:  # an error's body is only its explanation: a broken one is no worse than none
+                        body = await resp.read()
+                    except (aiohttp.ClientError, TimeoutError):
+                        body = b""
+                return Answer(resp, body, False)
+            expect = opts.expect
+            if (
+                expect is not None
+                and 200 <= status < 300
+                and not media.matches(expect, resp.headers.get("Content-Type", ""))
+            ):
+                refused = await unexpected_content(resp, expect, operation=opts.operation, path=x.path)
+            elif opts.stream:
+                return Answer(resp, None, True)
+            else:
+                try:
+                    return Answer(resp, await resp.read(), True)
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    error = transport_error(exc, opts.operation, opts.method, x.path)
         except BaseException:
             await release(resp)
             raise
-
-    @staticmethod
-    async def _receive(x: Exchange, resp: aiohttp.ClientResponse) -> Answer:
-        opts = x.opts
-        status = resp.status
-        if not opts.accepts(status):
-            if status in REDIRECT_STATUSES:
-                return Answer(resp, None, False)
-            try:  # an error's body is only its explanation: a broken one is no worse than none
-                body = await resp.read()
-            except (aiohttp.ClientError, TimeoutError):
-                body = b""
-            return Answer(resp, body, False)
-        if opts.expect is not None and 200 <= status < 300:
-            await check_content(resp, opts.expect, operation=opts.operation, path=x.path)
-        if opts.stream:
-            return Answer(resp, None, True)
-        error = None
-        try:
-            body = await resp.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            error = transport_error(exc, opts.operation, opts.method, x.path)
-        if error is not None:
-            raise Failed(error, status=None, resendable=opts.idempotent)
-        return Answer(resp, body, True)
+        await release(resp)
+        if refused is not None:  # no retry can change what the service sends
+            raise refused
+        assert error is not None
+        raise Failed(error, status=None, resendable=opts.idempotent)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Collection, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Collection, Coroutine, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar, overload
 from urllib.parse import urlsplit
@@ -293,7 +293,8 @@ class Transport:
         resp, body = answer.resp, answer.body
         await release(resp)  # the body is read: the connection goes back to the pool
         assert body is not None
-        return Response(resp.status, resp.headers, body, urlsplit(str(resp.url)).path, operation)
+        # raw_path: the path as sent (percent-encoded), without formatting and re-parsing the URL.
+        return Response(resp.status, resp.headers, body, resp.url.raw_path, operation)
 
     async def request_json(
         self, method: str, path: str, *, operation: str, type: Any = Any, **kwargs: Any
@@ -303,15 +304,9 @@ class Transport:
         resp = await self.request(method, path, operation=operation, **kwargs)
         return decode_json(resp.body, type, path=resp.path, operation=operation)
 
-    @asynccontextmanager
-    async def stream(
-        self,
-        method: str,
-        path: str,
-        *,
-        operation: str,
-        **kwargs: Any,
-    ) -> AsyncIterator[StreamResponse]:
+    def stream(
+        self, method: str, path: str, *, operation: str, **kwargs: Any
+    ) -> AbstractAsyncContextManager[StreamResponse]:
         """Send a request and read the answer as a stream (keywords as for :meth:`request`).
 
         Retries cover the request up to the response headers; a body broken
@@ -325,19 +320,14 @@ class Transport:
                 async for chunk in resp.iter_chunks():
                     ...
         """
-        opts = request_options(self, method, self.url(path), operation=operation, stream=True, **kwargs)
-        resp = (await self._send(opts, path)).resp
-        try:
-            yield StreamResponse(resp, operation=operation, path=urlsplit(str(resp.url)).path)
-        finally:
-            await release(resp)
+        return _Streaming(self, method, path, operation, kwargs)
 
-    async def _send(self, opts: RequestOptions, path: str) -> Answer:
+    def _send(self, opts: RequestOptions, path: str) -> Coroutine[Any, Any, Answer]:
         """Run ``opts`` through the stages; the answer's response is open (the caller releases it)."""
         session = self._get_session()
         if opts.authenticate and opts.url == path:  # an absolute URL from the caller (a path is ours)
             self.check_own_host(opts.url, operation=opts.operation)
-        return await self._pipeline.send(Exchange(opts, session))
+        return self._pipeline.send(Exchange(opts, session))
 
     # -- hosts ---------------------------------------------------------------------
 
@@ -357,6 +347,36 @@ class Transport:
                 printable_url(absolute), expected=printable_url(self.base_url), operation=operation
             )
         return absolute
+
+
+class _Streaming:
+    """The context of :meth:`Transport.stream`: sends on entry, releases the connection on exit.
+
+    A class rather than ``@asynccontextmanager``: it is entered for every download.
+    """
+
+    __slots__ = ("_call", "_resp", "_transport")
+
+    def __init__(
+        self, transport: Transport, method: str, path: str, operation: str, kwargs: dict[str, Any]
+    ) -> None:
+        self._transport = transport
+        self._call = (method, path, operation, kwargs)
+        self._resp: aiohttp.ClientResponse | None = None
+
+    async def __aenter__(self) -> StreamResponse:
+        transport = self._transport
+        method, path, operation, kwargs = self._call
+        opts = request_options(
+            transport, method, transport.url(path), operation=operation, stream=True, **kwargs
+        )
+        self._resp = resp = (await transport._send(opts, path)).resp
+        return StreamResponse(resp, operation=operation, path=resp.url.raw_path)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        resp, self._resp = self._resp, None
+        if resp is not None:
+            await release(resp)
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
