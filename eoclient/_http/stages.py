@@ -63,7 +63,7 @@ class Exchange:
     """Where one request is now: its options, the URL of this hop, and the counts so far.
 
     Created once per call; the stages move it along (a redirect changes the
-    URL, the auth stage sets the headers). The counts span the whole call.
+    URL, the bearer stage sets the headers). The counts span the whole call.
     """
 
     __slots__ = (
@@ -116,7 +116,7 @@ class Stage:
 
     def __init__(self, transport: Transport, next: Stage | None) -> None:
         self.transport = transport
-        self.next: Stage = next if next is not None else self
+        self.next: Stage = next if next is not None else self  # the innermost stage sends: no next
 
     async def send(self, x: Exchange) -> Answer:
         raise NotImplementedError
@@ -125,16 +125,17 @@ class Stage:
 def pipeline(transport: Transport) -> Stage:
     """The stages of one transport, composed: the one place their order is decided."""
     stage: Stage | None = None
-    for cls in (
-        SendStage,
-        LogStage,
-        ErrorStage,
-        BearerStage,
-        LimiterStage,
-        ReplayStage,
-        RedirectStage,
+    outermost_first = (
         RetryStage,
-    ):
+        RedirectStage,
+        ReplayStage,
+        LimiterStage,
+        BearerStage,
+        ErrorStage,
+        LogStage,
+        SendStage,
+    )
+    for cls in reversed(outermost_first):
         stage = cls(transport, stage)
     assert stage is not None
     return stage
@@ -289,9 +290,12 @@ class LimiterStage(Stage):
 
     async def send(self, x: Exchange) -> Answer:
         opts = x.opts
-        if not opts.rate_limited:
-            return await self.next.send(x)
         limiter = self.transport.limiter
+        if not opts.rate_limited:
+            answer = await self.next.send(x)
+            if answer.accepted:  # as before the stages: any success refreshes the pace
+                limiter.on_success()
+            return answer
         try:
             await limiter.acquire()
         except ClientRateLimitError as exc:  # nothing was sent: say what would have been
