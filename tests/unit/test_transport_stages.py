@@ -45,13 +45,12 @@ def test_options_resolve_the_call_against_the_client_once() -> None:
     async def upload():
         yield b"x"
 
-    one_shot = request_options(
-        t, "PUT", f"{BASE}/x", operation="op", stream=True, data=upload(), dialect=OAUTH, timeout=Timeouts(5)
-    )
+    per_call = {"data": upload(), "dialect": OAUTH, "timeout": Timeouts(read=5)}
+    one_shot = request_options(t, "PUT", f"{BASE}/x", operation="op", stream=True, **per_call)
     assert one_shot.one_shot and one_shot.retry.attempts == 1 and one_shot.idempotent
     # The request's dialect speaks for its errors; the service named is still the client's.
     assert one_shot.dialect is OAUTH and one_shot.service == "sentinelhub"
-    assert one_shot.timeout.total is None  # a stream is bound by connect and read only
+    assert one_shot.timeout.total is None and one_shot.timeout.sock_read == 5  # a stream: connect, read only
 
 
 async def test_the_bearer_is_fetched_after_the_rate_wait_and_again_on_each_retry(sleeps) -> None:
