@@ -291,7 +291,9 @@ class Transport:
         )
         answer = await self._send(opts, path)
         resp, body = answer.resp, answer.body
-        await release(resp)  # the body is read: the connection goes back to the pool
+        # The body is read: the connection goes back to the pool (release(), inlined: every call).
+        resp.release()
+        await resp.wait_for_close()
         assert body is not None
         # raw_path: the path as sent (percent-encoded), without formatting and re-parsing the URL.
         return Response(resp.status, resp.headers, body, resp.url.raw_path, operation)
