@@ -8,6 +8,7 @@ writes or caches them.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections.abc import Collection
 from typing import Final
@@ -86,6 +87,18 @@ def matches(expected: Collection[str], received: str) -> bool:
     type matches nothing (except ``*/*``). When every entry is a negation
     (``"!text/html"``), anything but those types matches.
     """
+    if isinstance(expected, frozenset | tuple):
+        return _matches_memo(expected, received)
+    return _matches(expected, received)  # a list or set: unhashable, worked out every time
+
+
+# Asked on every answer, with the same few (expected, Content-Type) pairs.
+@functools.lru_cache(maxsize=256)
+def _matches_memo(expected: frozenset[str] | tuple[str, ...], received: str) -> bool:
+    return _matches(expected, received)
+
+
+def _matches(expected: Collection[str], received: str) -> bool:
     got = _canonical(media_type(received))
     negated = {_canonical(media_type(w[1:])) for w in expected if w.startswith("!")}
     if negated and len(negated) == len(expected):

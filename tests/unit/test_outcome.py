@@ -11,8 +11,8 @@ import anyio
 import anyio.lowlevel
 import pytest
 
+from eoclient._http.failures import transport_error as _transport_error
 from eoclient._http.retry import RetryPolicy
-from eoclient._http.transport import _transport_error
 from eoclient._outcome import (
     Claims,
     act_or_check,

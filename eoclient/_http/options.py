@@ -1,0 +1,184 @@
+"""What one call asked for, settled once: the frozen :class:`RequestOptions` every stage reads.
+
+:meth:`~eoclient._http.transport.Transport.request` and its siblings take the
+per-call keyword arguments; :func:`request_options` resolves them against the
+client's defaults (dialect, retry policy, timeouts) exactly once, encodes the
+body and decides what the body allows (a retry, a replay, a redirect). No
+stage reads a per-request setting from the client afterwards.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, NamedTuple, Protocol
+
+import aiohttp
+import msgspec
+
+from eoclient._checks import check_seconds
+from eoclient._http.auth import TokenProvider
+from eoclient._http.dialects import ServiceDialect
+from eoclient._http.retry import RetryPolicy
+
+__all__ = ["ClientDefaults", "RequestOptions", "Timeouts", "encode_body", "is_one_shot", "request_options"]
+
+_IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+_REDIRECTABLE_METHODS: Final = frozenset({"GET", "HEAD"})
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds allowed to connect, between two reads, and for a whole buffered request.
+
+    Streams (downloads) are bound by ``connect`` and ``read`` only, never by
+    ``total``, so a large file is not cut off for being large. Each is a number
+    of seconds > 0, or ``None`` for no limit; anything else is a
+    :class:`~eoclient.errors.ValidationError` naming it (``Timeouts.total``).
+    """
+
+    connect: float | None = 10.0
+    read: float | None = 60.0
+    total: float | None = 300.0
+
+    def __post_init__(self) -> None:
+        for name in ("connect", "read", "total"):
+            check_seconds(f"Timeouts.{name}", getattr(self, name), positive=True, optional=True)
+
+    def client_timeout(self, *, stream: bool = False) -> aiohttp.ClientTimeout:
+        return _client_timeout(self, stream)
+
+
+@functools.lru_cache(maxsize=64)
+def _client_timeout(timeouts: Timeouts, stream: bool) -> aiohttp.ClientTimeout:
+    """Built once per setting: it is asked for on every request."""
+    return aiohttp.ClientTimeout(
+        total=None if stream else timeouts.total, sock_connect=timeouts.connect, sock_read=timeouts.read
+    )
+
+
+class ClientDefaults(Protocol):
+    """What a request falls back to when the call does not say (the transport)."""
+
+    @property
+    def dialect(self) -> ServiceDialect: ...
+    @property
+    def retry(self) -> RetryPolicy: ...
+    @property
+    def timeouts(self) -> Timeouts: ...
+    @property
+    def auth(self) -> TokenProvider | None: ...
+
+
+class RequestOptions(NamedTuple):
+    """One request's settings, resolved: nothing here is looked up on the client again.
+
+    Immutable, and a named tuple rather than a frozen dataclass because it is
+    built on every request: a frozen dataclass of these 18 fields costs about
+    four times as much to create (each field set through ``object.__setattr__``).
+
+    ``url`` is where the request starts (a redirect moves the
+    :class:`~eoclient._http.stages.Exchange`, never this). ``headers`` already
+    holds the body's Content-Type. ``retry`` is :meth:`RetryPolicy.never` for a
+    one-shot body. ``service`` names the client (errors say which service
+    failed) while ``dialect`` is this request's: a token endpoint's errors and
+    ``Retry-After`` unit are OAuth's even on a SpaceKnow client.
+    """
+
+    method: str
+    url: str
+    operation: str
+    params: Mapping[str, Any] | None
+    payload: Any
+    headers: Mapping[str, str]
+    idempotent: bool
+    authenticate: bool
+    retry: RetryPolicy
+    timeout: aiohttp.ClientTimeout
+    dialect: ServiceDialect
+    service: str
+    rate_limited: bool
+    ok: Mapping[int, bool] | None
+    expect: Collection[str] | None
+    stream: bool
+    one_shot: bool
+    may_redirect: bool
+
+    def accepts(self, status: int) -> bool:
+        """Whether ``status`` is an answer to hand back (2xx, or listed in ``ok``) rather than an error."""
+        return 200 <= status < 300 or (self.ok is not None and bool(self.ok.get(status)))
+
+
+def request_options(
+    client: ClientDefaults,
+    method: str,
+    url: str,
+    *,
+    operation: str,
+    stream: bool,
+    params: Mapping[str, Any] | None = None,
+    json: Any = None,
+    data: Any = None,
+    headers: Mapping[str, str] | None = None,
+    idempotent: bool | None = None,
+    authenticate: bool = True,
+    retry: RetryPolicy | None = None,
+    timeout: Timeouts | None = None,
+    dialect: ServiceDialect | None = None,
+    rate_limited: bool = True,
+    ok: Mapping[int, bool] | None = None,
+    expect: Collection[str] | None = None,
+) -> RequestOptions:
+    """One call's options: its keywords (see ``Transport.request``), the rest from ``client``."""
+    method = method.upper()
+    payload, content_type = encode_body(json, data)
+    all_headers = dict(headers) if headers else {}
+    if content_type and "Content-Type" not in all_headers:
+        all_headers["Content-Type"] = content_type
+    # A streamed upload (async iterable, file object) can be sent only once: no retry, no replay.
+    one_shot = is_one_shot(payload)
+    return RequestOptions(
+        method=method,
+        url=url,
+        operation=operation,
+        params=params,
+        payload=payload,
+        headers=all_headers,
+        idempotent=idempotent if idempotent is not None else method in _IDEMPOTENT_METHODS,
+        authenticate=authenticate and client.auth is not None,
+        retry=RetryPolicy.never() if one_shot else retry or client.retry,
+        timeout=(timeout or client.timeouts).client_timeout(stream=stream),
+        dialect=dialect or client.dialect,
+        # Errors name the client's service, whichever dialect this request speaks.
+        service=client.dialect.name,
+        rate_limited=rate_limited,
+        ok=ok,
+        expect=expect,
+        stream=stream,
+        one_shot=one_shot,
+        # Only a read without a body follows a redirect, and only on this host (see stages.RedirectStage).
+        may_redirect=method in _REDIRECTABLE_METHODS and payload is None,
+    )
+
+
+def is_one_shot(payload: Any) -> bool:
+    """True for bodies consumed by sending them: async iterators (generators) and file objects.
+
+    A re-iterable body (an object whose ``__aiter__`` starts over each time, as
+    the upload sources of the service modules are) can be sent again.
+    """
+    if payload is None or isinstance(payload, bytes | bytearray | str | aiohttp.FormData):
+        return False
+    return hasattr(payload, "__anext__") or hasattr(payload, "read")
+
+
+def encode_body(json: Any, data: Any) -> tuple[Any, str | None]:
+    """The payload to send and its Content-Type (None: aiohttp's own, e.g. a form's)."""
+    if json is not None and data is not None:
+        raise ValueError("pass either json or data, not both")
+    if json is not None:
+        return msgspec.json.encode(json), "application/json"
+    if isinstance(data, Mapping):
+        return aiohttp.FormData(dict(data)), None
+    return data, None

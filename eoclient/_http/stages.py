@@ -1,0 +1,459 @@
+"""The request path as stages: each does one job and hands the :class:`Exchange` to the next.
+
+:func:`pipeline` composes them, outermost first::
+
+    RetryStage -> RedirectStage -> ReplayStage -> LimiterStage -> BearerStage
+        -> ErrorStage -> LogStage -> SendStage
+
+Retries, redirects and 401 replays each go back through the limiter and take
+a fresh bearer, as a new request would; the bearer is fetched after the rate
+wait, so a long wait never sends a token that expired meanwhile.
+
+A stage's ``send`` returns an :class:`Answer` whose response is still open
+(a stream is handed back before its body is read) or raises: :class:`Failed`
+for what :class:`RetryStage` may try again, the public error for anything else.
+A stage that drops a response (a redirect followed, an error raised) releases
+it first; the final answer is released by the transport's façade.
+
+The stages read the transport's limiter, token provider, session and sleep when
+a request runs, not when they are built: tests swap those on a live client.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+
+from eoclient._http import media
+from eoclient._http.failures import (
+    Failed,
+    api_error,
+    never_sent,
+    printable_url,
+    refuse_error_document,
+    transient,
+    transport_error,
+    unexpected_content,
+)
+from eoclient._http.options import RequestOptions
+from eoclient._http.retry import parse_retry_after
+from eoclient._log import log_event
+from eoclient.errors import ClientRateLimitError, UnexpectedContentError, UnsafeRedirectError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from eoclient._http.transport import Transport
+
+__all__ = ["Answer", "Exchange", "Stage", "pipeline", "release"]
+
+REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS: Final = 5
+# A token revoked twice within one call (a rotation racing a revocation) is still survivable; a
+# third 401 in a row means the credentials themselves are refused.
+_MAX_REPLAYS: Final = 2
+_HTTP_SCHEMES: Final = frozenset({"http", "https"})
+
+
+class Exchange:
+    """Where one request is now: its options, the URL of this hop, and the counts so far.
+
+    Created once per call; the stages move it along (a redirect changes the
+    URL, the bearer stage sets the headers). The counts span the whole call.
+    """
+
+    __slots__ = (
+        "attempt",
+        "headers",
+        "opts",
+        "params",
+        "path",
+        "redirects",
+        "replays",
+        "session",
+        "token",
+        "url",
+    )
+
+    def __init__(self, opts: RequestOptions, session: aiohttp.ClientSession) -> None:
+        self.opts = opts
+        self.session = session
+        self.token: str | None = None  # the bearer this hop carries, to invalidate after a 401
+        self.url = opts.url
+        self.path = urlsplit(opts.url).path
+        self.params = opts.params
+        self.headers: Mapping[str, str] = opts.headers
+        self.attempt = 0  # retries consumed
+        self.replays = 0  # replays after a 401 with a refreshed token
+        self.redirects = 0
+
+
+class Answer:
+    """An open response, its body when buffered, and whether the request accepts its status."""
+
+    __slots__ = ("accepted", "body", "resp")
+
+    def __init__(self, resp: aiohttp.ClientResponse, body: bytes | None, accepted: bool) -> None:
+        self.resp = resp
+        self.body = body
+        self.accepted = accepted
+
+
+async def release(resp: aiohttp.ClientResponse) -> None:
+    """Give the connection back (what leaving ``async with session.request(...)`` does)."""
+    resp.release()
+    await resp.wait_for_close()
+
+
+class Stage:
+    """One concern of the request path; ``next`` is the stage it hands the exchange to."""
+
+    __slots__ = ("next", "transport")
+
+    def __init__(self, transport: Transport, next: Stage | None) -> None:
+        self.transport = transport
+        self.next: Stage = next if next is not None else self  # the innermost stage sends: no next
+
+    async def send(self, x: Exchange) -> Answer:
+        raise NotImplementedError
+
+
+def pipeline(transport: Transport) -> Stage:
+    """The stages of one transport, composed: the one place their order is decided."""
+    stage: Stage | None = None
+    outermost_first = (
+        RetryStage,
+        RedirectStage,
+        ReplayStage,
+        LimiterStage,
+        BearerStage,
+        ErrorStage,
+        LogStage,
+        SendStage,
+    )
+    for cls in reversed(outermost_first):
+        stage = cls(transport, stage)
+    assert stage is not None
+    return stage
+
+
+class RetryStage(Stage):
+    """Tries again after a :class:`Failed` the policy allows, waiting the backoff or ``Retry-After``."""
+
+    __slots__ = ()
+
+    async def send(self, x: Exchange) -> Answer:
+        opts = x.opts
+        policy = opts.retry
+        while True:
+            try:
+                return await self.next.send(x)
+            except Failed as exc:
+                failed = exc
+            # Raised outside the handler: no chained cause (aiohttp's exceptions hold the bearer).
+            error = failed.error
+            status = failed.status
+            retryable = failed.resendable and (status is None or status in policy.retry_statuses)
+            if not retryable or x.attempt + 1 >= policy.attempts:
+                raise error from None
+            retry_after = failed.retry_after
+            if retry_after is not None:
+                if retry_after > policy.max_retry_after:
+                    raise error from None
+                delay = retry_after
+            else:
+                delay = policy.backoff(x.attempt, self.transport._rng)
+            log_event(
+                logging.INFO,
+                "http.retry",
+                method=opts.method,
+                path=x.path,
+                operation=opts.operation,
+                attempt=x.attempt + 1,
+                delay=round(delay, 3),
+                reason=str(error),
+            )
+            # A 429's Retry-After is already a pause in the limiter (it holds every request of
+            # this client, this one included), so waiting here too would wait twice.
+            if not (opts.rate_limited and retry_after is not None and status == 429):
+                await self.transport._sleep(delay)
+            x.attempt += 1
+
+
+class RedirectStage(Stage):
+    """Follows a redirect when that sends nothing to anyone it should not (see :meth:`_target`)."""
+
+    __slots__ = ()
+
+    async def send(self, x: Exchange) -> Answer:
+        while True:
+            answer = await self.next.send(x)
+            if answer.accepted or answer.resp.status not in REDIRECT_STATUSES:
+                return answer
+            try:
+                target = self._target(answer.resp, x)
+            finally:
+                await release(answer.resp)
+            x.redirects += 1
+            x.url, x.params = target, None  # the Location carries its own query
+            x.path = urlsplit(target).path
+
+    def _target(self, resp: aiohttp.ClientResponse, x: Exchange) -> str:
+        """The URL a redirect asks for, when following it sends nothing to anyone it should not.
+
+        Followed: a GET or HEAD without a body; with the bearer only to this
+        client's own host (scheme, host and port), without one (a request made
+        with ``authenticate=False``) to any http(s) URL. Refused with
+        :class:`UnsafeRedirectError`: anything that would re-send a body or
+        credentials (token requests, POST/PUT), a bearer's request to any other
+        host, and a chain of more than five redirects.
+        """
+        opts = x.opts
+        location = resp.headers.get("Location", "")
+        target = urljoin(x.url, location) if location else ""
+        reason = ""
+        if not target:
+            reason = "the answer has no Location"
+        elif opts.dialect.auth_endpoint:
+            reason = "a request carrying credentials is never redirected"
+        elif not opts.may_redirect:
+            reason = f"a {opts.method} with a body is never re-sent elsewhere"
+        elif urlsplit(target).scheme not in _HTTP_SCHEMES:
+            reason = "not an http(s) URL"
+        elif opts.authenticate and not self.transport.is_own_host(target):
+            reason = "another host"
+        elif x.redirects >= _MAX_REDIRECTS:
+            reason = f"more than {_MAX_REDIRECTS} redirects"
+        if reason:
+            raise UnsafeRedirectError(
+                location=printable_url(target) if target else "(none)",
+                reason=reason,
+                status=resp.status,
+                operation=opts.operation,
+                method=opts.method,
+                path=x.path,
+                service=opts.service,
+            )
+        log_event(logging.INFO, "http.redirect", path=x.path, to=urlsplit(target).path, status=resp.status)
+        return target
+
+
+class ReplayStage(Stage):
+    """After a 401, drops the refused token and sends the request again (twice at most)."""
+
+    __slots__ = ()
+
+    async def send(self, x: Exchange) -> Answer:
+        opts = x.opts
+        auth = self.transport.auth
+        if not opts.authenticate or auth is None or opts.one_shot:
+            return await self.next.send(x)
+        while True:
+            try:
+                return await self.next.send(x)
+            except Failed as exc:
+                if exc.status != 401 or x.replays >= _MAX_REPLAYS:
+                    raise
+            auth.invalidate(x.token)
+            x.replays += 1
+            log_event(
+                logging.INFO,
+                "http.retry",
+                method=opts.method,
+                path=x.path,
+                reason="401: token refreshed, replaying",
+                attempt=x.attempt + 1,
+            )
+
+
+class BearerStage(Stage):
+    """Puts the current token on the request, fetched just before it is sent (after any rate wait)."""
+
+    __slots__ = ()
+
+    async def send(self, x: Exchange) -> Answer:
+        auth = self.transport.auth
+        if x.opts.authenticate and auth is not None:
+            x.token = token = await auth.token(self.transport._token_call)
+            x.headers = {**x.opts.headers, "Authorization": f"Bearer {token}"}
+        return await self.next.send(x)
+
+
+class LimiterStage(Stage):
+    """Waits for the client's rate limiter before sending, and tells it how the service answered."""
+
+    __slots__ = ()
+
+    async def send(self, x: Exchange) -> Answer:
+        opts = x.opts
+        limiter = self.transport.limiter
+        if not opts.rate_limited:
+            answer = await self.next.send(x)
+            if answer.accepted:  # as before the stages: any success refreshes the pace
+                limiter.on_success()
+            return answer
+        try:
+            await limiter.acquire()
+        except ClientRateLimitError as exc:  # nothing was sent: say what would have been
+            raise ClientRateLimitError(
+                retry_after=exc.retry_after,
+                service_message=exc.service_message,
+                operation=opts.operation,
+                method=opts.method,
+                path=x.path,
+                service=opts.service,
+            ) from None
+        try:
+            answer = await self.next.send(x)
+        except Failed as exc:
+            if exc.status == 429:
+                # A hint beyond what the policy would wait is raised to this caller, not imposed on
+                # every other request of the client.
+                too_long = exc.retry_after is not None and exc.retry_after > opts.retry.max_retry_after
+                limiter.on_rate_limited(None if too_long else exc.retry_after)
+            raise
+        if answer.accepted:
+            limiter.on_success()
+        return answer
+
+
+class ErrorStage(Stage):
+    """Turns an error status, or an error document inside a 2xx, into the service's typed error."""
+
+    __slots__ = ()
+
+    async def send(self, x: Exchange) -> Answer:
+        answer = await self.next.send(x)
+        resp = answer.resp
+        status = resp.status
+        if answer.accepted:
+            opts = x.opts
+            if answer.body is None or opts.dialect.error_document is None or not 200 <= status < 300:
+                return answer
+            try:
+                refuse_error_document(
+                    resp,
+                    answer.body,
+                    opts.dialect,
+                    service=opts.service,
+                    operation=opts.operation,
+                    method=opts.method,
+                    path=x.path,
+                )
+            except BaseException:
+                await release(resp)
+                raise
+            return answer
+        if status in REDIRECT_STATUSES:
+            return answer
+        await release(resp)
+        raise self._failed(x, resp, answer.body or b"")
+
+    @staticmethod
+    def _failed(x: Exchange, resp: aiohttp.ClientResponse, body: bytes) -> Failed:
+        opts = x.opts
+        # The unit is this request's dialect's: a token endpoint speaks seconds even where the
+        # service's API speaks milliseconds.
+        retry_after = parse_retry_after(resp.headers.get("Retry-After"), unit=opts.dialect.retry_after_unit)
+        error = api_error(
+            resp,
+            body,
+            dialect=opts.dialect,
+            service=opts.service,
+            operation=opts.operation,
+            method=opts.method,
+            path=x.path,
+            retry_after=retry_after,
+        )
+        status = resp.status
+        resendable = opts.idempotent or status == 429  # a 429 says the service did nothing
+        return Failed(error, status=status, resendable=resendable, retry_after=retry_after)
+
+
+class LogStage(Stage):
+    """Logs each request sent and each answer the request accepts (debug level)."""
+
+    __slots__ = ()
+
+    async def send(self, x: Exchange) -> Answer:
+        opts = x.opts
+        log_event(
+            logging.DEBUG,
+            "http.request",
+            method=opts.method,
+            path=x.path,
+            operation=opts.operation,
+            attempt=x.attempt + 1,
+        )
+        started = time.monotonic()
+        answer = await self.next.send(x)
+        if answer.accepted:
+            fields: dict[str, Any] = {"method": opts.method, "path": x.path, "status": answer.resp.status}
+            if answer.body is not None:
+                fields["bytes"] = len(answer.body)
+            fields["seconds"] = round(time.monotonic() - started, 4)
+            log_event(logging.DEBUG, "http.response", **fields)
+        return answer
+
+
+class SendStage(Stage):
+    """The one stage that talks to aiohttp: sends, refuses an unexpected type, reads the body."""
+
+    __slots__ = ()
+
+    async def send(self, x: Exchange) -> Answer:
+        opts = x.opts
+        error = None
+        try:
+            resp = await x.session.request(
+                opts.method,
+                x.url,
+                params=x.params,
+                data=opts.payload,
+                headers=x.headers,
+                timeout=opts.timeout,
+                allow_redirects=False,  # decided per request by RedirectStage
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = transport_error(exc, opts.operation, opts.method, x.path)
+            resendable = transient(exc) and (opts.idempotent or never_sent(exc))
+        if error is not None:
+            raise Failed(error, status=None, resendable=resendable)
+        # From here on the response is released on every way out but the answer handed back.
+        refused: UnexpectedContentError | None = None
+        try:
+            status = resp.status
+            if not opts.accepts(status):
+                body = None
+                if status not in REDIRECT_STATUSES:
+                    try:  # an error's body is only its explanation: a broken one is no worse than none
+                        body = await resp.read()
+                    except (aiohttp.ClientError, TimeoutError):
+                        body = b""
+                return Answer(resp, body, False)
+            expect = opts.expect
+            if (
+                expect is not None
+                and 200 <= status < 300
+                and not media.matches(expect, resp.headers.get("Content-Type", ""))
+            ):
+                refused = await unexpected_content(resp, expect, operation=opts.operation, path=x.path)
+            elif opts.stream:
+                return Answer(resp, None, True)
+            else:
+                try:
+                    return Answer(resp, await resp.read(), True)
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    error = transport_error(exc, opts.operation, opts.method, x.path)
+        except BaseException:
+            await release(resp)
+            raise
+        await release(resp)
+        if refused is not None:  # no retry can change what the service sends
+            raise refused
+        assert error is not None
+        raise Failed(error, status=None, resendable=opts.idempotent)

@@ -1,0 +1,111 @@
+"""The request path's composition: options resolved once, stage order, errors left unchained."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from aioresponses import CallbackResult, aioresponses
+
+from eoclient._http.dialects import OAUTH, SENTINELHUB
+from eoclient._http.options import Timeouts, request_options
+from eoclient._http.retry import RetryPolicy
+from eoclient._http.transport import Transport
+from eoclient.errors import ServerError, TransportError
+from tests.unit.test_transport import BASE, TOKEN_URL, make_transport, token_reply
+
+
+class RecordingLimiter:
+    """Stands in for the client's RateLimiter: records when it is asked and told."""
+
+    def __init__(self, events: list[str]) -> None:
+        self.events = events
+
+    async def acquire(self) -> float:
+        self.events.append("acquire")
+        return 0.0
+
+    def on_success(self) -> None:
+        self.events.append("success")
+
+    def on_rate_limited(self, retry_after: float | None) -> None:
+        self.events.append(f"429:{retry_after}")
+
+
+def test_options_resolve_the_call_against_the_client_once() -> None:
+    policy = RetryPolicy(attempts=7)
+    t = Transport(base_url=BASE, dialect=SENTINELHUB, retry=policy)
+
+    opts = request_options(t, "post", f"{BASE}/x", operation="op", stream=False, json={"a": 1})
+    assert opts.method == "POST" and not opts.idempotent and not opts.may_redirect
+    assert opts.headers == {"Content-Type": "application/json"} and opts.payload == b'{"a":1}'
+    assert opts.retry is policy and opts.dialect is SENTINELHUB and opts.service == "sentinelhub"
+    assert not opts.authenticate  # no token provider: nothing to authenticate with
+    assert opts.timeout is Timeouts().client_timeout()
+
+    async def upload():
+        yield b"x"
+
+    per_call = {"data": upload(), "dialect": OAUTH, "timeout": Timeouts(read=5)}
+    one_shot = request_options(t, "PUT", f"{BASE}/x", operation="op", stream=True, **per_call)
+    assert one_shot.one_shot and one_shot.retry.attempts == 1 and one_shot.idempotent
+    # The request's dialect speaks for its errors; the service named is still the client's.
+    assert one_shot.dialect is OAUTH and one_shot.service == "sentinelhub"
+    assert one_shot.timeout.total is None and one_shot.timeout.sock_read == 5  # a stream: connect, read only
+
+
+async def test_the_bearer_is_fetched_after_the_rate_wait_and_again_on_each_retry(sleeps) -> None:
+    events: list[str] = []
+    t = make_transport(SENTINELHUB, sleeps)
+    t.limiter = RecordingLimiter(events)  # type: ignore[assignment]
+
+    def token(url, **kwargs):
+        events.append("token")
+        return CallbackResult(status=200, payload=token_reply())
+
+    def thing(status: int):
+        def reply(url, **kwargs):
+            events.append(f"GET {status} {kwargs['headers']['Authorization']}")
+            return CallbackResult(status=status, payload={"ok": status == 200})
+
+        return reply
+
+    try:
+        with aioresponses() as m:
+            m.post(TOKEN_URL, callback=token)
+            m.get(f"{BASE}/thing", callback=thing(503))
+            m.get(f"{BASE}/thing", callback=thing(200))
+            assert await t.request_json("GET", "/thing", operation="thing") == {"ok": True}
+    finally:
+        await t.aclose()
+    # The token endpoint does not wait for the limiter (its success still refreshes the pace);
+    # a retry waits for the limiter again and carries the bearer.
+    assert events == [
+        "acquire",
+        "token",
+        "success",
+        "GET 503 Bearer tok-1",
+        "acquire",
+        "GET 200 Bearer tok-1",
+        "success",
+    ]
+    assert len(sleeps.calls) == 1
+
+
+async def test_errors_raised_after_retries_carry_no_aiohttp_exception(transport, sleeps) -> None:
+    with aioresponses() as m:
+        m.post(TOKEN_URL, payload=token_reply())
+        m.get(f"{BASE}/down", exception=aiohttp.ServerDisconnectedError(), repeat=True)
+        m.get(f"{BASE}/busy", status=503, repeat=True)
+        with pytest.raises(TransportError) as broken:
+            await transport.request("GET", "/down", operation="down")
+        with pytest.raises(ServerError) as busy:
+            await transport.request("GET", "/busy", operation="busy")
+    for info in (broken, busy):
+        assert info.value.__cause__ is None and info.value.__context__ is None
+
+
+@pytest.fixture
+async def transport(sleeps):
+    t = make_transport(SENTINELHUB, sleeps)
+    yield t
+    await t.aclose()
