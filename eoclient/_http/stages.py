@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -45,9 +45,11 @@ from eoclient._log import log_event
 from eoclient.errors import ClientRateLimitError, UnexpectedContentError, UnsafeRedirectError
 
 if TYPE_CHECKING:
+    import random
     from collections.abc import Mapping
 
-    from eoclient._http.transport import Transport
+    from eoclient._http.auth import TokenProvider
+    from eoclient._http.ratelimit import RateLimiter
 
 __all__ = ["Answer", "Exchange", "Stage", "pipeline", "release"]
 
@@ -109,12 +111,28 @@ async def release(resp: aiohttp.ClientResponse) -> None:
     await resp.wait_for_close()
 
 
+class Host(Protocol):
+    """What the stages read from the transport that owns them, when a request runs."""
+
+    limiter: RateLimiter
+    auth: TokenProvider | None
+    _rng: random.Random
+
+    async def _sleep(self, seconds: float, /) -> None: ...
+
+    async def _token_call(
+        self, url: str, form: Mapping[str, str] | None, body: Mapping[str, str] | None
+    ) -> Any: ...
+
+    def is_own_host(self, url: str) -> bool: ...
+
+
 class Stage:
     """One concern of the request path; ``next`` is the stage it hands the exchange to."""
 
     __slots__ = ("next", "transport")
 
-    def __init__(self, transport: Transport, next: Stage | None) -> None:
+    def __init__(self, transport: Host, next: Stage | None) -> None:
         self.transport = transport
         self.next: Stage = next if next is not None else self  # the innermost stage sends: no next
 
@@ -122,7 +140,7 @@ class Stage:
         raise NotImplementedError
 
 
-def pipeline(transport: Transport) -> Stage:
+def pipeline(transport: Host) -> Stage:
     """The stages of one transport, composed: the one place their order is decided."""
     stage: Stage | None = None
     outermost_first = (
