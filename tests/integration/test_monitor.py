@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from eoclient.emulator import Emulator
@@ -57,7 +58,9 @@ def gets(records: Sequence[RequestRecord], base: str) -> tuple[int, int]:
 
 async def start_v2(sh: SentinelHub, n: int, prefix: str = "monitored") -> list[Job[BatchRequest]]:
     """``n`` Batch v2 requests created and started (START from CREATED analyses first)."""
-    return await gather([lambda i=i: sh.batch.run(corsica(f"{prefix} {i}"), analyse_first=False) for i in range(n)])
+    return await gather(
+        [lambda i=i: sh.batch.run(corsica(f"{prefix} {i}"), analyse_first=False) for i in range(n)]
+    )
 
 
 async def follow(
@@ -220,7 +223,7 @@ async def test_a_deleted_job_ends_in_not_found_and_the_others_finish(
 
         async with anyio.create_task_group() as tg:
             deleted = False
-            async for job, status in monitor:
+            async for _job, _status in monitor:
                 if not deleted:
                     for j in jobs:
                         tg.start_soon(wait, j)
@@ -270,7 +273,7 @@ async def test_cancelling_the_iteration_hands_the_jobs_back(eo_emulator: Emulato
                         for j in jobs:
                             tg.start_soon(wait, j)
                         scope.cancel()  # mid-iteration, with waiters fed from it
-                        await anyio.sleep(0)
+                        await anyio.lowlevel.checkpoint()
             # The waiters were handed back: they poll on their own and finish.
             assert all(j._cadence.feed is None for j in jobs)
             eo_emulator.clock.advance(BATCH_END)
