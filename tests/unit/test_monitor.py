@@ -106,13 +106,12 @@ async def test_listed_jobs_are_read_once_per_round_and_waiters_send_nothing() ->
     board = Board()
     jobs = jobs_on(board, 5)
     results: list[str] = []
-    async with anyio.create_task_group() as tg:
-        async with JobMonitor(jobs, sleep=finish_after(board, 3)) as monitor:
-            async for _job, _status in monitor:
-                if monitor.rounds == 1 and not tg.cancel_scope.cancel_called and not results:
-                    for job in jobs:
-                        tg.start_soon(_append, results, job)
-                    results.append("started")
+    async with anyio.create_task_group() as tg, JobMonitor(jobs, sleep=finish_after(board, 3)) as monitor:
+        async for _job, _status in monitor:
+            if monitor.rounds == 1 and not tg.cancel_scope.cancel_called and not results:
+                for job in jobs:
+                    tg.start_soon(_append, results, job)
+                results.append("started")
     assert sorted(results) == ["result j0", "result j1", "result j2", "result j3", "result j4", "started"]
     assert board.get_calls == {}  # no job polled on its own
     assert board.list_calls == monitor.rounds == 4
