@@ -6,6 +6,11 @@ Job façade: the schedule (policy, server hints, deferrals by the client's own
 limiter), the lock, and what a waiter needs to know whether the call it queued
 for was already made by someone else (the count of completed calls, the last
 failure and when it happened).
+
+A :class:`Feed` is the hook for statuses observed elsewhere: while a
+:class:`~eoclient.monitor.JobMonitor` follows a Job it sets ``cadence.feed``,
+and the Job's waiters wait for the monitor's next round instead of polling
+(the monitor records what it saw with :meth:`eoclient.jobs.Job.observe`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import anyio.lowlevel
 from eoclient._polling import PollPolicy, RandomLike
 from eoclient.errors import ClientRateLimitError, ValidationError
 
-__all__ = ["Cadence", "Deadline"]
+__all__ = ["Cadence", "Deadline", "Feed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +35,34 @@ class Deadline:
 
     at: float
     budget: float
+
+
+class Feed:
+    """Rounds of statuses observed by someone else (a monitor), shared by every Job it follows.
+
+    One object for all the Jobs of a monitor (an idle Job holds no more than a
+    reference to it): :meth:`tick` wakes every waiter once the round's statuses
+    are recorded. A waiter that hears nothing for ``patience`` seconds (the
+    monitor's consumer stopped iterating) polls on its own for that step.
+    """
+
+    __slots__ = ("_round", "patience")
+
+    def __init__(self, patience: float) -> None:
+        self.patience = patience
+        self._round: anyio.Event | None = None  # made in the event loop, when first waited on
+
+    def round(self) -> anyio.Event:
+        """The event set at the end of the current round."""
+        if self._round is None:
+            self._round = anyio.Event()
+        return self._round
+
+    def tick(self) -> None:
+        """End the round: wake every waiter (what the round saw is recorded already)."""
+        event, self._round = self._round, None
+        if event is not None:
+            event.set()
 
 
 StatusCall = Callable[[], Awaitable[object]]
@@ -53,6 +86,7 @@ class Cadence:
         "_sleeps",
         "_version",
         "clock",
+        "feed",
         "policy",
         "polls",
         "sleep",
@@ -69,6 +103,7 @@ class Cadence:
         self.sleep = sleep
         self.clock = clock
         self.polls = 0  # successful status calls, for the log
+        self.feed: Feed | None = None  # set while a monitor polls for this Job
         self._rng = rng
         self._lock: anyio.Lock | None = None  # made at the first call: idle Jobs stay small
         # Completed status calls (successful or failed); waiters compare it to
@@ -155,6 +190,12 @@ class Cadence:
         with the service's ``hint`` for the next poll.
         """
         seen = self._version
+        feed = self.feed
+        if feed is not None:
+            fed = await self._await_feed(feed, deadline)
+            if fed is not None:
+                return fed
+            # The monitor went quiet: this step polls as if no monitor ran.
         final = False
         target = self._next_at
         if not known and target is None:
@@ -169,6 +210,8 @@ class Cadence:
                 await self.sleep(pause)
             else:
                 await anyio.lowlevel.checkpoint()
+            if feed is None and self.feed is not None:
+                return False  # a monitor took over while this waiter slept: wait for its rounds
         woke = self.clock()
         with anyio.CancelScope(deadline=self.bound(deadline)) as bound:
             async with self._locked():
@@ -187,3 +230,23 @@ class Cadence:
         if bound.cancelled_caught:
             return True
         return deadline is not None and (final or self.clock() >= deadline.at)
+
+    async def _await_feed(self, feed: Feed, deadline: Deadline | None) -> bool | None:
+        """Wait for the feed's next round; ``True`` out of time, ``None`` if the feed stayed quiet.
+
+        A failure the monitor recorded for this Job meanwhile is raised, as a
+        failed call another waiter made is.
+        """
+        seen = self._version
+        wait = feed.patience
+        if deadline is not None:
+            wait = min(wait, max(0.0, deadline.at - self.clock()))
+        with anyio.move_on_after(wait) as scope:
+            await feed.round().wait()
+        if self._version != seen and self._last_error is not None:
+            raise self._last_error
+        if not scope.cancelled_caught:
+            return False
+        if deadline is not None and self.clock() >= deadline.at:
+            return True
+        return None

@@ -417,6 +417,38 @@ class Job(Generic[T]):
                 self._cancel_result = bool(await self._strategy.cancel())
             return self._cancel_result
 
+    # -- fed from outside ------------------------------------------------
+
+    async def observe(self, status: JobStatus | Exception) -> bool:
+        """Record a status read elsewhere, as if this handle had polled it; ``True`` if it changed.
+
+        The hook of :class:`~eoclient.monitor.JobMonitor`, which reads many
+        jobs' statuses at once (a listing) and feeds each Job: the status is
+        recorded like a poll's (waiters and ``watch()`` see it; a driving
+        strategy still takes its step, e.g. Batch's START after the analysis,
+        and then polls once). An exception is recorded as a failed status call:
+        it is raised to the waiters of the monitor's round, not here. The
+        strategy must have been told about the record behind ``status`` (the
+        monitor's listing does that) when its ``result()`` relies on it.
+        """
+        if self.done:
+            return False  # ended, or cancelled by this client: nothing more to record
+        before = self._change_seq
+        if isinstance(status, Exception):
+            error = status
+
+            async def fail() -> None:
+                raise error
+
+            try:
+                await self._cadence.poll_now(fail)
+            except Exception as exc:
+                if exc is not error:
+                    raise
+            return False
+        await self._cadence.poll_now(lambda: self._poll(status))
+        return self._change_seq != before
+
     # -- internals -------------------------------------------------------
 
     def _raise_if_cancelled(self) -> None:
@@ -464,10 +496,13 @@ class Job(Generic[T]):
             assert deadline is not None
             raise self._timeout_error(deadline)
 
-    async def _poll(self) -> None:
-        """One status call (the cadence holds its lock), then the strategy's step if it has one."""
+    async def _poll(self, observed: JobStatus | None = None) -> None:
+        """One status call (the cadence holds its lock), then the strategy's step if it has one.
+
+        ``observed``: a status someone else already read (:meth:`observe`) stands for the call.
+        """
         try:
-            status = await self._strategy.poll()
+            status = observed if observed is not None else await self._strategy.poll()
             drive = getattr(self._strategy, "drive", None)
             if drive is not None and not status.state.terminal and await drive(status):
                 status = await self._strategy.poll()  # what the step changed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from benchmarks.scenarios import (
     catalog_search,
     jobs_idle_memory,
+    jobs_monitor,
     process_large,
     process_many,
     small_json_get,
@@ -17,5 +18,6 @@ SCENARIOS: tuple[Scenario, ...] = (
     process_large.SCENARIO,
     small_json_get.SCENARIO,
     jobs_idle_memory.SCENARIO,
+    jobs_monitor.SCENARIO,
 )
 BY_NAME = {s.name: s for s in SCENARIOS}

@@ -41,7 +41,7 @@ show: a new ``<request id>/`` folder under the delivery URL.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from eoclient._context import ServiceContext
@@ -50,6 +50,7 @@ from eoclient._models import Model, from_wire
 from eoclient._outcome import create_or_find
 from eoclient.errors import ResponseDecodeError, ValidationError
 from eoclient.jobs import Job, JobState, JobStatus, PollPolicy, register_job_kind
+from eoclient.monitor import JobMonitor
 from eoclient.sentinelhub.async_process_models import (
     AsyncProcessDelivery,
     AsyncProcessRequest,
@@ -258,6 +259,18 @@ class AsyncProcess:
         rid = uuid_id(request_id, field="request_id", prefix="")
         strategy = AsyncProcessJob(self._ctx, rid, url=url, responses=responses, verify=verify)
         return Job(strategy, poll=poll or self._ctx.poll)
+
+    def watch_many(
+        self, jobs: Iterable[Job[Any]], *, poll: PollPolicy | None = None, concurrency: int = 16
+    ) -> JobMonitor:
+        """Follow many requests at once; ``async for job, status in ...`` yields each change.
+
+        The API lists no requests: each round reads every running request's
+        status on its own (``concurrency`` at a time), on one cadence; each
+        Job's own ``await``/``watch()`` is fed from the rounds. See
+        :class:`~eoclient.monitor.JobMonitor`.
+        """
+        return JobMonitor(jobs, poll=poll or self._ctx.poll, concurrency=concurrency)
 
     async def status(self, request_id: Any) -> str | None:
         """``"RUNNING"`` while the request runs; ``None`` once it has finished (the service answers 404)."""

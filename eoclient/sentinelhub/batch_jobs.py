@@ -44,7 +44,7 @@ Answers lost on the way back (see :mod:`eoclient._outcome`):
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Generic, Protocol, TypeVar
 
@@ -52,8 +52,10 @@ from eoclient._context import ServiceContext
 from eoclient._http.transport import Transport
 from eoclient._outcome import Claims, act_or_check, create_or_find, note_created
 from eoclient.errors import BadRequestError, ConflictError, ValidationError
-from eoclient.jobs import Job, JobState, JobStatus, register_job_kind
+from eoclient.jobs import Job, JobState, JobStatus, PollPolicy, register_job_kind
+from eoclient.monitor import JobMonitor, scan_listing
 from eoclient.sentinelhub._lookup import body_key, fenced_finder
+from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.batch_models import BatchRequest
 from eoclient.sentinelhub.batch_v1_models import BatchV1Request
 
@@ -62,6 +64,7 @@ __all__ = [
     "V2",
     "BatchAPIBase",
     "BatchJobStrategy",
+    "BatchListing",
     "Surface",
     "batch_job_status",
     "request_id",
@@ -157,6 +160,38 @@ def batch_job_status(
         return JobStatus(JobState.RUNNING, raw, progress=progress, message=waiting)
     # PROCESSING, or a status newer than this client: keep polling.
     return JobStatus(JobState.RUNNING, raw, progress=progress)
+
+
+LIST_PAGE: Final = 100  # the most a listing page holds
+
+
+@dataclass(frozen=True, slots=True, eq=True)
+class BatchListing:
+    """A batch API's request listing read for many jobs at once (:class:`~eoclient.monitor.JobMonitor`).
+
+    Newest first, 100 a page, until every wanted request was seen: jobs
+    created lately are on the first page or two, whatever the account's
+    history. Equal for the same client and API, so one read serves them all.
+    """
+
+    transport: Transport
+    surface: Surface
+
+    async def statuses(self, wanted: Mapping[str, Any]) -> dict[str, JobStatus]:
+        """The status of each wanted request (lower-case id -> its strategy) the listing shows."""
+        paginator = view_paginator(
+            self.transport,
+            self.surface.base,
+            self.surface.decode,
+            operation=f"{self.surface.family}.list",
+            params={"sort": "created:desc", "count": LIST_PAGE},
+        )
+
+        def status_of(strategy: BatchJobStrategy[Any], record: Any) -> JobStatus:
+            strategy.last = record  # what result() returns, and what drive() looks at
+            return strategy.status_of(record)
+
+        return await scan_listing(paginator.pages(), wanted, status_of)
 
 
 class BatchJobStrategy(Generic[R]):
@@ -262,6 +297,10 @@ class BatchJobStrategy(Generic[R]):
 
     def resume_data(self) -> dict[str, Any]:
         return {"start": self.start, "until": self.until, "allowPartial": self.allow_partial}
+
+    def monitor_listing(self) -> BatchListing:
+        """The listing a :class:`~eoclient.monitor.JobMonitor` reads this request's status from."""
+        return BatchListing(self._ctx.transport, self.surface)
 
 
 _ACTIONS_SHOWN: Final = {"analyse": "ANALYSE", "start": "START", "stop": "STOP", "cancel": "CANCEL"}
@@ -430,6 +469,29 @@ class BatchAPIBase(Generic[R]):
             strategy.last = record
             initial = strategy.status_of(record)
         return Job(strategy, poll=self._ctx.poll, initial_status=initial)
+
+    def watch_many(self, jobs: Iterable[Job[Any] | Any], *, poll: PollPolicy | None = None) -> JobMonitor:
+        """Follow many requests at once; ``async for job, status in ...`` yields each change.
+
+        ``jobs``: Jobs (of this API, or any other family: they are read their
+        own way) or request ids (attached as :meth:`job` does). The requests'
+        statuses come from the listing, 100 a page, newest first (a request
+        the listing does not show is read on its own), one round per ``poll``
+        step (default: the client's); each Job's own ``await``/``watch()`` is
+        fed from the rounds. See :class:`~eoclient.monitor.JobMonitor`
+        (``monitor.errors``: the jobs that ended in an error of their own).
+
+        Example::
+
+            jobs = [await sh.batch.run(spec) for spec in specs]
+            async for job, status in sh.batch.watch_many(jobs):
+                print(job.id, status.raw, status.progress)
+        """
+        handles = [
+            job if isinstance(job, Job) else self._attach(job, start=False, until="done", allow_partial=True)
+            for job in jobs
+        ]
+        return JobMonitor(handles, poll=poll or self._ctx.poll)
 
     def _attach(self, request: Any, *, start: bool, until: str, allow_partial: bool) -> Job[R]:
         strategy: BatchJobStrategy[R] = BatchJobStrategy(

@@ -39,10 +39,12 @@ whose start fails puts the created request's id on the error
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from eoclient._context import ServiceContext
+from eoclient._http.transport import Transport
 from eoclient._models import from_wire
 from eoclient._outcome import Claims, act_or_check, create_or_find, note_created
 from eoclient.errors import (
@@ -52,6 +54,7 @@ from eoclient.errors import (
     ValidationError,
 )
 from eoclient.jobs import Job, JobState, JobStatus, PollPolicy, register_job_kind
+from eoclient.monitor import JobMonitor, scan_listing
 from eoclient.paging import Paginator, ViewToken
 from eoclient.sentinelhub._lookup import body_key, fenced_finder
 from eoclient.sentinelhub._paging import view_paginator
@@ -64,7 +67,14 @@ from eoclient.sentinelhub.batch_statistics_models import (
 from eoclient.sentinelhub.byoc_models import page_count, uuid_id
 from eoclient.sentinelhub.data_collections import check_deployment
 
-__all__ = ["BATCH_STATISTICS_PATH", "KIND", "SORTS", "BatchStatistics", "BatchStatisticsJob"]
+__all__ = [
+    "BATCH_STATISTICS_PATH",
+    "KIND",
+    "SORTS",
+    "BatchStatistics",
+    "BatchStatisticsJob",
+    "BatchStatisticsListing",
+]
 
 BATCH_STATISTICS_PATH: Final = "/api/v1/statistics/batch"
 KIND: Final = "sentinelhub.batch_statistics"
@@ -127,6 +137,31 @@ def _request_id(value: Any) -> str:
     return uuid_id(value, field="request_id", prefix="")
 
 
+@dataclass(frozen=True, slots=True, eq=True)
+class BatchStatisticsListing:
+    """The request listing read for many jobs at once (:class:`~eoclient.monitor.JobMonitor`).
+
+    Newest first, 100 a page, until every wanted request was seen.
+    """
+
+    transport: Transport
+
+    async def statuses(self, wanted: Mapping[str, Any]) -> dict[str, JobStatus]:
+        """The status of each wanted request (lower-case id -> its strategy) the listing shows."""
+        paginator = view_paginator(
+            self.transport,
+            BATCH_STATISTICS_PATH,
+            BatchStatisticsTask,
+            operation="batch_statistics.list",
+            params={"sort": "created:desc", "count": 100},
+        )
+        return await scan_listing(
+            paginator.pages(),
+            wanted,
+            lambda _strategy, task: to_job_status(task, operation="batch_statistics.list"),
+        )
+
+
 class BatchStatisticsJob:
     """Job strategy of one Batch Statistical request: polls ``.../status``; cancel is ``stop``."""
 
@@ -167,6 +202,10 @@ class BatchStatisticsJob:
 
     def resume_data(self) -> dict[str, Any]:
         return {}
+
+    def monitor_listing(self) -> BatchStatisticsListing:
+        """The listing a :class:`~eoclient.monitor.JobMonitor` reads this request's status from."""
+        return BatchStatisticsListing(self._ctx.transport)
 
 
 def _resume(ctx: ServiceContext[Any], job_id: str, data: Mapping[str, Any]) -> BatchStatisticsJob:
@@ -274,6 +313,17 @@ class BatchStatistics:
     def job(self, request_id: Any, *, poll: PollPolicy | None = None) -> Job[BatchStatisticsTask]:
         """Re-attach to a request by its id (nothing is sent until the Job polls)."""
         return self._job(_request_id(request_id), None, poll)
+
+    def watch_many(self, jobs: Iterable[Job[Any] | Any], *, poll: PollPolicy | None = None) -> JobMonitor:
+        """Follow many requests at once; ``async for job, status in ...`` yields each change.
+
+        ``jobs``: Jobs or request ids (attached as :meth:`job` does). Statuses
+        come from the listing, 100 a page, newest first; each Job's own
+        ``await``/``watch()`` is fed from the rounds. See
+        :class:`~eoclient.monitor.JobMonitor`.
+        """
+        handles = [job if isinstance(job, Job) else self.job(job) for job in jobs]
+        return JobMonitor(handles, poll=poll or self._ctx.poll)
 
     async def get(self, request_id: Any) -> BatchStatisticsTask:
         """The whole request: status, cost, the request body, the last user action."""
