@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple, Protocol
+from typing import Any, Final, NamedTuple, Protocol, TypedDict, Unpack
 
 import aiohttp
 import msgspec
@@ -22,7 +22,15 @@ from eoclient._http.auth import TokenProvider
 from eoclient._http.dialects import ServiceDialect
 from eoclient._http.retry import RetryPolicy
 
-__all__ = ["ClientDefaults", "RequestOptions", "Timeouts", "encode_body", "is_one_shot", "request_options"]
+__all__ = [
+    "CallOptions",
+    "ClientDefaults",
+    "RequestOptions",
+    "Timeouts",
+    "encode_body",
+    "is_one_shot",
+    "request_options",
+]
 
 _IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 _REDIRECTABLE_METHODS: Final = frozenset({"GET", "HEAD"})
@@ -56,6 +64,33 @@ def _client_timeout(timeouts: Timeouts, stream: bool) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(
         total=None if stream else timeouts.total, sock_connect=timeouts.connect, sock_read=timeouts.read
     )
+
+
+class CallOptions(TypedDict, total=False):
+    """The per-call keywords of ``Transport.request``/``request_json``/``stream``, spelled once.
+
+    ``params``: the query; ``json`` or ``data``: the body (a mapping as
+    ``data`` is a form); ``headers``: extra headers; ``idempotent``: may it be
+    retried after it may have reached the service (default from the method:
+    pass ``True`` for a POST that only reads); ``authenticate``: send the
+    bearer (default true); ``retry``/``timeout``/``dialect``: this call's
+    instead of the client's; ``rate_limited``: wait in the client's limiter
+    (default true); ``ok``: non-2xx statuses to return instead of raising
+    (``{404: True}``); ``expect``: the media types a 2xx answer may have.
+    """
+
+    params: Mapping[str, Any] | None
+    json: Any
+    data: Any
+    headers: Mapping[str, str] | None
+    idempotent: bool | None
+    authenticate: bool
+    retry: RetryPolicy | None
+    timeout: Timeouts | None
+    dialect: ServiceDialect | None
+    rate_limited: bool
+    ok: Mapping[int, bool] | None
+    expect: Collection[str] | None
 
 
 class ClientDefaults(Protocol):
@@ -117,22 +152,13 @@ def request_options(
     *,
     operation: str,
     stream: bool,
-    params: Mapping[str, Any] | None = None,
-    json: Any = None,
-    data: Any = None,
-    headers: Mapping[str, str] | None = None,
-    idempotent: bool | None = None,
-    authenticate: bool = True,
-    retry: RetryPolicy | None = None,
-    timeout: Timeouts | None = None,
-    dialect: ServiceDialect | None = None,
-    rate_limited: bool = True,
-    ok: Mapping[int, bool] | None = None,
-    expect: Collection[str] | None = None,
+    **call: Unpack[CallOptions],
 ) -> RequestOptions:
     """One call's options: its keywords (see ``Transport.request``), the rest from ``client``."""
     method = method.upper()
-    payload, content_type = encode_body(json, data)
+    payload, content_type = encode_body(call.get("json"), call.get("data"))
+    headers = call.get("headers")
+    idempotent = call.get("idempotent")
     all_headers = dict(headers) if headers else {}
     if content_type and "Content-Type" not in all_headers:
         all_headers["Content-Type"] = content_type
@@ -142,19 +168,19 @@ def request_options(
         method=method,
         url=url,
         operation=operation,
-        params=params,
+        params=call.get("params"),
         payload=payload,
         headers=all_headers,
-        idempotent=idempotent if idempotent is not None else method in _IDEMPOTENT_METHODS,
-        authenticate=authenticate and client.auth is not None,
-        retry=RetryPolicy.never() if one_shot else retry or client.retry,
-        timeout=(timeout or client.timeouts).client_timeout(stream=stream),
-        dialect=dialect or client.dialect,
+        idempotent=method in _IDEMPOTENT_METHODS if idempotent is None else idempotent,
+        authenticate=call.get("authenticate", True) and client.auth is not None,
+        retry=RetryPolicy.never() if one_shot else call.get("retry") or client.retry,
+        timeout=(call.get("timeout") or client.timeouts).client_timeout(stream=stream),
+        dialect=call.get("dialect") or client.dialect,
         # Errors name the client's service, whichever dialect this request speaks.
         service=client.dialect.name,
-        rate_limited=rate_limited,
-        ok=ok,
-        expect=expect,
+        rate_limited=call.get("rate_limited", True),
+        ok=call.get("ok"),
+        expect=call.get("expect"),
         stream=stream,
         one_shot=one_shot,
         # Only a read without a body follows a redirect, and only on this host (see stages.RedirectStage).

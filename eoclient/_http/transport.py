@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Collection, Coroutine, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar, overload
+from typing import Any, Final, TypeVar, Unpack, overload
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -28,7 +28,7 @@ from eoclient._http import media
 from eoclient._http.auth import TokenProvider
 from eoclient._http.dialects import OAUTH, ServiceDialect
 from eoclient._http.failures import printable_url, transport_error
-from eoclient._http.options import RequestOptions, Timeouts, request_options
+from eoclient._http.options import CallOptions, RequestOptions, Timeouts, request_options
 from eoclient._http.ratelimit import RateLimit, RateLimiter
 from eoclient._http.retry import RetryPolicy
 from eoclient._http.stages import Answer, Exchange, pipeline, release
@@ -242,53 +242,17 @@ class Transport:
         return resp.json()
 
     async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        operation: str,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        data: Any = None,
-        headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
-        authenticate: bool = True,
-        retry: RetryPolicy | None = None,
-        timeout: Timeouts | None = None,
-        dialect: ServiceDialect | None = None,
-        rate_limited: bool = True,
-        ok: Mapping[int, bool] | None = None,
-        expect: Collection[str] | None = None,
+        self, method: str, path: str, *, operation: str, **call: Unpack[CallOptions]
     ) -> Response:
         """Send a request and buffer its answer.
 
         ``operation`` names what is being done (``"catalog.search"``) for logs
-        and errors. ``idempotent`` defaults from the method; pass ``True`` for a
-        POST that only reads (search, process, status). ``ok`` lists extra
-        non-2xx statuses to return instead of raising (e.g. ``{404: True}``).
-        ``expect`` lists the media types a 2xx answer may have (see
-        :func:`eoclient._http.media.matches`); any other type raises
+        and errors; the other keywords are :class:`~eoclient._http.options.CallOptions`.
+        An answer of a type ``expect`` does not list (see
+        :func:`eoclient._http.media.matches`) raises
         :class:`~eoclient.errors.UnexpectedContentError` before the body is used.
         """
-        opts = request_options(
-            self,
-            method,
-            self.url(path),
-            operation=operation,
-            stream=False,
-            params=params,
-            json=json,
-            data=data,
-            headers=headers,
-            idempotent=idempotent,
-            authenticate=authenticate,
-            retry=retry,
-            timeout=timeout,
-            dialect=dialect,
-            rate_limited=rate_limited,
-            ok=ok,
-            expect=expect,
-        )
+        opts = request_options(self, method, self.url(path), operation=operation, stream=False, **call)
         answer = await self._send(opts, path)
         resp, body = answer.resp, answer.body
         # The body is read: the connection goes back to the pool (release(), inlined: every call).
@@ -299,15 +263,15 @@ class Transport:
         return Response(resp.status, resp.headers, body, resp.url.raw_path, operation)
 
     async def request_json(
-        self, method: str, path: str, *, operation: str, type: Any = Any, **kwargs: Any
+        self, method: str, path: str, *, operation: str, type: Any = Any, **call: Unpack[CallOptions]
     ) -> Any:
         """:meth:`request`, then decode the JSON answer into ``type`` (a non-JSON answer is refused)."""
-        kwargs.setdefault("expect", media.JSON)
-        resp = await self.request(method, path, operation=operation, **kwargs)
+        call.setdefault("expect", media.JSON)
+        resp = await self.request(method, path, operation=operation, **call)
         return decode_json(resp.body, type, path=resp.path, operation=operation)
 
     def stream(
-        self, method: str, path: str, *, operation: str, **kwargs: Any
+        self, method: str, path: str, *, operation: str, **call: Unpack[CallOptions]
     ) -> AbstractAsyncContextManager[StreamResponse]:
         """Send a request and read the answer as a stream (keywords as for :meth:`request`).
 
@@ -322,7 +286,7 @@ class Transport:
                 async for chunk in resp.iter_chunks():
                     ...
         """
-        return _Streaming(self, method, path, operation, kwargs)
+        return _Streaming(self, method, path, operation, call)
 
     def _send(self, opts: RequestOptions, path: str) -> Coroutine[Any, Any, Answer]:
         """Run ``opts`` through the stages; the answer's response is open (the caller releases it)."""
@@ -360,17 +324,17 @@ class _Streaming:
     __slots__ = ("_call", "_resp", "_transport")
 
     def __init__(
-        self, transport: Transport, method: str, path: str, operation: str, kwargs: dict[str, Any]
+        self, transport: Transport, method: str, path: str, operation: str, call: CallOptions
     ) -> None:
         self._transport = transport
-        self._call = (method, path, operation, kwargs)
+        self._call = (method, path, operation, call)
         self._resp: aiohttp.ClientResponse | None = None
 
     async def __aenter__(self) -> StreamResponse:
         transport = self._transport
-        method, path, operation, kwargs = self._call
+        method, path, operation, call = self._call
         opts = request_options(
-            transport, method, transport.url(path), operation=operation, stream=True, **kwargs
+            transport, method, transport.url(path), operation=operation, stream=True, **call
         )
         self._resp = resp = (await transport._send(opts, path)).resp
         return StreamResponse(resp, operation=operation, path=resp.url.raw_path)
