@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 
 from eoclient._http import media
-from eoclient._http.dialects import ServiceDialect
+from eoclient._http.options import RequestOptions
 from eoclient.errors import (
     APIError,
     AuthenticationError,
@@ -100,18 +100,10 @@ def transient(exc: BaseException) -> bool:
 
 
 def api_error(
-    resp: aiohttp.ClientResponse,
-    body: bytes,
-    *,
-    dialect: ServiceDialect,
-    service: str,
-    operation: str,
-    method: str,
-    path: str,
-    retry_after: float | None,
+    resp: aiohttp.ClientResponse, body: bytes, opts: RequestOptions, *, path: str, retry_after: float | None
 ) -> APIError:
     """The error an error status stands for, in the request's dialect (a token endpoint's is OAuth's)."""
-    status = resp.status
+    status, dialect = resp.status, opts.dialect
     info = dialect.parse_error(body, resp.headers.get("Content-Type", "").lower())
     cls: type[APIError]
     if dialect.auth_endpoint and 400 <= status < 500 and status != 429:
@@ -122,10 +114,10 @@ def api_error(
         status=status,
         code=info.code,
         service_message=info.message,
-        operation=operation,
-        method=method,
+        operation=opts.operation,
+        method=opts.method,
         path=path,
-        service=service,
+        service=opts.service,
         details=info.details,
         retry_after=retry_after,
         request_id=resp.headers.get("x-request-id") or resp.headers.get("x-amz-request-id"),
@@ -151,16 +143,10 @@ async def unexpected_content(
 
 
 def refuse_error_document(
-    resp: aiohttp.ClientResponse,
-    body: bytes,
-    dialect: ServiceDialect,
-    *,
-    service: str,
-    operation: str,
-    method: str,
-    path: str,
+    resp: aiohttp.ClientResponse, body: bytes, opts: RequestOptions, *, path: str
 ) -> None:
     """A 2xx whose JSON body is the service's error document is that error, not data."""
+    dialect = opts.dialect
     if dialect.error_document is None or not media.is_json(resp.headers.get("Content-Type", "")):
         return
     if b'"error' not in body[:_ERROR_SNIFF_BYTES]:  # cheap test before decoding anything
@@ -173,10 +159,10 @@ def refuse_error_document(
         status=resp.status,
         code=info.code,
         service_message=info.message,
-        operation=operation,
-        method=method,
+        operation=opts.operation,
+        method=opts.method,
         path=path,
-        service=service,
+        service=opts.service,
         details=info.details,
         request_id=resp.headers.get("x-request-id"),
     )

@@ -353,15 +353,7 @@ class ErrorStage(Stage):
             if answer.body is None or opts.dialect.error_document is None or not 200 <= status < 300:
                 return answer
             try:
-                refuse_error_document(
-                    resp,
-                    answer.body,
-                    opts.dialect,
-                    service=opts.service,
-                    operation=opts.operation,
-                    method=opts.method,
-                    path=x.path,
-                )
+                refuse_error_document(resp, answer.body, opts, path=x.path)
             except BaseException:
                 await release(resp)
                 raise
@@ -377,16 +369,7 @@ class ErrorStage(Stage):
         # The unit is this request's dialect's: a token endpoint speaks seconds even where the
         # service's API speaks milliseconds.
         retry_after = parse_retry_after(resp.headers.get("Retry-After"), unit=opts.dialect.retry_after_unit)
-        error = api_error(
-            resp,
-            body,
-            dialect=opts.dialect,
-            service=opts.service,
-            operation=opts.operation,
-            method=opts.method,
-            path=x.path,
-            retry_after=retry_after,
-        )
+        error = api_error(resp, body, opts, path=x.path, retry_after=retry_after)
         status = resp.status
         resendable = opts.idempotent or status == 429  # a 429 says the service did nothing
         return Failed(error, status=status, resendable=resendable, retry_after=retry_after)
