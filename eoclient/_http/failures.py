@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 
 from eoclient._http import media
+from eoclient._http.dialects import ErrorInfo
 from eoclient._http.options import RequestOptions
 from eoclient.errors import (
     APIError,
@@ -110,8 +111,21 @@ def api_error(
         cls = AuthenticationError
     else:
         cls = api_error_class(status)
+    return _service_error(cls, resp, info, opts, path=path, retry_after=retry_after)
+
+
+def _service_error(
+    cls: type[APIError],
+    resp: aiohttp.ClientResponse,
+    info: ErrorInfo,
+    opts: RequestOptions,
+    *,
+    path: str,
+    retry_after: float | None = None,
+) -> APIError:
+    """``cls`` carrying the service's code, message and details, and where the request went."""
     return cls(
-        status=status,
+        status=resp.status,
         code=info.code,
         service_message=info.message,
         operation=opts.operation,
@@ -155,17 +169,7 @@ def refuse_error_document(
     if info is None:
         return
     cls = AuthenticationError if dialect.auth_endpoint else APIError
-    raise cls(
-        status=resp.status,
-        code=info.code,
-        service_message=info.message,
-        operation=opts.operation,
-        method=opts.method,
-        path=path,
-        service=opts.service,
-        details=info.details,
-        request_id=resp.headers.get("x-request-id"),
-    )
+    raise _service_error(cls, resp, info, opts, path=path)
 
 
 def printable_url(url: str) -> str:
