@@ -7,6 +7,8 @@ from benchmarks.scenarios import (
     jobs_idle_memory,
     process_large,
     process_many,
+    s3_download,
+    s3_list,
     small_json_get,
 )
 from benchmarks.spec import Scenario
@@ -17,5 +19,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     process_large.SCENARIO,
     small_json_get.SCENARIO,
     jobs_idle_memory.SCENARIO,
+    s3_list.SCENARIO,
+    s3_download.SCENARIO,
 )
 BY_NAME = {s.name: s for s in SCENARIOS}
