@@ -2,10 +2,11 @@
 
 obstore (Rust's ``object_store`` behind an asyncio API) is an optional
 dependency, imported on first use. Its retry handles 5xx answers (503
-SlowDown included) and connections that fail before an answer, with
-exponential backoff; a body that breaks off mid-way surfaces here as
+SlowDown included), connections that fail, and bodies that break off
+mid-way (it continues them with ``Range`` itself), with exponential backoff.
+When its retries run out the error surfaces here as
 :class:`~eoclient.errors.StorageConnectionError`, which the bulk engine
-resumes with ``Range``.
+resumes in its turn (``Range`` + ``If-Match``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def obstore() -> Any:
     return module
 
 
-def build_store(bucket: str, prefix: str, settings: StorageSettings) -> Any:
+def build_store(bucket: str, prefix: str, settings: StorageSettings, *, retries: int = 6) -> Any:
     """An obstore ``S3Store`` for ``bucket``/``prefix`` (path-style, as S3-compatible stores expect)."""
     from obstore.store import S3Store  # noqa: PLC0415 - optional dependency
 
@@ -64,7 +65,7 @@ def build_store(bucket: str, prefix: str, settings: StorageSettings) -> Any:
         "timeout": "600s",
     }
     retry: Any = {
-        "max_retries": 6,
+        "max_retries": retries,
         "retry_timeout": dt.timedelta(minutes=2),
         "backoff": {"init_backoff": dt.timedelta(milliseconds=100), "max_backoff": dt.timedelta(seconds=8)},
     }

@@ -80,13 +80,13 @@ class ObjectStore:
         report = await store.download_prefix("tile-1/", "data/", concurrency=8)
     """
 
-    def __init__(self, bucket: str, prefix: str, settings: StorageSettings) -> None:
+    def __init__(self, bucket: str, prefix: str, settings: StorageSettings, *, retries: int = 6) -> None:
         self.bucket = bucket
         self.prefix = prefix
         self.settings = settings
         self.retry = RetryPolicy()
         self._ob = _backend.obstore()
-        self._store = _backend.build_store(bucket, prefix, settings)
+        self._store = _backend.build_store(bucket, prefix, settings, retries=retries)
 
     def __repr__(self) -> str:
         return f"ObjectStore({object_url(self.bucket, self.prefix)!r})"
@@ -280,11 +280,19 @@ def _matches(path: Path, obj: StoredObject) -> int | None:
     return obj.size if int(stat.st_mtime) == int(obj.last_modified.timestamp()) else None
 
 
-def open_store(url: str, settings: StorageSettings | None = None) -> ObjectStore:
+def open_store(url: str, settings: StorageSettings | None = None, *, retries: int = 6) -> ObjectStore:
     """The store at ``s3://bucket[/prefix]``; ``settings`` default to the environment and AWS profile.
+
+    ``retries`` is how often obstore retries one request (503 SlowDown and
+    other 5xx, lost connections, bodies broken off: continued with ``Range``),
+    with exponential backoff; downloads are then resumed by the bulk engine.
 
     Raises :class:`~eoclient.errors.ConfigurationError` naming
     ``pip install 'eoclient[s3]'`` when the s3 extra is not installed.
     """
     bucket, prefix = parse_url(url)
-    return ObjectStore(bucket, prefix, settings if settings is not None else StorageSettings())
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValidationError("retries", "must be an integer >= 0")
+    return ObjectStore(
+        bucket, prefix, settings if settings is not None else StorageSettings(), retries=retries
+    )
