@@ -36,5 +36,6 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks side by side with the peers (see benchmarks/README.md); ``nox -s bench -- --quick``."""
     # The peers are installed here only: never dependencies of eoclient or of its test extra.
-    session.install("-e", ".", "requests", "sentinelhub")
+    # moto's S3 server and boto3 seed the object-storage scenarios; obstore is eoclient's s3 extra.
+    session.install("-e", ".[s3]", "requests", "sentinelhub", "aiobotocore", "moto[server]")
     session.run("python", "-m", "benchmarks", *session.posargs)

@@ -157,6 +157,15 @@ def run_scenario(
 ) -> ScenarioResult:
     if scenario.prepare is not None:
         params = {**params, **scenario.prepare(info, params)}
+    if scenario.setup is not None:
+        with scenario.setup(info, params) as extra:
+            return _rows(scenario, {**info, **extra}, params, groups, timeout)
+    return _rows(scenario, info, params, groups, timeout)
+
+
+def _rows(
+    scenario: Scenario, info: dict[str, Any], params: dict[str, Any], groups: set[str], timeout: float
+) -> ScenarioResult:
     outcomes: list[Outcome] = []
     for row in scenario.rows:
         if row.group not in groups:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,10 +11,12 @@ Params = Mapping[str, Any]
 Facts = Mapping[str, Any]
 
 # The package each kind of row needs; eoclient brings aiohttp.
-GROUPS = ("eoclient", "aiohttp", "requests", "sentinelhub")
+GROUPS = ("eoclient", "aiohttp", "requests", "sentinelhub", "obstore", "aiobotocore")
 INSTALL_HINT = {
     "requests": "pip install requests",
     "sentinelhub": "pip install sentinelhub; nox -s bench installs it",
+    "obstore": "pip install obstore; nox -s bench installs it",
+    "aiobotocore": "pip install aiobotocore; nox -s bench installs it",
 }
 
 
@@ -36,7 +39,9 @@ class Scenario:
     client must report identically (the same items, the same bytes), so that
     a faster client cannot be faster by doing less. ``figures(facts)``, when
     given, is a line of each row's own numbers printed under the table (what
-    the columns cannot show, e.g. bytes per handle).
+    the columns cannot show, e.g. bytes per handle). ``setup(info, params)``,
+    when given, is a context around all the scenario's rows (a server to start
+    and seed, e.g. moto's S3 server); what it yields is added to the rows' info.
     """
 
     name: str
@@ -52,3 +57,4 @@ class Scenario:
     memory: bool = False
     prepare: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = field(default=None)
     figures: Callable[[Facts], str] | None = None
+    setup: Callable[[dict[str, Any], dict[str, Any]], AbstractContextManager[dict[str, Any]]] | None = None

@@ -1,5 +1,10 @@
 """Bulk downloads: many files at once, bounded concurrency, atomic files, resume, and a report.
 
+One engine, two kinds of source: a URL of the service (the HTTP transport),
+or anything that implements :class:`Source` (open from a byte offset, yield
+chunks; e.g. an object of an :mod:`eoclient.storage` store). :func:`fetch`
+is the engine; :func:`download_file` is it for one GET.
+
 :func:`download_file` streams one GET into a file through
 :class:`~eoclient._files.AtomicFile` (bytes go to ``<dest>.part``; the file
 appears under its name only when complete). A connection lost mid-body is
@@ -10,8 +15,9 @@ the whole file again, which is then written from byte 0. An ``expected_size``
 or is cancelled, leaves no ``.part`` behind, unless the caller asks to keep it
 (``keep_partial``) so that a later call continues where this one stopped.
 
-:func:`download_all` runs :func:`download_file` over an (async) iterable of
-work items with at most ``concurrency`` transfers at a time (an
+:func:`download_each` runs the engine over an (async) iterable of work items
+and yields each file's outcome as it completes; :func:`download_all` runs it
+to the end with at most ``concurrency`` transfers at a time (an
 ``anyio.CapacityLimiter``, which callers may share between several bulk runs)
 and returns a :class:`BulkReport`: completed files, skipped ones (already on
 disk), bytes, and each failure with its typed :mod:`eoclient.errors`
@@ -32,16 +38,26 @@ import functools
 import logging
 import os
 import re
-from collections.abc import AsyncIterable, Callable, Collection, Iterable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Collection,
+    Iterable,
+    Mapping,
+)
+from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol, runtime_checkable
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from eoclient._files import AtomicFile, part_path
 from eoclient._http import media
+from eoclient._http.retry import RetryPolicy
 from eoclient._http.transport import StreamResponse, Transport
 from eoclient._log import log_event
 from eoclient.errors import (
@@ -54,13 +70,18 @@ from eoclient.errors import (
 )
 
 __all__ = [
+    "Body",
     "BulkDownloadError",
     "BulkReport",
     "Download",
     "Downloaded",
     "Failure",
+    "RestartTransfer",
+    "Source",
     "download_all",
+    "download_each",
     "download_file",
+    "fetch",
 ]
 
 _CONTENT_RANGE: Final = re.compile(r"^bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)$", re.I)
@@ -71,13 +92,15 @@ QueryValue = str | int | float
 
 @dataclass(frozen=True, slots=True)
 class Download:
-    """One work item: GET ``source`` (a path under the service's base URL, or a URL) into ``dest``.
+    """One work item: ``source`` into ``dest``.
 
-    ``expect`` lists the media types the answer may have (default: by the
+    ``source`` is a path under the service's base URL or a URL (a GET through
+    the transport), or a :class:`Source` (e.g. an object of a store).
+    ``expect`` lists the media types an HTTP answer may have (default: by the
     extension of ``dest``, see :func:`download_file`).
     """
 
-    source: str
+    source: str | Source
     dest: Path
     params: Mapping[str, QueryValue] | None = None
     operation: str | None = None
@@ -90,20 +113,29 @@ class Download:
             return item
         if isinstance(item, tuple) and len(item) in (2, 3):
             source, dest, *rest = item
-            if not isinstance(source, str) or not isinstance(dest, str | os.PathLike):
+            if not isinstance(source, str | Source) or not isinstance(dest, str | os.PathLike):
                 raise ValidationError("items", f"expected (source: str, dest: path), got {item!r}")
             return cls(source, Path(dest), rest[0] if rest else None)
         raise ValidationError("items", f"expected a Download or a (source, dest) tuple, got {item!r}")
 
+    @property
+    def name(self) -> str:
+        """The source's path, URL or key (for reports and errors)."""
+        return self.source if isinstance(self.source, str) else self.source.name
+
 
 @dataclass(frozen=True, slots=True)
 class Downloaded:
-    """A file on disk: where, how many bytes, how often its transfer was resumed, or skipped as present."""
+    """A file on disk: where, how many bytes, how often its transfer was resumed, or skipped as present.
+
+    ``source`` is the work item's path, URL or object key.
+    """
 
     path: Path
     bytes: int
     resumes: int = 0
     skipped: bool = False
+    source: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,12 +194,56 @@ class BulkDownloadError(DownloadError):
         first = report.failures[0]
         super().__init__(
             f"{len(report.failures)} of {len(report.files) + len(report.failures)} downloads failed; "
-            f"first: {first.item.source}: {first.error}"
+            f"first: {first.item.name}: {first.error}"
         )
 
 
-class _Restart(Exception):
-    """The partial file cannot be continued; start again from byte 0."""
+class RestartTransfer(Exception):
+    """Raised by :meth:`Source.open`: the partial file cannot be continued; start again from byte 0."""
+
+
+@dataclass
+class Body:
+    """What :meth:`Source.open` yields: the bytes from ``start`` on, and what is known of the file.
+
+    ``start`` is where ``chunks`` begin in the file (0 when the source sends
+    the whole file whatever was asked); ``total`` the file's full size when
+    known (checked at the end); ``etag`` a validator that pins a resumed
+    transfer to this version of the file; ``complete`` says the partial file
+    already is the whole file (nothing left to read).
+    """
+
+    start: int
+    chunks: AsyncIterable[bytes]
+    total: int | None = None
+    etag: str | None = None
+    complete: bool = False
+
+
+@runtime_checkable
+class Source(Protocol):
+    """Where a file's bytes come from: the engine opens it at a byte offset and writes the chunks.
+
+    ``open`` raises :class:`RestartTransfer` when it cannot continue at
+    ``offset`` with the version ``validator`` names (the engine then starts
+    again from byte 0), and a :class:`~eoclient.errors.TransportError` for a
+    connection lost (resumed from where the bytes stopped). ``current(path)``
+    is the size of ``path`` when it already is a complete copy of this source
+    (skip it), else None; ``completed(path)`` runs once the file is in place.
+    """
+
+    @property
+    def name(self) -> str:
+        """The source's path, URL or key, for reports and errors."""
+        ...
+
+    def open(
+        self, offset: int, *, validator: str | None, chunk_size: int
+    ) -> AbstractAsyncContextManager[Body]: ...
+
+    async def current(self, path: Path) -> int | None: ...
+
+    async def completed(self, path: Path) -> None: ...
 
 
 def _body_start(resp: StreamResponse, offset: int) -> tuple[int, int | None]:
@@ -175,7 +251,7 @@ def _body_start(resp: StreamResponse, offset: int) -> tuple[int, int | None]:
 
     200: the whole file, from byte 0 whatever was asked; 206: must continue at
     ``offset``; 416: the partial file is already complete if it has the full
-    size. Anything else raises :class:`_Restart`.
+    size. Anything else raises :class:`RestartTransfer`.
     """
     if resp.status == 200:
         return 0, resp.content_length
@@ -186,12 +262,62 @@ def _body_start(resp: StreamResponse, offset: int) -> tuple[int, int | None]:
         return offset, total
     if resp.status == 416 and offset > 0 and total == offset:
         return offset, total
-    raise _Restart(f"the service cannot continue at byte {offset} (HTTP {resp.status})")
+    raise RestartTransfer(f"the service cannot continue at byte {offset} (HTTP {resp.status})")
 
 
 def _strong_etag(resp: StreamResponse) -> str | None:
     etag = resp.headers.get("ETag")
     return etag if etag and not etag.startswith("W/") else None
+
+
+@dataclass(frozen=True)
+class _HttpSource:
+    """A GET through the transport: ``Range`` + ``If-Range`` to resume, 416 when already complete."""
+
+    transport: Transport
+    path: str
+    operation: str
+    params: Mapping[str, QueryValue] | None
+    expect: Collection[str]
+
+    @property
+    def name(self) -> str:
+        return self.path
+
+    @asynccontextmanager
+    async def open(self, offset: int, *, validator: str | None, chunk_size: int) -> AsyncIterator[Body]:
+        headers: dict[str, str] = {}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            if validator:
+                headers["If-Range"] = validator
+        async with self.transport.stream(
+            "GET",
+            self.path,
+            operation=self.operation,
+            params=self.params,
+            headers=headers or None,
+            ok={416: True},
+            expect=self.expect,
+        ) as resp:
+            start, total = _body_start(resp, offset)
+            if resp.status == 416:
+                await resp.read()  # the .part is complete; read the small error body to free the connection
+                yield Body(start, _no_chunks(), total, _strong_etag(resp), complete=True)
+            else:
+                yield Body(start, resp.iter_chunks(chunk_size), total, _strong_etag(resp))
+
+    async def current(self, path: Path) -> int | None:
+        # Downloads are atomic: a file under its final name is complete.
+        return await anyio.to_thread.run_sync(_existing_size, path)
+
+    async def completed(self, path: Path) -> None:
+        return None
+
+
+async def _no_chunks() -> AsyncIterator[bytes]:
+    return
+    yield b""  # pragma: no cover - makes this an async generator
 
 
 def _discard_part(target: Path, *, keep_bytes: bool = False) -> None:
@@ -218,50 +344,32 @@ def _check_size(out: AtomicFile, total: int | None, expected: int | None, operat
 
 
 async def _transfer(
-    transport: Transport,
-    source: str,
+    source: Source,
     target: Path,
     progress: _Progress,
     *,
     operation: str,
-    params: Mapping[str, QueryValue] | None,
     chunk_size: int,
     expected_size: int | None,
-    expect: Collection[str],
 ) -> int:
-    """One GET, continuing the ``.part`` if ``progress.resume``; returns the size of the complete file."""
+    """One opening of ``source``, continuing the ``.part`` if ``progress.resume``; returns the file's size."""
     # The file is opened before the request so that reading starts the moment the headers are in:
     # a body broken off early is then kept up to where it broke, not lost in the socket buffer.
     async with AtomicFile(target, resume=progress.resume, keep_partial=True) as out:
-        headers: dict[str, str] = {}
-        if out.offset:
-            headers["Range"] = f"bytes={out.offset}-"
-            if progress.etag:
-                headers["If-Range"] = progress.etag
-        async with transport.stream(
-            "GET",
-            source,
-            operation=operation,
-            params=params,
-            headers=headers or None,
-            ok={416: True},
-            expect=expect,
-        ) as resp:
-            start, total = _body_start(resp, out.offset)
-            progress.etag = _strong_etag(resp)
-            if start < out.offset:
+        validator = progress.etag if out.offset else None
+        async with source.open(out.offset, validator=validator, chunk_size=chunk_size) as body:
+            progress.etag = body.etag
+            if body.start < out.offset:
                 # The whole file in answer to a Range request (no range support, or If-Range saw a
                 # changed file): use it rather than asking again.
-                log_event(logging.INFO, "download.restart", path=source, reason=f"HTTP {resp.status}")
+                log_event(logging.INFO, "download.restart", path=source.name, reason="whole file sent")
                 await out.restart()
-            if resp.status == 416:
-                await resp.read()  # the .part is complete; read the small error body to free the connection
-            else:
+            if not body.complete:
                 progress.receiving = True
-                async for chunk in resp.iter_chunks(chunk_size):
+                async for chunk in body.chunks:
                     await out.write(chunk)
                 progress.receiving = False
-            _check_size(out, total, expected_size, operation, resp.path)
+            _check_size(out, body.total, expected_size, operation, source.name)
     return out.size
 
 
@@ -304,19 +412,56 @@ async def download_file(
 
         got = await download_file(sk.transport, "/kraken/grid/abc/-/16/35210/22280/trees.png", "trees.png")
     """
-    if attempts is not None and (isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1):
-        raise ValidationError("attempts", "must be a positive integer")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValidationError("chunk_size", "must be a positive integer")
-    if expected_size is not None and (
-        isinstance(expected_size, bool) or not isinstance(expected_size, int) or expected_size < 0
-    ):
-        raise ValidationError("expected_size", "must be an integer >= 0")
     target = Path(dest)
     accepted = (
         expect if expect is not None else media.expected_for_filename(target.name) or media.ANY_BUT_PAGE
     )
-    policy = transport.retry
+    http = _HttpSource(transport, source, operation, params, accepted)
+    return await fetch(
+        http,
+        target,
+        policy=transport.retry,
+        operation=operation,
+        attempts=attempts,
+        chunk_size=chunk_size,
+        expected_size=expected_size,
+        keep_partial=keep_partial,
+    )
+
+
+def _check_positive(name: str, value: object, *, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValidationError(name, "must be a positive integer" if minimum else "must be an integer >= 0")
+
+
+async def fetch(
+    source: Source,
+    dest: str | os.PathLike[str],
+    *,
+    policy: RetryPolicy | None = None,
+    operation: str = "download",
+    attempts: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    expected_size: int | None = None,
+    keep_partial: bool = False,
+) -> Downloaded:
+    """The engine: ``source`` into ``dest`` atomically, resumed from where a lost connection stopped.
+
+    ``attempts`` (default: ``policy.attempts``) bounds how many times one call
+    opens the source; :meth:`Source.open` failing with a
+    :class:`~eoclient.errors.TransportError` once bytes were flowing is
+    resumed at the partial file's size, :class:`RestartTransfer` starts it
+    again from byte 0; the waits between attempts follow ``policy``. The size
+    is checked at the end (the source's own and ``expected_size``). See
+    :func:`download_file` for ``keep_partial``.
+    """
+    if attempts is not None:
+        _check_positive("attempts", attempts)
+    _check_positive("chunk_size", chunk_size)
+    if expected_size is not None:
+        _check_positive("expected_size", expected_size, minimum=0)
+    target = Path(dest)
+    policy = policy or RetryPolicy()
     tries = attempts or policy.attempts
     progress = _Progress(resume=keep_partial)
     failures = 0
@@ -325,30 +470,30 @@ async def download_file(
             progress.receiving = False
             try:
                 size = await _transfer(
-                    transport,
                     source,
                     target,
                     progress,
                     operation=operation,
-                    params=params,
                     chunk_size=chunk_size,
                     expected_size=expected_size,
-                    expect=accepted,
                 )
-                return Downloaded(target, size, failures)
+                await source.completed(target)
+                return Downloaded(target, size, failures, source=source.name)
             except TransportError as exc:
                 failures += 1
                 if not progress.receiving or failures >= tries:
                     raise
                 progress.resume = True
-                log_event(logging.INFO, "download.resume", path=source, attempt=failures, reason=str(exc))
-            except _Restart as exc:
+                log_event(
+                    logging.INFO, "download.resume", path=source.name, attempt=failures, reason=str(exc)
+                )
+            except RestartTransfer as exc:
                 failures += 1
                 progress.resume, progress.etag = False, None
                 await anyio.to_thread.run_sync(_discard_part, target)
                 if failures >= tries:
-                    raise ResponseDecodeError(str(exc), operation=operation, path=source) from None
-                log_event(logging.INFO, "download.restart", path=source, reason=str(exc))
+                    raise ResponseDecodeError(str(exc), operation=operation, path=source.name) from None
+                log_event(logging.INFO, "download.restart", path=source.name, reason=str(exc))
             await anyio.sleep(policy.backoff(failures - 1))
     except BaseException as exc:
         # Failed for good or cancelled: the partial goes, unless the caller wants to resume it
@@ -359,7 +504,7 @@ async def download_file(
         raise
 
 
-async def _aiter(items: AsyncIterable[Any] | Iterable[Any]) -> AsyncIterable[Any]:
+async def _aiter(items: AsyncIterable[Any] | Iterable[Any]) -> AsyncIterator[Any]:
     if isinstance(items, AsyncIterable):
         async for item in items:
             yield item
@@ -368,9 +513,107 @@ async def _aiter(items: AsyncIterable[Any] | Iterable[Any]) -> AsyncIterable[Any
             yield item
 
 
+Items = AsyncIterable[Download | tuple[Any, ...]] | Iterable[Download | tuple[Any, ...]]
+
+
+def _source_of(transport: Transport | None, item: Download, operation: str) -> Source:
+    if not isinstance(item.source, str):
+        return item.source
+    if transport is None:
+        raise ValidationError("items", f"{item.source!r} is a URL path: download_each needs a transport")
+    accepted = (
+        item.expect
+        if item.expect is not None
+        else media.expected_for_filename(item.dest.name) or media.ANY_BUT_PAGE
+    )
+    return _HttpSource(transport, item.source, item.operation or operation, item.params, accepted)
+
+
+async def download_each(
+    transport: Transport | None,
+    items: Items,
+    *,
+    concurrency: int = 16,
+    limiter: anyio.CapacityLimiter | None = None,
+    operation: str = "bulk.download",
+    overwrite: bool = False,
+    attempts: int | None = None,
+    policy: RetryPolicy | None = None,
+) -> AsyncGenerator[Downloaded | Failure, None]:
+    """Download every work item, ``concurrency`` at a time; yield each outcome as it completes.
+
+    ``items`` are :class:`Download` objects or ``(source, dest[, params])``
+    tuples, from a plain or an async iterable (consumed lazily). A source that
+    is a path or URL is fetched through ``transport`` (its retry policy);
+    a :class:`Source` (``transport`` may then be None) with ``policy``. A file
+    already complete at its ``dest`` (for an HTTP source: present, downloads
+    being atomic; an object source also checks size and checksum) is yielded
+    as skipped unless ``overwrite``. Typed :mod:`eoclient.errors` exceptions
+    and ``OSError`` of single items are yielded as :class:`Failure`; anything
+    else (and cancellation) stops the whole run, leaving no partial file.
+
+    Leaving the loop early stops the transfers still running; wrap the call in
+    ``contextlib.aclosing`` so that happens at once rather than when the
+    generator is collected::
+
+        async with aclosing(download_each(None, items)) as results:
+            async for got in results:
+                ...
+    """
+    _check_positive("concurrency", concurrency)
+    bound = limiter or anyio.CapacityLimiter(concurrency)
+    retry = policy or (transport.retry if transport is not None else RetryPolicy())
+    send, receive = anyio.create_memory_object_stream[Download](0)
+    out_send, out_receive = anyio.create_memory_object_stream[Downloaded | Failure](concurrency)
+
+    async def one(item: Download) -> Downloaded | Failure:
+        source = _source_of(transport, item, operation)
+        try:
+            existing = None if overwrite else await source.current(item.dest)
+            if existing is not None:
+                return Downloaded(item.dest, existing, skipped=True, source=source.name)
+            return await fetch(
+                source,
+                item.dest,
+                policy=retry,
+                operation=item.operation or operation,
+                attempts=attempts,
+            )
+        except (EOClientError, OSError) as exc:
+            log_event(logging.WARNING, "download.failed", path=source.name, error=str(exc))
+            return Failure(item, exc)
+
+    async def worker(queue: MemoryObjectReceiveStream[Download], results: Any) -> None:
+        async with queue, results:
+            async for item in queue:
+                async with bound:
+                    outcome = await one(item)
+                await results.send(outcome)
+
+    async def feed() -> None:
+        async with send:
+            async for raw in _aiter(items):
+                await send.send(Download.of(raw))
+
+    try:
+        async with anyio.create_task_group() as tg:
+            with receive, out_send:
+                for _ in range(concurrency):
+                    tg.start_soon(worker, receive.clone(), out_send.clone())
+            tg.start_soon(feed)
+            async with out_receive:
+                async for outcome in out_receive:
+                    yield outcome
+    except BaseExceptionGroup as group:
+        # One error (a bad work item, a failing iterable, a bug) is raised as itself, not wrapped.
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
+
+
 async def download_all(
-    transport: Transport,
-    items: AsyncIterable[Download | tuple[Any, ...]] | Iterable[Download | tuple[Any, ...]],
+    transport: Transport | None,
+    items: Items,
     *,
     concurrency: int = 16,
     limiter: anyio.CapacityLimiter | None = None,
@@ -378,68 +621,34 @@ async def download_all(
     overwrite: bool = False,
     attempts: int | None = None,
     on_item: Callable[[Downloaded | Failure], object] | None = None,
+    policy: RetryPolicy | None = None,
 ) -> BulkReport:
     """Download every work item, ``concurrency`` at a time; failures are reported, not raised.
 
-    ``items`` are :class:`Download` objects or ``(source, dest[, params])``
-    tuples, from a plain or an async iterable (consumed lazily). A file already
-    at its ``dest`` is complete (downloads are atomic) and is skipped unless
-    ``overwrite``. ``limiter`` bounds transfers across several calls that
-    share it. ``on_item`` is called with each :class:`Downloaded` or
-    :class:`Failure` as it happens. Typed :mod:`eoclient.errors` exceptions and
-    ``OSError`` of single items become :class:`Failure` entries; anything else
-    (and cancellation) stops the whole run, leaving no partial file.
+    :func:`download_each` run to the end: see it for ``items`` and the
+    skipping of complete files. ``limiter`` bounds transfers across several
+    calls that share it. ``on_item`` is called with each :class:`Downloaded`
+    or :class:`Failure` as it happens.
     """
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ValidationError("concurrency", "must be a positive integer")
-    bound = limiter or anyio.CapacityLimiter(concurrency)
     report = BulkReport()
-    send, receive = anyio.create_memory_object_stream[Download](0)
-
-    async def one(item: Download) -> None:
-        outcome: Downloaded | Failure
-        try:
-            existing = None if overwrite else await anyio.to_thread.run_sync(_existing_size, item.dest)
-            if existing is not None:
-                outcome = Downloaded(item.dest, existing, skipped=True)
+    each = download_each(
+        transport,
+        items,
+        concurrency=concurrency,
+        limiter=limiter,
+        operation=operation,
+        overwrite=overwrite,
+        attempts=attempts,
+        policy=policy,
+    )
+    async with aclosing(each) as outcomes:
+        async for outcome in outcomes:
+            if isinstance(outcome, Failure):
+                report.failures.append(outcome)
             else:
-                outcome = await download_file(
-                    transport,
-                    item.source,
-                    item.dest,
-                    operation=item.operation or operation,
-                    params=item.params,
-                    attempts=attempts,
-                    expect=item.expect,
-                )
-        except (EOClientError, OSError) as exc:
-            log_event(logging.WARNING, "download.failed", path=item.source, error=str(exc))
-            outcome = Failure(item, exc)
-            report.failures.append(outcome)
-        else:
-            report.files.append(outcome)
-        if on_item is not None:
-            on_item(outcome)
-
-    async def worker(queue: MemoryObjectReceiveStream[Download]) -> None:
-        async with queue:
-            async for item in queue:
-                async with bound:
-                    await one(item)
-
-    try:
-        async with anyio.create_task_group() as tg:
-            with receive:
-                for _ in range(concurrency):
-                    tg.start_soon(worker, receive.clone())
-            async with send:
-                async for raw in _aiter(items):
-                    await send.send(Download.of(raw))
-    except BaseExceptionGroup as group:
-        # One error (a bad work item, a failing iterable, a bug) is raised as itself, not wrapped.
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
+                report.files.append(outcome)
+            if on_item is not None:
+                on_item(outcome)
     return report
 
 

@@ -37,6 +37,10 @@ __all__ = [
     "RateLimitError",
     "ResponseDecodeError",
     "ServerError",
+    "StorageAccessError",
+    "StorageConnectionError",
+    "StorageError",
+    "ObjectNotFoundError",
     "TimeoutError",
     "TransportError",
     "UnexpectedContentError",
@@ -186,6 +190,53 @@ class DownloadSizeError(DownloadError, ResponseDecodeError):
         super().__init__(
             f"got {actual} bytes, the service reports {expected}", operation=operation, path=path
         )
+
+
+class StorageError(EOClientError):
+    """An object store (S3 or compatible) refused or failed a request.
+
+    ``code`` and ``store_message`` are the store's own (``NoSuchKey``, ``SlowDown``...),
+    ``status`` the HTTP status when there was one, ``bucket`` and ``key`` what
+    was asked for. Never a credential: the text is scrubbed like every error's.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        bucket: str = "",
+        key: str = "",
+        code: str | None = None,
+        store_message: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        self.bucket = bucket
+        self.key = key
+        self.code = code
+        self.store_message = scrub(store_message) if store_message else store_message
+        self.status = status
+        detail = " ".join(str(p) for p in (status, code) if p)
+        if store_message:
+            detail = f"{detail}: {store_message}" if detail else store_message
+        where = f"s3://{bucket}/{key}" if bucket else key
+        super().__init__(f"{message} [{where}]" + (f" ({detail})" if detail else ""))
+
+
+class ObjectNotFoundError(StorageError):
+    """The object (``NoSuchKey``) or its bucket (``NoSuchBucket``) does not exist."""
+
+
+class StorageAccessError(StorageError):
+    """The store refused the credentials or the access (``AccessDenied``, ``InvalidAccessKeyId``)."""
+
+
+class StorageConnectionError(StorageError, TransportError):
+    """The connection to the store failed or dropped, after the library's retries; a download resumes it."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        StorageError.__init__(self, message, **kwargs)
+        self.operation, self.method, self.path = "storage", "GET", kwargs.get("key", "")
+        self.cause_type, self.sent = "", True
 
 
 class APIError(EOClientError):

@@ -8,6 +8,8 @@ from benchmarks.scenarios import (
     jobs_monitor,
     process_large,
     process_many,
+    s3_download,
+    s3_list,
     small_json_get,
 )
 from benchmarks.spec import Scenario
@@ -19,5 +21,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     small_json_get.SCENARIO,
     jobs_idle_memory.SCENARIO,
     jobs_monitor.SCENARIO,
+    s3_list.SCENARIO,
+    s3_download.SCENARIO,
 )
 BY_NAME = {s.name: s for s in SCENARIOS}

@@ -1,0 +1,298 @@
+"""An S3 bucket (or a prefix of it) as an asyncio object store: list, head, read, open, download."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Final
+
+import anyio
+
+from eoclient import bulk
+from eoclient._http.retry import RetryPolicy
+from eoclient.errors import ValidationError
+from eoclient.storage import _backend
+from eoclient.storage.settings import StorageSettings
+
+__all__ = ["ObjectSource", "ObjectStore", "StoredObject", "object_url", "open_store", "parse_url"]
+
+_MD5: Final = re.compile(r'^"?([0-9a-fA-F]{32})"?$')
+_READ_CHUNK: Final = 1 << 20  # obstore hands over at least this much per chunk: fewer crossings
+_HASH_BLOCK: Final = 1 << 20
+
+
+def parse_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/prefix/`` → ``("bucket", "prefix/")``."""
+    if not isinstance(url, str) or not url.startswith("s3://"):
+        raise ValidationError("url", f"expected s3://bucket[/prefix], got {url!r}")
+    bucket, _, prefix = url[len("s3://") :].partition("/")
+    if not bucket:
+        raise ValidationError("url", f"no bucket in {url!r}")
+    return bucket, prefix
+
+
+def object_url(bucket: str, key: str) -> str:
+    """``s3://bucket/key``."""
+    return f"s3://{bucket}/{key}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """An object in a store: its key (relative to the store's prefix), size, ETag, time, checksum.
+
+    ``checksum`` is the MD5 (hex) of the content when the ETag is one (a
+    single-part upload), else None.
+    """
+
+    key: str
+    size: int
+    etag: str | None
+    last_modified: dt.datetime
+    checksum: str | None = None
+
+    @classmethod
+    def from_meta(cls, meta: Any) -> StoredObject:
+        etag = meta.get("e_tag")
+        match = _MD5.match(etag) if etag else None
+        return cls(
+            key=meta["path"],
+            size=int(meta["size"]),
+            etag=etag,
+            last_modified=_backend.as_stored_time(meta["last_modified"]),
+            checksum=match.group(1).lower() if match else None,
+        )
+
+
+class ObjectStore:
+    """A bucket, or a prefix of one (keys are then relative to it). Get one from :func:`open_store`.
+
+    Example::
+
+        store = open_store("s3://my-bucket/outputs/")
+        async for obj in store.list("tile-1/"):
+            print(obj.key, obj.size)
+        report = await store.download_prefix("tile-1/", "data/", concurrency=8)
+    """
+
+    def __init__(self, bucket: str, prefix: str, settings: StorageSettings, *, retries: int = 6) -> None:
+        self.bucket = bucket
+        self.prefix = prefix
+        self.settings = settings
+        self.retry = RetryPolicy()
+        self._ob = _backend.obstore()
+        self._store = _backend.build_store(bucket, prefix, settings, retries=retries)
+
+    def __repr__(self) -> str:
+        return f"ObjectStore({object_url(self.bucket, self.prefix)!r})"
+
+    def url(self, key: str) -> str:
+        """The object's ``s3://`` URL."""
+        return object_url(self.bucket, self.prefix.rstrip("/") + "/" + key if self.prefix else key)
+
+    def _error(self, exc: BaseException, key: str, doing: str) -> Exception:
+        full = f"{self.prefix.rstrip('/')}/{key}" if self.prefix else key
+        return _backend.translate(exc, bucket=self.bucket, key=full, doing=doing)
+
+    async def list(self, prefix: str = "") -> AsyncIterator[StoredObject]:
+        """Every object under ``prefix``, in key order; pages are fetched as the loop needs them."""
+        try:
+            async for page in self._ob.list(self._store, prefix or None, chunk_size=1000):
+                for meta in page:
+                    yield StoredObject.from_meta(meta)
+        except Exception as exc:
+            raise self._error(exc, prefix, "list") from None
+
+    async def head(self, key: str) -> StoredObject:
+        """The object's size, ETag and time (HeadObject)."""
+        try:
+            return StoredObject.from_meta(await self._ob.head_async(self._store, key))
+        except Exception as exc:
+            raise self._error(exc, key, "head") from None
+
+    async def read(self, key: str) -> bytes:
+        """The whole object in memory (for small objects; :meth:`download` streams to a file)."""
+        try:
+            result = await self._ob.get_async(self._store, key)
+            return bytes(await result.bytes_async())
+        except Exception as exc:
+            raise self._error(exc, key, "read") from None
+
+    def open(self, key: str, *, start: int = 0) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """``async with store.open(key, start=n) as chunks``: the object's bytes from ``start`` (Range)."""
+        if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+            raise ValidationError("start", "must be an integer >= 0")
+        return self._open(key, start)
+
+    @asynccontextmanager
+    async def _open(self, key: str, start: int) -> AsyncIterator[AsyncIterator[bytes]]:
+        async with self._get(key, start=start) as (_, chunks):
+            yield chunks
+
+    @asynccontextmanager
+    async def _get(
+        self, key: str, *, start: int = 0, if_match: str | None = None, chunk_size: int = _READ_CHUNK
+    ) -> AsyncIterator[tuple[Any, AsyncIterator[bytes]]]:
+        options: dict[str, Any] = {}
+        if start:
+            options["range"] = {"offset": start}
+        if if_match:
+            options["if_match"] = if_match
+        try:
+            result = await self._ob.get_async(self._store, key, options=options or None)
+        except Exception as exc:
+            if _backend.is_precondition(exc):
+                raise bulk.RestartTransfer(f"{key} changed since the transfer began") from None
+            raise self._error(exc, key, "get") from None
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in result.stream(min_chunk_size=max(chunk_size, _READ_CHUNK)):
+                    yield chunk
+            except Exception as exc:
+                raise self._error(exc, key, "get") from None
+
+        yield result, chunks()
+
+    def source(self, obj: StoredObject | str) -> ObjectSource:
+        """A :class:`~eoclient.bulk.Source` of the object, for :mod:`eoclient.bulk` work items."""
+        return ObjectSource(self, obj)
+
+    async def download(self, key: str | StoredObject, dest: str | os.PathLike[str]) -> bulk.Downloaded:
+        """Stream the object into ``dest`` atomically (``.part`` then rename), resumed after a drop.
+
+        A ``dest`` that already holds this object (same size, and same MD5
+        when the ETag is one, else the same time) is skipped.
+        """
+        obj = key if isinstance(key, StoredObject) else await self.head(key)
+        source = self.source(obj)
+        target = Path(dest)
+        existing = await source.current(target)
+        if existing is not None:
+            return bulk.Downloaded(target, existing, skipped=True, source=obj.key)
+        return await bulk.fetch(source, target, policy=self.retry, operation="storage.download")
+
+    def download_each(
+        self, prefix: str, dest_dir: str | os.PathLike[str], *, concurrency: int = 8, overwrite: bool = False
+    ) -> AsyncIterator[bulk.Downloaded | bulk.Failure]:
+        """Every object under ``prefix`` into ``dest_dir`` (same relative paths), yielded as it completes."""
+        root = Path(dest_dir)
+
+        async def items() -> AsyncIterator[bulk.Download]:
+            async for obj in self.list(prefix):
+                yield bulk.Download(self.source(obj), _local_path(root, prefix, obj.key))
+
+        return bulk.download_each(
+            None,
+            items(),
+            concurrency=concurrency,
+            operation="storage.download",
+            overwrite=overwrite,
+            policy=self.retry,
+        )
+
+    async def download_prefix(
+        self, prefix: str, dest_dir: str | os.PathLike[str], *, concurrency: int = 8, overwrite: bool = False
+    ) -> bulk.BulkReport:
+        """:meth:`download_each` to the end: a :class:`~eoclient.bulk.BulkReport`."""
+        report = bulk.BulkReport()
+        async for outcome in self.download_each(
+            prefix, dest_dir, concurrency=concurrency, overwrite=overwrite
+        ):
+            (report.failures if isinstance(outcome, bulk.Failure) else report.files).append(outcome)  # type: ignore[arg-type]
+        return report
+
+
+def _local_path(root: Path, prefix: str, key: str) -> Path:
+    """Where ``key`` goes under ``root``: its path below ``prefix``; never outside ``root``."""
+    rel = key[len(prefix) :] if key.startswith(prefix) else key
+    parts = PurePosixPath(rel.lstrip("/")).parts
+    if not parts or any(p in ("..", ".") for p in parts):
+        raise ValidationError("key", f"{key!r} cannot be a file name under {root}")
+    return root.joinpath(*parts)
+
+
+class ObjectSource:
+    """One object as a :class:`~eoclient.bulk.Source`: Range from the partial's size, pinned by If-Match."""
+
+    def __init__(self, store: ObjectStore, obj: StoredObject | str) -> None:
+        self.store = store
+        self.obj = obj if isinstance(obj, StoredObject) else None
+        self.key = obj.key if isinstance(obj, StoredObject) else obj
+
+    @property
+    def name(self) -> str:
+        return self.key
+
+    @asynccontextmanager
+    async def open(self, offset: int, *, validator: str | None, chunk_size: int) -> AsyncIterator[bulk.Body]:
+        known = self.obj
+        if offset and known is not None and validator == known.etag and offset >= known.size:
+            if offset > known.size:
+                raise bulk.RestartTransfer(f"the partial file is longer than {self.key}")
+            yield bulk.Body(offset, _nothing(), known.size, known.etag, complete=True)
+            return
+        async with self.store._get(self.key, start=offset, if_match=validator, chunk_size=chunk_size) as (
+            result,
+            chunks,
+        ):
+            self.obj = obj = StoredObject.from_meta({**result.meta, "path": self.key})
+            yield bulk.Body(result.range[0], chunks, obj.size, obj.etag)
+
+    async def current(self, path: Path) -> int | None:
+        obj = self.obj
+        if obj is None:
+            return None
+        return await anyio.to_thread.run_sync(_matches, path, obj)
+
+    async def completed(self, path: Path) -> None:
+        obj = self.obj
+        if obj is not None:
+            stamp = obj.last_modified.timestamp()
+            await anyio.to_thread.run_sync(os.utime, path, (stamp, stamp))
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield b""  # pragma: no cover - makes this an async generator
+
+
+def _matches(path: Path, obj: StoredObject) -> int | None:
+    """``obj.size`` when ``path`` is a copy of ``obj``: same size, and same MD5 (or time) as the store."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    if not path.is_file() or stat.st_size != obj.size:
+        return None
+    if obj.checksum is not None:
+        digest = hashlib.md5(usedforsecurity=False)
+        with path.open("rb") as fh:
+            while block := fh.read(_HASH_BLOCK):
+                digest.update(block)
+        return obj.size if digest.hexdigest() == obj.checksum else None
+    # A multipart ETag is no MD5 of the content: the time set at download must still match.
+    return obj.size if int(stat.st_mtime) == int(obj.last_modified.timestamp()) else None
+
+
+def open_store(url: str, settings: StorageSettings | None = None, *, retries: int = 6) -> ObjectStore:
+    """The store at ``s3://bucket[/prefix]``; ``settings`` default to the environment and AWS profile.
+
+    ``retries`` is how often obstore retries one request (503 SlowDown and
+    other 5xx, lost connections, bodies broken off: continued with ``Range``),
+    with exponential backoff; downloads are then resumed by the bulk engine.
+
+    Raises :class:`~eoclient.errors.ConfigurationError` naming
+    ``pip install 'eoclient[s3]'`` when the s3 extra is not installed.
+    """
+    bucket, prefix = parse_url(url)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValidationError("retries", "must be an integer >= 0")
+    return ObjectStore(
+        bucket, prefix, settings if settings is not None else StorageSettings(), retries=retries
+    )
