@@ -33,12 +33,12 @@ from eoclient.emulator.core.deliveries import (
 )
 from eoclient.emulator.core.faults import FaultConfig, FaultInjector
 from eoclient.emulator.core.jobs import JobEngine
-from eoclient.emulator.core.objects import ObjectStore
 from eoclient.emulator.core.middleware import (
     error_shape_middleware,
     fault_middleware,
     record_middleware,
 )
+from eoclient.emulator.core.objects import ObjectStore
 from eoclient.emulator.core.routing import CONTRACTS_KEY, contract_middleware
 from eoclient.emulator.core.state import (
     PUBLIC_PATHS_KEY,
@@ -236,7 +236,9 @@ class Emulator:
             raise
 
     async def _serve(self, service: Service) -> str:
-        return await self._serve_app(build_app(service, self.state, self._setups[service]), self._ports[service])
+        return await self._serve_app(
+            build_app(service, self.state, self._setups[service]), self._ports[service]
+        )
 
     async def _serve_app(self, app: web.Application, port: int) -> str:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)

@@ -206,7 +206,7 @@ class FaultInjector:
         return self._draw_random()
 
     def take_late(self, path: str) -> float | None:
-        """Emulated seconds a delivery to ``path`` (``/<bucket>/<key>``) is held back, if a ``late`` fault says so."""
+        """Emulated seconds a delivery to ``path`` (``/<bucket>/<key>``) is held back by a ``late`` fault."""
         for fault in self._queue:
             if fault.kind == "late" and (fault.path_prefix is None or path.startswith(fault.path_prefix)):
                 fault.remaining -= 1

@@ -92,7 +92,7 @@ class ObjectStore:
     def put(
         self, bucket: str, key: str, body: Body, *, content_type: str = "application/octet-stream"
     ) -> StoredObject:
-        """Write (or overwrite) ``key``; a ``KeyError`` if the bucket does not exist and is not auto-created."""
+        """Write (or overwrite) ``key``; a ``KeyError`` for a missing bucket that is not auto-created."""
         if bucket not in self._buckets:
             if not self.auto_create:
                 raise KeyError(bucket)
@@ -116,7 +116,11 @@ class ObjectStore:
         """
         found = self._buckets[bucket]
         keys = found.keys
-        i = bisect.bisect_right(keys, start_after) if start_after >= prefix else bisect.bisect_left(keys, prefix)
+        i = (
+            bisect.bisect_right(keys, start_after)
+            if start_after >= prefix
+            else bisect.bisect_left(keys, prefix)
+        )
         out: list[StoredObject] = []
         while i < len(keys) and keys[i].startswith(prefix):
             out.append(found.objects[keys[i]])

@@ -224,7 +224,9 @@ async def _get(request: web.Request) -> web.Response:
     }
     if_match, if_none = request.headers.get(hdrs.IF_MATCH), request.headers.get(hdrs.IF_NONE_MATCH)
     if if_match is not None and if_match.strip() not in (obj.etag, "*"):
-        raise Refusal(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
+        raise Refusal(
+            412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"
+        )
     if if_none is not None and if_none.strip() in (obj.etag, "*"):
         return web.Response(status=304, headers=headers)
     body = obj.body
@@ -233,7 +235,9 @@ async def _get(request: web.Request) -> web.Response:
         return web.Response(body=body, content_type=obj.content_type, headers=headers)
     start, end = span
     headers[hdrs.CONTENT_RANGE] = f"bytes {start}-{end}/{len(body)}"
-    return web.Response(status=206, body=body[start : end + 1], content_type=obj.content_type, headers=headers)
+    return web.Response(
+        status=206, body=body[start : end + 1], content_type=obj.content_type, headers=headers
+    )
 
 
 def _aws_chunked(data: bytes) -> bytes:
@@ -269,7 +273,9 @@ async def _create_bucket(request: web.Request) -> web.Response:
     store = _store(request)
     name = request.match_info["bucket"]
     if name in store.buckets:
-        raise Refusal(409, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded")
+        raise Refusal(
+            409, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded"
+        )
     await request.read()
     store.create_bucket(name)
     return web.Response(headers={hdrs.LOCATION: f"/{name}"})

@@ -35,7 +35,12 @@ def sign(
     headers = {"host": host, "x-amz-content-sha256": payload_hash, "x-amz-date": moment}
     signed = ";".join(sorted(headers))
     canonical_query = "&".join(
-        f"{k}={v}" for k, v in sorted(pair.split("=", 1) if "=" in pair else (pair, "") for pair in url.raw_query_string.split("&") if pair)
+        f"{k}={v}"
+        for k, v in sorted(
+            pair.split("=", 1) if "=" in pair else (pair, "")
+            for pair in url.raw_query_string.split("&")
+            if pair
+        )
     )
     canonical = "\n".join(
         [
@@ -48,9 +53,7 @@ def sign(
         ]
     )
     scope = f"{day}/{region}/s3/aws4_request"
-    to_sign = "\n".join(
-        ["AWS4-HMAC-SHA256", moment, scope, hashlib.sha256(canonical.encode()).hexdigest()]
-    )
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", moment, scope, hashlib.sha256(canonical.encode()).hexdigest()])
     key = _hmac(_hmac(_hmac(_hmac(f"AWS4{secret_key}".encode(), day), region), "s3"), "aws4_request")
     signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
     return {
