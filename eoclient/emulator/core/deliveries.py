@@ -106,7 +106,9 @@ class LocalSink:
         self.put_now(delivery)
 
     async def bucket_exists(self, bucket: str) -> bool:
-        """Whether ``bucket`` exists or is created on first write."""
+        """Whether ``bucket`` exists; one a job names is created here unless the store says not to."""
+        if self.store.auto_create:
+            self.store.create_bucket(bucket)  # the emulator plays the user's bucket too
         return self.store.has_bucket(bucket)
 
 
