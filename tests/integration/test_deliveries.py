@@ -21,10 +21,17 @@ from eoclient.emulator.sentinelhub.async_process_engine import async_store
 from eoclient.emulator.sentinelhub.batch_engine import ANALYSIS_SECONDS, PROCESSING_SECONDS
 
 EVALSCRIPT = """//VERSION=3
-function setup() { return {input: ["B04", "B08"], output: [{id: "default", bands: 3}, {id: "ndvi", bands: 1}]}; }
+function setup() {
+  return {input: ["B04", "B08"], output: [{id: "default", bands: 3}, {id: "ndvi", bands: 1}]};
+}
 function evaluatePixel(s) { return {default: [s.B04, s.B08, 0], ndvi: [0]}; }
 """
-DATA = [{"type": "sentinel-2-l2a", "dataFilter": {"timeRange": {"from": "2024-06-01T00:00:00Z", "to": "2024-06-30T00:00:00Z"}}}]
+DATA = [
+    {
+        "type": "sentinel-2-l2a",
+        "dataFilter": {"timeRange": {"from": "2024-06-01T00:00:00Z", "to": "2024-06-30T00:00:00Z"}},
+    }
+]
 BOUNDS = {"bbox": [13.8, 45.8, 14.5, 46.2]}
 
 
@@ -101,7 +108,9 @@ async def keys(client: Any, bucket: str, prefix: str = "") -> list[str]:
     return await asyncio.to_thread(run)
 
 
-async def run_batch(emu: Emulator, api: Api, body: dict[str, Any], client: Any, bucket: str) -> tuple[str, list[str], list[str]]:
+async def run_batch(
+    emu: Emulator, api: Api, body: dict[str, Any], client: Any, bucket: str
+) -> tuple[str, list[str], list[str]]:
     """Create and start; the keys listed halfway through processing and at the end."""
     task = await api.call("POST", "/api/v2/batch/process", body)
     await api.call("POST", f"/api/v2/batch/process/{task['id']}/start")
@@ -122,13 +131,16 @@ async def test_batch_v2_tiles_appear_as_they_finish(session: aiohttp.ClientSessi
         rid, mid, end = await run_batch(emu, api, batch_v2("s3://results/runs"), client, "results")
         tiles = {k.split("/")[2] for k in end}
         assert all(k.startswith(f"runs/{rid}/tile-") for k in end)
-        assert len(end) == 2 * len(tiles) and {k.rsplit("/", 1)[1] for k in end} == {"default.tif", "ndvi.tif"}
+        assert len(end) == 2 * len(tiles) and {k.rsplit("/", 1)[1] for k in end} == {
+            "default.tif",
+            "ndvi.tif",
+        }
         assert 0 < len(mid) < len(end) and set(mid) < set(end)
         got = await asyncio.to_thread(client.get_object, Bucket="results", Key=end[0])
         data = got["Body"].read()
         assert data[:4] == b"II*\x00"
         assert got["ContentLength"] == len(data)
-        assert got["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'  # noqa: S324
+        assert got["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
 
 
 async def test_batch_v2_zarr_arrays_and_chunks(session: aiohttp.ClientSession) -> None:
@@ -138,9 +150,15 @@ async def test_batch_v2_zarr_arrays_and_chunks(session: aiohttp.ClientSession) -
         client = own_store(emu)
         rid, mid, end = await run_batch(emu, api, batch_v2("s3://z/out/<requestId>", "zarr"), client, "z")
         root = f"out/{rid}/"
-        assert {root + ".zgroup", root + ".zattrs", root + "default/.zarray", root + "ndvi/.zarray"} <= set(end)
+        assert {root + ".zgroup", root + ".zattrs", root + "default/.zarray", root + "ndvi/.zarray"} <= set(
+            end
+        )
         assert 0 < len(mid) < len(end)
-        zarray = json.loads((await asyncio.to_thread(client.get_object, Bucket="z", Key=root + "default/.zarray"))["Body"].read())
+        zarray = json.loads(
+            (await asyncio.to_thread(client.get_object, Bucket="z", Key=root + "default/.zarray"))[
+                "Body"
+            ].read()
+        )
         assert zarray["zarr_format"] == 2 and zarray["shape"][0] == 3
         chunks = [k for k in end if k.startswith(root + "ndvi/") and not k.rsplit("/", 1)[1].startswith(".")]
         assert chunks and all(k.rsplit("/", 1)[1].count(".") == 1 for k in chunks)
@@ -161,7 +179,9 @@ async def test_legacy_batch_delivers_under_its_tile_path(session: aiohttp.Client
         emu.clock.advance(ANALYSIS_SECONDS + 2 * PROCESSING_SECONDS)
         tiles = await api.call("GET", f"/api/v1/batch/process/{task['id']}/tiles?count=100")
         end = await keys(own_store(emu), "legacy")
-        assert sorted(end) == sorted(f"tile-{t['id']}/{o}.tif" for t in tiles["data"] for o in ("default", "ndvi"))
+        assert sorted(end) == sorted(
+            f"tile-{t['id']}/{o}.tif" for t in tiles["data"] for o in ("default", "ndvi")
+        )
 
 
 async def test_async_process_delivers_when_done(session: aiohttp.ClientSession) -> None:
@@ -180,12 +200,18 @@ async def test_async_process_delivers_when_done(session: aiohttp.ClientSession) 
         }
         job = await api.call("POST", "/api/v1/async/process", body)
         client = own_store(emu)
-        assert await asyncio.to_thread(client.list_objects_v2, Bucket="async-out") is not None  # the bucket exists
+        assert (
+            await asyncio.to_thread(client.list_objects_v2, Bucket="async-out") is not None
+        )  # the bucket exists
         assert await keys(client, "async-out") == []
         emu.clock.advance(120)
         assert await keys(client, "async-out") == [f"x/{job['id']}/default.tif"]
-        head = await asyncio.to_thread(client.head_object, Bucket="async-out", Key=f"x/{job['id']}/default.tif")
-        assert async_store(emu.state).delivered() == {f"s3://async-out/x/{job['id']}/default.tif": head["ContentLength"]}
+        head = await asyncio.to_thread(
+            client.head_object, Bucket="async-out", Key=f"x/{job['id']}/default.tif"
+        )
+        assert async_store(emu.state).delivered() == {
+            f"s3://async-out/x/{job['id']}/default.tif": head["ContentLength"]
+        }
 
 
 async def test_batch_statistical_one_json_per_feature(session: aiohttp.ClientSession) -> None:
@@ -209,5 +235,9 @@ async def test_batch_statistical_one_json_per_feature(session: aiohttp.ClientSes
         client = own_store(emu)
         end = await keys(client, "stats")
         assert len(end) >= 10 and f"{req['id']}/1.json" in end
-        answer = json.loads((await asyncio.to_thread(client.get_object, Bucket="stats", Key=f"{req['id']}/1.json"))["Body"].read())
+        answer = json.loads(
+            (await asyncio.to_thread(client.get_object, Bucket="stats", Key=f"{req['id']}/1.json"))[
+                "Body"
+            ].read()
+        )
         assert answer["status"] in ("OK", "PARTIAL", "FAILED") and answer["data"]
