@@ -32,7 +32,7 @@ import math
 import re
 import zlib
 from functools import lru_cache, partial
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 from eoclient.emulator.core.deliveries import Delivery
 from eoclient.emulator.core.refusal import Refusal
@@ -41,8 +41,34 @@ from eoclient.emulator.sentinelhub.process.evalscript import SAMPLE_BYTES, Scrip
 from eoclient.emulator.sentinelhub.process.rendering import render_file
 from eoclient.emulator.sentinelhub.statistics import compute
 
-if TYPE_CHECKING:  # the batch engine registers these outputs
-    from eoclient.emulator.sentinelhub.batch_engine import BatchRecord
+
+class _Snapshot(Protocol):
+    @property
+    def status(self) -> str: ...
+    @property
+    def fraction(self) -> float: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def analysed(self) -> bool: ...
+
+
+class BatchRecord(Protocol):
+    """What the outputs need of a batch request (:class:`~.batch_engine.BatchRecord`, which imports this)."""
+
+    id: str
+    api: str
+    body: dict[str, Any]
+    tiles: int
+    tile_width_px: int
+    tile_height_px: int
+    grid_columns: int
+    failed_tiles: int
+    segment: Any
+
+    def snapshot(self, now: float) -> _Snapshot:
+        """The request at emulated time ``now``."""
+
 
 __all__ = [
     "MAX_PIXELS",
