@@ -32,6 +32,18 @@ advance the clock, inject/clear faults) are listed in
 :mod:`eoclient.emulator.core.control`. ``Emulator(sentinelhub_setup=[...],
 spaceknow_setup=[...])`` adds a user's own routes to one emulator.
 
+Jobs deliver their outputs into object storage as they progress on the
+clock (:mod:`eoclient.emulator.sentinelhub.outputs` lists the keys): by
+default into the emulator's own store, served through the S3 API subset of
+:mod:`eoclient.emulator.core.s3` at ``emu.s3_url`` (path-style; SigV4 with
+``emu.credentials.s3_access_key``; any S3 client works, e.g. boto3 with
+``endpoint_url=emu.s3_url``); with ``Emulator(s3_endpoint=URL, s3_access_key=...,
+s3_secret_key=..., s3_region=...)`` or ``--s3-endpoint URL`` into a real S3
+server instead, whose buckets must exist (one that does not fails the job).
+Store faults use the same injector: ``emu.faults.inject("server_error",
+service="s3")`` (503 SlowDown), ``"drop"`` (cut mid-object), ``"late"``
+(``seconds`` emulated seconds before a delivery appears).
+
 Needs aiohttp >= 3.14 (``web.RequestKey`` and the writer's ``on_body_write``
 hook, used to cut streamed bodies).
 

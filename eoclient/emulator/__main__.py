@@ -36,6 +36,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--clock-speed", type=float, default=1.0)
     parser.add_argument("--token-ttl", type=float, default=3600.0, help="real seconds")
+    store = parser.add_argument_group("job deliveries (default: the emulator's own S3 API)")
+    store.add_argument("--s3-port", type=int, default=0, help="port of the own S3 API (default: ephemeral)")
+    store.add_argument(
+        "--s3-endpoint", default=None, help="deliver to this S3 server instead (buckets must exist)"
+    )
+    store.add_argument("--s3-access-key", default=None)
+    store.add_argument("--s3-secret-key", default=None)
+    store.add_argument("--s3-region", default=None)
     faults = parser.add_argument_group("random faults")
     faults.add_argument("--latency", type=float, default=0.0, help="seconds per request")
     faults.add_argument("--rate-limit", type=float, default=0.0, help="probability of a 429")
@@ -59,6 +67,11 @@ async def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         sentinelhub_port=args.port,
         spaceknow_port=spaceknow_port(args),
+        s3_port=args.s3_port,
+        s3_endpoint=args.s3_endpoint,
+        s3_access_key=args.s3_access_key,
+        s3_secret_key=args.s3_secret_key,
+        s3_region=args.s3_region,
         faults=FaultConfig(
             latency=args.latency,
             rate_limit=args.rate_limit,

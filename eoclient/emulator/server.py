@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from eoclient.emulator.core import control, drop, sample_jobs
+from eoclient.emulator.core import control, drop, s3, sample_jobs
 from eoclient.emulator.core.auth import (
     SH_TOKEN_PATH,
     SK_AUTH_PATH,
@@ -23,6 +23,14 @@ from eoclient.emulator.core.auth import (
     setup_spaceknow_auth,
 )
 from eoclient.emulator.core.clock import EmulatorClock
+from eoclient.emulator.core.deliveries import (
+    Deliveries,
+    LocalSink,
+    RemoteSink,
+    deliveries_of,
+    flush_middleware,
+    object_store,
+)
 from eoclient.emulator.core.faults import FaultConfig, FaultInjector
 from eoclient.emulator.core.jobs import JobEngine
 from eoclient.emulator.core.middleware import (
@@ -30,6 +38,7 @@ from eoclient.emulator.core.middleware import (
     fault_middleware,
     record_middleware,
 )
+from eoclient.emulator.core.objects import ObjectStore
 from eoclient.emulator.core.routing import CONTRACTS_KEY, contract_middleware
 from eoclient.emulator.core.state import (
     PUBLIC_PATHS_KEY,
@@ -39,7 +48,7 @@ from eoclient.emulator.core.state import (
     RequestRecord,
     SetupFn,
 )
-from eoclient.emulator.core.tokens import SENTINELHUB, SPACEKNOW, Credentials, Service
+from eoclient.emulator.core.tokens import S3, SENTINELHUB, SPACEKNOW, Credentials, Service
 from eoclient.emulator.sentinelhub import async_process as sh_async_process
 from eoclient.emulator.sentinelhub import batch as sh_batch
 from eoclient.emulator.sentinelhub import batch_statistics as sh_batch_statistics
@@ -55,7 +64,7 @@ from eoclient.emulator.spaceknow import kraken as sk_kraken
 from eoclient.emulator.spaceknow import pipelines as sk_pipelines
 from eoclient.emulator.spaceknow import users as sk_users
 
-__all__ = ["SENTINELHUB_SETUP", "SPACEKNOW_SETUP", "Emulator", "build_app"]
+__all__ = ["SENTINELHUB_SETUP", "SPACEKNOW_SETUP", "Emulator", "build_app", "build_s3_app"]
 
 SENTINELHUB_SETUP: Final[list[SetupFn]] = [
     sample_jobs.setup,
@@ -91,6 +100,7 @@ def build_app(
     (default: :data:`SENTINELHUB_SETUP` or :data:`SPACEKNOW_SETUP`)."""
     app = web.Application(
         middlewares=[
+            *([flush_middleware] if service == SENTINELHUB else []),
             record_middleware,
             fault_middleware,
             error_shape_middleware,
@@ -116,11 +126,40 @@ def build_app(
     return app
 
 
+def build_s3_app(state: EmulatorState) -> web.Application:
+    """The object store's app: its S3 API subset (:mod:`eoclient.emulator.core.s3`)."""
+    app = web.Application(
+        middlewares=[
+            record_middleware,
+            fault_middleware,
+            error_shape_middleware,
+            s3.auth_middleware,
+            contract_middleware,
+        ],
+        client_max_size=_CLIENT_MAX_SIZE,
+    )
+    app[STATE_KEY] = state
+    app[SERVICE_KEY] = S3
+    app[PUBLIC_PATHS_KEY] = set()
+    app[CONTRACTS_KEY] = {}
+    app.on_response_prepare.append(drop.on_response_prepare)
+    s3.setup(app, state)
+    return app
+
+
 class Emulator:
     """Both services on loopback, each on its own port.
 
-    ``credentials`` overrides what the token endpoints accept;
-    ``sentinelhub_setup``/``spaceknow_setup`` add routes after the built-in ones.
+    ``credentials`` overrides what the token endpoints (and the object
+    store) accept; ``sentinelhub_setup``/``spaceknow_setup`` add routes after
+    the built-in ones.
+
+    Jobs deliver their outputs into object storage as they progress: by
+    default the emulator's own store, served through its S3 API subset at
+    :attr:`s3_url` (keys ``credentials.s3_access_key``/``s3_secret_key``,
+    region ``credentials.s3_region``); with ``s3_endpoint`` a real S3 server
+    instead (its buckets must exist; ``s3_access_key``, ``s3_secret_key`` and
+    ``s3_region`` sign the writes). ``s3_port`` fixes the own store's port.
 
     Example::
 
@@ -143,8 +182,14 @@ class Emulator:
         credentials: Credentials | None = None,
         sentinelhub_setup: Sequence[SetupFn] = (),
         spaceknow_setup: Sequence[SetupFn] = (),
+        s3_port: int = 0,
+        s3_endpoint: str | None = None,
+        s3_access_key: str | None = None,
+        s3_secret_key: str | None = None,
+        s3_region: str | None = None,
     ) -> None:
         self.host = host
+        self._s3_port = s3_port
         # Extra routes for this emulator only (a user's own test endpoints).
         self._setups: dict[Service, list[SetupFn]] = {
             SENTINELHUB: [*SENTINELHUB_SETUP, *sentinelhub_setup],
@@ -158,6 +203,18 @@ class Emulator:
             token_ttl=token_ttl,
             credentials=credentials,
         )
+        creds = self.state.credentials
+        sink: LocalSink | RemoteSink = LocalSink(object_store(self.state))
+        if s3_endpoint is not None:
+            sink = RemoteSink(
+                s3_endpoint,
+                s3_access_key or creds.s3_access_key,
+                s3_secret_key or creds.s3_secret_key,
+                s3_region or creds.s3_region,
+            )
+        state = self.state
+        self._deliveries = deliveries_of(state, lambda: Deliveries(state.clock, state.faults, sink))
+        self.s3_endpoint = s3_endpoint
         self._runners: list[web.AppRunner] = []
         self._urls: dict[Service, str] = {}
         self._started = False
@@ -172,19 +229,22 @@ class Emulator:
         try:
             for service in (SENTINELHUB, SPACEKNOW):
                 self._urls[service] = await self._serve(service)
+            self._urls[S3] = await self._serve_app(build_s3_app(self.state), self._s3_port)
+            await self._deliveries.start()
         except BaseException:
             await self.stop()
             raise
 
     async def _serve(self, service: Service) -> str:
-        runner = web.AppRunner(
-            build_app(service, self.state, self._setups[service]),
-            access_log=None,
-            shutdown_timeout=_SHUTDOWN_TIMEOUT,
+        return await self._serve_app(
+            build_app(service, self.state, self._setups[service]), self._ports[service]
         )
+
+    async def _serve_app(self, app: web.Application, port: int) -> str:
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
         await runner.setup()
         self._runners.append(runner)
-        site = web.TCPSite(runner, self.host, self._ports[service])
+        site = web.TCPSite(runner, self.host, port)
         await site.start()
         port = runner.addresses[0][1]
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -194,6 +254,7 @@ class Emulator:
         """Stop serving (idempotent)."""
         runners, self._runners = self._runners, []
         self._urls.clear()
+        await self._deliveries.stop()
         for runner in reversed(runners):
             await runner.cleanup()
 
@@ -239,6 +300,21 @@ class Emulator:
         """SpaceKnow's (Auth0) login endpoint."""
         return self._url(SPACEKNOW) + SK_AUTH_PATH
 
+    @property
+    def s3_url(self) -> str:
+        """Base URL of the emulator's own object store (its S3 API subset, path-style)."""
+        return self._url(S3)
+
+    @property
+    def objects(self) -> ObjectStore:
+        """The emulator's own object store (where jobs deliver unless ``s3_endpoint`` is set)."""
+        return object_store(self.state)
+
+    @property
+    def deliveries(self) -> Deliveries:
+        """What the jobs deliver, and where (``await emu.deliveries.flush()`` writes what is due now)."""
+        return self._deliveries
+
     def info(self) -> dict[str, Any]:
         """URLs and credentials as a JSON-ready dict (what ``python -m`` prints)."""
         creds = self.credentials
@@ -247,12 +323,17 @@ class Emulator:
             "sentinelhub_token_url": self.sentinelhub_token_url,
             "spaceknow_url": self.spaceknow_url,
             "spaceknow_auth_url": self.spaceknow_auth_url,
+            "s3_url": self.s3_url,
+            "s3_delivery_endpoint": self.s3_endpoint or self.s3_url,
             "credentials": {
                 "sh_client_id": creds.sh_client_id,
                 "sh_client_secret": creds.sh_client_secret,
                 "sk_username": creds.sk_username,
                 "sk_password": creds.sk_password,
                 "sk_client_id": creds.sk_client_id,
+                "s3_access_key": creds.s3_access_key,
+                "s3_secret_key": creds.s3_secret_key,
+                "s3_region": creds.s3_region,
             },
         }
 

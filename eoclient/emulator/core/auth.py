@@ -30,7 +30,7 @@ from eoclient.emulator.core.state import (
     EmulatorState,
     get_state,
 )
-from eoclient.emulator.core.tokens import SENTINELHUB, SPACEKNOW, IssuedToken, Service
+from eoclient.emulator.core.tokens import S3, SENTINELHUB, SPACEKNOW, IssuedToken, Service
 
 __all__ = [
     "CONTROL_PREFIX",
@@ -55,6 +55,7 @@ CONTROL_PREFIX: Final = "/_emulator/"
 _AUTH_PATHS: dict[Service, tuple[str, ...]] = {
     SENTINELHUB: SH_TOKEN_PATHS,
     SPACEKNOW: SK_AUTH_PATHS,
+    S3: (),
 }
 
 TOKEN_KEY = web.RequestKey("token", IssuedToken)

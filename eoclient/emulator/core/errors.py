@@ -3,20 +3,24 @@
 * Sentinel Hub (``RestErrorWrapper``/``Boom``):
   ``{"error": {"status", "reason", "message", "code"[, "errors"]}}``
 * SpaceKnow: ``{"error": "NOT-AUTHORIZED", "errorMessage": "..."}``
+* the emulator's object store (S3): ``<Error><Code>NoSuchKey</Code><Message>...</Message>
+  <RequestId>...</RequestId></Error>`` as ``application/xml`` (no body on a HEAD, as S3);
 * a reverse proxy in front of either: a small ``text/html`` page.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
+from xml.sax.saxutils import escape
 
 from aiohttp import web
 
-from eoclient.emulator.core.tokens import SENTINELHUB, Service
+from eoclient.emulator.core.tokens import S3, SENTINELHUB, SPACEKNOW, Service
 
-__all__ = ["html_error", "service_error", "sh_error", "sk_error"]
+__all__ = ["html_error", "s3_error", "service_error", "sh_error", "sk_error"]
 
 # Sentinel Hub's Boom codes for the statuses the emulator produces by itself.
 _SH_CODES: dict[int, str] = {
@@ -85,6 +89,42 @@ def sk_error(
     return web.json_response(body, status=status, headers=headers)
 
 
+# S3's error codes for the statuses the emulator's store produces by itself.
+_S3_CODES: Final[dict[int, str]] = {
+    400: "InvalidArgument",
+    403: "AccessDenied",
+    404: "NoSuchKey",
+    405: "MethodNotAllowed",
+    412: "PreconditionFailed",
+    416: "InvalidRange",
+    429: "SlowDown",  # S3 throttles with 503 SlowDown; a 429 fault keeps its status but S3's code
+    500: "InternalError",
+    503: "SlowDown",
+}
+_S3_REQUEST_IDS: Final = itertools.count(1)
+
+
+def s3_error(
+    status: int,
+    code: str | None,
+    message: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    resource: Mapping[str, str] | None = None,
+) -> web.Response:
+    """An S3 error document; ``code`` defaults by status; ``resource`` adds ``<Key>``/``<BucketName>``."""
+    request_id = f"EMU{next(_S3_REQUEST_IDS):013X}"
+    extra = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in (resource or {}).items())
+    document = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{escape(code or _S3_CODES.get(status, 'InternalError'))}</Code>"
+        f"<Message>{escape(message)}</Message>{extra}<RequestId>{request_id}</RequestId></Error>"
+    )
+    response = web.Response(status=status, text=document, content_type="application/xml", headers=headers)
+    response.headers["x-amz-request-id"] = request_id
+    return response
+
+
 def service_error(
     service: Service,
     status: int,
@@ -95,7 +135,10 @@ def service_error(
     """An error in ``service``'s shape with the default code for ``status``."""
     if service == SENTINELHUB:
         return sh_error(status, message, headers=headers)
-    return sk_error(status, None, message, headers=headers)
+    if service == SPACEKNOW:
+        return sk_error(status, None, message, headers=headers)
+    assert service == S3
+    return s3_error(status, None, message, headers=headers)
 
 
 def oauth_error(

@@ -23,7 +23,14 @@ from eoclient.emulator.core.tokens import Service
 __all__ = ["FaultConfig", "FaultDecision", "FaultInjector", "FaultKind", "InjectedFault"]
 
 FaultKind = Literal[
-    "rate_limit", "server_error", "server_error_after", "html_error", "drop", "latency", "token_expiry"
+    "rate_limit",
+    "server_error",
+    "server_error_after",
+    "html_error",
+    "drop",
+    "latency",
+    "token_expiry",
+    "late",
 ]
 _KINDS: frozenset[str] = frozenset(get_args(FaultKind))
 
@@ -150,8 +157,12 @@ class FaultInjector:
         page, default 502), ``"drop"`` (the handler runs, then the connection
         is dropped mid-body), ``"latency"`` (``seconds`` real seconds, then answered
         normally), ``"token_expiry"`` (every token of the service expires before
-        the request is checked, so it gets 401). ``retry_after`` (real seconds)
-        is sent on 429 and 5xx; ``None`` omits the header.
+        the request is checked, so it gets 401), ``"late"`` (not a request
+        fault: the next ``count`` objects a job delivers whose ``/<bucket>/<key>``
+        starts with ``path_prefix`` become visible ``seconds`` *emulated*
+        seconds after they are written). ``retry_after`` (real seconds)
+        is sent on 429 and 5xx; ``None`` omits the header. On the object store
+        (``service="s3"``) a 5xx or ``rate_limit`` is a 503 ``SlowDown``.
 
         A request takes at most one queued fault: the oldest that matches. Token
         endpoints match only when ``path_prefix`` selects them or the config's
@@ -194,9 +205,21 @@ class FaultInjector:
             return _NO_FAULT
         return self._draw_random()
 
+    def take_late(self, path: str) -> float | None:
+        """Emulated seconds a delivery to ``path`` (``/<bucket>/<key>``) is held back by a ``late`` fault."""
+        for fault in self._queue:
+            if fault.kind == "late" and (fault.path_prefix is None or path.startswith(fault.path_prefix)):
+                fault.remaining -= 1
+                if fault.remaining == 0:
+                    self._queue.remove(fault)
+                return fault.seconds
+        return None
+
     def _take_queued(self, service: Service, method: str, path: str, is_auth: bool) -> FaultDecision | None:
         include_auth = self._config.include_auth
         for fault in self._queue:
+            if fault.kind == "late":
+                continue  # consumed by deliveries (take_late), never by requests
             if fault.matches(service, method, path, is_auth and not include_auth):
                 fault.remaining -= 1
                 if fault.remaining == 0:

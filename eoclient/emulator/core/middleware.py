@@ -24,10 +24,18 @@ from aiohttp.typedefs import Handler
 
 from eoclient.emulator.core import drop
 from eoclient.emulator.core.auth import CONTROL_PREFIX, bearer_token, is_auth_path
-from eoclient.emulator.core.errors import html_error, oauth_error, reason, service_error, sh_error, sk_error
+from eoclient.emulator.core.errors import (
+    html_error,
+    oauth_error,
+    reason,
+    s3_error,
+    service_error,
+    sh_error,
+    sk_error,
+)
 from eoclient.emulator.core.faults import FaultDecision
 from eoclient.emulator.core.state import SERVICE_KEY, RequestRecord, get_state
-from eoclient.emulator.core.tokens import SENTINELHUB, Service
+from eoclient.emulator.core.tokens import S3, SENTINELHUB, Service
 
 __all__ = [
     "FAULT_KEY",
@@ -97,6 +105,8 @@ def rate_limited(service: Service, retry_after: float | None, status: int = 429)
     message = "You have exceeded your rate limit"
     if service == SENTINELHUB:
         return sh_error(status, message, "RATE_LIMIT_EXCEEDED", headers=headers)
+    if service == S3:
+        return s3_error(status, "SlowDown", "Please reduce your request rate.", headers=headers)
     return sk_error(status, "RATE-LIMIT-EXCEEDED", message, headers=headers)
 
 
@@ -112,10 +122,13 @@ def _fault_response(
         code = "too_many_requests" if status == 429 else "server_error"
         return oauth_error(status, code, reason(status), headers=headers)
     if decision.kind == "rate_limit":
-        return rate_limited(service, retry, decision.status or 429)
+        # S3 throttles with 503 SlowDown, never 429.
+        return rate_limited(service, retry, decision.status or (503 if service == S3 else 429))
     if decision.kind == "html_error":
         return html_error(decision.status or 502, headers=headers)
     status = decision.status or default_5xx
+    if service == S3 and status == 503:
+        return s3_error(status, "SlowDown", "Please reduce your request rate.", headers=headers)
     return service_error(service, status, "The service is temporarily unavailable", headers=headers)
 
 

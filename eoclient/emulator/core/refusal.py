@@ -24,8 +24,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from eoclient.emulator.core.errors import sh_error, sk_error
-from eoclient.emulator.core.tokens import SENTINELHUB, SPACEKNOW, Service
+from eoclient.emulator.core.errors import s3_error, sh_error, sk_error
+from eoclient.emulator.core.tokens import S3, SENTINELHUB, SPACEKNOW, Service
 
 __all__ = [
     "SHAPES",
@@ -33,6 +33,7 @@ __all__ = [
     "Refusal",
     "invalid",
     "json_body",
+    "s3_shape",
     "sentinelhub_shape",
     "spaceknow_shape",
 ]
@@ -76,7 +77,16 @@ def spaceknow_shape(refusal: Refusal) -> web.Response:
     return sk_error(refusal.status, refusal.code, refusal.message, headers=refusal.headers)
 
 
-SHAPES: Final[dict[Service, ErrorShape]] = {SENTINELHUB: sentinelhub_shape, SPACEKNOW: spaceknow_shape}
+def s3_shape(refusal: Refusal) -> web.Response:
+    """``<Error><Code>NoSuchKey</Code><Message>...</Message>...</Error>`` (the object store's routes)."""
+    return s3_error(refusal.status, refusal.code, refusal.message, headers=refusal.headers)
+
+
+SHAPES: Final[dict[Service, ErrorShape]] = {
+    SENTINELHUB: sentinelhub_shape,
+    SPACEKNOW: spaceknow_shape,
+    S3: s3_shape,
+}
 """Each service's own error shape (a route may declare another: the Catalog's)."""
 
 

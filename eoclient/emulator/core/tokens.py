@@ -17,6 +17,7 @@ from typing import Any, Final, Literal
 
 __all__ = [
     "SENTINELHUB",
+    "S3",
     "SPACEKNOW",
     "SPACEKNOW_PUBLIC_CLIENT_ID",
     "Credentials",
@@ -26,9 +27,11 @@ __all__ = [
     "jwt_shaped",
 ]
 
-Service = Literal["sentinelhub", "spaceknow"]
+Service = Literal["sentinelhub", "spaceknow", "s3"]
 SENTINELHUB: Final = "sentinelhub"
 SPACEKNOW: Final = "spaceknow"
+S3: Final = "s3"
+"""The emulator's own object store (its S3 API subset); it issues no bearer tokens."""
 
 # The public Auth0 client id every SpaceKnow user sends with the login request.
 SPACEKNOW_PUBLIC_CLIENT_ID: Final = "hmWJcfhRouDOaJK2L8asREMlMrv3jFE1"
@@ -45,6 +48,9 @@ class Credentials:
     sk_username: str = "user@example.com"
     sk_password: str = "emulator-password"  # noqa: S105
     sk_client_id: str = SPACEKNOW_PUBLIC_CLIENT_ID
+    s3_access_key: str = "EMULATORACCESSKEY001"
+    s3_secret_key: str = "emulator-s3-secret-key-0123456789"  # noqa: S105
+    s3_region: str = "eu-central-1"
 
 
 @dataclass

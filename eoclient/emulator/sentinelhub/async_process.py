@@ -38,10 +38,12 @@ knobs of :func:`~eoclient.emulator.sentinelhub.async_process_engine.async_store`
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Final
 
 from aiohttp import web
 
+from eoclient.emulator.core.deliveries import deliveries_of
 from eoclient.emulator.core.refusal import Refusal, invalid, json_body
 from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import EmulatorState, get_state
@@ -58,7 +60,7 @@ from eoclient.emulator.sentinelhub.process.validation import (
     parse_responses,
     parse_size,
 )
-from eoclient.emulator.sentinelhub.storage import parse_storage
+from eoclient.emulator.sentinelhub.storage import bucket_of, parse_storage
 
 __all__ = ["PATH", "plan", "setup"]
 
@@ -120,14 +122,28 @@ def plan(body: Any) -> AsyncPlan:
     )
     if width * height >= 10_000:
         units *= 2 / 3
+    renders = tuple(
+        (ident, media, outputs.get(ident, ScriptOutput(ident, 3, "AUTO"))) for ident, media in wanted
+    )
     return AsyncPlan(
-        url, width, height, files, max(units, 10.0), "fail" in script.lower() or "fail" in url.lower()
+        url,
+        width,
+        height,
+        files,
+        max(units, 10.0),
+        "fail" in script.lower() or "fail" in url.lower(),
+        renders,
     )
 
 
 async def _create(request: web.Request) -> web.Response:
     state = get_state(request)
     planned = plan(await json_body(request, media_type=True))
+    if planned.url.startswith("s3://"):
+        # The service writes to the bucket when it finishes; one it cannot write fails the request.
+        error = await deliveries_of(state).bucket_error(bucket_of(planned.url))
+        if error is not None:
+            planned = dataclasses.replace(planned, fails=True, error=error)
     submitted = async_store(state).submit(state, planned)
     return web.json_response({"id": submitted.job.id, "status": "RUNNING"})
 

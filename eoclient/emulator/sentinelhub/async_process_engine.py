@@ -6,9 +6,11 @@ images); while it runs its status is RUNNING, after that the service forgets
 it (:meth:`AsyncProcessStore.running_request` refuses with 404, as the
 OpenAPI document says) whatever the outcome. It FAILS when its plan says so
 (``fail`` in the evalscript or the delivery URL): nothing is delivered.
-Otherwise its outputs appear in the emulated bucket when it finishes:
+Otherwise its outputs are written to the delivery store when it finishes
+(small synthetic files, :mod:`eoclient.emulator.sentinelhub.outputs`):
 :meth:`AsyncProcessStore.delivered` maps object URLs
-(``<url>/<id>/<identifier>.<ext>``, or the template filled in) to sizes.
+(``<url>/<id>/<identifier>.<ext>``, or the template filled in) to the sizes
+written. A delivery bucket the store cannot write FAILS the request.
 At most :attr:`AsyncProcessStore.max_concurrent` requests run at once; one
 more is refused with 429 and ``Retry-After`` (milliseconds, as Sentinel Hub
 sends it) until the next one finishes.
@@ -23,9 +25,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Final
 
+from eoclient.emulator.core.deliveries import deliveries_of
 from eoclient.emulator.core.jobs import Job
 from eoclient.emulator.core.refusal import Refusal
 from eoclient.emulator.core.state import EmulatorState
+from eoclient.emulator.sentinelhub.outputs import MAX_PIXELS, AsyncOutputs, seed_of
+from eoclient.emulator.sentinelhub.process.evalscript import ScriptOutput
+from eoclient.emulator.sentinelhub.process.rendering import render_file
 
 __all__ = [
     "KIND",
@@ -52,6 +58,8 @@ class AsyncPlan:
     files: list[tuple[str, int]]
     processing_units: float
     fails: bool
+    renders: tuple[tuple[str, str, ScriptOutput], ...] = ()  # per file: identifier, media, script output
+    error: str | None = None
 
 
 @dataclass
@@ -104,17 +112,27 @@ class AsyncProcessStore:
             KIND,
             [("RUNNING", run_seconds(planned.width, planned.height))],
             outcome,
-            error="Failed to evaluate script" if planned.fails else None,
+            error=(planned.error or "Failed to evaluate script") if planned.fails else None,
         )
         names = [name for name, _ in planned.files]
-        sizes = [size for _, size in planned.files]
+        urls = _locations(planned.url, job.id, names)
+        width, height = min(planned.width, MAX_PIXELS), min(planned.height, MAX_PIXELS)
+        bodies: dict[str, bytes] = {}
+        media: dict[str, str] = {}
+        for url, (ident, kind, out) in zip(urls, planned.renders, strict=False):
+            bodies[url] = render_file(ident, kind, width, height, out, seed_of(job.id, ident))
+            media[url] = kind
+        sizes = [
+            len(bodies[u]) if u in bodies else size for u, (_, size) in zip(urls, planned.files, strict=True)
+        ]
         request = AsyncRequest(
             job=job,
             url=planned.url,
-            outputs=dict(zip(_locations(planned.url, job.id, names), sizes, strict=True)),
+            outputs=dict(zip(urls, sizes, strict=True)),
             processing_units=planned.processing_units,
         )
         self.requests[job.id] = request
+        deliveries_of(state).register(AsyncOutputs(job, bodies, media))
         return request
 
     def running_request(self, request_id: str) -> AsyncRequest:

@@ -47,6 +47,7 @@ from eoclient.emulator.sentinelhub.batch_engine import (
     find_record,
     grid_of,
     iso,
+    register_outputs,
     sorted_records,
     tiling,
 )
@@ -149,6 +150,7 @@ async def _create(request: web.Request) -> web.Response:
     now = state.clock.now()
     record = BatchRecord(id=state.jobs.new_id(), api="v2", body=body, created=now, updated=now, **figures)
     store.records[record.id] = record
+    register_outputs(state, record)
     return web.json_response(task_json(record, store, now), status=201)
 
 

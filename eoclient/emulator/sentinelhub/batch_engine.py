@@ -26,6 +26,10 @@ picks one deterministically:
   has no such status and ends DONE with an ``error`` saying how many failed;
 * anything else: DONE.
 
+A request whose output bucket cannot be written (``bucket_error``, checked
+by the ANALYSE/START routes against the delivery store) fails its analysis
+with that error, or, when no analysis runs, halfway through processing.
+
 The analysis computes the tile count of the grid over the bounds (degrees
 converted to metres near the area's latitude), the tile size in pixels, and
 a cost estimate (512 x 512 px = 1 PU, x collections, / 3 for batch).
@@ -41,9 +45,11 @@ from typing import Any, Final
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from eoclient.emulator.core.deliveries import deliveries_of
 from eoclient.emulator.core.jobs import Job, Phase
 from eoclient.emulator.core.refusal import Refusal, invalid
 from eoclient.emulator.core.state import EmulatorState, get_state
+from eoclient.emulator.sentinelhub.outputs import BatchOutputs, batch_buckets
 from eoclient.emulator.sentinelhub.process.evalscript import script_outputs
 from eoclient.emulator.sentinelhub.process.validation import parse_bounds, parse_data
 from eoclient.emulator.sentinelhub.tiling_grids import GRIDS
@@ -61,6 +67,7 @@ __all__ = [
     "find_record",
     "grid_of",
     "iso",
+    "register_outputs",
     "sorted_records",
     "tiling",
 ]
@@ -116,6 +123,7 @@ class BatchRecord:
     user_action_at: float | None = None
     stopped_reason: str | None = None
     updated: float = 0.0
+    bucket_error: str | None = None
 
     @property
     def stopped(self) -> str:
@@ -190,7 +198,9 @@ class BatchRecord:
         outcome, error, partial, failed = "ANALYSIS_DONE", None, False, 0
         if analysis:
             phases.append(Phase("ANALYSING", ANALYSIS_SECONDS, "analysing"))
-            if "analysis-fail" in text:
+            if self.bucket_error is not None:
+                outcome, error, process = "FAILED", self.bucket_error, False
+            elif "analysis-fail" in text:
                 outcome, error, process = (
                     "FAILED",
                     "Analysis failed: no data in the requested area (emulated)",
@@ -200,10 +210,13 @@ class BatchRecord:
             left = (1.0 - self.fraction) * PROCESSING_SECONDS
             if restart:
                 left = self.failed_tiles / self.tiles * PROCESSING_SECONDS
-            if "fail" in text and not restart:
+            if ("fail" in text and not restart) or self.bucket_error is not None:
                 phases.append(Phase("PROCESSING", left / 2, "processing"))
                 outcome = "FAILED"
-                error = "Processing failed: the evalscript raised an error on every tile (emulated)"
+                error = (
+                    self.bucket_error
+                    or "Processing failed: the evalscript raised an error on every tile (emulated)"
+                )
             else:
                 phases.append(Phase("PROCESSING", left, "processing"))
                 outcome = "DONE"
@@ -459,6 +472,20 @@ def check_process_request(value: Any, *, zarr: bool, bounds_required: bool) -> d
     return value
 
 
+async def _bucket_error(state: EmulatorState, record: BatchRecord) -> str | None:
+    deliveries = deliveries_of(state)
+    for bucket in batch_buckets(record):
+        error = await deliveries.bucket_error(bucket)
+        if error is not None:
+            return error
+    return None
+
+
+def register_outputs(state: EmulatorState, record: BatchRecord) -> None:
+    """Deliver ``record``'s tiles to the object store as they are processed."""
+    deliveries_of(state).register(BatchOutputs(record))
+
+
 def find_record(request: web.Request, api: str) -> BatchRecord:
     """The record named by the URL's ``{id}`` on ``api``; 404 otherwise."""
     store = batch_store(get_state(request))
@@ -474,7 +501,11 @@ def action_handler(api: str, method: str) -> Handler:
 
     async def act(request: web.Request) -> web.Response:
         record = find_record(request, api)
-        getattr(record, method)(get_state(request))
+        state = get_state(request)
+        if method in ("analyse", "start", "restart_partial"):
+            # The service checks the output bucket before it works; one it cannot write fails the request.
+            record.bucket_error = await _bucket_error(state, record)
+        getattr(record, method)(state)
         return web.Response(status=204)
 
     act.__name__ = f"_{method}"

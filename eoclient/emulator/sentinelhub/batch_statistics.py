@@ -55,6 +55,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from eoclient.emulator.core.deliveries import deliveries_of
 from eoclient.emulator.core.refusal import Refusal, invalid, json_body
 from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import EmulatorState, get_state
@@ -67,10 +68,11 @@ from eoclient.emulator.sentinelhub.batch_statistics_engine import (
     observe,
 )
 from eoclient.emulator.sentinelhub.common import view_page
+from eoclient.emulator.sentinelhub.outputs import StatisticsOutputs
 from eoclient.emulator.sentinelhub.process.evalscript import check_script, input_bands, script_outputs
 from eoclient.emulator.sentinelhub.process.validation import parse_data
 from eoclient.emulator.sentinelhub.statistics import check_calculations, parse_window, split_intervals
-from eoclient.emulator.sentinelhub.storage import parse_storage, public_storage
+from eoclient.emulator.sentinelhub.storage import bucket_of, parse_storage, public_storage
 
 __all__ = ["PATH", "check_request", "setup"]
 
@@ -232,6 +234,7 @@ async def _create(request: web.Request) -> web.Response:
         mode=_mode(checked),
     )
     store.requests[req.id] = req
+    deliveries_of(state).register(StatisticsOutputs(req, checked.output_url))
     return web.json_response(_task_body(req, store), status=201)
 
 
@@ -260,7 +263,12 @@ async def _status(request: web.Request) -> web.Response:
 def _action(act: Any) -> Any:
     async def handle(request: web.Request) -> web.Response:
         _, req = _find(request)
-        act(get_state(request), req)
+        state = get_state(request)
+        url = ((req.body.get("output") or {}).get("s3") or {}).get("url")
+        if act is not engine.stop and isinstance(url, str):
+            # The service checks the output bucket before it works: one it cannot write fails the analysis.
+            req.bucket_error = await deliveries_of(state).bucket_error(bucket_of(url))
+        act(state, req)
         return web.Response(status=204)
 
     handle.__name__ = f"_{act.__name__}"

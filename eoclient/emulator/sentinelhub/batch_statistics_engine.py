@@ -77,6 +77,7 @@ class StatisticsRequest:
     user_action_updated: float | None = None
     segment: Job | None = None
     analysed: bool = False
+    bucket_error: str | None = None  # its output bucket cannot be written: the analysis fails
 
 
 @dataclass(frozen=True)
@@ -205,14 +206,18 @@ def _features_error(req: StatisticsRequest) -> str:
     return f"Failed to read features from {url}: not a valid GeoPackage"
 
 
+def _analysis_error(req: StatisticsRequest) -> str:
+    return req.bucket_error or _features_error(req)
+
+
 def analyse(state: EmulatorState, req: StatisticsRequest) -> None:
     """ANALYSE: only a CREATED request; a :class:`Refusal` (400) otherwise."""
     now = observe(req)
     if now.status != "CREATED":
         raise Refusal(400, None, f"Request {req.id} is {now.status}; only a CREATED request can be analysed")
     _act(req, "ANALYSE", state.clock.now())
-    if req.mode == "features":
-        phases, outcome, error = [Phase("ANALYSING", ANALYSIS_SECONDS)], "FAILED", _features_error(req)
+    if req.mode == "features" or req.bucket_error is not None:
+        phases, outcome, error = [Phase("ANALYSING", ANALYSIS_SECONDS)], "FAILED", _analysis_error(req)
     else:
         phases, outcome, error = [Phase("ANALYSING", ANALYSIS_SECONDS)], "ANALYSIS_DONE", None
     _new_segment(state, req, phases, outcome, start=0.0, end=0.0, error=error)
@@ -235,8 +240,8 @@ def start(state: EmulatorState, req: StatisticsRequest) -> None:
         if now.status == "ANALYSING" and now.view is not None and now.view.next_change_in is not None:
             remaining = now.view.next_change_in
         phases.append(Phase("ANALYSING", remaining))
-        if req.mode == "features":
-            _new_segment(state, req, phases, "FAILED", start=0.0, end=0.0, error=_features_error(req))
+        if req.mode == "features" or req.bucket_error is not None:
+            _new_segment(state, req, phases, "FAILED", start=0.0, end=0.0, error=_analysis_error(req))
             return
     begin = now.fraction
     full = processing_seconds(req.features)

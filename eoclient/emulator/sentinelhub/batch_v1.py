@@ -48,6 +48,7 @@ from eoclient.emulator.sentinelhub.batch_engine import (
     find_record,
     grid_of,
     iso,
+    register_outputs,
     sorted_records,
     tiling,
 )
@@ -191,6 +192,7 @@ async def _create(request: web.Request) -> web.Response:
     now = state.clock.now()
     record = BatchRecord(id=state.jobs.new_id(), api="v1", body=body, created=now, updated=now, **figures)
     store.records[record.id] = record
+    register_outputs(state, record)
     return web.json_response(request_json(record, store, now), status=201)
 
 

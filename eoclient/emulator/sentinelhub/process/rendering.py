@@ -35,7 +35,7 @@ from eoclient.emulator.sentinelhub.process.validation import (
     parse_size,
 )
 
-__all__ = ["Part", "Plan", "answer_body", "negotiate", "plan_request"]
+__all__ = ["Part", "Plan", "answer_body", "negotiate", "plan_request", "render_file"]
 
 _CHUNK: Final = 256 * 1024
 _MULTI: Final = frozenset({"application/tar", "application/x-tar", "multipart/mixed"})
@@ -207,6 +207,14 @@ class Plan:
     media: str
     parts: list[Part]
     processing_units: float
+
+
+def render_file(  # noqa: PLR0917 - partial() binds these positionally
+    identifier: str, media: str, width: int, height: int, out: ScriptOutput, seed: int
+) -> bytes:
+    """One whole output file as the Process API would answer it (for job deliveries)."""
+    part = _make_part(identifier, media, width=width, height=height, out=out, seed=seed, meta={})
+    return b"".join(part.chunks)
 
 
 def _make_part(

@@ -1,0 +1,131 @@
+"""The emulator's own object store: buckets of objects, what its S3 API serves.
+
+Jobs write their outputs here (through :mod:`eoclient.emulator.core.deliveries`)
+when no real S3 server is configured; :mod:`eoclient.emulator.core.s3` serves
+it. An object is its bytes, or a zero-argument callable that makes them the
+first time anyone needs them (size and ETag included), plus a last-modified
+time on the emulator's clock::
+
+    store = ObjectStore(clock)
+    store.put("my-bucket", "results/a.tif", b"...")
+    obj = store.get("my-bucket", "results/a.tif")   # obj.size, obj.etag ('"<md5 hex>"')
+    store.list("my-bucket", prefix="results/")       # sorted by key
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from eoclient.emulator.core.clock import EmulatorClock
+
+__all__ = ["Body", "ObjectStore", "StoredObject"]
+
+Body = bytes | Callable[[], bytes]
+"""An object's bytes, or a callable making them on first use."""
+
+
+@dataclass
+class StoredObject:
+    """One object: key, body, content type and last-modified (emulated epoch seconds)."""
+
+    key: str
+    _body: Body = field(repr=False)
+    content_type: str
+    last_modified: float
+    _md5: str | None = field(default=None, repr=False)
+
+    @property
+    def body(self) -> bytes:
+        """The bytes (made now if the body was lazy)."""
+        if not isinstance(self._body, bytes):
+            self._body = self._body()
+        return self._body
+
+    @property
+    def size(self) -> int:
+        """Length in bytes."""
+        return len(self.body)
+
+    @property
+    def etag(self) -> str:
+        """S3's ETag of a single-part upload: the MD5 hex digest, in double quotes."""
+        if self._md5 is None:
+            self._md5 = hashlib.md5(self.body, usedforsecurity=False).hexdigest()
+        return f'"{self._md5}"'
+
+
+@dataclass
+class _Bucket:
+    objects: dict[str, StoredObject] = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list)  # sorted, for listings
+
+
+class ObjectStore:
+    """Buckets of objects in memory.
+
+    ``auto_create``: a put to an unknown bucket creates it (the default: the
+    emulator plays the user's bucket too); ``False`` makes a delivery to a
+    bucket nobody created fail the job, as with a real store.
+    """
+
+    def __init__(self, clock: EmulatorClock, *, auto_create: bool = True) -> None:
+        self.clock = clock
+        self.auto_create = auto_create
+        self._buckets: dict[str, _Bucket] = {}
+
+    def create_bucket(self, name: str) -> None:
+        """Create bucket ``name`` (no-op if it exists)."""
+        self._buckets.setdefault(name, _Bucket())
+
+    def has_bucket(self, name: str) -> bool:
+        """Whether bucket ``name`` exists (or would be created by a put)."""
+        return name in self._buckets or self.auto_create
+
+    @property
+    def buckets(self) -> list[str]:
+        """The names of the existing buckets, sorted."""
+        return sorted(self._buckets)
+
+    def put(
+        self, bucket: str, key: str, body: Body, *, content_type: str = "application/octet-stream"
+    ) -> StoredObject:
+        """Write (or overwrite) ``key``; a ``KeyError`` for a missing bucket that is not auto-created."""
+        if bucket not in self._buckets:
+            if not self.auto_create:
+                raise KeyError(bucket)
+            self.create_bucket(bucket)
+        store = self._buckets[bucket]
+        obj = StoredObject(key, body, content_type, self.clock.now())
+        if key not in store.objects:
+            bisect.insort(store.keys, key)
+        store.objects[key] = obj
+        return obj
+
+    def get(self, bucket: str, key: str) -> StoredObject | None:
+        """The object, or ``None`` (also when the bucket does not exist)."""
+        found = self._buckets.get(bucket)
+        return None if found is None else found.objects.get(key)
+
+    def list(self, bucket: str, prefix: str = "", start_after: str = "") -> list[StoredObject]:
+        """The objects of ``bucket`` whose keys start with ``prefix`` and sort after ``start_after``.
+
+        A ``KeyError`` if the bucket does not exist.
+        """
+        found = self._buckets[bucket]
+        keys = found.keys
+        i = (
+            bisect.bisect_right(keys, start_after)
+            if start_after >= prefix
+            else bisect.bisect_left(keys, prefix)
+        )
+        out: list[StoredObject] = []
+        while i < len(keys) and keys[i].startswith(prefix):
+            out.append(found.objects[keys[i]])
+            i += 1
+        return out
+
+    def __len__(self) -> int:
+        return sum(len(b.objects) for b in self._buckets.values())
