@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple, Protocol, TypedDict, Unpack
+from typing import Any, Final, NamedTuple, Protocol, TypedDict
 
 import aiohttp
 import msgspec
@@ -149,12 +149,15 @@ def request_options(
     client: ClientDefaults,
     method: str,
     url: str,
+    call: CallOptions,
     *,
     operation: str,
     stream: bool,
-    **call: Unpack[CallOptions],
 ) -> RequestOptions:
-    """One call's options: its keywords (see ``Transport.request``), the rest from ``client``."""
+    """One call's options: its keywords ``call`` (see ``Transport.request``), the rest from ``client``.
+
+    ``call`` is the dict the call's ``**`` made, passed on as it is (not re-spread: every request).
+    """
     method = method.upper()
     payload, content_type = encode_body(call.get("json"), call.get("data"))
     headers = call.get("headers")

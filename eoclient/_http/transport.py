@@ -252,7 +252,7 @@ class Transport:
         :func:`eoclient._http.media.matches`) raises
         :class:`~eoclient.errors.UnexpectedContentError` before the body is used.
         """
-        opts = request_options(self, method, self.url(path), operation=operation, stream=False, **call)
+        opts = request_options(self, method, self.url(path), call, operation=operation, stream=False)
         answer = await self._send(opts, path)
         resp, body = answer.resp, answer.body
         # The body is read: the connection goes back to the pool (release(), inlined: every call).
@@ -333,9 +333,7 @@ class _Streaming:
     async def __aenter__(self) -> StreamResponse:
         transport = self._transport
         method, path, operation, call = self._call
-        opts = request_options(
-            transport, method, transport.url(path), operation=operation, stream=True, **call
-        )
+        opts = request_options(transport, method, transport.url(path), call, operation=operation, stream=True)
         self._resp = resp = (await transport._send(opts, path)).resp
         return StreamResponse(resp, operation=operation, path=resp.url.raw_path)
 

@@ -35,7 +35,7 @@ def test_options_resolve_the_call_against_the_client_once() -> None:
     policy = RetryPolicy(attempts=7)
     t = Transport(base_url=BASE, dialect=SENTINELHUB, retry=policy)
 
-    opts = request_options(t, "post", f"{BASE}/x", operation="op", stream=False, json={"a": 1})
+    opts = request_options(t, "post", f"{BASE}/x", {"json": {"a": 1}}, operation="op", stream=False)
     assert opts.method == "POST" and not opts.idempotent and not opts.may_redirect
     assert opts.headers == {"Content-Type": "application/json"} and opts.payload == b'{"a":1}'
     assert opts.retry is policy and opts.dialect is SENTINELHUB and opts.service == "sentinelhub"
@@ -46,7 +46,7 @@ def test_options_resolve_the_call_against_the_client_once() -> None:
         yield b"x"
 
     per_call = {"data": upload(), "dialect": OAUTH, "timeout": Timeouts(read=5)}
-    one_shot = request_options(t, "PUT", f"{BASE}/x", operation="op", stream=True, **per_call)
+    one_shot = request_options(t, "PUT", f"{BASE}/x", per_call, operation="op", stream=True)
     assert one_shot.one_shot and one_shot.retry.attempts == 1 and one_shot.idempotent
     # The request's dialect speaks for its errors; the service named is still the client's.
     assert one_shot.dialect is OAUTH and one_shot.service == "sentinelhub"
