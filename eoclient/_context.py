@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 if TYPE_CHECKING:
     from eoclient._http.transport import Transport
     from eoclient._polling import PollPolicy
+    from eoclient.storage.settings import StorageSettings
 
 __all__ = ["ServiceContext"]
 
@@ -25,15 +26,20 @@ class ServiceContext(Generic[S]):
 
     One instance per client, shared by reference: assigning
     ``client.poll_policy`` replaces ``poll`` here, so Jobs created afterwards
-    by any family use the new cadence.
+    by any family use the new cadence. ``storage`` says where the object
+    store that receives the jobs' outputs is and how to sign in to it
+    (``None``: the ``AWS_*`` environment and profile).
     """
 
-    __slots__ = ("poll", "settings", "transport")
+    __slots__ = ("poll", "settings", "storage", "transport")
 
-    def __init__(self, transport: Transport, poll: PollPolicy, settings: S) -> None:
+    def __init__(
+        self, transport: Transport, poll: PollPolicy, settings: S, storage: StorageSettings | None = None
+    ) -> None:
         self.transport = transport
         self.poll = poll
         self.settings = settings
+        self.storage = storage
 
     @property
     def service(self) -> str:

@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from eoclient import PollPolicy, RetryPolicy, SentinelHub, SpaceKnow
 from eoclient.emulator.server import Emulator
+from eoclient.storage import StorageSettings
 
 __all__ = ["CLIENT_POLL", "CLIENT_RETRY", "sentinelhub_client", "spaceknow_client"]
 
@@ -32,9 +33,20 @@ def sentinelhub_client(emu: Emulator, **kwargs: Any) -> SentinelHub:
 
     Keyword arguments go to the client and win over the emulator's URLs and
     credentials (``client_secret="wrong"``) and over :data:`CLIENT_POLL` /
-    :data:`CLIENT_RETRY`.
+    :data:`CLIENT_RETRY`. Its ``storage`` is where the emulator delivers the
+    jobs' outputs (its own S3 API, or the ``s3_endpoint`` it was given, with
+    the emulator's S3 keys: pass ``storage=`` when that server wants others).
     """
     creds = emu.credentials
+    kwargs.setdefault(
+        "storage",
+        StorageSettings(
+            endpoint=emu.s3_endpoint or emu.s3_url,
+            access_key=creds.s3_access_key,
+            secret_key=creds.s3_secret_key,
+            region=creds.s3_region,
+        ),
+    )
     kwargs.setdefault("client_id", creds.sh_client_id)
     kwargs.setdefault("client_secret", creds.sh_client_secret)
     kwargs.setdefault("base_url", emu.sentinelhub_url)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from eoclient._checks import check_instance
 from eoclient._client import BaseClient
 from eoclient._http.auth import ClientCredentialsAuth
 from eoclient._http.dialects import SENTINELHUB
@@ -31,6 +32,8 @@ from eoclient.sentinelhub.process_models import ProcessFile, ProcessRequest, Pro
 from eoclient.sentinelhub.statistics import StatisticsAPI
 from eoclient.sentinelhub.statistics_models import StatisticsRequest, StatisticsResponse
 from eoclient.sentinelhub.tiling_grids import TilingGrids
+from eoclient.storage.settings import StorageSettings
+from eoclient.storage.store import ObjectStore, open_store
 
 __all__ = ["SentinelHub"]
 
@@ -71,6 +74,7 @@ class SentinelHub(BaseClient):
         budget: ProcessingBudget | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         cache: ResponseCache | None = None,
+        storage: StorageSettings | None = None,
     ) -> None:
         if cache is not None and cache_dir is not None:
             raise ValidationError("cache_dir", "give cache= or cache_dir=, not both")
@@ -99,6 +103,9 @@ class SentinelHub(BaseClient):
             poll=poll,
             settings=self.settings,
         )
+        if storage is not None:
+            check_instance("storage", storage, StorageSettings)
+        self.context.storage = storage
         self.catalog = Catalog(self.context)
         """STAC catalog: search, collections, items."""
         self.byoc = BYOC(self.context)
@@ -214,6 +221,23 @@ class SentinelHub(BaseClient):
         """
         check_deployment(request, self.transport.base_url)
         return await self._statistics_api.statistics(request, retry_failed=retry_failed, refresh=refresh)
+
+    def open_store(self, url: str, *, retries: int = 6) -> ObjectStore:
+        """The object store at ``s3://bucket[/prefix]`` (where a job delivers), signed in with ``storage=``.
+
+        Without ``storage=`` the ``AWS_*`` environment variables and AWS
+        profile say where the store is and who we are to it (they are not the
+        Sentinel Hub credentials). Needs the ``s3`` extra.
+
+        Example::
+
+            job = await sh.batch.run(request)
+            await job
+            store = sh.open_store("s3://my-bucket/outputs/")
+            async for obj in store.list(f"{job.id}/"):
+                print(obj.key, obj.size)
+        """
+        return open_store(url, self.context.storage, retries=retries)
 
     def __repr__(self) -> str:
         return f"SentinelHub(base_url={self.settings.base_url!r}, client_id={self.settings.client_id!r})"
