@@ -38,6 +38,7 @@ EXPECTED_OUTPUT = {
     'sh.catalog.search("sentinel-2-l2a"': re.compile(r"^S2[AB]_MSIL2A_\w+ 2023-06-\d\d", re.MULTILINE),
     "sk.credits.check_area": re.compile(r"km2=", re.MULTILINE),
     "print([grid.name": re.compile(r"UTM 20km grid"),
+    "store.list()": re.compile(r"/default\.tif \d+ \"[0-9a-f]{32}\"", re.MULTILINE),
 }
 
 
@@ -96,6 +97,10 @@ def emulator_environment(emu: Emulator, home: Path) -> dict[str, str]:
         "SH_CLIENT_SECRET": creds.sh_client_secret,
         "SH_BASE_URL": emu.sentinelhub_url,
         "SH_TOKEN_URL": emu.sentinelhub_token_url,
+        "AWS_ENDPOINT_URL": emu.s3_url,
+        "AWS_ACCESS_KEY_ID": creds.s3_access_key,
+        "AWS_SECRET_ACCESS_KEY": creds.s3_secret_key,
+        "AWS_REGION": creds.s3_region,
         "SK_USERNAME": creds.sk_username,
         "SK_PASSWORD": creds.sk_password,
         "SK_CLIENT_ID": creds.sk_client_id,
