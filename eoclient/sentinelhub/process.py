@@ -92,8 +92,8 @@ class ProcessAPI(ChargedAPI):
         self,
         request: ProcessRequest | Mapping[str, Any],
         *,
-        accept: str | None = None,
-        refresh: bool = False,
+        accept: str | None,
+        refresh: bool,
     ) -> ProcessResult:
         """Render ``request``; the whole answer is held in memory (see :meth:`to_file`)."""
         prepared = prepare_process(request, accept=accept)
@@ -131,8 +131,8 @@ class ProcessAPI(ChargedAPI):
         request: ProcessRequest | Mapping[str, Any],
         path: str | os.PathLike[str],
         *,
-        accept: str | None = None,
-        refresh: bool = False,
+        accept: str | None,
+        refresh: bool,
     ) -> ProcessFile:
         """Render ``request`` straight to ``path`` (``<path>.part`` until complete, never all in memory).
 

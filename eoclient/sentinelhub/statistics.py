@@ -69,8 +69,8 @@ class StatisticsAPI(ChargedAPI):
         self,
         request: StatisticsRequest | Mapping[str, Any],
         *,
-        retry_failed: int = 0,
-        refresh: bool = False,
+        retry_failed: int,
+        refresh: bool,
     ) -> StatisticsResponse:
         """Compute the statistics of ``request``; failed intervals are in ``.errors``.
 
