@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 from eoclient._redact import scrub, scrub_data
 
@@ -288,6 +288,10 @@ class APIError(EOClientError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_api_error, (type(self), self._state()))
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy of this error with ``changes`` (keyword arguments of the constructor) applied."""
+        return type(self)(**{**self._state(), **changes})
 
     def _state(self) -> Mapping[str, Any]:
         return {

@@ -409,7 +409,7 @@ class Job(Generic[T]):
             self._cancelled = True
             for scope in list(self._scopes or ()):
                 scope.cancel()
-            log_event(logging.INFO, "job.cancel", job_id=self.id, kind=self.kind)
+            self._log(logging.INFO, "job.cancel")
         if self._cancel_lock is None:
             self._cancel_lock = anyio.Lock()
         async with self._cancel_lock:
@@ -450,6 +450,10 @@ class Job(Generic[T]):
         return self._change_seq != before
 
     # -- internals -------------------------------------------------------
+
+    def _log(self, level: int, event: str, **fields: Any) -> None:
+        """Log ``event`` of this job: every job event names the job and its kind."""
+        log_event(level, event, job_id=self.id, kind=self.kind, **fields)
 
     def _raise_if_cancelled(self) -> None:
         if self._cancelled:
@@ -507,14 +511,10 @@ class Job(Generic[T]):
             if drive is not None and not status.state.terminal and await drive(status):
                 status = await self._strategy.poll()  # what the step changed
         except ClientRateLimitError as exc:
-            log_event(
-                logging.INFO, "job.poll_deferred", job_id=self.id, kind=self.kind, seconds=exc.retry_after
-            )
+            self._log(logging.INFO, "job.poll_deferred", seconds=exc.retry_after)
             raise
         except Exception as exc:
-            log_event(
-                logging.WARNING, "job.poll_failed", job_id=self.id, kind=self.kind, error=type(exc).__name__
-            )
+            self._log(logging.WARNING, "job.poll_failed", error=type(exc).__name__)
             raise
         self._record(status)
 
@@ -529,11 +529,9 @@ class Job(Generic[T]):
             self._history.append((self._change_seq, status))
             if len(self._history) > _HISTORY_LEN:
                 del self._history[0]
-        log_event(
+        self._log(
             logging.DEBUG,
             "job.poll",
-            job_id=self.id,
-            kind=self.kind,
             state=status.state.name,
             raw=status.raw,
             progress=status.progress,
@@ -542,11 +540,9 @@ class Job(Generic[T]):
         )
         if status.state.terminal and not self._done_logged:
             self._done_logged = True
-            log_event(
+            self._log(
                 logging.INFO,
                 "job.done",
-                job_id=self.id,
-                kind=self.kind,
                 state=status.state.name,
                 raw=status.raw,
                 error=scrub(status.error) if status.error else None,

@@ -128,13 +128,10 @@ def _service_error(
         status=resp.status,
         code=info.code,
         service_message=info.message,
-        operation=opts.operation,
-        method=opts.method,
-        path=path,
-        service=opts.service,
         details=info.details,
         retry_after=retry_after,
         request_id=resp.headers.get("x-request-id") or resp.headers.get("x-amz-request-id"),
+        **opts.error_context(path),
     )
 
 

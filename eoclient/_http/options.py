@@ -25,6 +25,7 @@ from eoclient._http.retry import RetryPolicy
 __all__ = [
     "CallOptions",
     "ClientDefaults",
+    "ErrorContext",
     "RequestOptions",
     "Timeouts",
     "encode_body",
@@ -93,6 +94,15 @@ class CallOptions(TypedDict, total=False):
     expect: Collection[str] | None
 
 
+class ErrorContext(TypedDict):
+    """What every error about a request names: the operation, method, URL path and service."""
+
+    operation: str
+    method: str
+    path: str
+    service: str
+
+
 class ClientDefaults(Protocol):
     """What a request falls back to when the call does not say (the transport)."""
 
@@ -143,6 +153,10 @@ class RequestOptions(NamedTuple):
     def accepts(self, status: int) -> bool:
         """Whether ``status`` is an answer to hand back (2xx, or listed in ``ok``) rather than an error."""
         return 200 <= status < 300 or (self.ok is not None and bool(self.ok.get(status)))
+
+    def error_context(self, path: str) -> ErrorContext:
+        """The keywords an :class:`~eoclient.errors.APIError` about this request (now at ``path``) takes."""
+        return {"operation": self.operation, "method": self.method, "path": path, "service": self.service}
 
 
 def request_options(

@@ -251,10 +251,7 @@ class RedirectStage(Stage):
                 location=printable_url(target) if target else "(none)",
                 reason=reason,
                 status=resp.status,
-                operation=opts.operation,
-                method=opts.method,
-                path=x.path,
-                service=opts.service,
+                **opts.error_context(x.path),
             )
         log_event(logging.INFO, "http.redirect", path=x.path, to=urlsplit(target).path, status=resp.status)
         return target
@@ -320,10 +317,7 @@ class LimiterStage(Stage):
             raise ClientRateLimitError(
                 retry_after=exc.retry_after,
                 service_message=exc.service_message,
-                operation=opts.operation,
-                method=opts.method,
-                path=x.path,
-                service=opts.service,
+                **opts.error_context(x.path),
             ) from None
         try:
             answer = await self.next.send(x)

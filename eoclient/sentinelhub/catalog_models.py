@@ -31,6 +31,7 @@ __all__ = [
     "SearchContext",
     "SearchPage",
     "SpatialExtent",
+    "StacCatalog",
     "TemporalExtent",
 ]
 
@@ -135,15 +136,21 @@ class Extent(Model):
     temporal: TemporalExtent = msgspec.field(default_factory=TemporalExtent)
 
 
-class Collection(Model):
-    """A STAC collection (``sentinel-2-l2a``, ``byoc-<id>``, ...)."""
+class StacCatalog(Model):
+    """The fields of every STAC catalog; a STAC collection is a catalog with more fields."""
 
     id: str
-    type: str = "Collection"
+    type: str = "Catalog"
     stac_version: str | None = msgspec.field(default=None, name="stac_version")
     stac_extensions: list[str] = msgspec.field(default_factory=list, name="stac_extensions")
     title: str | None = None
     description: str = ""
+
+
+class Collection(StacCatalog):
+    """A STAC collection (``sentinel-2-l2a``, ``byoc-<id>``, ...)."""
+
+    type: str = "Collection"
     keywords: list[str] = msgspec.field(default_factory=list)
     license: str | None = None
     providers: list[Provider] = msgspec.field(default_factory=list)
@@ -153,15 +160,9 @@ class Collection(Model):
     assets: dict[str, Asset] = msgspec.field(default_factory=dict)
 
 
-class LandingPage(Model):
+class LandingPage(StacCatalog):
     """The catalog root: identity, conformance classes and links to everything else."""
 
-    id: str
-    type: str = "Catalog"
-    stac_version: str | None = msgspec.field(default=None, name="stac_version")
-    stac_extensions: list[str] = msgspec.field(default_factory=list, name="stac_extensions")
-    title: str | None = None
-    description: str = ""
     conforms_to: list[str] = msgspec.field(default_factory=list)
     links: list[Link] = msgspec.field(default_factory=list)
 

@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 from eoclient._http import media
 from eoclient._http.media import media_type
@@ -36,22 +36,37 @@ from eoclient.sentinelhub.statistics_models import (
 )
 from eoclient.timeutils import serialize_time
 
-__all__ = ["PreparedProcess", "PreparedStatistics", "answer_types", "prepare_process", "prepare_statistics"]
+__all__ = [
+    "PreparedProcess",
+    "PreparedRequest",
+    "PreparedStatistics",
+    "answer_types",
+    "prepare_process",
+    "prepare_statistics",
+]
+
+M = TypeVar("M", ProcessRequest, StatisticsRequest)
 
 _JSON: Final = "application/json"
 _JSON_HEADERS: Final[Mapping[str, str]] = MappingProxyType({"Accept": _JSON, "Content-Type": _JSON})
 
 
 @dataclass(frozen=True, slots=True)
-class PreparedProcess:
-    """A checked Process request and everything decided about it (see the module docstring)."""
+class PreparedRequest(Generic[M]):
+    """What every prepared request holds: the checked model and its body, encoded once."""
 
-    model: ProcessRequest
+    model: M
     """The checked request, normalized (CRS URLs, UTC times, collection ids)."""
     wire: dict[str, Any]
     """The JSON body as builtins, with the keys of the user's dict the models do not know."""
     body: bytes
     """``wire`` encoded once, keys sorted: the bytes sent and the bytes the cache keys on."""
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedProcess(PreparedRequest[ProcessRequest]):
+    """A checked Process request and everything decided about it (see the module docstring)."""
+
     accept: str
     """The ``Accept`` header (see :func:`~eoclient.sentinelhub.process_models.resolve_accept`)."""
     expect: frozenset[str]
@@ -118,15 +133,9 @@ def requested_parts(model: ProcessRequest) -> tuple[tuple[str, str | None], ...]
 
 
 @dataclass(frozen=True, slots=True)
-class PreparedStatistics:
+class PreparedStatistics(PreparedRequest[StatisticsRequest]):
     """A checked Statistical request, encoded once, with its interval count and cost basis."""
 
-    model: StatisticsRequest
-    """The checked request, normalized."""
-    wire: dict[str, Any]
-    """The JSON body as builtins, with the keys of the user's dict the models do not know."""
-    body: bytes
-    """``wire`` encoded once, keys sorted: the bytes sent and the bytes the cache keys on."""
     intervals: int
     """Time intervals the request asks for."""
     cost: CostBasis

@@ -30,9 +30,9 @@ from eoclient.sentinelhub.process_models import ProcessFile, ProcessRequest, Pro
 
 if TYPE_CHECKING:
     from eoclient._context import ServiceContext
-    from eoclient._http.transport import Response, Transport
+    from eoclient._http.transport import Response
 
-__all__ = ["PROCESS_PATH", "PU_HEADER", "ProcessAPI", "post_charged", "processing_units_spent"]
+__all__ = ["PROCESS_PATH", "PU_HEADER", "ChargedAPI", "ProcessAPI", "processing_units_spent"]
 
 PROCESS_PATH: Final = "/api/v1/process"
 PU_HEADER: Final = "x-processingunits-spent"
@@ -50,33 +50,10 @@ def processing_units_spent(headers: Mapping[str, str]) -> float | None:
         return None
 
 
-async def post_charged(
-    transport: Transport,
-    budget: ProcessingBudget | None,
-    path: str,
-    prepared: PreparedProcess | PreparedStatistics,
-    *,
-    operation: str,
-) -> tuple[Response, float | None]:
-    """POST a prepared request charged to ``budget``: the answer and the processing units it spent."""
-    async with charged(budget, prepared.cost.estimate) as charge:
-        resp = await transport.request(
-            "POST",
-            path,
-            operation=operation,
-            data=prepared.body,
-            headers=prepared.headers,
-            idempotent=True,  # rendering or computing statistics changes nothing on the server
-            expect=prepared.expect,
-        )
-        charge.actual = processing_units_spent(resp.headers)
-    return resp, charge.actual
+class ChargedAPI:
+    """What the Process and Statistical APIs of one client share: its context, budget and cache.
 
-
-class ProcessAPI:
-    """Process API calls of one client (use the :class:`~eoclient.SentinelHub` methods).
-
-    Each call prepares its request once (:func:`~eoclient.sentinelhub.prepared.prepare_process`);
+    Each call prepares its request once (:mod:`eoclient.sentinelhub.prepared`);
     the cache, the budget and the transport read that one object.
     """
 
@@ -90,12 +67,33 @@ class ProcessAPI:
         self.budget = budget
         self.cache = cache
 
+    async def _post(
+        self, path: str, prepared: PreparedProcess | PreparedStatistics, *, operation: str
+    ) -> tuple[Response, float | None]:
+        """POST a prepared request charged to the budget: the answer and the processing units it spent."""
+        async with charged(self.budget, prepared.cost.estimate) as charge:
+            resp = await self._context.transport.request(
+                "POST",
+                path,
+                operation=operation,
+                data=prepared.body,
+                headers=prepared.headers,
+                idempotent=True,  # rendering or computing statistics changes nothing on the server
+                expect=prepared.expect,
+            )
+            charge.actual = processing_units_spent(resp.headers)
+        return resp, charge.actual
+
+
+class ProcessAPI(ChargedAPI):
+    """Process API calls of one client (use the :class:`~eoclient.SentinelHub` methods)."""
+
     async def process(
         self,
         request: ProcessRequest | Mapping[str, Any],
         *,
-        accept: str | None = None,
-        refresh: bool = False,
+        accept: str | None,
+        refresh: bool,
     ) -> ProcessResult:
         """Render ``request``; the whole answer is held in memory (see :meth:`to_file`)."""
         prepared = prepare_process(request, accept=accept)
@@ -106,9 +104,7 @@ class ProcessAPI:
             cached = await _cached_result(self.cache, key, prepared)
             if cached is not None:
                 return cached
-        resp, spent = await post_charged(
-            transport, self.budget, PROCESS_PATH, prepared, operation="process.process"
-        )
+        resp, spent = await self._post(PROCESS_PATH, prepared, operation="process.process")
         parts = await _split(resp.body, resp.headers.get("Content-Type", ""), prepared.identifiers)
         check_parts(prepared, parts, resp.content_type, path=resp.path)
         if self.cache is not None:  # stored once it parsed: a broken answer is not kept
@@ -135,8 +131,8 @@ class ProcessAPI:
         request: ProcessRequest | Mapping[str, Any],
         path: str | os.PathLike[str],
         *,
-        accept: str | None = None,
-        refresh: bool = False,
+        accept: str | None,
+        refresh: bool,
     ) -> ProcessFile:
         """Render ``request`` straight to ``path`` (``<path>.part`` until complete, never all in memory).
 

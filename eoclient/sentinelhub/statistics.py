@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import anyio
 import msgspec
@@ -39,10 +39,9 @@ from eoclient.errors import (
     TransportError,
     ValidationError,
 )
-from eoclient.sentinelhub.budget import ProcessingBudget
 from eoclient.sentinelhub.cache import ResponseCache, encode_answer, optional_cache_key
 from eoclient.sentinelhub.prepared import PreparedStatistics, prepare_statistics
-from eoclient.sentinelhub.process import post_charged
+from eoclient.sentinelhub.process import ChargedAPI
 from eoclient.sentinelhub.statistics_models import (
     Interval,
     StatisticsInterval,
@@ -50,9 +49,6 @@ from eoclient.sentinelhub.statistics_models import (
     StatisticsResponse,
 )
 from eoclient.timeutils import serialize_time
-
-if TYPE_CHECKING:
-    from eoclient._context import ServiceContext
 
 __all__ = ["RETRYABLE_INTERVAL_ERRORS", "STATISTICS_PATH", "StatisticsAPI"]
 
@@ -66,29 +62,15 @@ _RETRY_CONCURRENCY: Final = 4  # interval retries in flight at once, per call
 _TRANSIENT: Final = (ServerError, RateLimitError, TransportError)
 
 
-class StatisticsAPI:
-    """Statistical API calls of one client (use :meth:`eoclient.SentinelHub.statistics`).
-
-    Each call prepares its request once (:func:`~eoclient.sentinelhub.prepared.prepare_statistics`);
-    the cache, the budget and the transport read that one object.
-    """
-
-    def __init__(
-        self,
-        context: ServiceContext[Any],
-        budget: ProcessingBudget | None = None,
-        cache: ResponseCache | None = None,
-    ) -> None:
-        self._context = context
-        self.budget = budget
-        self.cache = cache
+class StatisticsAPI(ChargedAPI):
+    """Statistical API calls of one client (use :meth:`eoclient.SentinelHub.statistics`)."""
 
     async def statistics(
         self,
         request: StatisticsRequest | Mapping[str, Any],
         *,
-        retry_failed: int = 0,
-        refresh: bool = False,
+        retry_failed: int,
+        refresh: bool,
     ) -> StatisticsResponse:
         """Compute the statistics of ``request``; failed intervals are in ``.errors``.
 
@@ -142,9 +124,7 @@ class StatisticsAPI:
         return final
 
     async def _send(self, prepared: PreparedStatistics) -> StatisticsResponse:
-        resp, spent = await post_charged(
-            self._context.transport, self.budget, STATISTICS_PATH, prepared, operation="statistics.request"
-        )
+        resp, spent = await self._post(STATISTICS_PATH, prepared, operation="statistics.request")
         # Decoded loosely: the service writes "NaN" (a string) for statistics without data.
         answer = from_wire(resp.json(), StatisticsResponse, operation="statistics.request", path=resp.path)
         return msgspec.structs.replace(answer, processing_units=spent)

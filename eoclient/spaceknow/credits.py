@@ -18,7 +18,7 @@ the paths below follow the permission each one needs (``credits.check-area`` →
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from eoclient._context import ServiceContext
 from eoclient._models import from_wire
@@ -42,6 +42,8 @@ TRANSACTIONS: Final = "/credits/list-group-transactions"
 ALLOCATIONS: Final = "/credits/list-group-allocations"
 SET_USER_LIMIT: Final = "/credits/set-user-credit-limit"
 USER_INFO: Final = "/credits/user-info"
+
+T = TypeVar("T")
 
 
 def _optional_id(value: Any, field: str) -> str | None:
@@ -107,28 +109,22 @@ class Credits:
             async for tx in sk.credits.transactions():
                 print(tx.time, tx.kind, tx.credit)
         """
-        body = {"groupId": _optional_id(group_id, "group_id")}
-        return cursor_paginator(
-            self._ctx.transport,
-            TRANSACTIONS,
-            CreditTransaction,
-            body,
-            operation="credits.list-group-transactions",
-            max_items=max_items,
-        )
+        return self._group_listing(TRANSACTIONS, CreditTransaction, group_id, max_items)
 
     def allocations(
         self, *, group_id: str | None = None, max_items: int | None = None
     ) -> Paginator[CreditAllocation, SkCursor]:
         """The allocated areas of your group (or of ``group_id``: admin permission needed)."""
+        return self._group_listing(ALLOCATIONS, CreditAllocation, group_id, max_items)
+
+    def _group_listing(
+        self, path: str, item_type: type[T], group_id: str | None, max_items: int | None
+    ) -> Paginator[T, SkCursor]:
+        """A cursor listing of your group (or of ``group_id``), its operation named after ``path``."""
         body = {"groupId": _optional_id(group_id, "group_id")}
+        operation = "credits." + path.removeprefix("/credits/")  # "credits.list-group-transactions"
         return cursor_paginator(
-            self._ctx.transport,
-            ALLOCATIONS,
-            CreditAllocation,
-            body,
-            operation="credits.list-group-allocations",
-            max_items=max_items,
+            self._ctx.transport, path, item_type, body, operation=operation, max_items=max_items
         )
 
     async def set_user_limit(self, user_id: str, credit_limit: float | None) -> None:

@@ -92,18 +92,7 @@ def _withhold(exc: APIError, password: str) -> APIError | None:
     )
     if not leaked:
         return None
-    return type(exc)(
-        status=exc.status,
-        code=exc.code,
-        service_message=_WITHHELD,
-        operation=exc.operation,
-        method=exc.method,
-        path=exc.path,
-        service=exc.service,
-        details=None,
-        retry_after=exc.retry_after,
-        request_id=exc.request_id,
-    )
+    return exc.replace(service_message=_WITHHELD, details=None)
 
 
 class Users:
