@@ -279,6 +279,7 @@ class _HttpSource:
     operation: str
     params: Mapping[str, QueryValue] | None
     expect: Collection[str]
+    authenticate: bool = True  # False: no bearer (a URL on another host, e.g. a signed link)
 
     @property
     def name(self) -> str:
@@ -299,6 +300,7 @@ class _HttpSource:
             headers=headers or None,
             ok={416: True},
             expect=self.expect,
+            authenticate=self.authenticate,
         ) as resp:
             start, total = _body_start(resp, offset)
             if resp.status == 416:
@@ -385,6 +387,7 @@ async def download_file(
     expected_size: int | None = None,
     keep_partial: bool = False,
     expect: Collection[str] | None = None,
+    authenticate: bool = True,
 ) -> Downloaded:
     """GET ``source`` into ``dest`` atomically, resuming a body broken off mid-way.
 
@@ -408,6 +411,10 @@ async def download_file(
     ``keep_partial=True`` a failed call keeps it and a later call with the same
     ``dest`` continues from it (a cancelled call still removes it).
 
+    ``authenticate=False`` sends no bearer: the only way to GET a URL on
+    another host (e.g. a signed download link), which the transport otherwise
+    refuses.
+
     Example::
 
         got = await download_file(sk.transport, "/kraken/grid/abc/-/16/35210/22280/trees.png", "trees.png")
@@ -416,7 +423,7 @@ async def download_file(
     accepted = (
         expect if expect is not None else media.expected_for_filename(target.name) or media.ANY_BUT_PAGE
     )
-    http = _HttpSource(transport, source, operation, params, accepted)
+    http = _HttpSource(transport, source, operation, params, accepted, authenticate)
     return await fetch(
         http,
         target,

@@ -26,6 +26,7 @@ Example::
         async for scene in scenes:
             print(scene.scene_id, scene.datetime, scene.band_names)
         image = await (await sk.imagery.get_image(scene_id, aoi))
+        got = await sk.imagery.download_image(image, "out/")   # the exported GeoTIFF, streamed
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ import math
 import os
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from pathlib import Path, PurePosixPath
 from typing import IO, Any, Final
+from urllib.parse import urlsplit
 
 import anyio
 import anyio.to_thread
@@ -44,6 +47,8 @@ from eoclient._checks import check_flag
 from eoclient._context import ServiceContext
 from eoclient._http.retry import RetryPolicy
 from eoclient._models import from_user
+from eoclient._redact import register_secret
+from eoclient.bulk import Downloaded, download_file
 from eoclient.errors import TransportError, ValidationError
 from eoclient.geo import as_geojson, geometry_bounds
 from eoclient.jobs import Job
@@ -109,6 +114,7 @@ SEPARATE_SEARCH_DATASETS: Final = frozenset({_CH4, _GSMAP})
 
 _DATE_ONLY: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DEFAULT_CHUNK: Final = 1 << 20
+_PLAIN_NAME: Final = re.compile(r"[A-Za-z0-9._-]{1,200}")
 
 register_result(SEARCH_RETRIEVE, SearchResults)
 register_result(GET_IMAGE_RETRIEVE, GetImageResult)
@@ -527,6 +533,61 @@ class Imagery:
             retrieve=GET_IMAGE_RETRIEVE,
             result=GetImageResult,
             operation="imagery.get-image",
+        )
+
+    async def download_image(
+        self,
+        image: GetImageResult | Job[GetImageResult] | Mapping[str, Any],
+        dest: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        attempts: int | None = None,
+    ) -> Downloaded:
+        """Download the exported raster a get-image answer points to (its ``url``) into ``dest``.
+
+        ``image`` is the :class:`GetImageResult` (or its dict), or the job of
+        :meth:`get_image` (awaited first). ``dest`` is a file path, or a
+        directory to put the file in under the link's own name. Streamed
+        through :mod:`eoclient.bulk`: into ``<dest>.part``, renamed when
+        complete and size-checked; a connection lost mid-body is resumed with
+        ``Range``; cancelling leaves nothing behind. A file already at
+        ``dest`` is returned as ``skipped`` unless ``overwrite``.
+
+        The bearer goes only to the SpaceKnow host itself: a link on another
+        host (a signed storage URL) is fetched without it, and its query (the
+        signature) is kept out of logs and errors.
+
+        Example::
+
+            image = await (await sk.imagery.get_image(scene_id, aoi, export_raster="geotiff"))
+            got = await sk.imagery.download_image(image, "exports/")
+            print(got.path, got.bytes)
+        """
+        result = await image if isinstance(image, Job) else from_user(image, GetImageResult, field="image")
+        url = result.url
+        if not url:
+            raise ValidationError("image.url", "this get-image answer gives no URL to download")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") and not url.startswith("/"):
+            raise ValidationError("image.url", "is not an http(s) URL")
+        register_secret(parts.query)  # a signed link's query is a credential of its own
+        target = Path(dest)
+        if await anyio.to_thread.run_sync(target.is_dir):
+            # The link's own file name when it is a plain one (never a path out of ``dest``).
+            name = PurePosixPath(parts.path).name
+            plain = _PLAIN_NAME.fullmatch(name) and name.strip(".")
+            target = target / (name if plain else f"{result.meta.scene_id}.tif")
+        if not overwrite and await anyio.to_thread.run_sync(target.is_file):
+            size = (await anyio.Path(target).stat()).st_size  # downloads are atomic: a file there is whole
+            return Downloaded(target, size, skipped=True, source=url)
+        transport = self._ctx.transport
+        return await download_file(
+            transport,
+            url,
+            target,
+            operation="imagery.download-image",
+            attempts=attempts,
+            authenticate=transport.is_own_host(url),
         )
 
     # -- synchronous reads ------------------------------------------------------------

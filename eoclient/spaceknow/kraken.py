@@ -3,17 +3,20 @@
 Every analysis is a SpaceKnow pipeline: ``await sk.kraken.release(...)`` returns
 a :class:`~eoclient.jobs.Job` (await it for the :class:`ReleaseResult`, watch
 it, resume it in another process). The map's tiles are files on a web-mercator
-grid, fetched one by one with :meth:`Kraken.download_tile` or all at once with
-:meth:`Kraken.download_map` (bounded concurrency, atomic files, resumed
-transfers, a report of what failed).
+grid: :meth:`Kraken.tiles` iterates them (with each grid file's path and URL),
+:meth:`Kraken.download_tile` fetches one file, :meth:`Kraken.download_map_each`
+all of them, yielding each file as it completes, and :meth:`Kraken.download_map`
+the same with a report at the end (bounded concurrency, atomic files, resumed
+transfers, complete files skipped on a rerun).
 
 Example::
 
     async with SpaceKnow() as sk:
         job = await sk.kraken.release("trees", [scene_id], extent=aoi)
         released = await job
-        report = await sk.kraken.download_map(released, "out/trees")
-        report.raise_for_failures()
+        async with aclosing(sk.kraken.download_map_each(released, "out/trees")) as files:
+            async for got in files:
+                print(got.tile.tile, got.name, got.bytes if got.ok else got.error)
 
 Paths: ``/kraken/{release,dry-run,pairs,nwise}/{initiate,retrieve}`` (POST),
 ``/kraken/algorithms`` (POST ``{}``), ``/kraken/map-classes/{map_id}`` and
@@ -43,11 +46,13 @@ from eoclient.spaceknow.kraken_models import (
     DryRunResult,
     DryRunScene,
     MapClasses,
+    MapTile,
     NwiseResult,
     PairsResult,
     ReleaseResult,
     ScenePair,
     SegmentationMetadata,
+    TileFile,
 )
 from eoclient.spaceknow.pipelines import initiate, register_result
 
@@ -60,11 +65,13 @@ __all__ = [
     "DryRunScene",
     "Kraken",
     "MapClasses",
+    "MapTile",
     "NwiseResult",
     "PairsResult",
     "ReleaseResult",
     "ScenePair",
     "SegmentationMetadata",
+    "TileFile",
     "detection_filters_text",
 ]
 
@@ -133,8 +140,9 @@ class Kraken(KrakenGrid):
     """SpaceKnow Kraken, reached as ``sk.kraken`` of :class:`~eoclient.SpaceKnow`.
 
     The pipelines that analyse scenes and release maps are here; reading a
-    released map's tiles (``download_tile``, ``download_map``, ``algorithms``,
-    ``map_classes``) comes from :class:`~eoclient.spaceknow.kraken_grid.KrakenGrid`.
+    released map's tiles (``tiles``, ``download_tile``, ``download_map_each``,
+    ``download_map``, ``algorithms``, ``map_classes``) comes from
+    :class:`~eoclient.spaceknow.kraken_grid.KrakenGrid`.
     """
 
     # pipelines ------------------------------------------------------------------------------------------

@@ -1,17 +1,22 @@
 """Kraken maps once released: the algorithms' grid files, map classes, and the tiles on disk.
 
 :class:`KrakenGrid` is the half of :class:`eoclient.spaceknow.kraken.Kraken`
-that reads what a release produced: ``tile_path`` / ``download_tile`` for one
-file of one tile, ``download_map`` for every tile and file at once (through
-:mod:`eoclient.bulk`: bounded concurrency, atomic files, resumed transfers, a
-report), and the listings they need (``algorithms``, ``grid_files``,
-``map_classes``). The pipelines that produce maps are in ``kraken.py``.
+that reads what a release produced: ``tiles`` (an async iterator of the map's
+tiles and their grid files), ``tile_path`` / ``download_tile`` for one file of
+one tile, ``download_map_each`` (each file as it completes) and
+``download_map`` (a report at the end) for every tile and file at once
+(through :mod:`eoclient.bulk`: bounded concurrency, atomic files, resumed
+transfers, skipped when complete), and the listings they need
+(``algorithms``, ``grid_files``, ``map_classes``). The pipelines that produce
+maps are in ``kraken.py``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -21,10 +26,10 @@ from eoclient._checks import optional_text
 from eoclient._context import ServiceContext
 from eoclient._models import from_user
 from eoclient._paths import segment
-from eoclient.bulk import BulkReport, Download, Downloaded, Failure, download_all, download_file
+from eoclient.bulk import BulkReport, Download, Downloaded, Failure, download_each, download_file
 from eoclient.errors import ValidationError
 from eoclient.paging import NoCursor, Page, Paginator
-from eoclient.spaceknow.kraken_models import Algorithm, MapClasses, ReleaseResult
+from eoclient.spaceknow.kraken_models import Algorithm, MapClasses, MapTile, ReleaseResult, TileFile
 
 __all__ = [
     "ALGORITHMS_PATH",
@@ -142,6 +147,25 @@ def _tile_params(
     if detection_filters is not None:
         params["detection_filters"] = detection_filters_text(detection_filters)
     return params
+
+
+def _file_names(files: str | Sequence[str] | None) -> list[str] | None:
+    if isinstance(files, str):
+        files = [files]
+    if files is not None and (isinstance(files, bytes) or not isinstance(files, Sequence) or not files):
+        raise ValidationError("files", "must name at least one grid file (or be None for all)")
+    return [_segment(f, f"files[{i}]") for i, f in enumerate(files)] if files is not None else None
+
+
+@dataclass(frozen=True)
+class _MapPlan:
+    """A released map's tiles and the files asked for, checked before anything is sent."""
+
+    result: ReleaseResult
+    geometry_id: str
+    tiles: list[tuple[int, int, int]]
+    names: list[str] | None  # None: every grid file of the map's types (looked up when iterated)
+    map_types: str | Sequence[str] | None
 
 
 def _params_for(file_name: str, params: Mapping[str, str]) -> dict[str, str]:
@@ -267,6 +291,143 @@ class KrakenGrid:
             files.extend(f for f in known[name].files if f not in files)
         return files
 
+    # the released map's tiles ---------------------------------------------------------------------------
+
+    def _plan(
+        self,
+        release: ReleaseResult | Mapping[str, Any],
+        files: str | Sequence[str] | None,
+        map_types: str | Sequence[str] | None,
+    ) -> _MapPlan:
+        result = from_user(release, ReleaseResult, field="release")
+        names = _file_names(files)
+        if map_types is not None:
+            check_map_types(map_types)
+        geometry_id = _segment(result.geometry_id, "release.subGeometryId")
+        tiles = list(dict.fromkeys(_tile(*t) for t in result.tiles))  # release order, each tile once
+        return _MapPlan(result, geometry_id, tiles, names, map_types)
+
+    async def _tiles_of(self, plan: _MapPlan) -> AsyncIterator[MapTile]:
+        names = plan.names
+        if names is None:
+            types = plan.map_types
+            if types is None:
+                types = (await self.map_classes(plan.result.map_id)).map_type
+            if types is None:
+                raise ValidationError("map_types", "the service did not say the map's type; pass map_types")
+            names = await self.grid_files(types)
+        url = self._ctx.transport.url
+        map_id = plan.result.map_id
+        for zoom, x, y in plan.tiles:
+            paths = {name: self.tile_path(map_id, plan.geometry_id, zoom, x, y, name) for name in names}
+            yield MapTile(
+                map_id, plan.geometry_id, zoom, x, y, paths, {name: url(p) for name, p in paths.items()}
+            )
+
+    def tiles(
+        self,
+        release: ReleaseResult | Mapping[str, Any],
+        files: str | Sequence[str] | None = None,
+        *,
+        map_types: str | Sequence[str] | None = None,
+    ) -> AsyncIterator[MapTile]:
+        """The released map's tiles, in the release's order, each with its grid files' paths and URLs.
+
+        Computed from the release itself: no request per tile. ``files=None``
+        takes every grid file of ``map_types`` (default: the map's own type,
+        from :meth:`map_classes`; pass ``map_types`` for a release of several
+        types), which costs one or two requests when iteration starts. The
+        arguments are checked now.
+
+        Example::
+
+            async for tile in sk.kraken.tiles(released, ["trees.png"]):
+                print(tile.zoom, tile.x, tile.y, tile.urls["trees.png"])
+        """
+        return self._tiles_of(self._plan(release, files, map_types))
+
+    # whole maps -----------------------------------------------------------------------------------------
+
+    def download_map_each(
+        self,
+        release: ReleaseResult | Mapping[str, Any],
+        dest_dir: str | os.PathLike[str],
+        files: str | Sequence[str] | None = None,
+        concurrency: int = 16,
+        *,
+        map_types: str | Sequence[str] | None = None,
+        user_threshold: float | None = None,
+        download_unclipped: bool | None = None,
+        force_download: bool | None = None,
+        classification: str | None = None,
+        detection_filters: str | Sequence[FilterLine] | None = None,
+        overwrite: bool = False,
+        limiter: anyio.CapacityLimiter | None = None,
+    ) -> AsyncGenerator[TileFile, None]:
+        """Download a released map into ``dest_dir/<zoom>/<x>/<y>/<file>``; yield each file as it completes.
+
+        Every outcome is a :class:`TileFile`: the tile, the file name, the
+        path and bytes, ``skipped`` when it was already complete on disk
+        (unless ``overwrite``), or ``error`` with the typed exception of a file
+        that kept failing (the rest go on). At most ``concurrency`` transfers
+        run at a time (``limiter`` shares a bound between several calls);
+        each is streamed to a ``.part`` file renamed when complete and its
+        size checked, and a connection lost mid-body is resumed with ``Range``.
+        Tiles are read lazily from :meth:`tiles`, so files start as soon as
+        the first tile is known. See :meth:`download_map` for the options.
+
+        Leaving the loop early (or cancelling) stops the transfers still
+        running and leaves no partial file; wrap the call in
+        ``contextlib.aclosing`` so that happens at once::
+
+            async with aclosing(sk.kraken.download_map_each(released, "out/map")) as files:
+                async for got in files:
+                    print(got.tile.tile, got.name, got.bytes if got.ok else got.error)
+        """
+        plan = self._plan(release, files, map_types)
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValidationError("concurrency", "must be a positive integer")
+        params = _tile_params(
+            user_threshold=user_threshold,
+            download_unclipped=download_unclipped,
+            force_download=force_download,
+            classification=classification,
+            detection_filters=detection_filters,
+        )
+        return self._download_each(plan, Path(dest_dir), params, concurrency, limiter, overwrite)
+
+    async def _download_each(  # noqa: PLR0917 - private, called from one place
+        self,
+        plan: _MapPlan,
+        root: Path,
+        params: Mapping[str, str],
+        concurrency: int,
+        limiter: anyio.CapacityLimiter | None,
+        overwrite: bool,
+    ) -> AsyncGenerator[TileFile, None]:
+        # The engine reports by destination; the tile of each file in flight is found by it.
+        in_flight: dict[Path, tuple[MapTile, str]] = {}
+
+        async def items() -> AsyncIterator[Download]:
+            async for tile in self._tiles_of(plan):
+                for name, path in tile.paths.items():
+                    dest = root / str(tile.zoom) / str(tile.x) / str(tile.y) / name
+                    in_flight[dest] = (tile, name)
+                    yield Download(path, dest, _params_for(name, params) or None, "kraken.grid")
+
+        each = download_each(
+            self._ctx.transport,
+            items(),
+            concurrency=concurrency,
+            limiter=limiter,
+            overwrite=overwrite,
+        )
+        async with aclosing(each) as outcomes:
+            async for outcome in outcomes:
+                dest = outcome.item.dest if isinstance(outcome, Failure) else outcome.path
+                tile, name = in_flight.pop(dest)
+                yield TileFile(tile, name, outcome)
+
     async def download_map(
         self,
         release: ReleaseResult | Mapping[str, Any],
@@ -286,60 +447,43 @@ class KrakenGrid:
     ) -> BulkReport:
         """Download every listed tile and file of a released map into ``dest_dir/<zoom>/<x>/<y>/<file>``.
 
-        ``files=None`` takes every grid file of ``map_types`` (default: the map's
-        own type as :meth:`map_classes` reports it; pass ``map_types`` for a
-        release of several types). At most ``concurrency`` transfers run at a
-        time; files already complete on disk are skipped unless ``overwrite``.
-        A tile that keeps failing is reported in :attr:`BulkReport.failures`
-        with its typed error while the rest completes; cancelling leaves no
-        partial file. ``user_threshold`` and ``classification`` go with the PNG
-        files, ``detection_filters`` with the GeoJSON ones.
+        :meth:`download_map_each` run to the end, into a report. ``files=None``
+        takes every grid file of ``map_types`` (default: the map's own type as
+        :meth:`map_classes` reports it; pass ``map_types`` for a release of
+        several types). At most ``concurrency`` transfers run at a time; files
+        already complete on disk are skipped unless ``overwrite``. A tile that
+        keeps failing is reported in :attr:`BulkReport.failures` with its typed
+        error while the rest completes; cancelling leaves no partial file.
+        ``user_threshold`` and ``classification`` go with the PNG files,
+        ``detection_filters`` with the GeoJSON ones. ``on_item`` is called with
+        each :class:`~eoclient.bulk.Downloaded` or :class:`~eoclient.bulk.Failure`.
 
         Example::
 
             report = await sk.kraken.download_map(released, "out/map", files=["trees.png"])
             print(report.bytes, [f.item.source for f in report.failures])
         """
-        result = from_user(release, ReleaseResult, field="release")
-        if isinstance(files, str):
-            files = [files]
-        if files is not None and (not isinstance(files, Sequence) or not files):
-            raise ValidationError("files", "must name at least one grid file (or be None for all)")
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValidationError("concurrency", "must be a positive integer")
-        names = [_segment(f, f"files[{i}]") for i, f in enumerate(files)] if files is not None else None
-        params = _tile_params(
+        each = self.download_map_each(
+            release,
+            dest_dir,
+            files,
+            concurrency,
+            map_types=map_types,
             user_threshold=user_threshold,
             download_unclipped=download_unclipped,
             force_download=force_download,
             classification=classification,
             detection_filters=detection_filters,
-        )
-        geometry_id = _segment(result.geometry_id, "release.subGeometryId")
-        tiles = [_tile(*t) for t in result.tiles]
-        if names is None:
-            types = map_types if map_types is not None else (await self.map_classes(result.map_id)).map_type
-            if types is None:
-                raise ValidationError("map_types", "the service did not say the map's type; pass map_types")
-            names = await self.grid_files(types)
-        root = Path(dest_dir)
-
-        def items() -> Iterator[Download]:
-            assert names is not None
-            for zoom, x, y in tiles:
-                for name in names:
-                    yield Download(
-                        self.tile_path(result.map_id, geometry_id, zoom, x, y, name),
-                        root / str(zoom) / str(x) / str(y) / name,
-                        _params_for(name, params) or None,
-                        "kraken.grid",
-                    )
-
-        return await download_all(
-            self._ctx.transport,
-            items(),
-            concurrency=concurrency,
-            limiter=limiter,
             overwrite=overwrite,
-            on_item=on_item,
+            limiter=limiter,
         )
+        report = BulkReport()
+        async with aclosing(each) as done:
+            async for got in done:
+                if isinstance(got.outcome, Failure):
+                    report.failures.append(got.outcome)
+                else:
+                    report.files.append(got.outcome)
+                if on_item is not None:
+                    on_item(got.outcome)
+        return report

@@ -1,14 +1,22 @@
-"""Wire models of SpaceKnow Kraken: releases, dry runs, scene pairs and groups, algorithms, map classes.
+"""Models of SpaceKnow Kraken: releases, dry runs, scene pairs and groups, algorithms, map classes.
 
 Answers are decoded leniently (unknown fields ignored); requests accept these
-models or the plain dicts of the SpaceKnow docs.
+models or the plain dicts of the SpaceKnow docs. :class:`MapTile` and
+:class:`TileFile` are the client's own: a released map's tiles as
+:meth:`~eoclient.spaceknow.kraken.Kraken.tiles` yields them, and each grid file
+as :meth:`~eoclient.spaceknow.kraken.Kraken.download_map_each` completes it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
 import msgspec
 
 from eoclient._models import Model
+from eoclient.bulk import Downloaded, Failure
 
 __all__ = [
     "Algorithm",
@@ -18,11 +26,13 @@ __all__ = [
     "DryRunResult",
     "DryRunScene",
     "MapClasses",
+    "MapTile",
     "NwiseResult",
     "PairsResult",
     "ReleaseResult",
     "ScenePair",
     "SegmentationMetadata",
+    "TileFile",
 ]
 
 Tile = tuple[int, int, int]
@@ -175,3 +185,75 @@ class Algorithm(Model):
     def supports(self, provider: str, dataset: str) -> bool:
         """Whether the algorithm runs on ``provider``/``dataset``."""
         return any(name == dataset for name, _ in self.available_datasets.get(provider, []))
+
+
+@dataclass(frozen=True, slots=True)
+class MapTile:
+    """One tile of a released map, and where each of its grid files is.
+
+    ``paths`` maps a grid file name to its path under the service (what
+    :meth:`~eoclient.spaceknow.kraken.Kraken.download_tile` fetches), ``urls``
+    to the same as an absolute URL (with the bearer, like every SpaceKnow request).
+    """
+
+    map_id: str
+    geometry_id: str
+    zoom: int
+    x: int
+    y: int
+    paths: Mapping[str, str] = field(default_factory=dict, hash=False)
+    urls: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def tile(self) -> Tile:
+        """``(zoom, x, y)``."""
+        return (self.zoom, self.x, self.y)
+
+    @property
+    def files(self) -> list[str]:
+        """The grid file names of this tile, in the order asked for."""
+        return list(self.paths)
+
+
+@dataclass(frozen=True, slots=True)
+class TileFile:
+    """One grid file of a map download, as it completed: its tile, its name and the engine's outcome.
+
+    ``outcome`` is a :class:`~eoclient.bulk.Downloaded` (transferred, or
+    ``skipped`` as already complete on disk) or a :class:`~eoclient.bulk.Failure`
+    carrying the typed :mod:`eoclient.errors` exception that ended it.
+    """
+
+    tile: MapTile
+    name: str
+    outcome: Downloaded | Failure
+
+    @property
+    def path(self) -> Path:
+        """Where the file is (or would have been, for a failure)."""
+        return self.outcome.item.dest if isinstance(self.outcome, Failure) else self.outcome.path
+
+    @property
+    def bytes(self) -> int:
+        """The file's size on disk (0 for a failure)."""
+        return 0 if isinstance(self.outcome, Failure) else self.outcome.bytes
+
+    @property
+    def skipped(self) -> bool:
+        """True when the file was already complete on disk and nothing was transferred."""
+        return isinstance(self.outcome, Downloaded) and self.outcome.skipped
+
+    @property
+    def resumes(self) -> int:
+        """How often its transfer was resumed after a lost connection."""
+        return self.outcome.resumes if isinstance(self.outcome, Downloaded) else 0
+
+    @property
+    def error(self) -> Exception | None:
+        """The typed error of a failure, else None."""
+        return self.outcome.error if isinstance(self.outcome, Failure) else None
+
+    @property
+    def ok(self) -> bool:
+        """True unless the file failed."""
+        return not isinstance(self.outcome, Failure)

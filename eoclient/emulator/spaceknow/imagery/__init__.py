@@ -10,7 +10,9 @@ checked with :func:`eoclient.emulator.spaceknow.accounts.require`)::
                                       (imagery.availability; PAGE_SIZE scenes a page; the cursor
                                        goes into the next initiate)
     POST /imagery/get-image/initiate  {sceneId, extent, resolution?, exportRaster?} -> pipeline
-    POST /imagery/get-image/retrieve  {pipelineId} -> {"extent", "meta"}           (imagery.images)
+    POST /imagery/get-image/retrieve  {pipelineId} -> {"extent", "meta", "url"}    (imagery.images)
+    GET  /imagery/exports/<pipelineId>.tif?signature=   the exported GeoTIFF ``url`` points to
+                                      (a signed link: no bearer; Range / If-Range; :mod:`.export`)
     POST /imagery/scene-info          {sceneId, tiles?, forceOffline?} -> scene    (imagery.scene-info)
     POST /imagery/providers           {} -> [provider...], the datasets the caller may use
                                       (imagery.availability)
@@ -35,9 +37,10 @@ The ingest body is read chunk by chunk (hashed and counted, never held);
 the scene id is derived from the content, so the same file twice is a
 ``duplicate``.
 
-Layout: :mod:`.store` (the state: injected failures, ingests), :mod:`.extent`
-(extent checks and measures), :mod:`.search`, :mod:`.images` (get-image,
-scene-info, providers), :mod:`.ingest`, :mod:`.routes` (``setup``).
+Layout: :mod:`.store` (the state: injected failures, ingests, exports),
+:mod:`.extent` (extent checks and measures), :mod:`.search`, :mod:`.images`
+(get-image, scene-info, providers), :mod:`.export` (the exported image's
+link and file), :mod:`.ingest`, :mod:`.routes` (``setup``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Imagery of one scene: ``/imagery/get-image/initiate``, ``/imagery/scene-info``, ``/imagery/providers``.
 
 A get-image pipeline over a scene that is not downloadable ends FAILED
-(``SCENE-NOT-DOWNLOADABLE``); an image over :data:`MAX_PIXELS` is refused.
+(``SCENE-NOT-DOWNLOADABLE``); an image over :data:`MAX_PIXELS` is refused. A
+resolved one's answer carries the ``url`` of its exported GeoTIFF
+(:mod:`.export`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from eoclient.emulator.core.state import get_state
 from eoclient.emulator.spaceknow import scenes as sk_scenes
 from eoclient.emulator.spaceknow.accounts import current_user, require
 from eoclient.emulator.spaceknow.common import scene_not_found
+from eoclient.emulator.spaceknow.imagery.export import export_url
 from eoclient.emulator.spaceknow.imagery.extent import extent_bounds, mbr_sides_km, overlap
 from eoclient.emulator.spaceknow.imagery.store import pop_failure
 from eoclient.emulator.spaceknow.pipelines import create_pipeline, initiate_response
@@ -96,10 +99,16 @@ async def get_image_initiate(request: web.Request) -> web.Response:
     error = pop_failure(state, "imagery/get-image")
     if error is None and not scene.get("downloadable"):
         error = f"SCENE-NOT-DOWNLOADABLE: scene {scene_id} cannot be downloaded from its provider"
-    meta = _with_raster_meta(scene, float(resolution) if resolution is not None else None)
+    scale = float(resolution) if resolution is not None else None
+    meta = _with_raster_meta(scene, scale)
     meta.pop("downloadable", None)
-    result = {"extent": {"type": "GeometryCollection", "geometries": [body["extent"]]}, "meta": meta}
+    result: dict[str, Any] = {
+        "extent": {"type": "GeometryCollection", "geometries": [body["extent"]]},
+        "meta": meta,
+    }
     job = create_pipeline(state, "imagery/get-image", result=result, phases=IMAGE_PHASES, error=error)
+    if error is None:  # the link names the pipeline, so it is added to the result once that exists
+        result["url"] = export_url(request, job.id, scene, common, scale)
     return initiate_response(job, state)
 
 

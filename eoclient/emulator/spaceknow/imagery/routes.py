@@ -6,6 +6,7 @@ from aiohttp import web
 
 from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import EmulatorState
+from eoclient.emulator.spaceknow.imagery.export import EXPORT_PATH, export_file
 from eoclient.emulator.spaceknow.imagery.images import get_image_initiate, providers, scene_info
 from eoclient.emulator.spaceknow.imagery.ingest import ingest
 from eoclient.emulator.spaceknow.imagery.search import SEARCH_FIELDS, search_initiate
@@ -35,6 +36,8 @@ def setup(app: web.Application, state: EmulatorState) -> None:
     )
     for name, permission in (("search", "imagery.availability"), ("get-image", "imagery.images")):
         add_retrieve_route(app, f"imagery/{name}", permission)
+    # The signed link of an exported image: public once issued (export_url adds its path).
+    add_route(app, "GET", EXPORT_PATH, export_file, required_query=("signature",), allow_head=False)
     add_route(
         app,
         "POST",

@@ -26,7 +26,7 @@ from eoclient.emulator.spaceknow.kraken.inputs import intersection
 from eoclient.emulator.spaceknow.kraken.maps import KrakenMap, KrakenStore, kraken_store
 from eoclient.emulator.spaceknow.tiles import TileSpec, detection_filter, render, tile_bounds
 
-__all__ = ["GRID_CHUNK", "GRID_QUERY", "grid_file", "map_classes"]
+__all__ = ["GRID_CHUNK", "GRID_QUERY", "grid_file", "map_classes", "send_bytes"]
 
 
 GRID_CHUNK: Final = 4 * 1024
@@ -178,16 +178,28 @@ async def grid_file(request: web.Request) -> web.StreamResponse:
     else:
         store.tile_cache.move_to_end(key)
     body, media, etag = cached
-    return await _send(request, store, body, media, etag, attachment=file_name if force else None)
+    return await send_bytes(request, body, media, etag, attachment=file_name if force else None, store=store)
 
 
-async def _send(
-    request: web.Request, store: KrakenStore, body: bytes, media: str, etag: str, *, attachment: str | None
+async def send_bytes(
+    request: web.Request,
+    body: bytes,
+    media: str,
+    etag: str,
+    *,
+    attachment: str | None = None,
+    store: KrakenStore | None = None,
 ) -> web.StreamResponse:
+    """Stream ``body`` chunk by chunk with ``ETag`` and single-range ``Range`` / ``If-Range`` (206, 416).
+
+    ``store`` (the grid's) records the ranges asked for and holds a body at
+    its ``stall_after`` byte until released; other files pass none.
+    """
     span: tuple[int, int] | None = None
     header = request.headers.get("Range")
     if header is not None:
-        store.range_requests.append((request.path, header))
+        if store is not None:
+            store.range_requests.append((request.path, header))
         if_range = request.headers.get("If-Range")
         if if_range is None or if_range == etag:
             span = _byte_range(header, len(body))
@@ -206,8 +218,8 @@ async def _send(
     view = memoryview(body)[start : end + 1]
     for offset in range(0, len(view), GRID_CHUNK):
         chunk = view[offset : offset + GRID_CHUNK]
-        stall = store.stall_after
-        if stall is not None and sent < stall <= sent + len(chunk):
+        stall = store.stall_after if store is not None else None
+        if store is not None and stall is not None and sent < stall <= sent + len(chunk):
             await resp.write(bytes(chunk[: stall - sent]))
             chunk = chunk[stall - sent :]
             sent = stall
