@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any, Final
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from eoclient.emulator.core import control, drop, s3, sample_jobs
 from eoclient.emulator.core.auth import (
@@ -40,14 +41,7 @@ from eoclient.emulator.core.middleware import (
 )
 from eoclient.emulator.core.objects import ObjectStore
 from eoclient.emulator.core.routing import CONTRACTS_KEY, contract_middleware
-from eoclient.emulator.core.state import (
-    PUBLIC_PATHS_KEY,
-    SERVICE_KEY,
-    STATE_KEY,
-    EmulatorState,
-    RequestRecord,
-    SetupFn,
-)
+from eoclient.emulator.core.state import EmulatorState, RequestRecord, SetupFn, bind_app
 from eoclient.emulator.core.tokens import S3, SENTINELHUB, SPACEKNOW, Credentials, Service
 from eoclient.emulator.sentinelhub import async_process as sh_async_process
 from eoclient.emulator.sentinelhub import batch as sh_batch
@@ -93,27 +87,33 @@ _CLIENT_MAX_SIZE: Final = 64 * 1024 * 1024  # large evalscripts, BYOC/batch payl
 _SHUTDOWN_TIMEOUT: Final = 2.0  # seconds to let in-flight handlers finish on stop
 
 
+def _service_app(
+    service: Service, state: EmulatorState, auth: Middleware, *, flush: bool = False
+) -> web.Application:
+    """An app serving ``service``: the middlewares every app has, around the service's ``auth``."""
+    app = web.Application(
+        middlewares=[
+            *([flush_middleware] if flush else []),
+            record_middleware,
+            fault_middleware,
+            error_shape_middleware,
+            auth,
+            contract_middleware,
+        ],
+        client_max_size=_CLIENT_MAX_SIZE,
+    )
+    bind_app(app, state, service)
+    app[CONTRACTS_KEY] = {}
+    app.on_response_prepare.append(drop.on_response_prepare)
+    return app
+
+
 def build_app(
     service: Service, state: EmulatorState, setups: Sequence[SetupFn] | None = None
 ) -> web.Application:
     """One service's app: middlewares, token endpoints, control routes, then ``setups``
     (default: :data:`SENTINELHUB_SETUP` or :data:`SPACEKNOW_SETUP`)."""
-    app = web.Application(
-        middlewares=[
-            *([flush_middleware] if service == SENTINELHUB else []),
-            record_middleware,
-            fault_middleware,
-            error_shape_middleware,
-            auth_middleware,
-            contract_middleware,
-        ],
-        client_max_size=_CLIENT_MAX_SIZE,
-    )
-    app[STATE_KEY] = state
-    app[SERVICE_KEY] = service
-    app[PUBLIC_PATHS_KEY] = set()
-    app[CONTRACTS_KEY] = {}
-    app.on_response_prepare.append(drop.on_response_prepare)
+    app = _service_app(service, state, auth_middleware, flush=service == SENTINELHUB)
     if service == SENTINELHUB:
         setup_sentinelhub_auth(app, state)
         default = SENTINELHUB_SETUP
@@ -128,21 +128,7 @@ def build_app(
 
 def build_s3_app(state: EmulatorState) -> web.Application:
     """The object store's app: its S3 API subset (:mod:`eoclient.emulator.core.s3`)."""
-    app = web.Application(
-        middlewares=[
-            record_middleware,
-            fault_middleware,
-            error_shape_middleware,
-            s3.auth_middleware,
-            contract_middleware,
-        ],
-        client_max_size=_CLIENT_MAX_SIZE,
-    )
-    app[STATE_KEY] = state
-    app[SERVICE_KEY] = S3
-    app[PUBLIC_PATHS_KEY] = set()
-    app[CONTRACTS_KEY] = {}
-    app.on_response_prepare.append(drop.on_response_prepare)
+    app = _service_app(S3, state, s3.auth_middleware)
     s3.setup(app, state)
     return app
 

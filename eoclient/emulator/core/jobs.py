@@ -119,50 +119,47 @@ class Job:
         for step, phase in enumerate(self.phases):
             end = start + phase.duration
             if elapsed < end:
-                return JobView(
-                    id=self.id,
-                    kind=self.kind,
-                    state=phase.state,
-                    step=step,
-                    progress=elapsed / total if total else 0.0,
-                    message=phase.message,
-                    next_change_in=end - elapsed,
-                    terminal=False,
-                    cancelled=False,
-                    error=None,
-                    elapsed=elapsed,
+                progress = elapsed / total if total else 0.0
+                return self._view(
+                    phase.state, step, progress, elapsed, phase.message, next_change_in=end - elapsed
                 )
             start = end
-        return JobView(
-            id=self.id,
-            kind=self.kind,
-            state=self.outcome,
-            step=len(self.phases),
-            progress=1.0,
-            message=self.outcome_message,
-            next_change_in=None,
-            terminal=True,
-            cancelled=False,
-            error=self.error,
-            elapsed=elapsed,
+        return self._view(
+            self.outcome, len(self.phases), 1.0, elapsed, self.outcome_message, error=self.error
         )
 
     def _cancelled_view(self, at: float) -> JobView:
         assert self.cancelled_at is not None
         assert self.cancelled_state is not None
         frozen = self._scheduled_view(self.cancelled_at)  # progress stops where it was cancelled
+        elapsed = max(0.0, at - self.created_at)
+        return self._view(self.cancelled_state, frozen.step, frozen.progress, elapsed, None, cancelled=True)
+
+    def _view(
+        self,
+        state: str,
+        step: int,
+        progress: float,
+        elapsed: float,
+        message: str | None,
+        *,
+        next_change_in: float | None = None,
+        error: str | None = None,
+        cancelled: bool = False,
+    ) -> JobView:
+        """This job's view in ``state``; with no ``next_change_in`` the state is final."""
         return JobView(
             id=self.id,
             kind=self.kind,
-            state=self.cancelled_state,
-            step=frozen.step,
-            progress=frozen.progress,
-            message=None,
-            next_change_in=None,
-            terminal=True,
-            cancelled=True,
-            error=None,
-            elapsed=max(0.0, at - self.created_at),
+            state=state,
+            step=step,
+            progress=progress,
+            message=message,
+            next_change_in=next_change_in,
+            terminal=next_change_in is None,
+            cancelled=cancelled,
+            error=error,
+            elapsed=elapsed,
         )
 
     def is_terminal(self, now: float | None = None) -> bool:

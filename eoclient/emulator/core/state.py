@@ -21,6 +21,7 @@ __all__ = [
     "EmulatorState",
     "RequestRecord",
     "SetupFn",
+    "bind_app",
     "get_state",
 ]
 
@@ -103,6 +104,13 @@ SetupFn = Callable[[web.Application, EmulatorState], None]
 STATE_KEY = web.AppKey("state", EmulatorState)
 SERVICE_KEY: web.AppKey[Service] = web.AppKey("service")
 PUBLIC_PATHS_KEY: web.AppKey[set[str]] = web.AppKey("public_paths")
+
+
+def bind_app(app: web.Application, state: EmulatorState, service: Service) -> None:
+    """Make ``app`` serve ``service`` from ``state`` (what :func:`get_state` and the middlewares read)."""
+    app[STATE_KEY] = state
+    app[SERVICE_KEY] = service
+    app[PUBLIC_PATHS_KEY] = set()
 
 
 def get_state(request: web.Request) -> EmulatorState:

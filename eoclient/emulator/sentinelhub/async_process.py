@@ -56,6 +56,7 @@ from eoclient.emulator.sentinelhub.process.evalscript import (
 )
 from eoclient.emulator.sentinelhub.process.units import processing_units
 from eoclient.emulator.sentinelhub.process.validation import (
+    EXTENSIONS,
     parse_input,
     parse_responses,
     parse_size,
@@ -66,12 +67,6 @@ __all__ = ["PATH", "plan", "setup"]
 
 PATH: Final = "/api/v1/async/process"
 _PLACEHOLDERS: Final = frozenset({"<REQUEST_ID>", "<OUTPUT>"})
-_EXTENSIONS: Final = {
-    "image/tiff": "tif",
-    "image/png": "png",
-    "image/jpeg": "jpg",
-    "application/json": "json",
-}
 
 
 def _object_size(media: str, width: int, height: int, out: ScriptOutput) -> int:
@@ -111,7 +106,7 @@ def plan(body: Any) -> AsyncPlan:
     outputs = check_outputs(script, wanted) if script else {}
     files = [
         (
-            f"{ident}.{_EXTENSIONS[media]}",
+            f"{ident}.{EXTENSIONS[media]}",
             _object_size(media, width, height, outputs.get(ident, ScriptOutput(ident, 3, "AUTO"))),
         )
         for ident, media in wanted

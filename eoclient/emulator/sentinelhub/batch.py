@@ -33,7 +33,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from eoclient.emulator.core.refusal import Refusal, invalid, json_body
+from eoclient.emulator.core.refusal import invalid, json_body
 from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import EmulatorState, get_state
 from eoclient.emulator.sentinelhub import batch_v1 as sh_batch_v1
@@ -41,13 +41,14 @@ from eoclient.emulator.sentinelhub.batch_engine import (
     BatchRecord,
     BatchStore,
     action_handler,
+    add_record,
     batch_store,
     buffers_of,
+    check_description,
     check_process_request,
     find_record,
     grid_of,
     iso,
-    register_outputs,
     sorted_records,
     tiling,
 )
@@ -90,9 +91,7 @@ def _check_v2(body: dict[str, Any]) -> dict[str, Any]:
     process_request = check_process_request(
         body.get("processRequest"), zarr=kind == "zarr", bounds_required=not geopackage
     )
-    description = body.get("description")
-    if description is not None and not isinstance(description, str):
-        raise invalid("description", description, "must be a string")
+    check_description(body)
     if geopackage:
         parse_storage(inp.get("features"), "input->features")
         return tiling(process_request, None, None, (0, 0), bounds_required=False)
@@ -144,14 +143,9 @@ def task_json(record: BatchRecord, store: BatchStore, now: float) -> dict[str, A
 
 async def _create(request: web.Request) -> web.Response:
     state = get_state(request)
-    store = batch_store(state)
     body = await json_body(request)
-    figures = _check_v2(body)
-    now = state.clock.now()
-    record = BatchRecord(id=state.jobs.new_id(), api="v2", body=body, created=now, updated=now, **figures)
-    store.records[record.id] = record
-    register_outputs(state, record)
-    return web.json_response(task_json(record, store, now), status=201)
+    record = add_record(state, "v2", body, _check_v2(body))
+    return web.json_response(task_json(record, batch_store(state), record.created), status=201)
 
 
 async def _list(request: web.Request) -> web.Response:
@@ -175,15 +169,9 @@ async def _update(request: web.Request) -> web.Response:
     state = get_state(request)
     record = find_record(request, "v2")
     body = await json_body(request)
-    description = body.get("description")
-    if description is not None and not isinstance(description, str):
-        raise invalid("description", description, "must be a string")
+    description = check_description(body)
     now = state.clock.now()
-    record.settle(now)
-    if record.busy(now):
-        raise Refusal(
-            409, None, f"Batch request {record.id} is {record.snapshot(now).status} and cannot be updated"
-        )
+    record.check_updatable(now)
     if description is not None:
         record.body["description"] = description
         record.updated = now

@@ -61,13 +61,14 @@ __all__ = [
     "BatchStore",
     "Snapshot",
     "action_handler",
+    "add_record",
     "batch_store",
     "buffers_of",
+    "check_description",
     "check_process_request",
     "find_record",
     "grid_of",
     "iso",
-    "register_outputs",
     "sorted_records",
     "tiling",
 ]
@@ -304,6 +305,14 @@ class BatchRecord:
         snap = self.snapshot(now)
         return snap.status in ("ANALYSING", "PROCESSING")
 
+    def check_updatable(self, now: float) -> None:
+        """Settle the request before it is changed; 409 while it is :meth:`busy`."""
+        self.settle(now)
+        if self.busy(now):
+            raise Refusal(
+                409, None, f"Batch request {self.id} is {self.snapshot(now).status} and cannot be updated"
+            )
+
     # -- tiles ---------------------------------------------------------------------------
 
     def tile_status(self, index: int, snap: Snapshot) -> str | None:
@@ -481,9 +490,21 @@ async def _bucket_error(state: EmulatorState, record: BatchRecord) -> str | None
     return None
 
 
-def register_outputs(state: EmulatorState, record: BatchRecord) -> None:
-    """Deliver ``record``'s tiles to the object store as they are processed."""
+def check_description(body: dict[str, Any]) -> str | None:
+    """The body's optional ``description`` (the outcome triggers read it); 400 unless a string."""
+    description = body.get("description")
+    if description is not None and not isinstance(description, str):
+        raise invalid("description", description, "must be a string")
+    return description
+
+
+def add_record(state: EmulatorState, api: str, body: dict[str, Any], figures: dict[str, Any]) -> BatchRecord:
+    """Store a checked ``body`` of ``api`` as a new request, created now, whose tiles get delivered."""
+    now = state.clock.now()
+    record = BatchRecord(id=state.jobs.new_id(), api=api, body=body, created=now, updated=now, **figures)
+    batch_store(state).records[record.id] = record
     deliveries_of(state).register(BatchOutputs(record))
+    return record
 
 
 def find_record(request: web.Request, api: str) -> BatchRecord:

@@ -42,13 +42,14 @@ from eoclient.emulator.sentinelhub.batch_engine import (
     BatchRecord,
     BatchStore,
     action_handler,
+    add_record,
     batch_store,
     buffers_of,
+    check_description,
     check_process_request,
     find_record,
     grid_of,
     iso,
-    register_outputs,
     sorted_records,
     tiling,
 )
@@ -129,9 +130,7 @@ def _check_v1(body: dict[str, Any], store: BatchStore) -> dict[str, Any]:
         name = body.get("bucketName")
         if not isinstance(name, str) or not name.strip() or "/" in name:
             raise invalid("bucketName", name, "must be a bucket name")
-    description = body.get("description")
-    if description is not None and not isinstance(description, str):
-        raise invalid("description", description, "must be a string")
+    check_description(body)
     resolution = float(grid_settings["resolution"])
     return tiling(process_request, grid, resolution, buffers_of(grid_settings, "tilingGrid"))
 
@@ -188,12 +187,8 @@ async def _create(request: web.Request) -> web.Response:
     state = get_state(request)
     store = batch_store(state)
     body = await json_body(request)
-    figures = _check_v1(body, store)
-    now = state.clock.now()
-    record = BatchRecord(id=state.jobs.new_id(), api="v1", body=body, created=now, updated=now, **figures)
-    store.records[record.id] = record
-    register_outputs(state, record)
-    return web.json_response(request_json(record, store, now), status=201)
+    record = add_record(state, "v1", body, _check_v1(body, store))
+    return web.json_response(request_json(record, store, record.created), status=201)
 
 
 async def _list(request: web.Request) -> web.Response:
@@ -224,11 +219,7 @@ async def _update(request: web.Request) -> web.Response:
     record = find_record(request, "v1")
     body = await json_body(request)
     now = state.clock.now()
-    record.settle(now)
-    if record.busy(now):
-        raise Refusal(
-            409, None, f"Batch request {record.id} is {record.snapshot(now).status} and cannot be updated"
-        )
+    record.check_updatable(now)
     if "output" in body:
         if record.body.get("output") is None:
             raise invalid("output", body["output"], "the request writes to bucketName or zarrOutput")

@@ -39,6 +39,7 @@ from eoclient.emulator.core.refusal import Refusal
 from eoclient.emulator.sentinelhub.batch_statistics_engine import StatisticsRequest, observe
 from eoclient.emulator.sentinelhub.process.evalscript import SAMPLE_BYTES, ScriptOutput, script_outputs
 from eoclient.emulator.sentinelhub.process.rendering import render_file
+from eoclient.emulator.sentinelhub.process.validation import EXTENSIONS
 from eoclient.emulator.sentinelhub.statistics import compute
 
 
@@ -83,7 +84,6 @@ __all__ = [
 
 MAX_PIXELS: Final = 64
 _PLACEHOLDER_RE: Final = re.compile(r"<[^<>]*>")
-_EXT: Final = {"image/tiff": "tif", "application/json": "json"}
 _DTYPES: Final = {1: "|u1", 2: "<u2", 4: "<f4"}
 _FINAL_BATCH: Final = frozenset({"DONE", "FAILED", "CANCELED"})
 _FINAL_STATISTICS: Final = frozenset({"DONE", "FAILED", "PARTIAL"})
@@ -217,7 +217,7 @@ class BatchOutputs:
         out: list[Delivery] = []
         for index in range(first, done):
             for ident, media in wanted:
-                ext = _EXT.get(media, "tif")
+                ext = EXTENSIONS.get(media, "tif")
                 url = _fill(
                     overrides.get(ident, default),
                     "/<requestId>/<tileName>/<outputId>.<format>",

@@ -29,6 +29,7 @@ from eoclient.emulator.sentinelhub.process.evalscript import (
 )
 from eoclient.emulator.sentinelhub.process.units import processing_units
 from eoclient.emulator.sentinelhub.process.validation import (
+    EXTENSIONS,
     FORMATS,
     parse_input,
     parse_responses,
@@ -40,13 +41,7 @@ __all__ = ["Part", "Plan", "answer_body", "negotiate", "plan_request", "render_f
 _CHUNK: Final = 256 * 1024
 _MULTI: Final = frozenset({"application/tar", "application/x-tar", "multipart/mixed"})
 _SINGLE: Final = FORMATS | {"application/octet-stream"}
-_EXTENSIONS: Final = {
-    "image/tiff": "tif",
-    "image/png": "png",
-    "image/jpeg": "jpg",
-    "application/json": "json",
-    "application/octet-stream": "bin",
-}
+_EXTENSIONS: Final = {**EXTENSIONS, "application/octet-stream": "bin"}
 _BOUNDARY: Final = "eoclient-emulator-boundary-7f3a9c"
 
 

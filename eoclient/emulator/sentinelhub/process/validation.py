@@ -19,6 +19,7 @@ from eoclient.emulator.core.refusal import invalid
 
 __all__ = [
     "DATA_TYPES",
+    "EXTENSIONS",
     "FORMATS",
     "MAX_SIZE",
     "crs_range",
@@ -31,7 +32,9 @@ __all__ = [
 ]
 
 MAX_SIZE: Final = 2500
-FORMATS: Final = frozenset({"image/tiff", "image/png", "image/jpeg", "application/json"})
+EXTENSIONS: Final = {"image/tiff": "tif", "image/png": "png", "image/jpeg": "jpg", "application/json": "json"}
+"""The extension of the files of each format the service renders."""
+FORMATS: Final = frozenset(EXTENSIONS)
 """The ``output.responses[].format.type`` values the service renders."""
 _CRS_RE: Final = re.compile(r"^https?://www\.opengis\.net/def/crs/(EPSG/0/(\d+)|OGC/1\.3/CRS84)$")
 _WGS84: Final = (-180.0, -90.0, 180.0, 90.0)

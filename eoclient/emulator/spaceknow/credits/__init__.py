@@ -20,7 +20,7 @@ are by the route that called them::
 
 Paths follow the permission names (``credits.check-area`` →
 ``/credits/check-area``); listings page by ``cursor`` (standard base64 of an
-offset, :data:`PAGE_SIZE` items a page: :data:`CURSOR`, paged with
+offset, :data:`PAGE_SIZE` items a page: :data:`~.routes.CURSOR`, paged with
 :func:`eoclient.emulator.core.paging.page`).
 
 Layout: :mod:`.engine` (the ledger, its seeded history, the cost model,
@@ -36,30 +36,8 @@ Error codes: ``NOT-AUTHORIZED`` (403, a permission is missing),
 
 from __future__ import annotations
 
-from eoclient.emulator.spaceknow.credits.engine import (
-    RATES,
-    TIERS,
-    Ledger,
-    SceneQuote,
-    allocate,
-    area_cost,
-    ledger,
-    quote,
-    used_credit,
-)
-from eoclient.emulator.spaceknow.credits.routes import CURSOR, PAGE_SIZE, setup
+from eoclient.emulator.spaceknow.credits.engine import allocate, area_cost, ledger, used_credit
+from eoclient.emulator.spaceknow.credits.routes import PAGE_SIZE, setup
 
-__all__ = [
-    "CURSOR",
-    "PAGE_SIZE",
-    "RATES",
-    "TIERS",
-    "Ledger",
-    "SceneQuote",
-    "allocate",
-    "area_cost",
-    "ledger",
-    "quote",
-    "setup",
-    "used_credit",
-]
+# What the server and the tests take from the package; the rest (quotes, rates, tiers) is in .engine.
+__all__ = ["PAGE_SIZE", "allocate", "area_cost", "ledger", "setup", "used_credit"]

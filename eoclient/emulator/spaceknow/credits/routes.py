@@ -151,31 +151,22 @@ async def _user_info(request: web.Request) -> web.Response:
     )
 
 
+# Every Credits call is a POST with a JSON body: path -> handler, required fields, optional fields.
+_ROUTES: Final[dict[str, tuple[Handler, tuple[str, ...], tuple[str, ...]]]] = {
+    "/credits/check-area": (
+        _check_area,
+        ("sceneIds", "geojson"),
+        ("userId", "creditsTier", "costFreeAllocation"),
+    ),
+    "/credits/list-group-transactions": (_listing("transactions"), (), ("groupId", "cursor")),
+    "/credits/list-group-allocations": (_listing("allocations"), (), ("groupId", "cursor")),
+    "/credits/set-user-credit-limit": (_set_user_limit, ("userId",), ("creditLimit",)),
+    "/credits/user-info": (_user_info, (), ("userId",)),
+}
+
+
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the Credits routes to the SpaceKnow app."""
     del state
-    add_route(
-        app,
-        "POST",
-        "/credits/check-area",
-        _check_area,
-        required_fields=("sceneIds", "geojson"),
-        fields=("userId", "creditsTier", "costFreeAllocation"),
-    )
-    for kind in ("transactions", "allocations"):
-        add_route(
-            app,
-            "POST",
-            f"/credits/list-group-{kind}",
-            _listing(kind),
-            fields=("groupId", "cursor"),
-        )
-    add_route(
-        app,
-        "POST",
-        "/credits/set-user-credit-limit",
-        _set_user_limit,
-        required_fields=("userId",),
-        fields=("creditLimit",),
-    )
-    add_route(app, "POST", "/credits/user-info", _user_info, fields=("userId",))
+    for path, (handler, required, optional) in _ROUTES.items():
+        add_route(app, "POST", path, handler, required_fields=required, fields=optional)
