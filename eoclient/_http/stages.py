@@ -93,6 +93,16 @@ class Exchange:
         self.replays = 0  # replays after a 401 with a refreshed token
         self.redirects = 0
 
+    def where(self) -> dict[str, Any]:
+        """What a log line about this hop says: method, path, operation, attempt (from 1)."""
+        opts = self.opts
+        return {
+            "method": opts.method,
+            "path": self.path,
+            "operation": opts.operation,
+            "attempt": self.attempt + 1,
+        }
+
 
 class Answer:
     """An open response, its body when buffered, and whether the request accepts its status."""
@@ -188,10 +198,7 @@ class RetryStage(Stage):
             log_event(
                 logging.INFO,
                 "http.retry",
-                method=opts.method,
-                path=x.path,
-                operation=opts.operation,
-                attempt=x.attempt + 1,
+                **x.where(),
                 delay=round(delay, 3),
                 reason=str(error),
             )
@@ -275,14 +282,7 @@ class ReplayStage(Stage):
                     raise
             auth.invalidate(x.token)
             x.replays += 1
-            log_event(
-                logging.INFO,
-                "http.retry",
-                method=opts.method,
-                path=x.path,
-                reason="401: token refreshed, replaying",
-                attempt=x.attempt + 1,
-            )
+            log_event(logging.INFO, "http.retry", **x.where(), reason="401: token refreshed, replaying")
 
 
 class BearerStage(Stage):
@@ -376,14 +376,7 @@ class LogStage(Stage):
 
     async def send(self, x: Exchange) -> Answer:
         opts = x.opts
-        log_event(
-            logging.DEBUG,
-            "http.request",
-            method=opts.method,
-            path=x.path,
-            operation=opts.operation,
-            attempt=x.attempt + 1,
-        )
+        log_event(logging.DEBUG, "http.request", **x.where())
         started = time.monotonic()
         answer = await self.next.send(x)
         if answer.accepted:

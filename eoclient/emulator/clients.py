@@ -38,22 +38,20 @@ def sentinelhub_client(emu: Emulator, **kwargs: Any) -> SentinelHub:
     the emulator's S3 keys: pass ``storage=`` when that server wants others).
     """
     creds = emu.credentials
-    kwargs.setdefault(
-        "storage",
-        StorageSettings(
-            endpoint=emu.s3_endpoint or emu.s3_url,
-            access_key=creds.s3_access_key,
-            secret_key=creds.s3_secret_key,
-            region=creds.s3_region,
-        ),
+    storage = StorageSettings(
+        endpoint=emu.s3_endpoint or emu.s3_url,
+        access_key=creds.s3_access_key,
+        secret_key=creds.s3_secret_key,
+        region=creds.s3_region,
     )
-    kwargs.setdefault("client_id", creds.sh_client_id)
-    kwargs.setdefault("client_secret", creds.sh_client_secret)
-    kwargs.setdefault("base_url", emu.sentinelhub_url)
-    kwargs.setdefault("token_url", emu.sentinelhub_token_url)
-    kwargs.setdefault("poll", CLIENT_POLL)
-    kwargs.setdefault("retry", CLIENT_RETRY)
-    return SentinelHub(**kwargs)
+    wired = {
+        "client_id": creds.sh_client_id,
+        "client_secret": creds.sh_client_secret,
+        "base_url": emu.sentinelhub_url,
+        "token_url": emu.sentinelhub_token_url,
+        "storage": storage,
+    }
+    return SentinelHub(**_fast(wired, kwargs))
 
 
 def spaceknow_client(emu: Emulator, **kwargs: Any) -> SpaceKnow:
@@ -62,11 +60,11 @@ def spaceknow_client(emu: Emulator, **kwargs: Any) -> SpaceKnow:
     Keyword arguments win as in :func:`sentinelhub_client` (``password="wrong"``).
     """
     creds = emu.credentials
-    kwargs.setdefault("username", creds.sk_username)
-    kwargs.setdefault("password", creds.sk_password)
-    kwargs.setdefault("client_id", creds.sk_client_id)
-    kwargs.setdefault("base_url", emu.spaceknow_url)
-    kwargs.setdefault("auth_url", emu.spaceknow_auth_url)
-    kwargs.setdefault("poll", CLIENT_POLL)
-    kwargs.setdefault("retry", CLIENT_RETRY)
-    return SpaceKnow(**kwargs)
+    wired = {"username": creds.sk_username, "password": creds.sk_password, "client_id": creds.sk_client_id}
+    wired.update(base_url=emu.spaceknow_url, auth_url=emu.spaceknow_auth_url)
+    return SpaceKnow(**_fast(wired, kwargs))
+
+
+def _fast(wired: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """The client's arguments: what the caller gave, over the emulator's wiring and the fast policies."""
+    return {"poll": CLIENT_POLL, "retry": CLIENT_RETRY, **wired, **given}

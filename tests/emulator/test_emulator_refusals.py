@@ -713,3 +713,22 @@ async def test_a_credits_cursor_it_did_not_give_is_refused_in_its_words(
             "error": "INVALID-CURSOR",
             "errorMessage": "the cursor is not one this service gave",
         }
+
+
+@pytest.mark.parametrize(
+    ("data", "text"),
+    [
+        (b"", "a JSON body is required"),
+        (b"{not json", "the request body must be JSON"),
+        (b"[1, 2]", "the request body must be a JSON object"),
+    ],
+    ids=["missing", "not-json", "not-an-object"],
+)
+async def test_catalog_search_body_is_read_by_the_one_reader_and_refused_as_stac(
+    http: aiohttp.ClientSession, eo_emulator: Emulator, sh_token: str, data: bytes, text: str
+) -> None:
+    url = eo_emulator.sentinelhub_url + CATALOG + "/search"
+    headers = {**auth(sh_token), "Content-Type": "application/json"}
+    async with http.post(url, data=data, headers=headers) as resp:
+        assert resp.status == 400
+        assert await resp.json() == {"code": "InvalidParameterValue", "description": text}

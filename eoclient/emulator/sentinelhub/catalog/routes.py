@@ -11,12 +11,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Final
 
-import msgspec
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from eoclient.emulator.core.paging import page
-from eoclient.emulator.core.refusal import Refusal
+from eoclient.emulator.core.refusal import Refusal, json_body
 from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import PUBLIC_PATHS_KEY, EmulatorState, get_state
 from eoclient.emulator.sentinelhub.catalog.data import CatalogData, catalog_data
@@ -29,7 +28,7 @@ from eoclient.emulator.sentinelhub.catalog.query import (
     matching,
     search_query,
 )
-from eoclient.emulator.sentinelhub.catalog.stac import GEOJSON, STAC_VERSION, bad, stac_json, stac_shape
+from eoclient.emulator.sentinelhub.catalog.stac import GEOJSON, STAC_VERSION, stac_json, stac_shape
 
 __all__ = ["BASE_PATH", "COLLECTION_PAGE_SIZE", "CONFORMS_TO", "setup"]
 
@@ -239,14 +238,7 @@ async def _search_get(request: web.Request) -> web.Response:
 
 async def _search_post(request: web.Request) -> web.Response:
     data = _data(request)
-    # Not core.refusal.json_body: a STAC search answers its own texts for a missing or non-JSON body.
-    raw = await request.read()
-    try:
-        body = msgspec.json.decode(raw) if raw else None
-    except msgspec.DecodeError:
-        raise bad("the request body is not JSON") from None
-    if not isinstance(body, dict):
-        raise bad("the request body must be a JSON object")
+    body = await json_body(request)  # a Refusal is answered in the route's STAC shape
     query = search_query(data, body, from_get=False)
     return stac_json(_search_page(request, data, query, method="POST"), content_type=GEOJSON)
 
