@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from eoclient.errors import TransportError, ValidationError
-from eoclient.spaceknow.imagery import _upload_body
+from eoclient.spaceknow.uploads import upload_body
 
 
 async def drain(body: Any) -> list[bytes]:
@@ -23,20 +23,20 @@ async def test_path_is_read_in_chunks_and_again_on_every_send(tmp_path: Path) ->
     path = tmp_path / "scene.tif"
     data = bytes(range(256)) * 41  # 10496 bytes
     path.write_bytes(data)
-    body, replayable = await _upload_body(path, 4096)
+    body, replayable = await upload_body(path, 4096)
     assert replayable
     first = await drain(body)
     assert [len(c) for c in first] == [4096, 4096, 2304]
     assert b"".join(first) == data
     assert b"".join(await drain(body)) == data  # a retry sends the whole file again
-    body_from_str, _ = await _upload_body(str(path), 1 << 20)
+    body_from_str, _ = await upload_body(str(path), 1 << 20)
     assert await drain(body_from_str) == [data]
 
 
 async def test_large_bytes_are_chunked_small_bytes_sent_as_is() -> None:
-    small, _ = await _upload_body(b"abc", 16)
+    small, _ = await upload_body(b"abc", 16)
     assert small == b"abc"
-    big, replayable = await _upload_body(bytearray(b"x" * 40), 16)
+    big, replayable = await upload_body(bytearray(b"x" * 40), 16)
     assert replayable
     assert [len(c) for c in await drain(big)] == [16, 16, 8]
     assert len(b"".join(await drain(big))) == 40
@@ -45,7 +45,7 @@ async def test_large_bytes_are_chunked_small_bytes_sent_as_is() -> None:
 async def test_seekable_file_objects_rewind_unseekable_ones_refuse_a_second_send() -> None:
     fh = io.BytesIO(b"header" + b"payload" * 10)
     fh.read(6)  # the upload starts where the caller left the file
-    body, replayable = await _upload_body(fh, 8)
+    body, replayable = await upload_body(fh, 8)
     assert replayable
     assert b"".join(await drain(body)) == b"payload" * 10
     assert b"".join(await drain(body)) == b"payload" * 10
@@ -64,7 +64,7 @@ async def test_seekable_file_objects_rewind_unseekable_ones_refuse_a_second_send
             self._left -= 1
             return b"data" if self._left >= 0 else b""
 
-    pipe, replayable = await _upload_body(Pipe(), 8)
+    pipe, replayable = await upload_body(Pipe(), 8)
     assert not replayable
     assert b"".join(await drain(pipe)) == b"data" * 3
     with pytest.raises(TransportError, match="cannot seek"):
@@ -76,7 +76,7 @@ async def test_async_iterables_are_one_shot_and_must_yield_bytes() -> None:
         yield b"a"
         yield b"b"
 
-    body, replayable = await _upload_body(gen(), 8)
+    body, replayable = await upload_body(gen(), 8)
     assert not replayable
     assert await drain(body) == [b"a", b"b"]
     with pytest.raises(TransportError, match="cannot be sent again"):
@@ -85,7 +85,7 @@ async def test_async_iterables_are_one_shot_and_must_yield_bytes() -> None:
     async def strings() -> AsyncIterator[Any]:
         yield "not bytes"
 
-    bad, _ = await _upload_body(strings(), 8)
+    bad, _ = await upload_body(strings(), 8)
     with pytest.raises(ValidationError) as info:
         await drain(bad)
     assert info.value.field == "source"
@@ -96,5 +96,5 @@ async def test_refused_sources(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     for source in (b"", empty, tmp_path, tmp_path / "missing.zip", 3.14, ["chunks"]):
         with pytest.raises(ValidationError) as info:
-            await _upload_body(source, 8)
+            await upload_body(source, 8)
         assert info.value.field == "source"
