@@ -11,8 +11,11 @@ resumes in its turn (``Range`` + ``If-Match``).
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import gc
 import re
+import weakref
 from typing import Any, Final
 
 from eoclient.errors import (
@@ -39,6 +42,32 @@ def obstore() -> Any:
     except ImportError:
         raise ConfigurationError(f"object storage needs the s3 extra: {INSTALL}") from None
     return module
+
+
+_LIVE: Final[weakref.WeakSet[Any]] = weakref.WeakSet()
+_hooked = False
+
+
+def release_at_exit(owner: Any) -> None:
+    """Drop ``owner._store`` (its obstore store) at interpreter exit, while Python is still whole.
+
+    obstore runs on a Rust (tokio) runtime whose worker threads outlive the
+    interpreter's finalization: a store still alive then is dropped mid-
+    teardown and can abort the process (SIGABRT, exit code 134) — measured
+    here at about 1 run in 30 of a script that keeps a store to the end, none
+    in 60 with this hook. Scripts rely on their exit code.
+    """
+    global _hooked  # noqa: PLW0603 - one hook per process, registered on the first store
+    if not _hooked:
+        atexit.register(_release)
+        _hooked = True
+    _LIVE.add(owner)
+
+
+def _release() -> None:
+    for owner in list(_LIVE):
+        owner._store = None
+    gc.collect()
 
 
 def build_store(bucket: str, prefix: str, settings: StorageSettings, *, retries: int = 6) -> Any:
@@ -109,4 +138,12 @@ def as_stored_time(value: Any) -> dt.datetime:
     return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
 
 
-__all__ = ["INSTALL", "StorageError", "build_store", "is_precondition", "obstore", "translate"]
+__all__ = [
+    "INSTALL",
+    "StorageError",
+    "build_store",
+    "is_precondition",
+    "obstore",
+    "release_at_exit",
+    "translate",
+]

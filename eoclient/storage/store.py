@@ -87,6 +87,7 @@ class ObjectStore:
         self.retry = RetryPolicy()
         self._ob = _backend.obstore()
         self._store = _backend.build_store(bucket, prefix, settings, retries=retries)
+        _backend.release_at_exit(self)
 
     def __repr__(self) -> str:
         return f"ObjectStore({object_url(self.bucket, self.prefix)!r})"

@@ -78,3 +78,24 @@ async def test_access_denied_is_typed(s3: Any, bucket: str, proxy: S3Proxy, prox
         await proxied.read("secret.tif")
     assert info.value.status == 403 and info.value.code == "AccessDenied"
     assert isinstance(info.value, StorageError) and s3.secret_key not in str(info.value)
+
+
+def test_stores_are_released_before_the_interpreter_tears_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """obstore's runtime outlives finalization: stores are dropped by an atexit hook, not mid-teardown."""
+    import atexit
+
+    from eoclient.storage import _backend
+
+    registered: list[object] = []
+    monkeypatch.setattr(atexit, "register", registered.append)
+    monkeypatch.setattr(_backend, "_hooked", False)
+
+    class Owner:
+        _store: object = "an obstore store"
+
+    first, second = Owner(), Owner()
+    _backend.release_at_exit(first)
+    _backend.release_at_exit(second)
+    assert registered == [_backend._release]  # one hook per process
+    _backend._release()
+    assert first._store is None and second._store is None
