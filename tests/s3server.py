@@ -65,3 +65,17 @@ def start_server() -> tuple[S3Server, Any]:
     server.start()
     host, port = server.get_host_and_port()
     return S3Server(endpoint=f"http://{host}:{port}"), server
+
+
+def emulator_s3_client(emu: Any) -> Any:
+    """A boto3 S3 client of an emulator's own object store (``emu.s3_url``, its S3 keys)."""
+    import boto3
+
+    c = emu.credentials
+    return boto3.client(
+        "s3",
+        endpoint_url=emu.s3_url,
+        aws_access_key_id=c.s3_access_key,
+        aws_secret_access_key=c.s3_secret_key,
+        region_name=c.s3_region,
+    )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 import pytest
 
 from eoclient.emulator import Emulator
 from eoclient.emulator.core.deliveries import Delivery
+from tests.s3server import emulator_s3_client as boto
 
 
 def signed(emu: Emulator, key: str | None = None) -> dict[str, str]:
@@ -31,19 +31,6 @@ async def emu() -> AsyncIterator[Emulator]:
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
-
-
-def boto(emu: Emulator) -> Any:
-    import boto3
-
-    c = emu.credentials
-    return boto3.client(
-        "s3",
-        endpoint_url=emu.s3_url,
-        aws_access_key_id=c.s3_access_key,
-        aws_secret_access_key=c.s3_secret_key,
-        region_name=c.s3_region,
-    )
 
 
 async def test_listing_pages_with_continuation_tokens(emu: Emulator) -> None:

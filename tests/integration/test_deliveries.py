@@ -19,6 +19,7 @@ import pytest
 from eoclient.emulator import Emulator
 from eoclient.emulator.sentinelhub.async_process_engine import async_store
 from eoclient.emulator.sentinelhub.batch_engine import ANALYSIS_SECONDS, PROCESSING_SECONDS
+from tests.s3server import emulator_s3_client as own_store
 
 EVALSCRIPT = """//VERSION=3
 function setup() {
@@ -85,19 +86,6 @@ class Api:
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as s:
         yield s
-
-
-def own_store(emu: Emulator) -> Any:
-    import boto3
-
-    c = emu.credentials
-    return boto3.client(
-        "s3",
-        endpoint_url=emu.s3_url,
-        aws_access_key_id=c.s3_access_key,
-        aws_secret_access_key=c.s3_secret_key,
-        region_name=c.s3_region,
-    )
 
 
 async def keys(client: Any, bucket: str, prefix: str = "") -> list[str]:
