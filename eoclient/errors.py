@@ -31,6 +31,7 @@ __all__ = [
     "JobError",
     "JobFailedError",
     "JobTimeoutError",
+    "MissingOutputsError",
     "NotFoundError",
     "OutcomeUnknownError",
     "PermissionDeniedError",
@@ -45,6 +46,7 @@ __all__ = [
     "TransportError",
     "UnexpectedContentError",
     "UnsafeRedirectError",
+    "UnsupportedOperationError",
     "ValidationError",
 ]
 
@@ -399,6 +401,28 @@ class JobCancelledError(JobError):
 
 class JobTimeoutError(JobError, builtins.TimeoutError):
     """The job did not reach a terminal state before the deadline."""
+
+
+class MissingOutputsError(JobError):
+    """The job ended, but outputs it should have delivered were not in the store ``grace`` seconds later.
+
+    ``missing`` names them (object keys, or what is known of them: a tile and an output).
+    """
+
+    def __init__(self, *, job_id: str, missing: list[str], grace: float) -> None:
+        self.missing = list(missing)
+        shown = ", ".join(self.missing[:5]) + (
+            f" and {len(self.missing) - 5} more" if len(self.missing) > 5 else ""
+        )
+        super().__init__(
+            f"job {job_id} ended, but {len(self.missing)} of its outputs did not appear "
+            f"in the store within {grace:g} s: {shown}",
+            job_id=job_id,
+        )
+
+
+class UnsupportedOperationError(EOClientError, TypeError):
+    """The object cannot do what was asked (e.g. ``outputs()`` of a job that delivers nothing to a store)."""
 
 
 _STATUS_CLASSES: dict[int, type[APIError]] = {

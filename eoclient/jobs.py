@@ -19,9 +19,17 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Generator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Generator,
+    Mapping,
+)
+from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any, Final, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar, runtime_checkable
 
 import anyio
 import msgspec
@@ -36,10 +44,18 @@ from eoclient.errors import (
     JobCancelledError,
     JobFailedError,
     JobTimeoutError,
+    UnsupportedOperationError,
     ValidationError,
 )
 
+if TYPE_CHECKING:
+    import os
+
+    from eoclient.bulk import BulkReport, Downloaded, Failure
+    from eoclient.storage.outputs import Output
+
 __all__ = [
+    "DeliveringStrategy",
     "DrivingStrategy",
     "Job",
     "JobFactory",
@@ -154,6 +170,28 @@ class DrivingStrategy(JobStrategy[T_co], Protocol[T_co]):
 
     async def drive(self, status: JobStatus) -> bool:
         """Change the remote job if ``status`` calls for it; ``True`` if it did (then the Job polls again)."""
+        ...
+
+
+@runtime_checkable
+class DeliveringStrategy(Protocol):
+    """A strategy whose job writes its results to object storage (Batch, Async Process, Batch Statistical).
+
+    ``outputs`` yields each delivered object as it appears (see
+    :func:`eoclient.storage.outputs.follow`); ``results`` the family's own
+    items built from them (tiles with their records, typed statistics...).
+    """
+
+    def outputs(
+        self, job: Job[Any], *, grace: float | None, timeout: float | None
+    ) -> AsyncGenerator[Output, None]:
+        """Each delivered object, once, while the job runs and after it ends."""
+        ...
+
+    def results(
+        self, job: Job[Any], *, grace: float | None, timeout: float | None
+    ) -> AsyncGenerator[Any, None]:
+        """The family's results, as they appear."""
         ...
 
 
@@ -367,14 +405,26 @@ class Job(Generic[T]):
                     return
                 self._raise_if_cancelled()
 
-    async def results(self, timeout: float | None = None) -> AsyncGenerator[Any, None]:
-        """Wait, then yield the items of the result if it is async-iterable, else the result.
+    async def results(
+        self, timeout: float | None = None, *, grace: float | None = None
+    ) -> AsyncGenerator[Any, None]:
+        """The job's results as an async iterator.
 
-        For paged or tiled results::
+        A job that delivers to object storage yields its results as they
+        appear, while it runs (Batch: each delivered output, or each legacy
+        tile with its outputs; Async Process: each output; Batch Statistical:
+        each feature's statistics): see :meth:`outputs`. Other jobs wait, then
+        yield the items of the result if it is async-iterable, else the result::
 
-            async for tile in job.results():
+            async for item in job.results():
                 ...
         """
+        strategy = self._strategy
+        if isinstance(strategy, DeliveringStrategy):
+            async with aclosing(strategy.results(self, grace=grace, timeout=timeout)) as items:
+                async for item in items:
+                    yield item
+            return
         value: Any = await self.wait(timeout)
         if not isinstance(value, AsyncIterable):
             yield value
@@ -387,6 +437,90 @@ class Job(Generic[T]):
             aclose = getattr(iterator, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+    # -- what it delivered -------------------------------------------------
+
+    def _delivering(self) -> DeliveringStrategy:
+        strategy = self._strategy
+        if not isinstance(strategy, DeliveringStrategy):
+            raise UnsupportedOperationError(f"a {self.kind} job delivers nothing to object storage")
+        return strategy
+
+    def outputs(
+        self, *, grace: float | None = None, timeout: float | None = None
+    ) -> AsyncGenerator[Output, None]:
+        """Each object the job delivered to object storage, as it appears: while it runs, and after.
+
+        Every item is an :class:`~eoclient.storage.outputs.Output` (bucket, key,
+        size, checksum, and what it holds: tile, output identifier, Zarr
+        array, feature). The iterator ends once the job has ended and its
+        outputs are all in the store; those still missing ``grace`` seconds
+        after the end (default 60) raise
+        :class:`~eoclient.errors.MissingOutputsError`. A job that failed or was
+        cancelled yields what it delivered, then raises as ``await job`` does.
+        The store is read with the client's ``storage=`` settings (else the
+        ``AWS_*`` environment); it needs the ``s3`` extra.
+
+        Example::
+
+            async for out in job.outputs():
+                print(out.tile, out.output, out.key, out.size)
+        """
+        return self._delivering().outputs(self, grace=grace, timeout=timeout)
+
+    async def download_each(
+        self,
+        dest: str | os.PathLike[str],
+        *,
+        concurrency: int = 8,
+        overwrite: bool = False,
+        grace: float | None = None,
+    ) -> AsyncGenerator[Downloaded | Failure, None]:
+        """Download each output into ``dest`` (its path below the job's folder) as it appears; yield outcomes.
+
+        Transfers start while the job runs, ``concurrency`` at a time; each is
+        streamed into a ``.part`` file renamed when complete (nothing partial
+        under the final name, also when cancelled), resumed with ``Range``
+        after a drop, checked (size, and MD5 where the ETag is one), and
+        skipped when the file on disk already matches (a rerun completes only
+        what is missing). Failures are yielded, not raised.
+        """
+        from eoclient.storage.outputs import download_outputs  # noqa: PLC0415 - storage loads on use
+
+        outputs = self.outputs(grace=grace)
+        async with aclosing(
+            download_outputs(outputs, dest, concurrency=concurrency, overwrite=overwrite)
+        ) as outcomes:
+            async for outcome in outcomes:
+                yield outcome
+
+    async def download(
+        self,
+        dest: str | os.PathLike[str],
+        *,
+        concurrency: int = 8,
+        overwrite: bool = False,
+        grace: float | None = None,
+    ) -> BulkReport:
+        """:meth:`download_each` run to the end: a :class:`~eoclient.bulk.BulkReport` of every file.
+
+        Example::
+
+            report = await job.download("ndvi/", concurrency=16)
+            print(len(report.downloaded), "new files,", len(report.skipped), "already there")
+        """
+        from eoclient.bulk import BulkReport, Failure  # noqa: PLC0415 - loads on use
+
+        report = BulkReport()
+        async with aclosing(
+            self.download_each(dest, concurrency=concurrency, overwrite=overwrite, grace=grace)
+        ) as outcomes:
+            async for outcome in outcomes:
+                if isinstance(outcome, Failure):
+                    report.failures.append(outcome)
+                else:
+                    report.files.append(outcome)
+        return report
 
     async def refresh(self) -> JobStatus:
         """Poll once now (after any status call already in flight) and return the status."""

@@ -44,20 +44,24 @@ Answers lost on the way back (see :mod:`eoclient._outcome`):
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 from eoclient._context import ServiceContext
 from eoclient._http.transport import Transport
 from eoclient._outcome import Claims, act_or_check, create_or_find, note_created
-from eoclient.errors import BadRequestError, ConflictError, ValidationError
+from eoclient.errors import BadRequestError, ConflictError, UnsupportedOperationError, ValidationError
 from eoclient.jobs import Job, JobState, JobStatus, PollPolicy, register_job_kind
 from eoclient.monitor import JobMonitor, scan_listing
 from eoclient.sentinelhub._lookup import body_key, fenced_finder
 from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.batch_models import BatchRequest
+from eoclient.sentinelhub.batch_outputs import BatchPlan, plan_of
 from eoclient.sentinelhub.batch_v1_models import BatchV1Request
+from eoclient.sentinelhub.deliveries import Stores
+from eoclient.storage.outputs import Output, follow
 
 __all__ = [
     "LEGACY",
@@ -223,6 +227,7 @@ class BatchJobStrategy(Generic[R]):
         self.until = until
         self.allow_partial = allow_partial
         self.last: R | None = None
+        self.stores: Stores | None = None
 
     @property
     def kind(self) -> str:
@@ -301,6 +306,45 @@ class BatchJobStrategy(Generic[R]):
     def monitor_listing(self) -> BatchListing:
         """The listing a :class:`~eoclient.monitor.JobMonitor` reads this request's status from."""
         return BatchListing(self._ctx.transport, self.surface)
+
+    # -- what it delivered (Job.outputs / results / download) --------------------------
+
+    async def plan(self) -> BatchPlan:
+        """Where this request writes (read from its record; one GET if none was seen yet)."""
+        record = self.last if self.last is not None else await self._get()
+        self.last = self.last or record
+        plan = plan_of(record)
+        if plan is None:
+            where = f"{self.surface.accessor} request {self.job_id}"
+            raise UnsupportedOperationError(f"{where} delivers to no s3:// location this client can read")
+        return plan
+
+    async def outputs(
+        self, job: Job[Any], *, grace: float | None, timeout: float | None
+    ) -> AsyncGenerator[Output, None]:
+        """Each tile's delivered files (or the Zarr group's arrays and chunks) as they appear."""
+        plan = await self.plan()
+        stores = self.stores or Stores(self._ctx)
+        self.stores = stores
+        async with aclosing(
+            follow(
+                job,
+                stores,
+                plan.layouts,
+                plan.describe,
+                missing=plan.missing,
+                grace=grace,
+                timeout=timeout,
+            )
+        ) as found:
+            async for out in found:
+                yield out
+
+    def results(
+        self, job: Job[Any], *, grace: float | None, timeout: float | None
+    ) -> AsyncGenerator[Any, None]:
+        """The delivered outputs (see :meth:`outputs`)."""
+        return self.outputs(job, grace=grace, timeout=timeout)
 
 
 _ACTIONS_SHOWN: Final = {"analyse": "ANALYSE", "start": "START", "stop": "STOP", "cancel": "CANCEL"}
