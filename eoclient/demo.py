@@ -27,6 +27,7 @@ from typing import Any, Final, TextIO
 import anyio
 
 from eoclient import Job, PollPolicy, ProcessingBudget, RetryPolicy, SentinelHub, SpaceKnow
+from eoclient.bulk import Failure
 from eoclient.emulator import Emulator
 from eoclient.emulator.clients import sentinelhub_client, spaceknow_client
 from eoclient.errors import JobCancelledError, JobFailedError
@@ -138,7 +139,7 @@ async def _follow(name: str, job: Job[Any], summarize: Summary, emit: Emit, resu
         results[name] = {"status": exc.status, "failed": exc.error}
     else:
         assert job.status is not None  # a job that ended has a status
-        results[name] = {"status": job.status.raw, **summarize(final)}
+        results[name] = {**results.get(name, {}), "status": job.status.raw, **summarize(final)}
     emit("job.result", job=name, **results[name])
     return final
 
@@ -158,6 +159,31 @@ async def _stopped(sh: SentinelHub, job: Job[Any], emit: Emit, results: dict[str
         "cancelled": cancelled,
     }
     emit("job.result", job="stopped-batch", **results["stopped-batch"])
+
+
+async def _delivered(name: str, job: Job[Any], target: Path, emit: Emit, results: dict[str, Any]) -> None:
+    """Download what the job delivers to its bucket, each file as soon as it appears (while it runs)."""
+    files = size = resumed = 0
+    async for got in job.download_each(target / name, concurrency=8):
+        if isinstance(got, Failure):
+            emit("job.output", job=name, key=got.item.name, failed=str(got.error))
+            continue
+        files, size, resumed = files + 1, size + got.bytes, resumed + got.resumes
+        emit("job.output", job=name, path=got.path.relative_to(target).as_posix(), bytes=got.bytes)
+    results.setdefault(name, {}).update(downloaded=files, downloaded_bytes=size, resumed=resumed)
+
+
+def _can_read_stores(emit: Emit) -> bool:
+    """Whether the s3 extra is installed (the README's demo command installs it)."""
+    try:
+        import obstore  # noqa: F401, PLC0415 - only whether it is there
+    except ImportError:
+        emit(
+            "outputs.skipped",
+            reason="reading the jobs' outputs needs the s3 extra: pip install 'eoclient[s3]'",
+        )
+        return False
+    return True
 
 
 def _batch_done(task: Any) -> dict[str, Any]:
@@ -318,6 +344,9 @@ def _misbehave(emu: Emulator) -> None:
     emu.faults.inject("server_error", path_prefix="/api/v1/statistics/batch/", method="GET", status=503)
     emu.faults.inject("html_error", path_prefix="/api/v2/batch/process/", method="GET")
     emu.expire_tokens("sentinelhub")
+    # ... and so does the bucket the jobs deliver to: a 503 SlowDown and a connection lost mid-object.
+    emu.faults.inject("server_error", service="s3", method="GET", status=503)
+    emu.faults.inject("drop", service="s3", method="GET", path_prefix="/eoclient-demo/batch/")
 
 
 async def run_demo(
@@ -362,9 +391,13 @@ async def run_demo(
             async def side(step: Awaitable[dict[str, Any]]) -> None:
                 sentinelhub_steps.update(await step)
 
+            scratch = tempfile.TemporaryDirectory(prefix="eoclient-demo-")
+            target = out_dir or Path(scratch.name)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_stopped, sh, stopped, emit, results)
                 tg.start_soon(_follow, "batch", jobs["batch"], _batch_done, emit, results)
+                if _can_read_stores(emit):
+                    tg.start_soon(_delivered, "batch", jobs["batch"], target, emit, results)
                 tg.start_soon(_follow, "async-process", jobs["async-process"], _async_done, emit, results)
                 tg.start_soon(
                     _follow, "broken-evalscript", jobs["broken-evalscript"], _batch_done, emit, results
@@ -373,6 +406,7 @@ async def run_demo(
                 tg.start_soon(kraken)
                 tg.start_soon(side, _render(sh, items, emit, out_dir))
                 tg.start_soon(side, _statistics(sh, emit))
+            scratch.cleanup()
 
         faults = [r.fault for r in emu.requests if r.fault]
         summary = {
