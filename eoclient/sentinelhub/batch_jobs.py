@@ -343,7 +343,11 @@ class BatchJobStrategy(Generic[R]):
     def results(
         self, job: Job[Any], *, grace: float | None, timeout: float | None
     ) -> AsyncGenerator[Any, None]:
-        """The delivered outputs (see :meth:`outputs`)."""
+        """The delivered outputs (see :meth:`outputs`); legacy: each tile with its outputs (TileOutputs)."""
+        if self.surface is LEGACY:
+            from eoclient.sentinelhub.batch_v1_outputs import tile_results  # noqa: PLC0415 - it imports batch_v1
+
+            return tile_results(self, job, grace=grace, timeout=timeout)
         return self.outputs(job, grace=grace, timeout=timeout)
 
 

@@ -101,8 +101,44 @@ def _tile_layout(url: str, known: Mapping[str, str]) -> Layout:
     return Layout(template, known)
 
 
+@dataclass(frozen=True, slots=True)
+class _V1Plan(BatchPlan):
+    """A legacy plan whose per-output ``tilePath`` layouts each hold one known output."""
+
+    fixed: tuple[tuple[Layout, str], ...] = ()  # (override layout, its response identifier)
+
+    def describe(self, store: ObjectStore, obj: StoredObject, fields: Mapping[str, str], path: str) -> Output:
+        """As :meth:`BatchPlan.describe`; a key of a ``tilePath`` override names that override's output."""
+        for layout, ident in self.fixed:
+            if layout.bucket == store.bucket and layout.match(obj.key) is not None:
+                return output_of(store, obj, fields, path, tile=fields.get("tileName"), output=ident)
+        return BatchPlan.describe(self, store, obj, fields, path)
+
+    def missing(self, seen: Sequence[Output]) -> list[str]:
+        """As :meth:`BatchPlan.missing`; a tile is known by its id, from ``<tileId>`` or ``tile-<id>``."""
+        if self.zarr:
+            return []
+        tiles: dict[str, set[str]] = {}
+        for out in seen:
+            name = str(out.tile_id) if out.tile_id is not None else out.tile
+            if name is not None and out.output is not None:
+                tiles.setdefault(name, set()).add(out.output)
+        return [
+            f"tile {tile} output {ident}"
+            for tile, have in sorted(tiles.items())
+            for ident in self.identifiers
+            if ident not in have
+        ]
+
+
 def v1_plan(record: Any) -> BatchPlan | None:
-    """The plan of a legacy :class:`~eoclient.sentinelhub.batch_v1_models.BatchV1Request`."""
+    """The plan of a legacy :class:`~eoclient.sentinelhub.batch_v1_models.BatchV1Request`; None: not on S3.
+
+    ``zarrOutput.path`` (``<requestId>`` filled in), else ``bucketName``
+    (``s3://<bucketName>``) or ``output.defaultTilePath``, with each
+    ``output.responses[].tilePath`` override as a layout of its own (its
+    ``<outputId>`` known). Templates may use ``<tileId>`` as well as ``<tileName>``.
+    """
     known = {"requestId": record.id}
     identifiers = _identifiers(record.process_request)
     zarr = record.zarr_output
@@ -113,15 +149,27 @@ def v1_plan(record: Any) -> BatchPlan | None:
         return BatchPlan(
             record.id, (Layout(root + "/<item>", known), _zarr_array(root, known)), identifiers, True
         )
+    output = record.output
     if record.bucket_name:
         default = f"s3://{record.bucket_name}"
-    elif record.output is not None and record.output.default_tile_path:
-        default = record.output.default_tile_path
+    elif output is not None and output.default_tile_path:
+        default = output.default_tile_path
     else:
         return None
-    if not default.startswith("s3://"):
+    overrides = {
+        item.identifier or "default": item.tile_path
+        for item in (getattr(output, "responses", None) or [])
+        if item.tile_path and (item.identifier or "default") in identifiers
+    }
+    if not all(url.startswith("s3://") for url in [default, *overrides.values()]):
         return None
-    return BatchPlan(record.id, (_tile_layout(default, known),), identifiers, False)
+    fixed = tuple(
+        (_tile_layout(url, {**known, "outputId": ident}), ident) for ident, url in overrides.items()
+    )
+    layouts = [layout for layout, _ in fixed]
+    if any(ident not in overrides for ident in identifiers):
+        layouts.append(_tile_layout(default, known))  # the outputs without an override
+    return _V1Plan(record.id, tuple(layouts), identifiers, False, fixed)
 
 
 def plan_of(record: Any) -> BatchPlan | None:

@@ -49,6 +49,7 @@ __all__ = [
     "BatchCollection",
     "BatchTile",
     "BatchV1Output",
+    "BatchV1OutputPath",
     "BatchV1Request",
     "BatchV1Spec",
     "BatchV1Update",
@@ -83,8 +84,20 @@ class TilingGridSettings(Model):
     buffer_y: int | None = None
 
 
+class BatchV1OutputPath(Model):
+    """``output.responses[]``: where one output (by response ``identifier``) goes instead (``tilePath``)."""
+
+    identifier: str | None = None
+    tile_path: str | None = None
+
+
 class BatchV1Output(Model):
-    """``output``: ``defaultTilePath`` (``s3://bucket/folder`` or a template) and COG/collection options."""
+    """``output``: ``defaultTilePath`` (``s3://bucket/folder`` or a template) and COG/collection options.
+
+    ``responses``: per-output ``tilePath`` overrides (``[{"identifier": "ndvi",
+    "tilePath": "s3://bucket/ndvi/<tileId>.tif"}]``); outputs not named there
+    go to ``defaultTilePath``.
+    """
 
     default_tile_path: str | None = None
     overwrite: bool | None = None
@@ -93,6 +106,7 @@ class BatchV1Output(Model):
     cog_parameters: CogParameters | None = None
     create_collection: bool | None = None
     collection_id: str | None = None
+    responses: list[BatchV1OutputPath] | None = None
 
 
 class BatchV1Zarr(Model):
@@ -203,8 +217,32 @@ def _check_output(output: BatchV1Output, request: BatchProcessRequest, field: st
     _, where = delivery_url(
         _s3(path), f"{field}.defaultTilePath", placeholders=TILE_PATH_PLACEHOLDERS, require_one_of=_TILE_NAMES
     )
-    check_outputs_named(path, where, request.identifiers)
+    overridden = _check_tile_paths(output.responses or [], request.identifiers, f"{field}.responses")
+    check_outputs_named(path, where, [i for i in request.identifiers if i not in overridden])
     check_cog(output, request.formats, field)
+
+
+def _check_tile_paths(paths: list[BatchV1OutputPath], identifiers: list[str], field: str) -> set[str]:
+    """Per-output ``tilePath`` overrides: a known identifier each, once, and a valid tile template."""
+    named: set[str] = set()
+    for i, item in enumerate(paths):
+        ident = item.identifier or "default"
+        if ident not in identifiers:
+            raise ValidationError(
+                f"{field}[{i}].identifier", f"{ident!r} is not a response of processRequest ({identifiers})"
+            )
+        if ident in named:
+            raise ValidationError(f"{field}[{i}].identifier", f"{ident!r} has two tilePath overrides")
+        if item.tile_path is None:
+            raise ValidationError(f"{field}[{i}].tilePath", "is required (s3://bucket/folder or a template)")
+        delivery_url(
+            _s3(item.tile_path),
+            f"{field}[{i}].tilePath",
+            placeholders=TILE_PATH_PLACEHOLDERS,
+            require_one_of=_TILE_NAMES,
+        )
+        named.add(ident)
+    return named
 
 
 def _s3(url: str) -> ObjectStorage:

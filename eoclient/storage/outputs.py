@@ -32,7 +32,16 @@ from eoclient.storage.store import ObjectSource, ObjectStore, StoredObject, obje
 if TYPE_CHECKING:
     from eoclient.jobs import Job
 
-__all__ = ["DEFAULT_GRACE", "Layout", "Output", "download_outputs", "follow", "local_path", "output_of"]
+__all__ = [
+    "DEFAULT_GRACE",
+    "Layout",
+    "Output",
+    "Sweep",
+    "download_outputs",
+    "follow",
+    "local_path",
+    "output_of",
+]
 
 _PLACEHOLDER: Final = re.compile(r"<([^<>/]+)>")
 DEFAULT_GRACE: Final = 60.0
@@ -194,6 +203,39 @@ StoreOf = Callable[[str], ObjectStore]
 """``store_of(bucket)``: the store (at the bucket's root) to read a bucket with."""
 
 
+class Sweep:
+    """Lists a job's layouts once per call; yields each object not seen before (what :func:`follow` uses).
+
+    ``seen`` holds every :class:`Output` yielded so far, by ``(bucket, key)``;
+    ``path`` of each is its key below the folder all layouts share (prefixed
+    by the bucket when they are in several buckets).
+    """
+
+    def __init__(self, store_of: StoreOf, layouts: Sequence[Layout], describe: Describe) -> None:
+        self.store_of = store_of
+        self.layouts = tuple(layouts)
+        self.describe = describe
+        self.seen: dict[tuple[str, str], Output] = {}
+        self._root = common_root(self.layouts)
+
+    async def __call__(self) -> AsyncIterator[Output]:
+        root, seen = self._root, self.seen
+        for layout in self.layouts:
+            store = self.store_of(layout.bucket)
+            async for obj in store.list(layout.prefix):
+                if (layout.bucket, obj.key) in seen:
+                    continue
+                fields = layout.match(obj.key)
+                if fields is None:
+                    continue
+                path = obj.key[len(root) :] if root is not None else f"{layout.bucket}/{obj.key}"
+                out = self.describe(store, obj, fields, path)
+                if out is None:
+                    continue
+                seen[layout.bucket, obj.key] = out
+                yield out
+
+
 async def follow(
     job: Job[Any],
     store_of: StoreOf,
@@ -224,24 +266,8 @@ async def follow(
     grace = DEFAULT_GRACE if grace is None else grace
     if isinstance(grace, bool) or not isinstance(grace, int | float) or grace < 0:
         raise ValidationError("grace", f"must be a number of seconds >= 0, got {grace!r}")
-    seen: dict[tuple[str, str], Output] = {}
-    root = common_root(layouts)
-
-    async def sweep() -> AsyncIterator[Output]:
-        for layout in layouts:
-            store = store_of(layout.bucket)
-            async for obj in store.list(layout.prefix):
-                if (layout.bucket, obj.key) in seen:
-                    continue
-                fields = layout.match(obj.key)
-                if fields is None:
-                    continue
-                path = obj.key[len(root) :] if root is not None else f"{layout.bucket}/{obj.key}"
-                out = describe(store, obj, fields, path)
-                if out is None:
-                    continue
-                seen[layout.bucket, obj.key] = out
-                yield out
+    sweep = Sweep(store_of, layouts, describe)
+    seen = sweep.seen
 
     async with aclosing(job.watch(timeout)) as statuses:
         async for status in statuses:

@@ -324,7 +324,8 @@ class BatchRecord:
         if snap.status in ("DONE", "PARTIAL"):
             return "FAILED" if snap.status == "PARTIAL" and index >= failed_from else "PROCESSED"
         if index < done:
-            return "PROCESSED"
+            # The failing tiles (the last ones) fail when they are reached: PROCESSED is final.
+            return "FAILED" if index >= failed_from else "PROCESSED"
         if snap.status == "PROCESSING":
             return "PROCESSING" if index == done else "QUEUED"
         if snap.status == "FAILED":

@@ -183,10 +183,11 @@ class BatchOutputs:
         snap = record.snapshot(now)
         if not snap.analysed:
             return 0
+        failed = record.failed_tiles or (record.segment.data["failed"] if record.segment else 0)
         if snap.status in ("DONE", "PARTIAL"):
-            failed = record.failed_tiles or (record.segment.data["failed"] if record.segment else 0)
             return record.tiles - failed if snap.error or snap.status == "PARTIAL" else record.tiles
-        return min(record.tiles, int(snap.fraction * record.tiles + 1e-9))
+        # The failing tiles are the last ones: they deliver nothing, also while the request runs.
+        return min(record.tiles - failed, int(snap.fraction * record.tiles + 1e-9))
 
     def due(self, now: float) -> list[Delivery]:
         """The outputs of the tiles processed since the last call."""
