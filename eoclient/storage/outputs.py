@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 import anyio
 
 from eoclient import bulk
-from eoclient.errors import MissingOutputsError, ValidationError
+from eoclient.errors import JobCancelledError, MissingOutputsError, ValidationError
 from eoclient.storage.store import ObjectSource, ObjectStore, StoredObject, object_url, parse_url
 
 if TYPE_CHECKING:
@@ -214,7 +214,9 @@ async def follow(
     listing finds nothing new. After ``grace`` seconds (default
     :data:`DEFAULT_GRACE`) with outputs still missing,
     :class:`~eoclient.errors.MissingOutputsError` names them. Then the job's
-    own outcome is raised if it failed or was cancelled. ``timeout`` bounds
+    own outcome is raised if it failed or was cancelled (a job this client
+    cancelled is listed once more after the service took the request, then
+    :class:`~eoclient.errors.JobCancelledError` is raised). ``timeout`` bounds
     the wait for the job's end, as in :meth:`~eoclient.jobs.Job.watch`.
 
     ``describe(store, obj, fields, path)`` makes each :class:`Output`; ``path`` is the
@@ -226,35 +228,52 @@ async def follow(
         raise ValidationError("grace", f"must be a number of seconds >= 0, got {grace!r}")
     seen: dict[tuple[str, str], Output] = {}
     root = common_root(layouts)
+    # Layouts in one folder (a Zarr group and its arrays) share one listing; the first that fits wins.
+    folders: dict[tuple[str, str], list[Layout]] = {}
+    for layout in layouts:
+        folders.setdefault((layout.bucket, layout.prefix), []).append(layout)
 
     async def sweep() -> AsyncIterator[Output]:
-        for layout in layouts:
-            store = store_of(layout.bucket)
-            async for obj in store.list(layout.prefix):
-                if (layout.bucket, obj.key) in seen:
+        for (bucket, prefix), fitting in folders.items():
+            store = store_of(bucket)
+            async for obj in store.list(prefix):
+                if (bucket, obj.key) in seen:
                     continue
-                fields = layout.match(obj.key)
+                fields = next((f for f in (lay.match(obj.key) for lay in fitting) if f is not None), None)
                 if fields is None:
                     continue
-                path = obj.key[len(root) :] if root is not None else f"{layout.bucket}/{obj.key}"
+                path = obj.key[len(root) :] if root is not None else f"{bucket}/{obj.key}"
                 out = describe(store, obj, fields, path)
                 if out is None:
                     continue
-                seen[layout.bucket, obj.key] = out
+                seen[bucket, obj.key] = out
                 yield out
 
-    async with aclosing(job.watch(timeout)) as statuses:
-        async for status in statuses:
-            async for out in sweep():
-                yield out
-            if status.state.terminal:
-                break
+    try:
+        async with aclosing(job.watch(timeout)) as statuses:
+            async for status in statuses:
+                async for out in sweep():
+                    yield out
+                if status.state.terminal:
+                    break
+    except JobCancelledError:
+        # Cancelled by this client: once the service has been told (cancel() is asked once per
+        # handle; this waits for that answer), what the job delivered until then is listed.
+        await job.cancel()
+        async for out in sweep():
+            yield out
+        raise
+    # The listing above followed the end. With ``missing`` it is judged as it is; without, a
+    # listing must find nothing new, so the store is listed again at once.
     until = anyio.current_time() + grace
+    relist = missing is None
     while True:
         found = 0
-        async for out in sweep():
-            found += 1
-            yield out
+        if relist:
+            async for out in sweep():
+                found += 1
+                yield out
+        relist = True
         lacking = missing(list(seen.values())) if missing is not None else []
         if (missing is None and not found) or (missing is not None and not lacking):
             break
@@ -290,14 +309,25 @@ async def download_outputs(
 
     Atomic (``.part`` then rename), resumed with ``Range`` after a drop,
     skipped when the file on disk already matches the object (size, MD5).
+    When ``outputs`` raises (a failed or cancelled job, outputs missing),
+    the transfers of what it yielded before still complete; the error is
+    raised after the last of them.
     """
     root = Path(dest)
+    ended: list[Exception] = []
 
     async def items() -> AsyncIterator[bulk.Download]:
-        async for out in outputs:
-            yield bulk.Download(out.source(), local_path(root, out.path))
+        try:
+            async for out in outputs:
+                yield bulk.Download(out.source(), local_path(root, out.path))
+        except Exception as exc:  # the job's own end: raised once what it delivered is on disk
+            ended.append(exc)
 
-    async for outcome in bulk.download_each(
+    each = bulk.download_each(
         None, items(), concurrency=concurrency, overwrite=overwrite, operation="job.download"
-    ):
-        yield outcome
+    )
+    async with aclosing(each) as outcomes:
+        async for outcome in outcomes:
+            yield outcome
+    if ended:
+        raise ended[0]
