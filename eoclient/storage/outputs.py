@@ -15,10 +15,12 @@ appear: bounded, streamed, atomic, resumed, skipped when already on disk.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import os
 import re
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
-from contextlib import aclosing
+from contextlib import AbstractAsyncContextManager, aclosing
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 import anyio
 
 from eoclient import bulk
-from eoclient.errors import JobCancelledError, MissingOutputsError, ValidationError
+from eoclient.errors import DownloadError, JobCancelledError, MissingOutputsError, ValidationError
 from eoclient.storage.store import ObjectSource, ObjectStore, StoredObject, object_url, parse_url
 
 if TYPE_CHECKING:
@@ -298,6 +300,51 @@ def common_root(layouts: Sequence[Layout]) -> str | None:
     return "".join(p + "/" for p in shared)
 
 
+class _Checked:
+    """An output's source whose file, once in place, must be the object listed: its MD5 is compared.
+
+    A file that is not (corrupted, or the object was replaced since it was
+    listed) is removed and :class:`~eoclient.errors.DownloadError` raised, so
+    no file the report calls a failure stays under its final name.
+    """
+
+    def __init__(self, out: Output) -> None:
+        self._source = out.source()
+        self._checksum = out.checksum
+
+    @property
+    def name(self) -> str:
+        return self._source.name
+
+    def open(
+        self, offset: int, *, validator: str | None, chunk_size: int
+    ) -> AbstractAsyncContextManager[bulk.Body]:
+        return self._source.open(offset, validator=validator, chunk_size=chunk_size)
+
+    async def current(self, path: Path) -> int | None:
+        return await self._source.current(path)
+
+    async def completed(self, path: Path) -> None:
+        await self._source.completed(path)
+        if self._checksum is None:  # a multipart ETag is no MD5: the size was checked
+            return
+        digest = await anyio.to_thread.run_sync(_md5, path)
+        if digest != self._checksum:
+            await anyio.to_thread.run_sync(functools.partial(path.unlink, missing_ok=True))
+            raise DownloadError(
+                f"{self._source.store.url(self.name)}: MD5 {digest} of the file is not the listed "
+                f"{self._checksum} (changed since it was listed, or corrupted); the file was removed"
+            )
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 async def download_outputs(
     outputs: AsyncIterable[Output],
     dest: str | os.PathLike[str],
@@ -308,8 +355,9 @@ async def download_outputs(
     """Each output into ``dest / output.path`` as it appears, ``concurrency`` at a time; yield each outcome.
 
     Atomic (``.part`` then rename), resumed with ``Range`` after a drop,
-    skipped when the file on disk already matches the object (size, MD5).
-    When ``outputs`` raises (a failed or cancelled job, outputs missing),
+    checked (size; MD5 where the listed ETag is one: a file that differs is
+    removed and reported as a failure), skipped when the file on disk already
+    matches the object (size, MD5). When ``outputs`` raises (a failed or cancelled job, outputs missing),
     the transfers of what it yielded before still complete; the error is
     raised after the last of them.
     """
@@ -319,7 +367,7 @@ async def download_outputs(
     async def items() -> AsyncIterator[bulk.Download]:
         try:
             async for out in outputs:
-                yield bulk.Download(out.source(), local_path(root, out.path))
+                yield bulk.Download(_Checked(out), local_path(root, out.path))
         except Exception as exc:  # the job's own end: raised once what it delivered is on disk
             ended.append(exc)
 

@@ -10,22 +10,24 @@ import json
 import math
 import sys
 import zlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
-from eoclient.bulk import Downloaded
+from eoclient.bulk import Downloaded, Failure
 from eoclient.emulator import Emulator
 from eoclient.emulator.clients import sentinelhub_client
 from eoclient.errors import (
     ConfigurationError,
+    DownloadError,
     JobCancelledError,
     MissingOutputsError,
     UnsupportedOperationError,
 )
-from eoclient.storage.outputs import Output
+from eoclient.storage.outputs import Output, download_outputs
 from tests.integration.test_batch import corsica
 
 
@@ -424,3 +426,31 @@ async def test_downloading_a_stopped_job_fetches_what_it_delivered_then_raises(
         # Every file the job delivered is on disk, whole: the job's end does not cut transfers short.
         assert sorted(files_under(tmp_path)) == sorted(k.removeprefix(f"ndvi/{job.id}/") for k in objects)
         assert len(got) == len(objects) and not parts_under(tmp_path)
+
+
+@pytest.mark.eo_emulator(seed=21, clock_speed=1000.0)
+async def test_a_file_that_is_not_the_listed_object_is_a_failure(
+    eo_emulator: Emulator, tmp_path: Path
+) -> None:
+    emu = eo_emulator
+    async with sentinelhub_client(emu) as sh:
+        job = await sh.batch.run(spec("s3://check/ndvi"))
+        listed = [o async for o in job.outputs()]
+        victim = listed[0]
+        body = bytearray(await victim.read())
+        body[-1] ^= 0xFF  # same size: only the checksum tells
+        emu.objects.put("check", victim.key, bytes(body))  # replaced after it was listed
+
+        async def again() -> AsyncIterator[Output]:
+            for out in listed:
+                yield out
+
+        outcomes = [o async for o in download_outputs(again(), tmp_path)]
+        failures = [o for o in outcomes if isinstance(o, Failure)]
+        assert len(failures) == 1 and isinstance(failures[0].error, DownloadError)
+        assert "MD5" in str(failures[0].error) and victim.key in str(failures[0].error)
+        assert not (tmp_path / victim.path).exists() and not parts_under(tmp_path)
+        assert len(files_under(tmp_path)) == len(listed) - 1
+        # A new listing sees the new object: it is fetched, the rest skipped.
+        report = await job.download(tmp_path)
+        assert report.ok and [f.path for f in report.downloaded] == [tmp_path / victim.path]
