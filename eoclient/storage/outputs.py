@@ -23,7 +23,7 @@ from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callab
 from contextlib import AbstractAsyncContextManager, aclosing
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 import anyio
 
@@ -31,10 +31,16 @@ from eoclient import bulk
 from eoclient.errors import DownloadError, JobCancelledError, MissingOutputsError, ValidationError
 from eoclient.storage.store import ObjectSource, ObjectStore, StoredObject, object_url, parse_url
 
-if TYPE_CHECKING:
-    from eoclient.jobs import Job
-
-__all__ = ["DEFAULT_GRACE", "Layout", "Output", "download_outputs", "follow", "local_path", "output_of"]
+__all__ = [
+    "DEFAULT_GRACE",
+    "FollowedJob",
+    "Layout",
+    "Output",
+    "download_outputs",
+    "follow",
+    "local_path",
+    "output_of",
+]
 
 _PLACEHOLDER: Final = re.compile(r"<([^<>/]+)>")
 DEFAULT_GRACE: Final = 60.0
@@ -192,12 +198,33 @@ def output_of(
     )
 
 
+class FollowedJob(Protocol):
+    """What :func:`follow` needs of a job (a :class:`~eoclient.jobs.Job`; storage does not import jobs)."""
+
+    @property
+    def id(self) -> str:
+        """The job's id (for errors)."""
+        ...
+
+    def watch(self, timeout: float | None = None) -> AsyncGenerator[Any, None]:
+        """Its statuses (each with ``state.terminal``), ending after the terminal one."""
+        ...
+
+    async def wait(self, timeout: float | None = None) -> Any:
+        """Its result; raises if it failed or was cancelled."""
+        ...
+
+    async def cancel(self) -> bool:
+        """Cancel it (here only awaited once already cancelled: the service's answer)."""
+        ...
+
+
 StoreOf = Callable[[str], ObjectStore]
 """``store_of(bucket)``: the store (at the bucket's root) to read a bucket with."""
 
 
 async def follow(
-    job: Job[Any],
+    job: FollowedJob,
     store_of: StoreOf,
     layouts: Sequence[Layout],
     describe: Describe,
