@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from eoclient.sentinelhub.deliveries import readable
 from eoclient.storage.outputs import Layout, Output, output_of
 from eoclient.storage.store import ObjectStore, StoredObject
 
@@ -75,12 +76,18 @@ def _identifiers(process_request: Any) -> tuple[str, ...]:
 
 
 def v2_plan(record: Any) -> BatchPlan | None:
-    """The plan of a v2 :class:`~eoclient.sentinelhub.batch_models.BatchRequest`; None: no s3 delivery."""
+    """The plan of a v2 :class:`~eoclient.sentinelhub.batch_models.BatchRequest`; None: no s3 delivery.
+
+    A ``gs://`` delivery raises :class:`~eoclient.errors.UnsupportedOperationError` saying so.
+    """
     spec = record.request
     output = getattr(spec, "output", None)
     delivery = getattr(output, "delivery", None)
     s3 = getattr(delivery, "s3", None)
     if s3 is None:
+        gs = getattr(delivery, "gs", None)
+        if gs is not None:
+            readable(getattr(gs, "url", None), f"batch request {record.id}")
         return None
     known = {"requestId": record.id}
     identifiers = _identifiers(getattr(spec, "process_request", None))

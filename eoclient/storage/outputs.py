@@ -15,25 +15,25 @@ appear: bounded, streamed, atomic, resumed, skipped when already on disk.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import os
 import re
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
-from contextlib import aclosing
+from contextlib import AbstractAsyncContextManager, aclosing
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 import anyio
 
 from eoclient import bulk
-from eoclient.errors import MissingOutputsError, ValidationError
+from eoclient.errors import DownloadError, JobCancelledError, MissingOutputsError, ValidationError
 from eoclient.storage.store import ObjectSource, ObjectStore, StoredObject, object_url, parse_url
-
-if TYPE_CHECKING:
-    from eoclient.jobs import Job
 
 __all__ = [
     "DEFAULT_GRACE",
+    "FollowedJob",
     "Layout",
     "Output",
     "Sweep",
@@ -199,6 +199,27 @@ def output_of(
     )
 
 
+class FollowedJob(Protocol):
+    """What :func:`follow` needs of a job (a :class:`~eoclient.jobs.Job`; storage does not import jobs)."""
+
+    @property
+    def id(self) -> str:
+        """The job's id (for errors)."""
+        ...
+
+    def watch(self, timeout: float | None = None) -> AsyncGenerator[Any, None]:
+        """Its statuses (each with ``state.terminal``), ending after the terminal one."""
+        ...
+
+    async def wait(self, timeout: float | None = None) -> Any:
+        """Its result; raises if it failed or was cancelled."""
+        ...
+
+    async def cancel(self) -> bool:
+        """Cancel it (here only awaited once already cancelled: the service's answer)."""
+        ...
+
+
 StoreOf = Callable[[str], ObjectStore]
 """``store_of(bucket)``: the store (at the bucket's root) to read a bucket with."""
 
@@ -217,27 +238,31 @@ class Sweep:
         self.describe = describe
         self.seen: dict[tuple[str, str], Output] = {}
         self._root = common_root(self.layouts)
+        # Layouts in one folder (a Zarr group and its arrays) share one listing; the first that fits wins.
+        self._folders: dict[tuple[str, str], list[Layout]] = {}
+        for layout in self.layouts:
+            self._folders.setdefault((layout.bucket, layout.prefix), []).append(layout)
 
     async def __call__(self) -> AsyncIterator[Output]:
         root, seen = self._root, self.seen
-        for layout in self.layouts:
-            store = self.store_of(layout.bucket)
-            async for obj in store.list(layout.prefix):
-                if (layout.bucket, obj.key) in seen:
+        for (bucket, prefix), fitting in self._folders.items():
+            store = self.store_of(bucket)
+            async for obj in store.list(prefix):
+                if (bucket, obj.key) in seen:
                     continue
-                fields = layout.match(obj.key)
+                fields = next((f for f in (lay.match(obj.key) for lay in fitting) if f is not None), None)
                 if fields is None:
                     continue
-                path = obj.key[len(root) :] if root is not None else f"{layout.bucket}/{obj.key}"
+                path = obj.key[len(root) :] if root is not None else f"{bucket}/{obj.key}"
                 out = self.describe(store, obj, fields, path)
                 if out is None:
                     continue
-                seen[layout.bucket, obj.key] = out
+                seen[bucket, obj.key] = out
                 yield out
 
 
 async def follow(
-    job: Job[Any],
+    job: FollowedJob,
     store_of: StoreOf,
     layouts: Sequence[Layout],
     describe: Describe,
@@ -256,7 +281,9 @@ async def follow(
     listing finds nothing new. After ``grace`` seconds (default
     :data:`DEFAULT_GRACE`) with outputs still missing,
     :class:`~eoclient.errors.MissingOutputsError` names them. Then the job's
-    own outcome is raised if it failed or was cancelled. ``timeout`` bounds
+    own outcome is raised if it failed or was cancelled (a job this client
+    cancelled is listed once more after the service took the request, then
+    :class:`~eoclient.errors.JobCancelledError` is raised). ``timeout`` bounds
     the wait for the job's end, as in :meth:`~eoclient.jobs.Job.watch`.
 
     ``describe(store, obj, fields, path)`` makes each :class:`Output`; ``path`` is the
@@ -269,18 +296,31 @@ async def follow(
     sweep = Sweep(store_of, layouts, describe)
     seen = sweep.seen
 
-    async with aclosing(job.watch(timeout)) as statuses:
-        async for status in statuses:
-            async for out in sweep():
-                yield out
-            if status.state.terminal:
-                break
+    try:
+        async with aclosing(job.watch(timeout)) as statuses:
+            async for status in statuses:
+                async for out in sweep():
+                    yield out
+                if status.state.terminal:
+                    break
+    except JobCancelledError:
+        # Cancelled by this client: once the service has been told (cancel() is asked once per
+        # handle; this waits for that answer), what the job delivered until then is listed.
+        await job.cancel()
+        async for out in sweep():
+            yield out
+        raise
+    # The listing above followed the end. With ``missing`` it is judged as it is; without, a
+    # listing must find nothing new, so the store is listed again at once.
     until = anyio.current_time() + grace
+    relist = missing is None
     while True:
         found = 0
-        async for out in sweep():
-            found += 1
-            yield out
+        if relist:
+            async for out in sweep():
+                found += 1
+                yield out
+        relist = True
         lacking = missing(list(seen.values())) if missing is not None else []
         if (missing is None and not found) or (missing is not None and not lacking):
             break
@@ -305,6 +345,51 @@ def common_root(layouts: Sequence[Layout]) -> str | None:
     return "".join(p + "/" for p in shared)
 
 
+class _Checked:
+    """An output's source whose file, once in place, must be the object listed: its MD5 is compared.
+
+    A file that is not (corrupted, or the object was replaced since it was
+    listed) is removed and :class:`~eoclient.errors.DownloadError` raised, so
+    no file the report calls a failure stays under its final name.
+    """
+
+    def __init__(self, out: Output) -> None:
+        self._source = out.source()
+        self._checksum = out.checksum
+
+    @property
+    def name(self) -> str:
+        return self._source.name
+
+    def open(
+        self, offset: int, *, validator: str | None, chunk_size: int
+    ) -> AbstractAsyncContextManager[bulk.Body]:
+        return self._source.open(offset, validator=validator, chunk_size=chunk_size)
+
+    async def current(self, path: Path) -> int | None:
+        return await self._source.current(path)
+
+    async def completed(self, path: Path) -> None:
+        await self._source.completed(path)
+        if self._checksum is None:  # a multipart ETag is no MD5: the size was checked
+            return
+        digest = await anyio.to_thread.run_sync(_md5, path)
+        if digest != self._checksum:
+            await anyio.to_thread.run_sync(functools.partial(path.unlink, missing_ok=True))
+            raise DownloadError(
+                f"{self._source.store.url(self.name)}: MD5 {digest} of the file is not the listed "
+                f"{self._checksum} (changed since it was listed, or corrupted); the file was removed"
+            )
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 async def download_outputs(
     outputs: AsyncIterable[Output],
     dest: str | os.PathLike[str],
@@ -315,15 +400,27 @@ async def download_outputs(
     """Each output into ``dest / output.path`` as it appears, ``concurrency`` at a time; yield each outcome.
 
     Atomic (``.part`` then rename), resumed with ``Range`` after a drop,
-    skipped when the file on disk already matches the object (size, MD5).
+    checked (size; MD5 where the listed ETag is one: a file that differs is
+    removed and reported as a failure), skipped when the file on disk already
+    matches the object (size, MD5). When ``outputs`` raises (a failed or cancelled job, outputs missing),
+    the transfers of what it yielded before still complete; the error is
+    raised after the last of them.
     """
     root = Path(dest)
+    ended: list[Exception] = []
 
     async def items() -> AsyncIterator[bulk.Download]:
-        async for out in outputs:
-            yield bulk.Download(out.source(), local_path(root, out.path))
+        try:
+            async for out in outputs:
+                yield bulk.Download(_Checked(out), local_path(root, out.path))
+        except Exception as exc:  # the job's own end: raised once what it delivered is on disk
+            ended.append(exc)
 
-    async for outcome in bulk.download_each(
+    each = bulk.download_each(
         None, items(), concurrency=concurrency, overwrite=overwrite, operation="job.download"
-    ):
-        yield outcome
+    )
+    async with aclosing(each) as outcomes:
+        async for outcome in outcomes:
+            yield outcome
+    if ended:
+        raise ended[0]
