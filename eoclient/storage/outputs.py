@@ -230,7 +230,8 @@ async def follow(
     async def sweep() -> AsyncIterator[Output]:
         for layout in layouts:
             store = store_of(layout.bucket)
-            async for obj in store.list(layout.prefix):
+            # The folder, not the prefix: obstore lists by whole path segments ("a/b_" finds nothing).
+            async for obj in store.list(layout.root):
                 if (layout.bucket, obj.key) in seen:
                     continue
                 fields = layout.match(obj.key)
