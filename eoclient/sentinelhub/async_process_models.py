@@ -41,6 +41,7 @@ from eoclient.sentinelhub.process_models import (
     to_request,
 )
 from eoclient.sentinelhub.storage import ObjectStorage, check_storage, prepare_storage, url_placeholders
+from eoclient.storage.outputs import Output
 
 __all__ = [
     "ASYNC_MAX_SIZE",
@@ -94,15 +95,21 @@ class AsyncProcessRequest(Model):
 
 @dataclass(frozen=True, slots=True)
 class AsyncProcessDelivery:
-    """Where a finished Async Process request put its outputs.
+    """What a finished Async Process request delivered, and where.
 
     The API says no more than that a request has finished (its status
-    endpoint answers 404 from then on, for success and failure alike), so
-    ``outputs`` are the object URLs the service writes to by its documented
-    templating (``<identifier>.<extension>`` under ``<REQUEST_ID>/`` unless the
-    URL is templated). ``verified`` is ``True`` when a ``verify`` hook given
-    to the client confirmed that the outputs are there; ``False`` means
-    nobody looked. ``url`` (and so ``outputs``) is unknown (``None``, empty)
+    endpoint answers 404 from then on, for success and failure alike), so the
+    client reads the store: ``objects`` are the outputs found there, one
+    :class:`~eoclient.storage.outputs.Output` per response (identifier in
+    ``output``, size, ETag/MD5), in request order, and ``verified`` is
+    ``True``. ``outputs`` maps each response identifier to its object URL by
+    the service's documented templating (``<identifier>.<extension>`` under
+    ``<REQUEST_ID>/`` unless the URL is templated), found or not.
+
+    A job that does not read the store (``read=False``, or re-attached by id
+    without its delivery URL) has no ``objects`` and ``verified`` is
+    ``False``: nobody looked. With a ``verify`` hook, ``verified`` is what
+    the hook said. ``url`` (and so ``outputs``) is unknown (``None``, empty)
     for a job re-attached by id without its delivery URL.
     """
 
@@ -110,6 +117,7 @@ class AsyncProcessDelivery:
     url: str | None
     outputs: Mapping[str, str]
     verified: bool = False
+    objects: tuple[Output, ...] = ()
 
 
 def output_locations(

@@ -11,7 +11,25 @@ analysed, started, and then runs to DONE (or PARTIAL, FAILED, STOPPED); its
         print(status.raw, status.progress)               # completionPercentage / 100
     task = await job                                     # BatchStatisticsTask, status DONE
 
-or ``await sh.batch_statistics.create(request, start=True)``. A request is
+or ``await sh.batch_statistics.create(request, start=True)``. The results,
+one JSON object per feature in the request's ``output`` bucket, are read
+back as they appear, while the request runs and after it ends::
+
+    async for item in job.results():                     # FeatureStatistics
+        print(item.feature, item.statistics.data[0].outputs["default"].bands["B0"].stats.mean)
+    async for out in job.outputs():                      # the objects themselves (Output)
+        print(out.feature, out.key, out.size)
+    report = await job.download("stats/")                # <id>.json files, atomic and resumed
+
+``item.statistics`` is the Statistical API's answer for that feature, the
+same :class:`~eoclient.sentinelhub.statistics_models.StatisticsResponse`
+that ``sh.statistics`` returns; an object that is not one is a
+:class:`~eoclient.errors.ResponseDecodeError` naming its key. The service
+does not say how many features there are: the results are complete at the
+first listing after the end that finds nothing new (see
+:mod:`eoclient.sentinelhub.batch_statistics_outputs`). The store is read
+with the client's ``storage=`` settings (else the ``AWS_*`` environment);
+it needs the ``s3`` extra. A request is
 never processed without ``start`` (processing costs processing units), so a
 job that was not started waits in CREATED or ANALYSIS_DONE (its status
 message says so).
@@ -39,7 +57,8 @@ whose start fails puts the created request's id on the error
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -62,10 +81,14 @@ from eoclient.sentinelhub.batch_statistics_models import (
     BatchStatisticsRequest,
     BatchStatisticsStatus,
     BatchStatisticsTask,
+    FeatureStatistics,
     prepare_batch_statistics_request,
 )
+from eoclient.sentinelhub.batch_statistics_outputs import StatisticsPlan, feature_statistics, statistics_plan
 from eoclient.sentinelhub.byoc_models import page_count, uuid_id
 from eoclient.sentinelhub.data_collections import check_deployment
+from eoclient.sentinelhub.deliveries import Stores
+from eoclient.storage.outputs import Output, follow
 
 __all__ = [
     "BATCH_STATISTICS_PATH",
@@ -163,13 +186,19 @@ class BatchStatisticsListing:
 
 
 class BatchStatisticsJob:
-    """Job strategy of one Batch Statistical request: polls ``.../status``; cancel is ``stop``."""
+    """Job strategy of one Batch Statistical request: polls ``.../status``; cancel is ``stop``.
+
+    It delivers: :meth:`outputs` and :meth:`results` read the per-feature
+    objects the request writes (see the module docstring).
+    """
 
     kind = KIND
 
     def __init__(self, ctx: ServiceContext[Any], request_id: str) -> None:
         self._ctx = ctx
         self.job_id = request_id
+        self.last: BatchStatisticsTask | None = None  # the last record read (where it writes)
+        self.stores: Stores | None = None
 
     def __repr__(self) -> str:
         return f"BatchStatisticsJob({self.job_id!r})"
@@ -183,10 +212,15 @@ class BatchStatisticsJob:
         )
         return to_job_status(data)
 
-    async def result(self, final: JobStatus) -> BatchStatisticsTask:
+    async def _get(self) -> BatchStatisticsTask:
         path = f"{BATCH_STATISTICS_PATH}/{self.job_id}"
         body = await self._ctx.transport.request_json("GET", path, operation="batch_statistics.get")
-        return from_wire(body, BatchStatisticsTask, operation="batch_statistics.get", path=path)
+        task = from_wire(body, BatchStatisticsTask, operation="batch_statistics.get", path=path)
+        self.last = task
+        return task
+
+    async def result(self, final: JobStatus) -> BatchStatisticsTask:
+        return await self._get()
 
     async def cancel(self) -> bool:
         try:
@@ -206,6 +240,36 @@ class BatchStatisticsJob:
     def monitor_listing(self) -> BatchStatisticsListing:
         """The listing a :class:`~eoclient.monitor.JobMonitor` reads this request's status from."""
         return BatchStatisticsListing(self._ctx.transport)
+
+    # -- what it delivered (Job.outputs / results / download) --------------------------
+
+    async def plan(self) -> StatisticsPlan:
+        """Where this request writes, read from its record (one GET if none was read yet)."""
+        return statistics_plan(self.last if self.last is not None else await self._get())
+
+    async def outputs(
+        self, job: Job[Any], *, grace: float | None, timeout: float | None
+    ) -> AsyncGenerator[Output, None]:
+        """Each feature's JSON object as it appears (``Output.feature`` = its ``<ID>`` or ``<IDENTIFIER>``).
+
+        The number of features is not known: the iterator ends at the first
+        listing after the end of the job that finds nothing new.
+        """
+        plan = await self.plan()
+        stores = self.stores = self.stores or Stores(self._ctx)
+        async with aclosing(
+            follow(job, stores, (plan.layout,), plan.describe, grace=grace, timeout=timeout)
+        ) as found:
+            async for out in found:
+                yield out
+
+    async def results(
+        self, job: Job[Any], *, grace: float | None, timeout: float | None
+    ) -> AsyncGenerator[FeatureStatistics, None]:
+        """Each feature's statistics, read and decoded as its object appears."""
+        async with aclosing(self.outputs(job, grace=grace, timeout=timeout)) as found:
+            async for out in found:
+                yield await feature_statistics(out)
 
 
 def _resume(ctx: ServiceContext[Any], job_id: str, data: Mapping[str, Any]) -> BatchStatisticsJob:

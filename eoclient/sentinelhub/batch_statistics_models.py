@@ -29,6 +29,7 @@ Example (the documentation's request)::
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -47,10 +48,12 @@ from eoclient.sentinelhub.statistics_models import (
     LAST_INTERVAL_BEHAVIORS,
     CalculationDefinition,
     StatisticsAggregation,
+    StatisticsResponse,
     check_calculations,
     parse_duration,
 )
 from eoclient.sentinelhub.storage import ObjectStorage, check_storage
+from eoclient.storage.outputs import Output
 
 __all__ = [
     "OUTPUT_PLACEHOLDERS",
@@ -60,6 +63,7 @@ __all__ = [
     "BatchStatisticsRequest",
     "BatchStatisticsStatus",
     "BatchStatisticsTask",
+    "FeatureStatistics",
     "prepare_batch_statistics_request",
 ]
 
@@ -121,6 +125,30 @@ class BatchStatisticsTask(BatchStatisticsStatus):
     domain_account_id: str | None = None
     project_id: str | None = None
     workspace_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureStatistics:
+    """The statistics of one feature, as the request delivered them (``job.results()``).
+
+    ``feature_id`` and ``identifier`` are the feature's ``id`` and
+    ``identifier`` as its object's key gives them (``<ID>``,
+    ``<IDENTIFIER>``; ``None`` when the key does not hold it); ``output``
+    is the object (bucket, key, size, checksum); ``statistics`` its
+    content, the Statistical API's answer for that feature — the same
+    model ``sh.statistics`` returns (``processing_units`` is ``None``: the
+    service reports the cost of the whole request).
+    """
+
+    feature_id: str | None
+    identifier: str | None
+    output: Output
+    statistics: StatisticsResponse
+
+    @property
+    def feature(self) -> str | None:
+        """The feature's ``id``, else its ``identifier``."""
+        return self.feature_id if self.feature_id is not None else self.identifier
 
 
 def _check_data(data: list[InputData] | None, field: str) -> None:

@@ -101,10 +101,17 @@ class ObjectStore:
         return _backend.translate(exc, bucket=self.bucket, key=full, doing=doing)
 
     async def list(self, prefix: str = "") -> AsyncIterator[StoredObject]:
-        """Every object under ``prefix``, in key order; pages are fetched as the loop needs them."""
+        """Every object whose key starts with ``prefix``, in key order; pages are fetched as needed.
+
+        ``prefix`` may end inside a name (``"tile-1"`` finds ``tile-1/a`` and ``tile-10/a``).
+        """
+        # obstore lists whole path segments: a prefix ending inside a name is its folder, filtered.
+        folder, _, rest = prefix.rpartition("/") if not prefix.endswith("/") else (prefix, "", "")
         try:
-            async for page in self._ob.list(self._store, prefix or None, chunk_size=1000):
+            async for page in self._ob.list(self._store, folder or None, chunk_size=1000):
                 for meta in page:
+                    if rest and not meta["path"].startswith(prefix):
+                        continue
                     yield StoredObject.from_meta(meta)
         except Exception as exc:
             raise self._error(exc, prefix, "list") from None

@@ -104,7 +104,8 @@ async def test_async_and_batch_statistics_bodies_match_the_openapi(eo_emulator: 
     async with client(eo_emulator) as sh:
         # Async Process: a docs-style dict, a typed model, every delivery flavour.
         jobs = [
-            await sh.async_process.create(async_dict(), delivery="s3://my-bucket/async"),
+            # read=False: this test is about the bodies; reading the outputs is tested elsewhere.
+            await sh.async_process.create(async_dict(), delivery="s3://my-bucket/async", read=False),
             await sh.async_process.create(
                 async_dict(),
                 delivery=ObjectStorage.from_s3(
@@ -113,6 +114,7 @@ async def test_async_and_batch_statistics_bodies_match_the_openapi(eo_emulator: 
                     secret_access_key=Secret("contract-secret-access-key-0002"),
                     region="eu-central-1",
                 ),
+                read=False,
             ),
             await sh.async_process.create(
                 AsyncProcessRequest(
@@ -138,7 +140,8 @@ async def test_async_and_batch_statistics_bodies_match_the_openapi(eo_emulator: 
                             "gs://my-bucket/async", credentials="eyJ0eXBlIjogInNlcnZpY2UifQ=="
                         ),
                     ),
-                )
+                ),
+                read=False,
             ),
         ]
         for job in jobs:

@@ -88,8 +88,10 @@ async def test_create_watch_and_result(eo_emulator: Emulator, sh: SentinelHub) -
     assert delivery.request_id == job.id
     assert delivery.url == "s3://my-bucket/async"
     assert delivery.outputs == {"default": f"s3://my-bucket/async/{job.id}/default.tif"}
-    assert delivery.verified is False  # nobody looked into the bucket
-    assert delivery.outputs["default"] in async_store(eo_emulator.state).delivered()
+    assert delivery.verified is True  # the job read the bucket
+    [found] = delivery.objects
+    assert found.url == delivery.outputs["default"] and found.output == "default"
+    assert found.size == async_store(eo_emulator.state).delivered()[found.url]
     # The status endpoint forgets a finished request, as the OpenAPI document says.
     assert await sh.async_process.status(job.id) is None
 
@@ -119,11 +121,11 @@ async def test_failed_request_is_found_by_the_verify_hook(eo_emulator: Emulator,
     assert job.status is not None and job.status.state is JobState.FAILED
 
 
-async def test_failure_is_invisible_without_verify(eo_emulator: Emulator, sh: SentinelHub) -> None:
-    """The API answers 404 after success and failure alike: without a bucket check both 'finish'."""
-    job = await sh.async_process.create(request(), delivery="s3://fail-bucket/async")
+async def test_failure_is_invisible_without_reading(eo_emulator: Emulator, sh: SentinelHub) -> None:
+    """The API answers 404 after success and failure alike: without reading the bucket both 'finish'."""
+    job = await sh.async_process.create(request(), delivery="s3://fail-bucket/async", read=False)
     delivery = await job
-    assert delivery.verified is False
+    assert delivery.verified is False and delivery.objects == ()
     assert delivery.outputs["default"] not in async_store(eo_emulator.state).delivered()
 
 

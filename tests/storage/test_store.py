@@ -56,6 +56,24 @@ async def test_a_store_on_a_prefix_sees_keys_relative_to_it(s3: Any, bucket: str
     assert store.url("tile-1/B04.tif") == f"s3://{bucket}/batch/req-1/tile-1/B04.tif"
 
 
+async def test_a_prefix_may_end_inside_a_name(s3: Any, bucket: str, store: ObjectStore) -> None:
+    # S3 prefixes are plain text; obstore lists whole path segments, so eoclient filters a folder.
+    for key in ("out/tile-1/a.tif", "out/tile-10/a.tif", "out/tile-2/a.tif", "out/tile-1.tif", "outside.tif"):
+        put(s3, bucket, key, b"x")
+    assert [o.key async for o in store.list("out/tile-1")] == [
+        "out/tile-1.tif",
+        "out/tile-1/a.tif",
+        "out/tile-10/a.tif",
+    ]
+    assert [o.key async for o in store.list("out")] == [
+        "out/tile-1.tif",
+        "out/tile-1/a.tif",
+        "out/tile-10/a.tif",
+        "out/tile-2/a.tif",
+        "outside.tif",  # as S3 means it: a prefix is text, not a folder
+    ]
+
+
 async def test_not_found_is_typed_with_bucket_and_key(s3: Any, bucket: str, store: ObjectStore) -> None:
     with pytest.raises(ObjectNotFoundError) as info:
         await store.read("missing.tif")
