@@ -31,6 +31,7 @@ from eoclient.bulk import Failure
 from eoclient.emulator import Emulator
 from eoclient.emulator.clients import sentinelhub_client, spaceknow_client
 from eoclient.errors import JobCancelledError, JobFailedError
+from eoclient.sentinelhub.statistics_models import OutputStatistics
 
 __all__ = ["run_demo"]
 
@@ -57,6 +58,8 @@ function evaluatePixel(s) { return {ndvi: [(s.B08 - s.B04) / (s.B08 + s.B04)], d
 # A bug the service finds only while processing: `fail` is not defined.
 BROKEN_NDVI: Final = NDVI.replace("evaluatePixel(s) {", "evaluatePixel(s) { fail();")
 ROLE: Final = "arn:aws:iam::123456789012:role/eoclient-demo"  # a role, not keys: nothing secret to print
+_NO_BANDS: Final = OutputStatistics()
+_SHOWN_FEATURES: Final = 3
 SUMMER: Final = {"from": "2023-06-01T00:00:00Z", "to": "2023-08-31T23:59:59Z"}
 S2: Final = [{"type": "sentinel-2-l2a", "dataFilter": {"timeRange": SUMMER, "mosaickingOrder": "leastCC"}}]
 
@@ -191,14 +194,50 @@ def _batch_done(task: Any) -> dict[str, Any]:
 
 
 def _async_done(delivery: Any) -> dict[str, Any]:
-    return {"outputs": sorted(delivery.outputs.values())}
+    """Where the outputs are; once read from the bucket (the s3 extra), what is there."""
+    done: dict[str, Any] = {"outputs": sorted(delivery.outputs.values()), "verified": delivery.verified}
+    if delivery.objects:
+        done["bytes"] = sum(obj.size for obj in delivery.objects)
+    return done
+
+
+async def _features(name: str, job: Job[Any], emit: Emit, results: dict[str, Any]) -> None:
+    """Each field's statistics, read from the bucket as the service writes them (while it runs).
+
+    The first few are printed as they come; then how many, and their mean NDVI.
+    """
+    means: list[float] = []
+    count = 0
+    async for feature in job.results():
+        count += 1
+        stats = feature.statistics
+        ndvi = [
+            band.stats.mean
+            for interval in stats.data
+            for band in (interval.outputs.get("ndvi") or _NO_BANDS).bands.values()
+            if band.stats is not None and band.stats.mean is not None
+        ]
+        mean = round(sum(ndvi) / len(ndvi), 3) if ndvi else None
+        if mean is not None:
+            means.append(mean)
+        if count <= _SHOWN_FEATURES:
+            emit("job.feature", job=name, feature=feature.feature, intervals=len(stats.data), mean_ndvi=mean)
+    results.setdefault(name, {})["features"] = len(means)
+    emit(
+        "job.features",
+        job=name,
+        features=len(means),
+        mean_ndvi=round(sum(means) / len(means), 3) if means else None,
+    )
 
 
 def _kraken_done(released: Any) -> dict[str, Any]:
     return {"map_id": released.map_id, "tiles": len(released.tiles)}
 
 
-async def _submit(sh: SentinelHub, sk: SpaceKnow, scene_id: str, emit: Emit) -> dict[str, Job[Any]]:
+async def _submit(
+    sh: SentinelHub, sk: SpaceKnow, scene_id: str, emit: Emit, *, read: bool
+) -> dict[str, Job[Any]]:
     """Start every job, one after the other (their ids are then the same on every run of a seed).
 
     The request to be stopped comes last, so that nothing runs between its start and its stop.
@@ -206,7 +245,7 @@ async def _submit(sh: SentinelHub, sk: SpaceKnow, scene_id: str, emit: Emit) -> 
     stats = _batch_statistics_request
     jobs: dict[str, Job[Any]] = {
         "batch": await sh.batch.run(_batch_request("Summer true colour over Prague")),
-        "async-process": await sh.async_process.create(_async_request()),
+        "async-process": await sh.async_process.create(_async_request(), read=read),
         "batch-statistics": await sh.batch_statistics.create(stats(NDVI, "fields"), start=True),
         "broken-evalscript": await sh.batch_statistics.create(stats(BROKEN_NDVI, "parcels"), start=True),
         "kraken": await sk.kraken.release(["trees"], [scene_id], AOI),
@@ -217,15 +256,23 @@ async def _submit(sh: SentinelHub, sk: SpaceKnow, scene_id: str, emit: Emit) -> 
     return jobs
 
 
-async def _resumed(
-    emu: Emulator, token: str, emit: Emit, results: dict[str, Any], make: Callable[..., SentinelHub]
+async def _resumed(  # noqa: PLR0917 - private, called from one place
+    emu: Emulator,
+    token: str,
+    emit: Emit,
+    results: dict[str, Any],
+    make: Callable[..., SentinelHub],
+    read: bool,
 ) -> None:
     """Follow a job from its resume token in a client of its own, as another process would."""
     async with make(emu) as other:
         job = other.resume_job(token)
-        await _follow(
-            "batch-statistics", job, lambda task: {**_batch_done(task), "resumed": True}, emit, results
-        )
+        async with anyio.create_task_group() as tg:
+            if read:
+                tg.start_soon(_features, "batch-statistics", job, emit, results)
+            await _follow(
+                "batch-statistics", job, lambda task: {**_batch_done(task), "resumed": True}, emit, results
+            )
 
 
 # -- synchronous APIs, meanwhile --------------------------------------------------------------------
@@ -375,7 +422,8 @@ async def run_demo(
             _misbehave(emu)
 
             items, scene_id, spaceknow = await _searches(sh, sk, emit)
-            jobs = await _submit(sh, sk, scene_id, emit)
+            read = _can_read_stores(emit)
+            jobs = await _submit(sh, sk, scene_id, emit, read=read)
             stopped = jobs.pop("stopped-batch")  # stopped at once, long before its analysis ends
             emit("job.cancel", job="stopped-batch", service_stopped=await stopped.cancel())
             results: dict[str, Any] = {}
@@ -396,13 +444,13 @@ async def run_demo(
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_stopped, sh, stopped, emit, results)
                 tg.start_soon(_follow, "batch", jobs["batch"], _batch_done, emit, results)
-                if _can_read_stores(emit):
+                if read:
                     tg.start_soon(_delivered, "batch", jobs["batch"], target, emit, results)
                 tg.start_soon(_follow, "async-process", jobs["async-process"], _async_done, emit, results)
                 tg.start_soon(
                     _follow, "broken-evalscript", jobs["broken-evalscript"], _batch_done, emit, results
                 )
-                tg.start_soon(_resumed, emu, token, emit, results, sentinelhub)
+                tg.start_soon(_resumed, emu, token, emit, results, sentinelhub, read)
                 tg.start_soon(kraken)
                 tg.start_soon(side, _render(sh, items, emit, out_dir))
                 tg.start_soon(side, _statistics(sh, emit))
