@@ -326,6 +326,11 @@ class BatchJobStrategy(Generic[R]):
         plan = await self.plan()
         stores = self.stores or Stores(self._ctx)
         self.stores = stores
+        ticks = None
+        if self.surface is LEGACY:  # no progress while PROCESSING: the store is listed at each poll
+            from eoclient.sentinelhub.batch_v1_outputs import processing_ticks  # noqa: PLC0415
+
+            ticks = processing_ticks(job, self._ctx.poll, timeout)
         async with aclosing(
             follow(
                 job,
@@ -335,6 +340,7 @@ class BatchJobStrategy(Generic[R]):
                 missing=plan.missing,
                 grace=grace,
                 timeout=timeout,
+                ticks=ticks,
             )
         ) as found:
             async for out in found:

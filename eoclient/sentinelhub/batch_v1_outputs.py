@@ -45,7 +45,7 @@ from eoclient.sentinelhub.batch_v1_models import BatchTile
 from eoclient.sentinelhub.deliveries import Stores
 from eoclient.storage.outputs import DEFAULT_GRACE, Output, Sweep
 
-__all__ = ["LegacyStrategy", "TileOutputs", "tile_results"]
+__all__ = ["LegacyStrategy", "TileOutputs", "processing_ticks", "tile_results"]
 
 _PAGE: Final = 100
 _BEFORE_TILES: Final = frozenset({"CREATED", "ANALYSING", "ANALYSIS_DONE"})
@@ -148,7 +148,9 @@ class LegacyStrategy(Protocol):
     async def plan(self) -> BatchPlan: ...
 
 
-async def _ticks(job: Job[Any], policy: PollPolicy, timeout: float | None) -> AsyncGenerator[JobStatus, None]:
+async def processing_ticks(
+    job: Job[Any], policy: PollPolicy, timeout: float | None
+) -> AsyncGenerator[JobStatus, None]:
     """Each change of the job's status; while it is PROCESSING, the status again at each poll.
 
     The legacy API reports no progress: a processing request looks the same
@@ -216,7 +218,7 @@ async def tile_results(
         async for out in sweep():
             join.add_output(out)
 
-    async with aclosing(_ticks(job, ctx.poll, timeout)) as ticks:
+    async with aclosing(processing_ticks(job, ctx.poll, timeout)) as ticks:
         async for status in ticks:
             record = strategy.last
             if status.raw not in _BEFORE_TILES and getattr(record, "tile_count", None) is not None:

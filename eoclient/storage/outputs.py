@@ -271,6 +271,7 @@ async def follow(
     grace: float | None = None,
     interval: float = 0.5,
     timeout: float | None = None,
+    ticks: AsyncGenerator[Any, None] | None = None,
 ) -> AsyncGenerator[Output, None]:
     """Every object the job delivers, yielded once, while it runs and after it ends.
 
@@ -285,6 +286,8 @@ async def follow(
     cancelled is listed once more after the service took the request, then
     :class:`~eoclient.errors.JobCancelledError` is raised). ``timeout`` bounds
     the wait for the job's end, as in :meth:`~eoclient.jobs.Job.watch`.
+    ``ticks`` replaces ``job.watch(timeout)`` as the statuses to list at (a
+    job whose status does not change while it delivers is listed at each poll).
 
     ``describe(store, obj, fields, path)`` makes each :class:`Output`; ``path`` is the
     key below the folder all layouts share (prefixed by the bucket when they
@@ -297,7 +300,7 @@ async def follow(
     seen = sweep.seen
 
     try:
-        async with aclosing(job.watch(timeout)) as statuses:
+        async with aclosing(ticks if ticks is not None else job.watch(timeout)) as statuses:
             async for status in statuses:
                 async for out in sweep():
                     yield out

@@ -71,6 +71,22 @@ async def test_tiles_are_joined_with_their_files_while_the_job_runs(eo_emulator:
         assert {t.id: t.cost for t in tiles} == {t.id: t.cost for t in seen}
 
 
+@pytest.mark.eo_emulator(seed=3, clock_speed=20.0)
+async def test_outputs_and_downloads_also_come_while_the_job_runs(
+    eo_emulator: Emulator, tmp_path: Path
+) -> None:
+    # The legacy API shows no progress while PROCESSING: the store is listed at each poll anyway.
+    async with sentinelhub_client(eo_emulator) as sh:
+        job = await sh.batch.v1.run(legacy("outputs while running", bucketName="my-bucket"))
+        during = 0
+        async for got in job.download_each(tmp_path):
+            during += not job.done
+        done = await job
+        assert during > 0, "no file was downloaded before the job ended"
+        assert done.tile_count is not None
+        assert len(list(tmp_path.rglob("*.tif"))) == done.tile_count
+
+
 async def test_tile_ids_in_templates_and_several_outputs_on_a_real_store(s3: Any) -> None:
     bucket = s3.bucket("legacy")
     template = f"s3://{bucket}/out/<requestId>/<tileId>/<outputId>.<format>"
