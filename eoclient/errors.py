@@ -373,6 +373,9 @@ class JobError(EOClientError):
     interrupted can re-attach with :func:`~eoclient.jobs.resume_job`.
     """
 
+    report: Any = None
+    """Raised by :meth:`~eoclient.jobs.Job.download`: the :class:`~eoclient.bulk.BulkReport` of that run."""
+
     def __init__(
         self, message: str, *, job_id: str = "", status: str | None = None, resume_token: str | None = None
     ) -> None:

@@ -42,6 +42,7 @@ from eoclient._redact import scrub
 from eoclient.errors import (
     ClientRateLimitError,
     JobCancelledError,
+    JobError,
     JobFailedError,
     JobTimeoutError,
     UnsupportedOperationError,
@@ -508,18 +509,25 @@ class Job(Generic[T]):
 
             report = await job.download("ndvi/", concurrency=16)
             print(len(report.downloaded), "new files,", len(report.skipped), "already there")
+
+        A job that failed or was cancelled raises once what it delivered is on
+        disk; the error's ``report`` is this run's report.
         """
         from eoclient.bulk import BulkReport, Failure  # noqa: PLC0415 - loads on use
 
         report = BulkReport()
-        async with aclosing(
-            self.download_each(dest, concurrency=concurrency, overwrite=overwrite, grace=grace)
-        ) as outcomes:
-            async for outcome in outcomes:
-                if isinstance(outcome, Failure):
-                    report.failures.append(outcome)
-                else:
-                    report.files.append(outcome)
+        try:
+            async with aclosing(
+                self.download_each(dest, concurrency=concurrency, overwrite=overwrite, grace=grace)
+            ) as outcomes:
+                async for outcome in outcomes:
+                    if isinstance(outcome, Failure):
+                        report.failures.append(outcome)
+                    else:
+                        report.files.append(outcome)
+        except JobError as exc:
+            exc.report = report
+            raise
         return report
 
     async def refresh(self) -> JobStatus:

@@ -11,6 +11,7 @@ import math
 import sys
 import zlib
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -426,6 +427,26 @@ async def test_downloading_a_stopped_job_fetches_what_it_delivered_then_raises(
         # Every file the job delivered is on disk, whole: the job's end does not cut transfers short.
         assert sorted(files_under(tmp_path)) == sorted(k.removeprefix(f"ndvi/{job.id}/") for k in objects)
         assert len(got) == len(objects) and not parts_under(tmp_path)
+
+
+@pytest.mark.eo_emulator(seed=22, clock_speed=1000.0)
+async def test_download_of_a_stopped_job_raises_with_its_report(
+    eo_emulator: Emulator, tmp_path: Path
+) -> None:
+    async with sentinelhub_client(eo_emulator) as sh:
+        job = await sh.batch.run(spec("s3://halt-report/ndvi"))
+        async with aclosing(job.outputs()) as outputs:
+            async for _ in outputs:
+                break  # one tile is there
+        await job.cancel()
+        with pytest.raises(JobCancelledError) as caught:
+            await job.download(tmp_path)
+        report = caught.value.report
+        objects = await stored(sh, "halt-report", f"ndvi/{job.id}/")
+        assert report is not None and report.ok and len(report.downloaded) == len(objects) > 0
+        assert sorted(p.relative_to(tmp_path).as_posix() for p in (f.path for f in report.files)) == sorted(
+            files_under(tmp_path)
+        )
 
 
 @pytest.mark.eo_emulator(seed=21, clock_speed=1000.0)
