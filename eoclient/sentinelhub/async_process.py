@@ -89,7 +89,7 @@ from eoclient.sentinelhub.async_process_models import (
 from eoclient.sentinelhub.byoc_models import uuid_id
 from eoclient.sentinelhub.data_collections import check_deployment
 from eoclient.sentinelhub.deliveries import Stores, readable
-from eoclient.storage.outputs import DEFAULT_GRACE, Layout, Output, common_root, follow, output_of
+from eoclient.storage.outputs import DEFAULT_GRACE, Layout, Output, Sweep, follow, output_of
 from eoclient.storage.store import ObjectStore, StoredObject
 
 __all__ = ["ASYNC_PROCESS_PATH", "KIND", "AsyncProcess", "AsyncProcessJob", "Verify"]
@@ -250,21 +250,8 @@ class AsyncProcessJob:
 
     async def _look(self) -> dict[str, Output]:
         """The expected outputs in the store now, by response identifier."""
-        layouts = self._layouts()
-        root = common_root(list(layouts.values()))
-        found: dict[str, Output] = {}
-        for ident, layout in layouts.items():
-            store = self.stores(layout.bucket)
-            async for obj in store.list(layout.root):  # by folder: obstore lists whole segments
-                fields = layout.match(obj.key)
-                out = (
-                    None
-                    if fields is None
-                    else self._describe(store, obj, fields, _relative(layout, obj.key, root))
-                )
-                if out is not None:
-                    found[ident] = out
-        return found
+        sweep = Sweep(self.stores, list(self._layouts().values()), self._describe)
+        return {out.output: out async for out in sweep() if out.output is not None}
 
     def _describe(
         self, store: ObjectStore, obj: StoredObject, fields: Mapping[str, str], path: str
@@ -340,10 +327,6 @@ class AsyncProcessJob:
     ) -> AsyncGenerator[Any, None]:
         """The delivered outputs (see :meth:`outputs`)."""
         return self.outputs(job, grace=grace, timeout=timeout)
-
-
-def _relative(layout: Layout, key: str, root: str | None) -> str:
-    return key[len(root) :] if root is not None else f"{layout.bucket}/{key}"
 
 
 def _resume(ctx: ServiceContext[Any], job_id: str, data: Mapping[str, Any]) -> AsyncProcessJob:
