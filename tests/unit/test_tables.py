@@ -13,8 +13,11 @@ import pytest
 
 from eoclient._models import from_wire
 from eoclient.errors import ConfigurationError, ValidationError
+from eoclient.geo import as_geojson
 from eoclient.sentinelhub.batch_statistics_models import FeatureStatistics
+from eoclient.sentinelhub.catalog_models import Item
 from eoclient.sentinelhub.statistics_models import StatisticsResponse
+from eoclient.spaceknow.imagery_models import Scene
 from eoclient.storage.outputs import Output
 from eoclient.tables import frame_of, histogram_frame, percentile_name, statistics_frame
 
@@ -286,3 +289,43 @@ def test_import_eoclient_does_not_import_pandas_or_pystac() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- GeoJSON Features: catalog items and SpaceKnow scenes alike ----------------------------
+
+SQUARE = {"type": "Polygon", "coordinates": [[[14.0, 46.0], [14.1, 46.0], [14.1, 46.1], [14.0, 46.0]]]}
+
+
+def test_item_feature_carries_bbox_and_collection_only_when_known() -> None:
+    item = from_wire(
+        {"id": "a", "geometry": SQUARE, "bbox": [14.0, 46.0, 14.1, 46.1], "collection": "c"},
+        Item,
+    )
+    assert item.__geo_interface__ == {
+        "type": "Feature",
+        "id": "a",
+        "geometry": SQUARE,
+        "bbox": [14.0, 46.0, 14.1, 46.1],
+        "collection": "c",
+        "properties": {},
+    }
+    bare = from_wire({"id": "b"}, Item).__geo_interface__
+    assert bare == {"type": "Feature", "id": "b", "geometry": None, "properties": {}}
+
+
+def test_scene_feature_is_json_ready_and_without_footprint_has_no_geometry() -> None:
+    scene = from_wire(
+        {"sceneId": "s1", "provider": "pl", "datetime": "2020-01-02 03:04:05", "bands": [{"names": ["r"]}]},
+        Scene,
+    )
+    feature = scene.__geo_interface__
+    assert feature["geometry"] is None and feature["id"] == "s1"
+    assert feature["properties"] == {
+        "sceneId": "s1",
+        "provider": "pl",
+        "datetime": "2020-01-02T03:04:05Z",
+        "bands": [{"names": ["r"]}],
+    }
+    # A scene without footprint is not an area: refused by name, not sent.
+    with pytest.raises(ValidationError):
+        as_geojson(scene, field="extent")
