@@ -11,9 +11,9 @@ maps -1..1 to 0..255); UINT16 x 10000 (an index -1..1 to 0..10000); INT16 and
 INT8 signed around 0 (an index x 10000 / x 127, other bands a signed anomaly);
 a mask is 0/1 in every type.
 
-Levels become samples through lookup tables at C speed: 8-bit samples take
-the level's high byte through ``bytes.translate``, wider ones map all 16 bits
-through a cached table of packed samples.
+Levels become samples through lookup tables: 8-bit samples take the level's
+high byte through ``bytes.translate``, wider ones map all 16 bits through a
+cached table of values that ``struct`` packs a row at a time.
 
 GeoTIFFs are little-endian, one uncompressed strip that ends the file (its
 size is known before a pixel is computed, so big images stream with an exact
@@ -104,16 +104,15 @@ def _byte_table(kind: str, sample_type: str, band: int) -> bytes:
 
 
 @lru_cache(maxsize=16)
-def _wide_table(kind: str, sample_type: str, band: int) -> list[bytes]:
-    """For 16/32-bit samples: the packed little-endian sample of each 16-bit level."""
-    code = SAMPLE_FORMATS[sample_type][2]
-    size = SAMPLE_FORMATS[sample_type][0]
+def _wide_table(kind: str, sample_type: str, band: int) -> list[float] | list[int]:
+    """For 16/32-bit samples: the sample of each 16-bit level."""
     values = [value_of(kind, sample_type, band, level) for level in range(65536)]
-    packed = array(code, [int(v) for v in values] if code != "f" else values)
-    if _BIG_ENDIAN:  # pragma: no cover
-        packed.byteswap()
-    data = packed.tobytes()
-    return [data[i : i + size] for i in range(0, len(data), size)]
+    return values if sample_type == "FLOAT32" else [int(v) for v in values]
+
+
+@lru_cache(maxsize=64)
+def _packer(width: int, code: str) -> struct.Struct:
+    return struct.Struct(f"<{width}{code}")
 
 
 def _levels(row: bytes) -> array[int]:
@@ -161,24 +160,23 @@ class Raster:
         tables = [
             (_byte_table if narrow else _wide_table)(self.kinds[b], self.sample_type, b) for b in chosen
         ]
+        packer = _packer(width, SAMPLE_FORMATS[self.sample_type][2])
         for levels in level_rows(self.grid, self.landscape, chosen):
             if len(chosen) == 1:
-                yield self._encode(levels[0], tables[0], narrow)
+                yield self._encode(levels[0], tables[0], packer)
                 continue
             out = bytearray(width * stride)
             for i, (level_row, table) in enumerate(zip(levels, tables, strict=True)):
-                samples = self._encode(level_row, table, narrow)
+                samples = self._encode(level_row, table, packer)
                 for k in range(size):
                     out[i * size + k :: stride] = samples[k::size]
             yield bytes(out)
 
     @staticmethod
-    def _encode(level_row: bytes, table: bytes | list[bytes], narrow: bool) -> bytes:
-        if narrow:
-            assert isinstance(table, bytes)
+    def _encode(level_row: bytes, table: bytes | list[float] | list[int], packer: struct.Struct) -> bytes:
+        if isinstance(table, bytes):
             return level_row[1::2].translate(table)  # the high byte of each little-endian level
-        assert isinstance(table, list)
-        return b"".join(map(table.__getitem__, _levels(level_row)))
+        return packer.pack(*map(table.__getitem__, _levels(level_row)))
 
 
 # -- GeoTIFF ----------------------------------------------------------------------------------------------
