@@ -63,6 +63,7 @@ _PROFILES: Final = ((0.03, 0.30), (0.05, 0.30), (0.03, 0.20), (0.12, 0.50))
 _MASK_Z: Final = -1.65  # levels this many sigmas below the mean are "no data" (~5 %)
 _CONTRAST: Final = 1.6
 _BIG_ENDIAN: Final = sys.byteorder == "big"
+_DROP: Final = 4  # wide samples come from a level's top 12 bits: 4096-entry tables, quick to build
 
 
 def value_of(kind: str, sample_type: str, band: int, level: int) -> float:
@@ -103,11 +104,16 @@ def _byte_table(kind: str, sample_type: str, band: int) -> bytes:
     )
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=32)
 def _wide_table(kind: str, sample_type: str, band: int) -> list[float] | list[int]:
-    """For 16/32-bit samples: the sample of each 16-bit level."""
-    values = [value_of(kind, sample_type, band, level) for level in range(65536)]
+    """For 16/32-bit samples: the sample of each 12-bit level (the level's top 12 bits)."""
+    values = [value_of(kind, sample_type, band, (top << _DROP) + (1 << _DROP) // 2) for top in range(4096)]
     return values if sample_type == "FLOAT32" else [int(v) for v in values]
+
+
+@lru_cache(maxsize=8)
+def _top_mask(width: int) -> int:
+    return int.from_bytes(b"\xff\x0f" * width, "little")
 
 
 @lru_cache(maxsize=64)
@@ -116,7 +122,10 @@ def _packer(width: int, code: str) -> struct.Struct:
 
 
 def _levels(row: bytes) -> array[int]:
-    out = array("H", row)
+    """A row's levels without their low bits (shifting the packed row shifts every lane at once)."""
+    width = len(row) // 2
+    top = (int.from_bytes(row, "little") >> _DROP) & _top_mask(width)
+    out = array("H", top.to_bytes(len(row), "little"))
     if _BIG_ENDIAN:  # pragma: no cover - level rows are little-endian
         out.byteswap()
     return out
