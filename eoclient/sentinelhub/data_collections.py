@@ -35,7 +35,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Final, Protocol
+from typing import Any, ClassVar, Final, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 from eoclient.errors import ValidationError
@@ -440,7 +440,7 @@ def resumed_deployment(transport: Deployments, data: Mapping[str, Any]) -> Deplo
 
 def _unreachable(url: str, base_url: str) -> str:
     return (
-        f"this client (base_url={base_url!r}) does not reach the deployment {url}: give it "
+        f"this client (base_url={base_url!r}) does not reach {url}: give it "
         f"deployments={{{url!r}: <URL>}} (Sentinel Hub's own deployments are reached by default "
         "when base_url is one of them), or define_from() the collection for your deployment"
     )
@@ -473,35 +473,45 @@ def deployment_map(base_url: str, given: Mapping[str, str] | None, *, routing: b
     return found
 
 
-def _home_of(kind: Any) -> tuple[str | None, bool]:
-    """``(service_url, given as a DataCollection)`` of a ``type``; a string by the built-in catalogue."""
+class _Home(NamedTuple):
+    """Where one collection of a request lives, and what an error about it names."""
+
+    field: str
+    url: str | None
+    explicit: bool  # given as a DataCollection (else a string: sent as written where not routable)
+    label: str
+
+
+def _home_of(field_name: str, kind: Any) -> _Home:
+    """Where a ``type`` lives: a DataCollection's ``service_url``; a string's by the built-in catalogue."""
     if isinstance(kind, DataCollection):
-        return kind.service_url, True
-    if isinstance(kind, str):
-        return _BUILTIN_HOMES.get(kind), False
-    return None, False
+        return _Home(field_name, kind.service_url, True, f"{kind.name} ({kind.api_id})")
+    home = _BUILTIN_HOMES.get(kind) if isinstance(kind, str) else None
+    return _Home(field_name, home, False, repr(kind))
 
 
-def _route(homes: Sequence[tuple[str, str | None, bool]], transport: Deployments) -> Deployment | None:
-    """The one deployment that serves every ``(field, service_url, explicit)``; see :func:`route_request`."""
+def _route(homes: Sequence[_Home], transport: Deployments) -> Deployment | None:
+    """The one deployment that serves every collection of ``homes``; see :func:`route_request`."""
     chosen: Deployment | None = None
-    chosen_url: str | None = None
-    for field_name, url, explicit in homes:
-        if url is None:
+    first: _Home | None = None
+    for home in homes:
+        if home.url is None:
             continue  # served anywhere: goes with the others
         try:
-            deployment = resolve_deployment(transport, url, field=field_name)
-        except ValidationError:
-            if explicit:
-                raise
-            continue  # a type written as a string is sent as written where it cannot be routed
-        if chosen_url is None:
-            chosen, chosen_url = deployment, url
-        elif not _same_deployment(chosen_url, url):
+            deployment = resolve_deployment(transport, home.url, field=home.field)
+        except ValidationError as exc:
+            if not home.explicit:
+                continue  # a type written as a string is sent as written where it cannot be routed
             raise ValidationError(
-                field_name,
-                f"is served by {url}, another deployment than the request's other collections "
-                f"({chosen_url}): one request reads collections of one deployment",
+                home.field, f"{home.label} is served by {home.url}; {exc.message}"
+            ) from None
+        if first is None or first.url is None:
+            chosen, first = deployment, home
+        elif not _same_deployment(first.url, home.url):
+            raise ValidationError(
+                home.field,
+                f"{home.label} is served by {home.url}, {first.label} by {first.url}: "
+                "one request reads the collections of one deployment",
             )
     return chosen
 
@@ -517,10 +527,7 @@ def route_request(request: Any, transport: Deployments, *, prefix: str = "") -> 
     client does not reach, raise :class:`~eoclient.errors.ValidationError`
     naming ``<prefix>input.data[i].type``.
     """
-    homes: list[tuple[str, str | None, bool]] = []
-    for i, kind in _data_types(request):
-        url, explicit = _home_of(kind)
-        homes.append((f"{prefix}input.data[{i}].type", url, explicit))
+    homes = [_home_of(f"{prefix}input.data[{i}].type", kind) for i, kind in _data_types(request)]
     return _route(homes, transport)
 
 
@@ -538,13 +545,13 @@ def route_collections(
         if isinstance(collections, Sequence) and not isinstance(collections, str | bytes)
         else [collections]
     )
-    homes: list[tuple[str, str | None, bool]] = []
+    homes: list[_Home] = []
     for i, value in enumerate(values):
         where = field if len(values) == 1 else f"{field}[{i}]"
         if isinstance(value, DataCollection):
-            homes.append((where, value.service_url, True))
+            homes.append(_home_of(where, value))
         elif isinstance(value, str):
-            homes.append((where, _BUILTIN_CATALOG_HOMES.get(value), False))
+            homes.append(_Home(where, _BUILTIN_CATALOG_HOMES.get(value), False, repr(value)))
     return _route(homes, transport)
 
 
