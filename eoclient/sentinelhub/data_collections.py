@@ -75,11 +75,13 @@ class Band:
 
     ``units[i]`` comes as ``sample_types[i]`` (``("REFLECTANCE", "DN")`` with
     ``("FLOAT32", "UINT16")`` for Sentinel-2); both are empty where unknown.
+    ``resolution``: the native pixel size in metres (``None`` where not listed).
     """
 
     name: str
     units: tuple[str, ...] = ()
     sample_types: tuple[str, ...] = ()
+    resolution: float | None = None
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -118,10 +120,23 @@ class DataCollection:
     SENTINEL1: ClassVar[DataCollection]
     SENTINEL1_IW: ClassVar[DataCollection]
     SENTINEL1_EW: ClassVar[DataCollection]
+    SENTINEL1_IW_ASC: ClassVar[DataCollection]
+    SENTINEL1_IW_DES: ClassVar[DataCollection]
+    SENTINEL1_EW_ASC: ClassVar[DataCollection]
+    SENTINEL1_EW_DES: ClassVar[DataCollection]
+    SENTINEL1_EW_SH: ClassVar[DataCollection]
+    SENTINEL1_EW_SH_ASC: ClassVar[DataCollection]
+    SENTINEL1_EW_SH_DES: ClassVar[DataCollection]
     DEM: ClassVar[DataCollection]
     DEM_MAPZEN: ClassVar[DataCollection]
     DEM_COPERNICUS_30: ClassVar[DataCollection]
     DEM_COPERNICUS_90: ClassVar[DataCollection]
+    LANDSAT8_L1C: ClassVar[DataCollection]
+    LANDSAT_MSS_L1: ClassVar[DataCollection]
+    LANDSAT_TM_L1: ClassVar[DataCollection]
+    LANDSAT_TM_L2: ClassVar[DataCollection]
+    LANDSAT_ETM_L1: ClassVar[DataCollection]
+    LANDSAT_ETM_L2: ClassVar[DataCollection]
     LANDSAT_OT_L1: ClassVar[DataCollection]
     LANDSAT_OT_L2: ClassVar[DataCollection]
     MODIS: ClassVar[DataCollection]
@@ -645,8 +660,10 @@ _FLOAT: Final = ((), ("FLOAT32",))
 _UNKNOWN: Final = ((), ())
 
 
-def _bands(names: str, kind: tuple[tuple[str, ...], tuple[str, ...]]) -> tuple[Band, ...]:
-    return tuple(Band(n, kind[0], kind[1]) for n in names.split())
+def _bands(
+    names: str, kind: tuple[tuple[str, ...], tuple[str, ...]], resolution: float | None = None
+) -> tuple[Band, ...]:
+    return tuple(Band(n, kind[0], kind[1], resolution) for n in names.split())
 
 
 _DATA_MASK: Final = _bands("dataMask", _DN8)
@@ -690,20 +707,42 @@ DataCollection.SENTINEL2_L2A = DataCollection.define(
 _S1_BANDS: Final = _bands("VV VH HH HV", _LINEAR_POWER)
 
 
-def _sentinel1(name: str, mode: str | None) -> DataCollection:
+def _sentinel1(
+    name: str,
+    mode: str | None,
+    *,
+    polarization: str | None = None,
+    orbit: str | None = None,
+    bands: tuple[Band, ...] = _S1_BANDS,
+) -> DataCollection:
+    wanted = {"acquisitionMode": mode, "polarization": polarization, "orbitDirection": orbit}
+    data_filter = {k: v for k, v in wanted.items() if v is not None}
     return DataCollection.define(
         name,
         "sentinel-1-grd",
         catalog_id="sentinel-1-grd",
-        bands=_S1_BANDS,
+        bands=bands,
         metabands=_S1_META,
-        data_filter={"acquisitionMode": mode} if mode else None,
+        data_filter=data_filter or None,
     )
 
 
 DataCollection.SENTINEL1 = _sentinel1("SENTINEL1", None)
 DataCollection.SENTINEL1_IW = _sentinel1("SENTINEL1_IW", "IW")
 DataCollection.SENTINEL1_EW = _sentinel1("SENTINEL1_EW", "EW")
+# One orbit direction (the S1Filtering orbitDirection); EW_SH: single HH polarization.
+DataCollection.SENTINEL1_IW_ASC = _sentinel1("SENTINEL1_IW_ASC", "IW", orbit="ASCENDING")
+DataCollection.SENTINEL1_IW_DES = _sentinel1("SENTINEL1_IW_DES", "IW", orbit="DESCENDING")
+DataCollection.SENTINEL1_EW_ASC = _sentinel1("SENTINEL1_EW_ASC", "EW", orbit="ASCENDING")
+DataCollection.SENTINEL1_EW_DES = _sentinel1("SENTINEL1_EW_DES", "EW", orbit="DESCENDING")
+_S1_HH: Final = _bands("HH", _LINEAR_POWER)
+DataCollection.SENTINEL1_EW_SH = _sentinel1("SENTINEL1_EW_SH", "EW", polarization="SH", bands=_S1_HH)
+DataCollection.SENTINEL1_EW_SH_ASC = _sentinel1(
+    "SENTINEL1_EW_SH_ASC", "EW", polarization="SH", orbit="ASCENDING", bands=_S1_HH
+)
+DataCollection.SENTINEL1_EW_SH_DES = _sentinel1(
+    "SENTINEL1_EW_SH_DES", "EW", polarization="SH", orbit="DESCENDING", bands=_S1_HH
+)
 
 
 def _dem(name: str, instance: str | None) -> DataCollection:
@@ -720,6 +759,90 @@ DataCollection.DEM = _dem("DEM", None)
 DataCollection.DEM_MAPZEN = _dem("DEM_MAPZEN", "MAPZEN")
 DataCollection.DEM_COPERNICUS_30 = _dem("DEM_COPERNICUS_30", "COPERNICUS_30")
 DataCollection.DEM_COPERNICUS_90 = _dem("DEM_COPERNICUS_90", "COPERNICUS_90")
+# Landsat Collection 2 before Landsat 8 (docs: "Landsat 1-5 MSS L1", "Landsat 4-5 TM L1/L2",
+# "Landsat 7 ETM+ L1/L2"), all on US-West. Optical bands read as reflectance (or DN), thermal ones
+# as kelvin; 30 m pixels (MSS: 60 m; thermal bands are resampled to 30 m, ETM+ B08 is 15 m).
+_LANDSAT_ANGLES: Final = _bands("VAA VZA SAA SZA", _DEGREES, 30.0)
+_LANDSAT_L1_QA: Final = _bands("BQA QA_RADSAT", _UNKNOWN, 30.0)
+_LANDSAT_L2_QA: Final = _bands(
+    "ST_QA ST_TRAD ST_URAD ST_DRAD ST_ATRAN ST_EMIS ST_EMSD ST_CDIST BQA QA_RADSAT", _UNKNOWN, 30.0
+)
+
+
+def _landsat(name: str, api_id: str, bands: tuple[Band, ...], metabands: tuple[Band, ...]) -> DataCollection:
+    return DataCollection.define(
+        name,
+        api_id,
+        catalog_id=api_id,
+        service_url=USWEST_URL,
+        bands=bands,
+        metabands=(*metabands, *_DATA_MASK),
+        has_cloud_coverage=True,
+    )
+
+
+DataCollection.LANDSAT_MSS_L1 = _landsat(
+    "LANDSAT_MSS_L1",
+    "landsat-mss-l1",
+    _bands("B01 B02 B03 B04", _REFLECTANCE, 60.0),
+    (*_bands("BQA QA_RADSAT", _UNKNOWN, 60.0), *_bands("VAA VZA SAA SZA", _DEGREES, 60.0)),
+)
+DataCollection.LANDSAT_TM_L1 = _landsat(
+    "LANDSAT_TM_L1",
+    "landsat-tm-l1",
+    (
+        *_bands("B01 B02 B03 B04 B05", _REFLECTANCE, 30.0),
+        *_bands("B06", _KELVIN, 30.0),
+        *_bands("B07", _REFLECTANCE, 30.0),
+    ),
+    (*_LANDSAT_L1_QA, *_LANDSAT_ANGLES),
+)
+DataCollection.LANDSAT_TM_L2 = _landsat(
+    "LANDSAT_TM_L2",
+    "landsat-tm-l2",
+    (
+        *_bands("B01 B02 B03 B04 B05", _REFLECTANCE, 30.0),
+        *_bands("B06", _KELVIN, 30.0),
+        *_bands("B07", _REFLECTANCE, 30.0),
+    ),
+    _LANDSAT_L2_QA,
+)
+DataCollection.LANDSAT_ETM_L1 = _landsat(
+    "LANDSAT_ETM_L1",
+    "landsat-etm-l1",
+    (
+        *_bands("B01 B02 B03 B04 B05", _REFLECTANCE, 30.0),
+        *_bands("B06_VCID_1 B06_VCID_2", _KELVIN, 30.0),
+        *_bands("B07", _REFLECTANCE, 30.0),
+        *_bands("B08", _REFLECTANCE, 15.0),
+    ),
+    (*_LANDSAT_L1_QA, *_LANDSAT_ANGLES),
+)
+DataCollection.LANDSAT_ETM_L2 = _landsat(
+    "LANDSAT_ETM_L2",
+    "landsat-etm-l2",
+    (
+        *_bands("B01 B02 B03 B04 B05", _REFLECTANCE, 30.0),
+        *_bands("B06", _KELVIN, 30.0),
+        *_bands("B07", _REFLECTANCE, 30.0),
+    ),
+    _LANDSAT_L2_QA,
+)
+# The older Landsat 8 L1C collection (the OpenAPI document's Ls8Dataset), served by the main
+# deployment over Europe; landsat-ot-l1 (US-West) is its global successor.
+DataCollection.LANDSAT8_L1C = DataCollection.define(
+    "LANDSAT8_L1C",
+    "landsat-8-l1c",
+    catalog_id="landsat-8-l1c",
+    bands=(
+        *_bands("B01 B02 B03 B04 B05 B06 B07", _REFLECTANCE, 30.0),
+        *_bands("B08", _REFLECTANCE, 15.0),
+        *_bands("B09", _REFLECTANCE, 30.0),
+        *_bands("B10 B11", _KELVIN, 30.0),
+    ),
+    metabands=(*_bands("BQA", _UNKNOWN, 30.0), *_DATA_MASK),
+    has_cloud_coverage=True,
+)
 DataCollection.LANDSAT_OT_L1 = DataCollection.define(
     "LANDSAT_OT_L1",
     "landsat-ot-l1",
