@@ -46,6 +46,8 @@ _PROJECTED_TYPE: Final = 3072
 _USER_DEFINED: Final = 32767
 _PIXEL_IS_POINT: Final = 2
 
+_WEB_MERCATOR_HALF: Final = math.pi * 6378137.0  # half the world's width in EPSG:3857 metres
+
 # A grid is "the same" when offsets and sizes agree to this fraction of a pixel (float noise).
 _GRID_TOLERANCE: Final = 1e-6
 
@@ -176,6 +178,26 @@ class GeoRef:
         else:
             raise ValidationError("input.bounds", "needs a bbox or a geometry to know where the image is")
         return cls(crs, extent, width, height)
+
+    @classmethod
+    def from_tile(cls, zoom: int, x: int, y: int, width: int = 256, height: int = 256) -> GeoRef:
+        """The georeferencing of web-mercator tile ``(zoom, x, y)`` (EPSG:3857, ``y`` counted from the north).
+
+        That is the XYZ scheme of web maps and of SpaceKnow Kraken's grid;
+        ``width``/``height`` are the tile image's size in pixels.
+        """
+        for name, value in (("zoom", zoom), ("x", x), ("y", y)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValidationError(name, f"must be a whole number >= 0, got {value!r}")
+        count = 1 << zoom
+        if x >= count or y >= count:
+            raise ValidationError(
+                "tile", f"({zoom}, {x}, {y}) is outside the {count}x{count} tiles of zoom {zoom}"
+            )
+        size = 2 * _WEB_MERCATOR_HALF / count
+        minx = -_WEB_MERCATOR_HALF + x * size
+        maxy = _WEB_MERCATOR_HALF - y * size
+        return cls(3857, (minx, maxy - size, minx + size, maxy), width, height)
 
     # -- GeoTIFF tags ---------------------------------------------------------------
 
