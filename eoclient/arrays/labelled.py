@@ -97,13 +97,21 @@ def to_dataset(arrays: Mapping[str, Any]) -> Any:
 def stack_time(arrays: Sequence[Any]) -> Any:
     """DataArrays (or Datasets) of one grid, each with a ``time``, stacked on ``time`` in time order.
 
+    An item that is a result (has ``to_xarray()``, as a
+    :class:`~eoclient.sentinelhub.process_models.ProcessResult` does) is
+    converted first, so ``stack_time(await asyncio.gather(...))`` works.
     Every item must have a ``time`` dimension and the same CRS and ``x``/``y``
     coordinates as the first; otherwise a :class:`~eoclient.errors.ValidationError`
     names the item.
     """
     xr = _deps.xarray()
     np = _deps.numpy()
-    items = list(arrays)
+    items = [
+        item.to_xarray()
+        if hasattr(item, "to_xarray") and not isinstance(item, xr.DataArray | xr.Dataset)
+        else item
+        for item in arrays
+    ]
     if not items:
         raise ValidationError("arrays", "needs at least one array to stack")
     first = items[0]

@@ -141,3 +141,25 @@ def test_missing_xarray_says_what_to_install(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setitem(sys.modules, "xarray", None)
     with pytest.raises(ConfigurationError, match=r"pip install 'eoclient\[xarray\]'"):
         to_dataarray(_pixels(), UTM)
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [UTM, WGS84, GeoRef(32719, (300_000.0, 7_000_000.0, 300_640.0, 7_000_480.0), 64, 48)],
+)
+def test_tags_written_and_read_agree_with_rasterio(ref: GeoRef) -> None:
+    """The same GeoTIFF bytes: rasterio's CRS and transform are the DataArray's."""
+    rasterio_io = pytest.importorskip("rasterio.io")
+    from eoclient.arrays import decode
+    from eoclient.arrays.encode import encode_geotiff
+
+    body = encode_geotiff(_pixels(), ref)
+    with rasterio_io.MemoryFile(body) as mem, mem.open() as ds:
+        crs, transform, shape = ds.crs.to_epsg(), tuple(ds.transform)[:6], (ds.height, ds.width, ds.count)
+    raster = decode(body)
+    da = to_dataarray(raster.array, raster.georef)
+    assert raster.georef == ref and da.shape == shape
+    assert crs == ref.crs
+    assert transform == pytest.approx(ref.transform)
+    assert da.x.values[0] == pytest.approx(transform[2] + transform[0] / 2)
+    assert da.y.values[0] == pytest.approx(transform[5] + transform[4] / 2)
