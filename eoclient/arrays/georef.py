@@ -21,7 +21,7 @@ from typing import Any, Final, NamedTuple
 
 from eoclient._models import to_wire
 from eoclient.errors import ValidationError
-from eoclient.geo import CRS84, crs_url, geometry_bounds, utm_zone_of
+from eoclient.geo import CRS84, checked_geometry_bounds, crs_url, geometry_bounds, utm_zone_of
 
 __all__ = [
     "GEO_KEY_DIRECTORY",
@@ -158,7 +158,8 @@ class GeoRef:
         :func:`~eoclient.sentinelhub.process_models.validate_process_request`
         returns it (it turns ``resx``/``resy`` into pixels).
         """
-        wire = request if isinstance(request, Mapping) else to_wire(request)
+        checked = None if isinstance(request, Mapping) else request
+        wire = request if checked is None else to_wire(request)
         inp = wire.get("input") if isinstance(wire, Mapping) else None
         bounds = inp.get("bounds") if isinstance(inp, Mapping) else None
         if not isinstance(bounds, Mapping):
@@ -174,7 +175,8 @@ class GeoRef:
             geometry = bounds["geometry"]
             if isinstance(geometry, Mapping) and geometry.get("type") == "Feature":
                 geometry = geometry.get("geometry")
-            extent = geometry_bounds(geometry)
+            # A model's geometry was checked when the model was made: it is not walked twice.
+            extent = geometry_bounds(geometry) if checked is None else checked_geometry_bounds(geometry)
         else:
             raise ValidationError("input.bounds", "needs a bbox or a geometry to know where the image is")
         return cls(crs, extent, width, height)
