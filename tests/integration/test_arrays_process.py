@@ -109,6 +109,7 @@ async def test_rioxarray_reads_the_crs_and_transform_of_a_utm_resx_request(
 
 
 async def test_png_uint16_and_uint8(eo_sentinelhub: SentinelHub) -> None:
+    pytest.importorskip("rioxarray")
     for sample_type, dtype in (("UINT16", "uint16"), ("UINT8", "uint8")):
         result = await eo_sentinelhub.process(request(fmt="image/png", script=evalscript(3, sample_type)))
         array = result.to_numpy()
@@ -164,6 +165,7 @@ async def test_no_time_range_means_no_time_dimension(eo_sentinelhub: SentinelHub
 
 
 async def test_process_to_file_decodes_from_disk(eo_sentinelhub: SentinelHub, tmp_path: Path) -> None:
+    pytest.importorskip("rioxarray")
     got = await eo_sentinelhub.process_to_file(request(), tmp_path / "out.tif")
     assert got.time == dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
     assert got.to_numpy().shape == (40, 70, 3)
@@ -178,3 +180,33 @@ async def test_process_to_file_of_a_tar(eo_sentinelhub: SentinelHub, tmp_path: P
     got = await eo_sentinelhub.process_to_file(request(responses=responses), tmp_path / "out.tar")
     assert got.to_numpy().shape == (40, 70, 3)  # userdata is no image: one image is left
     assert got.to_xarray().name == "default"
+
+
+@pytest.mark.parametrize(
+    ("bbox", "crs"),
+    [
+        ([13.8, 45.8, 14.5, 46.2], "http://www.opengis.net/def/crs/OGC/1.3/CRS84"),
+        ([500_000.0, 5_090_000.0, 500_700.0, 5_090_400.0], "http://www.opengis.net/def/crs/EPSG/0/32633"),
+    ],
+)
+async def test_the_emulators_geotiff_tags_agree_with_the_request_and_rasterio(
+    eo_sentinelhub: SentinelHub, bbox: list[float], crs: str
+) -> None:
+    """The GeoTIFF's own tags, rasterio's reading of the same bytes and the request give one grid."""
+    rasterio_io = pytest.importorskip("rasterio.io")
+    pytest.importorskip("rioxarray")
+    from eoclient.arrays import decode
+
+    result = await eo_sentinelhub.process(request(bbox=bbox, crs=crs))
+    tagged = decode(result["default"].content)  # georef from the tags alone
+    assert tagged.georef is not None, "the emulator's TIFF carries georeferencing tags"
+    assert result.georef is not None
+    assert tagged.georef.crs == result.georef.crs
+    assert tagged.georef.bbox == pytest.approx(result.georef.bbox, rel=1e-12)
+    with rasterio_io.MemoryFile(result["default"].content) as mem, mem.open() as ds:
+        epsg, transform = ds.crs.to_epsg(), tuple(ds.transform)[:6]
+    da = result.to_xarray()
+    assert da.rio.crs.to_epsg() == epsg == result.georef.crs
+    assert tuple(da.rio.transform())[:6] == pytest.approx(transform, rel=1e-12)
+    assert da.x.values[0] == pytest.approx(transform[2] + transform[0] / 2, rel=1e-12)
+    assert da.y.values[0] == pytest.approx(transform[5] + transform[4] / 2, rel=1e-12)
