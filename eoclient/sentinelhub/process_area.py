@@ -18,6 +18,9 @@ appear only when whole), and a changed request never picks up a stale tile.
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,8 +29,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 
-from eoclient.areas import AreaSplit, AreaTile
-from eoclient.bulk import Body, BulkReport, Download, download_all
+from eoclient._files import write_atomic
+from eoclient.areas import AreaSplit, AreaTile, MosaicGrid, split_area
+from eoclient.bulk import Body, BulkDownloadError, BulkReport, Download, download_all
 from eoclient.errors import ValidationError
 from eoclient.sentinelhub.budget import ProcessingBudget, charged
 from eoclient.sentinelhub.prepared import PreparedProcess, prepare_process
@@ -37,10 +41,11 @@ from eoclient.sentinelhub.process_models import ProcessRequest, to_checked_reque
 if TYPE_CHECKING:
     from eoclient._http.transport import Transport
 
-__all__ = ["AreaTiles", "TileSource", "TileWork", "run_tiles", "tile_requests"]
+__all__ = ["AreaResult", "AreaTiles", "TileSource", "TileWork", "process_area", "run_tiles", "tile_requests"]
 
 _EXTENSIONS: Final = {"image/tiff": "tif", "image/png": "png", "image/jpeg": "jpg"}
 _SIZE_KEYS: Final = frozenset({"width", "height", "resx", "resy"})
+_GEOTIFF: Final = frozenset({".tif", ".tiff"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,3 +202,102 @@ async def run_tiles(
         policy=transport.retry,
     )
     return outcome
+
+
+@dataclass(frozen=True)
+class AreaResult:
+    """What :meth:`~eoclient.SentinelHub.process_area` made.
+
+    ``data`` is the mosaic as an ``xarray.DataArray`` ``(y, x, band)`` with
+    coordinates and CRS (``None`` when it was written to ``path``); ``report``
+    says which tiles were rendered and which skipped as already in the work
+    folder; ``processing_units`` is what this run was charged; ``split``
+    holds the tiles and the mosaic grid.
+    """
+
+    data: Any
+    path: Path | None
+    report: BulkReport
+    processing_units: float
+    split: AreaSplit
+
+    @property
+    def grid(self) -> MosaicGrid:
+        """The mosaic's pixel grid (one CRS)."""
+        (grid,) = self.split.grids.values()
+        return grid
+
+
+async def process_area(
+    transport: Transport,
+    request: ProcessRequest | Mapping[str, Any],
+    area: Any,
+    *,
+    budget: Callable[[], ProcessingBudget | None],
+    resolution: float | tuple[float, float],
+    tile_pixels: int | tuple[int, int] | None = None,
+    tile_size: float | tuple[float, float] | None = None,
+    crs: int | str = "utm",
+    area_crs: int | str | None = None,
+    concurrency: int = 4,
+    limiter: anyio.CapacityLimiter | None = None,
+    work_dir: str | os.PathLike[str] | None = None,
+    path: str | os.PathLike[str] | None = None,
+    accept: str | None = None,
+    overwrite: bool = False,
+    fill: float = 0,
+) -> AreaResult:
+    """Split, render every tile, mosaic (see :meth:`eoclient.SentinelHub.process_area`)."""
+    split = split_area(
+        area, resolution=resolution, tile_pixels=tile_pixels, tile_size=tile_size, crs=crs, area_crs=area_crs
+    )
+    if len(split.grids) > 1:
+        codes = ", ".join(f"EPSG:{c.rsplit('/', 1)[1]}" for c in split.grids)
+        raise ValidationError(
+            "crs",
+            f"the area spans several UTM zones ({codes}) and a mosaic has one CRS: give crs= "
+            "(one zone's EPSG code, or 4326 with a resolution in degrees)",
+        )
+    target = Path(path) if path is not None else None
+    if target is not None and target.suffix.lower() not in {*_GEOTIFF, ".zarr"}:
+        raise ValidationError("path", f"writes a GeoTIFF (.tif) or a Zarr store (.zarr), not {target.name!r}")
+    folder = (
+        Path(work_dir) if work_dir is not None else Path(await anyio.to_thread.run_sync(tempfile.mkdtemp))
+    )
+    try:
+        work = tile_requests(request, split, folder, accept=accept)
+        done = await run_tiles(
+            transport, work, budget=budget, concurrency=concurrency, limiter=limiter, overwrite=overwrite
+        )
+        if not done.report.ok:
+            raise BulkDownloadError(done.report)  # the tiles that did come stay in work_dir for a rerun
+        grid = split.grids[split.tiles[0].crs]
+        data = await _mosaic(grid, work, target, fill=fill)
+    finally:
+        if work_dir is None:
+            await anyio.to_thread.run_sync(shutil.rmtree, folder, True)
+    return AreaResult(data, target, done.report, done.processing_units, split)
+
+
+async def _mosaic(grid: MosaicGrid, work: list[TileWork], target: Path | None, *, fill: float) -> Any:
+    """The tiles as one DataArray, or written to ``target`` (GeoTIFF or Zarr; atomically, never in part)."""
+    from eoclient.areas import mosaic  # noqa: PLC0415 - numpy and xarray are optional
+
+    array = await anyio.to_thread.run_sync(
+        lambda: mosaic.assemble(grid, [(w.tile, w.dest) for w in work], fill=fill)
+    )
+    if target is not None and target.suffix.lower() in _GEOTIFF:
+        from eoclient.arrays.encode import encode_geotiff  # noqa: PLC0415 - tifffile is optional
+
+        body = await anyio.to_thread.run_sync(lambda: encode_geotiff(array, mosaic.grid_georef(grid)))
+        await write_atomic(target, _once(body))
+        return None
+    data = mosaic.mosaic_dataarray(array, grid, name=work[0].prepared.identifiers[0])
+    if target is not None:
+        await anyio.to_thread.run_sync(mosaic.write_zarr, data, target)
+        return None
+    return data
+
+
+async def _once(body: bytes) -> AsyncIterator[bytes]:
+    yield body
