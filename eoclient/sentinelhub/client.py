@@ -261,7 +261,7 @@ class SentinelHub(BaseClient):
             result = await sh.process_area(request, field_polygon, resolution=10, work_dir="tiles")
             ndvi = result.data.sel(band=1)
         """
-        check_deployment(request, self.transport.base_url)
+        where = route_request(request, self.transport)
         return await process_area(
             self.transport,
             request,
@@ -278,6 +278,7 @@ class SentinelHub(BaseClient):
             accept=accept,
             overwrite=overwrite,
             fill=fill,
+            deployment=where,
         )
 
     async def statistics(

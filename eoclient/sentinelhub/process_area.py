@@ -34,6 +34,7 @@ from eoclient.areas import AreaSplit, AreaTile, MosaicGrid, split_area
 from eoclient.bulk import Body, BulkDownloadError, BulkReport, Download, download_all
 from eoclient.errors import ValidationError
 from eoclient.sentinelhub.budget import ProcessingBudget, charged
+from eoclient.sentinelhub.data_collections import Deployment, deployment_path
 from eoclient.sentinelhub.prepared import PreparedProcess, prepare_process
 from eoclient.sentinelhub.process import PROCESS_PATH, processing_units_spent
 from eoclient.sentinelhub.process_models import ProcessRequest, to_checked_request
@@ -130,6 +131,7 @@ class TileSource:
     budget: Callable[[], ProcessingBudget | None]
     label: str
     spent: AreaTiles
+    deployment: Deployment | None = None  # where the request's collection lives (None: base_url)
 
     @property
     def name(self) -> str:
@@ -142,7 +144,7 @@ class TileSource:
             charged(self.budget(), self.prepared.cost.estimate) as charge,
             self.transport.stream(
                 "POST",
-                PROCESS_PATH,
+                deployment_path(self.deployment, PROCESS_PATH),
                 operation="process.area",
                 data=self.prepared.body,
                 headers=self.prepared.headers,
@@ -176,6 +178,7 @@ async def run_tiles(
     concurrency: int,
     limiter: anyio.CapacityLimiter | None = None,
     overwrite: bool = False,
+    deployment: Deployment | None = None,
 ) -> AreaTiles:
     """Render every tile into its file, ``concurrency`` at a time; failures are in the report."""
     outcome = AreaTiles(BulkReport())
@@ -188,7 +191,9 @@ async def run_tiles(
     await anyio.to_thread.run_sync(make_folders)
     items = (
         Download(
-            TileSource(transport, w.prepared, budget, w.dest.name, outcome), w.dest, operation="process.area"
+            TileSource(transport, w.prepared, budget, w.dest.name, outcome, deployment),
+            w.dest,
+            operation="process.area",
         )
         for w in work
     )
@@ -246,6 +251,7 @@ async def process_area(
     accept: str | None = None,
     overwrite: bool = False,
     fill: float = 0,
+    deployment: Deployment | None = None,
 ) -> AreaResult:
     """Split, render every tile, mosaic (see :meth:`eoclient.SentinelHub.process_area`)."""
     split = split_area(
@@ -267,7 +273,13 @@ async def process_area(
     try:
         work = tile_requests(request, split, folder, accept=accept)
         done = await run_tiles(
-            transport, work, budget=budget, concurrency=concurrency, limiter=limiter, overwrite=overwrite
+            transport,
+            work,
+            budget=budget,
+            concurrency=concurrency,
+            limiter=limiter,
+            overwrite=overwrite,
+            deployment=deployment,
         )
         if not done.report.ok:
             raise BulkDownloadError(done.report)  # the tiles that did come stay in work_dir for a rerun

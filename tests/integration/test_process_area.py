@@ -215,3 +215,17 @@ async def test_bad_arguments_are_refused_before_anything_is_sent(
         await eo_sentinelhub.process_area(request(), AREA, resolution=10, **kwargs)
     assert err.value.field == field
     assert process_calls(eo_emulator) == 0
+
+
+async def test_the_tiles_go_to_the_deployment_the_collection_lives_on(
+    eo_sentinelhub: SentinelHub, eo_emulator: Emulator
+) -> None:
+    from eoclient.sentinelhub.data_collections import USWEST_URL  # noqa: PLC0415
+
+    landsat = request()
+    landsat["input"]["data"][0]["type"] = "landsat-ot-l2"
+    landsat["evalscript"] = EVALSCRIPT.replace('"B04", "B08"', '"B04", "B05"').replace("s.B08", "s.B05")
+    result = await eo_sentinelhub.process_area(landsat, AREA, resolution=10, tile_pixels=40)
+    assert result.data.shape == (70, 90, 3)
+    answered = [r.deployment for r in eo_emulator.requests if r.path == PROCESS_PATH]
+    assert answered == [USWEST_URL] * len(result.split)
