@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-np = pytest.importorskip("numpy")
-pytest.importorskip("xarray")
-pytest.importorskip("obstore")
+from tests.extras import need
+
+np = need("numpy")
+need("xarray")
+need("obstore")
 
 from eoclient.emulator import Emulator  # noqa: E402
 from eoclient.emulator.clients import sentinelhub_client  # noqa: E402

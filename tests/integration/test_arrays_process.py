@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
-np = pytest.importorskip("numpy")
-xr = pytest.importorskip("xarray")
+from tests.extras import need
+
+np = need("numpy")
+xr = need("xarray")
 
 from eoclient.arrays import stack_time  # noqa: E402
 from eoclient.errors import ValidationError  # noqa: E402
@@ -97,7 +99,7 @@ async def test_to_xarray_in_wgs84_has_the_requests_coordinates_and_time(eo_senti
 async def test_rioxarray_reads_the_crs_and_transform_of_a_utm_resx_request(
     eo_sentinelhub: SentinelHub,
 ) -> None:
-    pytest.importorskip("rioxarray")
+    need("rioxarray")
     bbox = [500_000.0, 5_090_000.0, 500_600.0, 5_090_400.0]
     req = request(bbox=bbox, crs="http://www.opengis.net/def/crs/EPSG/0/32633", size={"resx": 10, "resy": 10})
     result = await eo_sentinelhub.process(req)
@@ -109,7 +111,7 @@ async def test_rioxarray_reads_the_crs_and_transform_of_a_utm_resx_request(
 
 
 async def test_png_uint16_and_uint8(eo_sentinelhub: SentinelHub) -> None:
-    pytest.importorskip("rioxarray")
+    need("rioxarray")
     for sample_type, dtype in (("UINT16", "uint16"), ("UINT8", "uint8")):
         result = await eo_sentinelhub.process(request(fmt="image/png", script=evalscript(3, sample_type)))
         array = result.to_numpy()
@@ -165,7 +167,7 @@ async def test_no_time_range_means_no_time_dimension(eo_sentinelhub: SentinelHub
 
 
 async def test_process_to_file_decodes_from_disk(eo_sentinelhub: SentinelHub, tmp_path: Path) -> None:
-    pytest.importorskip("rioxarray")
+    need("rioxarray")
     got = await eo_sentinelhub.process_to_file(request(), tmp_path / "out.tif")
     assert got.time == dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
     assert got.to_numpy().shape == (40, 70, 3)
@@ -193,8 +195,8 @@ async def test_the_emulators_geotiff_tags_agree_with_the_request_and_rasterio(
     eo_sentinelhub: SentinelHub, bbox: list[float], crs: str
 ) -> None:
     """The GeoTIFF's own tags, rasterio's reading of the same bytes and the request give one grid."""
-    rasterio_io = pytest.importorskip("rasterio.io")
-    pytest.importorskip("rioxarray")
+    rasterio_io = need("rasterio.io")
+    need("rioxarray")
     from eoclient.arrays import decode
 
     result = await eo_sentinelhub.process(request(bbox=bbox, crs=crs))

@@ -14,10 +14,11 @@ from eoclient.errors import ValidationError
 from eoclient.geo import BBox
 from eoclient.sentinelhub import SentinelHub
 from eoclient.sentinelhub.process import PROCESS_PATH
+from tests.extras import need
 
-np = pytest.importorskip("numpy")
-pytest.importorskip("xarray")
-pytest.importorskip("tifffile")
+np = need("numpy")
+need("xarray")
+need("tifffile")
 
 from eoclient.arrays import decode  # noqa: E402
 
@@ -158,8 +159,8 @@ async def test_a_geotiff_carries_the_grid(eo_sentinelhub: SentinelHub, tmp_path:
 
 
 async def test_a_zarr_store(eo_sentinelhub: SentinelHub, tmp_path: Path) -> None:
-    xr = pytest.importorskip("xarray")
-    pytest.importorskip("zarr")
+    xr = need("xarray")
+    need("zarr")
     target = tmp_path / "mosaic.zarr"
     in_memory = await eo_sentinelhub.process_area(request(), AREA, resolution=10, tile_pixels=40)
     await eo_sentinelhub.process_area(request(), AREA, resolution=10, tile_pixels=40, path=target)
@@ -220,7 +221,7 @@ async def test_bad_arguments_are_refused_before_anything_is_sent(
 async def test_the_tiles_go_to_the_deployment_the_collection_lives_on(
     eo_sentinelhub: SentinelHub, eo_emulator: Emulator
 ) -> None:
-    from eoclient.sentinelhub.data_collections import USWEST_URL  # noqa: PLC0415
+    from eoclient.sentinelhub.data_collections import USWEST_URL
 
     landsat = request()
     landsat["input"]["data"][0]["type"] = "landsat-ot-l2"

@@ -10,8 +10,9 @@ import pytest
 from eoclient.areas import MAX_TILE_PIXELS, AreaSplit, AreaTile, split_area
 from eoclient.errors import ValidationError
 from eoclient.geo import BBox, crs_url, wgs84_to_utm
+from tests.extras import need
 
-shapely = pytest.importorskip("shapely")
+shapely = need("shapely")
 from shapely import geometry as sg  # noqa: E402
 from shapely.ops import unary_union  # noqa: E402
 

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-np = pytest.importorskip("numpy")
-tifffile = pytest.importorskip("tifffile")
-imagecodecs = pytest.importorskip("imagecodecs")
+from tests.extras import need
+
+np = need("numpy")
+tifffile = need("tifffile")
+imagecodecs = need("imagecodecs")
 
 from eoclient.arrays import GeoRef, decode, read  # noqa: E402
 from eoclient.arrays.encode import encode_geotiff  # noqa: E402

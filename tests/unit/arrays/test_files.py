@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-np = pytest.importorskip("numpy")
-imagecodecs = pytest.importorskip("imagecodecs")
+from tests.extras import need
+
+np = need("numpy")
+imagecodecs = need("imagecodecs")
 
 from eoclient.arrays import GeoRef  # noqa: E402
 from eoclient.arrays.encode import encode_geotiff  # noqa: E402

@@ -25,6 +25,7 @@ from eoclient.sentinelhub.process_models import (
     ProcessRequest,
     validate_process_request,
 )
+from tests.extras import need
 
 UTM = GeoRef(32633, (500_000.0, 5_090_000.0, 502_560.0, 5_092_560.0), 256, 256)
 
@@ -230,7 +231,7 @@ def test_cf_attrs_carry_wkt_and_grid_mapping() -> None:
 
 @pytest.mark.parametrize("code", [4326, 3857, 32601, 32633, 32660, 32701, 32733, 32760])
 def test_wkt_is_the_epsg_crs_for_pyproj(code: int) -> None:
-    pyproj = pytest.importorskip("pyproj")
+    pyproj = need("pyproj")
     ours = pyproj.CRS.from_wkt(crs_wkt(code))
     assert ours.to_epsg() == code
     assert ours.equals(pyproj.CRS.from_epsg(code), ignore_axis_order=True)
@@ -238,7 +239,7 @@ def test_wkt_is_the_epsg_crs_for_pyproj(code: int) -> None:
 
 @pytest.mark.parametrize("code", [4326, 3857, 32633, 32733])
 def test_cf_grid_mapping_is_the_crs_for_pyproj(code: int) -> None:
-    pyproj = pytest.importorskip("pyproj")
+    pyproj = need("pyproj")
     attrs = {k: v for k, v in GeoRef(code, (0, 0, 1, 1), 1, 1).cf_crs_attrs().items() if k != "GeoTransform"}
     attrs.pop("crs_wkt")
     attrs.pop("spatial_ref")

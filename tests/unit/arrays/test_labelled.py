@@ -7,8 +7,10 @@ import sys
 
 import pytest
 
-np = pytest.importorskip("numpy")
-xr = pytest.importorskip("xarray")
+from tests.extras import need
+
+np = need("numpy")
+xr = need("xarray")
 
 from eoclient.arrays import GeoRef, stack_time, to_dataarray, to_dataset  # noqa: E402
 from eoclient.errors import ConfigurationError, ValidationError  # noqa: E402
@@ -69,7 +71,7 @@ def test_without_georef_there_are_no_spatial_coords() -> None:
 
 @pytest.mark.parametrize("ref", [UTM, WGS84, GeoRef(3857, (1.5e6, 5.7e6, 1.50064e6, 5.70048e6), 64, 48)])
 def test_rioxarray_reads_the_crs_and_transform(ref: GeoRef) -> None:
-    pytest.importorskip("rioxarray")
+    need("rioxarray")
     da = to_dataarray(_pixels(), ref)
     assert da.rio.crs.to_epsg() == ref.crs
     assert tuple(da.rio.transform())[:6] == pytest.approx(ref.transform)
@@ -77,7 +79,7 @@ def test_rioxarray_reads_the_crs_and_transform(ref: GeoRef) -> None:
 
 
 def test_rioxarray_reads_a_crs_given_as_epsg_text() -> None:
-    pytest.importorskip("rioxarray")
+    need("rioxarray")
     ref = GeoRef(2193, (1.5e6, 5.1e6, 1.5064e6, 5.1048e6), 64, 48)
     assert to_dataarray(_pixels(), ref).rio.crs.to_epsg() == 2193
 
@@ -97,7 +99,7 @@ def test_dataset_of_outputs_with_the_same_bands_shares_band() -> None:
 
 
 def test_dataset_rioxarray() -> None:
-    pytest.importorskip("rioxarray")
+    need("rioxarray")
     ds = to_dataset({"a": to_dataarray(_pixels(2), UTM), "b": to_dataarray(_pixels(2), UTM)})
     assert ds.rio.crs.to_epsg() == 32633
 
@@ -149,7 +151,7 @@ def test_missing_xarray_says_what_to_install(monkeypatch: pytest.MonkeyPatch) ->
 )
 def test_tags_written_and_read_agree_with_rasterio(ref: GeoRef) -> None:
     """The same GeoTIFF bytes: rasterio's CRS and transform are the DataArray's."""
-    rasterio_io = pytest.importorskip("rasterio.io")
+    rasterio_io = need("rasterio.io")
     from eoclient.arrays import decode
     from eoclient.arrays.encode import encode_geotiff
 
