@@ -27,6 +27,7 @@ from typing import Any, Final, TextIO
 import anyio
 
 from eoclient import Job, PollPolicy, ProcessingBudget, RetryPolicy, SentinelHub, SpaceKnow
+from eoclient.arrays import read, to_dataarray
 from eoclient.bulk import Failure
 from eoclient.emulator import Emulator
 from eoclient.emulator.clients import sentinelhub_client, spaceknow_client
@@ -61,6 +62,10 @@ ROLE: Final = "arn:aws:iam::123456789012:role/eoclient-demo"  # a role, not keys
 _NO_BANDS: Final = OutputStatistics()
 _SHOWN_FEATURES: Final = 3
 SUMMER: Final = {"from": "2023-06-01T00:00:00Z", "to": "2023-08-31T23:59:59Z"}
+PRAGUE: Final = {  # about 6 km x 6 km in UTM zone 33N
+    "type": "Polygon",
+    "coordinates": [[[14.38, 50.05], [14.46, 50.05], [14.46, 50.104], [14.38, 50.104], [14.38, 50.05]]],
+}
 S2: Final = [{"type": "sentinel-2-l2a", "dataFilter": {"timeRange": SUMMER, "mosaickingOrder": "leastCC"}}]
 
 
@@ -315,6 +320,69 @@ async def _render(sh: SentinelHub, items: list[Any], emit: Emit, out_dir: Path |
     return {"rendered": len(written), "pu_spent": round(sh.budget.spent, 3)}
 
 
+def _can_make_arrays(emit: Emit) -> bool:
+    """Whether the xarray extra is installed (the README's demo command installs it)."""
+    try:
+        import imagecodecs  # noqa: F401, PLC0415 - only whether they are there
+        import numpy  # noqa: F401, PLC0415
+        import tifffile  # noqa: F401, PLC0415
+        import xarray  # noqa: F401, PLC0415
+    except ImportError:
+        emit(
+            "arrays.skipped",
+            reason="analysis-ready arrays need the xarray extra: pip install 'eoclient[xarray]'",
+        )
+        return False
+    return True
+
+
+async def _area(sh: SentinelHub, emit: Emit, out_dir: Path | None) -> dict[str, Any]:
+    """A 6 km square around Prague at 10 m, rendered as four tiles and mosaicked into one GeoTIFF.
+
+    The mosaic is read back as an xarray DataArray with its UTM coordinates and
+    CRS; a PNG quicklook of the same area is kept beside it (with ``--out``).
+    """
+    request = {
+        "input": {"data": S2},
+        "output": {"responses": [{"identifier": "default", "format": {"type": "image/tiff"}}]},
+        "evalscript": TRUE_COLOR,
+    }
+    with tempfile.TemporaryDirectory(prefix="eoclient-demo-") as scratch:
+        target = out_dir or Path(scratch)
+        result = await sh.process_area(
+            request,
+            PRAGUE,
+            resolution=10,
+            tile_pixels=320,
+            work_dir=target / "area-tiles",
+            path=target / "area.tif",
+        )
+        image = await anyio.to_thread.run_sync(read, target / "area.tif")
+        quicklook = {
+            "input": {"bounds": {"geometry": PRAGUE}, "data": S2},
+            "output": {
+                "width": 512,
+                "height": 512,
+                "responses": [{"identifier": "default", "format": {"type": "image/png"}}],
+            },
+            "evalscript": TRUE_COLOR,
+        }
+        await sh.process_to_file(quicklook, target / "quicklook.png")
+    data = to_dataarray(image.array, image.georef, name="true-colour")
+    ref = image.georef
+    emit(
+        "area.mosaic",
+        tiles=len(result.split),
+        dims=dict(data.sizes),
+        crs=f"EPSG:{ref.crs}" if ref else None,
+        bounds=[round(v, 1) for v in ref.bbox] if ref else None,
+        band_means=[round(float(v), 1) for v in data.mean(dim=("y", "x")).values],
+        pu=round(result.processing_units, 3),
+        files=["area.tif", "quicklook.png"] if out_dir else "(temporary)",
+    )
+    return {"area_pixels": int(data.sizes["x"] * data.sizes["y"])}
+
+
 async def _statistics(sh: SentinelHub, emit: Emit) -> dict[str, Any]:
     stats = await sh.statistics(
         {
@@ -423,6 +491,7 @@ async def run_demo(
 
             items, scene_id, spaceknow = await _searches(sh, sk, emit)
             read = _can_read_stores(emit)
+            arrays = _can_make_arrays(emit)
             jobs = await _submit(sh, sk, scene_id, emit, read=read)
             stopped = jobs.pop("stopped-batch")  # stopped at once, long before its analysis ends
             emit("job.cancel", job="stopped-batch", service_stopped=await stopped.cancel())
@@ -454,6 +523,8 @@ async def run_demo(
                 tg.start_soon(kraken)
                 tg.start_soon(side, _render(sh, items, emit, out_dir))
                 tg.start_soon(side, _statistics(sh, emit))
+                if arrays:
+                    tg.start_soon(side, _area(sh, emit, out_dir))
             scratch.cleanup()
 
         faults = [r.fault for r in emu.requests if r.fault]

@@ -181,6 +181,12 @@ def test_cli_entry_point(tmp_path) -> None:  # type: ignore[no-untyped-def]
     tiles = sorted((tmp_path / "batch").rglob("*.tif"))
     assert len(tiles) == last["jobs"]["batch"]["downloaded"] > 0
     assert all(t.read_bytes()[:4] in (b"II*\x00", b"MM\x00*") for t in tiles)
+    # the area mosaic and its quicklook: real images, read back with coordinates
+    [mosaic] = events([json.loads(line) for line in proc.stdout.splitlines()], "area.mosaic")
+    assert mosaic["tiles"] == 4 and mosaic["crs"] == "EPSG:32633"
+    assert (tmp_path / "area.tif").read_bytes()[:4] == b"II*\x00"
+    assert (tmp_path / "quicklook.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert all(0 < mean < 255 for mean in mosaic["band_means"])
 
 
 BLOCKED = """
@@ -209,12 +215,15 @@ def test_the_demo_needs_no_s3_server_of_its_own(tmp_path) -> None:  # type: igno
     assert last["jobs"]["batch-statistics"]["features"] > 0
 
 
-def test_without_the_s3_extra_the_demo_says_what_to_install(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    proc = run_without(["obstore"], str(tmp_path))
+def test_without_the_extras_the_demo_says_what_to_install(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    proc = run_without(["obstore", "xarray"], str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     [skipped] = events(lines, "outputs.skipped")
     assert "pip install 'eoclient[s3]'" in skipped["reason"]
+    [no_arrays] = events(lines, "arrays.skipped")
+    assert "pip install 'eoclient[xarray]'" in no_arrays["reason"]
+    assert not events(lines, "area.mosaic") and not (tmp_path / "area.tif").exists()
     last = lines[-1]
     assert last["jobs"]["batch"]["status"] == "DONE" and "downloaded" not in last["jobs"]["batch"]
     assert last["jobs"]["async-process"]["verified"] is False
