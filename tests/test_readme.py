@@ -39,7 +39,9 @@ EXPECTED_OUTPUT = {
     "sk.credits.check_area": re.compile(r"km2=", re.MULTILINE),
     "print([grid.name": re.compile(r"UTM 20km grid"),
     # the time series stacks three months; the mosaic covers the field in several tiles
-    "sh.process_area(": re.compile(r"\{'time': 3, 'y': 512, 'x': 512, 'band': 1\} \{'y': \d+, 'x': \d+, 'band': 1\} [2-9] tiles"),
+    "sh.process_area(": re.compile(
+        r"\{'time': 3, 'y': 512, 'x': 512, 'band': 1\} \{'y': \d+, 'x': \d+, 'band': 1\} [2-9] tiles"
+    ),
     "store.list()": re.compile(r"/default\.tif \d+ \"[0-9a-f]{32}\"", re.MULTILINE),
 }
 
