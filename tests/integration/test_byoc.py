@@ -22,6 +22,7 @@ from eoclient.sentinelhub.byoc_models import (
     Tile,
     TileUpdate,
 )
+from tests.extras import need
 
 PLANET_BUCKET = "sh.tpdi.byoc.eu-central-1"
 SQUARE = {
@@ -418,7 +419,7 @@ async def test_tile_files_and_sizes(sh: SentinelHub, planet_tile: Any, tmp_path:
         f"{stem}_ortho_udm2.tif",
     ]
     size = await sh.byoc.tile_file_size(cid, tid, image(files))
-    assert 3 << 20 <= size < 4 << 20
+    assert 1 << 20 <= size < 3 << 20  # 360..519 px square, 4 bands of UINT16
     meta = await sh.byoc.download_tile_file(cid, tid, f"{stem}_metadata.json", tmp_path / "meta.json")
     assert meta.size == (tmp_path / "meta.json").stat().st_size and meta.resumes == 0
     assert b"PSScene" in (tmp_path / "meta.json").read_bytes()
@@ -525,3 +526,26 @@ async def test_size_mismatch_leaves_no_file(
         await sh.byoc.download_tile_file(cid, tid, name, tmp_path / "udm.tif")
     assert err.value.expected == err.value.actual + 17
     assert listing(tmp_path) == []  # neither the file nor its .part
+
+
+async def test_planet_files_are_georeferenced_imagery(sh: SentinelHub, tmp_path: Path) -> None:
+    # A tile with a cover geometry: its files are GeoTIFFs over that box, reflectance and a 0/1 mask.
+    coll = await sh.byoc.create_collection({"name": "planet order", "s3Bucket": PLANET_BUCKET})
+    cover = {
+        "type": "Polygon",
+        "coordinates": [[[14.0, 46.0], [14.1, 46.0], [14.1, 46.1], [14.0, 46.1], [14.0, 46.0]]],
+    }
+    tile = await sh.byoc.create_tile(coll.id, {"path": "2024/12/20241230_1_ab", "coverGeometry": cover})
+    names = await sh.byoc.tile_files(coll.id, tile.id).collect()
+    analytic = await sh.byoc.download_tile_file(coll.id, tile.id, image(names), tmp_path / "sr.tif")
+    udm = next(n for n in names if n.endswith("_udm2.tif"))
+    mask = await sh.byoc.download_tile_file(coll.id, tile.id, udm, tmp_path / "udm2.tif")
+    sr = analytic.to_xarray()
+    assert sr.sizes["band"] == 4 and str(sr.dtype) == "uint16"
+    assert int(sr.min()) > 0 and int(sr.max()) <= 10000 and float(sr.std()) > 0
+    need("rioxarray")
+    assert sr.rio.crs.to_epsg() == 4326
+    step = float(sr.x[1] - sr.x[0])
+    assert abs(float(sr.x[0]) - step / 2 - 14.0) < 1e-9 and abs(float(sr.y[0]) + step / 2 - 46.1) < 1e-9
+    flags = mask.to_numpy()
+    assert flags.shape[2] == 8 and set(flags.ravel().tolist()) <= {0, 1}

@@ -26,6 +26,7 @@ __all__ = [
     "Collection",
     "Tile",
     "band_types",
+    "bounds_of",
     "byoc_store",
     "collection_json",
     "default_cover",
@@ -135,7 +136,7 @@ def tile_status(tile: Tile, now: float) -> str:
     return "FAILED" if "fail" in tile.path.lower() else "INGESTED"
 
 
-def _bounds(geometry: dict[str, Any] | None) -> tuple[float, float, float, float] | None:
+def bounds_of(geometry: dict[str, Any] | None) -> tuple[float, float, float, float] | None:
     if not geometry:
         return None
     flat: list[float] = []
@@ -172,7 +173,7 @@ def collection_json(coll: Collection, store: ByocStore, now: float) -> dict[str,
         extra["bands"] = {name: dict(band) for name, band in coll.bands.items()}
     ingested = [t for t in store.tiles.get(coll.id, {}).values() if tile_status(t, now) == "INGESTED"]
     if ingested:
-        boxes = [b for b in (_bounds(t.cover_geometry or default_cover(t)) for t in ingested) if b]
+        boxes = [b for b in (bounds_of(t.cover_geometry or default_cover(t)) for t in ingested) if b]
         if boxes:
             extra["extent"] = _box(
                 min(b[0] for b in boxes),
@@ -329,7 +330,7 @@ def tile_json(tile: Tile, now: float) -> dict[str, Any]:
     if status == "INGESTED":
         cover = tile.cover_geometry or default_cover(tile)
         out["coverGeometry"] = cover
-        bounds = _bounds(cover)
+        bounds = bounds_of(cover)
         if bounds:
             out["tileGeometry"] = _box(*bounds)
     elif status == "FAILED":
@@ -347,7 +348,7 @@ def parse_geometry(value: Any) -> dict[str, Any] | None:
         not isinstance(value, dict)
         or value.get("type") not in ("Polygon", "MultiPolygon")
         or not isinstance(value.get("coordinates"), list)
-        or _bounds(value) is None
+        or bounds_of(value) is None
     ):
         raise Refusal(400, None, "coverGeometry must be a GeoJSON Polygon or MultiPolygon")
     return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Final
 
 from aiohttp import web
@@ -31,7 +32,13 @@ from eoclient.emulator.sentinelhub.byoc.data import (
     tile_status,
     updated_bands,
 )
-from eoclient.emulator.sentinelhub.byoc.files import PlanetFile, byte_range, file_chunks, planet_files
+from eoclient.emulator.sentinelhub.byoc.files import (
+    PlanetFile,
+    byte_range,
+    file_chunks,
+    file_content,
+    planet_files,
+)
 from eoclient.emulator.sentinelhub.common import view_page
 
 __all__ = ["setup"]
@@ -285,6 +292,7 @@ async def _get_file(request: web.Request) -> web.StreamResponse:
     resp.headers["Accept-Ranges"] = "bytes"
     if span is not None:
         resp.headers["Content-Range"] = f"bytes {start}-{end}/{spec.size}"
+    await asyncio.to_thread(file_content, spec)  # an image is drawn once, off the event loop
     await resp.prepare(request)
     # Written block by block: a dropped connection surfaces as ConnectionError here.
     for chunk in file_chunks(spec, start, end + 1):
