@@ -8,9 +8,10 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
+SUPPORTED = ["3.11", "3.12", "3.13"]  # as the package classifiers say
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=SUPPORTED)
 def tests(session: nox.Session) -> None:
     """The whole test suite (unit, emulator, integration)."""
     session.install("-e", ".[test]")
