@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from benchmarks.scenarios import (
     catalog_search,
+    decode,
     jobs_idle_memory,
     jobs_monitor,
     process_large,
@@ -18,6 +19,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     catalog_search.SCENARIO,
     process_many.SCENARIO,
     process_large.SCENARIO,
+    decode.SMALL,
+    decode.LARGE,
     small_json_get.SCENARIO,
     jobs_idle_memory.SCENARIO,
     jobs_monitor.SCENARIO,
