@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -39,17 +41,48 @@ def test_sentinelhub_py_side_of_every_scenario_runs_in_quick_mode(tmp_path: Path
     )
     with emulator_process() as info:
         for scenario in SCENARIOS:
+            rows = [row for row in scenario.rows if row.group == "sentinelhub"]
+            if not rows:
+                continue
             params = dict(scenario.quick)
             if scenario.prepare is not None:
                 params.update(scenario.prepare(info, params))
+            setup = scenario.setup(info, params) if scenario.setup is not None else nullcontext({})
             module = importlib.import_module(scenario.module)
-            for row in scenario.rows:
-                if row.group != "sentinelhub":
-                    continue
-                work = tmp_path / f"{scenario.name}-{row.client}"
-                work.mkdir()
-                spec = {"emulator": info, "params": params, "repeat": 1, "workdir": str(work)}
-                ctx = Context(spec)
-                getattr(module, row.client)(ctx)
-                assert len(ctx.times) == 1, row.label
-                assert ctx.facts, row.label
+            with setup as extra:
+                for row in rows:
+                    work = tmp_path / f"{scenario.name}-{row.client}"
+                    work.mkdir()
+                    spec = {
+                        "emulator": {**info, **extra},
+                        "params": params,
+                        "repeat": 1,
+                        "workdir": str(work),
+                    }
+                    ctx = Context(spec)
+                    getattr(module, row.client)(ctx)
+                    assert len(ctx.times) == 1, row.label
+                    assert ctx.facts, row.label
+
+
+DECODERS = ("tifffile", "imagecodecs", "rasterio")
+
+
+def test_decoder_rows_run_in_quick_mode_and_agree_with_eoclient(tmp_path: Path) -> None:
+    """tifffile (alone, and with imagecodecs) and rasterio: each in a process of its own, as the runner does.
+
+    The tifffile-alone row keeps imagecodecs out of its process, so it cannot run in this one.
+    """
+    installed = [group for group in DECODERS if importlib.util.find_spec(group) is not None]
+    if not installed:
+        pytest.skip("none of tifffile, imagecodecs, rasterio is installed: their rows are not smoke-tested")
+    scenarios = ["--scenario", "decode-small", "--scenario", "decode-large"]
+    clients = ",".join(["eoclient", *installed])
+    results = run(["--quick", *scenarios, "--clients", clients, "--results", str(tmp_path)])
+
+    for result in results:
+        assert result.problems == [], result.problems
+        ran = {o.row.group for o in result.outcomes if o.status == "ok"}
+        assert ran == {"eoclient", *installed}, [(o.row.label, o.status, o.reason) for o in result.outcomes]
+        # every row that ran decoded the same arrays: the same bytes hashed, shape and dtype
+        assert any("agree on sha256" in check for check in result.checks), result.checks
