@@ -142,12 +142,8 @@ def _figures(facts: Facts) -> str:
 
 
 def eoclient_process_area(ctx: Context) -> None:
-    from eoclient.areas import split_area  # noqa: PLC0415
-
     p = ctx.params
     geometry = _geometry(p)
-    # the tiles process_area asks for (the same split), counted outside the timing
-    tiles = len(split_area(geometry, resolution=p["resolution"], tile_size=p["tile"]))
 
     async def area(sh: Any, geometry: dict[str, Any]) -> Any:
         return await sh.process_area(
@@ -163,9 +159,9 @@ def eoclient_process_area(ctx: Context) -> None:
             await area(sh, _geometry({**p, "side": 500}))  # warm-up: token, connection, imports; one tile
             for _ in ctx.repeats():
                 with ctx.timed():
-                    mosaic = await area(sh, geometry)
-                _record_dataarray(ctx, mosaic, tiles)
-                del mosaic
+                    result = await area(sh, geometry)
+                _record_dataarray(ctx, result.data, len(result.split))
+                del result
 
     asyncio.run(main())
 
