@@ -14,7 +14,12 @@ from benchmarks.measure import Context
 from benchmarks.run import run
 from benchmarks.scenarios import SCENARIOS
 
+# Every row is a process of its own (imports, token, a warm-up each): on two shared cores the whole
+# quick run of every scenario takes about a minute, more than the suite's default timeout.
+RUNNER_TIMEOUT = 240
 
+
+@pytest.mark.timeout(RUNNER_TIMEOUT)
 def test_eoclient_side_of_every_scenario_runs_in_quick_mode(tmp_path: Path) -> None:
     results = run(["--quick", "--clients", "eoclient", "--results", str(tmp_path)])
 
@@ -68,6 +73,7 @@ def test_sentinelhub_py_side_of_every_scenario_runs_in_quick_mode(tmp_path: Path
 DECODERS = ("tifffile", "imagecodecs", "rasterio")
 
 
+@pytest.mark.timeout(RUNNER_TIMEOUT)
 def test_decoder_rows_run_in_quick_mode_and_agree_with_eoclient(tmp_path: Path) -> None:
     """tifffile (alone, and with imagecodecs) and rasterio: each in a process of its own, as the runner does.
 
