@@ -36,7 +36,7 @@ from eoclient._models import from_json
 from eoclient._version import __version__
 from eoclient.errors import ClientClosedError, ForeignHostError, TransportError
 
-__all__ = ["ConnectionLimits", "Response", "StreamResponse", "Timeouts", "Transport"]
+__all__ = ["ConnectionLimits", "Response", "StreamResponse", "Timeouts", "Transport", "canonical_url"]
 
 T = TypeVar("T")
 
@@ -151,9 +151,16 @@ class Transport:
         limits: ConnectionLimits | None = None,
         user_agent: str | None = None,
         rng: random.Random | None = None,
+        deployments: Mapping[str, str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._origin = _origin(self.base_url)
+        # Other deployments of the same service (same credentials): public URL -> where we reach it.
+        self.deployments: dict[str, str] = {
+            canonical_url(public): reached.strip().rstrip("/")
+            for public, reached in (deployments or {}).items()
+        }
+        self._origins = frozenset({self._origin, *(_origin(url) for url in self.deployments.values())})
         self.dialect = dialect
         self.auth = auth
         self.retry = retry or RetryPolicy()
@@ -297,18 +304,30 @@ class Transport:
 
     # -- hosts ---------------------------------------------------------------------
 
+    def deployment_url(self, url: str) -> str | None:
+        """Where this client reaches the deployment whose public URL is ``url`` (``None``: it does not).
+
+        ``base_url`` for the client's own deployment, the URL the client was
+        given for another one (``deployments``), else ``None``.
+        """
+        key = canonical_url(url)
+        if key == canonical_url(self.base_url):
+            return self.base_url
+        return self.deployments.get(key)
+
     def is_own_host(self, url: str) -> bool:
-        """Whether ``url`` (absolute, or a path) is on this client's service host."""
-        return _origin(self.url(url)) == self._origin
+        """Whether ``url`` (absolute, or a path) is on this client's host or one of its deployments."""
+        return _origin(self.url(url)) in self._origins
 
     def check_own_host(self, url: str, *, operation: str = "") -> str:
         """``url`` made absolute, or :class:`ForeignHostError` when it points to another host.
 
-        The bearer token goes only to the host the client was configured with:
-        a paging link or an answer's URL that points elsewhere is refused.
+        The bearer token goes only to the hosts the client was configured with
+        (``base_url`` and its ``deployments``): a paging link or an answer's
+        URL that points elsewhere is refused.
         """
         absolute = self.url(url)
-        if _origin(absolute) != self._origin:
+        if _origin(absolute) not in self._origins:
             raise ForeignHostError(
                 printable_url(absolute), expected=printable_url(self.base_url), operation=operation
             )
@@ -341,6 +360,12 @@ class _Streaming:
         resp, self._resp = self._resp, None
         if resp is not None:
             await release(resp)
+
+
+def canonical_url(url: str) -> str:
+    """``url`` compared as a deployment: scheme and host lower case, no trailing slash."""
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

@@ -36,6 +36,8 @@ def sentinelhub_client(emu: Emulator, **kwargs: Any) -> SentinelHub:
     :data:`CLIENT_RETRY`. Its ``storage`` is where the emulator delivers the
     jobs' outputs (its own S3 API, or the ``s3_endpoint`` it was given, with
     the emulator's S3 keys: pass ``storage=`` when that server wants others).
+    It reaches the emulator's deployment listeners (``emu.deployment_urls``)
+    as a client of Sentinel Hub reaches its deployments.
     """
     creds = emu.credentials
     storage = StorageSettings(
@@ -49,6 +51,8 @@ def sentinelhub_client(emu: Emulator, **kwargs: Any) -> SentinelHub:
         "client_secret": creds.sh_client_secret,
         "base_url": emu.sentinelhub_url,
         "token_url": emu.sentinelhub_token_url,
+        # Routed as on Sentinel Hub itself: a Landsat request goes to the US-West listener.
+        "deployments": emu.deployment_urls,
         "storage": storage,
     }
     return SentinelHub(**_fast(wired, kwargs))

@@ -41,13 +41,14 @@ from eoclient.emulator.core.middleware import (
 )
 from eoclient.emulator.core.objects import ObjectStore
 from eoclient.emulator.core.routing import CONTRACTS_KEY, contract_middleware
-from eoclient.emulator.core.state import EmulatorState, RequestRecord, SetupFn, bind_app
+from eoclient.emulator.core.state import DEPLOYMENT_KEY, EmulatorState, RequestRecord, SetupFn, bind_app
 from eoclient.emulator.core.tokens import S3, SENTINELHUB, SPACEKNOW, Credentials, Service
 from eoclient.emulator.sentinelhub import async_process as sh_async_process
 from eoclient.emulator.sentinelhub import batch as sh_batch
 from eoclient.emulator.sentinelhub import batch_statistics as sh_batch_statistics
 from eoclient.emulator.sentinelhub import byoc as sh_byoc
 from eoclient.emulator.sentinelhub import catalog as sh_catalog
+from eoclient.emulator.sentinelhub import deployments as sh_deployments
 from eoclient.emulator.sentinelhub import process as sh_process
 from eoclient.emulator.sentinelhub import statistics as sh_statistics
 from eoclient.emulator.sentinelhub import tiling_grids as sh_tiling_grids
@@ -88,9 +89,17 @@ _SHUTDOWN_TIMEOUT: Final = 2.0  # seconds to let in-flight handlers finish on st
 
 
 def _service_app(
-    service: Service, state: EmulatorState, auth: Middleware, *, flush: bool = False
+    service: Service,
+    state: EmulatorState,
+    auth: Middleware,
+    *,
+    flush: bool = False,
+    inner: Sequence[Middleware] = (),
 ) -> web.Application:
-    """An app serving ``service``: the middlewares every app has, around the service's ``auth``."""
+    """An app serving ``service``: the middlewares every app has, around the service's ``auth``.
+
+    ``inner`` run last, inside the route contract (their refusals are answered in the route's shape).
+    """
     app = web.Application(
         middlewares=[
             *([flush_middleware] if flush else []),
@@ -99,6 +108,7 @@ def _service_app(
             error_shape_middleware,
             auth,
             contract_middleware,
+            *inner,
         ],
         client_max_size=_CLIENT_MAX_SIZE,
     )
@@ -109,12 +119,29 @@ def _service_app(
 
 
 def build_app(
-    service: Service, state: EmulatorState, setups: Sequence[SetupFn] | None = None
+    service: Service,
+    state: EmulatorState,
+    setups: Sequence[SetupFn] | None = None,
+    *,
+    deployment: str = sh_deployments.MAIN,
 ) -> web.Application:
     """One service's app: middlewares, token endpoints, control routes, then ``setups``
-    (default: :data:`SENTINELHUB_SETUP` or :data:`SPACEKNOW_SETUP`)."""
-    app = _service_app(service, state, auth_middleware, flush=service == SENTINELHUB)
-    if service == SENTINELHUB:
+    (default: :data:`SENTINELHUB_SETUP` or :data:`SPACEKNOW_SETUP`).
+
+    A Sentinel Hub app plays ``deployment`` (a public URL of
+    :data:`~eoclient.emulator.sentinelhub.deployments.DEPLOYMENTS`): it refuses
+    the collections another deployment serves.
+    """
+    sentinelhub = service == SENTINELHUB
+    app = _service_app(
+        service,
+        state,
+        auth_middleware,
+        flush=sentinelhub,
+        inner=[sh_deployments.deployment_middleware] if sentinelhub else [],
+    )
+    if sentinelhub:
+        app[DEPLOYMENT_KEY] = deployment
         setup_sentinelhub_auth(app, state)
         default = SENTINELHUB_SETUP
     else:
@@ -147,6 +174,13 @@ class Emulator:
     instead (its buckets must exist; ``s3_access_key``, ``s3_secret_key`` and
     ``s3_region`` sign the writes). ``s3_port`` fixes the own store's port.
 
+    Sentinel Hub plays its deployments: :attr:`sentinelhub_url` is the main
+    one, and US-West and Creodias listen on ports of their own
+    (:attr:`deployment_urls`), sharing the one state (tokens, jobs, clock); each
+    refuses the collections another one serves
+    (:mod:`eoclient.emulator.sentinelhub.deployments`). ``deployment_ports``
+    fixes their ports (by public URL).
+
     Example::
 
         async with Emulator(seed=1, clock_speed=100.0) as emu:
@@ -173,9 +207,11 @@ class Emulator:
         s3_access_key: str | None = None,
         s3_secret_key: str | None = None,
         s3_region: str | None = None,
+        deployment_ports: dict[str, int] | None = None,
     ) -> None:
         self.host = host
         self._s3_port = s3_port
+        self._deployment_ports = dict(deployment_ports or {})
         # Extra routes for this emulator only (a user's own test endpoints).
         self._setups: dict[Service, list[SetupFn]] = {
             SENTINELHUB: [*SENTINELHUB_SETUP, *sentinelhub_setup],
@@ -203,6 +239,7 @@ class Emulator:
         self.s3_endpoint = s3_endpoint
         self._runners: list[web.AppRunner] = []
         self._urls: dict[Service, str] = {}
+        self._deployment_urls: dict[str, str] = {}
         self._started = False
 
     # -- lifecycle ---------------------------------------------------------------
@@ -215,6 +252,11 @@ class Emulator:
         try:
             for service in (SENTINELHUB, SPACEKNOW):
                 self._urls[service] = await self._serve(service)
+            self._deployment_urls[sh_deployments.MAIN] = self._urls[SENTINELHUB]
+            for deployment in sh_deployments.DEPLOYMENTS[1:]:
+                app = build_app(SENTINELHUB, self.state, self._setups[SENTINELHUB], deployment=deployment)
+                port = self._deployment_ports.get(deployment, 0)
+                self._deployment_urls[deployment] = await self._serve_app(app, port)
             self._urls[S3] = await self._serve_app(build_s3_app(self.state), self._s3_port)
             await self._deliveries.start()
         except BaseException:
@@ -240,6 +282,7 @@ class Emulator:
         """Stop serving (idempotent)."""
         runners, self._runners = self._runners, []
         self._urls.clear()
+        self._deployment_urls.clear()
         await self._deliveries.stop()
         for runner in reversed(runners):
             await runner.cleanup()
@@ -270,6 +313,16 @@ class Emulator:
     def sentinelhub_url(self) -> str:
         """Base URL of the Sentinel Hub service, e.g. ``http://127.0.0.1:54321``."""
         return self._url(SENTINELHUB)
+
+    @property
+    def deployment_urls(self) -> dict[str, str]:
+        """Where each Sentinel Hub deployment listens, by its public URL (the main one included).
+
+        What a client's ``deployments=`` takes: ``SentinelHub(base_url=emu.sentinelhub_url,
+        deployments=emu.deployment_urls, ...)`` routes a Landsat request to the US-West listener.
+        """
+        self._url(SENTINELHUB)  # not running: say so
+        return dict(self._deployment_urls)
 
     @property
     def sentinelhub_token_url(self) -> str:
@@ -307,6 +360,7 @@ class Emulator:
         return {
             "sentinelhub_url": self.sentinelhub_url,
             "sentinelhub_token_url": self.sentinelhub_token_url,
+            "sentinelhub_deployments": self.deployment_urls,
             "spaceknow_url": self.spaceknow_url,
             "spaceknow_auth_url": self.spaceknow_auth_url,
             "s3_url": self.s3_url,

@@ -87,7 +87,14 @@ from eoclient.sentinelhub.async_process_models import (
     prepare_async_request,
 )
 from eoclient.sentinelhub.byoc_models import uuid_id
-from eoclient.sentinelhub.data_collections import check_deployment
+from eoclient.sentinelhub.data_collections import (
+    Deployment,
+    deployment_path,
+    deployment_resume_data,
+    resolve_deployment,
+    resumed_deployment,
+    route_request,
+)
 from eoclient.sentinelhub.deliveries import Stores, readable
 from eoclient.storage.outputs import DEFAULT_GRACE, Layout, Output, Sweep, follow, output_of
 from eoclient.storage.store import ObjectStore, StoredObject
@@ -129,6 +136,8 @@ class AsyncProcessJob:
     ``read``: look for the outputs in the store once the request has finished
     (ignored with a ``verify`` hook, impossible without the delivery URL and
     responses). ``grace``: seconds the outputs may take to appear after that.
+    ``deployment``: where the request was sent (``None``: the client's own);
+    its status is asked there.
     The store is opened here, so that a missing ``s3`` extra is a
     :class:`~eoclient.errors.ConfigurationError` before anything is sent.
     """
@@ -146,8 +155,10 @@ class AsyncProcessJob:
         read: bool = True,
         grace: float | None = None,
         stores: Stores | None = None,
+        deployment: Deployment | None = None,
     ) -> None:
         self._ctx = ctx
+        self.deployment = deployment
         self.job_id = request_id
         self.url = url
         self.responses = [(str(i), str(f)) for i, f in responses]
@@ -178,7 +189,7 @@ class AsyncProcessJob:
         return self.read and self._verify is None and bool(self.locations)
 
     def _path(self) -> str:
-        return f"{ASYNC_PROCESS_PATH}/{self.job_id}"
+        return deployment_path(self.deployment, f"{ASYNC_PROCESS_PATH}/{self.job_id}")
 
     def _layouts(self) -> dict[str, Layout]:
         """One layout per expected output (its exact key), by response identifier."""
@@ -280,6 +291,7 @@ class AsyncProcessJob:
         }
         if self._grace_given:
             data["grace"] = self.grace
+        data.update(deployment_resume_data(self.deployment))
         return data
 
     # -- what it delivered (Job.outputs / results / download) --------------------------
@@ -354,6 +366,7 @@ def _resume(ctx: ServiceContext[Any], job_id: str, data: Mapping[str, Any]) -> A
         responses=responses,
         read=read,
         grace=grace,
+        deployment=resumed_deployment(ctx.transport, data),
     )
 
 
@@ -408,7 +421,8 @@ class AsyncProcess:
         says, then :class:`~eoclient.errors.RateLimitError`). A lost answer
         raises :class:`~eoclient.errors.OutcomeUnknownError` (see the module docstring).
         """
-        check_deployment(request, self._ctx.transport.base_url)
+        where = route_request(request, self._ctx.transport)
+        target = deployment_path(where, ASYNC_PROCESS_PATH)
         model, wire = prepare_async_request(request, delivery)
         assert model.output is not None and model.output.delivery is not None
         url, responses = model.output.delivery.url, model.responses
@@ -428,7 +442,7 @@ class AsyncProcess:
 
         async def send() -> _Status:
             data: _Status = await self._ctx.transport.request_json(
-                "POST", ASYNC_PROCESS_PATH, operation=op, json=wire, type=_Status
+                "POST", target, operation=op, json=wire, type=_Status
             )
             if not data.id:
                 raise ResponseDecodeError(
@@ -457,6 +471,7 @@ class AsyncProcess:
             read=read,
             grace=grace,
             stores=stores,
+            deployment=where,
         )
         return Job(strategy, poll=poll or self._ctx.poll, initial_status=_running(data.status))
 
@@ -470,6 +485,7 @@ class AsyncProcess:
         read: bool = True,
         grace: float | None = None,
         poll: PollPolicy | None = None,
+        deployment: str | None = None,
     ) -> Job[AsyncProcessDelivery]:
         """Re-attach to a request by its id (a UUID; nothing is sent until the Job polls).
 
@@ -477,11 +493,21 @@ class AsyncProcess:
         type)`` pairs) name the outputs: with them the end of the job reads
         the store as :meth:`create`'s does (``read``, ``grace``, ``verify``);
         without them it cannot, and a 404 means the request has finished, or
-        never existed: the API cannot tell.
+        never existed: the API cannot tell. ``deployment``: the public URL of
+        the deployment it was sent to (``DataCollection.LANDSAT_OT_L2.service_url``),
+        when not this client's own.
         """
         rid = uuid_id(request_id, field="request_id", prefix="")
+        where = resolve_deployment(self._ctx.transport, deployment, field="deployment")
         strategy = AsyncProcessJob(
-            self._ctx, rid, url=url, responses=responses, verify=verify, read=read, grace=grace
+            self._ctx,
+            rid,
+            url=url,
+            responses=responses,
+            verify=verify,
+            read=read,
+            grace=grace,
+            deployment=where,
         )
         return Job(strategy, poll=poll or self._ctx.poll)
 

@@ -91,10 +91,11 @@ class Batch(BatchAPIBase[BatchRequest]):
             created = await sh.batch.create(spec)
             await sh.batch.analyse(created.id)
         """
-        model, wire = prepare_batch_spec(request, self._ctx.transport.base_url)
+        where = self._route(request)
+        model, wire = prepare_batch_spec(request)
         if check_grid:
             await self._check_grid(model)
-        return await self._create(wire)
+        return await self._create(wire, where)
 
     async def _check_grid(self, spec: BatchSpec) -> None:
         inp = spec.input
@@ -208,12 +209,23 @@ class Batch(BatchAPIBase[BatchRequest]):
             allow_partial=allow_partial,
         )
 
-    def job(self, request: Any, *, start: bool = False, allow_partial: bool = True) -> Job[BatchRequest]:
+    def job(
+        self,
+        request: Any,
+        *,
+        start: bool = False,
+        allow_partial: bool = True,
+        deployment: str | None = None,
+    ) -> Job[BatchRequest]:
         """Re-attach to a batch request by id (nothing is sent until the job is awaited or watched).
 
         The job only watches, unless ``start=True``: then it POSTs START when
         it sees ANALYSIS_DONE, as the job made by :meth:`run` does. Resume
-        tokens (``job.resume_token``) keep that setting:
-        ``sh.resume_job(token)`` re-attaches in another process.
+        tokens (``job.resume_token``) keep that setting and the deployment:
+        ``sh.resume_job(token)`` re-attaches in another process. A request this
+        client created on another deployment is followed there;
+        ``deployment`` (its public URL) says where one created elsewhere lives.
         """
-        return self._attach(request, start=start, until="done", allow_partial=allow_partial)
+        return self._attach(
+            request, start=start, until="done", allow_partial=allow_partial, deployment=deployment
+        )

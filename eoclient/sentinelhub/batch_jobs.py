@@ -60,6 +60,14 @@ from eoclient.sentinelhub._paging import view_paginator
 from eoclient.sentinelhub.batch_models import BatchRequest
 from eoclient.sentinelhub.batch_outputs import BatchPlan, plan_of
 from eoclient.sentinelhub.batch_v1_models import BatchV1Request
+from eoclient.sentinelhub.data_collections import (
+    Deployment,
+    deployment_path,
+    deployment_resume_data,
+    resolve_deployment,
+    resumed_deployment,
+    route_request,
+)
 from eoclient.sentinelhub.deliveries import Stores
 from eoclient.storage.outputs import Output, follow
 
@@ -180,12 +188,13 @@ class BatchListing:
 
     transport: Transport
     surface: Surface
+    root: str = ""  # the deployment's URL when not the client's own (one listing per deployment)
 
     async def statuses(self, wanted: Mapping[str, Any]) -> dict[str, JobStatus]:
         """The status of each wanted request (lower-case id -> its strategy) the listing shows."""
         paginator = view_paginator(
             self.transport,
-            self.surface.base,
+            self.root + self.surface.base,
             self.surface.decode,
             operation=f"{self.surface.family}.list",
             params={"sort": "created:desc", "count": LIST_PAGE},
@@ -205,7 +214,9 @@ class BatchJobStrategy(Generic[R]):
     started). ``until``: ``"done"`` waits for the end of processing,
     ``"analysis"`` for the end of the analysis. ``allow_partial``: whether a
     request that finished with failed tiles is a success (see
-    :func:`batch_job_status`). The result is the last observed request.
+    :func:`batch_job_status`). ``deployment``: where the request lives
+    (``None``: the client's own); every call about it goes there. The result
+    is the last observed request.
     """
 
     def __init__(
@@ -217,10 +228,12 @@ class BatchJobStrategy(Generic[R]):
         start: bool = False,
         until: str = "done",
         allow_partial: bool = True,
+        deployment: Deployment | None = None,
     ) -> None:
         if until not in UNTIL:
             raise ValidationError("until", f"must be one of {', '.join(UNTIL)}")
         self._ctx = ctx
+        self.deployment = deployment
         self.surface = surface
         self.job_id = request_id(job_id)
         self.start = start
@@ -235,7 +248,7 @@ class BatchJobStrategy(Generic[R]):
 
     @property
     def _path(self) -> str:
-        return f"{self.surface.base}/{self.job_id}"
+        return deployment_path(self.deployment, f"{self.surface.base}/{self.job_id}")
 
     async def _get(self) -> R:
         record: R = await self._ctx.transport.request_json(
@@ -244,7 +257,7 @@ class BatchJobStrategy(Generic[R]):
         return record
 
     async def _action(self, action: str) -> None:
-        await send_action(self._ctx.transport, self.surface, self.job_id, action)
+        await send_action(self._ctx.transport, self.surface, self.job_id, action, self.deployment)
 
     def status_of(self, record: R) -> JobStatus:
         """How ``record`` reads as a job status for this job's goal."""
@@ -301,11 +314,13 @@ class BatchJobStrategy(Generic[R]):
         return True
 
     def resume_data(self) -> dict[str, Any]:
-        return {"start": self.start, "until": self.until, "allowPartial": self.allow_partial}
+        data = {"start": self.start, "until": self.until, "allowPartial": self.allow_partial}
+        return {**data, **deployment_resume_data(self.deployment)}
 
     def monitor_listing(self) -> BatchListing:
         """The listing a :class:`~eoclient.monitor.JobMonitor` reads this request's status from."""
-        return BatchListing(self._ctx.transport, self.surface)
+        root = self.deployment.root if self.deployment is not None else ""
+        return BatchListing(self._ctx.transport, self.surface, root)
 
     # -- what it delivered (Job.outputs / results / download) --------------------------
 
@@ -360,9 +375,11 @@ class BatchJobStrategy(Generic[R]):
 _ACTIONS_SHOWN: Final = {"analyse": "ANALYSE", "start": "START", "stop": "STOP", "cancel": "CANCEL"}
 
 
-async def send_action(transport: Transport, surface: Surface, ident: str, action: str) -> None:
-    """POST an action; a lost answer is checked against the request's state before raising."""
-    path = f"{surface.base}/{ident}"
+async def send_action(
+    transport: Transport, surface: Surface, ident: str, action: str, deployment: Deployment | None = None
+) -> None:
+    """POST an action (on ``deployment``); a lost answer is checked against the request's state first."""
+    path = deployment_path(deployment, f"{surface.base}/{ident}")
 
     async def send() -> None:
         await transport.request("POST", f"{path}/{action}", operation=f"{surface.family}.{action}")
@@ -409,6 +426,7 @@ def _factory(surface_name: str) -> Any:
             start=bool(data.get("start", False)),
             until=until,
             allow_partial=bool(data.get("allowPartial", True)),
+            deployment=resumed_deployment(ctx.transport, data),
         )
 
     return resume
@@ -435,9 +453,23 @@ class BatchAPIBase(Generic[R]):
     def __init__(self, ctx: ServiceContext[Any]) -> None:
         self._ctx = ctx
         self._claims = Claims()
+        # Requests this client created on another deployment: calls by their id go there.
+        self._homes: dict[str, Deployment] = {}
+
+    def _route(self, request: Any) -> Deployment | None:
+        """Where a batch request (model or dict) goes: where its ``processRequest``'s collections live."""
+        inner = (
+            request.get("processRequest")
+            if isinstance(request, Mapping)
+            else getattr(request, "process_request", None)
+        )
+        return route_request(inner, self._ctx.transport, prefix="processRequest.")
+
+    def _home(self, request: Any) -> Deployment | None:
+        return self._homes.get(request_id(request))
 
     def _path(self, request: Any, action: str | None = None) -> str:
-        path = f"{self._surface.base}/{request_id(request)}"
+        path = deployment_path(self._home(request), f"{self._surface.base}/{request_id(request)}")
         return f"{path}/{action}" if action else path
 
     async def _fetch(self, request: Any) -> R:
@@ -447,24 +479,26 @@ class BatchAPIBase(Generic[R]):
         return record
 
     async def _post(self, request: Any, action: str) -> None:
-        await send_action(self._ctx.transport, self._surface, request_id(request), action)
+        ident = request_id(request)
+        await send_action(self._ctx.transport, self._surface, ident, action, self._homes.get(ident))
 
-    async def _create(self, wire: dict[str, Any]) -> R:
-        """POST a checked request body; a lost answer is looked up (see the module docstring)."""
+    async def _create(self, wire: dict[str, Any], deployment: Deployment | None = None) -> R:
+        """POST a checked request body (to ``deployment``); a lost answer is looked up (module docstring)."""
         surface, transport = self._surface, self._ctx.transport
         operation, listing = f"{surface.family}.create", f"{surface.family}.list"
+        base = deployment_path(deployment, surface.base)
         # Taken before sending: whatever the create made is newer than the fence.
         find = await fenced_finder(
-            transport, surface.base, wire, surface.decode, operation=listing, body_field=surface.body_field
+            transport, base, wire, surface.decode, operation=listing, body_field=surface.body_field
         )
 
         async def send() -> R:
             record: R = await transport.request_json(
-                "POST", surface.base, operation=operation, json=wire, type=surface.decode
+                "POST", base, operation=operation, json=wire, type=surface.decode
             )
             return record
 
-        return await create_or_find(
+        record: R = await create_or_find(
             send,
             find=find,
             identify=lambda record: record.id,
@@ -475,6 +509,9 @@ class BatchAPIBase(Generic[R]):
             key=body_key(wire),
             retry=transport.retry,
         )
+        if deployment is not None:
+            self._homes[record.id] = deployment
+        return record
 
     async def _run(
         self,
@@ -517,6 +554,7 @@ class BatchAPIBase(Generic[R]):
             start=start,
             until="done" if start else "analysis",
             allow_partial=allow_partial,
+            deployment=self._home(record.id),
         )
         initial = None
         if not acted:
@@ -547,13 +585,26 @@ class BatchAPIBase(Generic[R]):
         ]
         return JobMonitor(handles, poll=poll or self._ctx.poll)
 
-    def _attach(self, request: Any, *, start: bool, until: str, allow_partial: bool) -> Job[R]:
+    def _attach(
+        self,
+        request: Any,
+        *,
+        start: bool,
+        until: str,
+        allow_partial: bool,
+        deployment: str | None = None,
+    ) -> Job[R]:
+        ident = request_id(request)
+        home = self._homes.get(ident)
+        if deployment is not None:
+            home = resolve_deployment(self._ctx.transport, deployment, field="deployment")
         strategy: BatchJobStrategy[R] = BatchJobStrategy(
             self._ctx,
             self._surface,
-            request_id(request),
+            ident,
             start=start,
             until=until,
             allow_partial=allow_partial,
+            deployment=home,
         )
         return Job(strategy, poll=self._ctx.poll)

@@ -86,7 +86,14 @@ from eoclient.sentinelhub.batch_statistics_models import (
 )
 from eoclient.sentinelhub.batch_statistics_outputs import StatisticsPlan, feature_statistics, statistics_plan
 from eoclient.sentinelhub.byoc_models import page_count, uuid_id
-from eoclient.sentinelhub.data_collections import check_deployment
+from eoclient.sentinelhub.data_collections import (
+    Deployment,
+    deployment_path,
+    deployment_resume_data,
+    resolve_deployment,
+    resumed_deployment,
+    route_request,
+)
 from eoclient.sentinelhub.deliveries import Stores
 from eoclient.storage.outputs import Output, follow
 
@@ -168,12 +175,13 @@ class BatchStatisticsListing:
     """
 
     transport: Transport
+    root: str = ""  # the deployment's URL when not the client's own (one listing per deployment)
 
     async def statuses(self, wanted: Mapping[str, Any]) -> dict[str, JobStatus]:
         """The status of each wanted request (lower-case id -> its strategy) the listing shows."""
         paginator = view_paginator(
             self.transport,
-            BATCH_STATISTICS_PATH,
+            self.root + BATCH_STATISTICS_PATH,
             BatchStatisticsTask,
             operation="batch_statistics.list",
             params={"sort": "created:desc", "count": 100},
@@ -189,13 +197,17 @@ class BatchStatisticsJob:
     """Job strategy of one Batch Statistical request: polls ``.../status``; cancel is ``stop``.
 
     It delivers: :meth:`outputs` and :meth:`results` read the per-feature
-    objects the request writes (see the module docstring).
+    objects the request writes (see the module docstring). ``deployment``:
+    where the request lives (``None``: the client's own); every call about it goes there.
     """
 
     kind = KIND
 
-    def __init__(self, ctx: ServiceContext[Any], request_id: str) -> None:
+    def __init__(
+        self, ctx: ServiceContext[Any], request_id: str, deployment: Deployment | None = None
+    ) -> None:
         self._ctx = ctx
+        self.deployment = deployment
         self.job_id = request_id
         self.last: BatchStatisticsTask | None = None  # the last record read (where it writes)
         self.stores: Stores | None = None
@@ -206,14 +218,14 @@ class BatchStatisticsJob:
     async def poll(self) -> JobStatus:
         data = await self._ctx.transport.request_json(
             "GET",
-            f"{BATCH_STATISTICS_PATH}/{self.job_id}/status",
+            deployment_path(self.deployment, f"{BATCH_STATISTICS_PATH}/{self.job_id}/status"),
             operation="batch_statistics.status",
             type=BatchStatisticsStatus,
         )
         return to_job_status(data)
 
     async def _get(self) -> BatchStatisticsTask:
-        path = f"{BATCH_STATISTICS_PATH}/{self.job_id}"
+        path = deployment_path(self.deployment, f"{BATCH_STATISTICS_PATH}/{self.job_id}")
         body = await self._ctx.transport.request_json("GET", path, operation="batch_statistics.get")
         task = from_wire(body, BatchStatisticsTask, operation="batch_statistics.get", path=path)
         self.last = task
@@ -226,7 +238,7 @@ class BatchStatisticsJob:
         try:
             await self._ctx.transport.request(
                 "POST",
-                f"{BATCH_STATISTICS_PATH}/{self.job_id}/stop",
+                deployment_path(self.deployment, f"{BATCH_STATISTICS_PATH}/{self.job_id}/stop"),
                 operation="batch_statistics.stop",
                 idempotent=True,  # stopping twice stops once
             )
@@ -235,11 +247,12 @@ class BatchStatisticsJob:
         return True
 
     def resume_data(self) -> dict[str, Any]:
-        return {}
+        return deployment_resume_data(self.deployment)
 
     def monitor_listing(self) -> BatchStatisticsListing:
         """The listing a :class:`~eoclient.monitor.JobMonitor` reads this request's status from."""
-        return BatchStatisticsListing(self._ctx.transport)
+        root = self.deployment.root if self.deployment is not None else ""
+        return BatchStatisticsListing(self._ctx.transport, root)
 
     # -- what it delivered (Job.outputs / results / download) --------------------------
 
@@ -273,7 +286,9 @@ class BatchStatisticsJob:
 
 
 def _resume(ctx: ServiceContext[Any], job_id: str, data: Mapping[str, Any]) -> BatchStatisticsJob:
-    return BatchStatisticsJob(ctx, uuid_id(job_id, field="resume_token", prefix=""))
+    return BatchStatisticsJob(
+        ctx, uuid_id(job_id, field="resume_token", prefix=""), resumed_deployment(ctx.transport, data)
+    )
 
 
 register_job_kind(KIND, _resume, service="sentinelhub")
@@ -291,13 +306,22 @@ class BatchStatistics:
     def __init__(self, ctx: ServiceContext[Any]) -> None:
         self._ctx = ctx
         self._claims = Claims()
+        # Requests this client created on another deployment: calls by their id go there.
+        self._homes: dict[str, Deployment] = {}
+
+    def _path(self, ident: str, tail: str = "") -> str:
+        return deployment_path(self._homes.get(ident), f"{BATCH_STATISTICS_PATH}/{ident}{tail}")
 
     def _job(
-        self, request_id: str, status: BatchStatisticsStatus | None, poll: PollPolicy | None
+        self,
+        request_id: str,
+        status: BatchStatisticsStatus | None,
+        poll: PollPolicy | None,
+        deployment: Deployment | None = None,
     ) -> Job[Any]:
         initial = to_job_status(status) if status is not None else None
         return Job(
-            BatchStatisticsJob(self._ctx, request_id),
+            BatchStatisticsJob(self._ctx, request_id, deployment or self._homes.get(request_id)),
             poll=poll or self._ctx.poll,
             initial_status=initial,
         )
@@ -329,9 +353,9 @@ class BatchStatistics:
             task = await job
             print(task.status, task.cost_pu)
         """
-        check_deployment(request, self._ctx.transport.base_url)
+        where = route_request(request, self._ctx.transport)
         _, wire = prepare_batch_statistics_request(request)
-        created = await self._create(wire)
+        created = await self._create(wire, where)
         job: Job[BatchStatisticsTask] = self._job(created.id, created, poll)
         if start:
             try:
@@ -347,9 +371,9 @@ class BatchStatistics:
                 raise
         return job
 
-    async def _create(self, wire: dict[str, Any]) -> BatchStatisticsTask:
+    async def _create(self, wire: dict[str, Any], deployment: Deployment | None) -> BatchStatisticsTask:
         transport, op, listing = self._ctx.transport, "batch_statistics.create", "batch_statistics.list"
-        path = BATCH_STATISTICS_PATH
+        path = deployment_path(deployment, BATCH_STATISTICS_PATH)
         # Taken before sending: whatever the create made is newer than the fence.
         find = await fenced_finder(
             transport, path, wire, BatchStatisticsTask, operation=listing, body_field="request"
@@ -359,7 +383,7 @@ class BatchStatistics:
             body = await transport.request_json("POST", path, operation=op, json=wire)
             return from_wire(body, BatchStatisticsTask, operation=op, path=path)
 
-        return await create_or_find(
+        task = await create_or_find(
             send,
             find=find,
             identify=lambda task: task.id,
@@ -373,10 +397,20 @@ class BatchStatistics:
             key=body_key(wire),
             retry=transport.retry,
         )
+        if deployment is not None:
+            self._homes[task.id] = deployment
+        return task
 
-    def job(self, request_id: Any, *, poll: PollPolicy | None = None) -> Job[BatchStatisticsTask]:
-        """Re-attach to a request by its id (nothing is sent until the Job polls)."""
-        return self._job(_request_id(request_id), None, poll)
+    def job(
+        self, request_id: Any, *, poll: PollPolicy | None = None, deployment: str | None = None
+    ) -> Job[BatchStatisticsTask]:
+        """Re-attach to a request by its id (nothing is sent until the Job polls).
+
+        A request this client created on another deployment is followed there;
+        ``deployment`` (its public URL) says where one created elsewhere lives.
+        """
+        where = resolve_deployment(self._ctx.transport, deployment, field="deployment")
+        return self._job(_request_id(request_id), None, poll, where)
 
     def watch_many(self, jobs: Iterable[Job[Any] | Any], *, poll: PollPolicy | None = None) -> JobMonitor:
         """Follow many requests at once; ``async for job, status in ...`` yields each change.
@@ -391,20 +425,20 @@ class BatchStatistics:
 
     async def get(self, request_id: Any) -> BatchStatisticsTask:
         """The whole request: status, cost, the request body, the last user action."""
-        path = f"{BATCH_STATISTICS_PATH}/{_request_id(request_id)}"
+        path = self._path(_request_id(request_id))
         body = await self._ctx.transport.request_json("GET", path, operation="batch_statistics.get")
         return from_wire(body, BatchStatisticsTask, operation="batch_statistics.get", path=path)
 
     async def status(self, request_id: Any) -> BatchStatisticsStatus:
         """The request's status (``status``, ``completionPercentage``, ``costPu``, ``error``...)."""
-        path = f"{BATCH_STATISTICS_PATH}/{_request_id(request_id)}/status"
+        path = self._path(_request_id(request_id), "/status")
         return await self._ctx.transport.request_json(  # type: ignore[no-any-return]
             "GET", path, operation="batch_statistics.status", type=BatchStatisticsStatus
         )
 
     async def _action(self, request_id: Any, action: str) -> None:
         ident = _request_id(request_id)
-        path = f"{BATCH_STATISTICS_PATH}/{ident}"
+        path = self._path(ident)
         transport, op = self._ctx.transport, f"batch_statistics.{action}"
 
         # Not retried on 5xx: the service may have acted, and a repeated action is refused (400);
@@ -434,7 +468,7 @@ class BatchStatistics:
 
     async def stop(self, request_id: Any) -> None:
         """Stop a request (STOPPED, ``stoppedStatusReason`` USER_ACTION); ``job.cancel()`` does this."""
-        path = f"{BATCH_STATISTICS_PATH}/{_request_id(request_id)}/stop"
+        path = self._path(_request_id(request_id), "/stop")
         await self._ctx.transport.request("POST", path, operation="batch_statistics.stop", idempotent=True)
 
     def list(

@@ -54,6 +54,7 @@ from eoclient.sentinelhub.statistics_models import (
 )
 from eoclient.sentinelhub.storage import ObjectStorage, check_storage
 from eoclient.storage.outputs import Output
+from eoclient.tables import feature_frame
 
 __all__ = [
     "OUTPUT_PLACEHOLDERS",
@@ -149,6 +150,16 @@ class FeatureStatistics:
     def feature(self) -> str | None:
         """The feature's ``id``, else its ``identifier``."""
         return self.feature_id if self.feature_id is not None else self.identifier
+
+    def to_pandas(self, *, histograms: bool = False) -> Any:
+        """This feature's statistics as a tidy DataFrame, led by a ``feature`` column.
+
+        The columns of :meth:`StatisticsResponse.to_pandas` after ``feature``
+        (:attr:`feature`). Many features in one frame:
+        :func:`eoclient.tables.statistics_frame` (a list) or
+        ``await eoclient.tables.frame_of(job.results())``.
+        """
+        return feature_frame(self.feature, self.statistics, histograms=histograms)
 
 
 def _check_data(data: list[InputData] | None, field: str) -> None:

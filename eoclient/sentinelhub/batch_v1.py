@@ -89,8 +89,9 @@ class BatchV1(BatchAPIBase[BatchV1Request]):
         (the request is looked up among those created since, by what was sent;
         else :class:`~eoclient.errors.OutcomeUnknownError`).
         """
-        _, wire = prepare_batch_v1_spec(request, self._ctx.transport.base_url)
-        return await self._create(wire)
+        where = self._route(request)
+        _, wire = prepare_batch_v1_spec(request)
+        return await self._create(wire, where)
 
     async def get(self, request: Any) -> BatchV1Request:
         """One legacy batch request by id (with ``tile_count``/``value_estimate`` once analysed)."""

@@ -56,7 +56,7 @@ from eoclient.sentinelhub.catalog_query import (
     page_size,
     query_bbox,
 )
-from eoclient.sentinelhub.data_collections import catalog_collection_ids
+from eoclient.sentinelhub.data_collections import catalog_collection_ids, deployment_path, route_collections
 
 __all__ = ["CATALOG_PATH", "MAX_LIMIT", "Catalog", "format_datetime"]
 
@@ -159,12 +159,12 @@ class Catalog:
 
     async def collection(self, collection_id: str) -> Collection:
         """One collection's full description (extent, summaries, links)."""
-        path = f"{CATALOG_PATH}/collections/{segment(collection_id, 'collection_id')}"
+        path = self._collection_path(collection_id)
         return await self._get(path, Collection, operation="catalog.collection")
 
     async def queryables(self, collection_id: str) -> dict[str, Any]:
         """The JSON Schema of the properties a ``filter`` may use for this collection."""
-        path = f"{CATALOG_PATH}/collections/{segment(collection_id, 'collection_id')}/queryables"
+        path = self._collection_path(collection_id, "/queryables")
         result = await self._get(path, dict, operation="catalog.queryables")
         return {str(k): v for k, v in result.items()}
 
@@ -183,7 +183,7 @@ class Catalog:
 
         ``bbox`` and ``datetime`` as for :meth:`search`; ``limit`` is the page size (1..100).
         """
-        path = f"{CATALOG_PATH}/collections/{segment(collection_id, 'collection_id')}/items"
+        path = self._collection_path(collection_id, "/items")
         params: dict[str, str] = {}
         if bbox is not None:
             params["bbox"] = ",".join(format_number(v) for v in query_bbox(bbox))
@@ -201,10 +201,7 @@ class Catalog:
 
     async def item(self, collection_id: str, item_id: str) -> Item:
         """One item by id (:class:`~eoclient.errors.NotFoundError` when there is none)."""
-        path = (
-            f"{CATALOG_PATH}/collections/{segment(collection_id, 'collection_id')}"
-            f"/items/{segment(item_id, 'item_id')}"
-        )
+        path = self._collection_path(collection_id, f"/items/{segment(item_id, 'item_id')}")
         return await self._get(path, Item, operation="catalog.item")
 
     # -- search ----------------------------------------------------------------------
@@ -264,8 +261,9 @@ class Catalog:
         """Search items (STAC item search); an async iterator of :class:`Item`.
 
         * ``collections``: the collection id (Sentinel Hub searches exactly one), or a list of one;
-          a :class:`~eoclient.sentinelhub.data_collections.DataCollection` stands for its catalog id
-          (refused when another deployment than this client's serves it).
+          a :class:`~eoclient.sentinelhub.data_collections.DataCollection` stands for its catalog id;
+          a collection of another deployment is searched there (and its pages read there), as
+          :func:`~eoclient.sentinelhub.data_collections.route_collections` says.
         * ``bbox``: ``[min_x, min_y, max_x, max_y]`` in WGS84, a :class:`~eoclient.geo.BBox`, or
           anything with ``.bounds``; ``intersects``: a GeoJSON geometry or any object with
           ``__geo_interface__`` (not both).
@@ -304,8 +302,9 @@ class Catalog:
         verb = method.upper() if isinstance(method, str) else method
         if verb not in ("POST", "GET"):
             raise ValidationError("method", f"must be 'POST' or 'GET', got {method!r}")
+        where = route_collections(collections, self._ctx.transport)
         query = SearchQuery.build(
-            collections=catalog_collection_ids(collections, self._ctx.transport.base_url),
+            collections=catalog_collection_ids(collections),
             bbox=bbox,
             intersects=intersects,
             datetime=datetime,
@@ -316,7 +315,7 @@ class Catalog:
             distinct=distinct,
             limit=page_size(limit, max_items),
         )
-        path = f"{CATALOG_PATH}/search"
+        path = deployment_path(where, f"{CATALOG_PATH}/search")
         if verb == "POST":
             first = StacNext.of({"method": "POST", "url": path, "body": query.body()})
         else:
@@ -325,6 +324,13 @@ class Catalog:
         return _StacPaginator(self._fetcher("catalog.search", decode), first=first, max_items=max_items)
 
     # -- plumbing ----------------------------------------------------------------------
+
+    def _collection_path(self, collection_id: str, tail: str = "") -> str:
+        """A collection's path, on the deployment where the collection lives (a built-in one's)."""
+        path = f"{CATALOG_PATH}/collections/{segment(collection_id, 'collection_id')}{tail}"
+        return deployment_path(
+            route_collections(collection_id, self._ctx.transport, field="collection_id"), path
+        )
 
     async def _get(self, path: str, type_: type[_T], *, operation: str) -> _T:
         resp = await self._ctx.transport.request("GET", path, operation=operation, expect=media.JSON)

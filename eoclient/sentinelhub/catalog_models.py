@@ -10,13 +10,15 @@ stay plain dicts.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import importlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import msgspec
 
 from eoclient._models import Model
+from eoclient.errors import ConfigurationError, ValidationError
 from eoclient.paging import Page, StacNext
 
 __all__ = [
@@ -33,9 +35,19 @@ __all__ = [
     "SpatialExtent",
     "StacCatalog",
     "TemporalExtent",
+    "to_pystac_collection",
 ]
 
 T = TypeVar("T")
+INSTALL_STAC: Final = "pip install 'eoclient[stac]'"
+
+
+def _pystac() -> Any:
+    """The pystac module, or a :class:`ConfigurationError` that says what to install."""
+    try:
+        return importlib.import_module("pystac")  # optional, imported on first use
+    except ImportError:
+        raise ConfigurationError(f"pystac objects need the stac extra: {INSTALL_STAC}") from None
 
 
 class Link(Model):
@@ -76,7 +88,10 @@ class Item(Model):
 
     ``properties`` is the raw dict (``item.properties["eo:cloud_cover"]``);
     :attr:`datetime` is its ``datetime`` parsed (timezone-aware UTC). The item
-    has ``__geo_interface__``, so shapely's ``shape(item)`` works. Fields may be
+    has ``__geo_interface__`` (a GeoJSON Feature: ``id``, ``geometry``,
+    ``bbox``, ``properties``), so shapely's ``shape(item)`` and
+    ``geopandas.GeoDataFrame.from_features(items)`` work; :meth:`to_pystac`
+    gives a ``pystac.Item``. Fields may be
     missing when a search used ``fields`` to leave them out, except ``id``: the
     service always keeps it, and an item without one is a
     :class:`~eoclient.errors.ResponseDecodeError`.
@@ -100,12 +115,46 @@ class Item(Model):
 
     @property
     def __geo_interface__(self) -> dict[str, Any]:
-        return {
-            "type": "Feature",
-            "id": self.id,
-            "geometry": self.geometry,
-            "properties": self.properties,
-        }
+        """The item as a GeoJSON Feature (``bbox`` and ``collection`` when the item has them)."""
+        feature: dict[str, Any] = {"type": "Feature", "id": self.id, "geometry": self.geometry}
+        if self.bbox is not None:
+            feature["bbox"] = self.bbox
+        if self.collection is not None:
+            feature["collection"] = self.collection
+        feature["properties"] = self.properties
+        return feature
+
+    def to_pystac(self) -> Any:
+        """The item as a ``pystac.Item`` (needs ``pip install 'eoclient[stac]'``).
+
+        Made from the fields this model keeps: an asset's fields other than
+        ``href``, ``title``, ``description``, ``type`` and ``roles`` are not
+        carried over. An item without ``datetime`` (nor ``start_datetime`` and
+        ``end_datetime``), e.g. one a search's ``fields`` left it out of, is
+        refused with a :class:`~eoclient.errors.ValidationError`, as STAC
+        requires one.
+        """
+        pystac = _pystac()
+        props = self.properties
+        if props.get("datetime") is None and not (props.get("start_datetime") and props.get("end_datetime")):
+            raise ValidationError(
+                "properties.datetime",
+                f"item {self.id!r} has no datetime (nor start_datetime and end_datetime), which a "
+                "pystac Item needs; did the search's fields leave it out?",
+            )
+        wire = self.to_dict()
+        wire.setdefault("stac_version", pystac.get_stac_version())
+        wire.setdefault("properties", {})
+        return pystac.Item.from_dict(wire, migrate=False, preserve_dict=False)
+
+
+def to_pystac_collection(items: Iterable[Item]) -> Any:
+    """A ``pystac.ItemCollection`` of catalog items (needs ``pip install 'eoclient[stac]'``).
+
+    A search is an async iterator: ``to_pystac_collection(await sh.catalog.search(...).collect())``.
+    """
+    pystac = _pystac()
+    return pystac.ItemCollection([item.to_pystac() for item in items])
 
 
 class Provider(Model):

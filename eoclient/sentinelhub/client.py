@@ -26,7 +26,7 @@ from eoclient.sentinelhub.budget import ProcessingBudget
 from eoclient.sentinelhub.byoc import BYOC
 from eoclient.sentinelhub.cache import ResponseCache
 from eoclient.sentinelhub.catalog import Catalog
-from eoclient.sentinelhub.data_collections import check_deployment
+from eoclient.sentinelhub.data_collections import deployment_map, route_request
 from eoclient.sentinelhub.process import ProcessAPI
 from eoclient.sentinelhub.process_models import ProcessFile, ProcessRequest, ProcessResult
 from eoclient.sentinelhub.statistics import StatisticsAPI
@@ -49,6 +49,15 @@ class SentinelHub(BaseClient):
     Process or Statistical request from disk, like sentinelhub-py's
     ``data_folder`` with ``save_data=True``; ``refresh=True`` on a call is its
     ``redownload=True`` (see :mod:`eoclient.sentinelhub.cache`).
+
+    A request for a collection that lives on another deployment (Landsat,
+    MODIS, HLS on US-West; Sentinel-3/5P on Creodias) goes to that deployment
+    with the same credentials, as sentinelhub-py sends it; the jobs it creates
+    are followed there. When ``base_url`` is one of Sentinel Hub's deployments
+    the others are reached at their public URLs; ``deployments={public URL:
+    URL}`` reaches them elsewhere (a proxy, the emulator) or adds others.
+    ``routing=False`` refuses such requests instead (and ignores ``deployments``).
+    See :mod:`eoclient.sentinelhub.data_collections`.
 
     Example::
 
@@ -75,6 +84,8 @@ class SentinelHub(BaseClient):
         cache_dir: str | os.PathLike[str] | None = None,
         cache: ResponseCache | None = None,
         storage: StorageSettings | None = None,
+        deployments: Mapping[str, str] | None = None,
+        routing: bool = True,
     ) -> None:
         if cache is not None and cache_dir is not None:
             raise ValidationError("cache_dir", "give cache= or cache_dir=, not both")
@@ -99,6 +110,7 @@ class SentinelHub(BaseClient):
                 timeouts=timeouts,
                 limits=limits,
                 rng=rng,
+                deployments=deployment_map(self.settings.base_url, deployments, routing=routing),
             ),
             poll=poll,
             settings=self.settings,
@@ -169,8 +181,8 @@ class SentinelHub(BaseClient):
             meta = result["userdata"].json()
             result.processing_units
         """
-        check_deployment(request, self.transport.base_url)
-        return await self._process_api.process(request, accept=accept, refresh=refresh)
+        where = route_request(request, self.transport)
+        return await self._process_api.process(request, accept=accept, refresh=refresh, deployment=where)
 
     async def process_to_file(
         self,
@@ -192,8 +204,10 @@ class SentinelHub(BaseClient):
             info = await sh.process_to_file(request, "scene.tif")
             info.size, info.processing_units
         """
-        check_deployment(request, self.transport.base_url)
-        return await self._process_api.to_file(request, path, accept=accept, refresh=refresh)
+        where = route_request(request, self.transport)
+        return await self._process_api.to_file(
+            request, path, accept=accept, refresh=refresh, deployment=where
+        )
 
     async def statistics(
         self,
@@ -219,8 +233,10 @@ class SentinelHub(BaseClient):
                 if item.error is None:
                     print(item.interval.from_, item.outputs["default"].bands["B0"].stats.mean)
         """
-        check_deployment(request, self.transport.base_url)
-        return await self._statistics_api.statistics(request, retry_failed=retry_failed, refresh=refresh)
+        where = route_request(request, self.transport)
+        return await self._statistics_api.statistics(
+            request, retry_failed=retry_failed, refresh=refresh, deployment=where
+        )
 
     def open_store(self, url: str, *, retries: int = 6) -> ObjectStore:
         """The object store at ``s3://bucket[/prefix]`` (where a job delivers), signed in with ``storage=``.

@@ -14,10 +14,15 @@ A collection goes wherever a request takes a data ``type``:
 ``InputData.of(DataCollection.SENTINEL2_L2A, time_range=...)``, a dict
 request's ``{"type": DataCollection.SENTINEL1_IW}``, and
 ``sh.catalog.search(DataCollection.LANDSAT_OT_L2, ...)``. A request whose
-collection is served by another deployment than the client's ``base_url`` is
+collection lives on another deployment is sent to that deployment, with the
+same credentials (Sentinel Hub's deployments share one token endpoint):
+Process, Statistical, Async Process, Batch and Catalog calls alike, and the
+jobs they create are followed there (:func:`route_request`). A client reaches
+Sentinel Hub's own deployments when its ``base_url`` is one of them, and any
+other through ``SentinelHub(deployments={public URL: URL})``; a collection on
+a deployment it does not reach, or a request mixing two deployments, is
 refused before anything is sent (a :class:`~eoclient.errors.ValidationError`
-naming ``input.data[i].type`` and the URL to use); requests are never
-rerouted behind your back. For Copernicus Data Space or an on-premises
+naming ``input.data[i].type``). For Copernicus Data Space or an on-premises
 deployment, redefine the collection there::
 
     OLCI_CDSE = DataCollection.SENTINEL3_OLCI.define_from(
@@ -28,9 +33,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 from eoclient.errors import ValidationError
@@ -40,11 +45,21 @@ __all__ = [
     "MAIN_URL",
     "USWEST_URL",
     "Band",
+    "SENTINELHUB_DEPLOYMENTS",
     "DataCollection",
+    "Deployment",
+    "Deployments",
     "catalog_collection_ids",
     "check_deployment",
     "collections_in",
+    "deployment_map",
+    "deployment_path",
+    "deployment_resume_data",
     "normalize_data_types",
+    "resolve_deployment",
+    "resumed_deployment",
+    "route_collections",
+    "route_request",
 ]
 
 MAIN_URL: Final = "https://services.sentinel-hub.com"
@@ -60,11 +75,13 @@ class Band:
 
     ``units[i]`` comes as ``sample_types[i]`` (``("REFLECTANCE", "DN")`` with
     ``("FLOAT32", "UINT16")`` for Sentinel-2); both are empty where unknown.
+    ``resolution``: the native pixel size in metres (``None`` where not listed).
     """
 
     name: str
     units: tuple[str, ...] = ()
     sample_types: tuple[str, ...] = ()
+    resolution: float | None = None
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -103,10 +120,23 @@ class DataCollection:
     SENTINEL1: ClassVar[DataCollection]
     SENTINEL1_IW: ClassVar[DataCollection]
     SENTINEL1_EW: ClassVar[DataCollection]
+    SENTINEL1_IW_ASC: ClassVar[DataCollection]
+    SENTINEL1_IW_DES: ClassVar[DataCollection]
+    SENTINEL1_EW_ASC: ClassVar[DataCollection]
+    SENTINEL1_EW_DES: ClassVar[DataCollection]
+    SENTINEL1_EW_SH: ClassVar[DataCollection]
+    SENTINEL1_EW_SH_ASC: ClassVar[DataCollection]
+    SENTINEL1_EW_SH_DES: ClassVar[DataCollection]
     DEM: ClassVar[DataCollection]
     DEM_MAPZEN: ClassVar[DataCollection]
     DEM_COPERNICUS_30: ClassVar[DataCollection]
     DEM_COPERNICUS_90: ClassVar[DataCollection]
+    LANDSAT8_L1C: ClassVar[DataCollection]
+    LANDSAT_MSS_L1: ClassVar[DataCollection]
+    LANDSAT_TM_L1: ClassVar[DataCollection]
+    LANDSAT_TM_L2: ClassVar[DataCollection]
+    LANDSAT_ETM_L1: ClassVar[DataCollection]
+    LANDSAT_ETM_L2: ClassVar[DataCollection]
     LANDSAT_OT_L1: ClassVar[DataCollection]
     LANDSAT_OT_L2: ClassVar[DataCollection]
     MODIS: ClassVar[DataCollection]
@@ -362,26 +392,208 @@ def collections_in(request: Any) -> Iterator[tuple[int, DataCollection]]:
                 yield i, attached
 
 
-def _deployment_message(collection: DataCollection, base_url: str) -> str | None:
-    if collection.service_url is None or _same_deployment(collection.service_url, base_url):
+class Deployments(Protocol):
+    """What routing reads of a client's transport: its own URL and where it reaches other deployments."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    def deployment_url(self, url: str) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """A deployment a request is routed to: its public URL and where this client reaches it.
+
+    ``root`` prefixes the API paths (``root + "/api/v1/process"``); the jobs
+    created there keep it, so their status calls go there too.
+    """
+
+    url: str
+    """The deployment's public URL (a collection's ``service_url``), kept in resume tokens."""
+    root: str
+    """Where this client reaches it (the same URL, or what ``deployments=`` maps it to)."""
+
+    def path(self, path: str) -> str:
+        """The absolute URL of an API ``path`` on this deployment."""
+        return f"{self.root}{path}"
+
+
+def deployment_path(deployment: Deployment | None, path: str) -> str:
+    """``path`` on ``deployment``, or as it is (the client's ``base_url``) when there is none."""
+    return path if deployment is None else deployment.path(path)
+
+
+def resolve_deployment(transport: Deployments, url: str | None, *, field: str) -> Deployment | None:
+    """The :class:`Deployment` of a public ``url`` for this client (``None``: the client's own).
+
+    A deployment this client does not reach raises
+    :class:`~eoclient.errors.ValidationError` naming ``field``.
+    """
+    if url is None or _same_deployment(url, transport.base_url):
         return None
+    root = transport.deployment_url(url)
+    if root is None:
+        raise ValidationError(field, _unreachable(url, transport.base_url))
+    if _same_deployment(root, transport.base_url):
+        return None
+    return Deployment(url=_check_url(url), root=root)
+
+
+def deployment_resume_data(deployment: Deployment | None) -> dict[str, Any]:
+    """What a job's resume token keeps of where it runs: the deployment's public URL (none: ``base_url``)."""
+    return {} if deployment is None else {"deployment": deployment.url}
+
+
+def resumed_deployment(transport: Deployments, data: Mapping[str, Any]) -> Deployment | None:
+    """The deployment a resume token's job runs on, reached the way this client reaches it."""
+    url = data.get("deployment")
+    if url is not None and not isinstance(url, str):
+        raise ValidationError("resume_token", "malformed deployment")
+    return resolve_deployment(transport, url, field="resume_token")
+
+
+def _unreachable(url: str, base_url: str) -> str:
     return (
-        f"{collection.name} ({collection.api_id}) is served by {collection.service_url}, "
-        f"not by this client's {base_url}; use a client with base_url={collection.service_url!r} "
-        "(or define_from() the collection for your deployment)"
+        f"this client (base_url={base_url!r}) does not reach {url}: give it "
+        f"deployments={{{url!r}: <URL>}} (Sentinel Hub's own deployments are reached by default "
+        "when base_url is one of them), or define_from() the collection for your deployment"
     )
+
+
+SENTINELHUB_DEPLOYMENTS: Final = (MAIN_URL, USWEST_URL, CREODIAS_URL)
+"""Sentinel Hub's own deployments: one token endpoint serves them all."""
+
+
+def deployment_map(base_url: str, given: Mapping[str, str] | None, *, routing: bool = True) -> dict[str, str]:
+    """Where a client at ``base_url`` reaches each deployment: ``{public URL: URL}``.
+
+    Sentinel Hub's own deployments at their public URLs when ``base_url`` is
+    one of them (they share its token endpoint), then ``given`` over them.
+    Without ``routing``: none. A key or value that is not an http(s) URL raises
+    :class:`~eoclient.errors.ValidationError` naming ``deployments``.
+    """
+    if given is not None and not isinstance(given, Mapping):
+        raise ValidationError("deployments", f"expected a mapping of URLs, got {type(given).__name__}")
+    if not routing:
+        return {}
+    found: dict[str, str] = {}
+    if any(_same_deployment(base_url, url) for url in SENTINELHUB_DEPLOYMENTS):
+        found.update({url: url for url in SENTINELHUB_DEPLOYMENTS})
+    for public, reached in (given or {}).items():
+        try:
+            found[_check_url(public)] = _check_url(reached)
+        except ValidationError as exc:
+            raise ValidationError("deployments", exc.message) from None
+    return found
+
+
+class _Home(NamedTuple):
+    """Where one collection of a request lives, and what an error about it names."""
+
+    field: str
+    url: str | None
+    explicit: bool  # given as a DataCollection (else a string: sent as written where not routable)
+    label: str
+
+
+def _home_of(field_name: str, kind: Any) -> _Home:
+    """Where a ``type`` lives: a DataCollection's ``service_url``; a string's by the built-in catalogue."""
+    if isinstance(kind, DataCollection):
+        return _Home(field_name, kind.service_url, True, f"{kind.name} ({kind.api_id})")
+    home = _BUILTIN_HOMES.get(kind) if isinstance(kind, str) else None
+    return _Home(field_name, home, False, repr(kind))
+
+
+def _route(homes: Sequence[_Home], transport: Deployments) -> Deployment | None:
+    """The one deployment that serves every collection of ``homes``; see :func:`route_request`."""
+    chosen: Deployment | None = None
+    first: _Home | None = None
+    for home in homes:
+        if home.url is None:
+            continue  # served anywhere: goes with the others
+        try:
+            deployment = resolve_deployment(transport, home.url, field=home.field)
+        except ValidationError as exc:
+            if not home.explicit:
+                continue  # a type written as a string is sent as written where it cannot be routed
+            raise ValidationError(
+                home.field, f"{home.label} is served by {home.url}; {exc.message}"
+            ) from None
+        if first is None or first.url is None:
+            chosen, first = deployment, home
+        elif not _same_deployment(first.url, home.url):
+            raise ValidationError(
+                home.field,
+                f"{home.label} is served by {home.url}, {first.label} by {first.url}: "
+                "one request reads the collections of one deployment",
+            )
+    return chosen
+
+
+def route_request(request: Any, transport: Deployments, *, prefix: str = "") -> Deployment | None:
+    """The deployment a Process-style request goes to (``None``: the client's ``base_url``).
+
+    Each ``input.data[i].type`` given as a :class:`DataCollection` goes where
+    its ``service_url`` says (``None``: any deployment); a type written as a
+    string goes where the built-in collection of that type lives, when this
+    client reaches that deployment (else it is sent as written). Collections
+    of two deployments in one request, or a collection on a deployment this
+    client does not reach, raise :class:`~eoclient.errors.ValidationError`
+    naming ``<prefix>input.data[i].type``.
+    """
+    homes = [_home_of(f"{prefix}input.data[{i}].type", kind) for i, kind in _data_types(request)]
+    return _route(homes, transport)
+
+
+def route_collections(
+    collections: Any, transport: Deployments, *, field: str = "collections"
+) -> Deployment | None:
+    """The deployment a Catalog call on ``collections`` (one or a list) goes to (``None``: ``base_url``).
+
+    As :func:`route_request`, for collections given as :class:`DataCollection`
+    or as catalog ids (a string goes where the built-in collection with that
+    catalog id lives).
+    """
+    values = (
+        list(collections)
+        if isinstance(collections, Sequence) and not isinstance(collections, str | bytes)
+        else [collections]
+    )
+    homes: list[_Home] = []
+    for i, value in enumerate(values):
+        where = field if len(values) == 1 else f"{field}[{i}]"
+        if isinstance(value, DataCollection):
+            homes.append(_home_of(where, value))
+        elif isinstance(value, str):
+            homes.append(_Home(where, _BUILTIN_CATALOG_HOMES.get(value), False, repr(value)))
+    return _route(homes, transport)
+
+
+def _data_types(request: Any) -> Iterator[tuple[int, Any]]:
+    inp = _get(request, "input", "input")
+    data = _get(inp, "data", "data") if inp is not None else None
+    if not isinstance(data, Sequence) or isinstance(data, str | bytes):
+        return
+    for i, item in enumerate(data):
+        attached = getattr(item, "data_collection", None)  # InputData.of(...) keeps it
+        yield i, attached if isinstance(attached, DataCollection) else _get(item, "type", "type")
 
 
 def check_deployment(request: Any, base_url: str) -> None:
     """Refuse a request with a collection served elsewhere than ``base_url`` (nothing is rerouted).
 
-    Only collections given as :class:`DataCollection` are checked; a plain
-    ``type`` string is sent as written.
+    For a client that does not route (see :func:`route_request` for one that
+    does). Only collections given as :class:`DataCollection` are checked; a
+    plain ``type`` string is sent as written.
     """
     for i, collection in collections_in(request):
-        message = _deployment_message(collection, base_url)
-        if message is not None:
-            raise ValidationError(f"input.data[{i}].type", message)
+        url = collection.service_url
+        if url is not None and not _same_deployment(url, base_url):
+            raise ValidationError(
+                f"input.data[{i}].type",
+                f"{collection.name} ({collection.api_id}) is served by {url}; " + _unreachable(url, base_url),
+            )
 
 
 def normalize_data_types(request: Any) -> Any:
@@ -415,11 +627,11 @@ def normalize_data_types(request: Any) -> Any:
     return {**request, "input": {**inp, "data": items}}
 
 
-def catalog_collection_ids(collections: Any, base_url: str, *, field: str = "collections") -> Any:
+def catalog_collection_ids(collections: Any, *, field: str = "collections") -> Any:
     """Catalog ids for DataCollections in ``collections`` (one or a list); other values unchanged.
 
-    A collection that is not in the catalog, or is served by another deployment,
-    raises :class:`~eoclient.errors.ValidationError`.
+    A collection that is not in the catalog raises :class:`~eoclient.errors.ValidationError`
+    (where the call goes is :func:`route_collections`'s to say).
     """
 
     def one(value: Any) -> Any:
@@ -427,9 +639,6 @@ def catalog_collection_ids(collections: Any, base_url: str, *, field: str = "col
             return value
         if value.catalog_id is None:
             raise ValidationError(field, f"{value.name} ({value.api_id}) is not in the Catalog")
-        message = _deployment_message(value, base_url)
-        if message is not None:
-            raise ValidationError(field, message)
         return value.catalog_id
 
     if isinstance(collections, DataCollection):
@@ -451,8 +660,10 @@ _FLOAT: Final = ((), ("FLOAT32",))
 _UNKNOWN: Final = ((), ())
 
 
-def _bands(names: str, kind: tuple[tuple[str, ...], tuple[str, ...]]) -> tuple[Band, ...]:
-    return tuple(Band(n, kind[0], kind[1]) for n in names.split())
+def _bands(
+    names: str, kind: tuple[tuple[str, ...], tuple[str, ...]], resolution: float | None = None
+) -> tuple[Band, ...]:
+    return tuple(Band(n, kind[0], kind[1], resolution) for n in names.split())
 
 
 _DATA_MASK: Final = _bands("dataMask", _DN8)
@@ -496,20 +707,42 @@ DataCollection.SENTINEL2_L2A = DataCollection.define(
 _S1_BANDS: Final = _bands("VV VH HH HV", _LINEAR_POWER)
 
 
-def _sentinel1(name: str, mode: str | None) -> DataCollection:
+def _sentinel1(
+    name: str,
+    mode: str | None,
+    *,
+    polarization: str | None = None,
+    orbit: str | None = None,
+    bands: tuple[Band, ...] = _S1_BANDS,
+) -> DataCollection:
+    wanted = {"acquisitionMode": mode, "polarization": polarization, "orbitDirection": orbit}
+    data_filter = {k: v for k, v in wanted.items() if v is not None}
     return DataCollection.define(
         name,
         "sentinel-1-grd",
         catalog_id="sentinel-1-grd",
-        bands=_S1_BANDS,
+        bands=bands,
         metabands=_S1_META,
-        data_filter={"acquisitionMode": mode} if mode else None,
+        data_filter=data_filter or None,
     )
 
 
 DataCollection.SENTINEL1 = _sentinel1("SENTINEL1", None)
 DataCollection.SENTINEL1_IW = _sentinel1("SENTINEL1_IW", "IW")
 DataCollection.SENTINEL1_EW = _sentinel1("SENTINEL1_EW", "EW")
+# One orbit direction (the S1Filtering orbitDirection); EW_SH: single HH polarization.
+DataCollection.SENTINEL1_IW_ASC = _sentinel1("SENTINEL1_IW_ASC", "IW", orbit="ASCENDING")
+DataCollection.SENTINEL1_IW_DES = _sentinel1("SENTINEL1_IW_DES", "IW", orbit="DESCENDING")
+DataCollection.SENTINEL1_EW_ASC = _sentinel1("SENTINEL1_EW_ASC", "EW", orbit="ASCENDING")
+DataCollection.SENTINEL1_EW_DES = _sentinel1("SENTINEL1_EW_DES", "EW", orbit="DESCENDING")
+_S1_HH: Final = _bands("HH", _LINEAR_POWER)
+DataCollection.SENTINEL1_EW_SH = _sentinel1("SENTINEL1_EW_SH", "EW", polarization="SH", bands=_S1_HH)
+DataCollection.SENTINEL1_EW_SH_ASC = _sentinel1(
+    "SENTINEL1_EW_SH_ASC", "EW", polarization="SH", orbit="ASCENDING", bands=_S1_HH
+)
+DataCollection.SENTINEL1_EW_SH_DES = _sentinel1(
+    "SENTINEL1_EW_SH_DES", "EW", polarization="SH", orbit="DESCENDING", bands=_S1_HH
+)
 
 
 def _dem(name: str, instance: str | None) -> DataCollection:
@@ -526,6 +759,90 @@ DataCollection.DEM = _dem("DEM", None)
 DataCollection.DEM_MAPZEN = _dem("DEM_MAPZEN", "MAPZEN")
 DataCollection.DEM_COPERNICUS_30 = _dem("DEM_COPERNICUS_30", "COPERNICUS_30")
 DataCollection.DEM_COPERNICUS_90 = _dem("DEM_COPERNICUS_90", "COPERNICUS_90")
+# Landsat Collection 2 before Landsat 8 (docs: "Landsat 1-5 MSS L1", "Landsat 4-5 TM L1/L2",
+# "Landsat 7 ETM+ L1/L2"), all on US-West. Optical bands read as reflectance (or DN), thermal ones
+# as kelvin; 30 m pixels (MSS: 60 m; thermal bands are resampled to 30 m, ETM+ B08 is 15 m).
+_LANDSAT_ANGLES: Final = _bands("VAA VZA SAA SZA", _DEGREES, 30.0)
+_LANDSAT_L1_QA: Final = _bands("BQA QA_RADSAT", _UNKNOWN, 30.0)
+_LANDSAT_L2_QA: Final = _bands(
+    "ST_QA ST_TRAD ST_URAD ST_DRAD ST_ATRAN ST_EMIS ST_EMSD ST_CDIST BQA QA_RADSAT", _UNKNOWN, 30.0
+)
+
+
+def _landsat(name: str, api_id: str, bands: tuple[Band, ...], metabands: tuple[Band, ...]) -> DataCollection:
+    return DataCollection.define(
+        name,
+        api_id,
+        catalog_id=api_id,
+        service_url=USWEST_URL,
+        bands=bands,
+        metabands=(*metabands, *_DATA_MASK),
+        has_cloud_coverage=True,
+    )
+
+
+DataCollection.LANDSAT_MSS_L1 = _landsat(
+    "LANDSAT_MSS_L1",
+    "landsat-mss-l1",
+    _bands("B01 B02 B03 B04", _REFLECTANCE, 60.0),
+    (*_bands("BQA QA_RADSAT", _UNKNOWN, 60.0), *_bands("VAA VZA SAA SZA", _DEGREES, 60.0)),
+)
+DataCollection.LANDSAT_TM_L1 = _landsat(
+    "LANDSAT_TM_L1",
+    "landsat-tm-l1",
+    (
+        *_bands("B01 B02 B03 B04 B05", _REFLECTANCE, 30.0),
+        *_bands("B06", _KELVIN, 30.0),
+        *_bands("B07", _REFLECTANCE, 30.0),
+    ),
+    (*_LANDSAT_L1_QA, *_LANDSAT_ANGLES),
+)
+DataCollection.LANDSAT_TM_L2 = _landsat(
+    "LANDSAT_TM_L2",
+    "landsat-tm-l2",
+    (
+        *_bands("B01 B02 B03 B04 B05", _REFLECTANCE, 30.0),
+        *_bands("B06", _KELVIN, 30.0),
+        *_bands("B07", _REFLECTANCE, 30.0),
+    ),
+    _LANDSAT_L2_QA,
+)
+DataCollection.LANDSAT_ETM_L1 = _landsat(
+    "LANDSAT_ETM_L1",
+    "landsat-etm-l1",
+    (
+        *_bands("B01 B02 B03 B04 B05", _REFLECTANCE, 30.0),
+        *_bands("B06_VCID_1 B06_VCID_2", _KELVIN, 30.0),
+        *_bands("B07", _REFLECTANCE, 30.0),
+        *_bands("B08", _REFLECTANCE, 15.0),
+    ),
+    (*_LANDSAT_L1_QA, *_LANDSAT_ANGLES),
+)
+DataCollection.LANDSAT_ETM_L2 = _landsat(
+    "LANDSAT_ETM_L2",
+    "landsat-etm-l2",
+    (
+        *_bands("B01 B02 B03 B04 B05", _REFLECTANCE, 30.0),
+        *_bands("B06", _KELVIN, 30.0),
+        *_bands("B07", _REFLECTANCE, 30.0),
+    ),
+    _LANDSAT_L2_QA,
+)
+# The older Landsat 8 L1C collection (the OpenAPI document's Ls8Dataset), served by the main
+# deployment over Europe; landsat-ot-l1 (US-West) is its global successor.
+DataCollection.LANDSAT8_L1C = DataCollection.define(
+    "LANDSAT8_L1C",
+    "landsat-8-l1c",
+    catalog_id="landsat-8-l1c",
+    bands=(
+        *_bands("B01 B02 B03 B04 B05 B06 B07", _REFLECTANCE, 30.0),
+        *_bands("B08", _REFLECTANCE, 15.0),
+        *_bands("B09", _REFLECTANCE, 30.0),
+        *_bands("B10 B11", _KELVIN, 30.0),
+    ),
+    metabands=(*_bands("BQA", _UNKNOWN, 30.0), *_DATA_MASK),
+    has_cloud_coverage=True,
+)
 DataCollection.LANDSAT_OT_L1 = DataCollection.define(
     "LANDSAT_OT_L1",
     "landsat-ot-l1",
@@ -611,3 +928,23 @@ DataCollection.SENTINEL5P = DataCollection.define(
     ),
     metabands=_DATA_MASK,
 )
+
+
+def _homes(key: Callable[[DataCollection], str | None]) -> dict[str, str]:
+    """``key(collection) -> service_url`` of the built-in collections that live on one deployment."""
+    found: dict[str, set[str | None]] = {}
+    for collection in _REGISTRY.values():
+        value = key(collection)
+        if value is not None:
+            found.setdefault(value, set()).add(collection.service_url)
+    homes: dict[str, str] = {}
+    for value, urls in found.items():
+        url = urls.pop() if len(urls) == 1 else None
+        if url is not None:
+            homes[value] = url
+    return homes
+
+
+# Frozen now, before users define their own: a string type is routed by the built-in catalogue only.
+_BUILTIN_HOMES: Final = _homes(lambda c: c.api_id)
+_BUILTIN_CATALOG_HOMES: Final = _homes(lambda c: c.catalog_id)

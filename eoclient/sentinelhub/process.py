@@ -24,6 +24,7 @@ from eoclient._log import log_event
 from eoclient.errors import DownloadSizeError, ResponseDecodeError, TransportError, UnexpectedContentError
 from eoclient.sentinelhub.budget import ProcessingBudget, charged
 from eoclient.sentinelhub.cache import ResponseCache, optional_cache_key, tee_writer
+from eoclient.sentinelhub.data_collections import Deployment, deployment_path
 from eoclient.sentinelhub.multipart import TAR_TYPES, ResponsePart, split_response
 from eoclient.sentinelhub.prepared import PreparedProcess, PreparedStatistics, prepare_process
 from eoclient.sentinelhub.process_models import ProcessFile, ProcessRequest, ProcessResult
@@ -94,17 +95,19 @@ class ProcessAPI(ChargedAPI):
         *,
         accept: str | None,
         refresh: bool,
+        deployment: Deployment | None = None,
     ) -> ProcessResult:
-        """Render ``request``; the whole answer is held in memory (see :meth:`to_file`)."""
+        """Render ``request`` (on ``deployment``, else the client's own); the answer is held in memory."""
         prepared = prepare_process(request, accept=accept)
         transport = self._context.transport
-        url = transport.url(PROCESS_PATH)
+        target = deployment_path(deployment, PROCESS_PATH)
+        url = transport.url(target)
         key = optional_cache_key(self.cache, url=url, accept=prepared.accept, body=prepared.body)
         if self.cache is not None and not refresh:
             cached = await _cached_result(self.cache, key, prepared)
             if cached is not None:
                 return cached
-        resp, spent = await self._post(PROCESS_PATH, prepared, operation="process.process")
+        resp, spent = await self._post(target, prepared, operation="process.process")
         parts = await _split(resp.body, resp.headers.get("Content-Type", ""), prepared.identifiers)
         check_parts(prepared, parts, resp.content_type, path=resp.path)
         if self.cache is not None:  # stored once it parsed: a broken answer is not kept
@@ -133,6 +136,7 @@ class ProcessAPI(ChargedAPI):
         *,
         accept: str | None,
         refresh: bool,
+        deployment: Deployment | None = None,
     ) -> ProcessFile:
         """Render ``request`` straight to ``path`` (``<path>.part`` until complete, never all in memory).
 
@@ -143,7 +147,7 @@ class ProcessAPI(ChargedAPI):
         """
         prepared = prepare_process(request, accept=accept)
         transport = self._context.transport
-        url = transport.url(PROCESS_PATH)
+        url = transport.url(deployment_path(deployment, PROCESS_PATH))
         key = optional_cache_key(self.cache, url=url, accept=prepared.accept, body=prepared.body)
         if self.cache is not None and not refresh:
             meta = await self.cache.copy_to(key, path, expect=prepared.expect)
@@ -184,7 +188,7 @@ class ProcessAPI(ChargedAPI):
             charged(self.budget, prepared.cost.estimate) as charge,
             self._context.transport.stream(
                 "POST",
-                PROCESS_PATH,
+                url,
                 operation="process.to_file",
                 data=prepared.body,
                 headers=prepared.headers,

@@ -40,6 +40,7 @@ from eoclient.errors import (
     ValidationError,
 )
 from eoclient.sentinelhub.cache import ResponseCache, encode_answer, optional_cache_key
+from eoclient.sentinelhub.data_collections import Deployment, deployment_path
 from eoclient.sentinelhub.prepared import PreparedStatistics, prepare_statistics
 from eoclient.sentinelhub.process import ChargedAPI
 from eoclient.sentinelhub.statistics_models import (
@@ -71,6 +72,7 @@ class StatisticsAPI(ChargedAPI):
         *,
         retry_failed: int,
         refresh: bool,
+        deployment: Deployment | None = None,
     ) -> StatisticsResponse:
         """Compute the statistics of ``request``; failed intervals are in ``.errors``.
 
@@ -80,10 +82,11 @@ class StatisticsAPI(ChargedAPI):
         if isinstance(retry_failed, bool) or not isinstance(retry_failed, int) or retry_failed < 0:
             raise ValidationError("retry_failed", f"must be a whole number >= 0, got {retry_failed!r}")
         prepared = prepare_statistics(request)
-        url = self._context.transport.url(STATISTICS_PATH)
+        target = deployment_path(deployment, STATISTICS_PATH)
+        url = self._context.transport.url(target)
         key = optional_cache_key(self.cache, url=url, accept=prepared.accept, body=prepared.body)
         cached = None if self.cache is None or refresh else await _cached_answer(self.cache, key)
-        answer = cached[0] if cached is not None else await self._send(prepared)
+        answer = cached[0] if cached is not None else await self._send(prepared, target)
         data = list(answer.data)
         units: list[float | None] = [answer.processing_units]
         for round_ in range(1, retry_failed + 1):
@@ -91,7 +94,7 @@ class StatisticsAPI(ChargedAPI):
             if not failed:
                 break
             log_event(logging.INFO, "statistics.retry", round=round_, intervals=len(failed))
-            retried = await self._retry(prepared, [data[i].interval for i in failed])
+            retried = await self._retry(prepared, [data[i].interval for i in failed], target)
             by_index = dict(zip(failed, retried, strict=True))
             merged: list[StatisticsInterval] = []
             for i, item in enumerate(data):
@@ -123,14 +126,14 @@ class StatisticsAPI(ChargedAPI):
             )
         return final
 
-    async def _send(self, prepared: PreparedStatistics) -> StatisticsResponse:
-        resp, spent = await self._post(STATISTICS_PATH, prepared, operation="statistics.request")
+    async def _send(self, prepared: PreparedStatistics, target: str) -> StatisticsResponse:
+        resp, spent = await self._post(target, prepared, operation="statistics.request")
         # Decoded loosely: the service writes "NaN" (a string) for statistics without data.
         answer = from_wire(resp.json(), StatisticsResponse, operation="statistics.request", path=resp.path)
         return msgspec.structs.replace(answer, processing_units=spent)
 
     async def _retry(
-        self, prepared: PreparedStatistics, intervals: Sequence[Interval]
+        self, prepared: PreparedStatistics, intervals: Sequence[Interval], target: str
     ) -> list[StatisticsResponse | None]:
         """One request per interval, a few at a time; ``None`` where the request failed transiently."""
         results: list[StatisticsResponse | None] = [None] * len(intervals)
@@ -140,7 +143,7 @@ class StatisticsAPI(ChargedAPI):
         async def one(index: int, interval: Interval, scope: anyio.CancelScope) -> None:
             async with limiter:
                 try:
-                    results[index] = await self._send(prepared.for_interval(interval))
+                    results[index] = await self._send(prepared.for_interval(interval), target)
                 except _TRANSIENT as exc:
                     log_event(
                         logging.WARNING,

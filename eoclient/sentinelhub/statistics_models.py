@@ -31,7 +31,7 @@ import calendar
 import math
 import re
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 
@@ -45,6 +45,7 @@ from eoclient.sentinelhub.process_models import (
     check_size,
     check_time_range,
 )
+from eoclient.tables import answer_frame
 
 __all__ = [
     "LAST_INTERVAL_BEHAVIORS",
@@ -393,6 +394,18 @@ class StatisticsResponse(Model):
     def ok(self) -> bool:
         """True when no interval carries an error."""
         return not self.errors
+
+    def to_pandas(self, *, histograms: bool = False) -> Any:
+        """The answer as a tidy pandas DataFrame (needs ``pip install 'eoclient[pandas]'``).
+
+        One row per interval x output x band x statistic: ``interval_from``,
+        ``interval_to``, ``output``, ``band``, ``statistic`` (``min``, ``max``,
+        ``mean``, ``stDev``, ``sampleCount``, ``noDataCount``, ``p50``...),
+        ``value`` and ``error``; a failed interval is one row with ``error``
+        set. With ``histograms``, one row per histogram bin instead
+        (``low_edge``, ``high_edge``, ``count``). See :mod:`eoclient.tables`.
+        """
+        return answer_frame(self, histograms=histograms)
 
     def raise_for_errors(self) -> StatisticsResponse:
         """Raise :class:`StatisticsIntervalError` if any interval failed; else return ``self``."""

@@ -87,10 +87,18 @@ class _SceneBase(Model):
 
     @property
     def __geo_interface__(self) -> dict[str, Any]:
-        """The footprint, so a scene works wherever a geometry does (shapely ``shape(scene)``...)."""
-        if self.footprint is None:
-            raise AttributeError("this scene has no footprint")
-        return self.footprint
+        """The scene as a GeoJSON Feature, as catalog items are.
+
+        ``id`` is the scene id, ``geometry`` the footprint (``None`` when the
+        answer had none), ``properties`` every other field in its wire form
+        (camelCase, datetimes as ISO-8601 strings). A scene therefore works
+        wherever a geometry does (shapely ``shape(scene)``, the ``extent`` of a
+        search), and ``geopandas.GeoDataFrame.from_features(scenes)`` makes a
+        table of scenes.
+        """
+        properties = self.to_dict()
+        properties.pop("footprint", None)
+        return {"type": "Feature", "id": self.scene_id, "geometry": self.footprint, "properties": properties}
 
     @property
     def band_names(self) -> list[str]:
@@ -103,7 +111,7 @@ class Scene(_SceneBase):
 
     ``datetime`` is timezone-aware UTC; ``downloadable`` says whether the
     account may download the product; ``footprint`` is a GeoJSON geometry
-    (also ``scene.__geo_interface__``).
+    (``scene.__geo_interface__`` is a Feature of it with the scene's fields).
     """
 
     downloadable: bool | None = None

@@ -32,6 +32,7 @@ async def test_search_bodies_match_the_openapi(eo_emulator: Emulator) -> None:
         emu.credentials.sh_client_secret,
         base_url=emu.sentinelhub_url,
         token_url=emu.sentinelhub_token_url,
+        deployments=emu.deployment_urls,  # Landsat is searched on the US-West listener
         retry=RetryPolicy(attempts=2, initial_backoff=0.01),
     ) as sh:
         cat = sh.catalog

@@ -487,7 +487,7 @@ async def test_process_refuses_what_the_service_refuses(
     [
         {},
         {"input__data__0__type": f"byoc-{UUID}"},
-        {"input__data__0__type": "sentinel-3-olci"},
+        {"input__data__0__type": "sentinel-1-grd"},  # Sentinel-3: tests/emulator/test_emulator_deployments.py
         {"input__bounds": {"bbox": [400000, 5000000, 410000, 5010000], "properties": crs("32633")}},
         {"input__bounds": {"bbox": [400000, 9000000, 410000, 9010000], "properties": crs("32733")}},
         {"input__bounds": {"bbox": [1500000, 5700000, 1510000, 5710000], "properties": crs("3857")}},

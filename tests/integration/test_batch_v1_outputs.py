@@ -79,12 +79,12 @@ async def test_outputs_and_downloads_also_come_while_the_job_runs(
     async with sentinelhub_client(eo_emulator) as sh:
         job = await sh.batch.v1.run(legacy("outputs while running", bucketName="my-bucket"))
         during = 0
-        async for got in job.download_each(tmp_path):
+        async for _got in job.download_each(tmp_path):
             during += not job.done
         done = await job
         assert during > 0, "no file was downloaded before the job ended"
         assert done.tile_count is not None
-        assert len(list(tmp_path.rglob("*.tif"))) == done.tile_count
+        assert len(tiffs_under(tmp_path)) == done.tile_count
 
 
 async def test_tile_ids_in_templates_and_several_outputs_on_a_real_store(s3: Any) -> None:
@@ -232,3 +232,8 @@ async def test_a_zarr_output(eo_emulator: Emulator) -> None:
         arrays = [o for o in outputs if o.array == "default"]
         assert {o.path for o in outputs} >= {".zgroup", "default/.zarray"}
         assert len([o for o in arrays if not o.path.split("/")[-1].startswith(".")]) == done.tile_count
+
+
+def tiffs_under(root: Path) -> list[Path]:
+    """The GeoTIFFs downloaded under ``root`` (a plain function: no blocking calls in a coroutine)."""
+    return list(root.rglob("*.tif"))

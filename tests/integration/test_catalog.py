@@ -35,6 +35,7 @@ async def sh(eo_emulator: Emulator) -> AsyncIterator[SentinelHub]:
         eo_emulator.credentials.sh_client_secret,
         base_url=eo_emulator.sentinelhub_url,
         token_url=eo_emulator.sentinelhub_token_url,
+        deployments=eo_emulator.deployment_urls,  # Landsat is read on the US-West listener
         retry=RetryPolicy(attempts=4, initial_backoff=0.01, max_backoff=0.05),
     ) as client:
         yield client

@@ -104,8 +104,8 @@ def read_tiff(data: bytes) -> dict[int, Any]:
     tags: dict[int, Any] = {}
     for i in range(count):
         tag, kind, n, raw = struct.unpack_from("<HHI4s", data, ifd + 2 + 12 * i)
-        size = {3: 2, 4: 4}[kind]
-        fmt = "<" + ("H" if kind == 3 else "I") * n
+        size = {3: 2, 4: 4, 12: 8}[kind]
+        fmt = "<" + {3: "H", 4: "I", 12: "d"}[kind] * n
         where = raw if n * size <= 4 else data[struct.unpack("<I", raw)[0] :]
         values = struct.unpack_from(fmt, where)
         tags[tag] = values[0] if n == 1 else list(values)
@@ -198,7 +198,9 @@ async def test_formats_follow_the_request(sh: SentinelHub) -> None:
     png = await sh.process(request_dict(300, 200, fmt="image/png"))
     assert png.content_type == "image/png"
     small = await sh.process(request_dict(30, 20, fmt="image/png"))
-    assert len(png.content) > 90 * len(small.content)  # stored deflate: size scales with pixels
+    assert struct.unpack(">II", png.content[16:24]) == (300, 200)
+    assert struct.unpack(">II", small.content[16:24]) == (30, 20)
+    assert len(png.content) > 10 * len(small.content)  # zlib-compressed pixels: more pixels, more bytes
 
 
 class Footprint:

@@ -156,25 +156,30 @@ async def test_catalog_search_with_data_collections(sh: SentinelHub, eo_emulator
         DataCollection.SENTINEL2_L2A, bbox=[13, 45, 16, 48], datetime="2023", max_items=5
     ).collect()
     assert items and {item.collection for item in items} == {"sentinel-2-l2a"}
-    # Landsat lives on US West: refused here, before anything is sent...
+    # Landsat lives on US West, which this client does not reach: refused, nothing sent...
     with pytest.raises(ValidationError) as info:
         sh.catalog.search(DataCollection.LANDSAT_OT_L2, max_items=1)
     assert info.value.field == "collections" and USWEST_URL in str(info.value)
     assert len(sent(eo_emulator, SEARCH)) == 1
-    # ...unless it is defined for this deployment (the emulator plays every deployment).
-    here = DataCollection.LANDSAT_OT_L2.define_from(
-        "LANDSAT_OT_L2_EMULATOR", service_url=sh.settings.base_url
-    )
-    landsat = await sh.catalog.search([here], datetime=("2023-01-01", None), max_items=3).collect()
+    # ...a collection defined on a deployment it reaches is searched there.
+    uswest = eo_emulator.deployment_urls[USWEST_URL]
+    there = DataCollection.LANDSAT_OT_L2.define_from("LANDSAT_OT_L2_EMULATOR", service_url=uswest)
+    async with client(eo_emulator, deployments={uswest: uswest}) as routed:
+        landsat = await routed.catalog.search([there], datetime=("2023-01-01", None), max_items=3).collect()
     assert len(landsat) == 3 and {item.collection for item in landsat} == {"landsat-ot-l2"}
     assert sent(eo_emulator, SEARCH)[-1]["collections"] == ["landsat-ot-l2"]
+    assert [r.deployment for r in eo_emulator.requests if r.path == SEARCH] == [
+        "https://services.sentinel-hub.com",
+        USWEST_URL,
+    ]
     assert validate_recorded(eo_emulator.requests, path_prefix=SEARCH) == 2
 
 
-# -- the wrong deployment ----------------------------------------------------------------------------
+# -- a deployment the client does not reach ----------------------------------------------------------
+# (routing to the deployments a client reaches: tests/integration/test_deployment_routing.py)
 
 
-async def test_wrong_deployment_is_refused_with_nothing_sent(
+async def test_a_deployment_the_client_does_not_reach_is_refused_with_nothing_sent(
     sh: SentinelHub, eo_emulator: Emulator, tmp_path: Path
 ) -> None:
     with pytest.raises(ValidationError) as info:

@@ -106,7 +106,8 @@ async def test_search_answers_typed_scenes(sk: SpaceKnow) -> None:
     assert scene.bands[0].names == ["r", "red"] and scene.bands[0].bit_depth == 8
     assert scene.bands[0].gsd == 0.5 and scene.bands[0].pixel_size_y is not None
     assert scene.bands[0].pixel_size_y < 0
-    assert scene.footprint is not None and scene.__geo_interface__["type"] == "MultiPolygon"
+    assert scene.footprint is not None and scene.footprint["type"] == "MultiPolygon"
+    assert scene.__geo_interface__["geometry"] == scene.footprint
     assert scene.satellite == "WV02" and scene.downloadable is True
     assert scene.off_nadir is not None and scene.sun_elevation is not None and scene.sun_azimuth is not None
     assert scene.satellite_azimuth is not None and scene.crs_epsg == 4326

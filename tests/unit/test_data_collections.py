@@ -256,15 +256,13 @@ def test_check_deployment_of_models_and_plain_strings() -> None:
 
 
 def test_catalog_ids() -> None:
-    main = "https://services.sentinel-hub.com"
-    assert catalog_collection_ids(DataCollection.SENTINEL2_L2A, main) == "sentinel-2-l2a"
-    assert catalog_collection_ids([DataCollection.SENTINEL1_IW, "x"], main) == ["sentinel-1-grd", "x"]
-    assert catalog_collection_ids("sentinel-2-l1c", main) == "sentinel-2-l1c"
+    assert catalog_collection_ids(DataCollection.SENTINEL2_L2A) == "sentinel-2-l2a"
+    assert catalog_collection_ids([DataCollection.SENTINEL1_IW, "x"]) == ["sentinel-1-grd", "x"]
+    assert catalog_collection_ids("sentinel-2-l1c") == "sentinel-2-l1c"
     with pytest.raises(ValidationError, match="not in the Catalog"):
-        catalog_collection_ids(DataCollection.DEM, main)
-    with pytest.raises(ValidationError) as info:
-        catalog_collection_ids(DataCollection.HARMONIZED_LANDSAT_SENTINEL, main)
-    assert info.value.field == "collections" and USWEST_URL in str(info.value)
+        catalog_collection_ids(DataCollection.DEM)
+    # where the search goes is routing's to say (tests/unit/test_deployment_routing.py)
+    assert catalog_collection_ids(DataCollection.HARMONIZED_LANDSAT_SENTINEL) == "hls"
 
 
 def test_time_range_of_one_interval() -> None:

@@ -60,7 +60,8 @@ def test_search_page() -> None:
     assert scene.bands[0].name == "r" and scene.bands[0].bit_depth == 8
     assert scene.bands[0].pixel_size_y == -0.000004511257496082
     assert scene.min_area == 5.5 and scene.clipped_imagery is True and scene.satellite_azimuth == 104.794
-    assert scene.__geo_interface__ == FOOTPRINT
+    assert scene.__geo_interface__["geometry"] == FOOTPRINT
+    assert scene.__geo_interface__["id"] == scene.scene_id
     wire = scene.to_dict()
     assert wire["sceneId"] == scene.scene_id and wire["datetime"] == "2015-11-13T02:34:12Z"
     assert from_wire({**SEARCH_ANSWER, "cursor": 50}, SearchResults).cursor == 50

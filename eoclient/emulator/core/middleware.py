@@ -34,7 +34,7 @@ from eoclient.emulator.core.errors import (
     sk_error,
 )
 from eoclient.emulator.core.faults import FaultDecision
-from eoclient.emulator.core.state import SERVICE_KEY, RequestRecord, get_state
+from eoclient.emulator.core.state import DEPLOYMENT_KEY, SERVICE_KEY, RequestRecord, get_state
 from eoclient.emulator.core.tokens import S3, SENTINELHUB, Service
 
 __all__ = [
@@ -66,6 +66,7 @@ async def record_middleware(request: web.Request, handler: Handler) -> web.Strea
         time=time.time(),
         content_type=request.content_type,
         headers={k: v for k, v in request.headers.items() if k.lower() != "authorization"},
+        deployment=request.app.get(DEPLOYMENT_KEY),
     )
     if request.body_exists and request.content_type == "application/json":
         # Kept for contract tests: what exactly did the client send? (aiohttp caches it for the handler.)

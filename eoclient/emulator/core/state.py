@@ -15,6 +15,7 @@ from eoclient.emulator.core.jobs import JobEngine
 from eoclient.emulator.core.tokens import Credentials, Service, TokenStore
 
 __all__ = [
+    "DEPLOYMENT_KEY",
     "PUBLIC_PATHS_KEY",
     "SERVICE_KEY",
     "STATE_KEY",
@@ -36,7 +37,9 @@ class RequestRecord:
     stays ``None`` if the handler failed mid-stream); ``fault`` names the fault
     applied to it, if any (``"rate_limit"``, ``"drop"``, ``"latency"``, ...);
     ``body`` holds the raw bytes of JSON request bodies (for contract tests);
-    ``headers`` the request headers except ``Authorization``.
+    ``headers`` the request headers except ``Authorization``; ``deployment``
+    the public URL of the Sentinel Hub deployment whose listener answered
+    (``None`` for the other services).
     """
 
     service: Service
@@ -50,6 +53,7 @@ class RequestRecord:
     content_type: str = ""
     body: bytes | None = None  # JSON request bodies only
     headers: dict[str, str] = field(default_factory=dict)  # Authorization left out
+    deployment: str | None = None
 
 
 @dataclass
@@ -104,6 +108,8 @@ SetupFn = Callable[[web.Application, EmulatorState], None]
 STATE_KEY = web.AppKey("state", EmulatorState)
 SERVICE_KEY: web.AppKey[Service] = web.AppKey("service")
 PUBLIC_PATHS_KEY: web.AppKey[set[str]] = web.AppKey("public_paths")
+DEPLOYMENT_KEY: web.AppKey[str] = web.AppKey("deployment")
+"""The public URL of the Sentinel Hub deployment an app plays (Sentinel Hub apps only)."""
 
 
 def bind_app(app: web.Application, state: EmulatorState, service: Service) -> None:

@@ -54,6 +54,7 @@ from eoclient.emulator.sentinelhub.process.evalscript import (
     check_outputs,
     input_bands,
 )
+from eoclient.emulator.sentinelhub.process.rendering import crs_code
 from eoclient.emulator.sentinelhub.process.units import processing_units
 from eoclient.emulator.sentinelhub.process.validation import (
     EXTENSIONS,
@@ -128,6 +129,9 @@ def plan(body: Any) -> AsyncPlan:
         max(units, 10.0),
         "fail" in script.lower() or "fail" in url.lower(),
         renders,
+        request=body,
+        extent=extent,
+        epsg=crs_code((body.get("input") or {}).get("bounds")),
     )
 
 

@@ -23,15 +23,16 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from eoclient.emulator.core.deliveries import deliveries_of
+from eoclient.emulator.core.fields import Grid
 from eoclient.emulator.core.jobs import Job
 from eoclient.emulator.core.refusal import Refusal
 from eoclient.emulator.core.state import EmulatorState
-from eoclient.emulator.sentinelhub.outputs import MAX_PIXELS, AsyncOutputs, seed_of
+from eoclient.emulator.sentinelhub.outputs import MAX_PIXELS, AsyncOutputs
 from eoclient.emulator.sentinelhub.process.evalscript import ScriptOutput
-from eoclient.emulator.sentinelhub.process.rendering import render_file
+from eoclient.emulator.sentinelhub.process.rendering import output_raster, render_file
 
 __all__ = [
     "KIND",
@@ -60,6 +61,9 @@ class AsyncPlan:
     fails: bool
     renders: tuple[tuple[str, str, ScriptOutput], ...] = ()  # per file: identifier, media, script output
     error: str | None = None
+    request: dict[str, Any] = field(default_factory=dict)  # the body: evalscript, data, bounds
+    extent: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)  # the bounds in ``epsg``
+    epsg: int = 4326
 
 
 @dataclass
@@ -119,8 +123,9 @@ class AsyncProcessStore:
         width, height = min(planned.width, MAX_PIXELS), min(planned.height, MAX_PIXELS)
         bodies: dict[str, bytes] = {}
         media: dict[str, str] = {}
+        grid = Grid(planned.extent, width, height, planned.epsg)
         for url, (ident, kind, out) in zip(urls, planned.renders, strict=False):
-            bodies[url] = render_file(ident, kind, width, height, out, seed_of(job.id, ident))
+            bodies[url] = render_file(ident, kind, output_raster(planned.request, out, grid))
             media[url] = kind
         sizes = [
             len(bodies[u]) if u in bodies else size for u, (_, size) in zip(urls, planned.files, strict=True)

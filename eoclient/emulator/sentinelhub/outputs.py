@@ -20,8 +20,13 @@ Keys, as the OpenAPI document describes them (``s3://<bucket>/<path>`` URLs):
   ``<ID>``, ``<IDENTIFIER>``), one per processed feature, each the Statistical API's response
   for that feature; features are ``id`` 1..n, ``identifier`` ``feature-<id>``.
 
-Rasters are small synthetic files from the Process renderer (at most :data:`MAX_PIXELS` a side):
-their sizes and ETags are those of the bytes stored. ``gs://`` locations are not delivered.
+Rasters are small files from the Process renderer (at most :data:`MAX_PIXELS` a side), over
+each tile's own bounds in the request's CRS (tiles are cells of the request's extent, row 0 in
+the south, as :meth:`~.batch_engine.BatchRecord.tile_geometry` lays them out, widened by the
+grid's buffers): adjacent tiles join. Zarr chunks hold the same field, rendered at most
+:data:`MAX_PIXELS` a side and enlarged to the chunk (blocky, but real values), chunk ``r.c`` over
+the cell ``r`` rows below the extent's north edge (an array's row 0 is its north).
+Their sizes and ETags are those of the bytes stored. ``gs://`` locations are not delivered.
 """
 
 from __future__ import annotations
@@ -31,15 +36,17 @@ import json
 import math
 import re
 import zlib
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any, Final, Protocol
 
 from eoclient.emulator.core.deliveries import Delivery
+from eoclient.emulator.core.fields import Grid
+from eoclient.emulator.core.rasters import Raster
 from eoclient.emulator.core.refusal import Refusal
 from eoclient.emulator.sentinelhub.batch_statistics_engine import StatisticsRequest, observe
-from eoclient.emulator.sentinelhub.process.evalscript import SAMPLE_BYTES, ScriptOutput, script_outputs
-from eoclient.emulator.sentinelhub.process.rendering import render_file
-from eoclient.emulator.sentinelhub.process.validation import EXTENSIONS
+from eoclient.emulator.sentinelhub.process.evalscript import ScriptOutput, script_outputs
+from eoclient.emulator.sentinelhub.process.rendering import crs_code, output_raster, render_file
+from eoclient.emulator.sentinelhub.process.validation import EXTENSIONS, parse_bounds
 from eoclient.emulator.sentinelhub.statistics import compute
 
 
@@ -79,12 +86,13 @@ __all__ = [
     "batch_buckets",
     "seed_of",
     "split_url",
+    "tile_grid",
     "tile_name",
 ]
 
 MAX_PIXELS: Final = 64
 _PLACEHOLDER_RE: Final = re.compile(r"<[^<>]*>")
-_DTYPES: Final = {1: "|u1", 2: "<u2", 4: "<f4"}
+_DTYPES: Final = {"INT8": "|i1", "UINT16": "<u2", "INT16": "<i2", "FLOAT32": "<f4"}
 _FINAL_BATCH: Final = frozenset({"DONE", "FAILED", "CANCELED"})
 _FINAL_STATISTICS: Final = frozenset({"DONE", "FAILED", "PARTIAL"})
 
@@ -165,10 +173,51 @@ def batch_buckets(record: BatchRecord) -> list[str]:
     return sorted({f[0] for f in found if f is not None})
 
 
-@lru_cache(maxsize=32)
-def _zarr_chunk(size: int, value: int) -> bytes:
-    # Every chunk of an array holds one value: compress it once.
-    return zlib.compress(bytes([value]) * size, 1)
+def _frame(record: BatchRecord) -> tuple[tuple[float, float, float, float], int, int, int]:
+    """The request's extent and CRS, and its tile columns and rows."""
+    bounds = ((record.body.get("processRequest") or {}).get("input") or {}).get("bounds")
+    if bounds is None:  # GeoPackage features: no bounds in the request
+        extent, epsg = (0.0, 0.0, 1.0, 1.0), 4326
+    else:
+        extent, epsg = parse_bounds(bounds), crs_code(bounds)
+    cols = max(1, record.grid_columns)
+    return extent, epsg, cols, max(1, math.ceil(record.tiles / cols))
+
+
+def _buffers(record: BatchRecord) -> tuple[int, int]:
+    source = record.body.get("input") if record.api == "v2" else record.body.get("tilingGrid")
+    source = source if isinstance(source, dict) else {}
+    return int(source.get("bufferX") or 0), int(source.get("bufferY") or 0)
+
+
+def tile_grid(record: BatchRecord, index: int, width: int, height: int) -> Grid:
+    """The grid of tile ``index`` rendered ``width`` x ``height``: its cell of the extent plus buffers."""
+    (x0, y0, x1, y1), epsg, cols, rows = _frame(record)
+    col, row = index % cols, index // cols
+    w, h = (x1 - x0) / cols, (y1 - y0) / rows
+    bx, by = _buffers(record)
+    pad_x = w * bx / max(1, record.tile_width_px - 2 * bx)
+    pad_y = h * by / max(1, record.tile_height_px - 2 * by)
+    ax, ay = x0 + col * w, y0 + row * h
+    return Grid((ax - pad_x, ay - pad_y, ax + w + pad_x, ay + h + pad_y), width, height, epsg)
+
+
+def _zarr_chunk(raster: Raster, chunk_width: int, chunk_height: int) -> bytes:
+    """A chunk (bands first) of ``raster`` enlarged to ``chunk_width`` x ``chunk_height``, zlib-compressed."""
+    fx = math.ceil(chunk_width / raster.grid.width)
+    fy = math.ceil(chunk_height / raster.grid.height)
+    size = raster.sample_bytes
+    planes = []
+    for band in range(raster.bands):
+        rows = []
+        for row in raster.rows([band]):
+            wide = bytearray(len(row) * fx)
+            for k in range(size):
+                for j in range(fx):  # every sample repeated fx times along the row
+                    wide[j * size + k :: fx * size] = row[k::size]
+            rows.extend([bytes(wide[: chunk_width * size])] * fy)
+        planes.append(b"".join(rows[:chunk_height]))
+    return zlib.compress(b"".join(planes), 1)
 
 
 class BatchOutputs:
@@ -203,11 +252,15 @@ class BatchOutputs:
             for r in responses
             if isinstance(r, dict)
         ] or [("default", "image/tiff")]
-        script = _outputs((self.record.body.get("processRequest") or {}).get("evalscript"))
+        request = self.record.body.get("processRequest") or {}
+        script = _outputs(request.get("evalscript"))
         zarr = _zarr_path(self.record)
         if zarr is not None:
             return self._zarr(zarr, wanted, script, first, done)
         return self._rasters(wanted, script, first, done)
+
+    def _raster(self, out: ScriptOutput, grid: Grid) -> Raster:
+        return output_raster(self.record.body.get("processRequest") or {}, out, grid)
 
     def _rasters(
         self, wanted: list[tuple[str, str]], script: dict[str, ScriptOutput], first: int, done: int
@@ -234,14 +287,8 @@ class BatchOutputs:
                 if where is None:
                     continue
                 output = script.get(ident, ScriptOutput(ident, 3, "UINT8"))
-                seed = _seed(record.id, index, ident)
-                out.append(
-                    Delivery(
-                        *where,
-                        partial(render_file, ident, media, width, height, output, seed),
-                        media,
-                    )
-                )
+                raster = self._raster(output, tile_grid(record, index, width, height))
+                out.append(Delivery(*where, partial(render_file, ident, media, raster), media))
         return out
 
     def _zarr(
@@ -273,7 +320,6 @@ class BatchOutputs:
             meta(".zattrs", {"requestId": record.id, "tiles": record.tiles})
         for ident, _media in wanted:
             output = script.get(ident, ScriptOutput(ident, 1, "UINT8"))
-            bps = SAMPLE_BYTES.get(output.sample_type, 1)
             bands = output.bands
             shape, chunks = [rows * th, cols * tw], [th, tw]
             if bands > 1:
@@ -285,7 +331,7 @@ class BatchOutputs:
                         "zarr_format": 2,
                         "shape": shape,
                         "chunks": chunks,
-                        "dtype": _DTYPES.get(bps, "|u1"),
+                        "dtype": _DTYPES.get(output.sample_type, "|u1"),
                         "compressor": {"id": "zlib", "level": 1},
                         "fill_value": 0,
                         "order": "C",
@@ -293,12 +339,16 @@ class BatchOutputs:
                     },
                 )
                 meta(f"{ident}/.zattrs", {"_ARRAY_DIMENSIONS": ["band", "y", "x"][-len(shape) :]})
-            size = bands * th * tw * bps
-            value = _seed(record.id, ident) % 255 + 1
+            (x0, y0, x1, y1), epsg, _cols, _rows = _frame(record)
+            w, h = (x1 - x0) / cols, (y1 - y0) / rows
+            small_w, small_h = min(tw, MAX_PIXELS), min(th, MAX_PIXELS)
             for index in range(first, done):
                 row, col = divmod(index, cols)
                 name = f"{row}.{col}" if bands == 1 else f"0.{row}.{col}"
-                out.append(Delivery(bucket, f"{prefix}{ident}/{name}", partial(_zarr_chunk, size, value)))
+                top = y1 - row * h  # the array's row 0 is its north edge
+                grid = Grid((x0 + col * w, top - h, x0 + (col + 1) * w, top), small_w, small_h, epsg)
+                raster = self._raster(output, grid)
+                out.append(Delivery(bucket, f"{prefix}{ident}/{name}", partial(_zarr_chunk, raster, tw, th)))
         return out
 
     def finished(self, now: float) -> bool:

@@ -21,10 +21,15 @@ import json
 import math
 import random
 import struct
+import sys
 import zlib
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from eoclient.emulator.core.fields import Grid, Landscape, seed_from
+from eoclient.emulator.core.rasters import Raster
 
 __all__ = [
     "TILE_SIZE",
@@ -186,49 +191,44 @@ def png(width: int, height: int, rows: Iterable[bytes], *, color_type: int, bit_
     )
 
 
-def _ramp(offset: int, step: int) -> bytes:
-    return bytes((offset + i * step) & 0xFF for i in range(TILE_SIZE))
+def _raster(spec: TileSpec, product: str, kinds: tuple[str, ...], sample_type: str) -> Raster:
+    """The tile's pixels: a field over its EPSG:3857 bounds, fixed per map (so tiles join)."""
+    grid = Grid(mercator_bounds(spec.zoom, spec.x, spec.y), TILE_SIZE, TILE_SIZE, 3857)
+    return Raster(grid, Landscape(seed_from(spec.map_id, product)), kinds, sample_type)
+
+
+def _truecolor_rows(spec: TileSpec) -> list[bytes]:
+    """RGB rows of the tile, blank outside the analysed area."""
+    c0, c1, r0, r1 = _pixel_window(spec)
+    rows = []
+    for r, row in enumerate(_raster(spec, "truecolor", ("visual",) * 3, "UINT8").rows()):
+        if not r0 <= r < r1:
+            rows.append(bytes(TILE_SIZE * 3))
+            continue
+        rows.append(bytes(c0 * 3) + row[c0 * 3 : c1 * 3] + bytes((TILE_SIZE - c1) * 3))
+    return rows
 
 
 def _truecolor(spec: TileSpec) -> bytes:
-    seed = spec.seed("truecolor")
-    base_r, base_g, base_b = seed & 0xFF, (seed >> 8) & 0xFF, (seed >> 16) & 0xFF
-    c0, c1, r0, r1 = _pixel_window(spec)
-    red = _ramp(base_r, 1)
-    rows = []
-    for r in range(TILE_SIZE):
-        row = bytearray(TILE_SIZE * 3)
-        if r0 <= r < r1:
-            row[0::3] = red
-            row[1::3] = bytes([(base_g + r) & 0xFF]) * TILE_SIZE
-            row[2::3] = _ramp(base_b + r // 2, 3)
-            row[: c0 * 3] = bytes(c0 * 3)
-            row[c1 * 3 :] = bytes((TILE_SIZE - c1) * 3)
-        rows.append(bytes(row))
-    return png(TILE_SIZE, TILE_SIZE, rows, color_type=2)
+    return png(TILE_SIZE, TILE_SIZE, _truecolor_rows(spec), color_type=2)
 
 
-def _index_factors(spec: TileSpec) -> tuple[list[float], list[float]]:
-    """A smooth, separable pixel index in [-1, 1] (e.g. NDVI): ``cols[c] * rows[r]``."""
-    phase = (spec.seed("index") % 628) / 100.0
-    cols = [math.sin(c / 37.0 + phase) for c in range(TILE_SIZE)]
-    rows = [math.cos(r / 53.0 - phase) for r in range(TILE_SIZE)]
-    return cols, rows
+def _index_rows(spec: TileSpec) -> list[array[float]]:
+    """A smooth pixel index in -1..1 (e.g. NDVI), row by row."""
+    return [array("f", row) for row in _raster(spec, "index", ("index",), "FLOAT32").rows()]
 
 
 def _index_png(spec: TileSpec) -> bytes:
     c0, c1, r0, r1 = _pixel_window(spec)
-    cols, factors = _index_factors(spec)
     threshold = spec.user_threshold
     rows = []
-    for r in range(TILE_SIZE):
+    for r, values in enumerate(_index_rows(spec)):
         row = bytearray(TILE_SIZE)
         if r0 <= r < r1:
-            f = factors[r]
             if threshold is None:
-                row[c0:c1] = bytes(round((v * f + 1.0) * 127.5) for v in cols[c0:c1])
+                row[c0:c1] = bytes(round((v + 1.0) * 127.5) for v in values[c0:c1])
             else:
-                row[c0:c1] = bytes(255 if v * f >= threshold else 0 for v in cols[c0:c1])
+                row[c0:c1] = bytes(255 if v >= threshold else 0 for v in values[c0:c1])
         rows.append(bytes(row))
     return png(TILE_SIZE, TILE_SIZE, rows, color_type=0)
 
@@ -312,31 +312,22 @@ def geotiff(
 
 def _analysis_tiff(spec: TileSpec) -> bytes:
     c0, c1, r0, r1 = _pixel_window(spec)
-    cols, factors = _index_factors(spec)
     nodata = -9999.0
-    row_format = struct.Struct(f"<{TILE_SIZE}f")
-    blank = row_format.pack(*([nodata] * TILE_SIZE))
-    out = bytearray()
-    for r in range(TILE_SIZE):
+    out = array("f")
+    for r, values in enumerate(_index_rows(spec)):
         if r0 <= r < r1:
-            f = factors[r]
-            values = [nodata] * c0 + [v * f for v in cols[c0:c1]] + [nodata] * (TILE_SIZE - c1)
-            out += row_format.pack(*values)
+            out.extend(array("f", [nodata] * c0) + values[c0:c1] + array("f", [nodata] * (TILE_SIZE - c1)))
         else:
-            out += blank
+            out.extend(array("f", [nodata] * TILE_SIZE))
+    if sys.byteorder == "big":  # pragma: no cover - a little-endian TIFF
+        out.byteswap()
     bounds = mercator_bounds(spec.zoom, spec.x, spec.y)
-    return geotiff(TILE_SIZE, TILE_SIZE, bytes(out), bounds_3857=bounds, bits=32, sample_format=3)
+    return geotiff(TILE_SIZE, TILE_SIZE, out.tobytes(), bounds_3857=bounds, bits=32, sample_format=3)
 
 
 def _visualization_tiff(spec: TileSpec) -> bytes:
-    image = _truecolor(spec)
-    # Reuse the truecolor pixels: decode our own IDAT (filter 0 rows) back to raw RGB.
-    idat_len = struct.unpack(">I", image[33:37])[0]
-    raw = zlib.decompress(image[41 : 41 + idat_len])
-    stride = TILE_SIZE * 3 + 1
-    pixels = b"".join(raw[i * stride + 1 : (i + 1) * stride] for i in range(TILE_SIZE))
     bounds = mercator_bounds(spec.zoom, spec.x, spec.y)
-    return geotiff(TILE_SIZE, TILE_SIZE, pixels, bounds_3857=bounds, samples=3)
+    return geotiff(TILE_SIZE, TILE_SIZE, b"".join(_truecolor_rows(spec)), bounds_3857=bounds, samples=3)
 
 
 # -- GeoJSON --------------------------------------------------------------------------------------------

@@ -15,23 +15,27 @@ checks); a bad one gets a 400 in Sentinel Hub's error shape
 "invalidValue", "violation"}``, or ``RENDERER_EXCEPTION`` for an evalscript
 that cannot run). A query parameter is refused before that
 (:mod:`eoclient.emulator.core.routing`: the operation lists none). A good one gets
-deterministic synthetic imagery of the requested size, format and band count:
+plausible, georeferenced imagery of the requested size, format and band count
+(a smooth field over the request's map coordinates, so that tiles of an area
+join without seams; values as the sample type and the evalscript imply:
+reflectance, an index for a normalized difference, a 0/1 ``dataMask``):
 
-* ``image/tiff``: a valid baseline TIFF (uncompressed, one strip, 8/16/32-bit
-  samples as the evalscript's ``sampleType`` says), ``width * height * bands *
-  bytes per sample`` bytes of pixels;
-* ``image/png``: a valid PNG (up to 4 bands, stored deflate blocks, so the size
-  scales with the pixels);
-* ``image/jpeg``: a JFIF header and trailer around filler bytes (not decodable);
+* ``image/tiff``: a GeoTIFF (uncompressed, one strip, 8/16/32-bit samples as
+  the evalscript's ``sampleType`` says, ModelPixelScale/ModelTiepoint/GeoKeys
+  for the request's CRS and bounds), ``width * height * bands * bytes per
+  sample`` bytes of pixels;
+* ``image/png``: a zlib-compressed PNG (up to 4 bands, 16-bit for UINT16/INT16);
+* ``image/jpeg``: a baseline JPEG (greyscale or YCbCr, quality 90);
 * ``application/json``: a small JSON document (``userdata`` is always JSON);
-* ``application/octet-stream``: the raw pixels.
+* ``application/octet-stream``: the raw samples.
 
 Several responses come as a tar (``application/tar``, ``application/x-tar``;
 members ``<identifier>.<ext>``, e.g. ``default.tif``, ``userdata.json``) or as
 ``multipart/mixed`` (parts named in ``Content-Disposition``), whichever
 ``Accept`` asks for. Every body is streamed in chunks with a known
-``Content-Length``. The pixels derive from the emulator's seed and the request
-body, so the same request always gets the same bytes.
+``Content-Length``. The pixels derive from the request's evalscript,
+collections, time range and output (not its bounds or size), so the same
+request always gets the same bytes.
 
 ``x-processingunits-spent`` follows Sentinel Hub's PU formula (512 x 512 px = 1
 PU; x input bands / 3; x2 for FLOAT32 TIFF; x collections; x data samples,

@@ -17,6 +17,7 @@ from eoclient.emulator.core.refusal import Refusal
 __all__ = [
     "SAMPLE_BYTES",
     "ScriptOutput",
+    "band_kinds",
     "check_outputs",
     "check_script",
     "input_bands",
@@ -141,3 +142,50 @@ def mosaicking_samples(evalscript: str, data: list[dict[str, Any]]) -> int:
     except (KeyError, TypeError, ValueError):
         return 1
     return max(1, math.ceil((end - start).total_seconds() / (5 * 86400)))
+
+
+_ND_RE: Final = re.compile(
+    r"\bindex\s*\(|\(\s*([\w.]+)\s*-\s*([\w.]+)\s*\)\s*/\s*\(\s*\1\s*\+\s*\2\s*\)", re.IGNORECASE
+)
+_INDEX_ID_RE: Final = re.compile(r"nd[a-z]*i|index", re.IGNORECASE)
+
+
+def _returned(evalscript: str, ident: str) -> list[str] | None:
+    """The expressions ``evaluatePixel`` returns for output ``ident`` (``None`` if not readable)."""
+    match = re.search(r"\bfunction\s+evaluatePixel\s*\([^)]*\)\s*\{", evalscript)
+    body = _group(evalscript, match.end() - 1) if match else evalscript
+    found = re.search(rf"[\"']?\b{re.escape(ident)}\b[\"']?\s*:\s*\[", body)
+    if found is None and ident == "default":
+        found = re.search(r"\breturn\s*\[", body)
+    if found is None:
+        return None
+    items, depth, current = [], 0, ""
+    for ch in _group(body, found.end() - 1):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            items.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    return [*items, current.strip()]
+
+
+def band_kinds(evalscript: str, output: ScriptOutput) -> tuple[str, ...]:
+    """What each band of ``output`` holds: ``"reflectance"``, ``"index"`` or ``"mask"``.
+
+    A heuristic on the script's text: an output named ``dataMask``, or a last
+    returned element that mentions ``dataMask``, is a mask; an output named like
+    an index (``ndvi``, ``ndwi``, ``index``), or the one-band output of a
+    script that computes a normalized difference, holds an index.
+    """
+    if output.id == "dataMask":
+        return ("mask",) * output.bands
+    returned = _returned(evalscript, output.id) or []
+    masked = output.bands >= 1 and len(returned) == output.bands and "dataMask" in returned[-1]
+    values = output.bands - (1 if masked else 0)
+    index = bool(_INDEX_ID_RE.search(output.id)) or (values == 1 and _ND_RE.search(evalscript) is not None)
+    kinds = ("index" if index else "reflectance",) * values
+    return (*kinds, "mask") if masked else kinds

@@ -3,26 +3,28 @@
 :func:`plan_request` checks a body (:mod:`.validation`, :mod:`.evalscript`)
 and plans the parts; :func:`answer_body` gives the whole answer's length,
 ``Content-Type`` and chunks: one part as is, several as a tar or
-``multipart/mixed``. The pixels derive from the emulator's seed and the body.
+``multipart/mixed``. The pixels are a smooth field over the request's map
+coordinates (:mod:`eoclient.emulator.core.fields`), encoded by
+:mod:`eoclient.emulator.core.rasters` and :mod:`eoclient.emulator.core.jpeg`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
-import random
-import struct
+import re
 import tarfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
+from eoclient.emulator.core.fields import Grid, Landscape, seed_from
+from eoclient.emulator.core.jpeg import jpeg_bytes
+from eoclient.emulator.core.rasters import Raster, png_bytes, tiff_head
 from eoclient.emulator.core.refusal import Refusal, invalid
 from eoclient.emulator.sentinelhub.process.evalscript import (
-    SAMPLE_BYTES,
     ScriptOutput,
+    band_kinds,
     check_outputs,
     input_bands,
     mosaicking_samples,
@@ -36,7 +38,16 @@ from eoclient.emulator.sentinelhub.process.validation import (
     parse_size,
 )
 
-__all__ = ["Part", "Plan", "answer_body", "negotiate", "plan_request", "render_file"]
+__all__ = [
+    "Part",
+    "Plan",
+    "answer_body",
+    "crs_code",
+    "negotiate",
+    "output_raster",
+    "plan_request",
+    "render_file",
+]
 
 _CHUNK: Final = 256 * 1024
 _MULTI: Final = frozenset({"application/tar", "application/x-tar", "multipart/mixed"})
@@ -56,14 +67,53 @@ class Part:
     filename: str = ""
 
 
-def _rows(width: int, height: int, row_bytes: int, seed: int, prefix: bytes = b"") -> Iterator[bytes]:
-    """``height`` deterministic rows (each ``prefix`` + ``row_bytes`` bytes), grouped into chunks."""
-    template = random.Random(seed).randbytes(max(row_bytes, 1))[:row_bytes]
+_CRS_CODE_RE: Final = re.compile(r"/EPSG/0/(\d+)$")
+
+
+def crs_code(bounds: Any) -> int:
+    """The EPSG code of a request's ``bounds`` (CRS84 and no CRS are 4326, longitude first)."""
+    props = bounds.get("properties") if isinstance(bounds, dict) else None
+    crs = props.get("crs") if isinstance(props, dict) else None
+    match = _CRS_CODE_RE.search(crs) if isinstance(crs, str) else None
+    return int(match.group(1)) if match else 4326
+
+
+def output_raster(request: dict[str, Any], out: ScriptOutput, grid: Grid) -> Raster:
+    """The pixels of output ``out`` of a Process request over ``grid``.
+
+    Fixed by the request's evalscript, collections and output, with the time
+    range as the landscape's variant: never by its bounds or size, so that
+    tiles of one area join and mosaic to the image of the whole.
+    """
+    evalscript = request.get("evalscript")
+    script = evalscript if isinstance(evalscript, str) else ""
+    data = (request.get("input") or {}).get("data") or []
+    kinds = [str(d.get("type")) for d in data if isinstance(d, dict)]
+    times = [
+        json.dumps((d.get("dataFilter") or {}).get("timeRange"), sort_keys=True)
+        for d in data
+        if isinstance(d, dict)
+    ]
+    seed = seed_from(script, kinds, out.id)
+    sample_type = "UINT8" if out.sample_type == "AUTO" else out.sample_type
+    return Raster(grid, Landscape(seed, times), band_kinds(script, out), sample_type)
+
+
+def _tiff(raster: Raster) -> tuple[int, Iterator[bytes]]:
+    head = tiff_head(raster.grid, raster.bands, raster.sample_type)
+
+    def chunks() -> Iterator[bytes]:
+        yield head
+        yield from _batched(raster.rows())
+
+    return len(head) + raster.row_bytes * raster.grid.height, chunks()
+
+
+def _batched(rows: Iterator[bytes]) -> Iterator[bytes]:
+    """Rows joined into chunks of about :data:`_CHUNK` bytes."""
     batch: list[bytes] = []
     size = 0
-    for y in range(height):
-        k = (y * 131) % max(row_bytes, 1)
-        row = prefix + template[k:] + template[:k]
+    for row in rows:
         batch.append(row)
         size += len(row)
         if size >= _CHUNK:
@@ -73,119 +123,18 @@ def _rows(width: int, height: int, row_bytes: int, seed: int, prefix: bytes = b"
         yield b"".join(batch)
 
 
-def _tiff(width: int, height: int, out: ScriptOutput, seed: int) -> tuple[int, Iterator[bytes]]:
-    bps = SAMPLE_BYTES.get(out.sample_type, 1)
-    bands = out.bands
-    fmt = 3 if out.sample_type == "FLOAT32" else (2 if out.sample_type.startswith("INT") else 1)
-    data_len = width * height * bands * bps
-    entries: list[tuple[int, int, int, int | bytes]] = []  # tag, type, count, value or array bytes
-    short, long_ = 3, 4
-    entries.append((256, long_, 1, width))
-    entries.append((257, long_, 1, height))
-    entries.append((258, short, bands, struct.pack(f"<{bands}H", *([bps * 8] * bands))))
-    entries.append((259, short, 1, 1))  # no compression
-    entries.append((262, short, 1, 1))  # min-is-black
-    entries.append((273, long_, 1, 0))  # strip offset, patched below
-    entries.append((277, short, 1, bands))
-    entries.append((278, long_, 1, height))
-    entries.append((279, long_, 1, data_len))
-    entries.append((284, short, 1, 1))  # chunky
-    if bands > 1:
-        entries.append((338, short, bands - 1, struct.pack(f"<{bands - 1}H", *([0] * (bands - 1)))))
-    entries.append((339, short, bands, struct.pack(f"<{bands}H", *([fmt] * bands))))
-    ifd_size = 2 + 12 * len(entries) + 4
-    extra_at = 8 + ifd_size
-    extra = b""
-    offsets: dict[int, int] = {}
-    for tag, _kind, _count, value in entries:
-        if isinstance(value, bytes) and len(value) > 4:
-            offsets[tag] = extra_at + len(extra)
-            extra += value + (b"\0" if len(value) % 2 else b"")
-    data_at = extra_at + len(extra)
-    ifd = struct.pack("<H", len(entries))
-    for tag, kind, count, given in entries:
-        value = data_at if tag == 273 else given
-        if isinstance(value, bytes):
-            packed = struct.pack("<I", offsets[tag]) if tag in offsets else value.ljust(4, b"\0")
-        elif kind == short:
-            packed = struct.pack("<HH", value, 0)
-        else:
-            packed = struct.pack("<I", value)
-        ifd += struct.pack("<HHI", tag, kind, count) + packed
-    ifd += struct.pack("<I", 0)
-    head = b"II*\0" + struct.pack("<I", 8) + ifd + extra
-
-    def chunks() -> Iterator[bytes]:
-        yield head
-        yield from _rows(width, height, width * bands * bps, seed)
-
-    return len(head) + data_len, chunks()
+def _whole(data: bytes) -> tuple[int, Iterator[bytes]]:
+    return len(data), (data[i : i + _CHUNK] for i in range(0, len(data), _CHUNK))
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+def _jpeg(raster: Raster) -> tuple[int, Iterator[bytes]]:
+    bands = [0] if raster.bands < 3 else [0, 1, 2]
+    pixels = b"".join(raster.with_sample_type("UINT8").rows(bands))
+    return _whole(jpeg_bytes(pixels, raster.grid.width, raster.grid.height, len(bands)))
 
 
-def _png(width: int, height: int, out: ScriptOutput, seed: int) -> tuple[int, Iterator[bytes]]:
-    bands = min(out.bands, 4)
-    depth = 16 if out.sample_type in {"UINT16", "INT16"} else 8
-    color = {1: 0, 2: 4, 3: 2, 4: 6}[bands]
-    row_bytes = width * bands * depth // 8
-    raw_len = height * (1 + row_bytes)
-    blocks = max(1, math.ceil(raw_len / 65535))
-    zlen = 2 + raw_len + 5 * blocks + 4
-    ihdr = _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, color, 0, 0, 0))
-    head = b"\x89PNG\r\n\x1a\n" + ihdr + struct.pack(">I", zlen) + b"IDAT"
-    tail_len = 4 + 12  # IDAT CRC + IEND chunk
-
-    def chunks() -> Iterator[bytes]:
-        yield head
-        crc = zlib.crc32(b"IDAT")
-        adler = 1
-        zhead = b"\x78\x01"
-        crc = zlib.crc32(zhead, crc)
-        yield zhead
-        pending = b""
-        done = 0
-        for chunk in _rows(width, height, row_bytes, seed, prefix=b"\0"):
-            adler = zlib.adler32(chunk, adler)
-            pending += chunk
-            while len(pending) >= 65535 and done + 65535 < raw_len:
-                block, pending = pending[:65535], pending[65535:]
-                done += len(block)
-                out_block = b"\0" + struct.pack("<HH", 65535, 0) + block
-                crc = zlib.crc32(out_block, crc)
-                yield out_block
-        final = b"\1" + struct.pack("<HH", len(pending), len(pending) ^ 0xFFFF) + pending
-        final += struct.pack(">I", adler)
-        crc = zlib.crc32(final, crc)
-        yield final + struct.pack(">I", crc) + _png_chunk(b"IEND", b"")
-
-    return len(head) + zlen + tail_len, chunks()
-
-
-def _jpeg(width: int, height: int, out: ScriptOutput, seed: int) -> tuple[int, Iterator[bytes]]:
-    # A JFIF header and trailer; the "compressed" body is filler scaled to the pixels (~1/8).
-    bands = min(out.bands, 3)
-    filler = max(16, width * height * bands // 8)
-    head = b"\xff\xd8" + b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0"
-
-    def chunks() -> Iterator[bytes]:
-        yield head
-        rng = random.Random(seed)
-        left = filler
-        while left > 0:
-            n = min(left, _CHUNK)
-            yield rng.randbytes(n).replace(b"\xff", b"\xfe")
-            left -= n
-        yield b"\xff\xd9"
-
-    return len(head) + filler + 2, chunks()
-
-
-def _raw(width: int, height: int, out: ScriptOutput, seed: int) -> tuple[int, Iterator[bytes]]:
-    row_bytes = width * out.bands * SAMPLE_BYTES.get(out.sample_type, 1)
-    return row_bytes * height, _rows(width, height, row_bytes, seed)
+def _raw(raster: Raster) -> tuple[int, Iterator[bytes]]:
+    return raster.row_bytes * raster.grid.height, _batched(raster.rows())
 
 
 def _json_part(document: dict[str, Any]) -> tuple[int, Iterator[bytes]]:
@@ -204,35 +153,24 @@ class Plan:
     processing_units: float
 
 
-def render_file(  # noqa: PLR0917 - partial() binds these positionally
-    identifier: str, media: str, width: int, height: int, out: ScriptOutput, seed: int
-) -> bytes:
+def render_file(identifier: str, media: str, raster: Raster) -> bytes:
     """One whole output file as the Process API would answer it (for job deliveries)."""
-    part = _make_part(identifier, media, width=width, height=height, out=out, seed=seed, meta={})
+    part = _make_part(identifier, media, raster, meta={})
     return b"".join(part.chunks)
 
 
-def _make_part(
-    identifier: str,
-    media: str,
-    *,
-    width: int,
-    height: int,
-    out: ScriptOutput,
-    seed: int,
-    meta: dict[str, Any],
-) -> Part:
+def _make_part(identifier: str, media: str, raster: Raster, *, meta: dict[str, Any]) -> Part:
     if identifier == "userdata" or media == "application/json":
         size, chunks = _json_part({**meta, "identifier": identifier})
         media = "application/json"
     elif media == "image/tiff":
-        size, chunks = _tiff(width, height, out, seed)
+        size, chunks = _tiff(raster)
     elif media == "image/png":
-        size, chunks = _png(width, height, out, seed)
+        size, chunks = _whole(png_bytes(raster))
     elif media == "image/jpeg":
-        size, chunks = _jpeg(width, height, out, seed)
+        size, chunks = _jpeg(raster)
     else:
-        size, chunks = _raw(width, height, out, seed)
+        size, chunks = _raw(raster)
     return Part(identifier, media, size, chunks, filename=f"{identifier}.{_EXTENSIONS[media]}")
 
 
@@ -273,7 +211,6 @@ def plan_request(body: Any, accept_header: str, base_seed: int) -> Plan:
     outputs = check_outputs(evalscript, wanted)
     accept, wanted = negotiate(accept_header, wanted)
     digest = hashlib.sha256(f"{base_seed}:".encode() + json.dumps(body, sort_keys=True).encode()).digest()
-    seed = int.from_bytes(digest[:8], "big")
     time_range = (data[0].get("dataFilter") or {}).get("timeRange") or {}
     meta = {
         "width": width,
@@ -283,17 +220,15 @@ def plan_request(body: Any, accept_header: str, base_seed: int) -> Plan:
         "timeRange": time_range,
         "seed": digest[:8].hex(),
     }
+    grid = Grid(extent, width, height, crs_code((body.get("input") or {}).get("bounds")))
     parts = [
         _make_part(
             ident,
             media,
-            width=width,
-            height=height,
-            out=outputs.get(ident, ScriptOutput(ident, 1, "AUTO")),
-            seed=seed + i,
+            output_raster(body, outputs.get(ident, ScriptOutput(ident, 1, "AUTO")), grid),
             meta=meta,
         )
-        for i, (ident, media) in enumerate(wanted)
+        for ident, media in wanted
     ]
     float32 = any(
         media == "image/tiff" and outputs.get(ident, ScriptOutput(ident, 1, "AUTO")).sample_type == "FLOAT32"

@@ -6,6 +6,7 @@ The running total of what it served is in ``state.stores["sh_process.usage"]``
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Final
 
@@ -37,7 +38,8 @@ async def _process(request: web.Request) -> web.StreamResponse:
     state = get_state(request)
     body = await json_body(request, media_type=True)
     seed = state.store(_SEED_KEY, lambda: derived_seed(state, _SEED_KEY))
-    plan = plan_request(body, request.headers.get("Accept", ""), seed)
+    # PNG and JPEG are encoded while planning (their size comes first): off the event loop.
+    plan = await asyncio.to_thread(plan_request, body, request.headers.get("Accept", ""), seed)
     usage = state.store(_USAGE_KEY, ProcessUsage)
     usage.requests += 1
     usage.processing_units += plan.processing_units

@@ -25,6 +25,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from eoclient.emulator.core.fields import Grid, Landscape, seed_from
+from eoclient.emulator.core.rasters import Raster
 from eoclient.emulator.core.refusal import Refusal
 from eoclient.emulator.core.state import PUBLIC_PATHS_KEY, EmulatorState, get_state
 from eoclient.emulator.spaceknow.imagery.extent import mbr_sides_km
@@ -86,17 +88,14 @@ def _mercator(lon: float, lat: float) -> tuple[float, float]:
 
 
 def render_export(spec: ExportSpec) -> bytes:
-    """The GeoTIFF of an export: a gradient seeded by the scene, over its area in EPSG:3857."""
-    seed = int.from_bytes(hashlib.sha256(spec.scene_id.encode()).digest()[:1], "big")
-    width, height, samples = spec.width, spec.height, spec.samples
-    rows = (
-        bytes((c * 3 + r * 5 + seed + s * 85) & 0xFF for c in range(width) for s in range(samples))
-        for r in range(height)
-    )
+    """The GeoTIFF of an export: the scene's landscape over its area in EPSG:3857."""
     west, south, east, north = spec.bounds
     x0, y0 = _mercator(west, south)
     x1, y1 = _mercator(east, north)
-    return geotiff(width, height, b"".join(rows), bounds_3857=(x0, y0, x1, y1), samples=samples)
+    grid = Grid((x0, y0, x1, y1), spec.width, spec.height, 3857)
+    raster = Raster(grid, Landscape(seed_from(spec.scene_id)), ("visual",) * spec.samples, "UINT8")
+    pixels = b"".join(raster.rows())
+    return geotiff(spec.width, spec.height, pixels, bounds_3857=(x0, y0, x1, y1), samples=spec.samples)
 
 
 async def export_file(request: web.Request) -> web.StreamResponse:
