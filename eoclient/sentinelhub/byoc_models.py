@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 
 from eoclient._models import Model, from_user
+from eoclient.arrays import Raster, read, to_dataarray
 from eoclient.errors import ValidationError
 from eoclient.geo import as_geojson
 
@@ -154,6 +155,22 @@ class TileFileDownload:
     path: Path
     size: int
     resumes: int = 0
+
+    def to_raster(self) -> Raster:
+        """The file decoded (a GeoTIFF, as BYOC tiles are), georeferenced by its own tags.
+
+        Needs ``pip install 'eoclient[arrays]'``.
+        """
+        return read(self.path)
+
+    def to_numpy(self) -> Any:
+        """The file's pixels as a numpy array, band axis last."""
+        return self.to_raster().array
+
+    def to_xarray(self, *, band_names: Sequence[str] | None = None) -> Any:
+        """The file as an ``xarray.DataArray`` with the coordinates its tags give (``eoclient[xarray]``)."""
+        raster = self.to_raster()
+        return to_dataarray(raster.array, raster.georef, name=self.path.stem, bands=band_names)
 
 
 # -- validation and wire bodies -------------------------------------------------------------

@@ -28,6 +28,7 @@ from eoclient.sentinelhub.cache import ResponseCache
 from eoclient.sentinelhub.catalog import Catalog
 from eoclient.sentinelhub.data_collections import deployment_map, route_request
 from eoclient.sentinelhub.process import ProcessAPI
+from eoclient.sentinelhub.process_area import AreaResult, process_area
 from eoclient.sentinelhub.process_models import ProcessFile, ProcessRequest, ProcessResult
 from eoclient.sentinelhub.statistics import StatisticsAPI
 from eoclient.sentinelhub.statistics_models import StatisticsRequest, StatisticsResponse
@@ -207,6 +208,77 @@ class SentinelHub(BaseClient):
         where = route_request(request, self.transport)
         return await self._process_api.to_file(
             request, path, accept=accept, refresh=refresh, deployment=where
+        )
+
+    async def process_area(
+        self,
+        request: ProcessRequest | Mapping[str, Any],
+        area: Any,
+        *,
+        resolution: float | tuple[float, float],
+        tile_pixels: int | tuple[int, int] | None = None,
+        tile_size: float | tuple[float, float] | None = None,
+        crs: int | str = "utm",
+        area_crs: int | str | None = None,
+        concurrency: int = 4,
+        work_dir: str | os.PathLike[str] | None = None,
+        path: str | os.PathLike[str] | None = None,
+        accept: str | None = None,
+        overwrite: bool = False,
+        fill: float = 0,
+    ) -> AreaResult:
+        """Render ``request`` over a large ``area`` tile by tile and mosaic the tiles into one raster.
+
+        ``area`` (a :class:`~eoclient.geo.BBox`, four numbers, or a GeoJSON
+        Polygon/MultiPolygon in ``area_crs``, default WGS84) is split by
+        :func:`eoclient.areas.split_area` into tiles of ``tile_pixels`` (or
+        ``tile_size`` in CRS units; at most 2500 px a side, the default) at
+        ``resolution`` (metres in UTM) in ``crs``: ``"utm"`` (the area's UTM
+        zone; an area across zones needs one CRS named here, e.g. one zone's
+        EPSG code, or 4326 with a resolution in degrees) or any CRS. Tiles
+        that miss the area are not rendered; their pixels are ``fill``.
+
+        Each tile is ``request`` with the tile's bounds, CRS and size
+        (everything else as given; it must ask for one TIFF, PNG or JPEG
+        image), rendered through the bulk engine: ``concurrency`` at a time,
+        the transport's retries, the client's budget, atomic files in
+        ``work_dir``. With a ``work_dir`` of your own, a rerun skips the tiles
+        already there (``overwrite=True`` renders them again); without one, a
+        temporary folder is used and removed.
+
+        Returns an :class:`~eoclient.sentinelhub.process_area.AreaResult`:
+        ``result.data`` is an ``xarray.DataArray`` ``(y, x, band)`` with the
+        coordinates of the mosaic's pixel centres and its CRS, or, with
+        ``path`` (``.tif``: a GeoTIFF; ``.zarr``: a Zarr store), the mosaic is
+        written there (whole or not at all) and ``data`` is ``None``. If a
+        tile fails for good, :class:`~eoclient.bulk.BulkDownloadError` is
+        raised with the run's report (``error.report``) and nothing is
+        written under ``path``. Needs the ``xarray`` extra (``zarr`` for a
+        Zarr store).
+
+        Example::
+
+            result = await sh.process_area(request, field_polygon, resolution=10, work_dir="tiles")
+            ndvi = result.data.sel(band=1)
+        """
+        where = route_request(request, self.transport)
+        return await process_area(
+            self.transport,
+            request,
+            area,
+            budget=lambda: self._process_api.budget,
+            resolution=resolution,
+            tile_pixels=tile_pixels,
+            tile_size=tile_size,
+            crs=crs,
+            area_crs=area_crs,
+            concurrency=concurrency,
+            work_dir=work_dir,
+            path=path,
+            accept=accept,
+            overwrite=overwrite,
+            fill=fill,
+            deployment=where,
         )
 
     async def statistics(

@@ -15,11 +15,15 @@ import re
 import tarfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from eoclient._http import media
 from eoclient._models import from_json
-from eoclient.errors import ResponseDecodeError
+from eoclient.arrays import GeoRef, Raster, decode, to_dataarray
+from eoclient.errors import ResponseDecodeError, ValidationError
+
+if TYPE_CHECKING:
+    import datetime as dt
 
 __all__ = [
     "TAR_TYPES",
@@ -54,6 +58,59 @@ class ResponsePart:
         Content that is not JSON is a :class:`~eoclient.errors.ResponseDecodeError`.
         """
         return from_json(self.content, operation="process", what=f"part {self.identifier!r}")
+
+    @property
+    def is_image(self) -> bool:
+        """Whether the part holds pixels (not JSON: ``userdata`` and JSON outputs are not images)."""
+        return self.content_type != "application/json" and not (self.filename or "").endswith(".json")
+
+    def to_raster(
+        self, georef: GeoRef | None = None, *, bands: int | None = None, sample_type: str | None = None
+    ) -> Raster:
+        """The part decoded (:func:`eoclient.arrays.decode`): its array and georeferencing.
+
+        ``georef`` (the request's) places an image without GeoTIFF tags and
+        sizes raw ``application/octet-stream`` pixels, which also need the
+        band count and ``sample_type`` (``UINT8``, ``UINT16``, ``FLOAT32``) the
+        evalscript declared. Needs ``pip install 'eoclient[arrays]'``.
+        """
+        if not self.is_image:
+            raise ValidationError(
+                "identifier", f"part {self.identifier!r} is {self.content_type}, not an image: use .json()"
+            )
+        return decode(
+            self.content,
+            self.content_type,
+            width=georef.width if georef is not None else None,
+            height=georef.height if georef is not None else None,
+            bands=bands,
+            sample_type=sample_type,
+            georef=georef,
+            source=f"process part {self.identifier!r}",
+        )
+
+    def to_numpy(
+        self, georef: GeoRef | None = None, *, bands: int | None = None, sample_type: str | None = None
+    ) -> Any:
+        """The part's pixels as a numpy array, band axis last (see :meth:`to_raster`)."""
+        return self.to_raster(georef, bands=bands, sample_type=sample_type).array
+
+    def to_xarray(
+        self,
+        georef: GeoRef | None = None,
+        *,
+        time: dt.datetime | None = None,
+        band_names: Sequence[str] | None = None,
+        bands: int | None = None,
+        sample_type: str | None = None,
+    ) -> Any:
+        """The part as an ``xarray.DataArray`` named by its identifier: ``x``/``y``/``band`` (and ``time``).
+
+        Coordinates come from the GeoTIFF's tags, else from ``georef``.
+        Needs ``pip install 'eoclient[xarray]'``.
+        """
+        raster = self.to_raster(georef, bands=bands, sample_type=sample_type)
+        return to_dataarray(raster.array, raster.georef, name=self.identifier, bands=band_names, time=time)
 
 
 def content_type_for(filename: str) -> str:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 import anyio
 
@@ -21,13 +22,20 @@ from eoclient._files import AtomicFile
 from eoclient._http import media
 from eoclient._http.media import media_type
 from eoclient._log import log_event
+from eoclient.arrays import GeoRef
 from eoclient.errors import DownloadSizeError, ResponseDecodeError, TransportError, UnexpectedContentError
 from eoclient.sentinelhub.budget import ProcessingBudget, charged
 from eoclient.sentinelhub.cache import ResponseCache, optional_cache_key, tee_writer
 from eoclient.sentinelhub.data_collections import Deployment, deployment_path
 from eoclient.sentinelhub.multipart import TAR_TYPES, ResponsePart, split_response
 from eoclient.sentinelhub.prepared import PreparedProcess, PreparedStatistics, prepare_process
-from eoclient.sentinelhub.process_models import ProcessFile, ProcessRequest, ProcessResult
+from eoclient.sentinelhub.process_models import (
+    ProcessFile,
+    ProcessRequest,
+    ProcessResult,
+    request_georef,
+    request_time,
+)
 
 if TYPE_CHECKING:
     from eoclient._context import ServiceContext
@@ -127,6 +135,7 @@ class ProcessAPI(ChargedAPI):
             processing_units=spent,
             headers=resp.headers,
             parts=parts,
+            **_placed(prepared),
         )
 
     async def to_file(
@@ -158,6 +167,7 @@ class ProcessAPI(ChargedAPI):
                     content_type=meta.media_type,
                     processing_units=0.0,
                     headers=meta.header_map,
+                    **_placed(prepared),
                 )
         policy = transport.retry
         broken = 0
@@ -216,7 +226,21 @@ class ProcessAPI(ChargedAPI):
             content_type=resp.content_type,
             processing_units=charge.actual,
             headers=resp.headers,
+            **_placed(prepared),
         )
+
+
+class _Placement(TypedDict):
+    georef: GeoRef | None
+    time: datetime | None
+
+
+def _placed(prepared: PreparedProcess) -> _Placement:
+    """The ``georef`` and ``time`` of a result: where and when its image is, from the request."""
+    return _Placement(
+        georef=request_georef(prepared.model, prepared.cost.width, prepared.cost.height),
+        time=request_time(prepared.model),
+    )
 
 
 class _Stage:
@@ -289,6 +313,7 @@ async def _cached_result(cache: ResponseCache, key: str, prepared: PreparedProce
         processing_units=0.0,
         headers=hit.meta.header_map,
         parts=parts,
+        **_placed(prepared),
     )
 
 

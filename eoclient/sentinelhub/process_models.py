@@ -40,10 +40,11 @@ from typing import Any, Final, TypeVar
 import msgspec
 
 from eoclient._models import Model, from_json, from_user, to_wire
+from eoclient.arrays import GeoRef, to_dataset
 from eoclient.errors import ValidationError
 from eoclient.geo import as_geojson, bbox_of, checked_geometry_bounds, crs_url, validate_bbox
 from eoclient.sentinelhub.data_collections import DataCollection, normalize_data_types
-from eoclient.sentinelhub.multipart import ResponsePart
+from eoclient.sentinelhub.multipart import TAR_TYPES, ResponsePart, parse_tar
 from eoclient.timeutils import TimeLike, parse_time_interval
 
 __all__ = [
@@ -357,6 +358,9 @@ class ProcessResult:
     its file (a multi-part tar or multipart answer is split; a single answer is
     its one part), so ``result["default"].content`` works either way.
     ``processing_units`` comes from the ``x-processingunits-spent`` header.
+    ``georef`` is where the image lies, computed from the request (bounds, CRS,
+    size), and ``time`` the start of its ``input.data[0]`` time range (``None``
+    if it has none): :meth:`to_xarray` labels the pixels with both.
     """
 
     content: bytes
@@ -364,6 +368,8 @@ class ProcessResult:
     processing_units: float | None
     headers: Mapping[str, str]
     parts: Mapping[str, ResponsePart]
+    georef: GeoRef | None = None
+    time: datetime | None = None
 
     def __getitem__(self, identifier: str) -> ResponsePart:
         try:
@@ -379,16 +385,136 @@ class ProcessResult:
         """
         return from_json(self.content, operation="process")
 
+    def to_numpy(self, *, bands: int | None = None, sample_type: str | None = None) -> Any:
+        """The image as a numpy array, band axis last (``(H, W)`` for one band, ``(H, W, B)``).
+
+        The dtype is the one the evalscript asked for (UINT8, UINT16,
+        FLOAT32). An answer with several images is a
+        :class:`~eoclient.errors.ValidationError`: take one,
+        ``result["default"].to_numpy(result.georef)``. Raw
+        ``application/octet-stream`` pixels need ``bands`` and ``sample_type``.
+        Needs ``pip install 'eoclient[arrays]'``.
+        """
+        part = _only_image(self.parts)
+        return part.to_numpy(self.georef, bands=bands, sample_type=sample_type)
+
+    def to_xarray(
+        self,
+        *,
+        band_names: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+        bands: int | None = None,
+        sample_type: str | None = None,
+    ) -> Any:
+        """The image as an ``xarray.DataArray`` with coordinates; several images as a ``Dataset``.
+
+        Dimensions ``("y", "x", "band")``, with ``time`` first when the
+        request has a time range (so :func:`eoclient.arrays.stack_time` stacks
+        a series of results); ``x``/``y`` are pixel centres in the request's
+        CRS, recorded as rioxarray reads it (``da.rio.crs``). ``userdata`` and
+        other JSON outputs are left out of a Dataset. ``band_names`` labels
+        the bands (per identifier, as a mapping, for several images).
+        Needs ``pip install 'eoclient[xarray]'``.
+        """
+        return _to_xarray(
+            self.parts, self.georef, self.time, band_names, bands=bands, sample_type=sample_type
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ProcessFile:
-    """A Process API answer written to ``path`` (a tar file for a multi-part answer)."""
+    """A Process API answer written to ``path`` (a tar file for a multi-part answer).
+
+    ``georef`` and ``time`` are those of :class:`ProcessResult`.
+    """
 
     path: Path
     size: int
     content_type: str
     processing_units: float | None
     headers: Mapping[str, str]
+    georef: GeoRef | None = None
+    time: datetime | None = None
+
+    def parts(self) -> dict[str, ResponsePart]:
+        """The file's responses, read from disk: one part, or each member of a tar answer."""
+        body = self.path.read_bytes()
+        kind = self.content_type.split(";", 1)[0].strip().lower()
+        if kind in TAR_TYPES:
+            return parse_tar(body)
+        return {"default": ResponsePart("default", body, kind, self.path.name)}
+
+    def to_numpy(self, *, bands: int | None = None, sample_type: str | None = None) -> Any:
+        """The image in the file as a numpy array (see :meth:`ProcessResult.to_numpy`)."""
+        return _only_image(self.parts()).to_numpy(self.georef, bands=bands, sample_type=sample_type)
+
+    def to_xarray(
+        self,
+        *,
+        band_names: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+        bands: int | None = None,
+        sample_type: str | None = None,
+    ) -> Any:
+        """The file's images with coordinates (see :meth:`ProcessResult.to_xarray`)."""
+        return _to_xarray(
+            self.parts(), self.georef, self.time, band_names, bands=bands, sample_type=sample_type
+        )
+
+
+def _images(parts: Mapping[str, ResponsePart]) -> list[ResponsePart]:
+    images = [part for part in parts.values() if part.is_image]
+    if not images:
+        raise ValidationError("result", f"holds no image (only {', '.join(sorted(parts)) or 'nothing'})")
+    return images
+
+
+def _only_image(parts: Mapping[str, ResponsePart]) -> ResponsePart:
+    images = _images(parts)
+    if len(images) > 1:
+        names = ", ".join(repr(p.identifier) for p in images)
+        raise ValidationError(
+            "result",
+            f"holds {len(images)} images ({names}): take one, result[{images[0].identifier!r}].to_numpy()",
+        )
+    return images[0]
+
+
+def _to_xarray(
+    parts: Mapping[str, ResponsePart],
+    georef: GeoRef | None,
+    time: datetime | None,
+    band_names: Sequence[str] | Mapping[str, Sequence[str]] | None,
+    *,
+    bands: int | None,
+    sample_type: str | None,
+) -> Any:
+    images = _images(parts)
+    if len(images) == 1:
+        names = band_names.get(images[0].identifier) if isinstance(band_names, Mapping) else band_names
+        return images[0].to_xarray(georef, time=time, band_names=names, bands=bands, sample_type=sample_type)
+    if band_names is not None and not isinstance(band_names, Mapping):
+        raise ValidationError("band_names", "with several images, map each identifier to its band names")
+    named = band_names or {}
+    return to_dataset(
+        {
+            part.identifier: part.to_xarray(georef, time=time, band_names=named.get(part.identifier))
+            for part in images
+        }
+    )
+
+
+def request_time(request: ProcessRequest) -> datetime | None:
+    """The start of ``input.data[0].dataFilter.timeRange`` (``None`` when the request has none)."""
+    data = request.input.data if request.input is not None else None
+    flt = data[0].data_filter if data else None
+    return flt.time_range.from_ if flt is not None and flt.time_range is not None else None
+
+
+def request_georef(request: ProcessRequest, width: int, height: int) -> GeoRef | None:
+    """Where the image of a checked request lies (``None`` when its bounds do not say)."""
+    try:
+        return GeoRef.from_request(request, width, height)
+    except ValidationError:
+        return None
 
 
 # -- turning user input into a checked request ---------------------------------------

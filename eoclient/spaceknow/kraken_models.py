@@ -9,14 +9,17 @@ as :meth:`~eoclient.spaceknow.kraken.Kraken.download_map_each` completes it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
 from eoclient._models import Model
+from eoclient.arrays import GeoRef, Raster, read, to_dataarray
 from eoclient.bulk import Downloaded, Failure
+from eoclient.errors import ValidationError
 
 __all__ = [
     "Algorithm",
@@ -257,3 +260,31 @@ class TileFile:
     def ok(self) -> bool:
         """True unless the file failed."""
         return not isinstance(self.outcome, Failure)
+
+    def to_raster(self) -> Raster:
+        """The grid file decoded (PNG, TIFF, JPEG), placed on its web-mercator tile (EPSG:3857).
+
+        A GeoTIFF's own tags win over the tile's bounds. A vector or JSON
+        file, or a file that failed, is a :class:`~eoclient.errors.ValidationError`.
+        Needs ``pip install 'eoclient[arrays]'``.
+        """
+        if isinstance(self.outcome, Failure):
+            raise ValidationError(
+                "file", f"{self.name} of tile {self.tile.tile} failed: {self.outcome.error}"
+            )
+        if self.name.lower().endswith((".json", ".geojson")):
+            raise ValidationError("file", f"{self.name} is a vector file, not a raster")
+        raster = read(self.path)
+        if raster.georef is not None:
+            return raster
+        height, width = raster.array.shape[:2]
+        return Raster(raster.array, GeoRef.from_tile(*self.tile.tile, width=width, height=height))
+
+    def to_numpy(self) -> Any:
+        """The grid file's pixels as a numpy array, band axis last."""
+        return self.to_raster().array
+
+    def to_xarray(self, *, band_names: Sequence[str] | None = None) -> Any:
+        """The grid file as an ``xarray.DataArray`` with EPSG:3857 coordinates (``eoclient[xarray]``)."""
+        raster = self.to_raster()
+        return to_dataarray(raster.array, raster.georef, name=self.name, bands=band_names)

@@ -28,6 +28,7 @@ from typing import Any, Final, Protocol
 import anyio
 
 from eoclient import bulk
+from eoclient.arrays import Raster, decode, to_dataarray
 from eoclient.errors import DownloadError, JobCancelledError, MissingOutputsError, ValidationError
 from eoclient.storage.store import ObjectSource, ObjectStore, StoredObject, object_url, parse_url
 
@@ -103,6 +104,26 @@ class Output:
     async def read(self) -> bytes:
         """The whole object in memory (small objects: JSON, metadata)."""
         return await self._store().read(self.key)
+
+    async def to_raster(self) -> Raster:
+        """The object read and decoded (TIFF, PNG, JPEG; told by its bytes), its georef from its GeoTIFF tags.
+
+        Decoding runs in a worker thread. Needs ``pip install 'eoclient[arrays]'``.
+        """
+        body = await self.read()
+        return await anyio.to_thread.run_sync(functools.partial(decode, body, source=self.url))
+
+    async def to_numpy(self) -> Any:
+        """The object's pixels as a numpy array, band axis last (``await out.to_numpy()``)."""
+        return (await self.to_raster()).array
+
+    async def to_xarray(self, *, band_names: Sequence[str] | None = None) -> Any:
+        """The object as an ``xarray.DataArray`` named after its output, with the coordinates its tags give.
+
+        Needs ``pip install 'eoclient[xarray]'``.
+        """
+        raster = await self.to_raster()
+        return to_dataarray(raster.array, raster.georef, name=self.output, bands=band_names)
 
 
 class Layout:

@@ -9,10 +9,11 @@ import aiohttp
 import pytest
 
 from eoclient.emulator import Emulator
+from tests.extras import need
 
-np = pytest.importorskip("numpy")
-tifffile = pytest.importorskip("tifffile")
-Image = pytest.importorskip("PIL.Image")
+np = need("numpy")
+tifffile = need("tifffile")
+Image = need("PIL.Image")
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 UTM33 = "http://www.opengis.net/def/crs/EPSG/0/32633"
@@ -118,7 +119,7 @@ async def test_geotiff_tags_match_the_request_in_utm(process: Any) -> None:
 
 
 async def test_rasterio_reads_the_same_crs_and_transform(process: Any) -> None:
-    rasterio = pytest.importorskip("rasterio")
+    rasterio = need("rasterio")
     for bbox, crs, epsg in (
         (BBOX, CRS84, 4326),
         ([500_000.0, 5_000_000.0, 505_120.0, 5_002_560.0], UTM33, 32633),

@@ -16,9 +16,10 @@ from eoclient.emulator.sentinelhub.outputs import _zarr_chunk, tile_grid
 from eoclient.emulator.sentinelhub.process.evalscript import ScriptOutput
 from eoclient.emulator.sentinelhub.process.rendering import output_raster, render_file
 from eoclient.emulator.spaceknow.tiles import TileSpec, mercator_bounds, render
+from tests.extras import need
 
-np = pytest.importorskip("numpy")
-tifffile = pytest.importorskip("tifffile")
+np = need("numpy")
+tifffile = need("tifffile")
 
 UTM33 = "http://www.opengis.net/def/crs/EPSG/0/32633"
 SCRIPT = """//VERSION=3

@@ -13,10 +13,11 @@ from eoclient.errors import ConfigurationError, ValidationError
 from eoclient.sentinelhub import SentinelHub
 from eoclient.sentinelhub.catalog_models import Item, to_pystac_collection
 from eoclient.spaceknow import SpaceKnow
+from tests.extras import need
 
-pystac = pytest.importorskip("pystac")
-geopandas = pytest.importorskip("geopandas")
-shapely_geometry = pytest.importorskip("shapely.geometry")
+pystac = need("pystac")
+geopandas = need("geopandas")
+shapely_geometry = need("shapely.geometry")
 
 S2 = "sentinel-2-l2a"
 EUROPE = [0.0, 40.0, 20.0, 55.0]

@@ -10,11 +10,12 @@ from eoclient.emulator import Emulator
 from eoclient.emulator.sentinelhub.batch_statistics_engine import batch_statistics_store
 from eoclient.sentinelhub import SentinelHub
 from eoclient.tables import frame_of, statistics_frame
+from tests.extras import need
 from tests.integration.conftest import sh_client
 from tests.integration.test_batch_statistics import request as batch_request
 from tests.integration.test_statistics import typed_request
 
-pd = pytest.importorskip("pandas")
+pd = need("pandas")
 
 pytestmark = pytest.mark.eo_emulator(seed=3, clock_speed=1000.0)
 

@@ -20,8 +20,9 @@ from eoclient.sentinelhub.statistics_models import StatisticsResponse
 from eoclient.spaceknow.imagery_models import Scene
 from eoclient.storage.outputs import Output
 from eoclient.tables import frame_of, histogram_frame, percentile_name, statistics_frame
+from tests.extras import need
 
-pd = pytest.importorskip("pandas")
+pd = need("pandas")
 
 UTC = dt.UTC
 
