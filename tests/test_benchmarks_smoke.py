@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from benchmarks.emulator import emulator_process
 from benchmarks.measure import Context
 from benchmarks.run import run
 from benchmarks.scenarios import SCENARIOS
+from tests.extras import need
 
 # Every row is a process of its own (imports, token, a warm-up each): on two shared cores the whole
 # quick run of every scenario takes about a minute, more than the suite's default timeout.
@@ -77,18 +77,18 @@ DECODERS = ("tifffile", "imagecodecs", "rasterio")
 def test_decoder_rows_run_in_quick_mode_and_agree_with_eoclient(tmp_path: Path) -> None:
     """tifffile (alone, and with imagecodecs) and rasterio: each in a process of its own, as the runner does.
 
-    The tifffile-alone row keeps imagecodecs out of its process, so it cannot run in this one.
+    The tifffile-alone row keeps imagecodecs out of its process, so it cannot run in this one. The
+    test extra installs all three (rasterio comes with rioxarray).
     """
-    installed = [group for group in DECODERS if importlib.util.find_spec(group) is not None]
-    if not installed:
-        pytest.skip("none of tifffile, imagecodecs, rasterio is installed: their rows are not smoke-tested")
+    for module in DECODERS:
+        need(module)
     scenarios = ["--scenario", "decode-small", "--scenario", "decode-large"]
-    clients = ",".join(["eoclient", *installed])
+    clients = ",".join(["eoclient", *DECODERS])
     results = run(["--quick", *scenarios, "--clients", clients, "--results", str(tmp_path)])
 
     for result in results:
         assert result.problems == [], result.problems
         ran = {o.row.group for o in result.outcomes if o.status == "ok"}
-        assert ran == {"eoclient", *installed}, [(o.row.label, o.status, o.reason) for o in result.outcomes]
+        assert ran == {"eoclient", *DECODERS}, [(o.row.label, o.status, o.reason) for o in result.outcomes]
         # every row that ran decoded the same arrays: the same bytes hashed, shape and dtype
         assert any("agree on sha256" in check for check in result.checks), result.checks
