@@ -20,7 +20,7 @@ takes of it is free and is what is hashed. The timed runs decode every answer
 and drop each array before the next (``work MB`` is one array's worth plus the
 decoder's scratch).
 
-With ``-p decode-large.deflate=1`` the fetched answers are rewritten with
+With ``-p decode-large.deflate=1`` (or ``decode-small.deflate=1``) the fetched answers are rewritten with
 deflate compression (their georeferencing tags kept) before the rows run:
 tifffile and imagecodecs only differ on compressed TIFFs.
 """
