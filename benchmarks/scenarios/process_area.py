@@ -8,8 +8,8 @@ eoclient: ``sh.process_area(request, geometry, resolution=10, tile_size=2500,
 concurrency=8)`` splits the area, runs the tiles through the bulk engine and
 returns one mosaicked ``xarray.DataArray`` with x/y coordinates and a CRS.
 
-sentinelhub-py has no such call; what its user writes (its documentation's
-"large area" recipe)::
+sentinelhub-py has no such call; what its user writes (its splitter, a request
+per tile, its download client, and the mosaic by hand)::
 
     splitter = UtmZoneSplitter([polygon], CRS.WGS84, bbox_size=2500)
     bboxes = splitter.get_bbox_list()
