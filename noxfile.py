@@ -38,5 +38,8 @@ def bench(session: nox.Session) -> None:
     """Benchmarks side by side with the peers (see benchmarks/README.md); ``nox -s bench -- --quick``."""
     # The peers are installed here only: never dependencies of eoclient or of its test extra.
     # moto's S3 server and boto3 seed the object-storage scenarios; obstore is eoclient's s3 extra.
-    session.install("-e", ".[s3]", "requests", "sentinelhub", "aiobotocore", "moto[server]")
+    # The decode and area scenarios need eoclient's xarray extra; rasterio (GDAL, from its wheel) is a peer.
+    session.install(
+        "-e", ".[s3,xarray]", "requests", "sentinelhub", "aiobotocore", "moto[server]", "rasterio"
+    )
     session.run("python", "-m", "benchmarks", *session.posargs)

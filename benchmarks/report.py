@@ -191,7 +191,18 @@ def _version(dist: str) -> str:
 
 def environment(*, quick: bool) -> str:
     versions = ", ".join(
-        f"{name} {_version(name)}" for name in ("eoclient", "aiohttp", "msgspec", "requests", "sentinelhub")
+        f"{name} {_version(name)}"
+        for name in (
+            "eoclient",
+            "aiohttp",
+            "msgspec",
+            "requests",
+            "sentinelhub",
+            "numpy",
+            "tifffile",
+            "imagecodecs",
+            "rasterio",
+        )
     )
     return (
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; {'quick' if quick else 'normal'} sizes; "

@@ -11,12 +11,25 @@ Params = Mapping[str, Any]
 Facts = Mapping[str, Any]
 
 # The package each kind of row needs; eoclient brings aiohttp.
-GROUPS = ("eoclient", "aiohttp", "requests", "sentinelhub", "obstore", "aiobotocore")
+GROUPS = (
+    "eoclient",
+    "aiohttp",
+    "requests",
+    "sentinelhub",
+    "obstore",
+    "aiobotocore",
+    "tifffile",
+    "imagecodecs",
+    "rasterio",
+)
 INSTALL_HINT = {
     "requests": "pip install requests",
     "sentinelhub": "pip install sentinelhub; nox -s bench installs it",
     "obstore": "pip install obstore; nox -s bench installs it",
     "aiobotocore": "pip install aiobotocore; nox -s bench installs it",
+    "tifffile": "pip install tifffile; nox -s bench installs it",
+    "imagecodecs": "pip install imagecodecs; nox -s bench installs it",
+    "rasterio": "pip install rasterio; nox -s bench installs it",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,14 @@ from benchmarks.emulator import emulator_process
 from benchmarks.measure import Context
 from benchmarks.run import run
 from benchmarks.scenarios import SCENARIOS
+from tests.extras import need
+
+# Every row is a process of its own (imports, token, a warm-up each): on two shared cores the whole
+# quick run of every scenario takes about a minute, more than the suite's default timeout.
+RUNNER_TIMEOUT = 240
 
 
+@pytest.mark.timeout(RUNNER_TIMEOUT)
 def test_eoclient_side_of_every_scenario_runs_in_quick_mode(tmp_path: Path) -> None:
     results = run(["--quick", "--clients", "eoclient", "--results", str(tmp_path)])
 
@@ -39,17 +46,49 @@ def test_sentinelhub_py_side_of_every_scenario_runs_in_quick_mode(tmp_path: Path
     )
     with emulator_process() as info:
         for scenario in SCENARIOS:
+            rows = [row for row in scenario.rows if row.group == "sentinelhub"]
+            if not rows:
+                continue
             params = dict(scenario.quick)
             if scenario.prepare is not None:
                 params.update(scenario.prepare(info, params))
+            setup = scenario.setup(info, params) if scenario.setup is not None else nullcontext({})
             module = importlib.import_module(scenario.module)
-            for row in scenario.rows:
-                if row.group != "sentinelhub":
-                    continue
-                work = tmp_path / f"{scenario.name}-{row.client}"
-                work.mkdir()
-                spec = {"emulator": info, "params": params, "repeat": 1, "workdir": str(work)}
-                ctx = Context(spec)
-                getattr(module, row.client)(ctx)
-                assert len(ctx.times) == 1, row.label
-                assert ctx.facts, row.label
+            with setup as extra:
+                for row in rows:
+                    work = tmp_path / f"{scenario.name}-{row.client}"
+                    work.mkdir()
+                    spec = {
+                        "emulator": {**info, **extra},
+                        "params": params,
+                        "repeat": 1,
+                        "workdir": str(work),
+                    }
+                    ctx = Context(spec)
+                    getattr(module, row.client)(ctx)
+                    assert len(ctx.times) == 1, row.label
+                    assert ctx.facts, row.label
+
+
+DECODERS = ("tifffile", "imagecodecs", "rasterio")
+
+
+@pytest.mark.timeout(RUNNER_TIMEOUT)
+def test_decoder_rows_run_in_quick_mode_and_agree_with_eoclient(tmp_path: Path) -> None:
+    """tifffile (alone, and with imagecodecs) and rasterio: each in a process of its own, as the runner does.
+
+    The tifffile-alone row keeps imagecodecs out of its process, so it cannot run in this one. The
+    test extra installs all three (rasterio comes with rioxarray).
+    """
+    for module in DECODERS:
+        need(module)
+    scenarios = ["--scenario", "decode-small", "--scenario", "decode-large"]
+    clients = ",".join(["eoclient", *DECODERS])
+    results = run(["--quick", *scenarios, "--clients", clients, "--results", str(tmp_path)])
+
+    for result in results:
+        assert result.problems == [], result.problems
+        ran = {o.row.group for o in result.outcomes if o.status == "ok"}
+        assert ran == {"eoclient", *DECODERS}, [(o.row.label, o.status, o.reason) for o in result.outcomes]
+        # every row that ran decoded the same arrays: the same bytes hashed, shape and dtype
+        assert any("agree on sha256" in check for check in result.checks), result.checks

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from benchmarks.scenarios import (
     catalog_search,
+    decode,
     jobs_idle_memory,
     jobs_monitor,
+    process_area,
     process_large,
     process_many,
     s3_download,
@@ -18,6 +20,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     catalog_search.SCENARIO,
     process_many.SCENARIO,
     process_large.SCENARIO,
+    decode.SMALL,
+    decode.LARGE,
+    process_area.SCENARIO,
     small_json_get.SCENARIO,
     jobs_idle_memory.SCENARIO,
     jobs_monitor.SCENARIO,
