@@ -564,7 +564,9 @@ async def test_caller_cancelled_mid_sleep_leaves_no_task_and_job_usable() -> Non
         if not gate.is_set():
             await anyio.sleep_forever()
 
-    job: Job[Any] = Job(strat, poll=FAST, sleep=sleep)
+    # A long first pause, so the job surely sleeps (with FAST's 1 ms, a loaded machine can be
+    # past it before sleeping, and the job polls again at once and ends).
+    job: Job[Any] = Job(strat, poll=PollPolicy(initial=60.0, jitter=0.0), sleep=sleep)
     before = asyncio.all_tasks()
     task = asyncio.create_task(job.wait())
     await strat.returned.wait()
