@@ -16,7 +16,8 @@ class is generated once per wrapped class:
 * other attributes are read as they are; lists, tuples and dicts of such
   objects are wrapped item by item; plain data (models, bytes, reports) is
   returned unchanged, so its own sync methods (``ProcessResult.to_xarray()``)
-  are there as they are.
+  are there as they are, unless one of its fields holds async objects (an
+  Async Process delivery's ``objects``): then it is proxied too.
 
 Arguments given to a proxied method are unwrapped first, so a proxied Job can
 be handed back to the API (``sh.resume_job``, ``sk.kraken.download_map``).
@@ -25,9 +26,10 @@ be handed back to the API (``sh.resume_job``, ``sk.kraken.download_map``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final, Protocol
 
 from eoclient.errors import ClientClosedError
@@ -101,6 +103,8 @@ def wrap(value: Any, owner: Owner) -> Any:
         items = {key: wrap(item, owner) for key, item in value.items()}
         return items if any(items[k] is not v for k, v in value.items()) else value
     proxy = _proxy_type(type(value))
+    if proxy is None and _holds_async(value):
+        proxy = _proxy_type(type(value), force=True)
     return value if proxy is None else proxy(value, owner)
 
 
@@ -185,21 +189,55 @@ def _is_async_member(cls: type, name: str) -> bool:
     return inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)
 
 
-def _proxy_type(cls: type) -> type[SyncProxy] | None:
-    """The proxy class for instances of ``cls``, or ``None`` when ``cls`` has nothing async."""
-    if cls not in _PROXY_TYPES:
-        _PROXY_TYPES[cls] = _generate(cls)
-    return _PROXY_TYPES[cls]
+def _is_async_type(cls: type) -> bool:
+    """Whether ``cls`` has coroutine or async generator methods or an async protocol (cached)."""
+    known = _ASYNC_TYPES.get(cls)
+    if known is None:
+        names = dir(cls)
+        known = _ASYNC_TYPES[cls] = any(n in _ASYNC_PROTOCOLS or _is_async_member(cls, n) for n in names)
+    return known
 
 
-_PROXY_TYPES: Final[dict[type, type[SyncProxy] | None]] = {}
+def _holds_async(value: Any) -> bool:
+    """Whether a plain object of eoclient holds async ones in its fields (a delivery's ``objects``).
+
+    One level deep, through lists, tuples and dicts: results of the async API
+    are models that list what a job delivered, not deeper structures.
+    """
+    if not type(value).__module__.startswith("eoclient."):
+        return False
+    fields = getattr(value, "__struct_fields__", None)  # msgspec
+    if fields is None and dataclasses.is_dataclass(value):
+        fields = [field.name for field in dataclasses.fields(value)]
+    if fields is None:
+        fields = list(getattr(value, "__dict__", ()))
+    for name in fields:
+        item: Any = getattr(value, name, None)
+        items: Iterable[Any] = (
+            item.values() if type(item) is dict else item if type(item) in (list, tuple) else (item,)
+        )
+        if any(_is_async_type(type(i)) for i in items):
+            return True
+    return False
 
 
-def _generate(cls: type) -> type[SyncProxy] | None:
+def _proxy_type(cls: type, *, force: bool = False) -> type[SyncProxy] | None:
+    """The proxy class for instances of ``cls``: ``None`` when ``cls`` has nothing async, unless ``force``."""
+    if not (force or _is_async_type(cls)):
+        return None
+    proxy = _PROXY_TYPES.get(cls)
+    if proxy is None:
+        proxy = _PROXY_TYPES[cls] = _generate(cls)
+    return proxy
+
+
+_ASYNC_TYPES: Final[dict[type, bool]] = {}
+_PROXY_TYPES: Final[dict[type, type[SyncProxy]]] = {}
+
+
+def _generate(cls: type) -> type[SyncProxy]:
     names = set(dir(cls))
     protocols = {name for name in _ASYNC_PROTOCOLS if name in names}
-    if not protocols and not any(_is_async_member(cls, name) for name in names):
-        return None
     members: dict[str, Any] = {"__slots__": (), "__doc__": cls.__doc__, "__module__": __name__}
     if "__aiter__" in protocols:
         members["__iter__"] = _iter_async
