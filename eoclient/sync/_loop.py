@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from typing import Any, Final
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -42,15 +43,11 @@ class LoopThread:
         self._on_start = on_start
         self._on_stop = on_stop
         self._lock = threading.Lock()
-        self._manager: contextlib.AbstractContextManager[BlockingPortal] | None = None
         self._portal: BlockingPortal | None = None
+        self._keeper: threading.Thread | None = None
+        self._release: threading.Event | None = None
         self._thread_id: int | None = None
         self._stopped = False
-
-    @property
-    def running(self) -> bool:
-        """Whether the loop thread is running now."""
-        return self._portal is not None
 
     @property
     def stopped(self) -> bool:
@@ -66,17 +63,21 @@ class LoopThread:
             if self._stopped:
                 raise ClientClosedError(f"this {self._name} client is closed")
             if self._portal is None:
-                manager = start_blocking_portal(name=f"eoclient-{self._name}")
-                portal = manager.__enter__()
+                ready: Future[BlockingPortal] = Future()
+                release = threading.Event()
+                keeper = threading.Thread(
+                    target=_keep, args=(self._name, ready, release), name=f"eoclient-{self._name}-keeper"
+                )
+                keeper.daemon = True  # never holds up the interpreter's exit
+                keeper.start()
+                portal = ready.result()
                 try:
                     self._thread_id = portal.call(threading.get_ident)
                     portal.call(self._on_start)
                 except BaseException:
-                    with contextlib.suppress(Exception):
-                        portal.call(portal.stop, True)
-                    manager.__exit__(None, None, None)
+                    _stop(portal, keeper, release, _nothing)
                     raise
-                self._manager, self._portal = manager, portal
+                self._portal, self._keeper, self._release = portal, keeper, release
             return self._portal
 
     def call(self, func: Callable[..., Any], *args: Any) -> Any:
@@ -92,39 +93,64 @@ class LoopThread:
         """Run ``on_stop`` (if the loop ran), stop the loop and join its thread; idempotent.
 
         With ``timeout`` (used at interpreter exit) nothing waits longer than
-        that: a loop that does not answer is left to die with its daemon thread.
+        that in all: a loop that does not answer is left to its daemon threads.
         """
         with self._lock:
             if self._stopped:
                 return
             self._stopped = True
-            portal, manager = self._portal, self._manager
-            self._portal = self._manager = None
-        if portal is None or manager is None:
+            portal, keeper, release = self._portal, self._keeper, self._release
+            self._portal = self._keeper = self._release = None
+        if portal is None or keeper is None or release is None:
             return
-        if threading.get_ident() == self._thread_id:
-            # Dropped inside its own loop (a finalizer): that thread cannot wait on itself.
-            threading.Thread(
-                target=_stop, args=(portal, manager, self._on_stop, timeout), daemon=True
-            ).start()
+        args = (portal, keeper, release, self._on_stop)
+        if timeout is not None or threading.get_ident() == self._thread_id:
+            # Even handing the loop a task waits for it: a loop that is stuck would hold the
+            # caller (or, dropped inside its own loop by a finalizer, the loop would wait on itself).
+            helper = threading.Thread(
+                target=_stop, args=args, name=f"eoclient-{self._name}-stop", daemon=True
+            )
+            helper.start()
+            if threading.get_ident() != self._thread_id:
+                helper.join(timeout)
             return
-        _stop(portal, manager, self._on_stop, timeout)
+        _stop(*args)
+
+
+def _keep(name: str, ready: Future[BlockingPortal], release: threading.Event) -> None:
+    """The keeper thread: holds the portal's context open until released, then leaves it.
+
+    Leaving the context waits for the loop's thread; doing it here, in a
+    daemon thread, a loop that never ends hangs neither the caller nor the
+    interpreter's exit.
+    """
+    try:
+        with start_blocking_portal(name=f"eoclient-{name}") as portal:
+            ready.set_result(portal)
+            release.wait()
+    except BaseException as exc:
+        if not ready.done():
+            ready.set_exception(exc)
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _stop(
     portal: BlockingPortal,
-    manager: contextlib.AbstractContextManager[BlockingPortal],
+    keeper: threading.Thread,
+    release: threading.Event,
     on_stop: Callable[[], Awaitable[Any]],
-    timeout: float | None,
 ) -> None:
     try:
-        portal.start_task_soon(on_stop).result(timeout)
+        portal.call(on_stop)
     finally:
         # Tasks still running (an iterator left half-way) are cancelled, not awaited.
         with contextlib.suppress(Exception):
-            portal.start_task_soon(portal.stop, True).result(timeout)
-        if timeout is None:
-            manager.__exit__(None, None, None)  # joins the loop's thread
+            portal.call(portal.stop, True)
+        release.set()
+        keeper.join()
 
 
 def stop_at_exit(loop: LoopThread) -> None:
