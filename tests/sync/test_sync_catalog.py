@@ -55,4 +55,5 @@ def test_items_match_the_emulator_data(sh: eoclient.sync.SentinelHub, emulator: 
 
 @pytest.mark.parametrize("method", ["POST", "GET"])
 def test_both_methods(sh: eoclient.sync.SentinelHub, method: str) -> None:
-    assert len(sh.catalog.search(S2, datetime="2020-06", limit=5, max_items=12, method=method).collect()) == 12
+    listing = sh.catalog.search(S2, datetime="2020-06", limit=5, max_items=12, method=method)
+    assert len(listing.collect()) == 12

@@ -1,4 +1,4 @@
-"""The sync clients' loop thread: started on first use, stopped on close, at exit, inside a running loop; errors."""
+"""The sync clients' loop thread: first use, close, exit, inside a running loop; and their errors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sentinel Hub through the sync facade: one-shot requests, Jobs of every kind, BYOC, as plain ``def`` code."""
+"""Sentinel Hub through the sync facade: one-shot requests, Jobs of every kind, BYOC, in plain ``def``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SpaceKnow through the sync facade: imagery search, a Kraken release followed to its end, the map downloaded."""
+"""SpaceKnow through the sync facade: imagery search, a Kraken release followed to its end, its map."""
 
 from __future__ import annotations
 
