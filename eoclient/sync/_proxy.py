@@ -199,18 +199,20 @@ def _is_async_type(cls: type) -> bool:
 
 
 def _holds_async(value: Any) -> bool:
-    """Whether a plain object of eoclient holds async ones in its fields (a delivery's ``objects``).
+    """Whether a model (a dataclass, a msgspec Struct, an object of eoclient) holds async ones in its fields.
+
+    An Async Process delivery's ``objects`` are Outputs, for one.
 
     One level deep, through lists, tuples and dicts: results of the async API
     are models that list what a job delivered, not deeper structures.
     """
-    if not type(value).__module__.startswith("eoclient."):
-        return False
     fields = getattr(value, "__struct_fields__", None)  # msgspec
     if fields is None and dataclasses.is_dataclass(value):
         fields = [field.name for field in dataclasses.fields(value)]
-    if fields is None:
+    if fields is None and type(value).__module__.startswith("eoclient."):
         fields = list(getattr(value, "__dict__", ()))
+    if not fields:
+        return False  # not a model: another library's object is left as it is
     for name in fields:
         item: Any = getattr(value, name, None)
         items: Iterable[Any] = (
