@@ -29,7 +29,10 @@ S2 = "sentinel-2-l2a"
 
 
 def loop_threads() -> set[threading.Thread]:
-    return {t for t in threading.enumerate() if t.name.startswith("eoclient-")}
+    """A client's loop thread and its keeper (not the helper a collected client stops in)."""
+    return {
+        t for t in threading.enumerate() if t.name.startswith("eoclient-") and not t.name.endswith("-stop")
+    }
 
 
 def recorded(emulator: ThreadedEmulator, prefix: str) -> int:
