@@ -20,8 +20,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        from eoclient.cli.app import run_app  # noqa: PLC0415 - click and rich load only for the CLI
+        from eoclient.cli.entry import run_app  # noqa: PLC0415 - click and rich load only for the CLI
 
         return run_app(args)
-    except BaseException as exc:  # noqa: BLE001 - every failure ends as one line and an exit code
+    except BaseException as exc:
         return report_failure(exc, debug=debug)

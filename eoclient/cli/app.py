@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import anyio
 import click
 
-from eoclient import SentinelHub, SpaceKnow, __version__
-from eoclient.cli.failures import EXIT_CODES, EXIT_OK, EXIT_USAGE, CliError
+from eoclient import PollPolicy, SentinelHub, SpaceKnow, __version__
+from eoclient.cli.failures import EXIT_CODES
 from eoclient.cli.output import Output
 
-__all__ = ["State", "common", "root", "run", "run_app", "sentinelhub", "spaceknow"]
+__all__ = ["State", "common", "root", "run", "sentinelhub", "spaceknow"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -27,6 +27,7 @@ a terminal and JSON lines when piped or with --json; errors are one line
 `eoclient: <message>` on stderr (--debug adds the traceback).
 """
 
+
 class State:
     """What the shared options set, kept in the root context's ``meta``."""
 
@@ -37,6 +38,7 @@ class State:
         self.debug = False
         self.profile: str | None = None
         self.config: str | None = None
+        self.poll: float | None = None
 
     @classmethod
     def get(cls) -> State:
@@ -45,12 +47,13 @@ class State:
         state = meta.get(cls.KEY)
         if state is None:
             state = meta[cls.KEY] = cls()
-        return state  # type: ignore[no-any-return]
+        return state
 
     @property
     def out(self) -> Output:
         """JSON lines with ``--json`` or when stdout is not a terminal."""
         return Output(json_lines=self.json or not sys.stdout.isatty(), stream=sys.stdout)
+
 
 def _setter(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     def store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -60,21 +63,68 @@ def _setter(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
 
     return store
 
+
+def _poll_setter(ctx: click.Context, param: click.Parameter, value: float | None) -> None:
+    if value is not None:
+        if not value > 0:
+            raise click.BadParameter(f"must be positive, got {value}", ctx=ctx, param=param)
+        State.get().poll = value
+
+
+def _poll_policy() -> PollPolicy | None:
+    seconds = State.get().poll
+    return None if seconds is None else PollPolicy(initial=seconds, multiplier=1.0, max_delay=seconds)
+
+
 def common(func: F) -> F:
     """The options every command takes (also accepted before the command name)."""
     options = [
-        click.option("--json", "json_", is_flag=True, expose_value=False, callback=_setter("json"),
-                     help="JSON lines on stdout, also on a terminal."),
-        click.option("--debug", is_flag=True, expose_value=False, callback=_setter("debug"),
-                     help="Show the traceback of an error."),
-        click.option("--profile", metavar="NAME", expose_value=False, callback=_setter("profile"),
-                     help="Config file profile (else $EOCLIENT_PROFILE, else default)."),
-        click.option("--config", "config", metavar="FILE", expose_value=False, callback=_setter("config"),
-                     help="Config file (else $EOCLIENT_CONFIG, else ~/.config/eoclient/config.toml)."),
+        click.option(
+            "--json",
+            "json_",
+            is_flag=True,
+            expose_value=False,
+            callback=_setter("json"),
+            help="JSON lines on stdout, also on a terminal.",
+        ),
+        click.option(
+            "--debug",
+            is_flag=True,
+            expose_value=False,
+            callback=_setter("debug"),
+            help="Show the traceback of an error.",
+        ),
+        click.option(
+            "--profile",
+            metavar="NAME",
+            expose_value=False,
+            callback=_setter("profile"),
+            help="Config file profile (else $EOCLIENT_PROFILE, else default).",
+        ),
+        click.option(
+            "--config",
+            "config",
+            metavar="FILE",
+            expose_value=False,
+            callback=_setter("config"),
+            help="Config file (else $EOCLIENT_CONFIG, else ~/.config/eoclient/config.toml).",
+        ),
     ]
+    options.append(
+        click.option(
+            "--poll-interval",
+            "poll",
+            type=float,
+            metavar="SECONDS",
+            expose_value=False,
+            callback=_poll_setter,
+            help="Ask for a job's status this often (default: backing off 1-30 s).",
+        )
+    )
     for option in reversed(options):
         func = option(func)
     return func
+
 
 @click.group(help=_HELP, epilog=_EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="eoclient", message="%(prog)s %(version)s")
@@ -82,47 +132,23 @@ def common(func: F) -> F:
 def root() -> None:
     """The ``eoclient`` command."""
 
+
 def sentinelhub() -> SentinelHub:
     """A Sentinel Hub client with the profile and config file given (else env vars and the default file)."""
     state = State.get()
-    return SentinelHub(profile=state.profile, config_file=state.config)
+    return SentinelHub(profile=state.profile, config_file=state.config, poll=_poll_policy())
+
 
 def spaceknow() -> SpaceKnow:
     """A SpaceKnow client with the profile and config file given (else env vars and the default file)."""
     state = State.get()
-    return SpaceKnow(profile=state.profile, config_file=state.config)
+    return SpaceKnow(profile=state.profile, config_file=state.config, poll=_poll_policy())
+
 
 def run(func: Callable[[], Awaitable[T]]) -> T:
     """Run a command's coroutine in a fresh event loop."""
+
     async def main() -> T:
         return await func()
 
     return anyio.run(main)
-
-def _register() -> None:
-    # Each module adds its commands to ``root`` when imported.
-    from eoclient.cli import (  # noqa: PLC0415, F401 - registration by import
-        cmd_batch,
-        cmd_config,
-        cmd_demo,
-        cmd_emulator,
-        cmd_sentinelhub,
-        cmd_spaceknow,
-    )
-
-def run_app(args: Sequence[str]) -> int:
-    """Parse ``args`` and run the command; click's own failures become :class:`CliError`."""
-    _register()
-    try:
-        rv = root.main(args=list(args), prog_name="eoclient", standalone_mode=False)
-    except click.exceptions.Abort:
-        raise KeyboardInterrupt from None
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.UsageError as exc:
-        raise CliError(exc.format_message(), EXIT_USAGE) from None
-    except click.ClickException as exc:
-        raise CliError(exc.format_message(), EXIT_USAGE) from None
-    if isinstance(rv, int):  # --help and --version return their code
-        return rv
-    return EXIT_OK

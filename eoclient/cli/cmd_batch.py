@@ -63,7 +63,9 @@ def _summary(record: Any) -> dict[str, Any]:
     from eoclient.cli.output import plain  # noqa: PLC0415 - same package, kept local for clarity
 
     data = plain(record)
-    return {k: data.get(k) for k in ("id", "status", "description", "created", "error", "costPU") if k in data}
+    return {
+        k: data.get(k) for k in ("id", "status", "description", "created", "error", "costPU") if k in data
+    }
 
 
 def _add_verbs(group: click.Group, kind: _Kind) -> None:  # noqa: PLR0915 - one small function per verb
@@ -100,8 +102,12 @@ def _add_verbs(group: click.Group, kind: _Kind) -> None:  # noqa: PLR0915 - one 
 
         async def go() -> None:
             async with sentinelhub() as sh:
-                columns = [Column("id", "id"), Column("status", "status"), Column("created", "created"),
-                           Column("description", "description")]
+                columns = [
+                    Column("id", "id"),
+                    Column("status", "status"),
+                    Column("created", "created"),
+                    Column("description", "description"),
+                ]
                 with out.rows(columns, title=f"{kind.label} requests") as add:
                     async for item in kind.listing(sh, max_items):
                         add(item if out.json_lines else _summary(item))
@@ -172,19 +178,37 @@ def _add_verbs(group: click.Group, kind: _Kind) -> None:  # noqa: PLR0915 - one 
         async def go() -> None:
             async with sentinelhub() as sh:
                 job = kind.attach(sh, request_id, False)
-                columns = [Column("key", "key"), Column("bytes", "size"), Column("tile", "tile"),
-                           Column("output", "output")]
+                columns = [
+                    Column("key", "key"),
+                    Column("bytes", "size"),
+                    Column("tile", "tile"),
+                    Column("output", "output"),
+                ]
                 with out.rows(columns, title="Outputs") as add:
                     async for obj in job.outputs():
-                        add({"bucket": obj.bucket, "key": obj.key, "size": obj.size, "tile": obj.tile,
-                             "output": obj.output, "feature": obj.feature})
+                        add(
+                            {
+                                "bucket": obj.bucket,
+                                "key": obj.key,
+                                "size": obj.size,
+                                "tile": obj.tile,
+                                "output": obj.output,
+                                "feature": obj.feature,
+                            }
+                        )
 
         run(go)
 
     @group.command("download")
     @click.argument("request_id")
-    @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), required=True,
-                  help="The folder to download into.")
+    @click.option(
+        "-o",
+        "--out",
+        "out_dir",
+        type=click.Path(path_type=Path),
+        required=True,
+        help="The folder to download into.",
+    )
     @click.option("--concurrency", type=int, default=8, show_default=True, callback=positive)
     @click.option("--overwrite", is_flag=True, help="Download again files already complete on disk.")
     @common
@@ -205,8 +229,14 @@ def _add_verbs(group: click.Group, kind: _Kind) -> None:  # noqa: PLR0915 - one 
                         else:
                             files += 1
                             size += 0 if got.skipped else got.bytes
-                            advance({"event": "file", "path": got.path, "bytes": got.bytes,
-                                     "skipped": got.skipped})
+                            advance(
+                                {
+                                    "event": "file",
+                                    "path": got.path,
+                                    "bytes": got.bytes,
+                                    "skipped": got.skipped,
+                                }
+                            )
             out.message(f"{files} files ({size} bytes) in {folder}, {failures} failed")
             if failures:
                 raise CliError(f"{failures} downloads failed", EXIT_FAILED)

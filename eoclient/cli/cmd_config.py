@@ -59,13 +59,20 @@ def show() -> None:
     out = state.out
     profile = state.profile or os.environ.get("EOCLIENT_PROFILE") or "default"
     path = _config_path()
-    record = {"config_file": path, "exists": path.is_file(), "profile": profile,
-              "sentinelhub": _resolved("sentinelhub"), "spaceknow": _resolved("spaceknow")}
+    record = {
+        "config_file": path,
+        "exists": path.is_file(),
+        "profile": profile,
+        "sentinelhub": _resolved("sentinelhub"),
+        "spaceknow": _resolved("spaceknow"),
+    }
     if out.json_lines:
         out.line(record)
         return
-    out.record({"config file": f"{path}{'' if path.is_file() else ' (not there)'}", "profile": profile},
-               title="eoclient configuration")
+    out.record(
+        {"config file": f"{path}{'' if path.is_file() else ' (not there)'}", "profile": profile},
+        title="eoclient configuration",
+    )
     for service in KEYS:
         out.record(record[service], title=service)
 
@@ -90,7 +97,9 @@ def _dump(data: dict[str, Any]) -> str:
             if not isinstance(table, dict):
                 raise CliError(f"the config file's {profile}.{service} is not a table; edit it by hand")
             lines.append(f"[{json.dumps(profile)}.{json.dumps(service)}]")
-            lines.extend(f"{key} = {_toml_value(v, f'{profile}.{service}.{key}')}" for key, v in table.items())
+            lines.extend(
+                f"{key} = {_toml_value(v, f'{profile}.{service}.{key}')}" for key, v in table.items()
+            )
             lines.append("")
     return "\n".join(lines)
 

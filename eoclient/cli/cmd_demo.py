@@ -18,9 +18,12 @@ __all__ = ["demo"]
 
 
 @root.command("demo")
-@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the emulator's faults and data.")
-@click.option("--clock-speed", type=float, default=100.0, show_default=True,
-              help="Emulated seconds per real second.")
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="Seed of the emulator's faults and data."
+)
+@click.option(
+    "--clock-speed", type=float, default=100.0, show_default=True, help="Emulated seconds per real second."
+)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Keep the files in this folder.")
 @common
 def demo(seed: int, clock_speed: float, out_dir: Path | None) -> None:

@@ -54,16 +54,29 @@ def _port(ctx: click.Context, param: click.Parameter, value: int) -> int:
 
 @emulator_group.command("serve")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the emulator's data.")
-@click.option("--clock-speed", type=float, default=1.0, show_default=True,
-              help="Emulated seconds per real second (jobs finish sooner when higher).")
+@click.option(
+    "--clock-speed",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Emulated seconds per real second (jobs finish sooner when higher).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--sentinelhub-port", type=int, default=0, callback=_port, help="0: any free port.")
 @click.option("--spaceknow-port", type=int, default=0, callback=_port, help="0: any free port.")
 @click.option("--s3-port", type=int, default=0, callback=_port, help="0: any free port.")
 @click.option("--env", "as_env", is_flag=True, help="Print `export X=...` lines for a shell to eval.")
 @common
-def serve(seed: int, clock_speed: float, host: str, sentinelhub_port: int, spaceknow_port: int, s3_port: int,
-          as_env: bool) -> None:
+def serve(
+    *,
+    seed: int,
+    clock_speed: float,
+    host: str,
+    sentinelhub_port: int,
+    spaceknow_port: int,
+    s3_port: int,
+    as_env: bool,
+) -> None:
     """Run the emulator until Ctrl-C (exit 0) and print the environment that points the client at it.
 
     \b
@@ -78,8 +91,14 @@ def serve(seed: int, clock_speed: float, host: str, sentinelhub_port: int, space
     out = State.get().out
 
     async def go() -> None:
-        emu = Emulator(seed=seed, clock_speed=clock_speed, host=host, sentinelhub_port=sentinelhub_port,
-                       spaceknow_port=spaceknow_port, s3_port=s3_port)
+        emu = Emulator(
+            seed=seed,
+            clock_speed=clock_speed,
+            host=host,
+            sentinelhub_port=sentinelhub_port,
+            spaceknow_port=spaceknow_port,
+            s3_port=s3_port,
+        )
         async with emu:
             env = environment(emu)
             if as_env:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import click
 
 from eoclient import RetryPolicy, SentinelHub
@@ -55,6 +56,7 @@ def catalog_group() -> None:
 @click.option("--max-items", type=int, callback=positive, help="Stop after this many items.")
 @common
 def catalog_search(
+    *,
     collections: tuple[str, ...],
     bbox: str | None,
     geometry: str | None,
@@ -71,16 +73,26 @@ def catalog_search(
             items = sh.catalog.search(
                 list(collections), bbox=box, intersects=geo, datetime=when, filter=cql2, max_items=max_items
             )
-            columns = [Column("id", "id"), Column("collection", "collection"), Column("datetime", "datetime"),
-                       Column("cloud cover", "cloud")]
+            columns = [
+                Column("id", "id"),
+                Column("collection", "collection"),
+                Column("datetime", "datetime"),
+                Column("cloud cover", "cloud"),
+            ]
             with out.rows(columns, title="Catalog items") as add:
                 async for item in items:
                     if out.json_lines:
                         add(item)
                     else:
                         props = item.properties
-                        add({"id": item.id, "collection": item.collection, "datetime": props.get("datetime"),
-                             "cloud": props.get("eo:cloud_cover")})
+                        add(
+                            {
+                                "id": item.id,
+                                "collection": item.collection,
+                                "datetime": props.get("datetime"),
+                                "cloud": props.get("eo:cloud_cover"),
+                            }
+                        )
 
     run(go)
 
@@ -112,7 +124,10 @@ class _Render:
 
     async def current(self, path: Path) -> int | None:
         # Files appear only when complete (the engine writes atomically): one there is done.
-        return path.stat().st_size if path.is_file() else None
+        def size() -> int | None:
+            return path.stat().st_size if path.is_file() else None
+
+        return await anyio.to_thread.run_sync(size)
 
     async def completed(self, path: Path) -> None:
         return None
@@ -120,10 +135,22 @@ class _Render:
 
 @root.command("process")
 @click.argument("requests", nargs=-1, required=True)
-@click.option("-o", "--out", "out_path", type=click.Path(path_type=Path), required=True,
-              help="The output file (one request) or folder (several requests).")
-@click.option("--concurrency", type=int, default=4, show_default=True, callback=positive,
-              help="Renders at a time (several requests).")
+@click.option(
+    "-o",
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The output file (one request) or folder (several requests).",
+)
+@click.option(
+    "--concurrency",
+    type=int,
+    default=4,
+    show_default=True,
+    callback=positive,
+    help="Renders at a time (several requests).",
+)
 @click.option("--overwrite", is_flag=True, help="Render again outputs already in the folder.")
 @common
 def process(requests: tuple[str, ...], out_path: Path, concurrency: int, overwrite: bool) -> None:
@@ -142,8 +169,15 @@ def process(requests: tuple[str, ...], out_path: Path, concurrency: int, overwri
         async def one() -> None:
             async with sentinelhub() as sh:
                 info = await sh.process_to_file(named[0][1], target)
-            out.record({"path": info.path, "bytes": info.size, "content_type": info.content_type,
-                        "processing_units": info.processing_units}, title="Rendered")
+            out.record(
+                {
+                    "path": info.path,
+                    "bytes": info.size,
+                    "content_type": info.content_type,
+                    "processing_units": info.processing_units,
+                },
+                title="Rendered",
+            )
 
         run(one)
         return
@@ -165,14 +199,26 @@ def process(requests: tuple[str, ...], out_path: Path, concurrency: int, overwri
                         advance({"path": outcome.path, "bytes": outcome.bytes, "skipped": outcome.skipped})
 
                 # The client's transport already retries each render; the engine does not again.
-                report = await download_all(None, items, concurrency=concurrency, overwrite=overwrite,
-                                            on_item=show, policy=RetryPolicy.never(), operation="process")
-        out.message(f"{len(report.downloaded)} rendered, {len(report.skipped)} already there, "
-                    f"{len(report.failures)} failed, {report.bytes} bytes in {folder}")
+                report = await download_all(
+                    None,
+                    items,
+                    concurrency=concurrency,
+                    overwrite=overwrite,
+                    on_item=show,
+                    policy=RetryPolicy.never(),
+                    operation="process",
+                )
+        out.message(
+            f"{len(report.downloaded)} rendered, {len(report.skipped)} already there, "
+            f"{len(report.failures)} failed, {report.bytes} bytes in {folder}"
+        )
         if report.failures:
             first = report.failures[0]
-            raise CliError(f"{len(report.failures)} of {len(items)} renders failed; first: "
-                           f"{first.item.name}: {first.error}", EXIT_FAILED)
+            raise CliError(
+                f"{len(report.failures)} of {len(items)} renders failed; first: "
+                f"{first.item.name}: {first.error}",
+                EXIT_FAILED,
+            )
 
     run(many)
 
@@ -189,8 +235,13 @@ def async_process_group() -> None:
 @click.argument("request")
 @click.option("--delivery", metavar="S3_URL", help="Where to deliver (else the request's output.delivery).")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Follow the job to its end.")
-@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path),
-              help="Download the outputs into this folder (with --wait).")
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="Download the outputs into this folder (with --wait).",
+)
 @common
 def async_create(request: str, delivery: str | None, wait: bool, out_dir: Path | None) -> None:
     """Submit an Async Process REQUEST (JSON file, - for stdin)."""
@@ -282,8 +333,12 @@ def byoc_tiles(collection_id: str, max_items: int | None) -> None:
 
     async def go() -> None:
         async with sentinelhub() as sh:
-            columns = [Column("id", "id"), Column("path", "path"), Column("status", "status"),
-                       Column("sensing time", "sensingTime")]
+            columns = [
+                Column("id", "id"),
+                Column("path", "path"),
+                Column("status", "status"),
+                Column("sensing time", "sensingTime"),
+            ]
             with out.rows(columns, title="Tiles") as add:
                 async for tile in sh.byoc.tiles(collection_id, max_items=max_items):
                     add(tile)
@@ -308,4 +363,3 @@ def byoc_add_tile(collection_id: str, path: str, sensing_time: str | None) -> No
             out.record(await sh.byoc.create_tile(collection_id, tile), title="Tile")
 
     run(go)
-

@@ -32,16 +32,29 @@ def _dataset(value: str) -> tuple[str, str]:
 
 
 @spaceknow_group.command("search")
-@click.option("--dataset", "datasets", multiple=True, required=True, metavar="PROVIDER/DATASET",
-              help="e.g. pl/PSScene (repeat for several).")
+@click.option(
+    "--dataset",
+    "datasets",
+    multiple=True,
+    required=True,
+    metavar="PROVIDER/DATASET",
+    help="e.g. pl/PSScene (repeat for several).",
+)
 @click.option("--bbox", metavar="MINX,MINY,MAXX,MAXY")
 @click.option("--geometry", metavar="FILE", help="The area as a GeoJSON file (- for stdin).")
 @click.option("--start", "start", metavar="TIME", help="Earliest acquisition (e.g. '2023-01-01 00:00:00').")
 @click.option("--end", "end", metavar="TIME", help="Latest acquisition.")
 @click.option("--max-items", type=int, callback=positive)
 @common
-def search(datasets: tuple[str, ...], bbox: str | None, geometry: str | None, start: str | None,
-           end: str | None, max_items: int | None) -> None:
+def search(
+    *,
+    datasets: tuple[str, ...],
+    bbox: str | None,
+    geometry: str | None,
+    start: str | None,
+    end: str | None,
+    max_items: int | None,
+) -> None:
     """Search imagery; one scene per line (a table on a terminal)."""
     wanted = [_dataset(d) for d in datasets]
     box, geo = parse_area(bbox, geometry)
@@ -50,10 +63,15 @@ def search(datasets: tuple[str, ...], bbox: str | None, geometry: str | None, st
 
     async def go() -> None:
         async with spaceknow() as sk:
-            scenes = sk.imagery.search(wanted, extent, start_datetime=start, end_datetime=end,
-                                       max_items=max_items)
-            columns = [Column("scene id", "sceneId"), Column("provider", "provider"),
-                       Column("dataset", "dataset"), Column("datetime", "datetime")]
+            scenes = sk.imagery.search(
+                wanted, extent, start_datetime=start, end_datetime=end, max_items=max_items
+            )
+            columns = [
+                Column("scene id", "sceneId"),
+                Column("provider", "provider"),
+                Column("dataset", "dataset"),
+                Column("datetime", "datetime"),
+            ]
             with out.rows(columns, title="Scenes") as add:
                 async for scene in scenes:
                     add(scene)
@@ -73,8 +91,16 @@ async def _download(sk: SpaceKnow, release: Any, folder: Path, concurrency: int,
         async for got in files_done:
             if got.ok:
                 files += 1
-                advance({"event": "file", "tile": [got.tile.zoom, got.tile.x, got.tile.y], "name": got.name,
-                         "path": got.path, "bytes": got.bytes, "skipped": got.skipped})
+                advance(
+                    {
+                        "event": "file",
+                        "tile": [got.tile.zoom, got.tile.x, got.tile.y],
+                        "name": got.name,
+                        "path": got.path,
+                        "bytes": got.bytes,
+                        "skipped": got.skipped,
+                    }
+                )
             else:
                 failed += 1
                 advance({"event": "failed", "name": got.name, "error": str(got.error)})
@@ -85,19 +111,37 @@ async def _download(sk: SpaceKnow, release: Any, folder: Path, concurrency: int,
 
 @spaceknow_group.command("release")
 @click.argument("map_types", nargs=-1, required=True)
-@click.option("--scene", "scenes", multiple=True, required=True, metavar="SCENE_ID",
-              help="The scene (twice for a change map: old, then new).")
+@click.option(
+    "--scene",
+    "scenes",
+    multiple=True,
+    required=True,
+    metavar="SCENE_ID",
+    help="The scene (twice for a change map: old, then new).",
+)
 @click.option("--bbox", metavar="MINX,MINY,MAXX,MAXY")
 @click.option("--geometry", metavar="FILE", help="The extent as a GeoJSON polygon file.")
-@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path),
-              help="Download the released map into this folder.")
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="Download the released map into this folder.",
+)
 @click.option("--concurrency", type=int, default=16, show_default=True, callback=positive)
 @common
-def release(map_types: tuple[str, ...], scenes: tuple[str, ...], bbox: str | None, geometry: str | None,
-            out_dir: Path | None, concurrency: int) -> None:
+def release(
+    *,
+    map_types: tuple[str, ...],
+    scenes: tuple[str, ...],
+    bbox: str | None,
+    geometry: str | None,
+    out_dir: Path | None,
+    concurrency: int,
+) -> None:
     """Release a Kraken map of MAP_TYPES (e.g. trees) over an extent; may spend credits."""
     box, geo = parse_area(bbox, geometry, required=True)
-    extent = geo if geo is not None else _bbox_polygon(box)  # type: ignore[arg-type]
+    extent = geo if geo is not None else _bbox_polygon(box)
     folder = folder_for_output(out_dir) if out_dir is not None else None
     out = State.get().out
 
@@ -105,8 +149,12 @@ def release(map_types: tuple[str, ...], scenes: tuple[str, ...], bbox: str | Non
         async with spaceknow() as sk:
             job = await sk.kraken.release(list(map_types), list(scenes), extent)
             released = await follow(job, out, "kraken")
-            out.record({"event": "released", **plain(released)} if out.json_lines else
-                       {"map id": released.map_id, "tiles": len(released.tiles)}, title="Released")
+            out.record(
+                {"event": "released", **plain(released)}
+                if out.json_lines
+                else {"map id": released.map_id, "tiles": len(released.tiles)},
+                title="Released",
+            )
             if folder is not None:
                 await _download(sk, released, folder, concurrency, out)
 
@@ -114,7 +162,7 @@ def release(map_types: tuple[str, ...], scenes: tuple[str, ...], bbox: str | Non
 
 
 def _read_release(source: str) -> dict[str, Any]:
-    """The release record in ``source``: a JSON object, or the last line of ``release --json`` with a mapId."""
+    """The release in ``source``: a JSON object, or the last line of ``release --json`` with a mapId."""
     try:
         text = Path(source).read_text(encoding="utf-8")
     except OSError as exc:
@@ -167,8 +215,9 @@ def product_csv(product_id: str, out_file: Path | None, pit_dt: str | None, rich
 
     async def go() -> None:
         async with spaceknow() as sk:
-            text = await sk.datacube.product_csv(product_id, pit_dt=pit_dt,
-                                                 csv_format="rich" if rich_format else "simple")
+            text = await sk.datacube.product_csv(
+                product_id, pit_dt=pit_dt, csv_format="rich" if rich_format else "simple"
+            )
         if target is None:
             out.stream.write(text if text.endswith("\n") else text + "\n")
         else:
@@ -187,8 +236,11 @@ def products(downloadable: bool) -> None:
 
     async def go() -> None:
         async with spaceknow() as sk:
-            columns = [Column("product id", "productId"), Column("active", "active"),
-                       Column("downloadable", "downloadable")]
+            columns = [
+                Column("product id", "productId"),
+                Column("active", "active"),
+                Column("downloadable", "downloadable"),
+            ]
             with out.rows(columns, title="Products") as add:
                 async for product in sk.datacube.products(downloadable_only=downloadable):
                     add(product)

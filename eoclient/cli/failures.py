@@ -17,7 +17,15 @@ from eoclient.errors import (
     ValidationError,
 )
 
-__all__ = ["EXIT_CODES", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "CliError", "report_failure"]
+__all__ = [
+    "EXIT_CODES",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "CliError",
+    "report_failure",
+]
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1

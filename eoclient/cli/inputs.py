@@ -79,7 +79,7 @@ def file_for_output(path: Path, option: str = "--out") -> Path:
 
 
 def parse_area(bbox: str | None, geometry: str | None, *, required: bool = False) -> tuple[Any, Any]:
-    """``(bbox, geometry)`` from ``--bbox minx,miny,maxx,maxy`` or ``--geometry FILE`` (GeoJSON, ``-``: stdin)."""
+    """``(bbox, geometry)`` from ``--bbox minx,miny,maxx,maxy`` or ``--geometry FILE`` (``-``: stdin)."""
     if bbox is not None and geometry is not None:
         raise CliError("give --bbox or --geometry, not both")
     if required and bbox is None and geometry is None:

@@ -57,15 +57,15 @@ class Output:
 
         return Console(file=self.stream, highlight=False, soft_wrap=True)
 
-    def line(self, record: dict[str, Any]) -> None:
+    def line(self, record: Any) -> None:
         """One JSON line (also used on a terminal for machine-shaped answers such as GeoJSON)."""
         self.stream.write(json.dumps(scrub_data(plain(record)), default=str) + "\n")
         self.stream.flush()
 
-    def record(self, record: dict[str, Any], *, title: str | None = None) -> None:
+    def record(self, record: Any, *, title: str | None = None) -> None:
         """One result: a JSON line, or ``key: value`` lines on a terminal."""
         if self.json_lines:
-            self.line(record)
+            self.line(plain(record))
             return
         from rich.table import Table  # noqa: PLC0415
 
@@ -83,7 +83,7 @@ class Output:
 
     @contextmanager
     def rows(self, columns: Sequence[Column], *, title: str | None = None) -> Iterator[Any]:
-        """A listing: yields ``add(row)``; JSON mode prints each row at once, a terminal one table at the end."""
+        """A listing: yields ``add(row)``; JSON lines at once, or one table at the end on a terminal."""
         if self.json_lines:
             yield self.line
             return
