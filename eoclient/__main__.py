@@ -1,0 +1,7 @@
+"""``python -m eoclient``: the command line."""
+
+import sys
+
+from eoclient.cli import main
+
+sys.exit(main())
