@@ -133,6 +133,7 @@ class LiveView:
 
     def finish(self, facts: dict[str, str], out_dir: Path, report: Path) -> None:
         """The summary table and where the files are (after the live display stopped)."""
+        self.console.print()  # the live display may leave its cursor at the end of its last line
         table = Table(title="Summary", title_justify="left", show_header=False)
         table.add_column(style="bold")
         table.add_column()
