@@ -140,5 +140,6 @@ class LiveView:
         for key, value in facts.items():
             table.add_row(key, value)
         self.console.print(table)
-        self.console.print(f"Files: {out_dir}")
-        self.console.print(f"Report: [bold]{report}[/bold] (open it in a browser)")
+        # Paths unwrapped, so they can be copied from the terminal.
+        self.console.print(f"Files: {out_dir}", soft_wrap=True)
+        self.console.print(f"Report: [bold]{report}[/bold] (open it in a browser)", soft_wrap=True)
