@@ -11,28 +11,44 @@ request (created, analysed, started, processed to DONE), an Async Process
 request, a Batch Statistical request followed by a second client from its
 resume token, one that fails in its evalscript, a Batch request stopped by
 ``job.cancel()`` and a Kraken release whose map is downloaded tile by tile —
-while one image per scene is rendered to disk under a processing-unit budget
-and monthly NDVI statistics are computed.
+while a few hundred Catalog scenes are rendered concurrently under a
+processing-unit budget, monthly NDVI statistics are computed and a 6 km square
+is rendered as tiles and mosaicked.
+
+Two ways to watch it: JSON lines (``json_lines=True``, for scripts and when
+piped) or live progress and a summary table for a person (``json_lines=False``,
+:mod:`eoclient.demo_view`, which needs rich from the ``cli`` extra). Either way
+everything lands in one folder, ``out_dir`` or else a new temporary folder that
+is kept (its path is printed) so ``report.html`` there can be opened after the
+run (:mod:`eoclient.demo_report`); delete it when done.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import importlib
 import json
+import math
 import sys
 import tempfile
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import Any, Final, Protocol, TextIO
 
 import anyio
 
 from eoclient import Job, PollPolicy, ProcessingBudget, RetryPolicy, SentinelHub, SpaceKnow
 from eoclient.arrays import read, to_dataarray
-from eoclient.bulk import Failure
+from eoclient.bulk import Downloaded, Failure
+from eoclient.demo_report import DemoRecord, write_report
 from eoclient.emulator import Emulator
 from eoclient.emulator.clients import sentinelhub_client, spaceknow_client
-from eoclient.errors import JobCancelledError, JobFailedError
+from eoclient.errors import ConfigurationError, JobCancelledError, JobFailedError, ValidationError
 from eoclient.sentinelhub.statistics_models import OutputStatistics
+from eoclient.tables import STATISTICS_COLUMNS, statistics_frame, statistics_rows
 
 __all__ = ["run_demo"]
 
@@ -61,6 +77,12 @@ BROKEN_NDVI: Final = NDVI.replace("evaluatePixel(s) {", "evaluatePixel(s) { fail
 ROLE: Final = "arn:aws:iam::123456789012:role/eoclient-demo"  # a role, not keys: nothing secret to print
 _NO_BANDS: Final = OutputStatistics()
 _SHOWN_FEATURES: Final = 3
+_TABLE_HEAD: Final = 8  # rows of the statistics table shown in the report
+EUROPE: Final = [-10.0, 35.0, 30.0, 60.0]
+WINDOW: Final = 0.05  # degrees either side of a scene's centre that its thumbnail shows
+RENDER_BUDGET_PU: Final = 180  # spreads the renders over a few seconds, so job polls get their turn
+THUMBNAIL: Final = 96  # pixels a side: small, so a few hundred render in a couple of seconds
+INSTALL_CLI: Final = "pip install 'eoclient[cli]'"
 SUMMER: Final = {"from": "2023-06-01T00:00:00Z", "to": "2023-08-31T23:59:59Z"}
 PRAGUE: Final = {  # about 6 km x 6 km in UTM zone 33N
     "type": "Polygon",
@@ -124,12 +146,49 @@ def _batch_statistics_request(evalscript: str, name: str) -> dict[str, Any]:
 # -- output ---------------------------------------------------------------------------------------
 
 
-def _emitter(out: TextIO) -> Emit:
-    def emit(event: str, **fields: Any) -> None:
-        out.write(json.dumps({"event": event, **fields}, default=str) + "\n")
-        out.flush()
+class Sink(Protocol):
+    """Where the tour reports: its events (as JSON lines or for a person) and progress counts."""
 
-    return emit
+    def event(self, name: str, **fields: Any) -> None: ...
+    def tick(self, step: str, done: int, total: int | None = None) -> None: ...
+
+
+class _JsonLines:
+    """One JSON object per event on ``out``; progress counts are not printed (the events say enough)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def event(self, name: str, **fields: Any) -> None:
+        self.out.write(json.dumps({"event": name, **fields}, default=str) + "\n")
+        self.out.flush()
+
+    def tick(self, step: str, done: int, total: int | None = None) -> None:
+        pass
+
+
+class _Run:
+    """Passes the tour's events on to its sink, and keeps what the report shows of them."""
+
+    def __init__(self, sink: Sink, record: DemoRecord) -> None:
+        self.sink = sink
+        self.record = record
+        self.started = time.monotonic()
+        self.rendering = 0.0  # seconds from the first render's request to the last one's file
+
+    def event(self, name: str, **fields: Any) -> None:
+        job = fields.get("job")
+        state = {"job.submitted": "SUBMITTED", "job.status": fields.get("status")}.get(name)
+        if name == "job.result":
+            state = fields.get("status")
+        if job is not None and state is not None:
+            states = self.record.timelines.setdefault(job, [])
+            if not states or states[-1][1] != state:  # a state is seen on many polls: keep when it began
+                states.append((round(time.monotonic() - self.started, 3), str(state)))
+        self.sink.event(name, **fields)
+
+    def tick(self, step: str, done: int, total: int | None = None) -> None:
+        self.sink.tick(step, done, total)
 
 
 # -- the jobs -------------------------------------------------------------------------------------
@@ -169,15 +228,16 @@ async def _stopped(sh: SentinelHub, job: Job[Any], emit: Emit, results: dict[str
     emit("job.result", job="stopped-batch", **results["stopped-batch"])
 
 
-async def _delivered(name: str, job: Job[Any], target: Path, emit: Emit, results: dict[str, Any]) -> None:
+async def _delivered(name: str, job: Job[Any], target: Path, run: _Run, results: dict[str, Any]) -> None:
     """Download what the job delivers to its bucket, each file as soon as it appears (while it runs)."""
     files = size = resumed = 0
     async for got in job.download_each(target / name, concurrency=8):
         if isinstance(got, Failure):
-            emit("job.output", job=name, key=got.item.name, failed=str(got.error))
+            run.event("job.output", job=name, key=got.item.name, failed=str(got.error))
             continue
         files, size, resumed = files + 1, size + got.bytes, resumed + got.resumes
-        emit("job.output", job=name, path=got.path.relative_to(target).as_posix(), bytes=got.bytes)
+        run.event("job.output", job=name, path=got.path.relative_to(target).as_posix(), bytes=got.bytes)
+        run.tick(f"{name} outputs", files, None)
     results.setdefault(name, {}).update(downloaded=files, downloaded_bytes=size, resumed=resumed)
 
 
@@ -206,15 +266,20 @@ def _async_done(delivery: Any) -> dict[str, Any]:
     return done
 
 
-async def _features(name: str, job: Job[Any], emit: Emit, results: dict[str, Any]) -> None:
+async def _features(name: str, job: Job[Any], run: _Run, results: dict[str, Any]) -> None:
     """Each field's statistics, read from the bucket as the service writes them (while it runs).
 
     The first few are printed as they come; then how many, and their mean NDVI.
+    All of them become a table (:func:`_table`).
     """
+    emit = run.event
     means: list[float] = []
+    answers: list[Any] = []
     count = 0
     async for feature in job.results():
         count += 1
+        answers.append(feature)
+        run.tick("features", count, None)
         stats = feature.statistics
         ndvi = [
             band.stats.mean
@@ -234,6 +299,43 @@ async def _features(name: str, job: Job[Any], emit: Emit, results: dict[str, Any
         features=len(means),
         mean_ndvi=round(sum(means) / len(means), 3) if means else None,
     )
+    await anyio.to_thread.run_sync(_table, answers, run.record)
+
+
+def _table(answers: list[Any], record: DemoRecord) -> None:
+    """The features' statistics as one table in ``batch-statistics.csv``; NDVI per interval for the chart.
+
+    The rows are :func:`eoclient.tables.statistics_rows` (one per feature x
+    interval x band x statistic); with pandas installed the file is written
+    from the typed DataFrame (:func:`eoclient.tables.statistics_frame`).
+    """
+    columns = ("feature", *STATISTICS_COLUMNS)
+    rows = [(f.feature, *row) for f in answers for row in statistics_rows(f.statistics)]
+    path = record.out_dir / "batch-statistics.csv"
+    try:
+        importlib.import_module("pandas")
+    except ImportError:
+        with path.open("w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow(columns)
+            writer.writerows(rows)
+    else:
+        statistics_frame(answers).to_csv(path, index=False)
+    by_interval: dict[str, list[float]] = {}
+    for row in rows:
+        record_ = dict(zip(columns, row, strict=True))
+        if (
+            record_["output"] == "ndvi"
+            and record_["statistic"] == "mean"
+            and not math.isnan(record_["value"])
+        ):
+            by_interval.setdefault(record_["interval_from"].date().isoformat(), []).append(record_["value"])
+    record.ndvi = [(day, sum(v) / len(v)) for day, v in sorted(by_interval.items())]
+    record.table = Path(path.name)
+    record.table_head = [list(columns)] + [
+        ["" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
+        for row in rows[:_TABLE_HEAD]
+    ]
 
 
 def _kraken_done(released: Any) -> dict[str, Any]:
@@ -264,7 +366,7 @@ async def _submit(
 async def _resumed(  # noqa: PLR0917 - private, called from one place
     emu: Emulator,
     token: str,
-    emit: Emit,
+    run: _Run,
     results: dict[str, Any],
     make: Callable[..., SentinelHub],
     read: bool,
@@ -274,48 +376,67 @@ async def _resumed(  # noqa: PLR0917 - private, called from one place
         job = other.resume_job(token)
         async with anyio.create_task_group() as tg:
             if read:
-                tg.start_soon(_features, "batch-statistics", job, emit, results)
+                tg.start_soon(_features, "batch-statistics", job, run, results)
             await _follow(
-                "batch-statistics", job, lambda task: {**_batch_done(task), "resumed": True}, emit, results
+                "batch-statistics",
+                job,
+                lambda task: {**_batch_done(task), "resumed": True},
+                run.event,
+                results,
             )
 
 
 # -- synchronous APIs, meanwhile --------------------------------------------------------------------
 
 
-async def _render(sh: SentinelHub, items: list[Any], emit: Emit, out_dir: Path | None) -> dict[str, Any]:
-    """One true-colour image per scene, rendered concurrently to disk under a processing-unit budget."""
-    sh.budget = ProcessingBudget(pu_per_minute=3000, requests_per_minute=600)
+def _window(bbox: list[float]) -> list[float]:
+    """About 7 km x 7 km at the scene's centre: at thumbnail size, a whole scene is only texture."""
+    lon, lat = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
+    return [lon - WINDOW, lat - WINDOW * 0.7, lon + WINDOW, lat + WINDOW * 0.7]
+
+
+async def _render(sh: SentinelHub, items: list[Any], run: _Run, target: Path) -> dict[str, Any]:
+    """A small true-colour PNG of every scene's centre, all requested at once under a processing-unit budget.
+
+    The budget (far below what the scenes cost at once) paces them: the client
+    waits for its processing units instead of collecting the service's 429s.
+    """
+    sh.budget = ProcessingBudget(pu_per_minute=RENDER_BUDGET_PU, requests_per_minute=60_000, pu_burst=1)
+    folder = target / "renders"
     written: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="eoclient-demo-") as scratch:
-        target = out_dir or Path(scratch)
 
-        async def render(item_id: str, when: str) -> None:
-            request = {
-                "input": {
-                    "bounds": {"geometry": AOI},
-                    "data": [
-                        {"type": "sentinel-2-l2a", "dataFilter": {"timeRange": {"from": when, "to": when}}}
-                    ],
-                },
-                "output": {
-                    "width": 512,
-                    "height": 512,
-                    "responses": [{"identifier": "default", "format": {"type": "image/tiff"}}],
-                },
-                "evalscript": TRUE_COLOR,
-            }
-            info = await sh.process_to_file(request, target / f"{item_id}.tif")
-            written.append({"bytes": info.size, "pu": info.processing_units})
+    async def render(item: Any) -> None:
+        when = item.properties.get("datetime") or "2023-06-01T00:00:00Z"
+        request = {
+            "input": {
+                "bounds": {"bbox": _window(item.bbox)} if item.bbox else {"geometry": AOI},
+                "data": [{"type": "sentinel-2-l2a", "dataFilter": {"timeRange": {"from": when, "to": when}}}],
+            },
+            "output": {
+                "width": THUMBNAIL,
+                "height": THUMBNAIL,
+                "responses": [{"identifier": "default", "format": {"type": "image/png"}}],
+            },
+            "evalscript": TRUE_COLOR,
+        }
+        path = folder / f"{item.id}.png"
+        info = await sh.process_to_file(request, path)
+        written.append({"bytes": info.size, "pu": info.processing_units})
+        run.record.renders.append(path.relative_to(target))
+        run.tick("render", len(written), len(items))
 
-        async with anyio.create_task_group() as tg:
-            for item in items:
-                tg.start_soon(render, item.id, item.properties.get("datetime") or "2023-06-01T00:00:00Z")
-    emit(
+    run.tick("render", 0, len(items))
+    began = time.monotonic()
+    async with anyio.create_task_group() as tg:
+        for item in items:
+            tg.start_soon(render, item)
+    run.record.renders.sort()
+    run.rendering = time.monotonic() - began
+    run.event(
         "process.to_file",
         files=len(written),
         bytes=sum(w["bytes"] for w in written),
-        directory=str(out_dir) if out_dir else "(temporary)",
+        directory=str(folder),
     )
     return {"rendered": len(written), "pu_spent": round(sh.budget.spent, 3)}
 
@@ -336,41 +457,40 @@ def _can_make_arrays(emit: Emit) -> bool:
     return True
 
 
-async def _area(sh: SentinelHub, emit: Emit, out_dir: Path | None) -> dict[str, Any]:
+async def _area(sh: SentinelHub, run: _Run, target: Path) -> dict[str, Any]:
     """A 6 km square around Prague at 10 m, rendered as four tiles and mosaicked into one GeoTIFF.
 
     The mosaic is read back as an xarray DataArray with its UTM coordinates and
-    CRS; a PNG quicklook of the same area is kept beside it (with ``--out``).
+    CRS; a PNG quicklook of the same area is kept beside it.
     """
     request = {
         "input": {"data": S2},
         "output": {"responses": [{"identifier": "default", "format": {"type": "image/tiff"}}]},
         "evalscript": TRUE_COLOR,
     }
-    with tempfile.TemporaryDirectory(prefix="eoclient-demo-") as scratch:
-        target = out_dir or Path(scratch)
-        result = await sh.process_area(
-            request,
-            PRAGUE,
-            resolution=10,
-            tile_pixels=320,
-            work_dir=target / "area-tiles",
-            path=target / "area.tif",
-        )
-        image = await anyio.to_thread.run_sync(read, target / "area.tif")
-        quicklook = {
-            "input": {"bounds": {"geometry": PRAGUE}, "data": S2},
-            "output": {
-                "width": 512,
-                "height": 512,
-                "responses": [{"identifier": "default", "format": {"type": "image/png"}}],
-            },
-            "evalscript": TRUE_COLOR,
-        }
-        await sh.process_to_file(quicklook, target / "quicklook.png")
+    result = await sh.process_area(
+        request,
+        PRAGUE,
+        resolution=10,
+        tile_pixels=320,
+        work_dir=target / "area-tiles",
+        path=target / "area.tif",
+    )
+    image = await anyio.to_thread.run_sync(read, target / "area.tif")
+    quicklook = {
+        "input": {"bounds": {"geometry": PRAGUE}, "data": S2},
+        "output": {
+            "width": 512,
+            "height": 512,
+            "responses": [{"identifier": "default", "format": {"type": "image/png"}}],
+        },
+        "evalscript": TRUE_COLOR,
+    }
+    await sh.process_to_file(quicklook, target / "quicklook.png")
+    run.record.quicklook = Path("quicklook.png")
     data = to_dataarray(image.array, image.georef, name="true-colour")
     ref = image.georef
-    emit(
+    run.event(
         "area.mosaic",
         tiles=len(result.split),
         dims=dict(data.sizes),
@@ -378,7 +498,7 @@ async def _area(sh: SentinelHub, emit: Emit, out_dir: Path | None) -> dict[str, 
         bounds=[round(v, 1) for v in ref.bbox] if ref else None,
         band_means=[round(float(v), 1) for v in data.mean(dim=("y", "x")).values],
         pu=round(result.processing_units, 3),
-        files=["area.tif", "quicklook.png"] if out_dir else "(temporary)",
+        files=["area.tif", "quicklook.png"],
     )
     return {"area_pixels": int(data.sizes["x"] * data.sizes["y"])}
 
@@ -400,11 +520,21 @@ async def _statistics(sh: SentinelHub, emit: Emit) -> dict[str, Any]:
     return {"stat_intervals": len(stats.data)}
 
 
-async def _download_map(sk: SpaceKnow, released: Any, emit: Emit, out_dir: Path | None) -> dict[str, Any]:
-    """Every tile of a released map, downloaded concurrently."""
-    with tempfile.TemporaryDirectory(prefix="eoclient-demo-") as scratch:
-        report = await sk.kraken.download_map(released, (out_dir or Path(scratch)) / "map", concurrency=16)
-    emit(
+async def _download_map(sk: SpaceKnow, released: Any, run: _Run, target: Path) -> dict[str, Any]:
+    """Every tile of a released map, downloaded concurrently; its PNG tiles are kept for the report."""
+    folder = target / "map"
+    done = 0
+
+    def arrived(got: Downloaded | Failure) -> None:
+        nonlocal done
+        done += 1
+        run.tick("kraken map", done, None)
+        if isinstance(got, Downloaded) and got.path.suffix == ".png":
+            z, x, y = (int(part) for part in got.path.relative_to(folder).parts[:3])
+            run.record.map_tiles[(z, x, y)] = got.path.relative_to(target)
+
+    report = await sk.kraken.download_map(released, folder, concurrency=16, on_item=arrived)
+    run.event(
         "kraken.download_map",
         map_id=released.map_id,
         tiles=len(released.tiles),
@@ -419,10 +549,10 @@ async def _searches(sh: SentinelHub, sk: SpaceKnow, emit: Emit) -> tuple[list[An
     """The scenes to render, the scene to analyse, and what SpaceKnow charged for a priced dry run."""
     items = await sh.catalog.search(
         "sentinel-2-l2a",
-        bbox=[10.0, 45.0, 20.0, 52.0],
-        datetime=("2023-04-01", "2023-09-30"),
+        bbox=EUROPE,
+        datetime=("2023-01-01", "2023-12-31"),
         filter="eo:cloud_cover < 30",
-        max_items=6,
+        max_items=400,
     ).collect()
     emit("catalog.search", found=len(items), ids=[i.id for i in items])
     scenes = await sk.imagery.search(
@@ -464,15 +594,88 @@ def _misbehave(emu: Emulator) -> None:
     emu.faults.inject("drop", service="s3", method="GET", path_prefix="/eoclient-demo/batch/")
 
 
-async def run_demo(
-    *, seed: int = 1, clock_speed: float = 100.0, out: TextIO | None = None, out_dir: Path | None = None
-) -> dict[str, Any]:
-    """Run the demo; returns a summary (also printed as the last JSON line).
+def _checked_dir(out_dir: Path | None) -> Path:
+    """The folder everything goes to: ``out_dir``, else a new temporary one (kept: the report is there)."""
+    if out_dir is None:
+        return Path(tempfile.mkdtemp(prefix="eoclient-demo-"))
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValidationError("out_dir", f"{out_dir} exists and is not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir
 
-    Rendered files and map tiles go to ``out_dir`` when given, else to a
-    temporary directory removed at the end.
+
+def _sink(out: TextIO, json_lines: bool) -> Any:
+    """JSON lines, or the live view for a person (which needs rich, from the cli extra)."""
+    if json_lines:
+        return _JsonLines(out)
+    try:
+        from eoclient.demo_view import LiveView  # noqa: PLC0415 - rich is optional: load only when asked
+    except ImportError:
+        raise ConfigurationError(f"live progress needs rich: {INSTALL_CLI}") from None
+    return LiveView(out)
+
+
+def _facts(summary: dict[str, Any], target: Path, run: _Run, faults: list[str]) -> dict[str, str]:
+    """The run's totals as a person reads them (for the summary table and the report)."""
+    files = [p for p in target.rglob("*") if p.is_file() and p.suffix != ".part"]
+    sh, sk = summary["sentinelhub"], summary["spaceknow"]
+    features = summary["jobs"].get("batch-statistics", {}).get("features", 0)
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(Counter(faults).items()))
+    return {
+        "items": f"{sh['scenes']} Catalog scenes, {sk['scenes']} SpaceKnow scenes, {features} fields",
+        "renders": (
+            f"{sh.get('rendered', 0)} images in {run.rendering:.1f} s, {sh.get('pu_spent', 0)} processing"
+            f" units under a budget of {RENDER_BUDGET_PU} a minute"
+        ),
+        "jobs": ", ".join(f"{name} {job['status']}" for name, job in summary["jobs"].items()),
+        "files": f"{len(files)} in {target}",
+        "bytes": f"{sum(p.stat().st_size for p in files):,}",
+        "time": f"{time.monotonic() - run.started:.1f} s",
+        "retries survived": f"{len(faults)} injected faults ({kinds or 'none'})",
+        "requests": str(summary["requests"]),
+    }
+
+
+async def run_demo(
+    *,
+    seed: int = 1,
+    clock_speed: float = 100.0,
+    out: TextIO | None = None,
+    out_dir: Path | None = None,
+    json_lines: bool = True,
+) -> dict[str, Any]:
+    """Run the demo; returns a summary (also the last JSON line with ``json_lines``).
+
+    ``json_lines=True`` prints one JSON object per step on ``out`` (default
+    stdout); ``json_lines=False`` shows live progress there instead and ends
+    with a summary table (this needs rich: ``pip install 'eoclient[cli]'``).
+    Everything goes into ``out_dir`` (created if needed), else into a new
+    temporary folder that is kept and named at the end: both hold
+    ``report.html``. Raises :class:`~eoclient.errors.ValidationError` for a
+    clock speed that is not a positive number or an ``out_dir`` that is a file,
+    before anything starts.
     """
-    emit = _emitter(out or sys.stdout)
+    if not (isinstance(clock_speed, int | float) and math.isfinite(clock_speed) and clock_speed > 0):
+        raise ValidationError("clock_speed", f"must be a positive number, got {clock_speed!r}")
+    stream = out or sys.stdout
+    sink = _sink(stream, json_lines)
+    target = _checked_dir(out_dir)
+    run = _Run(sink, DemoRecord(target))
+    view = contextlib.nullcontext() if json_lines else sink
+    with view:
+        summary, faults = await _tour(run, seed, clock_speed, target)
+        run.record.facts = _facts(summary, target, run, faults)
+        report = await anyio.to_thread.run_sync(write_report, run.record)
+        run.event("report", path=str(report), directory=str(target))
+        run.event("demo.done", **summary)
+    if not json_lines:
+        sink.finish(run.record.facts, target, report)
+    return summary
+
+
+async def _tour(run: _Run, seed: int, clock_speed: float, target: Path) -> tuple[dict[str, Any], list[str]]:
+    """The demo's steps against a new emulator; returns the summary and the faults survived."""
+    emit = run.event
     policies = {
         "retry": RetryPolicy(attempts=6, initial_backoff=0.02, max_backoff=0.2),
         "poll": PollPolicy(initial=0.01, max_delay=0.2),
@@ -503,29 +706,26 @@ async def run_demo(
 
             async def kraken() -> None:
                 released = await _follow("kraken", jobs["kraken"], _kraken_done, emit, results)
-                spaceknow.update(await _download_map(sk, released, emit, out_dir))
+                spaceknow.update(await _download_map(sk, released, run, target))
 
             async def side(step: Awaitable[dict[str, Any]]) -> None:
                 sentinelhub_steps.update(await step)
 
-            scratch = tempfile.TemporaryDirectory(prefix="eoclient-demo-")
-            target = out_dir or Path(scratch.name)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_stopped, sh, stopped, emit, results)
                 tg.start_soon(_follow, "batch", jobs["batch"], _batch_done, emit, results)
                 if read:
-                    tg.start_soon(_delivered, "batch", jobs["batch"], target, emit, results)
+                    tg.start_soon(_delivered, "batch", jobs["batch"], target, run, results)
                 tg.start_soon(_follow, "async-process", jobs["async-process"], _async_done, emit, results)
                 tg.start_soon(
                     _follow, "broken-evalscript", jobs["broken-evalscript"], _batch_done, emit, results
                 )
-                tg.start_soon(_resumed, emu, token, emit, results, sentinelhub, read)
+                tg.start_soon(_resumed, emu, token, run, results, sentinelhub, read)
                 tg.start_soon(kraken)
-                tg.start_soon(side, _render(sh, items, emit, out_dir))
+                tg.start_soon(side, _render(sh, items, run, target))
                 tg.start_soon(side, _statistics(sh, emit))
                 if arrays:
-                    tg.start_soon(side, _area(sh, emit, out_dir))
-            scratch.cleanup()
+                    tg.start_soon(side, _area(sh, run, target))
 
         faults = [r.fault for r in emu.requests if r.fault]
         summary = {
@@ -536,5 +736,4 @@ async def run_demo(
             "faults_survived": sorted(faults),
             "token_requests": emu.token_requests(),
         }
-        emit("demo.done", **summary)
-        return summary
+        return summary, faults

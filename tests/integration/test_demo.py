@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -13,6 +16,7 @@ import pytest
 
 from eoclient.demo import run_demo
 from eoclient.emulator import Credentials
+from eoclient.errors import ConfigurationError, ValidationError
 
 JOBS = {
     "batch": "sentinelhub.batch",
@@ -40,17 +44,17 @@ END = {
 Run = tuple[dict[str, Any], list[dict[str, Any]], str]
 
 
-def demo(seed: int = 3) -> Run:
+def demo(out_dir: Path, seed: int = 3) -> Run:
     """One run in an event loop of its own: the summary, the parsed lines, the text."""
     out = io.StringIO()
-    summary = anyio.run(lambda: run_demo(seed=seed, clock_speed=200.0, out=out))
+    summary = anyio.run(lambda: run_demo(seed=seed, clock_speed=200.0, out=out, out_dir=out_dir))
     text = out.getvalue()
     return summary, [json.loads(line) for line in text.splitlines()], text
 
 
 @pytest.fixture(scope="module")
-def first_run() -> Run:
-    return demo()
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return demo(tmp_path_factory.mktemp("demo"))
 
 
 def events(lines: list[dict[str, Any]], name: str, **match: Any) -> list[dict[str, Any]]:
@@ -139,6 +143,13 @@ def test_the_services_steps_and_the_faults_survived(first_run: Run) -> None:
     } <= {line["event"] for line in lines}
     # one login per client, one refresh after the forced expiry, one for the resuming client
     assert summary["token_requests"] == 4
+    # a few hundred scenes, one PNG thumbnail each, all written where the run says
+    assert summary["sentinelhub"]["rendered"] >= 200
+    [rendered] = events(lines, "process.to_file")
+    pngs = sorted(Path(rendered["directory"]).glob("*.png"))
+    assert len(pngs) == rendered["files"] == summary["sentinelhub"]["rendered"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    assert sum(p.stat().st_size for p in pngs) == rendered["bytes"]
 
 
 def test_no_secret_and_no_emulator_only_job_is_printed(first_run: Run) -> None:
@@ -150,9 +161,9 @@ def test_no_secret_and_no_emulator_only_job_is_printed(first_run: Run) -> None:
     assert all(isinstance(line["event"], str) for line in lines)
 
 
-def test_the_same_seed_gives_the_same_jobs_and_results(first_run: Run) -> None:
+def test_the_same_seed_gives_the_same_jobs_and_results(first_run: Run, tmp_path: Path) -> None:
     summary, lines, _ = first_run
-    again, lines_again, _ = demo()
+    again, lines_again, _ = demo(tmp_path)
 
     def stable(s: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in s.items() if k != "requests"}  # polls depend on timing
@@ -228,3 +239,63 @@ def test_without_the_extras_the_demo_says_what_to_install(tmp_path) -> None:  # 
     assert last["jobs"]["batch"]["status"] == "DONE" and "downloaded" not in last["jobs"]["batch"]
     assert last["jobs"]["async-process"]["verified"] is False
     assert not (tmp_path / "batch").exists()
+
+
+def test_for_a_person_live_progress_and_a_summary_table(tmp_path: Path) -> None:
+    out = io.StringIO()  # not a terminal: rich prints the live display once, when it stops
+    summary = anyio.run(
+        lambda: run_demo(seed=3, clock_speed=200.0, out=out, out_dir=tmp_path, json_lines=False)
+    )
+    text = out.getvalue()
+    assert '{"event"' not in text  # no JSON lines
+    for step in ("Catalog search: ", "Kraken dry run: ", "Job batch: DONE", "Job broken-evalscript: FAILED"):
+        assert step in text, step
+    rendered = summary["sentinelhub"]["rendered"]
+    assert f"{rendered}/{rendered}" in text  # the render progress bar, full
+    summary_table = text[text.index("Summary") :]
+    for row in ("items", "files", "bytes", "time", "retries survived"):
+        assert row in summary_table, row
+    faults = len(summary["faults_survived"])
+    assert f"{faults} injected faults" in summary_table
+    assert f"Files: {tmp_path}" in text and f"Report: {tmp_path / 'report.html'}" in text
+    assert (tmp_path / "report.html").is_file()
+
+
+def test_without_an_out_dir_the_files_stay_in_a_temporary_folder_it_names() -> None:
+    out = io.StringIO()
+    anyio.run(lambda: run_demo(seed=3, clock_speed=300.0, out=out))
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    [report] = events(lines, "report")
+    folder = Path(report["directory"])
+    try:
+        assert folder.parent == Path(tempfile.gettempdir()) and folder.name.startswith("eoclient-demo-")
+        assert Path(report["path"]) == folder / "report.html" and Path(report["path"]).is_file()
+        assert list((folder / "renders").glob("*.png"))
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_bad_arguments_are_refused_before_anything_starts(tmp_path: Path) -> None:
+    a_file = tmp_path / "taken"
+    a_file.write_text("")
+    for kwargs, field in (
+        ({"clock_speed": -1.0}, "clock_speed"),
+        ({"clock_speed": float("nan")}, "clock_speed"),
+        ({"out_dir": a_file}, "out_dir"),
+    ):
+        out = io.StringIO()
+        with pytest.raises(ValidationError) as raised:
+            anyio.run(lambda kw=kwargs, o=out: run_demo(out=o, **kw))
+        assert raised.value.field == field
+        assert out.getvalue() == ""  # nothing printed: the emulator never started
+
+
+def test_live_progress_without_rich_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in [m for m in sys.modules if m.split(".")[0] == "rich"] + ["rich"]:
+        monkeypatch.setitem(sys.modules, name, None)  # import rich... then raises ImportError
+    monkeypatch.delitem(sys.modules, "eoclient.demo_view", raising=False)
+    with pytest.raises(ConfigurationError, match=r"pip install 'eoclient\[cli\]'"):
+        anyio.run(lambda: run_demo(out=io.StringIO(), out_dir=tmp_path, json_lines=False))
+    assert not list(tmp_path.iterdir())  # refused before anything was written
