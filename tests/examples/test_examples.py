@@ -1,0 +1,153 @@
+"""Every file of examples/ runs against the emulator, as a user runs it.
+
+The clients find the emulator through the environment variables the README
+documents (set here as a user's shell would), in an empty home directory (no
+config file). The web apps are driven through their test clients — httpx's
+ASGI transport with the app's lifespan run by asgi-lifespan, aiohttp's
+test_utils — and their client talks real HTTP to the emulator on loopback.
+The scripts run in a subprocess (``python examples/x.py``) while the emulator
+serves from the test's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import struct
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from eoclient.emulator import Emulator
+from tests.extras import need
+from tests.test_readme import emulator_environment
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+BBOX = "13.8,45.8,14.5,46.2"  # Ljubljana
+REGION = "12.0,44.0,17.0,48.0"  # around it: the emulator's catalog has a few summer scenes there
+SUMMER = {"start": "2023-05-01", "end": "2023-08-31"}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+pytestmark = pytest.mark.eo_emulator(clock_speed=1000.0)
+
+
+def environment(emu: Emulator, home: Path) -> dict[str, str]:
+    """This process's environment, pointed at ``emu`` the way the README tells a user to."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "EOCLIENT_", "SH_", "SK_"))}
+    env.update(emulator_environment(emu, home))
+    checkout = str(EXAMPLES.parent)  # this checkout's eoclient, not another installed one
+    env["PYTHONPATH"] = os.pathsep.join([checkout, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+@pytest.fixture
+def user_env(eo_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
+    """This process's environment as a user's shell would set it for the emulator."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = environment(eo_emulator, home)
+    for name in list(os.environ):
+        if name not in env:
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def examples_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """examples/ on sys.path, as ``python examples/x.py`` and ``uvicorn --app-dir examples`` put it."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    yield
+    for name in ("eo_requests", "web_errors", "fastapi_app", "aiohttp_app"):
+        sys.modules.pop(name, None)
+
+
+def load(name: str) -> ModuleType:
+    """An example module, imported fresh."""
+    sys.modules.pop(name, None)
+    return importlib.import_module(name)
+
+
+def png_size(content: bytes) -> tuple[int, int]:
+    """Width and height of a PNG (its IHDR chunk)."""
+    assert content.startswith(PNG_SIGNATURE), content[:40]
+    width, height = struct.unpack(">II", content[16:24])
+    return width, height
+
+
+def ndjson(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+# -- the FastAPI app ------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("examples_path")
+async def test_fastapi_app_renders_searches_and_runs_a_batch_job_with_one_client(
+    eo_emulator: Emulator, user_env: dict[str, str]
+) -> None:
+    httpx = need("httpx")
+    lifespan = need("asgi_lifespan")
+    app = load("fastapi_app").create_app()
+    async with (
+        lifespan.LifespanManager(app) as manager,
+        httpx.AsyncClient(transport=httpx.ASGITransport(manager.app), base_url="http://app") as http,
+    ):
+        await check_web_app(http, eo_emulator)
+
+
+async def check_web_app(http: Any, emu: Emulator) -> None:
+    """The endpoints both apps offer, checked the same way (``http`` is an httpx-like client)."""
+    png = await http.get("/render.png", params={"bbox": BBOX, "date": "2023-06-15", "size": "200"})
+    assert png.status_code == 200, png.text
+    assert png.headers["content-type"] == "image/png"
+    assert png_size(png.content) == (200, 200)
+    assert float(png.headers["x-processing-units"]) > 0
+
+    scenes = await http.get("/scenes", params={"bbox": REGION, **SUMMER, "max_cloud": "50"})
+    assert scenes.status_code == 200, scenes.text
+    assert scenes.headers["content-type"].startswith("application/geo+json")
+    collection = scenes.json()
+    assert collection["type"] == "FeatureCollection" and collection["features"]
+    for feature in collection["features"]:
+        assert feature["type"] == "Feature" and feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
+        assert "2023-05" <= feature["properties"]["datetime"][:7] <= "2023-08"
+        assert feature["properties"]["eo:cloud_cover"] <= 50
+    everything = (await http.get("/scenes", params={"bbox": REGION, **SUMMER})).json()
+    assert len(everything["features"]) > len(collection["features"])  # the cloud filter was applied
+
+    created = await http.post(
+        "/batch", json={"bbox": [13.8, 45.8, 14.0, 46.0], "start": "2023-06-01", "end": "2023-06-30"}
+    )
+    assert created.status_code == 202, created.text
+    job_id = created.json()["id"]
+    now = await http.get(f"/batch/{job_id}")
+    assert now.status_code == 200 and now.json()["id"] == job_id
+    watched = await http.get(f"/batch/{job_id}/watch")
+    assert watched.status_code == 200 and watched.headers["content-type"].startswith("application/x-ndjson")
+    statuses = ndjson(watched.text)
+    assert statuses[-1]["status"] == "DONE" and statuses[-1]["state"] == "SUCCEEDED", statuses
+    assert len(statuses) >= 2 and {s["id"] for s in statuses} == {job_id}
+
+    # Refused before anything is sent, with the field named; an unknown job is a 404.
+    sent = len(emu.requests)
+    bad = await http.get("/render.png", params={"bbox": "13.8,45.8,200,46.2", "date": "2023-06-15"})
+    assert bad.status_code == 422 and bad.json()["field"] == "bbox[2]", bad.text
+    bad = await http.get("/render.png", params={"bbox": BBOX, "date": "June"})
+    assert bad.status_code == 422 and bad.json()["field"] == "date", bad.text
+    late = {"bbox": [13.8, 45.8, 14.0, 46.0], "start": "2023-06-30", "end": "2023-06-01"}
+    bad = await http.post("/batch", json=late)
+    assert bad.status_code == 422 and bad.json()["field"] == "end", bad.text
+    assert len(emu.requests) == sent
+    unknown = await http.get("/batch/00000000-0000-0000-0000-000000000000/watch")
+    assert unknown.status_code == 404, unknown.text
+
+    # One client for the whole application: one login, however many requests.
+    assert emu.token_requests("sentinelhub") == 1
