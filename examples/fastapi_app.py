@@ -90,6 +90,7 @@ def create_app() -> FastAPI:
     @app.get("/scenes")
     async def scenes(
         sh: Client,
+        *,
         bbox: str,
         start: str,
         end: str,

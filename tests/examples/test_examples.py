@@ -12,12 +12,13 @@ serves from the test's event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import json
 import os
 import struct
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -96,11 +97,23 @@ async def test_fastapi_app_renders_searches_and_runs_a_batch_job_with_one_client
     httpx = need("httpx")
     lifespan = need("asgi_lifespan")
     app = load("fastapi_app").create_app()
+    clients: list[Any] = []
+    opened = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def noting_the_client(app: Any) -> AsyncIterator[Any]:
+        async with opened(app) as state:
+            clients.append(state["sh"])
+            yield state
+
+    app.router.lifespan_context = noting_the_client
     async with (
         lifespan.LifespanManager(app) as manager,
         httpx.AsyncClient(transport=httpx.ASGITransport(manager.app), base_url="http://app") as http,
     ):
         await check_web_app(http, eo_emulator)
+        assert len(clients) == 1 and not clients[0].closed
+    assert clients[0].closed  # closed with the application
 
 
 async def check_web_app(http: Any, emu: Emulator) -> None:
@@ -151,3 +164,51 @@ async def check_web_app(http: Any, emu: Emulator) -> None:
 
     # One client for the whole application: one login, however many requests.
     assert emu.token_requests("sentinelhub") == 1
+
+
+# -- the aiohttp app ------------------------------------------------------------------------------------
+
+
+class Answer:
+    """An aiohttp test client's response, read whole, with the httpx names check_web_app uses."""
+
+    def __init__(self, status: int, headers: Any, content: bytes) -> None:
+        self.status_code = status
+        self.headers = {k.lower(): v for k, v in headers.items()}
+        self.content = content
+        self.text = content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class AiohttpClient:
+    """aiohttp's TestClient seen through the httpx-like interface of check_web_app."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Answer:
+        async with self._client.request(method, path, **kwargs) as resp:
+            return Answer(resp.status, resp.headers, await resp.read())
+
+    async def get(self, path: str, params: dict[str, str] | None = None) -> Answer:
+        return await self._call("GET", path, params=params)
+
+    async def post(self, path: str, json: Any) -> Answer:
+        return await self._call("POST", path, json=json)
+
+
+@pytest.mark.usefixtures("examples_path")
+async def test_aiohttp_app_renders_searches_and_runs_a_batch_job_with_one_client(
+    eo_emulator: Emulator, user_env: dict[str, str]
+) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    module = load("aiohttp_app")
+    app = module.create_app()
+    async with TestClient(TestServer(app)) as client:
+        await check_web_app(AiohttpClient(client), eo_emulator)
+        sh = app[module.SENTINEL_HUB]
+        assert not sh.closed
+    assert sh.closed  # closed with the application
