@@ -16,6 +16,7 @@ import contextlib
 import importlib
 import json
 import os
+import re
 import struct
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -212,3 +213,82 @@ async def test_aiohttp_app_renders_searches_and_runs_a_batch_job_with_one_client
         sh = app[module.SENTINEL_HUB]
         assert not sh.closed
     assert sh.closed  # closed with the application
+
+
+# -- the scripts, each in a subprocess as a user runs it ----------------------------------------------
+
+
+async def run_script(env: dict[str, str], cwd: Path, name: str, *args: str) -> tuple[int, str, str]:
+    """``python examples/<name> args...`` in ``cwd``; its exit status, stdout and stderr.
+
+    Awaited, so that the emulator keeps serving from this test's event loop meanwhile.
+    """
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(EXAMPLES / name),
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout=50)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def summary(stdout: str) -> dict[str, str]:
+    """The ``done: key=value ...`` line of the bulk script."""
+    line = next(line for line in stdout.splitlines() if line.startswith("done: "))
+    return dict(re.findall(r"(\w+)=(\S+)", line))
+
+
+def process_calls(emu: Emulator) -> int:
+    return sum(1 for r in emu.requests if r.method == "POST" and r.path == "/api/v1/process")
+
+
+async def test_bulk_download_renders_every_scene_once_under_a_budget_and_skips_them_on_a_rerun(
+    eo_emulator: Emulator, user_env: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "scenes"
+    args = ("--bbox", REGION, "--start", SUMMER["start"], "--end", SUMMER["end"], "--max-cloud", "100")
+
+    # A spending cap: one render at a time, none starts once 2 PU are spent (512 x 512 x 3 bands: 1 PU).
+    code, stdout, stderr = await run_script(
+        user_env, tmp_path, "bulk_download.py", str(out), *args, "--concurrency", "1", "--max-pu", "2"
+    )
+    assert code == 0, stdout + stderr
+    first = summary(stdout)
+    found = int(first["found"])
+    assert found >= 4 and first["rendered"] == "2" and int(first["left"]) == found - 2, stdout
+    assert float(first["pu"]) == pytest.approx(2.0)
+
+    # The rest, concurrently; what is there already is skipped.
+    code, stdout, stderr = await run_script(user_env, tmp_path, "bulk_download.py", str(out), *args)
+    assert code == 0, stdout + stderr
+    second = summary(stdout)
+    assert (second["rendered"], second["skipped"], second["failed"]) == (str(found - 2), "2", "0"), stdout
+    images = sorted(out.iterdir())
+    assert len(images) == found and all(png_size(p.read_bytes()) == (512, 512) for p in images)
+
+    # A rerun renders nothing: every image is there.
+    calls = process_calls(eo_emulator)
+    code, stdout, stderr = await run_script(user_env, tmp_path, "bulk_download.py", str(out), *args)
+    assert code == 0 and summary(stdout)["skipped"] == str(found) and summary(stdout)["rendered"] == "0"
+    assert process_calls(eo_emulator) == calls
+
+
+async def test_bulk_download_refuses_bad_input_in_one_line_before_sending_anything(
+    eo_emulator: Emulator, user_env: dict[str, str], tmp_path: Path
+) -> None:
+    sent = len(eo_emulator.requests)
+    code, _, stderr = await run_script(
+        user_env, tmp_path, "bulk_download.py", str(tmp_path / "out"), "--bbox", "14,46,13,47"
+    )
+    assert code == 1 and stderr.strip() == "error: bbox: min_x 14.0 is greater than max_x 13.0", stderr
+    assert "Traceback" not in stderr and len(eo_emulator.requests) == sent
