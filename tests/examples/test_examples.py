@@ -34,6 +34,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BBOX = "13.8,45.8,14.5,46.2"  # Ljubljana
 REGION = "12.0,44.0,17.0,48.0"  # around it: the emulator's catalog has a few summer scenes there
 SUMMER = {"start": "2023-05-01", "end": "2023-08-31"}
+BATCH = "/api/v2/batch/process"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 pytestmark = pytest.mark.eo_emulator(clock_speed=1000.0)
@@ -292,3 +293,34 @@ async def test_bulk_download_refuses_bad_input_in_one_line_before_sending_anythi
     )
     assert code == 1 and stderr.strip() == "error: bbox: min_x 14.0 is greater than max_x 13.0", stderr
     assert "Traceback" not in stderr and len(eo_emulator.requests) == sent
+
+
+async def test_watch_batch_jobs_follows_many_requests_through_the_listing_and_downloads_each(
+    eo_emulator: Emulator, user_env: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "outputs"
+    code, stdout, stderr = await run_script(
+        user_env, tmp_path, "watch_batch_jobs.py", "--create", "3", "--download", str(out), "--poll-max", "1"
+    )
+    assert code == 0, stdout + stderr
+    ids = re.findall(r"^created +(\S+)$", stdout, re.MULTILINE)
+    assert len(ids) == 3
+    for job_id in ids:
+        assert re.search(rf"^{job_id} DONE", stdout, re.MULTILINE), stdout
+        assert re.search(rf"^{job_id} downloaded [1-9]\d* files", stdout, re.MULTILINE), stdout
+        assert any((out / job_id).rglob("*.tif"))
+    assert summary(stdout)["done"] == "3"
+    # One listing read per round for all of them: no single-request GET while they ran.
+    singles = [r for r in eo_emulator.requests if r.method == "GET" and r.path.startswith(BATCH + "/")]
+    assert singles == [], singles
+
+    # Later, by id: they are DONE, their files already there; an unknown id ends alone.
+    unknown = "00000000-0000-0000-0000-000000000000"
+    code, stdout, stderr = await run_script(
+        user_env, tmp_path, "watch_batch_jobs.py", *ids, unknown, "--download", str(out)
+    )
+    assert code == 1, stdout + stderr
+    assert re.search(rf"^{unknown} ERROR .*404", stderr, re.MULTILINE), stderr
+    for job_id in ids:
+        assert re.search(rf"^{job_id} downloaded 0 files \(0 bytes\), [1-9]\d* already there", stdout, re.M)
+    assert (summary(stdout)["done"], summary(stdout)["other"]) == ("3", "1"), stdout
