@@ -324,3 +324,9 @@ async def test_watch_batch_jobs_follows_many_requests_through_the_listing_and_do
     for job_id in ids:
         assert re.search(rf"^{job_id} downloaded 0 files \(0 bytes\), [1-9]\d* already there", stdout, re.M)
     assert (summary(stdout)["done"], summary(stdout)["other"]) == ("3", "1"), stdout
+
+
+def test_the_examples_readme_names_every_example() -> None:
+    readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    for path in sorted(EXAMPLES.glob("*.py")):
+        assert f"`{path.name}`" in readme, path.name
