@@ -19,8 +19,7 @@ Run it (credentials from ``SH_CLIENT_ID`` / ``SH_CLIENT_SECRET`` or the config f
     uvicorn fastapi_app:app --app-dir examples
     curl -o scene.png 'http://127.0.0.1:8000/render.png?bbox=13.8,45.8,14.5,46.2&date=2023-06-15'
 
-To try it offline, ``eoclient emulator serve --env`` prints the variables that point
-the client at the embedded emulator.
+To try it offline against the embedded emulator, see examples/README.md.
 """
 
 from __future__ import annotations
