@@ -17,6 +17,8 @@ import importlib
 import json
 import os
 import re
+import signal
+import socket
 import struct
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -214,6 +216,65 @@ async def test_aiohttp_app_renders_searches_and_runs_a_batch_job_with_one_client
         sh = app[module.SENTINEL_HUB]
         assert not sh.closed
     assert sh.closed  # closed with the application
+
+
+# -- the apps served by their own run commands --------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "aiohttp.web"])
+async def test_the_apps_serve_with_the_commands_their_docstrings_give(
+    server: str, user_env: dict[str, str], tmp_path: Path
+) -> None:
+    port = free_port()
+    if server == "uvicorn":
+        command = ["-m", "uvicorn", "fastapi_app:app", "--app-dir", str(EXAMPLES), "--port", str(port)]
+    else:
+        command = [str(EXAMPLES / "aiohttp_app.py")]
+    env = {**user_env, "PORT": str(port), "PYTHONWARNINGS": "always::ResourceWarning"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *command,
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        png = await get_when_listening(
+            f"http://127.0.0.1:{port}/render.png?bbox={BBOX}&date=2023-06-15&size=64"
+        )
+    finally:
+        process.terminate()  # as Ctrl-C or a process manager stops it: the app's shutdown runs
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    log = output.decode()
+    assert png_size(png) == (64, 64), log
+    assert process.returncode in (0, -signal.SIGTERM), log  # uvicorn re-raises the signal once shut down
+    assert "Unclosed" not in log and "Traceback" not in log, log  # the one client was closed
+    if server == "uvicorn":
+        assert "Application shutdown complete" in log, log  # the lifespan's exit ran
+
+
+async def get_when_listening(url: str) -> bytes:
+    """GET ``url`` once the server answers (it takes a moment to start), at most 30 s."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            try:
+                async with session.get(url) as resp:
+                    body = await resp.read()
+                    assert resp.status == 200, body[:500]
+                    return body
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.1)
+    raise AssertionError(f"nothing listened at {url}")
 
 
 # -- the scripts, each in a subprocess as a user runs it ----------------------------------------------
