@@ -22,8 +22,8 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff: lint and format check."""
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "eoclient", "tests", "benchmarks", "noxfile.py")
-    session.run("ruff", "format", "--check", "eoclient", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "eoclient", "tests", "benchmarks", "examples", "noxfile.py")
+    session.run("ruff", "format", "--check", "eoclient", "tests", "benchmarks", "examples", "noxfile.py")
 
 
 @nox.session(python=PYTHON)
