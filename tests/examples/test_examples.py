@@ -391,3 +391,19 @@ def test_the_examples_readme_names_every_example() -> None:
     readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
     for path in sorted(EXAMPLES.glob("*.py")):
         assert f"`{path.name}`" in readme, path.name
+
+
+async def test_the_sync_notebook_runs_top_to_bottom_without_await(
+    eo_emulator: Emulator, user_env: dict[str, str], tmp_path: Path
+) -> None:
+    code, stdout, stderr = await run_script(user_env, tmp_path, "sync_notebook.py")
+    assert code == 0, stdout + stderr
+    assert re.search(r"^S2[AB]_MSIL2A_\w+ 2023-0[5-8]-\d\d", stdout, re.MULTILINE), stdout  # the scenes
+    assert re.search(r"^\{'time': 1, 'y': 256, 'x': 256, 'band': 3\} x from ", stdout, re.M), stdout
+    assert re.search(r"^\d+ bytes, [\d.]+ PU$", stdout, re.MULTILINE), stdout
+    assert re.search(r"\bndvi\b", stdout), stdout  # the table
+    assert re.search(r"^DONE 1.0$", stdout, re.MULTILINE), stdout
+    assert re.search(r"^[1-9]\d* files, [1-9]\d* bytes$", stdout, re.MULTILINE), stdout
+    out = tmp_path / "notebook-output"
+    assert [png_size(p.read_bytes()) for p in out.glob("*.png")] == [(256, 256)]
+    assert any((out / "batch").rglob("*.tif"))
