@@ -438,7 +438,9 @@ async def _render(sh: SentinelHub, items: list[Any], run: _Run, target: Path) ->
         bytes=sum(w["bytes"] for w in written),
         directory=str(folder),
     )
-    return {"rendered": len(written), "pu_spent": round(sh.budget.spent, 3)}
+    # The renders' own units: the budget also pays for the statistics and the area running meanwhile.
+    spent = sum(w["pu"] or 0.0 for w in written)
+    return {"rendered": len(written), "pu_spent": round(spent, 3)}
 
 
 def _can_make_arrays(emit: Emit) -> bool:
