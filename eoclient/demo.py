@@ -439,7 +439,7 @@ async def _render(sh: SentinelHub, items: list[Any], run: _Run, target: Path) ->
         directory=str(folder),
     )
     # The renders' own units: the budget also pays for the statistics and the area running meanwhile.
-    spent = sum(w["pu"] or 0.0 for w in written)
+    spent = sum(sorted(w["pu"] or 0.0 for w in written))  # sorted: the same sum whatever the order
     return {"rendered": len(written), "pu_spent": round(spent, 3)}
 
 
