@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
 import sys
 from pathlib import Path
-from typing import Any
 
 import anyio
 import click
@@ -33,12 +31,12 @@ def demo(seed: int, clock_speed: float, out_dir: Path | None) -> None:
     folder = folder_for_output(out_dir) if out_dir is not None else None
     from eoclient.demo import run_demo  # noqa: PLC0415 - starts the emulator: loads only when asked
 
-    kwargs: dict[str, Any] = {"seed": seed, "clock_speed": clock_speed, "out_dir": folder, "out": sys.stdout}
-    # Human progress is run_demo's (json_lines=False); a run_demo without the parameter prints JSON lines.
-    if "json_lines" in inspect.signature(run_demo).parameters:
-        kwargs["json_lines"] = State.get().json or not sys.stdout.isatty()
+    # Live progress and a summary table on a terminal; the JSON event stream when piped or --json.
+    json_lines = State.get().json or not sys.stdout.isatty()
 
     async def go() -> None:
-        await run_demo(**kwargs)
+        await run_demo(
+            seed=seed, clock_speed=clock_speed, out_dir=folder, out=sys.stdout, json_lines=json_lines
+        )
 
     anyio.run(go)
