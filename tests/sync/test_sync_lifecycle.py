@@ -132,7 +132,9 @@ def test_bad_input_is_the_same_validation_error_before_anything_is_sent(
 def test_constructor_arguments_are_checked_before_a_thread_starts() -> None:
     before = loop_threads()
     with pytest.raises(ValidationError) as info:
-        eoclient.sync.SentinelHub("id", "secret", base_url="http://127.0.0.1:9", retry={"attempts": 3})
+        eoclient.sync.SentinelHub(
+            "id", "sync-never-sent-7", base_url="http://127.0.0.1:9", retry={"attempts": 3}
+        )
     assert info.value.field == "retry"
     with pytest.raises(ValidationError):
         eoclient.sync.SpaceKnow.from_async(object())

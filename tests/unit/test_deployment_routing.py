@@ -67,7 +67,7 @@ def test_bad_deployments_are_refused_naming_the_field(given: Any) -> None:
         deployment_map(MAIN_URL, given)
     assert info.value.field == "deployments"
     with pytest.raises(ValidationError) as info:
-        SentinelHub("id", "secret", base_url=MAIN_URL, deployments=given)
+        SentinelHub("id", "routing-unit-secret-9", base_url=MAIN_URL, deployments=given)
     assert info.value.field == "deployments"
 
 
