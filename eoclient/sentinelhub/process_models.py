@@ -532,10 +532,16 @@ def _plain(value: Any) -> Any:
 
 
 def _overlay(known: Any, user: Any) -> Any:
-    """The model's wire form, plus every key of the user's dict the model does not know."""
-    if isinstance(user, Mapping) and user.get("type") in _FEATURES:
-        return known  # the model took the Feature's geometry: the Feature's own keys are not sent
-    if isinstance(known, dict) and isinstance(user, Mapping):
+    """The model's wire form, plus every key of the user's dict the model does not know.
+
+    ``known`` is ``to_builtins`` output (plain dicts, lists and scalars), so exact
+    type tests decide the branch; a scalar, or a list of scalars (a bbox), is the
+    model's value as it is, and nothing under it is visited.
+    """
+    kind = type(known)
+    if kind is dict:
+        if not isinstance(user, Mapping) or user.get("type") in _FEATURES:
+            return known  # a Feature: the model took its geometry, the Feature's own keys are not sent
         out = dict(known)
         for key, value in user.items():
             if key in out:
@@ -544,10 +550,11 @@ def _overlay(known: Any, user: Any) -> Any:
                 out[str(key)] = _plain(value)
         return out
     if (
-        isinstance(known, list)
+        kind is list
         and isinstance(user, Sequence)
         and not isinstance(user, str)
         and len(known) == len(user)
+        and any(type(k) is dict or type(k) is list for k in known)
     ):
         return [_overlay(k, u) for k, u in zip(known, user, strict=True)]
     return known
