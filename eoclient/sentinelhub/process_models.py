@@ -545,7 +545,9 @@ def _overlay(known: Any, user: Any) -> Any:
         out = dict(known)
         for key, value in user.items():
             if key in out:
-                out[key] = _overlay(out[key], value)
+                mine = out[key]
+                if type(mine) is dict or type(mine) is list:  # a scalar is the model's as it is
+                    out[key] = _overlay(mine, value)
             elif value is not None:
                 out[str(key)] = _plain(value)
         return out
