@@ -19,7 +19,7 @@ from typing import Any
 
 from eoclient._redact import redact_mapping
 
-__all__ = ["log_event"]
+__all__ = ["log_enabled", "log_event"]
 
 _stdlib_logger = logging.getLogger("eoclient")
 
@@ -51,3 +51,9 @@ def log_event(level: int, event: str, **fields: Any) -> None:
     else:
         return
     logger.log(level, event, **redact_mapping(fields))
+
+
+def log_enabled(level: int) -> bool:
+    """Whether an event at ``level`` would be written (to skip building one that would not)."""
+    structlog: Any = sys.modules.get("structlog")
+    return (structlog is not None and structlog.is_configured()) or _stdlib_logger.isEnabledFor(level)

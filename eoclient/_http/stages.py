@@ -41,7 +41,7 @@ from eoclient._http.failures import (
 )
 from eoclient._http.options import RequestOptions
 from eoclient._http.retry import parse_retry_after
-from eoclient._log import log_event
+from eoclient._log import log_enabled, log_event
 from eoclient.errors import ClientRateLimitError, UnexpectedContentError, UnsafeRedirectError
 
 if TYPE_CHECKING:
@@ -375,6 +375,8 @@ class LogStage(Stage):
     __slots__ = ()
 
     async def send(self, x: Exchange) -> Answer:
+        if not log_enabled(logging.DEBUG):  # the usual case: no event to build, nothing to time
+            return await self.next.send(x)
         opts = x.opts
         log_event(logging.DEBUG, "http.request", **x.where())
         started = time.monotonic()

@@ -41,6 +41,7 @@ import msgspec
 
 from eoclient._models import Model, from_json, from_user, to_wire
 from eoclient.arrays import GeoRef, to_dataset
+from eoclient.arrays.georef import epsg_of
 from eoclient.errors import ValidationError
 from eoclient.geo import as_geojson, bbox_of, checked_geometry_bounds, crs_url, validate_bbox
 from eoclient.sentinelhub.data_collections import DataCollection, normalize_data_types
@@ -510,11 +511,25 @@ def request_time(request: ProcessRequest) -> datetime | None:
 
 
 def request_georef(request: ProcessRequest, width: int, height: int) -> GeoRef | None:
-    """Where the image of a checked request lies (``None`` when its bounds do not say)."""
-    try:
-        return GeoRef.from_request(request, width, height)
-    except ValidationError:
+    """Where the image of a checked request lies (``None`` when its bounds do not say).
+
+    What :meth:`GeoRef.from_request` finds, read from the checked model
+    directly: it was validated and normalized once, so it is neither turned
+    back into a dict nor walked again (this runs for every answer).
+    """
+    bounds = request.input.bounds if request.input is not None else None
+    if bounds is None:
         return None
+    try:
+        crs = epsg_of(bounds.properties.crs if bounds.properties is not None else None)
+        if bounds.bbox is not None:
+            x0, y0, x1, y1 = bounds.bbox
+            return GeoRef(crs, (x0, y0, x1, y1), width, height)
+        if bounds.geometry is not None:
+            return GeoRef(crs, checked_geometry_bounds(bounds.geometry), width, height)
+    except (ValidationError, ValueError):  # ValueError: a bbox that is not four numbers
+        return None
+    return None
 
 
 # -- turning user input into a checked request ---------------------------------------
