@@ -21,6 +21,7 @@ a request runs, not when they are built: tests swap those on a live client.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -61,6 +62,11 @@ _MAX_REPLAYS: Final = 2
 _HTTP_SCHEMES: Final = frozenset({"http", "https"})
 
 
+@functools.lru_cache(maxsize=256)  # most calls go to a few fixed URLs (/api/v1/process)
+def _url_path(url: str) -> str:
+    return urlsplit(url).path
+
+
 class Exchange:
     """Where one request is now: its options, the URL of this hop, and the counts so far.
 
@@ -86,7 +92,7 @@ class Exchange:
         self.session = session
         self.token: str | None = None  # the bearer this hop carries, to invalidate after a 401
         self.url = opts.url
-        self.path = urlsplit(opts.url).path
+        self.path = _url_path(opts.url)
         self.params = opts.params
         self.headers: Mapping[str, str] = opts.headers
         self.attempt = 0  # retries consumed

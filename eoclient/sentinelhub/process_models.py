@@ -555,7 +555,8 @@ def _overlay(known: Any, user: Any) -> Any:
     """
     kind = type(known)
     if kind is dict:
-        if not isinstance(user, Mapping) or user.get("type") in _FEATURES:
+        # `type(...) is` first: an ABC isinstance on every dict of every request is not free.
+        if not (type(user) is dict or isinstance(user, Mapping)) or user.get("type") in _FEATURES:
             return known  # a Feature: the model took its geometry, the Feature's own keys are not sent
         out = dict(known)
         for key, value in user.items():
@@ -568,8 +569,7 @@ def _overlay(known: Any, user: Any) -> Any:
         return out
     if (
         kind is list
-        and isinstance(user, Sequence)
-        and not isinstance(user, str)
+        and (type(user) is list or (isinstance(user, Sequence) and not isinstance(user, str)))
         and len(known) == len(user)
         and any(type(k) is dict or type(k) is list for k in known)
     ):
