@@ -64,6 +64,17 @@ _GEOMETRY_TYPES: Final = frozenset(
 
 def crs_url(crs: int | str | None, *, field: str = "crs") -> str:
     """The OGC URL for a CRS given as an EPSG code, ``"EPSG:n"``, ``"CRS84"`` or a URL."""
+    if type(crs) is str or type(crs) is int:  # read three or four times a request, for the same few CRSs
+        return _known_crs_url(crs, field)
+    return _crs_url(crs, field)
+
+
+@functools.lru_cache(maxsize=256)
+def _known_crs_url(crs: int | str, field: str) -> str:
+    return _crs_url(crs, field)  # a refusal raises, and is not kept
+
+
+def _crs_url(crs: int | str | None, field: str) -> str:
     if crs is None:
         return CRS84
     if isinstance(crs, bool):

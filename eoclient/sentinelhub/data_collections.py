@@ -371,7 +371,7 @@ def _same_deployment(a: str, b: str) -> bool:
 
 
 def _get(obj: Any, key: str, attr: str) -> Any:
-    if isinstance(obj, Mapping):
+    if type(obj) is dict or isinstance(obj, Mapping):  # exact type first: every request
         return obj.get(key)
     return getattr(obj, attr, None)
 
