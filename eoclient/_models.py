@@ -103,7 +103,7 @@ def from_user(data: Any, type_: type[T], *, field: str) -> T:
     """
     if isinstance(data, msgspec.Struct):
         data = msgspec.to_builtins(data)
-    if not isinstance(data, Mapping):
+    if not (type(data) is dict or isinstance(data, Mapping)):  # exact type first: every request
         name = type_.__name__
         article = "an" if name[:1] in "AEIOU" else "a"
         raise ValidationError(field, f"expected {article} {name} or a dict, got {type(data).__name__}")

@@ -64,6 +64,17 @@ _GEOMETRY_TYPES: Final = frozenset(
 
 def crs_url(crs: int | str | None, *, field: str = "crs") -> str:
     """The OGC URL for a CRS given as an EPSG code, ``"EPSG:n"``, ``"CRS84"`` or a URL."""
+    if type(crs) is str or type(crs) is int:  # read three or four times a request, for the same few CRSs
+        return _known_crs_url(crs, field)
+    return _crs_url(crs, field)
+
+
+@functools.lru_cache(maxsize=256)
+def _known_crs_url(crs: int | str, field: str) -> str:
+    return _crs_url(crs, field)  # a refusal raises, and is not kept
+
+
+def _crs_url(crs: int | str | None, field: str) -> str:
     if crs is None:
         return CRS84
     if isinstance(crs, bool):
@@ -381,11 +392,15 @@ def validate_bbox(
 
     ``crs`` is the box's CRS (default WGS84); ``None`` when it is not known.
     """
-    if isinstance(values, str | bytes) or not isinstance(values, Sequence) or len(values) != 4:
+    if type(values) is not list and (isinstance(values, str | bytes) or not isinstance(values, Sequence)):
+        raise ValidationError(field, "expected four numbers [min_x, min_y, max_x, max_y]")
+    if len(values) != 4:
         raise ValidationError(field, "expected four numbers [min_x, min_y, max_x, max_y]")
     nums: list[float] = []
     for i, v in enumerate(values):
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        # Exact types first (every request has a bbox); bool is an int subclass and is refused.
+        plain = type(v) is float or type(v) is int
+        if not (plain or (not isinstance(v, bool) and isinstance(v, int | float))) or not math.isfinite(v):
             raise ValidationError(f"{field}[{i}]", f"must be a finite number, got {v!r}")
         nums.append(float(v))
     rng = _range_of(crs, field)

@@ -211,13 +211,17 @@ def is_one_shot(payload: Any) -> bool:
     A re-iterable body (an object whose ``__aiter__`` starts over each time, as
     the upload sources of the service modules are) can be sent again.
     """
-    if payload is None or isinstance(payload, bytes | bytearray | str | aiohttp.FormData):
+    if payload is None or type(payload) is bytes:  # the usual bodies, before the general test
+        return False
+    if isinstance(payload, bytes | bytearray | str | aiohttp.FormData):
         return False
     return hasattr(payload, "__anext__") or hasattr(payload, "read")
 
 
 def encode_body(json: Any, data: Any) -> tuple[Any, str | None]:
     """The payload to send and its Content-Type (None: aiohttp's own, e.g. a form's)."""
+    if json is None and (data is None or type(data) is bytes):  # no body, or one encoded already
+        return data, None
     if json is not None and data is not None:
         raise ValueError("pass either json or data, not both")
     if json is not None:

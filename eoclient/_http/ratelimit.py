@@ -259,9 +259,13 @@ class RateLimiter:
         when the wait would exceed ``RateLimit.max_wait``.
         """
         start = self._clock()
+        self._refresh(start)
+        if not self._buckets and self._adaptive is None and self._paused_until <= start:
+            # No pace and no pause (the default until a 429): nothing to wait for, nothing to await.
+            self._sent(start)
+            return 0.0
         max_wait = self.limit.max_wait
         deadline = None if max_wait is None else start + max_wait
-        self._refresh(start)
         if max_wait is not None and (expected := self._expected_wait(start)) > max_wait:
             raise self._too_long(expected)
         self._inflight += 1
@@ -277,13 +281,17 @@ class RateLimiter:
         finally:
             self._inflight -= 1
         now = self._clock()
-        self._tickets += 1
-        _TICKET.set((id(self), self._tickets))
-        self._stamps.append(now)
+        self._sent(now)
         waited = now - start
         if waited > 0.05:
             log_event(logging.DEBUG, "ratelimit.wait", seconds=round(waited, 3), reason="pace")
         return waited
+
+    def _sent(self, now: float) -> None:
+        """Count a request let through at ``now``: its ticket (for 429s) and its stamp (for the pace)."""
+        self._tickets += 1
+        _TICKET.set((id(self), self._tickets))
+        self._stamps.append(now)
 
     async def _sit_out_pause(self, deadline: float | None, slept_until: float) -> float:
         """Sleep through the pause once, and again only if a new 429 extends it meanwhile.

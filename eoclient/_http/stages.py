@@ -21,6 +21,7 @@ a request runs, not when they are built: tests swap those on a live client.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -41,7 +42,7 @@ from eoclient._http.failures import (
 )
 from eoclient._http.options import RequestOptions
 from eoclient._http.retry import parse_retry_after
-from eoclient._log import log_event
+from eoclient._log import log_enabled, log_event
 from eoclient.errors import ClientRateLimitError, UnexpectedContentError, UnsafeRedirectError
 
 if TYPE_CHECKING:
@@ -59,6 +60,11 @@ _MAX_REDIRECTS: Final = 5
 # third 401 in a row means the credentials themselves are refused.
 _MAX_REPLAYS: Final = 2
 _HTTP_SCHEMES: Final = frozenset({"http", "https"})
+
+
+@functools.lru_cache(maxsize=256)  # most calls go to a few fixed URLs (/api/v1/process)
+def _url_path(url: str) -> str:
+    return urlsplit(url).path
 
 
 class Exchange:
@@ -86,7 +92,7 @@ class Exchange:
         self.session = session
         self.token: str | None = None  # the bearer this hop carries, to invalidate after a 401
         self.url = opts.url
-        self.path = urlsplit(opts.url).path
+        self.path = _url_path(opts.url)
         self.params = opts.params
         self.headers: Mapping[str, str] = opts.headers
         self.attempt = 0  # retries consumed
@@ -375,6 +381,8 @@ class LogStage(Stage):
     __slots__ = ()
 
     async def send(self, x: Exchange) -> Answer:
+        if not log_enabled(logging.DEBUG):  # the usual case: no event to build, nothing to time
+            return await self.next.send(x)
         opts = x.opts
         log_event(logging.DEBUG, "http.request", **x.where())
         started = time.monotonic()

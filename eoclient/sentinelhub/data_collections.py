@@ -371,7 +371,7 @@ def _same_deployment(a: str, b: str) -> bool:
 
 
 def _get(obj: Any, key: str, attr: str) -> Any:
-    if isinstance(obj, Mapping):
+    if type(obj) is dict or isinstance(obj, Mapping):  # exact type first: every request
         return obj.get(key)
     return getattr(obj, attr, None)
 
@@ -603,13 +603,17 @@ def normalize_data_types(request: Any) -> Any:
     does not set them. The user's dict is not changed (copies are made along
     the way); anything else is returned as it is.
     """
-    if not isinstance(request, Mapping):
+    if not (type(request) is dict or isinstance(request, Mapping)):  # exact type first: every request
         return request
     inp = request.get("input")
-    data = inp.get("data") if isinstance(inp, Mapping) else None
-    if not isinstance(data, Sequence) or isinstance(data, str | bytes):
+    data = inp.get("data") if type(inp) is dict or isinstance(inp, Mapping) else None
+    if not (type(data) is list or (isinstance(data, Sequence) and not isinstance(data, str | bytes))):
         return request
-    if not any(isinstance(item, Mapping) and isinstance(item.get("type"), DataCollection) for item in data):
+    if not any(
+        isinstance(item.get("type"), DataCollection)
+        for item in data
+        if type(item) is dict or isinstance(item, Mapping)
+    ):
         return request
     items: list[Any] = []
     for item in data:

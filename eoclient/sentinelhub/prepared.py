@@ -13,6 +13,7 @@ kept when the bounds were checked, so they are not looked at again.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -116,6 +117,7 @@ def prepare_process(
     )
 
 
+@functools.lru_cache(maxsize=64)  # one per Accept value, asked for every request
 def answer_types(accept: str) -> frozenset[str]:
     """The media types a Process answer may have for this ``Accept`` (tar under either name)."""
     wanted = media_type(accept)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypedDict
@@ -80,18 +80,26 @@ class ChargedAPI:
         self, path: str, prepared: PreparedProcess | PreparedStatistics, *, operation: str
     ) -> tuple[Response, float | None]:
         """POST a prepared request charged to the budget: the answer and the processing units it spent."""
+        if self.budget is None:  # nothing to charge: what charged() would do, without its context
+            resp = await self._post_body(path, prepared, operation)
+            return resp, processing_units_spent(resp.headers)
         async with charged(self.budget, prepared.cost.estimate) as charge:
-            resp = await self._context.transport.request(
-                "POST",
-                path,
-                operation=operation,
-                data=prepared.body,
-                headers=prepared.headers,
-                idempotent=True,  # rendering or computing statistics changes nothing on the server
-                expect=prepared.expect,
-            )
+            resp = await self._post_body(path, prepared, operation)
             charge.actual = processing_units_spent(resp.headers)
         return resp, charge.actual
+
+    def _post_body(
+        self, path: str, prepared: PreparedProcess | PreparedStatistics, operation: str
+    ) -> Coroutine[Any, Any, Response]:
+        return self._context.transport.request(
+            "POST",
+            path,
+            operation=operation,
+            data=prepared.body,
+            headers=prepared.headers,
+            idempotent=True,  # rendering or computing statistics changes nothing on the server
+            expect=prepared.expect,
+        )
 
 
 class ProcessAPI(ChargedAPI):

@@ -41,6 +41,7 @@ import msgspec
 
 from eoclient._models import Model, from_json, from_user, to_wire
 from eoclient.arrays import GeoRef, to_dataset
+from eoclient.arrays.georef import epsg_of
 from eoclient.errors import ValidationError
 from eoclient.geo import as_geojson, bbox_of, checked_geometry_bounds, crs_url, validate_bbox
 from eoclient.sentinelhub.data_collections import DataCollection, normalize_data_types
@@ -510,11 +511,25 @@ def request_time(request: ProcessRequest) -> datetime | None:
 
 
 def request_georef(request: ProcessRequest, width: int, height: int) -> GeoRef | None:
-    """Where the image of a checked request lies (``None`` when its bounds do not say)."""
-    try:
-        return GeoRef.from_request(request, width, height)
-    except ValidationError:
+    """Where the image of a checked request lies (``None`` when its bounds do not say).
+
+    What :meth:`GeoRef.from_request` finds, read from the checked model
+    directly: it was validated and normalized once, so it is neither turned
+    back into a dict nor walked again (this runs for every answer).
+    """
+    bounds = request.input.bounds if request.input is not None else None
+    if bounds is None:
         return None
+    try:
+        crs = epsg_of(bounds.properties.crs if bounds.properties is not None else None)
+        if bounds.bbox is not None:
+            x0, y0, x1, y1 = bounds.bbox
+            return GeoRef(crs, (x0, y0, x1, y1), width, height)
+        if bounds.geometry is not None:
+            return GeoRef(crs, checked_geometry_bounds(bounds.geometry), width, height)
+    except (ValidationError, ValueError):  # ValueError: a bbox that is not four numbers
+        return None
+    return None
 
 
 # -- turning user input into a checked request ---------------------------------------
@@ -532,22 +547,31 @@ def _plain(value: Any) -> Any:
 
 
 def _overlay(known: Any, user: Any) -> Any:
-    """The model's wire form, plus every key of the user's dict the model does not know."""
-    if isinstance(user, Mapping) and user.get("type") in _FEATURES:
-        return known  # the model took the Feature's geometry: the Feature's own keys are not sent
-    if isinstance(known, dict) and isinstance(user, Mapping):
+    """The model's wire form, plus every key of the user's dict the model does not know.
+
+    ``known`` is ``to_builtins`` output (plain dicts, lists and scalars), so exact
+    type tests decide the branch; a scalar, or a list of scalars (a bbox), is the
+    model's value as it is, and nothing under it is visited.
+    """
+    kind = type(known)
+    if kind is dict:
+        # `type(...) is` first: an ABC isinstance on every dict of every request is not free.
+        if not (type(user) is dict or isinstance(user, Mapping)) or user.get("type") in _FEATURES:
+            return known  # a Feature: the model took its geometry, the Feature's own keys are not sent
         out = dict(known)
         for key, value in user.items():
             if key in out:
-                out[key] = _overlay(out[key], value)
+                mine = out[key]
+                if type(mine) is dict or type(mine) is list:  # a scalar is the model's as it is
+                    out[key] = _overlay(mine, value)
             elif value is not None:
                 out[str(key)] = _plain(value)
         return out
     if (
-        isinstance(known, list)
-        and isinstance(user, Sequence)
-        and not isinstance(user, str)
+        kind is list
+        and (type(user) is list or (isinstance(user, Sequence) and not isinstance(user, str)))
         and len(known) == len(user)
+        and any(type(k) is dict or type(k) is list for k in known)
     ):
         return [_overlay(k, u) for k, u in zip(known, user, strict=True)]
     return known
