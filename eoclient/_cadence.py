@@ -134,7 +134,9 @@ class Cadence:
 
     def _locked(self) -> anyio.Lock:
         if self._lock is None:
-            self._lock = anyio.Lock()
+            # fast_acquire: an uncontended acquire (the usual case) is not a checkpoint; the
+            # sleep before every status call is one already.
+            self._lock = anyio.Lock(fast_acquire=True)
         return self._lock
 
     def _schedule(self, hint: float | None) -> float:
@@ -213,23 +215,30 @@ class Cadence:
             if feed is None and self.feed is not None:
                 return False  # a monitor took over while this waiter slept: wait for its rounds
         woke = self.clock()
+        if deadline is None:  # nothing to cut off: no scope to set up on every step
+            await self._call_unless_fresh(call, seen, woke, final)
+            return False
         with anyio.CancelScope(deadline=self.bound(deadline)) as bound:
-            async with self._locked():
-                if final:
-                    # The last poll at the deadline must be at least this fresh.
-                    last = self._last_started
-                    fresh = self._version != seen and last is not None and last >= woke
-                else:
-                    fresh = self._version != seen
-                if fresh and self._last_error is not None:
-                    if woke <= self._last_error_at:
-                        raise self._last_error  # it failed while we queued for it: our poll too
-                    fresh = False  # it failed before we were due: make our own
-                if not fresh:
-                    await self._call(call)
+            await self._call_unless_fresh(call, seen, woke, final)
         if bound.cancelled_caught:
             return True
-        return deadline is not None and (final or self.clock() >= deadline.at)
+        return final or self.clock() >= deadline.at
+
+    async def _call_unless_fresh(self, call: StatusCall, seen: int, woke: float, final: bool) -> None:
+        """Make the status call, unless another waiter made one since ``seen`` (raising its failure)."""
+        async with self._locked():
+            if final:
+                # The last poll at the deadline must be at least this fresh.
+                last = self._last_started
+                fresh = self._version != seen and last is not None and last >= woke
+            else:
+                fresh = self._version != seen
+            if fresh and self._last_error is not None:
+                if woke <= self._last_error_at:
+                    raise self._last_error  # it failed while we queued for it: our poll too
+                fresh = False  # it failed before we were due: make our own
+            if not fresh:
+                await self._call(call)
 
     async def _await_feed(self, feed: Feed, deadline: Deadline | None) -> bool | None:
         """Wait for the feed's next round; ``True`` out of time, ``None`` if the feed stayed quiet.
