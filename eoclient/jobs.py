@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar, runtim
 import anyio
 import msgspec
 
-from eoclient._cadence import Cadence, Deadline
+from eoclient._cadence import Cadence, Deadline, event_loop_time
 from eoclient._context import ServiceContext
 from eoclient._log import log_event
 from eoclient._polling import PollPolicy, RandomLike
@@ -256,7 +256,7 @@ class Job(Generic[T]):
         job = resume_job(token, sk)
         result = await job.wait(timeout=600)
 
-    ``sleep`` and ``clock`` (default: ``anyio.sleep`` and ``anyio.current_time``)
+    ``sleep`` and ``clock`` (default: ``anyio.sleep`` and the event loop's clock)
     are hooks for tests and simulations; ``rng`` drives the jitter.
     """
 
@@ -292,7 +292,7 @@ class Job(Generic[T]):
             poll if poll is not None else _DEFAULT_POLICY,
             rng,
             sleep if sleep is not None else anyio.sleep,
-            clock if clock is not None else anyio.current_time,
+            clock if clock is not None else event_loop_time,
         )
         self._result_lock: anyio.Lock | None = None
         self._cancel_lock: anyio.Lock | None = None
@@ -374,12 +374,14 @@ class Job(Generic[T]):
         wins. Raises JobFailedError, JobCancelledError or JobTimeoutError.
         """
         deadline = self._cadence.deadline(timeout)
-        while True:
+        self._raise_if_cancelled()
+        status = self._status
+        if status is None or not status.state.terminal:
+            await self._step(deadline, until_terminal=True)
             self._raise_if_cancelled()
             status = self._status
-            if status is not None and status.state.terminal:
-                return await self._final(status, deadline)
-            await self._step(deadline)
+            assert status is not None
+        return await self._final(status, deadline)
 
     async def watch(self, timeout: float | None = None) -> AsyncGenerator[JobStatus, None]:
         """Yield the current status, then each change, ending after the terminal one.
@@ -617,8 +619,11 @@ class Job(Generic[T]):
             resume_token=self.resume_token,
         )
 
-    async def _step(self, deadline: Deadline | None) -> None:
-        """Advance to a newer status than the one known now (one cadence step)."""
+    async def _step(self, deadline: Deadline | None, *, until_terminal: bool = False) -> None:
+        """Advance to a newer status than the one known now (one cadence step), or to a terminal one.
+
+        One cancel scope (what :meth:`cancel` cancels) for all the steps: not one per step.
+        """
         self._raise_if_cancelled()
         if self._scopes is None:
             self._scopes = set()
@@ -627,6 +632,11 @@ class Job(Generic[T]):
             scopes.add(scope)
             try:
                 await self._advance(deadline)
+                while until_terminal:
+                    status = self._status
+                    if status is not None and status.state.terminal:
+                        break
+                    await self._advance(deadline)
             finally:
                 scopes.discard(scope)
         self._raise_if_cancelled()
