@@ -114,7 +114,7 @@ class Cadence:
         self.polls = 0  # successful status calls, for the log
         self.feed: Feed | None = None  # set while a monitor polls for this Job
         self._rng = rng
-        self._lock: anyio.Lock | None = None  # made at the first call: idle Jobs stay small
+        self._lock: anyio.Lock | None = None  # only while a status call is made or awaited
         # Completed status calls (successful or failed); waiters compare it to
         # know whether someone else already made the call they were waiting for.
         self._version = 0
@@ -141,12 +141,21 @@ class Cadence:
         remaining = max(0.0, deadline.at - self.clock())
         return event_loop_time() + remaining + self.policy.grace
 
-    def _locked(self) -> anyio.Lock:
-        if self._lock is None:
+    async def _acquire(self) -> anyio.Lock:
+        lock = self._lock
+        if lock is None:
             # fast_acquire: an uncontended acquire (the usual case) is not a checkpoint; the
             # sleep before every status call is one already.
-            self._lock = anyio.Lock(fast_acquire=True)
-        return self._lock
+            lock = self._lock = anyio.Lock(fast_acquire=True)
+        await lock.acquire()
+        return lock
+
+    def _release(self, lock: anyio.Lock) -> None:
+        lock.release()
+        # Released to nobody (a waiter would own it now): dropped, so that a Job between
+        # polls holds no lock (its waiter queue is most of an idle handle's size).
+        if self._lock is lock and not lock.locked():
+            self._lock = None
 
     def _schedule(self, hint: float | None) -> float:
         delay = self.policy.delay(self._sleeps, hint, self._rng)
@@ -169,8 +178,11 @@ class Cadence:
 
     async def poll_now(self, call: StatusCall) -> None:
         """Make one status call now, after any call already in flight."""
-        async with self._locked():
+        lock = await self._acquire()
+        try:
             await self._call(call)
+        finally:
+            self._release(lock)
 
     async def _call(self, call: StatusCall) -> None:
         started = self.clock()
@@ -235,7 +247,8 @@ class Cadence:
 
     async def _call_unless_fresh(self, call: StatusCall, seen: int, woke: float, final: bool) -> None:
         """Make the status call, unless another waiter made one since ``seen`` (raising its failure)."""
-        async with self._locked():
+        lock = await self._acquire()
+        try:
             if final:
                 # The last poll at the deadline must be at least this fresh.
                 last = self._last_started
@@ -248,6 +261,8 @@ class Cadence:
                 fresh = False  # it failed before we were due: make our own
             if not fresh:
                 await self._call(call)
+        finally:
+            self._release(lock)
 
     async def _await_feed(self, feed: Feed, deadline: Deadline | None) -> bool | None:
         """Wait for the feed's next round; ``True`` out of time, ``None`` if the feed stayed quiet.

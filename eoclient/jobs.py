@@ -639,6 +639,8 @@ class Job(Generic[T]):
                     await self._advance(deadline)
             finally:
                 scopes.discard(scope)
+                if not scopes and self._scopes is scopes:
+                    self._scopes = None  # nobody waits: an idle handle holds no set
         self._raise_if_cancelled()
 
     async def _advance(self, deadline: Deadline | None) -> None:
