@@ -275,6 +275,7 @@ class Job(Generic[T]):
         "_scopes",
         "_status",
         "_strategy",
+        "_watchers",
     )
 
     def __init__(
@@ -298,7 +299,7 @@ class Job(Generic[T]):
         self._cancel_lock: anyio.Lock | None = None
         self._status: JobStatus | None = initial_status
         self._change_seq = 0
-        # The last _HISTORY_LEN changes, numbered, for watch(); None until the first.
+        # Changes (numbered) a running watch() has yet to yield, and the last; None until the first.
         self._history: list[tuple[int, JobStatus]] | None = None
         if initial_status is not None:
             self._change_seq = 1
@@ -307,6 +308,8 @@ class Job(Generic[T]):
         self._cancelled = False
         self._cancel_result: bool | None = None
         self._scopes: set[anyio.CancelScope] | None = None
+        # The last change each running watch() has yielded: what the history must still hold.
+        self._watchers: list[list[int]] | None = None
         self._done_logged = False
 
     # -- what is known ---------------------------------------------------
@@ -394,19 +397,30 @@ class Job(Generic[T]):
         self._raise_if_cancelled()
         if self._status is None:
             await self._step(deadline)
-        seen = self._change_seq - 1
-        while True:
-            self._raise_if_cancelled()
-            pending = [(seq, s) for seq, s in self._history or () if seq > seen]
-            if not pending:
-                await self._step(deadline)
-                continue
-            for seq, status in pending:
-                seen = seq
-                yield status
-                if status.state.terminal:
-                    return
+        mark = [self._change_seq - 1]  # the last change yielded (shared with _record)
+        if self._watchers is None:
+            self._watchers = []
+        watchers = self._watchers
+        watchers.append(mark)
+        try:
+            while True:
                 self._raise_if_cancelled()
+                history = self._history or []
+                # Numbered without gaps: the changes after mark[0] are a tail of the history.
+                pending = history[max(0, mark[0] + 1 - history[0][0]) :] if history else []
+                if not pending:
+                    await self._step(deadline)
+                    continue
+                for seq, status in pending:
+                    mark[0] = seq
+                    yield status
+                    if status.state.terminal:
+                        return
+                    self._raise_if_cancelled()
+        finally:
+            watchers.remove(mark)
+            if not watchers and self._watchers is watchers:
+                self._watchers = None
 
     async def results(
         self, timeout: float | None = None, *, grace: float | None = None
@@ -680,9 +694,14 @@ class Job(Generic[T]):
             self._change_seq += 1
             if self._history is None:
                 self._history = []
-            self._history.append((self._change_seq, status))
-            if len(self._history) > _HISTORY_LEN:
-                del self._history[0]
+            history = self._history
+            history.append((self._change_seq, status))
+            # Only what a running watch() has not yielded yet is kept (the last change always,
+            # for the next watch() to start from): a Job nobody watches holds one entry.
+            keep_after = min((mark[0] for mark in self._watchers or ()), default=self._change_seq - 1)
+            drop = max(len(history) - _HISTORY_LEN, keep_after + 1 - history[0][0], 0)
+            if drop:
+                del history[: min(drop, len(history) - 1)]
         self._log(
             logging.DEBUG,
             "job.poll",
