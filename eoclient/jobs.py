@@ -698,10 +698,14 @@ class Job(Generic[T]):
             history.append((self._change_seq, status))
             # Only what a running watch() has not yielded yet is kept (the last change always,
             # for the next watch() to start from): a Job nobody watches holds one entry.
-            keep_after = min((mark[0] for mark in self._watchers or ()), default=self._change_seq - 1)
-            drop = max(len(history) - _HISTORY_LEN, keep_after + 1 - history[0][0], 0)
-            if drop:
-                del history[: min(drop, len(history) - 1)]
+            watchers = self._watchers
+            if watchers:
+                keep_after = min(mark[0] for mark in watchers)
+                drop = max(len(history) - _HISTORY_LEN, keep_after + 1 - history[0][0], 0)
+                if drop:
+                    del history[: min(drop, len(history) - 1)]
+            elif len(history) > 1:
+                del history[:-1]
         self._log(
             logging.DEBUG,
             "job.poll",
