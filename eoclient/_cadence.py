@@ -15,6 +15,7 @@ and the Job's waiters wait for the monitor's next round instead of polling
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,7 +27,15 @@ import anyio.lowlevel
 from eoclient._polling import PollPolicy, RandomLike
 from eoclient.errors import ClientRateLimitError, ValidationError
 
-__all__ = ["Cadence", "Deadline", "Feed"]
+__all__ = ["Cadence", "Deadline", "Feed", "event_loop_time"]
+
+
+def event_loop_time() -> float:
+    """``anyio.current_time()``, read straight from asyncio's loop when it runs (a Job reads it often)."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:  # another backend
+        return anyio.current_time()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +114,7 @@ class Cadence:
         self.polls = 0  # successful status calls, for the log
         self.feed: Feed | None = None  # set while a monitor polls for this Job
         self._rng = rng
-        self._lock: anyio.Lock | None = None  # made at the first call: idle Jobs stay small
+        self._lock: anyio.Lock | None = None  # only while a status call is made or awaited
         # Completed status calls (successful or failed); waiters compare it to
         # know whether someone else already made the call they were waiting for.
         self._version = 0
@@ -130,12 +139,23 @@ class Cadence:
         if deadline is None:
             return math.inf
         remaining = max(0.0, deadline.at - self.clock())
-        return anyio.current_time() + remaining + self.policy.grace
+        return event_loop_time() + remaining + self.policy.grace
 
-    def _locked(self) -> anyio.Lock:
-        if self._lock is None:
-            self._lock = anyio.Lock()
-        return self._lock
+    async def _acquire(self) -> anyio.Lock:
+        lock = self._lock
+        if lock is None:
+            # fast_acquire: an uncontended acquire (the usual case) is not a checkpoint; the
+            # sleep before every status call is one already.
+            lock = self._lock = anyio.Lock(fast_acquire=True)
+        await lock.acquire()
+        return lock
+
+    def _release(self, lock: anyio.Lock) -> None:
+        lock.release()
+        # Released to nobody (a waiter would own it now): dropped, so that a Job between
+        # polls holds no lock (its waiter queue is most of an idle handle's size).
+        if self._lock is lock and not lock.locked():
+            self._lock = None
 
     def _schedule(self, hint: float | None) -> float:
         delay = self.policy.delay(self._sleeps, hint, self._rng)
@@ -158,8 +178,11 @@ class Cadence:
 
     async def poll_now(self, call: StatusCall) -> None:
         """Make one status call now, after any call already in flight."""
-        async with self._locked():
+        lock = await self._acquire()
+        try:
             await self._call(call)
+        finally:
+            self._release(lock)
 
     async def _call(self, call: StatusCall) -> None:
         started = self.clock()
@@ -213,23 +236,33 @@ class Cadence:
             if feed is None and self.feed is not None:
                 return False  # a monitor took over while this waiter slept: wait for its rounds
         woke = self.clock()
+        if deadline is None:  # nothing to cut off: no scope to set up on every step
+            await self._call_unless_fresh(call, seen, woke, final)
+            return False
         with anyio.CancelScope(deadline=self.bound(deadline)) as bound:
-            async with self._locked():
-                if final:
-                    # The last poll at the deadline must be at least this fresh.
-                    last = self._last_started
-                    fresh = self._version != seen and last is not None and last >= woke
-                else:
-                    fresh = self._version != seen
-                if fresh and self._last_error is not None:
-                    if woke <= self._last_error_at:
-                        raise self._last_error  # it failed while we queued for it: our poll too
-                    fresh = False  # it failed before we were due: make our own
-                if not fresh:
-                    await self._call(call)
+            await self._call_unless_fresh(call, seen, woke, final)
         if bound.cancelled_caught:
             return True
-        return deadline is not None and (final or self.clock() >= deadline.at)
+        return final or self.clock() >= deadline.at
+
+    async def _call_unless_fresh(self, call: StatusCall, seen: int, woke: float, final: bool) -> None:
+        """Make the status call, unless another waiter made one since ``seen`` (raising its failure)."""
+        lock = await self._acquire()
+        try:
+            if final:
+                # The last poll at the deadline must be at least this fresh.
+                last = self._last_started
+                fresh = self._version != seen and last is not None and last >= woke
+            else:
+                fresh = self._version != seen
+            if fresh and self._last_error is not None:
+                if woke <= self._last_error_at:
+                    raise self._last_error  # it failed while we queued for it: our poll too
+                fresh = False  # it failed before we were due: make our own
+            if not fresh:
+                await self._call(call)
+        finally:
+            self._release(lock)
 
     async def _await_feed(self, feed: Feed, deadline: Deadline | None) -> bool | None:
         """Wait for the feed's next round; ``True`` out of time, ``None`` if the feed stayed quiet.

@@ -2,14 +2,17 @@
 under its final name.
 
 Bytes go to ``<name>.part`` beside the target (same directory, so the final
-``os.replace`` is atomic), written from a worker thread in batches; only a
-complete file is renamed into place. A failed download keeps its ``.part`` when
+``os.replace`` is atomic), written from a worker thread in batches while the
+next batch is received (one batch in flight: the disk and the network work at
+once, and memory stays bounded by two batches); only a complete file is
+renamed into place. A failed download keeps its ``.part`` when
 the caller wants to resume it (``keep_partial=True``), otherwise it is removed;
 a cancelled one is always removed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterable
 from pathlib import Path
@@ -21,6 +24,12 @@ import anyio
 __all__ = ["AtomicFile", "part_path", "write_atomic"]
 
 _BATCH = 1 << 20  # bytes collected before one write in the worker thread
+
+
+def _write_all(fh: IO[bytes], chunks: list[bytes]) -> None:
+    # Chunk by chunk: no joined copy, and the buffered file merges small ones.
+    for chunk in chunks:
+        fh.write(chunk)
 
 
 def part_path(path: str | os.PathLike[str]) -> Path:
@@ -47,7 +56,9 @@ class AtomicFile:
         self.offset = 0
         self.written = 0
         self._fh: IO[bytes] | None = None
-        self._buffer = bytearray()
+        self._chunks: list[bytes] = []  # received, not yet handed to the worker thread
+        self._pending = 0  # their size
+        self._inflight: asyncio.Future[None] | None = None  # the batch being written
 
     async def __aenter__(self) -> Self:
         self._fh, self.offset = await anyio.to_thread.run_sync(self._open)
@@ -62,18 +73,46 @@ class AtomicFile:
 
     async def write(self, data: bytes) -> None:
         """Queue ``data``; it reaches the disk in batches from a worker thread."""
-        self._buffer += data
+        if not isinstance(data, bytes):
+            data = bytes(data)  # a mutable buffer may change before the thread writes it
+        self._chunks.append(data)
+        self._pending += len(data)
         self.written += len(data)
-        if len(self._buffer) >= _BATCH:
-            await self._flush()
+        if self._pending >= _BATCH:
+            await self._submit()
 
-    async def _flush(self) -> None:
-        if not self._buffer:
+    async def _submit(self) -> None:
+        """Hand the queued chunks to the worker thread once the batch before them is written."""
+        await self._settle()
+        if not self._chunks:
             return
-        chunk, self._buffer = bytes(self._buffer), bytearray()
         fh = self._fh
         assert fh is not None
-        await anyio.to_thread.run_sync(fh.write, chunk)
+        chunks, self._chunks, self._pending = self._chunks, [], 0
+        self._inflight = asyncio.get_running_loop().run_in_executor(None, _write_all, fh, chunks)
+
+    async def _settle(self) -> None:
+        """Wait for the batch in flight; its write error, if any, is raised here."""
+        inflight = self._inflight
+        if inflight is None:
+            return
+        # Shielded: a cancelled caller must not leave the thread writing unseen; the
+        # future stays set so that __aexit__ waits for it before closing the file.
+        await asyncio.shield(inflight)
+        self._inflight = None
+
+    async def _flush(self) -> None:
+        await self._submit()
+        await self._settle()
+
+    async def _drain(self) -> None:
+        """Wait for the batch in flight whatever happened (cleanup): its error is dropped."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            with anyio.CancelScope(shield=True):
+                await asyncio.wait([inflight])
+            if not inflight.cancelled():
+                inflight.exception()  # seen: the error that ended the block is the one raised
 
     async def restart(self) -> None:
         """Drop everything written so far (a resumed prefix included): the next byte is byte 0.
@@ -82,7 +121,9 @@ class AtomicFile:
         """
         fh = self._fh
         assert fh is not None
-        self._buffer.clear()
+        await self._settle()
+        self._chunks.clear()
+        self._pending = 0
         # Opened for appending, so after truncation writes land at the (new) end.
         await anyio.to_thread.run_sync(fh.truncate, 0)
         self.offset = 0
@@ -103,6 +144,7 @@ class AtomicFile:
                 await self._flush()
                 await anyio.to_thread.run_sync(self._commit, fh)
             except BaseException:
+                await self._drain()
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(self._discard, fh, False)
                 raise
@@ -115,6 +157,7 @@ class AtomicFile:
                     await self._flush()
                 except OSError:
                     keep = False
+            await self._drain()
             await anyio.to_thread.run_sync(self._discard, fh, keep)
 
     def _commit(self, fh: IO[bytes]) -> None:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar, runtim
 import anyio
 import msgspec
 
-from eoclient._cadence import Cadence, Deadline
+from eoclient._cadence import Cadence, Deadline, event_loop_time
 from eoclient._context import ServiceContext
 from eoclient._log import log_event
 from eoclient._polling import PollPolicy, RandomLike
@@ -256,7 +256,7 @@ class Job(Generic[T]):
         job = resume_job(token, sk)
         result = await job.wait(timeout=600)
 
-    ``sleep`` and ``clock`` (default: ``anyio.sleep`` and ``anyio.current_time``)
+    ``sleep`` and ``clock`` (default: ``anyio.sleep`` and the event loop's clock)
     are hooks for tests and simulations; ``rng`` drives the jitter.
     """
 
@@ -275,6 +275,7 @@ class Job(Generic[T]):
         "_scopes",
         "_status",
         "_strategy",
+        "_watchers",
     )
 
     def __init__(
@@ -292,13 +293,13 @@ class Job(Generic[T]):
             poll if poll is not None else _DEFAULT_POLICY,
             rng,
             sleep if sleep is not None else anyio.sleep,
-            clock if clock is not None else anyio.current_time,
+            clock if clock is not None else event_loop_time,
         )
         self._result_lock: anyio.Lock | None = None
         self._cancel_lock: anyio.Lock | None = None
         self._status: JobStatus | None = initial_status
         self._change_seq = 0
-        # The last _HISTORY_LEN changes, numbered, for watch(); None until the first.
+        # Changes (numbered) a running watch() has yet to yield, and the last; None until the first.
         self._history: list[tuple[int, JobStatus]] | None = None
         if initial_status is not None:
             self._change_seq = 1
@@ -307,6 +308,8 @@ class Job(Generic[T]):
         self._cancelled = False
         self._cancel_result: bool | None = None
         self._scopes: set[anyio.CancelScope] | None = None
+        # The last change each running watch() has yielded: what the history must still hold.
+        self._watchers: list[list[int]] | None = None
         self._done_logged = False
 
     # -- what is known ---------------------------------------------------
@@ -374,12 +377,14 @@ class Job(Generic[T]):
         wins. Raises JobFailedError, JobCancelledError or JobTimeoutError.
         """
         deadline = self._cadence.deadline(timeout)
-        while True:
+        self._raise_if_cancelled()
+        status = self._status
+        if status is None or not status.state.terminal:
+            await self._step(deadline, until_terminal=True)
             self._raise_if_cancelled()
             status = self._status
-            if status is not None and status.state.terminal:
-                return await self._final(status, deadline)
-            await self._step(deadline)
+            assert status is not None
+        return await self._final(status, deadline)
 
     async def watch(self, timeout: float | None = None) -> AsyncGenerator[JobStatus, None]:
         """Yield the current status, then each change, ending after the terminal one.
@@ -392,19 +397,30 @@ class Job(Generic[T]):
         self._raise_if_cancelled()
         if self._status is None:
             await self._step(deadline)
-        seen = self._change_seq - 1
-        while True:
-            self._raise_if_cancelled()
-            pending = [(seq, s) for seq, s in self._history or () if seq > seen]
-            if not pending:
-                await self._step(deadline)
-                continue
-            for seq, status in pending:
-                seen = seq
-                yield status
-                if status.state.terminal:
-                    return
+        mark = [self._change_seq - 1]  # the last change yielded (shared with _record)
+        if self._watchers is None:
+            self._watchers = []
+        watchers = self._watchers
+        watchers.append(mark)
+        try:
+            while True:
                 self._raise_if_cancelled()
+                history = self._history or []
+                # Numbered without gaps: the changes after mark[0] are a tail of the history.
+                pending = history[max(0, mark[0] + 1 - history[0][0]) :] if history else []
+                if not pending:
+                    await self._step(deadline)
+                    continue
+                for seq, status in pending:
+                    mark[0] = seq
+                    yield status
+                    if status.state.terminal:
+                        return
+                    self._raise_if_cancelled()
+        finally:
+            watchers.remove(mark)
+            if not watchers and self._watchers is watchers:
+                self._watchers = None
 
     async def results(
         self, timeout: float | None = None, *, grace: float | None = None
@@ -617,8 +633,11 @@ class Job(Generic[T]):
             resume_token=self.resume_token,
         )
 
-    async def _step(self, deadline: Deadline | None) -> None:
-        """Advance to a newer status than the one known now (one cadence step)."""
+    async def _step(self, deadline: Deadline | None, *, until_terminal: bool = False) -> None:
+        """Advance to a newer status than the one known now (one cadence step), or to a terminal one.
+
+        One cancel scope (what :meth:`cancel` cancels) for all the steps: not one per step.
+        """
         self._raise_if_cancelled()
         if self._scopes is None:
             self._scopes = set()
@@ -627,8 +646,15 @@ class Job(Generic[T]):
             scopes.add(scope)
             try:
                 await self._advance(deadline)
+                while until_terminal:
+                    status = self._status
+                    if status is not None and status.state.terminal:
+                        break
+                    await self._advance(deadline)
             finally:
                 scopes.discard(scope)
+                if not scopes and self._scopes is scopes:
+                    self._scopes = None  # nobody waits: an idle handle holds no set
         self._raise_if_cancelled()
 
     async def _advance(self, deadline: Deadline | None) -> None:
@@ -668,9 +694,18 @@ class Job(Generic[T]):
             self._change_seq += 1
             if self._history is None:
                 self._history = []
-            self._history.append((self._change_seq, status))
-            if len(self._history) > _HISTORY_LEN:
-                del self._history[0]
+            history = self._history
+            history.append((self._change_seq, status))
+            # Only what a running watch() has not yielded yet is kept (the last change always,
+            # for the next watch() to start from): a Job nobody watches holds one entry.
+            watchers = self._watchers
+            if watchers:
+                keep_after = min(mark[0] for mark in watchers)
+                drop = max(len(history) - _HISTORY_LEN, keep_after + 1 - history[0][0], 0)
+                if drop:
+                    del history[: min(drop, len(history) - 1)]
+            elif len(history) > 1:
+                del history[:-1]
         self._log(
             logging.DEBUG,
             "job.poll",

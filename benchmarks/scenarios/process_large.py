@@ -65,6 +65,38 @@ def eoclient_in_memory(ctx: Context) -> None:
     asyncio.run(main())
 
 
+def aiohttp_to_file(ctx: Context) -> None:
+    """The floor: bare aiohttp, the body's chunks written with plain blocking writes (no .part, no fsync)."""
+    import aiohttp  # noqa: PLC0415 - eoclient's dependency; this row uses it bare
+
+    from benchmarks.peers import bearer_token  # noqa: PLC0415
+
+    size, script = ctx.params["size"], _script(ctx)
+    out = ctx.workdir / "aiohttp.tif"
+    url = ctx.info["sentinelhub_url"] + "/api/v1/process"
+    headers = {"Authorization": f"Bearer {bearer_token(ctx.info)}", "Accept": "image/tiff"}
+
+    async def fetch(session: aiohttp.ClientSession, width: int) -> None:
+        body = eoclient_request(BBOX, width, width, script)
+        with out.open("wb") as fh:
+            async with session.post(url, json=body, headers=headers) as resp:
+                resp.raise_for_status()
+                async for chunk in resp.content.iter_chunked(1 << 16):
+                    fh.write(chunk)
+
+    async def main() -> None:
+        async with aiohttp.ClientSession() as session:
+            await fetch(session, WARM_SIZE)
+            out.unlink()
+            for _ in ctx.repeats():
+                with ctx.timed():
+                    await fetch(session, size)
+                ctx.fact(bytes=out.stat().st_size)
+                out.unlink()
+
+    asyncio.run(main())
+
+
 def _saved_size(folder: Path) -> int:
     (found,) = [p for p in folder.rglob("response.*") if p.is_file()]
     return found.stat().st_size
@@ -110,6 +142,12 @@ SCENARIO = Scenario(
     ),
     rows=(
         Row("eoclient process_to_file (streamed)", "eoclient_to_file"),
+        Row(
+            "aiohttp + blocking writes (floor)",
+            "aiohttp_to_file",
+            "aiohttp",
+            "bare aiohttp, 64 KiB chunks written with plain blocking writes: no .part, no fsync",
+        ),
         Row(
             "eoclient process() + write (in memory)",
             "eoclient_in_memory",

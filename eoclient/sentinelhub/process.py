@@ -37,6 +37,8 @@ from eoclient.sentinelhub.process_models import (
     request_time,
 )
 
+_CHUNK: Final = 1 << 20  # bytes asked of the body at a time by to_file: fewer, larger steps
+
 if TYPE_CHECKING:
     from eoclient._context import ServiceContext
     from eoclient._http.transport import Response
@@ -220,7 +222,7 @@ class ProcessAPI(ChargedAPI):
                 tee_writer(self.cache, key, url=url, accept=prepared.accept, request=prepared.body) as entry,
             ):
                 stage.receiving = True
-                async for chunk in resp.iter_chunks():
+                async for chunk in resp.iter_chunks(_CHUNK):
                     await out.write(chunk)
                     await entry.write(chunk)
                 stage.receiving = False

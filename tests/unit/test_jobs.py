@@ -220,6 +220,19 @@ async def test_watch_starts_from_the_known_status() -> None:
     assert seen == ["NEW", "RUNNING", "SUCCEEDED"]
 
 
+async def test_a_watcher_behind_gets_every_change_others_polled_meanwhile() -> None:
+    script = [st(R, progress=i / 10) for i in range(10)] + [st(S)]
+    job: Job[Any] = Job(Scripted(script, strict=True), poll=FAST)
+    slow = job.watch()
+    assert (await slow.__anext__()).progress == 0.0
+    for _ in range(5):  # polled elsewhere while the slow watcher does not ask
+        await job.refresh()
+    late = [s.progress async for s in job.watch()]  # starts from the newest change
+    assert late == [0.5, 0.6, 0.7, 0.8, 0.9, None]
+    rest = [s.progress async for s in slow]
+    assert rest == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, None]
+
+
 # -- cadence -----------------------------------------------------------------
 
 
