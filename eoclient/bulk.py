@@ -78,6 +78,7 @@ __all__ = [
     "Failure",
     "RestartTransfer",
     "Source",
+    "complete_size",
     "download_all",
     "download_each",
     "download_file",
@@ -310,8 +311,7 @@ class _HttpSource:
                 yield Body(start, resp.iter_chunks(chunk_size), total, _strong_etag(resp))
 
     async def current(self, path: Path) -> int | None:
-        # Downloads are atomic: a file under its final name is complete.
-        return await anyio.to_thread.run_sync(_existing_size, path)
+        return await complete_size(path)
 
     async def completed(self, path: Path) -> None:
         return None
@@ -657,6 +657,14 @@ async def download_all(
             if on_item is not None:
                 on_item(outcome)
     return report
+
+
+async def complete_size(path: Path) -> int | None:
+    """A :meth:`Source.current` for sources written atomically: a file under its final name is whole.
+
+    Its size, or ``None`` when there is no file (read off the event loop).
+    """
+    return await anyio.to_thread.run_sync(_existing_size, path)
 
 
 def _existing_size(path: Path) -> int | None:

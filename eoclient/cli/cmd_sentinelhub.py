@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
 import click
 
 from eoclient import RetryPolicy, SentinelHub
-from eoclient.bulk import Body, Failure, download_all
+from eoclient.bulk import Body, Failure, complete_size, download_all
 from eoclient.cli.app import State, common, root, run, sentinelhub
 from eoclient.cli.failures import EXIT_FAILED, CliError
 from eoclient.cli.inputs import file_for_output, folder_for_output, parse_area, read_json, read_requests
@@ -124,10 +123,7 @@ class _Render:
 
     async def current(self, path: Path) -> int | None:
         # Files appear only when complete (the engine writes atomically): one there is done.
-        def size() -> int | None:
-            return path.stat().st_size if path.is_file() else None
-
-        return await anyio.to_thread.run_sync(size)
+        return await complete_size(path)
 
     async def completed(self, path: Path) -> None:
         return None

@@ -31,7 +31,7 @@ import anyio
 
 from eoclient._files import write_atomic
 from eoclient.areas import AreaSplit, AreaTile, MosaicGrid, split_area
-from eoclient.bulk import Body, BulkDownloadError, BulkReport, Download, download_all
+from eoclient.bulk import Body, BulkDownloadError, BulkReport, Download, complete_size, download_all
 from eoclient.errors import ValidationError
 from eoclient.sentinelhub.budget import ProcessingBudget, charged
 from eoclient.sentinelhub.data_collections import Deployment, deployment_path
@@ -160,11 +160,8 @@ class TileSource:
             yield Body(0, resp.iter_chunks(chunk_size), total)
 
     async def current(self, path: Path) -> int | None:
-        # Files appear only when whole (AtomicFile), and the name holds the request's digest.
-        def size() -> int | None:
-            return path.stat().st_size if path.is_file() else None
-
-        return await anyio.to_thread.run_sync(size)
+        # Files appear only when whole, and the name holds the request's digest.
+        return await complete_size(path)
 
     async def completed(self, path: Path) -> None:
         return None
