@@ -151,7 +151,9 @@ async def check_web_app(http: Any, emu: Emulator) -> None:
     assert watched.status_code == 200 and watched.headers["content-type"].startswith("application/x-ndjson")
     statuses = ndjson(watched.text)
     assert statuses[-1]["status"] == "DONE" and statuses[-1]["state"] == "SUCCEEDED", statuses
-    assert len(statuses) >= 2 and {s["id"] for s in statuses} == {job_id}
+    # Each change once, ending DONE; a loaded machine may finish the job before the watch starts.
+    assert {s["id"] for s in statuses} == {job_id}
+    assert len({(s["status"], s.get("progress")) for s in statuses}) == len(statuses)
 
     # Refused before anything is sent, with the field named; an unknown job is a 404.
     sent = len(emu.requests)
