@@ -49,6 +49,7 @@ from eoclient.emulator.sentinelhub import batch_statistics as sh_batch_statistic
 from eoclient.emulator.sentinelhub import byoc as sh_byoc
 from eoclient.emulator.sentinelhub import catalog as sh_catalog
 from eoclient.emulator.sentinelhub import deployments as sh_deployments
+from eoclient.emulator.sentinelhub import metadata as sh_metadata
 from eoclient.emulator.sentinelhub import process as sh_process
 from eoclient.emulator.sentinelhub import statistics as sh_statistics
 from eoclient.emulator.sentinelhub import tiling_grids as sh_tiling_grids
@@ -73,6 +74,7 @@ SENTINELHUB_SETUP: Final[list[SetupFn]] = [
     sh_batch.setup,
     sh_batch_statistics.setup,
     sh_zarr_import.setup,
+    sh_metadata.setup,
 ]
 """Route setup functions of the Sentinel Hub app, called in order."""
 

@@ -27,6 +27,7 @@ from eoclient.sentinelhub.byoc import BYOC
 from eoclient.sentinelhub.cache import ResponseCache
 from eoclient.sentinelhub.catalog import Catalog
 from eoclient.sentinelhub.data_collections import deployment_map, route_request
+from eoclient.sentinelhub.metadata import Metadata
 from eoclient.sentinelhub.process import ProcessAPI
 from eoclient.sentinelhub.process_area import AreaResult, process_area
 from eoclient.sentinelhub.process_models import ProcessFile, ProcessRequest, ProcessResult
@@ -134,6 +135,8 @@ class SentinelHub(BaseClient):
         """Batch Statistical API: statistics over many features, as Jobs."""
         self.zarr = ZarrImport(self.context)
         """Zarr Import: Zarr collections, their arrays, and their ingestion as Jobs."""
+        self.metadata = Metadata(self.context)
+        """Metadata API: deployment locations, and metadata of BYOC, batch and Zarr collections."""
         self.cache: ResponseCache | None = ResponseCache(cache_dir) if cache_dir is not None else cache
         """The disk cache of Process and Statistical answers (``None``: no caching)."""
         self._process_api = ProcessAPI(self.context, budget, self.cache)

@@ -55,4 +55,31 @@ async def test_zarr_requests_match_the_openapi(eo_emulator: Emulator) -> None:
     }
 
 
+async def test_metadata_requests_match_the_openapi(eo_emulator: Emulator) -> None:
+    require_spec()
+    write_group(eo_emulator.objects, "bucket", "g/")
+    async with _client(eo_emulator) as sh:
+        byoc = await sh.byoc.create_collection({"name": "b", "s3Bucket": "bucket"})
+        batch = await sh.batch.v1.create_collection({"name": "o", "s3Bucket": "bucket"})
+        zarr = await sh.zarr.create_collection(
+            {"name": "z", "s3Bucket": "bucket", "path": "g/", "crs": CRS_4326}
+        )
+        eo_emulator.clock.advance(INGEST_SECONDS + 1)
+        locations = await sh.metadata.locations().collect()
+        await sh.metadata.location(locations[-1].id or "")
+        await sh.metadata.byoc_collection(byoc.id)
+        await sh.metadata.batch_collection(batch.id)
+        await sh.metadata.zarr_collection(zarr.id)
+
+    templates = {spec_path_for(r.path) for r in eo_emulator.requests if r.path.startswith("/api/v1/metadata")}
+    assert templates == {
+        "/api/v1/metadata/location",
+        "/api/v1/metadata/location/{locationId}",
+        "/api/v1/metadata/collection/byoc-{collectionId}",
+        "/api/v1/metadata/collection/batch-{collectionId}",
+        "/api/v1/metadata/collection/zarr-{collectionId}",
+    }
+    # Their path parameters (UUIDs) are validated against the document on teardown (conftest).
+
+
 pytestmark = pytest.mark.eo_emulator(seed=7)
