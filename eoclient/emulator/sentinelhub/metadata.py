@@ -118,7 +118,7 @@ async def _zarr(request: web.Request) -> web.Response:
     found = zarr_store(state).collections.get(ident)
     if found is None:
         raise Refusal(404, None, f"Zarr collection {ident} not found")
-    done = ingestion(found, state)
+    done = await ingestion(found, state)
     bands = done.bands if done is not None and done.error is None else {}
     return web.json_response(_metadata("zarr", ident, bands))
 

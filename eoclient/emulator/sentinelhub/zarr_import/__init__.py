@@ -1,8 +1,9 @@
 """Emulated Sentinel Hub Zarr Import API: Zarr collections, their ingestion and their arrays.
 
-Laid out by concern: :mod:`.reader` reads and checks a Zarr v2 group in the
-emulator's object store as ingestion does; :mod:`.data` holds the collections
-and their status on the clock; :mod:`.routes` the handlers.
+Laid out by concern: :mod:`.reader` reads and checks a Zarr v2 group as
+ingestion does; :mod:`.remote` fetches one from a real S3 server;
+:mod:`.data` holds the collections and their status on the clock;
+:mod:`.routes` the handlers.
 
 Routes (Sentinel Hub app, bearer required), as the live service serves them::
 
@@ -22,9 +23,10 @@ Behaviour:
   Unknown ids and array names are 404, in Sentinel Hub's error shape.
 * Status follows the emulated clock from creation (or reingestion):
   ``CREATED`` (2 s), ``INGESTING`` (8 s), then the group at ``s3://<s3Bucket>/<path>``
-  in the emulator's own object store (what its S3 API serves; write the Zarr
-  there first) is read once and checked against the service's data
-  constraints (:mod:`.reader`): ``INGESTED``, with ``width``, ``height``,
+  is read once — from the emulator's own object store (what its S3 API
+  serves; write the Zarr there first), or from the real S3 server of
+  ``Emulator(s3_endpoint=...)`` (:mod:`.remote`) — and checked against the
+  service's data constraints (:mod:`.reader`): ``INGESTED``, with ``width``, ``height``,
   ``envelope``, ``zattrs`` and one band per data array, or ``FAILED`` with
   ``ingestionErrors``. :data:`INGEST_SECONDS` in total.
 * Arrays are those the last ended ingestion found (during a reingest, the

@@ -6,11 +6,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from eoclient.emulator.core.deliveries import object_store
+from eoclient.emulator.core.deliveries import RemoteSink, deliveries_of, object_store
 from eoclient.emulator.core.refusal import Refusal, invalid
 from eoclient.emulator.core.state import EmulatorState
 from eoclient.emulator.sentinelhub.byoc.data import iso, new_id
 from eoclient.emulator.sentinelhub.zarr_import.reader import Ingested, read_group
+from eoclient.emulator.sentinelhub.zarr_import.remote import remote_group
 
 __all__ = [
     "INGEST_SECONDS",
@@ -77,27 +78,44 @@ def check_crs(value: Any) -> str:
     return value
 
 
-def status_of(record: ZarrRecord, state: EmulatorState) -> str:
-    """The status now; the group is read (once per ingestion) when its ingestion ends."""
+def _phase(record: ZarrRecord, state: EmulatorState) -> str | None:
+    """``CREATED`` or ``INGESTING`` while the ingestion runs; ``None`` once it ended."""
     elapsed = state.clock.now() - record.ingest_started
     for status, seconds in _PHASES:
         if elapsed < seconds:
             return status
         elapsed -= seconds
+    return None
+
+
+async def status_of(record: ZarrRecord, state: EmulatorState) -> str:
+    """The status now; the group is read (once per ingestion) when its ingestion ends.
+
+    From the emulator's own object store, or from the real S3 server its
+    deliveries go to when it has one (:mod:`.remote`).
+    """
+    phase = _phase(record, state)
+    if phase is not None:
+        return phase
     if record.result is None:
-        record.result = read_group(object_store(state), record.s3_bucket, record.path, record.crs)
+        sink = deliveries_of(state).sink
+        if isinstance(sink, RemoteSink):
+            store = await remote_group(sink, state.clock, record.s3_bucket, record.path)
+        else:
+            store = object_store(state)
+        record.result = read_group(store, record.s3_bucket, record.path, record.crs)
     return "FAILED" if record.result.error else "INGESTED"
 
 
-def ingestion(record: ZarrRecord, state: EmulatorState) -> Ingested | None:
+async def ingestion(record: ZarrRecord, state: EmulatorState) -> Ingested | None:
     """What the last ended ingestion found (the one before a running reingest), if any."""
-    status_of(record, state)
+    await status_of(record, state)
     return record.result or record.previous
 
 
-def collection_json(record: ZarrRecord, state: EmulatorState) -> dict[str, Any]:
+async def collection_json(record: ZarrRecord, state: EmulatorState) -> dict[str, Any]:
     """A collection as the service answers it (computed fields once an ingestion succeeded)."""
-    status = status_of(record, state)
+    status = await status_of(record, state)
     found = record.result
     done = found if found is not None and found.error is None else None
     extra: dict[str, Any] = {}

@@ -42,7 +42,7 @@ async def _create(request: web.Request) -> web.Response:
         ingest_started=now,
     )
     store.collections[record.id] = record
-    return web.json_response({"data": collection_json(record, state)}, status=201)
+    return web.json_response({"data": await collection_json(record, state)}, status=201)
 
 
 async def _list(request: web.Request) -> web.Response:
@@ -50,8 +50,8 @@ async def _list(request: web.Request) -> web.Response:
     store = zarr_store(state)
     search = request.query.get("search", "").strip()
     items = [
-        collection_json(r, state)
-        for r in store.collections.values()
+        await collection_json(r, state)
+        for r in list(store.collections.values())
         if not search or matches(search, r.name, "", r.id)
     ]
     return web.json_response(view_page(request, items, store.default_page))
@@ -59,7 +59,7 @@ async def _list(request: web.Request) -> web.Response:
 
 async def _get(request: web.Request) -> web.Response:
     state = get_state(request)
-    return web.json_response({"data": collection_json(find(state, request.match_info["cid"]), state)})
+    return web.json_response({"data": await collection_json(find(state, request.match_info["cid"]), state)})
 
 
 async def _update(request: web.Request) -> web.Response:
@@ -80,16 +80,16 @@ async def _reingest(request: web.Request) -> web.Response:
     state = get_state(request)
     record = find(state, request.match_info["cid"])
     # The document lists no refusal for a reingest: one during an ingestion starts it over.
-    record.previous = ingestion(record, state)
+    record.previous = await ingestion(record, state)
     record.result = None
     record.ingest_started = state.clock.now()
-    return web.json_response({"data": collection_json(record, state)})
+    return web.json_response({"data": await collection_json(record, state)})
 
 
-def _arrays(request: web.Request) -> tuple[ZarrRecord, list[dict[str, object]]]:
+async def _arrays(request: web.Request) -> tuple[ZarrRecord, list[dict[str, object]]]:
     state = get_state(request)
     record = find(state, request.match_info["cid"])
-    found = ingestion(record, state)
+    found = await ingestion(record, state)
     arrays = found.arrays if found is not None and found.error is None else []
     return record, [
         {
@@ -104,14 +104,14 @@ def _arrays(request: web.Request) -> tuple[ZarrRecord, list[dict[str, object]]]:
 
 
 async def _list_arrays(request: web.Request) -> web.Response:
-    _, arrays = _arrays(request)
+    _, arrays = await _arrays(request)
     search = request.query.get("search", "").strip()
     items = [a for a in arrays if not search or matches(search, str(a["name"]), "", "")]
     return web.json_response(view_page(request, items, zarr_store(get_state(request)).default_page))
 
 
 async def _get_array(request: web.Request) -> web.Response:
-    record, arrays = _arrays(request)
+    record, arrays = await _arrays(request)
     name = request.match_info["name"]
     found = next((a for a in arrays if a["name"] == name), None)
     if found is None:
