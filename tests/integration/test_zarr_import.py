@@ -145,6 +145,21 @@ async def test_crud_search_and_paging(sh: SentinelHub, eo_emulator: Emulator) ->
     assert ids[0] not in zarr_store(eo_emulator.state).collections
 
 
+@pytest.mark.parametrize("kind", ["drop", "server_error_after"])
+async def test_create_with_a_lost_answer_returns_the_collection(
+    sh: SentinelHub, eo_emulator: Emulator, kind: str
+) -> None:
+    base = "/api/v1/zarr/collections"
+    older = await sh.zarr.create_collection(spec())
+    await sh.zarr.create_collection(spec(path="other.zarr/"))  # same name, another path
+    eo_emulator.faults.inject(kind, path_prefix=base, method="POST", status=502)  # type: ignore[arg-type]
+    coll = await sh.zarr.create_collection(spec())
+    assert coll.id not in (None, older.id) and coll.path == "cube.zarr/"
+    assert len([c async for c in sh.zarr.collections()]) == 3  # sent once, found, not created twice
+    posts = [r for r in eo_emulator.requests if r.method == "POST" and r.path == base]
+    assert [r.fault for r in posts] == [None, None, kind]
+
+
 async def test_validation_before_sending(sh: SentinelHub, eo_emulator: Emulator) -> None:
     before = len(eo_emulator.requests)
     bad = [
