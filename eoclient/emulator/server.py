@@ -49,9 +49,11 @@ from eoclient.emulator.sentinelhub import batch_statistics as sh_batch_statistic
 from eoclient.emulator.sentinelhub import byoc as sh_byoc
 from eoclient.emulator.sentinelhub import catalog as sh_catalog
 from eoclient.emulator.sentinelhub import deployments as sh_deployments
+from eoclient.emulator.sentinelhub import metadata as sh_metadata
 from eoclient.emulator.sentinelhub import process as sh_process
 from eoclient.emulator.sentinelhub import statistics as sh_statistics
 from eoclient.emulator.sentinelhub import tiling_grids as sh_tiling_grids
+from eoclient.emulator.sentinelhub import zarr_import as sh_zarr_import
 from eoclient.emulator.spaceknow import credits as sk_credits
 from eoclient.emulator.spaceknow import datacube as sk_datacube
 from eoclient.emulator.spaceknow import imagery as sk_imagery
@@ -71,6 +73,8 @@ SENTINELHUB_SETUP: Final[list[SetupFn]] = [
     sh_async_process.setup,
     sh_batch.setup,
     sh_batch_statistics.setup,
+    sh_zarr_import.setup,
+    sh_metadata.setup,
 ]
 """Route setup functions of the Sentinel Hub app, called in order."""
 

@@ -1,5 +1,5 @@
 """Sentinel Hub services: Process, Statistical, Catalog (STAC), BYOC, tiling grids,
-Async Process, Batch (v2 and legacy), Batch Statistical."""
+Async Process, Batch (v2 and legacy), Batch Statistical, Zarr Import, Metadata."""
 
 from eoclient.geo import bbox_to_dimensions, bbox_to_resolution, to_utm_bbox, utm_crs
 from eoclient.sentinelhub.async_process_models import AsyncProcessDelivery, AsyncProcessRequest
@@ -13,6 +13,8 @@ from eoclient.sentinelhub.catalog_models import Collection as StacCollection
 from eoclient.sentinelhub.catalog_models import Item as StacItem
 from eoclient.sentinelhub.client import SentinelHub
 from eoclient.sentinelhub.data_collections import Band, DataCollection
+from eoclient.sentinelhub.metadata_models import CollectionMetadata
+from eoclient.sentinelhub.metadata_models import Location as MetadataLocation
 from eoclient.sentinelhub.process_models import (
     Bounds,
     DataFilter,
@@ -29,6 +31,7 @@ from eoclient.sentinelhub.process_models import (
 from eoclient.sentinelhub.statistics_models import StatisticsRequest, StatisticsResponse
 from eoclient.sentinelhub.storage import ObjectStorage
 from eoclient.sentinelhub.tiling_grids import TilingGrid
+from eoclient.sentinelhub.zarr_import_models import ZarrArray, ZarrCollection
 from eoclient.timeutils import filter_times, parse_time_interval, serialize_time
 
 __all__ = [
@@ -44,9 +47,11 @@ __all__ = [
     "Bounds",
     "ByocCollection",
     "ByocTile",
+    "CollectionMetadata",
     "DataCollection",
     "DataFilter",
     "InputData",
+    "MetadataLocation",
     "OutputFormat",
     "OutputResponse",
     "ProcessFile",
@@ -62,6 +67,8 @@ __all__ = [
     "StatisticsResponse",
     "TilingGrid",
     "TimeRange",
+    "ZarrArray",
+    "ZarrCollection",
     "bbox_to_dimensions",
     "bbox_to_resolution",
     "filter_times",

@@ -27,12 +27,14 @@ from eoclient.sentinelhub.byoc import BYOC
 from eoclient.sentinelhub.cache import ResponseCache
 from eoclient.sentinelhub.catalog import Catalog
 from eoclient.sentinelhub.data_collections import deployment_map, route_request
+from eoclient.sentinelhub.metadata import Metadata
 from eoclient.sentinelhub.process import ProcessAPI
 from eoclient.sentinelhub.process_area import AreaResult, process_area
 from eoclient.sentinelhub.process_models import ProcessFile, ProcessRequest, ProcessResult
 from eoclient.sentinelhub.statistics import StatisticsAPI
 from eoclient.sentinelhub.statistics_models import StatisticsRequest, StatisticsResponse
 from eoclient.sentinelhub.tiling_grids import TilingGrids
+from eoclient.sentinelhub.zarr_import import ZarrImport
 from eoclient.storage.settings import StorageSettings
 from eoclient.storage.store import ObjectStore, open_store
 
@@ -131,6 +133,10 @@ class SentinelHub(BaseClient):
         """Batch Process API (v2): large-area processing requests, as Jobs."""
         self.batch_statistics = BatchStatistics(self.context)
         """Batch Statistical API: statistics over many features, as Jobs."""
+        self.zarr = ZarrImport(self.context)
+        """Zarr Import: Zarr collections, their arrays, and their ingestion as Jobs."""
+        self.metadata = Metadata(self.context)
+        """Metadata API: deployment locations, and metadata of BYOC, batch and Zarr collections."""
         self.cache: ResponseCache | None = ResponseCache(cache_dir) if cache_dir is not None else cache
         """The disk cache of Process and Statistical answers (``None``: no caching)."""
         self._process_api = ProcessAPI(self.context, budget, self.cache)

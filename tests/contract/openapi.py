@@ -59,6 +59,8 @@ LIVE_PREFIXES: list[tuple[str, str]] = [
     ("/api/v2/batch/process", "/batch/v2/process"),
     ("/api/v2/batch/tilinggrids", "/batch/v2/tilinggrids"),
     ("/api/v1/byoc", "/byoc/v1"),
+    ("/api/v1/zarr", "/zarr/v1"),
+    ("/api/v1/metadata", "/api/v1/metadata"),
 ]
 
 
