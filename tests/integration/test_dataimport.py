@@ -7,13 +7,16 @@ from typing import Any
 
 import pytest
 
+from eoclient._outcome import created_id
 from eoclient.emulator import Emulator
 from eoclient.emulator.sentinelhub.dataimport import dataimport_store
 from eoclient.errors import (
     ConflictError,
     JobFailedError,
     NotFoundError,
+    OutcomeUnknownError,
     PermissionDeniedError,
+    ServerError,
     ValidationError,
 )
 from eoclient.jobs import JobState, resume_job
@@ -214,3 +217,39 @@ async def test_failed_items_make_a_partial_order(sh: SentinelHub, eo_emulator: E
 
 # The clock all but stands still: the tests move it, so what they see before and after is certain.
 pytestmark = pytest.mark.eo_emulator(seed=11, clock_speed=0.001)
+
+
+# -- lost answers: an order or subscription action is never sent twice ---------------------------
+
+ORDERS = "/api/v1/dataimport/orders"
+
+
+@pytest.mark.parametrize("kind", ["drop", "server_error_after"])
+async def test_a_lost_confirm_answer_is_checked_not_resent(
+    sh: SentinelHub, eo_emulator: Emulator, kind: str
+) -> None:
+    quote = await sh.dataimport.quote(PLANET_ORDER)
+    eo_emulator.faults.inject(kind, path_prefix=f"{ORDERS}/{quote.id}/confirm", method="POST", status=502)  # type: ignore[arg-type]
+    job = await sh.dataimport.confirm_order(quote.id)  # it happened: no error, a Job
+    assert job.status is not None and job.status.raw == "RUNNING"
+    confirms = [r for r in eo_emulator.requests if r.path.endswith("/confirm")]
+    assert len(confirms) == 1
+
+
+async def test_a_confirm_that_did_not_happen_raises_and_place_order_keeps_the_quote(
+    sh: SentinelHub, eo_emulator: Emulator
+) -> None:
+    eo_emulator.faults.inject("server_error", path_prefix=f"{ORDERS}/", method="POST", status=503)
+    with pytest.raises(ServerError) as err:
+        await sh.dataimport.place_order(PLANET_ORDER)
+    quote_id = created_id(err.value)
+    assert quote_id is not None
+    assert (await sh.dataimport.order(quote_id)).status == "CREATED"
+    assert any("can be sent again" in note for note in err.value.__notes__)
+
+
+async def test_a_lost_create_answer_is_reported_not_resent(sh: SentinelHub, eo_emulator: Emulator) -> None:
+    eo_emulator.faults.inject("drop", path_prefix=ORDERS, method="POST")
+    with pytest.raises(OutcomeUnknownError, match="orders"):
+        await sh.dataimport.quote(PLANET_ORDER)
+    assert len([r for r in eo_emulator.requests if r.method == "POST" and r.path == ORDERS]) == 1

@@ -17,11 +17,12 @@ subscription and an archive being made are :class:`~eoclient.jobs.Job` objects.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from eoclient._context import ServiceContext
 from eoclient._models import from_wire
+from eoclient._outcome import act_or_check, create_or_find, note_created
 from eoclient.errors import ResponseDecodeError, ValidationError
 from eoclient.jobs import Job
 from eoclient.paging import Page, Paginator, ViewToken
@@ -209,8 +210,21 @@ class DataImport:
         """
         body = order_body(order)
         op, path = "dataimport.create_order", f"{BASE}/orders"
-        answer = await self._ctx.transport.request_json("POST", path, operation=op, json=body)
-        return from_wire(answer, Order, operation=op, path=path)
+
+        async def send() -> Order:
+            answer = await self._ctx.transport.request_json("POST", path, operation=op, json=body)
+            return from_wire(answer, Order, operation=op, path=path)
+
+        # Names are not unique and orders carry no creation time: a lost answer cannot be
+        # matched to one order, so it is reported (a stray quote costs nothing), never re-sent.
+        return await create_or_find(
+            send,
+            find=None,
+            identify=lambda found: found.id or "",
+            operation=op,
+            resource="Data Import order",
+            how_to_find="sh.dataimport.orders(status='CREATED', search=<its name>) lists the quotes",
+        )
 
     async def place_order(
         self, order: Order | Mapping[str, Any], *, max_km2: float | None = None
@@ -231,7 +245,16 @@ class DataImport:
                 "max_km2",
                 f"the order would cost {quote.sqkm:g} km², above the limit of {limit:g}: not placed",
             )
-        return await self._confirm(quote.id)
+        try:
+            return await self._confirm(quote.id)
+        except Exception as exc:
+            note_created(
+                exc,
+                resource="Data Import order",
+                resource_id=quote.id,
+                hint="see its status with sh.dataimport.order(); a CREATED one can be confirmed or deleted",
+            )
+            raise
 
     async def confirm_order(
         self, order_id: Any, *, max_km2: float | None = None
@@ -255,10 +278,28 @@ class DataImport:
         return await self._confirm(oid)
 
     async def _confirm(self, order_id: str) -> Job[Paginator[Delivery, ViewToken]]:
+        """Confirm; a lost answer is checked (the order left ``CREATED``), never sent twice."""
         op, path = "dataimport.confirm_order", f"{BASE}/orders/{order_id}/confirm"
-        answer = await self._ctx.transport.request_json("POST", path, operation=op)
-        confirmed = from_wire(answer, Order, operation=op, path=path)
-        return Job(OrderJob(self._ctx, order_id), poll=self._ctx.poll, initial_status=order_status(confirmed))
+        answers: list[Order] = []
+
+        async def send() -> None:
+            answer = await self._ctx.transport.request_json("POST", path, operation=op)
+            answers.append(from_wire(answer, Order, operation=op, path=path))
+
+        async def took_effect() -> bool:
+            answers.append(await self.order(order_id))
+            return answers[-1].status != "CREATED"
+
+        await act_or_check(
+            send,
+            took_effect=took_effect,
+            operation=op,
+            resource="Data Import order",
+            resource_id=order_id,
+            how_to_find=f"sh.dataimport.order({order_id!r}).status",
+        )
+        status = order_status(answers[-1])
+        return Job(OrderJob(self._ctx, order_id), poll=self._ctx.poll, initial_status=status)
 
     def order_job(self, order_id: Any) -> Job[Paginator[Delivery, ViewToken]]:
         """A Job following an order already placed (its result: the order's deliveries)."""
@@ -317,20 +358,54 @@ class DataImport:
         """Create a subscription (status ``CREATED``; ``sqkm``: the area); confirm it to start it."""
         body = subscription_body(subscription)
         op, path = "dataimport.create_subscription", f"{BASE}/subscriptions"
-        answer = await self._ctx.transport.request_json("POST", path, operation=op, json=body)
-        return from_wire(answer, Subscription, operation=op, path=path)
+
+        async def send() -> Subscription:
+            answer = await self._ctx.transport.request_json("POST", path, operation=op, json=body)
+            return from_wire(answer, Subscription, operation=op, path=path)
+
+        return await create_or_find(
+            send,
+            find=None,
+            identify=lambda found: found.id or "",
+            operation=op,
+            resource="Data Import subscription",
+            how_to_find="sh.dataimport.subscriptions(status='CREATED', search=<its name>) lists them",
+        )
 
     async def confirm_subscription(self, subscription_id: Any) -> Job[Paginator[Delivery, ViewToken]]:
         """Start a subscription; a Job (cancel it with ``job.cancel()``) whose result is its deliveries."""
         sid = _id(subscription_id, "subscription_id")
         op, path = "dataimport.confirm_subscription", f"{BASE}/subscriptions/{sid}/confirm"
-        answer = await self._ctx.transport.request_json("POST", path, operation=op)
-        confirmed = from_wire(answer, Subscription, operation=op, path=path)
+        confirmed = await self._subscription_action(sid, op, path, lambda status: status != "CREATED")
         return Job(
             SubscriptionJob(self._ctx, sid),
             poll=self._ctx.poll,
             initial_status=subscription_status(confirmed),
         )
+
+    async def _subscription_action(
+        self, sid: str, op: str, path: str, moved: Callable[[str | None], bool]
+    ) -> Subscription:
+        """POST an action; a lost answer is checked against the subscription's status, never sent twice."""
+        answers: list[Subscription] = []
+
+        async def send() -> None:
+            answer = await self._ctx.transport.request_json("POST", path, operation=op)
+            answers.append(from_wire(answer, Subscription, operation=op, path=path))
+
+        async def took_effect() -> bool:
+            answers.append(await self.subscription(sid))
+            return moved(answers[-1].status)
+
+        await act_or_check(
+            send,
+            took_effect=took_effect,
+            operation=op,
+            resource="Data Import subscription",
+            resource_id=sid,
+            how_to_find=f"sh.dataimport.subscription({sid!r}).status",
+        )
+        return answers[-1]
 
     def subscription_job(self, subscription_id: Any) -> Job[Paginator[Delivery, ViewToken]]:
         """A Job following a confirmed subscription."""
@@ -340,8 +415,7 @@ class DataImport:
         """Stop a ``RUNNING`` subscription (imported data stays); another status: 409."""
         sid = _id(subscription_id, "subscription_id")
         op, path = "dataimport.cancel_subscription", f"{BASE}/subscriptions/{sid}/cancel"
-        answer = await self._ctx.transport.request_json("POST", path, operation=op)
-        return from_wire(answer, Subscription, operation=op, path=path)
+        return await self._subscription_action(sid, op, path, lambda status: status == "CANCELLED")
 
     def subscriptions(
         self,

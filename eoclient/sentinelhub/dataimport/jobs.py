@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from eoclient._context import ServiceContext
 from eoclient._models import from_wire
+from eoclient._outcome import act_or_check
 from eoclient.errors import ValidationError
 from eoclient.jobs import JobState, JobStatus, register_job_kind
 from eoclient.paging import Paginator, ViewToken
@@ -146,7 +147,22 @@ class SubscriptionJob:
 
     async def cancel(self) -> bool:
         path = f"{BASE}/subscriptions/{self.job_id}/cancel"
-        await self._ctx.transport.request("POST", path, operation="dataimport.cancel_subscription")
+        op = "dataimport.cancel_subscription"
+
+        async def send() -> None:
+            await self._ctx.transport.request("POST", path, operation=op)
+
+        async def took_effect() -> bool:
+            return (await self.poll()).state is JobState.CANCELLED
+
+        await act_or_check(
+            send,
+            took_effect=took_effect,
+            operation=op,
+            resource="Data Import subscription",
+            resource_id=self.job_id,
+            how_to_find=f"sh.dataimport.subscription({self.job_id!r}).status",
+        )
         return True
 
     def resume_data(self) -> dict[str, Any]:
