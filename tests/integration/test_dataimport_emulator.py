@@ -74,6 +74,10 @@ async def test_unknown_ids_are_404_and_wrong_states_409_in_the_service_shape(
         with pytest.raises(NotFoundError) as err:
             await send(sh, "GET", path)
         assert err.value.code == "COMMON_NOT_FOUND"
+    with pytest.raises(NotFoundError):
+        await sh.context.transport.request(
+            "GET", f"{BASE}/collections/SENTINEL_2/products/x/thumbnail", operation="t"
+        )
     with pytest.raises(NotFoundError, match="BYOC collection"):
         await send(sh, "POST", "/orders", {**PLANET_ORDER, "collectionId": MISSING})
     order = await send(sh, "POST", "/orders", PLANET_ORDER)

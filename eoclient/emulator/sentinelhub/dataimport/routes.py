@@ -183,6 +183,9 @@ async def _native_search(request: web.Request) -> web.Response:
 
 
 async def _thumbnail(request: web.Request) -> web.Response:
+    collection = request.match_info["collectionId"]
+    if collection not in ("PLANET_SCOPE", "PLANET_SKYSAT", "MAXAR_WORLDVIEW"):
+        raise Refusal(404, None, f"Collection {collection} not found")
     return web.Response(body=thumbnail_png(request.match_info["productId"]), content_type="image/png")
 
 
