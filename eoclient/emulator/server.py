@@ -48,6 +48,7 @@ from eoclient.emulator.sentinelhub import batch as sh_batch
 from eoclient.emulator.sentinelhub import batch_statistics as sh_batch_statistics
 from eoclient.emulator.sentinelhub import byoc as sh_byoc
 from eoclient.emulator.sentinelhub import catalog as sh_catalog
+from eoclient.emulator.sentinelhub import dataimport as sh_dataimport
 from eoclient.emulator.sentinelhub import deployments as sh_deployments
 from eoclient.emulator.sentinelhub import metadata as sh_metadata
 from eoclient.emulator.sentinelhub import process as sh_process
@@ -69,6 +70,7 @@ SENTINELHUB_SETUP: Final[list[SetupFn]] = [
     sh_statistics.setup,
     sh_catalog.setup,
     sh_byoc.setup,
+    sh_dataimport.setup,
     sh_tiling_grids.setup,
     sh_async_process.setup,
     sh_batch.setup,

@@ -27,6 +27,7 @@ from eoclient.sentinelhub.byoc import BYOC
 from eoclient.sentinelhub.cache import ResponseCache
 from eoclient.sentinelhub.catalog import Catalog
 from eoclient.sentinelhub.data_collections import deployment_map, route_request
+from eoclient.sentinelhub.dataimport import DataImport
 from eoclient.sentinelhub.metadata import Metadata
 from eoclient.sentinelhub.process import ProcessAPI
 from eoclient.sentinelhub.process_area import AreaResult, process_area
@@ -125,6 +126,8 @@ class SentinelHub(BaseClient):
         """STAC catalog: search, collections, items."""
         self.byoc = BYOC(self.context)
         """Bring Your Own COG: collections, tiles, files."""
+        self.dataimport = DataImport(self.context)
+        """Third-party data (Planet, Maxar): search, orders, subscriptions, deliveries, quotas."""
         self.tiling_grids = TilingGrids(self.context)
         """Batch tiling grids."""
         self.async_process = AsyncProcess(self.context)

@@ -12,6 +12,7 @@ concerns, and only after the published document was seen to reject that body
 * :data:`QUERY_ERRATA`: how a query parameter is really written.
 * :data:`LINK_PARAMETERS`: query parameters only the service's own ``next`` links carry.
 * :data:`SLASHED_PATHS`: paths also served with a trailing slash.
+* :data:`MULTI_SEGMENT_PARAMETERS`: path parameters that hold a path.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, Final
 __all__ = [
     "BODY_ERRATA",
     "LINK_PARAMETERS",
+    "MULTI_SEGMENT_PARAMETERS",
     "ONE_OF_MEANS_ANY_OF",
     "PLACEHOLDER_ENUM",
     "QUERY_ERRATA",
@@ -208,4 +210,14 @@ The catalog's landing page is the path ``/catalog/v1``, but the document's own
 example landing page gives its ``root`` and ``self`` links as
 ``https://services.sentinel-hub.com/catalog/v1/``, and the live root is
 ``.../api/v1/catalog/1.0.0/``: the client asks for that URL.
+"""
+
+
+MULTI_SEGMENT_PARAMETERS: Final = frozenset({"file"})
+"""Path parameters whose value spans several segments (``a/b.tif``), unescaped.
+
+Data Import's ``{file}`` is "the file with full path as returned by the 'List
+delivery files' endpoint", and that endpoint's own example lists
+``IMG_PHR1A_P_001/IMG_..._R1C1.J2W``: a file in a folder. Read as a single
+segment, no such file could be fetched; the client sends the path as listed.
 """

@@ -35,6 +35,7 @@ import pytest
 from tests.contract.errata import (
     BODY_ERRATA,
     LINK_PARAMETERS,
+    MULTI_SEGMENT_PARAMETERS,
     ONE_OF_MEANS_ANY_OF,
     PLACEHOLDER_ENUM,
     QUERY_ERRATA,
@@ -61,6 +62,7 @@ LIVE_PREFIXES: list[tuple[str, str]] = [
     ("/api/v1/byoc", "/byoc/v1"),
     ("/api/v1/zarr", "/zarr/v1"),
     ("/api/v1/metadata", "/api/v1/metadata"),
+    ("/api/v1/dataimport", "/api/v1/dataimport"),  # the document has these under their live paths
 ]
 
 
@@ -117,11 +119,16 @@ def _corrected(errata: frozenset[str]) -> dict[str, Any]:
     return spec
 
 
+def _path_group(match: re.Match[str]) -> str:
+    name = match.group(1)
+    return f"(?P<{name}>{'.+' if name in MULTI_SEGMENT_PARAMETERS else '[^/]+'})"
+
+
 @functools.cache
 def _path_patterns() -> list[tuple[re.Pattern[str], str]]:
     out = []
     for spec_path in _spec()["paths"]:
-        regex = "^" + re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", re.escape(spec_path)) + "$"
+        regex = "^" + re.sub(r"\\\{([^}]+)\\\}", _path_group, re.escape(spec_path)) + "$"
         out.append((re.compile(regex), spec_path))
     # Literal segments beat templated ones (``/tiles/{id}/files`` before ``/tiles/{id}``).
     out.sort(key=lambda item: item[1].count("{"))
