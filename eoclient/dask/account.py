@@ -118,6 +118,8 @@ class AccountPace:
     stats: dict[str, float] = field(init=False)
     longest_wait: dict[str, float] = field(init=False, default_factory=dict)
     """The longest wait handed to each worker (by address): a 429's pause reaches every one."""
+    rate_limited_by: dict[str, int] = field(init=False, default_factory=dict)
+    """429s each worker reported (that worker also pauses in its own rate limiter)."""
 
     _DOUBLING: ClassVar[float] = 1.0  # seconds after the last halving that double the pace again
     _WINDOW: ClassVar[float] = 0.5  # 429s closer together than this are one signal
@@ -160,11 +162,12 @@ class AccountPace:
         if self._pu is not None:
             self._pu.correct(pu)
 
-    def rate_limited(self, retry_after: float | None) -> None:
+    def rate_limited(self, retry_after: float | None, worker: str = "") -> None:
         """A worker was answered 429: pause everyone, and halve the pace (once per half second)."""
         now = self.clock()
         self.stats["rate_limited"] += 1
-        wait = retry_after if retry_after is not None and retry_after > 0 else self.limits.pause
+        self.rate_limited_by[worker] = self.rate_limited_by.get(worker, 0) + 1
+        wait = self.limits.pause if retry_after is None else max(retry_after, 0.0)
         self._paused_until = max(self._paused_until, now + wait)
         if self._requests and now - self._slowed_at >= self._WINDOW:
             deepest = math.log2(1.0 / self.limits.min_fraction)
@@ -187,10 +190,14 @@ class AccountPace:
             self.correct(pu)
             return None
         if action == "rate_limited":
-            self.rate_limited(retry_after)
+            self.rate_limited(retry_after, worker)
             return None
         if action == "stats":
-            return {**self.stats, "longest_wait": dict(self.longest_wait)}
+            return {
+                **self.stats,
+                "longest_wait": dict(self.longest_wait),
+                "rate_limited_by": dict(self.rate_limited_by),
+            }
         raise ValueError(f"unknown account action {action!r}")
 
 

@@ -227,7 +227,8 @@ class ClusterAccount:
 
         ``reservations`` (requests), ``rate_limited`` (429s reported),
         ``slowdowns``, ``waited`` (seconds, all workers), ``pu`` (processing
-        units, as charged) and ``longest_wait`` (seconds, by worker address).
+        units, as charged), ``longest_wait`` (seconds, by worker address) and
+        ``rate_limited_by`` (429s, by worker address).
         """
         result = await self._scheduler(HANDLER, account=self.name, action="stats")
         return dict(result)

@@ -125,7 +125,7 @@ class ClusterPace:
 
     def on_rate_limited(self, retry_after: float | None) -> None:
         """Tell the scheduler: every worker pauses and the account's pace halves."""
-        self._scheduler.tell("rate_limited", retry_after=retry_after)
+        self._scheduler.tell("rate_limited", retry_after=retry_after, worker=self._scheduler.worker)
 
 
 class ClusterBudget(ProcessingBudget):

@@ -54,22 +54,23 @@ def emulator() -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
-    """``LocalCluster(n_workers=2, processes=True, threads_per_worker=1)``, leases of dead workers expiring fast."""
-    with dask.config.set(
-        {
-            # A killed worker's semaphore leases are given back after 2 s instead of 30 s.
-            "distributed.scheduler.locks.lease-timeout": "2s",
-            "distributed.scheduler.locks.lease-validation-interval": "200ms",
-        }
-    ):
-        with distributed.LocalCluster(
+    """2 worker processes of 1 thread each; the leases of a dead worker expire fast."""
+    fast_leases = {
+        # A killed worker's semaphore leases are given back after 2 s instead of 30 s.
+        "distributed.scheduler.locks.lease-timeout": "2s",
+        "distributed.scheduler.locks.lease-validation-interval": "200ms",
+    }
+    with (
+        dask.config.set(fast_leases),
+        distributed.LocalCluster(
             n_workers=2,
             processes=True,
             threads_per_worker=1,
             dashboard_address=None,
             worker_dashboard_address=None,
-        ) as local:
-            yield local
+        ) as local,
+    ):
+        yield local
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from typing import Any
 
 SCRIPT = (
     "//VERSION=3\n"
-    'function setup() { return {input: [{bands: ["B04", "B03", "B02"]}], output: {bands: 3, sampleType: "UINT8"}}; }\n'
+    'function setup() { return {input: [{bands: ["B04", "B03", "B02"]}],'
+    ' output: {bands: 3, sampleType: "UINT8"}}; }\n'
     "function evaluatePixel(s) { return [s.B04, s.B03, s.B02]; }\n"
 )
 
