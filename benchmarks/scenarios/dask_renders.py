@@ -94,7 +94,7 @@ def _dask(ctx: Context, workers: int) -> None:
                 n_workers=workers,
                 processes=True,
                 threads_per_worker=1,
-                dashboard_address=None,
+                dashboard_address=":0",
                 asynchronous=True,
             ) as cluster,
             Client(cluster, asynchronous=True) as dask_client,

@@ -6,7 +6,8 @@ worker, a client of the account (:class:`~eoclient.dask.worker.ClientPlugin`,
 which also starts on workers that join later). :meth:`ClusterAccount.process_each`
 splits the requests into chunks, one task per chunk; each worker renders its
 chunks through the bulk engine into the shared destination, and the caller
-gets each item's outcome as its chunk completes.
+gets each item's outcome as its chunk completes. :meth:`ClusterAccount.download_each`
+does the same for GETs (e.g. the files of a Kraken map).
 
 A worker that dies mid-chunk loses nothing: the scheduler runs the chunk
 again elsewhere, where the files already whole are skipped (files appear
@@ -21,7 +22,7 @@ import math
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
@@ -33,7 +34,7 @@ from distributed import Client, Future, as_completed
 from eoclient.bulk import BulkReport, Download, Downloaded, Failure
 from eoclient.dask.account import HANDLER, AccountLimits, AccountPlugin
 from eoclient.dask.spec import ClientSpec
-from eoclient.dask.worker import ChunkResult, ClientPlugin, plugin_name, render_chunk
+from eoclient.dask.worker import ChunkResult, ClientPlugin, download_chunk, plugin_name, render_chunk
 from eoclient.errors import ValidationError
 from eoclient.sentinelhub.prepared import prepare_process
 
@@ -87,10 +88,12 @@ class ClusterReport(BulkReport):
     """Items each worker completed (chunks whose worker died count where they were run again)."""
 
 
-@dataclass(frozen=True)
-class _Chunk:
-    items: list[tuple[Any, str, str | None]]
-    labels: list[str]
+@dataclass(frozen=True, slots=True)
+class _Work:
+    """One item as it travels to a worker (``item``), and the file it makes."""
+
+    item: Any
+    dest: Path
 
 
 def _file_name(name: str | None, index: int, body: bytes, accept: str) -> str:
@@ -263,7 +266,26 @@ class ClusterAccount:
         (a chunk that failed as a whole, e.g. its workers kept dying, fails all
         its items); ``on_progress`` gets the :class:`Progress` after each.
         """
-        gen = self._run(requests, dest, accept, overwrite, chunk_size, on_progress, None)
+        gen = self._renders(requests, dest, accept, overwrite, chunk_size, on_progress, None)
+        async with aclosing(gen) as outcomes:
+            async for outcome in outcomes:
+                yield outcome
+
+    async def _renders(  # noqa: PLR0917 - private, the public methods' arguments
+        self,
+        requests: Requests,
+        dest: str | os.PathLike[str],
+        accept: str | None,
+        overwrite: bool,
+        chunk_size: int | None,
+        on_progress: Callable[[Progress], object] | None,
+        report: ClusterReport | None,
+    ) -> AsyncGenerator[Downloaded | Failure, None]:
+        folder = self._folder(dest)
+        items = _render_items(requests, folder, accept)
+        await anyio.to_thread.run_sync(lambda: folder.mkdir(parents=True, exist_ok=True))
+        work = [_Work(item, Path(item[1])) for item in items]
+        gen = self._run(render_chunk, "render", work, overwrite, chunk_size, on_progress, report)
         async with aclosing(gen) as outcomes:
             async for outcome in outcomes:
                 yield outcome
@@ -280,20 +302,66 @@ class ClusterAccount:
     ) -> ClusterReport:
         """:meth:`process_each` to the end: a :class:`ClusterReport` (failures reported, not raised)."""
         report = ClusterReport()
-        gen = self._run(requests, dest, accept, overwrite, chunk_size, on_progress, report)
+        await _fill(report, self._renders(requests, dest, accept, overwrite, chunk_size, on_progress, report))
+        return report
+
+    async def download_each(
+        self,
+        items: Iterable[Download | tuple[Any, ...]],
+        *,
+        overwrite: bool = False,
+        chunk_size: int | None = None,
+        on_progress: Callable[[Progress], object] | None = None,
+    ) -> AsyncGenerator[Downloaded | Failure, None]:
+        """GET every work item across the cluster with the workers' clients; yield each outcome.
+
+        ``items`` are :class:`~eoclient.bulk.Download` objects or ``(path,
+        dest[, params])`` tuples as :func:`eoclient.bulk.download_each` takes
+        them, whose source is a path under the account's base URL (or a URL):
+        e.g. the files of a Kraken map, one per tile and file name::
+
+            tiles = [t async for t in sk.kraken.tiles(release, ["trees.png"])]
+            items = [Download(path, out / f"{t.zoom}/{t.x}/{t.y}/{name}")
+                     for t in tiles for name, path in t.paths.items()]
+            report = await account.download_all(items)
+
+        ``dest`` paths must be ones every worker sees. Resumes, skips and
+        outcomes as in :meth:`process_each`.
+        """
+        work = [_Work(d, d.dest) for d in _download_items(items)]
+        gen = self._run(download_chunk, "download", work, overwrite, chunk_size, on_progress, None)
         async with aclosing(gen) as outcomes:
             async for outcome in outcomes:
-                if isinstance(outcome, Failure):
-                    report.failures.append(outcome)
-                else:
-                    report.files.append(outcome)
+                yield outcome
+
+    async def download_all(
+        self,
+        items: Iterable[Download | tuple[Any, ...]],
+        *,
+        overwrite: bool = False,
+        chunk_size: int | None = None,
+        on_progress: Callable[[Progress], object] | None = None,
+    ) -> ClusterReport:
+        """:meth:`download_each` to the end: a :class:`ClusterReport` (failures reported, not raised)."""
+        report = ClusterReport()
+        work = [_Work(d, d.dest) for d in _download_items(items)]
+        await _fill(
+            report, self._run(download_chunk, "download", work, overwrite, chunk_size, on_progress, report)
+        )
         return report
+
+    def _folder(self, dest: str | os.PathLike[str]) -> Path:
+        if not self._attached:
+            raise ValidationError("account", "attach the account first (ClusterAccount.attach or async with)")
+        if not isinstance(dest, str | os.PathLike):
+            raise ValidationError("dest", f"must be a folder path, got {type(dest).__name__}")
+        return Path(os.path.abspath(dest))  # workers may run elsewhere: no relative paths
 
     async def _run(  # noqa: PLR0917 - private, the public methods' arguments
         self,
-        requests: Requests,
-        dest: str | os.PathLike[str],
-        accept: str | None,
+        task: Callable[..., Any],
+        kind: str,
+        work: list[_Work],
         overwrite: bool,
         chunk_size: int | None,
         on_progress: Callable[[Progress], object] | None,
@@ -301,23 +369,18 @@ class ClusterAccount:
     ) -> AsyncGenerator[Downloaded | Failure, None]:
         if not self._attached:
             raise ValidationError("account", "attach the account first (ClusterAccount.attach or async with)")
-        if not isinstance(dest, str | os.PathLike):
-            raise ValidationError("dest", f"must be a folder path, got {type(dest).__name__}")
-        folder = Path(os.path.abspath(dest))  # noqa: ASYNC240 - no I/O; workers run elsewhere: no relative paths
-        items = _render_items(requests, folder, accept)
-        size = self._chunk_size(len(items), chunk_size)
-        await anyio.to_thread.run_sync(lambda: folder.mkdir(parents=True, exist_ok=True))
+        size = self._chunk_size(len(work), chunk_size)
         run = uuid4().hex[:12]
-        chunks = [items[i : i + size] for i in range(0, len(items), size)]
-        progress = Progress(total=len(items))
-        futures: dict[Future[Any], list[tuple[Any, str, str | None]]] = {}
-        for number, chunk in enumerate(chunks):
+        progress = Progress(total=len(work))
+        futures: dict[Future[Any], list[_Work]] = {}
+        for number, start in enumerate(range(0, len(work), size)):
+            chunk = work[start : start + size]
             future = self.client.submit(
-                render_chunk,
+                task,
                 plugin_name(self.name),
-                chunk,
+                [w.item for w in chunk],
                 overwrite,
-                key=f"eoclient-render-{self.name}-{run}-{number}",
+                key=f"eoclient-{kind}-{self.name}-{run}-{number}",
                 pure=False,
             )
             futures[future] = chunk
@@ -352,14 +415,12 @@ class ClusterAccount:
             yield pair
 
 
-def _outcomes(
-    chunk: list[tuple[Any, str, str | None]], result: Any, report: ClusterReport | None
-) -> list[Downloaded | Failure]:
+def _outcomes(chunk: list[_Work], result: Any, report: ClusterReport | None) -> list[Downloaded | Failure]:
     """The outcome of every item of ``chunk``, in its order, from the chunk's result or its error."""
 
     def item(i: int) -> Download:
-        _, dest, _ = chunk[i]
-        return Download(Path(dest).name, Path(dest))
+        work = chunk[i]
+        return work.item if isinstance(work.item, Download) else Download(work.dest.name, work.dest)
 
     if not isinstance(result, ChunkResult):
         error = result if isinstance(result, Exception) else RuntimeError(repr(result))
@@ -374,3 +435,34 @@ def _outcomes(
             error = outcome if isinstance(outcome, Exception) else RuntimeError(str(outcome))
             outcomes.append(Failure(item(i), error))
     return outcomes
+
+
+async def _fill(report: ClusterReport, each: AsyncGenerator[Downloaded | Failure, None]) -> None:
+    """Run ``each`` to the end into ``report``."""
+    async with aclosing(each) as outcomes:
+        async for outcome in outcomes:
+            if isinstance(outcome, Failure):
+                report.failures.append(outcome)
+            else:
+                report.files.append(outcome)
+
+
+def _download_items(items: Iterable[Download | tuple[Any, ...]]) -> list[Download]:
+    """Every item checked: a path or URL source (a Source object cannot travel), an absolute ``dest``."""
+    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
+        raise ValidationError("items", f"must be an iterable of Download items, got {type(items).__name__}")
+    checked: list[Download] = []
+    seen: set[Path] = set()
+    for index, raw in enumerate(items):
+        item = Download.of(raw)
+        if not isinstance(item.source, str):
+            raise ValidationError(
+                f"items[{index}].source",
+                "must be a path or URL: a Source object cannot travel to the workers",
+            )
+        dest = Path(os.path.abspath(item.dest))
+        if dest in seen:
+            raise ValidationError(f"items[{index}].dest", f"two items write {dest}")
+        seen.add(dest)
+        checked.append(replace(item, dest=dest))
+    return checked

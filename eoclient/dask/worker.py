@@ -9,7 +9,8 @@ there (:class:`ClusterPace`); its processing-unit budget is the account's
 (:class:`ClusterBudget`); and every request holds a lease of the account's
 ``distributed.Semaphore`` while in flight (:class:`LeasedSource`).
 
-The chunk function :func:`render_chunk` is the task: it runs its items
+The chunk functions :func:`render_chunk` and :func:`download_chunk` are the
+tasks: each runs its items
 through the same bulk engine as on one machine
 (:func:`eoclient.bulk.download_all`: bounded, retried, atomic ``.part``
 then rename, complete files skipped).
@@ -31,7 +32,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from eoclient._client import BaseClient
 from eoclient._log import log_event
-from eoclient.bulk import Body, BulkReport, Download, Downloaded, Source, download_all
+from eoclient.bulk import Body, BulkReport, Download, Downloaded, Source, download_all, http_source
 from eoclient.dask.account import HANDLER, AccountLimits
 from eoclient.dask.spec import ClientSpec
 from eoclient.errors import DownloadError
@@ -48,6 +49,7 @@ __all__ = [
     "ClusterPace",
     "LeasedSource",
     "WorkerItemError",
+    "download_chunk",
     "plugin_name",
     "render_chunk",
 ]
@@ -308,6 +310,21 @@ class ClientPlugin(WorkerPlugin):
         await asyncio.to_thread(_make_folders, {i.dest.parent for i in items})
         return await self._run(items, spent, overwrite, "dask.process")
 
+    async def download(self, chunk: list[Download], overwrite: bool) -> ChunkResult:
+        """GET ``chunk`` (sources are paths or URLs) into their files."""
+        assert self._semaphore is not None
+        transport = self.client.transport
+        items = [
+            Download(
+                LeasedSource(http_source(transport, item, "dask.download"), self._semaphore),
+                item.dest,
+                operation=item.operation or "dask.download",
+            )
+            for item in chunk
+        ]
+        await asyncio.to_thread(_make_folders, {i.dest.parent for i in items})
+        return await self._run(items, None, overwrite, "dask.download")
+
 
 def _make_folders(folders: set[Path]) -> None:
     for folder in folders:
@@ -329,5 +346,13 @@ async def render_chunk(name: str, chunk: list[tuple[Any, str, str | None]], over
     """
     try:
         return await _plugin(name).render(chunk, overwrite)
+    except Exception as exc:
+        raise _portable(exc) from None
+
+
+async def download_chunk(name: str, chunk: list[Download], overwrite: bool) -> ChunkResult:
+    """The task: GET ``chunk`` with the worker's client of plugin ``name`` (errors as in ``render_chunk``)."""
+    try:
+        return await _plugin(name).download(chunk, overwrite)
     except Exception as exc:
         raise _portable(exc) from None

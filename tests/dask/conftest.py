@@ -66,8 +66,7 @@ def cluster() -> Iterator[Any]:
             n_workers=2,
             processes=True,
             threads_per_worker=1,
-            dashboard_address=None,
-            worker_dashboard_address=None,
+            dashboard_address=":0",  # the scheduler's HTTP server on a free port: 8787 may be taken
         ) as local,
     ):
         yield local
