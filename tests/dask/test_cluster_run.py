@@ -133,3 +133,29 @@ async def test_a_download_source_that_cannot_travel_is_refused(
         with pytest.raises(ValidationError) as caught:
             await account.download_all([("/a", tmp_path / "a"), Download(source, tmp_path / "b")])
     assert caught.value.field == "items[1].source"
+
+
+@pytest.fixture
+def blocking_client(cluster: Any) -> Any:
+    """A ``distributed.Client`` as a notebook makes it: blocking, its loop in a thread of its own."""
+    import distributed
+
+    with distributed.Client(cluster.scheduler_address) as client:
+        client.wait_for_workers(2)
+        yield client
+
+
+async def test_a_blocking_dask_client_works_from_async_code(
+    blocking_client: Any, emulator: dict[str, Any], emu: Emulator, tmp_path: Path
+) -> None:
+    assert not blocking_client.asynchronous
+    async with ClusterAccount(
+        blocking_client, spec_of(emulator), limits=AccountLimits(concurrency=2)
+    ) as account:
+        names = [
+            o.path.name async for o in account.process_each({f"b{i}": render(i) for i in range(6)}, tmp_path)
+        ]
+        stats = await account.stats()
+    assert sorted(names) == [f"b{i}.tif" for i in range(6)]
+    assert stats["reservations"] == 6
+    assert (await emu.stats())["requests"] == 6
