@@ -5,7 +5,9 @@ scheduler process (put there by :class:`AccountPlugin`, a
 ``distributed.SchedulerPlugin``, and reached over distributed's own RPC): a
 worker asks it for a slot (``reserve``) and sleeps the seconds it is told,
 reports each 429 (``rate_limited``) and corrects processing units once the
-service says what it charged (``correct``). Requests in flight are bounded
+service says what it charged (``correct``). An account without a request
+pace asks for no slots (no round trip a request): the scheduler broadcasts a
+429's pause to every worker instead. Requests in flight are bounded
 by a ``distributed.Semaphore`` of the same name (see :mod:`eoclient.dask.worker`).
 
 The pace is a GCRA (a token bucket kept as one "theoretical arrival time"
@@ -22,6 +24,7 @@ nothing of the account with it.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable
@@ -33,10 +36,12 @@ from distributed.diagnostics.plugin import SchedulerPlugin
 from eoclient._checks import check_int, check_seconds
 from eoclient.errors import ValidationError
 
-__all__ = ["HANDLER", "AccountLimits", "AccountPace", "AccountPlugin"]
+__all__ = ["HANDLER", "PAUSE_HANDLER", "AccountLimits", "AccountPace", "AccountPlugin"]
 
 HANDLER: Final = "eoclient_account"
 """The scheduler RPC handler workers call (``scheduler.eoclient_account(account=..., action=...)``)."""
+PAUSE_HANDLER: Final = "eoclient_pause"
+"""The worker handler the scheduler broadcasts a 429's pause to (``account=..., seconds=...``)."""
 _EXTENSION: Final = "eoclient-accounts"  # scheduler.extensions key of {account name: AccountPace}
 
 
@@ -109,6 +114,8 @@ class AccountPace:
 
     limits: AccountLimits
     clock: Callable[[], float] = time.monotonic
+    on_pause: Callable[[float], object] | None = field(default=None, compare=False)
+    """Called with a 429's pause (seconds) for workers that reserve nothing (no request pace)."""
     _requests: list[_Cells] = field(init=False)
     _pu: _Cells | None = field(init=False)
     _paused_until: float = field(init=False, default=-math.inf)
@@ -135,6 +142,11 @@ class AccountPace:
         if lim.pu_per_minute is not None:
             self._pu = _Cells(lim.pu_per_minute / 60.0, lim.pu_burst or lim.pu_per_minute)
         self.stats = {"reservations": 0, "rate_limited": 0, "slowdowns": 0, "waited": 0.0, "pu": 0.0}
+
+    @property
+    def paced(self) -> bool:
+        """Whether requests must reserve their slot here (a request pace is set); else only pauses apply."""
+        return bool(self._requests)
 
     def _halvings(self, now: float) -> float:
         return max(0.0, self._level - (now - self._level_at) / self._DOUBLING)
@@ -169,6 +181,8 @@ class AccountPace:
         self.rate_limited_by[worker] = self.rate_limited_by.get(worker, 0) + 1
         wait = self.limits.pause if retry_after is None else max(retry_after, 0.0)
         self._paused_until = max(self._paused_until, now + wait)
+        if self.on_pause is not None and wait > 0:
+            self.on_pause(wait)
         if self._requests and now - self._slowed_at >= self._WINDOW:
             deepest = math.log2(1.0 / self.limits.min_fraction)
             self._level = min(self._halvings(now) + 1.0, deepest)
@@ -223,13 +237,24 @@ class AccountPlugin(SchedulerPlugin):
     async def start(self, scheduler: Any) -> None:
         """Add the account (and the handler, once) to the scheduler."""
         registry: dict[str, AccountPace] = scheduler.extensions.setdefault(_EXTENSION, {})
-        current = registry.get(self.account)
-        if current is None or current.limits != self.limits:
-            registry[self.account] = AccountPace(self.limits)
+        # Attaching an account starts its pace afresh (as its semaphore): no pause or count carried over.
+        registry[self.account] = AccountPace(self.limits, on_pause=self._broadcaster(scheduler))
         if HANDLER not in scheduler.handlers:
             scheduler.handlers[HANDLER] = lambda account, action, **kw: _handle(
                 registry, account, action, **kw
             )
+
+    def _broadcaster(self, scheduler: Any) -> Callable[[float], object]:
+        """Tell every worker of a pause (workers without a request pace do not ask the scheduler)."""
+        pending: set[asyncio.Task[Any]] = set()
+
+        def broadcast(seconds: float) -> None:
+            msg = {"op": PAUSE_HANDLER, "account": self.account, "seconds": seconds}
+            task = asyncio.ensure_future(scheduler.broadcast(msg=msg, on_error="ignore"))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+        return broadcast
 
     async def close(self) -> None:
         """Nothing to release: the account's state goes with the scheduler."""

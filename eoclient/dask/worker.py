@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import pickle
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from eoclient._client import BaseClient
 from eoclient._log import log_event
 from eoclient.bulk import Body, BulkReport, Download, Downloaded, Source, download_all, http_source
-from eoclient.dask.account import HANDLER, AccountLimits
+from eoclient.dask.account import HANDLER, PAUSE_HANDLER, AccountLimits
 from eoclient.dask.spec import ClientSpec
 from eoclient.errors import DownloadError
 from eoclient.sentinelhub.budget import ProcessingBudget
@@ -114,16 +115,35 @@ class _Scheduler:
 
 
 class ClusterPace:
-    """A :class:`~eoclient._http.ratelimit.SharedPace`: the account's pace, kept by the scheduler."""
+    """A :class:`~eoclient._http.ratelimit.SharedPace`: the account's pace, kept by the scheduler.
 
-    def __init__(self, scheduler: _Scheduler) -> None:
+    With a request pace (``paced``) every request reserves its slot there;
+    without one, a request only waits out the last pause the scheduler
+    broadcast (:meth:`pause`), with no round trip. ``paused`` counts the
+    seconds this worker slept for pauses it was told of.
+    """
+
+    def __init__(self, scheduler: _Scheduler, *, paced: bool) -> None:
         self._scheduler = scheduler
+        self.paced = paced
+        self._paused_until = -math.inf  # on this worker's loop clock
+        self.paused = 0.0
 
     async def acquire(self) -> None:
-        """Reserve one request of the account; sleep until its slot."""
-        wait = await self._scheduler.call("reserve", requests=1, worker=self._scheduler.worker)
-        if wait > 0:
-            await asyncio.sleep(wait)
+        """Reserve one request of the account; sleep until its slot (or the end of a pause)."""
+        if self.paced:
+            wait = await self._scheduler.call("reserve", requests=1, worker=self._scheduler.worker)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            return
+        loop = asyncio.get_running_loop()
+        while (left := self._paused_until - loop.time()) > 0:
+            self.paused += left
+            await asyncio.sleep(left)
+
+    def pause(self, seconds: float) -> None:
+        """The scheduler says: another worker was answered 429; wait ``seconds`` from now."""
+        self._paused_until = max(self._paused_until, asyncio.get_running_loop().time() + seconds)
 
     def on_rate_limited(self, retry_after: float | None) -> None:
         """Tell the scheduler: every worker pauses and the account's pace halves."""
@@ -214,6 +234,7 @@ class ClientPlugin(WorkerPlugin):
         self._semaphore: Semaphore | None = None
         self._scheduler: _Scheduler | None = None
         self._address = ""
+        self.pace: ClusterPace | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         # What travels: the recipe, never an open client.
@@ -242,7 +263,10 @@ class ClientPlugin(WorkerPlugin):
         )
         await self._semaphore
         client = self.spec.build()
-        client.transport.limiter.shared = ClusterPace(self._scheduler)
+        paced = self.limits.requests_per_second is not None or self.limits.requests_per_minute is not None
+        self.pace = ClusterPace(self._scheduler, paced=paced)
+        client.transport.limiter.shared = self.pace
+        worker.handlers.setdefault(PAUSE_HANDLER, _pause_handler(worker))
         if isinstance(client, SentinelHub) and self.limits.pu_per_minute is not None:
             client.budget = ClusterBudget(self._scheduler)
         await client.__aenter__()
@@ -324,6 +348,17 @@ class ClientPlugin(WorkerPlugin):
         ]
         await asyncio.to_thread(_make_folders, {i.dest.parent for i in items})
         return await self._run(items, None, overwrite, "dask.download")
+
+
+def _pause_handler(worker: Any) -> Callable[[str, float], None]:
+    """The worker's handler of the scheduler's pause broadcast (see :data:`PAUSE_HANDLER`)."""
+
+    def eoclient_pause(account: str, seconds: float) -> None:
+        plugin = worker.plugins.get(plugin_name(account))
+        if isinstance(plugin, ClientPlugin) and plugin.pace is not None:
+            plugin.pace.pause(seconds)
+
+    return eoclient_pause
 
 
 def _make_folders(folders: set[Path]) -> None:

@@ -78,6 +78,33 @@ async def test_one_workers_429_pauses_every_worker(
     assert stats["longest_wait"][other] >= 0.5, stats["longest_wait"]
 
 
+def _paused(dask_worker: Any) -> float:
+    """Seconds this worker's requests slept for pauses the scheduler broadcast."""
+    return float(dask_worker.plugins["eoclient-default"].pace.paused)
+
+
+async def test_without_a_pace_a_429s_pause_is_broadcast_to_every_worker(
+    dask_client: Any, emulator: dict[str, Any], emu: Emulator, tmp_path: Path
+) -> None:
+    limits = AccountLimits(concurrency=4)  # no request pace: workers reserve nothing, pauses are pushed
+    async with ClusterAccount(dask_client, spec_of(emulator), limits=limits, per_worker=2) as account:
+        warm = await account.process_all(
+            [render(i) for i in range(100, 108)], tmp_path / "warm", chunk_size=2
+        )
+        assert len(warm.workers) == 2
+        await emu.reset()
+        await emu.inject(kind="rate_limit", count=1, retry_after=1.5, path_prefix="/api/v1/process")
+        report = await account.process_all([render(i) for i in range(40)], tmp_path / "run", chunk_size=4)
+        stats = await account.stats()
+        paused: dict[str, float] = await dask_client.run(_paused)
+    assert report.ok and len(report.downloaded) == 40
+    assert (await emu.stats())["statuses"] == {"200": 40, "429": 1}
+    assert stats["reservations"] == 0  # no round trip to the scheduler per request
+    (answered,) = stats["rate_limited_by"]
+    (other,) = set(paused) - {answered}
+    assert paused[other] >= 0.5, paused
+
+
 async def test_a_429_storm_and_the_processing_units_stay_within_the_account(
     dask_client: Any, emulator: dict[str, Any], emu: Emulator, tmp_path: Path
 ) -> None:
