@@ -1,7 +1,9 @@
 """Bulk work across a Dask cluster under one account budget (``pip install 'eoclient[dask]'``).
 
-Many Process renders (or, later, downloads) fan out over the workers of a
-``distributed.Client``; each worker runs one eoclient client on its own event
+Many Process renders (``process_each``/``process_all``), the tiles of a large
+area (``process_area``: the mosaic a lazy dask-backed ``xarray.DataArray``)
+or many GETs such as a Kraken map's files (``download_each``/``download_all``)
+fan out over the workers of a ``distributed.Client``; each worker runs one eoclient client on its own event
 loop and writes into a destination every worker sees, with the bulk engine's
 guarantees (bounded, retried, atomic files, skip on rerun). The account's
 request pace, requests in flight and processing units hold for the cluster

@@ -37,6 +37,7 @@ from eoclient.dask.spec import ClientSpec
 from eoclient.dask.worker import ChunkResult, ClientPlugin, download_chunk, plugin_name, render_chunk
 from eoclient.errors import ValidationError
 from eoclient.sentinelhub.prepared import prepare_process
+from eoclient.sentinelhub.process_area import AreaResult
 
 __all__ = ["ClusterAccount", "ClusterReport", "Progress"]
 
@@ -349,6 +350,52 @@ class ClusterAccount:
             report, self._run(download_chunk, "download", work, overwrite, chunk_size, on_progress, report)
         )
         return report
+
+    async def process_area(
+        self,
+        request: Any,
+        area: Any,
+        dest: str | os.PathLike[str],
+        *,
+        resolution: float | tuple[float, float],
+        tile_pixels: int | tuple[int, int] | None = None,
+        tile_size: float | tuple[float, float] | None = None,
+        crs: int | str = "utm",
+        area_crs: int | str | None = None,
+        accept: str | None = None,
+        overwrite: bool = False,
+        fill: float = 0,
+        chunk_size: int | None = None,
+        on_progress: Callable[[Progress], object] | None = None,
+    ) -> AreaResult:
+        """:meth:`eoclient.SentinelHub.process_area` on the cluster, the mosaic a lazy dask-backed array.
+
+        The area is split and every tile's request checked here; the workers
+        render the tiles into the shared folder ``dest`` (kept: a rerun renders
+        only the tiles missing); ``result.data`` is an ``xarray.DataArray``
+        ``(y, x, band)`` with coordinates and CRS whose blocks are the tiles'
+        files, read when computed. A tile that failed raises
+        :class:`~eoclient.bulk.BulkDownloadError` once the others are done.
+        Needs ``pip install 'eoclient[dask,xarray]'``.
+        """
+        from eoclient.dask.area import process_area  # noqa: PLC0415 - needs numpy and xarray
+
+        return await process_area(
+            self,
+            request,
+            area,
+            dest,
+            resolution=resolution,
+            tile_pixels=tile_pixels,
+            tile_size=tile_size,
+            crs=crs,
+            area_crs=area_crs,
+            accept=accept,
+            overwrite=overwrite,
+            fill=fill,
+            chunk_size=chunk_size,
+            on_progress=on_progress,
+        )
 
     def _folder(self, dest: str | os.PathLike[str]) -> Path:
         if not self._attached:
