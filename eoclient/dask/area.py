@@ -68,9 +68,10 @@ async def process_area(
     if not report.ok:
         raise BulkDownloadError(report)  # the tiles that did come stay in dest for a rerun
     grid = split.grids[split.tiles[0].crs]
-    data = lazy_mosaic(
-        grid, [(w.tile, w.dest) for w in work], fill=fill, name=work[0].prepared.identifiers[0]
-    )
+    tiles = [(w.tile, w.dest) for w in work]
+    name = work[0].prepared.identifiers[0]
+    # Off the loop: the first tile is read for the bands and sample type.
+    data = await anyio.to_thread.run_sync(lambda: lazy_mosaic(grid, tiles, fill=fill, name=name))
     return AreaResult(data, None, report, report.processing_units, split)
 
 
