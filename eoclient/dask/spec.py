@@ -16,7 +16,7 @@ from eoclient._client import BaseClient
 from eoclient._http.ratelimit import RateLimit
 from eoclient._http.retry import RetryPolicy
 from eoclient._http.transport import ConnectionLimits, Timeouts
-from eoclient._redact import Secret
+from eoclient._redact import Secret, register_secret
 from eoclient.errors import ValidationError
 
 __all__ = ["ClientSpec"]
@@ -103,6 +103,9 @@ class ClientSpec:
 
     def build(self) -> BaseClient:
         """A new (not yet opened) client of this spec."""
+        if self.secret is not None:
+            # Unpickled on a worker, the secret is not yet known to this process's log scrubbing.
+            register_secret(self.secret.reveal())
         if self.service == "sentinelhub":
             from eoclient.sentinelhub.client import SentinelHub  # noqa: PLC0415 - only the service in use
 
