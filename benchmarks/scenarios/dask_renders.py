@@ -14,8 +14,14 @@ Starting the cluster and attaching the account are not timed; a warm-up run
 opens every worker's token and connections. Each repetition renders into a
 fresh folder (nothing skipped). The emulator answers each render after its
 own ``--latency`` (none by default), so what is measured is the client side:
-CPU per render, and the cluster's overhead (task dispatch, one scheduler round
-trip per request, the results' way back).
+CPU per render, and the cluster's overhead (task dispatch, the semaphore's
+two scheduler round trips per request, the results' way back).
+
+On one machine the cluster can only lose: its workers, its scheduler and the
+emulator (which renders) share the same cores. What it buys is hosts: each
+worker's CPU, network and disk are its own, and the scheduler's part is a few
+small messages a request, far below what it can handle, and far more than
+any account's rate limit allows.
 """
 
 from __future__ import annotations
