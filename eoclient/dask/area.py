@@ -17,27 +17,39 @@ from __future__ import annotations
 import importlib
 import itertools
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import anyio
 import msgspec
 
 from eoclient.areas import AreaTile, MosaicGrid, split_area
 from eoclient.bulk import BulkDownloadError
+from eoclient.dask.report import ClusterReport, Progress
 from eoclient.errors import ValidationError
 from eoclient.sentinelhub.process_area import AreaResult, tile_requests
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
+__all__ = ["Renderer", "lazy_mosaic", "process_area"]
 
-    from eoclient.dask.cluster import ClusterAccount, Progress
 
-__all__ = ["lazy_mosaic", "process_area"]
+class Renderer(Protocol):
+    """What renders the tiles: a :class:`~eoclient.dask.ClusterAccount`."""
+
+    async def process_all(
+        self,
+        requests: Mapping[str, Any],
+        dest: str | os.PathLike[str],
+        *,
+        accept: str | None = ...,
+        overwrite: bool = ...,
+        chunk_size: int | None = ...,
+        on_progress: Callable[[Progress], object] | None = ...,
+    ) -> ClusterReport: ...
 
 
 async def process_area(
-    account: ClusterAccount,
+    account: Renderer,
     request: Any,
     area: Any,
     dest: str | os.PathLike[str],

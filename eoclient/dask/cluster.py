@@ -22,7 +22,7 @@ import math
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping
 from contextlib import aclosing
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
@@ -31,8 +31,9 @@ from uuid import uuid4
 import anyio
 from distributed import Client, Future, as_completed
 
-from eoclient.bulk import BulkReport, Download, Downloaded, Failure
+from eoclient.bulk import Download, Downloaded, Failure
 from eoclient.dask.account import HANDLER, AccountLimits, AccountPlugin
+from eoclient.dask.report import ClusterReport, Progress
 from eoclient.dask.spec import ClientSpec
 from eoclient.dask.worker import ChunkResult, ClientPlugin, download_chunk, plugin_name, render_chunk
 from eoclient.errors import ValidationError
@@ -50,43 +51,6 @@ _EXTENSIONS: Final = {
 _MAX_CHUNK: Final = 512
 
 Requests = Mapping[str, Any] | Iterable[Any]
-
-
-@dataclass
-class Progress:
-    """Where a run stands, after each item: passed to ``on_progress`` (one object, updated in place)."""
-
-    total: int
-    done: int = 0
-    downloaded: int = 0
-    skipped: int = 0
-    failed: int = 0
-    bytes: int = 0
-    requests: int = 0
-    processing_units: float = 0.0
-    last: Downloaded | Failure | None = None
-
-    def count(self, outcome: Downloaded | Failure) -> None:
-        """Add one item's outcome."""
-        self.done += 1
-        self.last = outcome
-        if isinstance(outcome, Failure):
-            self.failed += 1
-        elif outcome.skipped:
-            self.skipped += 1
-        else:
-            self.downloaded += 1
-            self.bytes += outcome.bytes
-
-
-@dataclass
-class ClusterReport(BulkReport):
-    """A :class:`~eoclient.bulk.BulkReport` of a cluster run, with the requests and PU it cost."""
-
-    requests: int = 0
-    processing_units: float = 0.0
-    workers: dict[str, int] = field(default_factory=dict)
-    """Items each worker completed (chunks whose worker died count where they were run again)."""
 
 
 @dataclass(frozen=True, slots=True)
