@@ -83,6 +83,7 @@ __all__ = [
     "download_each",
     "download_file",
     "fetch",
+    "http_source",
 ]
 
 _CONTENT_RANGE: Final = re.compile(r"^bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)$", re.I)
@@ -521,6 +522,14 @@ async def _aiter(items: AsyncIterable[Any] | Iterable[Any]) -> AsyncIterator[Any
 
 
 Items = AsyncIterable[Download | tuple[Any, ...]] | Iterable[Download | tuple[Any, ...]]
+
+
+def http_source(transport: Transport, item: Download, operation: str = "bulk.download") -> Source:
+    """The :class:`Source` the engine reads a work item from: a GET through ``transport`` for a path or URL.
+
+    For callers that wrap the source (e.g. to hold a lease while it is open).
+    """
+    return _source_of(transport, item, operation)
 
 
 def _source_of(transport: Transport | None, item: Download, operation: str) -> Source:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from benchmarks.scenarios import (
     catalog_search,
+    dask_renders,
     decode,
     jobs_idle_memory,
     jobs_monitor,
@@ -28,5 +29,6 @@ SCENARIOS: tuple[Scenario, ...] = (
     jobs_monitor.SCENARIO,
     s3_list.SCENARIO,
     s3_download.SCENARIO,
+    dask_renders.SCENARIO,
 )
 BY_NAME = {s.name: s for s in SCENARIOS}

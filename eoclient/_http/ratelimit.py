@@ -25,6 +25,10 @@ paces one client's requests with the per-second and per-minute buckets of a
   ``RateLimit.max_wait`` (default 60 s): when the pause, the pace or the callers
   queued ahead would hold it longer, it gets
   :class:`~eoclient.errors.ClientRateLimitError` instead, and nothing is sent.
+
+A :class:`SharedPace` (``RateLimiter.shared``) paces several clients as one
+(e.g. the workers of a cluster under one account): every request also waits
+for it, and every 429 is passed on to it.
 """
 
 from __future__ import annotations
@@ -37,12 +41,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Protocol
 
 from eoclient._checks import check_int, check_seconds
 from eoclient._log import log_event
 from eoclient.errors import ClientRateLimitError, ValidationError
 
-__all__ = ["RateLimit", "RateLimiter", "TokenBucket"]
+__all__ = ["RateLimit", "RateLimiter", "SharedPace", "TokenBucket"]
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -168,8 +173,24 @@ class RateLimit:
         check_seconds("RateLimit.max_wait", self.max_wait, positive=True, optional=True)
 
 
+class SharedPace(Protocol):
+    """A pace several clients keep together (one account used from many processes or hosts)."""
+
+    async def acquire(self) -> None:
+        """Wait until one more request of the account may go (before this client's own pace)."""
+        ...
+
+    def on_rate_limited(self, retry_after: float | None) -> None:
+        """A request of this client was answered 429 (``retry_after`` in seconds, if said)."""
+        ...
+
+
 class RateLimiter:
-    """Paces requests of one client, slows down when the service says 429, recovers with time."""
+    """Paces requests of one client, slows down when the service says 429, recovers with time.
+
+    ``shared``, when set, is a :class:`SharedPace` every request also waits
+    for and every 429 is reported to (not bounded by ``RateLimit.max_wait``).
+    """
 
     # Seconds after the last halving that double the pace, and the least time between two
     # halvings (N 429s at once are one signal). Window < doubling, so a limit we really exceed
@@ -213,6 +234,7 @@ class RateLimiter:
         self._paused_until = -math.inf
         self._inflight = 0
         self._stamps: deque[float] = deque(maxlen=self._STAMPS)
+        self.shared: SharedPace | None = None
 
     def _bucket(self, rate: float, capacity: float) -> TokenBucket:
         return TokenBucket(rate, capacity, clock=self._clock, sleep=self._sleep)
@@ -258,6 +280,8 @@ class RateLimiter:
         Raises :class:`~eoclient.errors.ClientRateLimitError` (nothing sent)
         when the wait would exceed ``RateLimit.max_wait``.
         """
+        if self.shared is not None:
+            await self.shared.acquire()
         start = self._clock()
         self._refresh(start)
         if not self._buckets and self._adaptive is None and self._paused_until <= start:
@@ -339,6 +363,8 @@ class RateLimiter:
         The halving is skipped for a 429 answering a request sent before the
         last halving, or within half a second of it: a burst of 429s is one signal.
         """
+        if self.shared is not None:
+            self.shared.on_rate_limited(retry_after)
         now = self._clock()
         if retry_after is not None and retry_after > 0:
             self._paused_until = max(self._paused_until, now + retry_after)

@@ -12,6 +12,13 @@ unless the body names another).
 ``POST /_emulator/faults`` ``{"kind": "rate_limit", "count": 1, ...}``
     (the keyword arguments of :meth:`FaultInjector.inject`) -> 201
 ``DELETE /_emulator/faults`` -> 204
+``GET /_emulator/stats?path_prefix=/api/v1/process&since=<epoch s>``
+    -> ``{"requests": n, "statuses": {"200": n, ...}, "max_per_second": n,
+    "in_flight": n, "max_in_flight": n}``: what clients sent (token requests
+    not counted in flight); ``requests``, ``statuses`` and ``max_per_second``
+    (the most requests started within any one second) count the requests
+    whose path starts with ``path_prefix``, from ``since`` on
+``DELETE /_emulator/stats`` -> 204: ``max_in_flight`` starts again from now
 """
 
 from __future__ import annotations
@@ -89,6 +96,40 @@ async def _clear(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def _stats(request: web.Request) -> web.Response:
+    state = get_state(request)
+    prefix = request.query.get("path_prefix", "")
+    try:
+        since = float(request.query.get("since", "-inf"))
+    except ValueError as exc:
+        return _bad(str(exc))
+    records = [r for r in state.requests if r.path.startswith(prefix) and r.time >= since]
+    statuses: dict[str, int] = {}
+    for r in records:
+        statuses[str(r.status)] = statuses.get(str(r.status), 0) + 1
+    times = sorted(r.time for r in records)
+    busiest, first = 0, 0
+    for last, t in enumerate(times):  # a window of one second ending at each request
+        while t - times[first] >= 1.0:
+            first += 1
+        busiest = max(busiest, last - first + 1)
+    return web.json_response(
+        {
+            "requests": len(records),
+            "statuses": statuses,
+            "max_per_second": busiest,
+            "in_flight": state.in_flight,
+            "max_in_flight": state.max_in_flight,
+        }
+    )
+
+
+async def _reset_stats(request: web.Request) -> web.Response:
+    state = get_state(request)
+    state.max_in_flight = state.in_flight
+    return web.Response(status=204)
+
+
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the control routes to ``app``."""
     del state
@@ -97,3 +138,5 @@ def setup(app: web.Application, state: EmulatorState) -> None:
     app.router.add_post("/_emulator/clock/advance", _advance)
     app.router.add_post("/_emulator/faults", _inject)
     app.router.add_delete("/_emulator/faults", _clear)
+    app.router.add_get("/_emulator/stats", _stats)
+    app.router.add_delete("/_emulator/stats", _reset_stats)

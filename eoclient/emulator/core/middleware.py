@@ -71,7 +71,13 @@ async def record_middleware(request: web.Request, handler: Handler) -> web.Strea
     if request.body_exists and request.content_type == "application/json":
         # Kept for contract tests: what exactly did the client send? (aiohttp caches it for the handler.)
         record.body = await request.read()
-    get_state(request).requests.append(record)
+    state = get_state(request)
+    state.requests.append(record)
+    # Requests at once, for clients that must stay under a concurrency (token requests not counted).
+    counted = not is_auth_path(record.service, request.path)
+    if counted:
+        state.in_flight += 1
+        state.max_in_flight = max(state.max_in_flight, state.in_flight)
     try:
         response = await handler(request)
     except web.HTTPException as exc:
@@ -79,6 +85,8 @@ async def record_middleware(request: web.Request, handler: Handler) -> web.Strea
         raise
     finally:
         record.fault = request.get(FAULT_KEY)
+        if counted:
+            state.in_flight -= 1
     record.status = response.status
     return response
 

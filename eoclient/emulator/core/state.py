@@ -72,6 +72,8 @@ class EmulatorState:
     credentials: Credentials
     requests: list[RequestRecord] = field(default_factory=list)
     stores: dict[str, Any] = field(default_factory=dict)
+    in_flight: int = 0  # service requests (not token requests) being answered now
+    max_in_flight: int = 0  # the most at once since the start or the last reset of the stats
 
     @classmethod
     def create(

@@ -1,0 +1,393 @@
+"""What runs on each worker: one client per worker, under the account's cluster-wide limits.
+
+:class:`ClientPlugin` (a ``distributed.WorkerPlugin``) opens the worker's
+client on the worker's event loop when the worker starts (``setup``) and
+closes it when the worker stops or the plugin is removed (``teardown``).
+It ties the client to the account: its rate limiter waits for the
+scheduler's :class:`~eoclient.dask.account.AccountPace` and reports each 429
+there (:class:`ClusterPace`); its processing-unit budget is the account's
+(:class:`ClusterBudget`); and every request holds a lease of the account's
+``distributed.Semaphore`` while in flight (:class:`LeasedSource`).
+
+The chunk functions :func:`render_chunk` and :func:`download_chunk` are the
+tasks: each runs its items
+through the same bulk engine as on one machine
+(:func:`eoclient.bulk.download_all`: bounded, retried, atomic ``.part``
+then rename, complete files skipped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import pickle
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from distributed import Semaphore, get_worker
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from eoclient._client import BaseClient
+from eoclient._log import log_event
+from eoclient.bulk import Body, BulkReport, Download, Downloaded, Source, download_all, http_source
+from eoclient.dask.account import HANDLER, PAUSE_HANDLER, AccountLimits
+from eoclient.dask.spec import ClientSpec
+from eoclient.errors import DownloadError
+from eoclient.sentinelhub.budget import ProcessingBudget
+from eoclient.sentinelhub.client import SentinelHub
+from eoclient.sentinelhub.data_collections import route_request
+from eoclient.sentinelhub.prepared import prepare_process
+from eoclient.sentinelhub.process_area import AreaTiles, TileSource
+
+__all__ = [
+    "ChunkResult",
+    "ClientPlugin",
+    "ClusterBudget",
+    "ClusterPace",
+    "LeasedSource",
+    "WorkerItemError",
+    "download_chunk",
+    "plugin_name",
+    "render_chunk",
+]
+
+_PREFIX: Final = "eoclient-"
+
+
+def plugin_name(account: str) -> str:
+    """The name of the worker plugin (and of the semaphore) of ``account``."""
+    return f"{_PREFIX}{account}"
+
+
+class WorkerItemError(DownloadError):
+    """An item's error on a worker that could not travel back as itself; ``kind`` names its class."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        self.kind = kind
+        super().__init__(f"{kind}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.kind, self.message.removeprefix(f"{self.kind}: ")))
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling (to reach the caller as itself), else a :class:`WorkerItemError`."""
+    try:
+        back = pickle.loads(pickle.dumps(exc))  # noqa: S301 - our own bytes, just made
+    except Exception:
+        return WorkerItemError(type(exc).__name__, str(exc))
+    return (
+        back
+        if isinstance(back, BaseException) and str(back) == str(exc)
+        else WorkerItemError(type(exc).__name__, str(exc))
+    )
+
+
+class _Scheduler:
+    """The account's calls to the scheduler, and the fire-and-forget ones kept alive until done."""
+
+    def __init__(self, rpc: Any, account: str, worker: str) -> None:
+        self._rpc = rpc
+        self.account = account
+        self.worker = worker  # this worker's address, for the account's statistics
+        self._pending: set[asyncio.Task[Any]] = set()
+
+    async def call(self, action: str, **kwargs: Any) -> Any:
+        return await getattr(self._rpc, HANDLER)(account=self.account, action=action, **kwargs)
+
+    def tell(self, action: str, **kwargs: Any) -> None:
+        task = asyncio.ensure_future(self.call(action, **kwargs))
+        self._pending.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log_event(logging.WARNING, "dask.account.unreachable", error=str(exc))
+
+    async def drain(self) -> None:
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+
+class ClusterPace:
+    """A :class:`~eoclient._http.ratelimit.SharedPace`: the account's pace, kept by the scheduler.
+
+    With a request pace (``paced``) every request reserves its slot there;
+    without one, a request only waits out the last pause the scheduler
+    broadcast (:meth:`pause`), with no round trip. ``paused`` counts the
+    seconds this worker slept for pauses it was told of.
+    """
+
+    def __init__(self, scheduler: _Scheduler, *, paced: bool) -> None:
+        self._scheduler = scheduler
+        self.paced = paced
+        self._paused_until = -math.inf  # on this worker's loop clock
+        self.paused = 0.0
+
+    async def acquire(self) -> None:
+        """Reserve one request of the account; sleep until its slot (or the end of a pause)."""
+        if self.paced:
+            wait = await self._scheduler.call("reserve", requests=1, worker=self._scheduler.worker)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            return
+        loop = asyncio.get_running_loop()
+        while (left := self._paused_until - loop.time()) > 0:
+            self.paused += left
+            await asyncio.sleep(left)
+
+    def pause(self, seconds: float) -> None:
+        """The scheduler says: another worker was answered 429; wait ``seconds`` from now."""
+        self._paused_until = max(self._paused_until, asyncio.get_running_loop().time() + seconds)
+
+    def on_rate_limited(self, retry_after: float | None) -> None:
+        """Tell the scheduler: every worker pauses and the account's pace halves."""
+        self._scheduler.tell("rate_limited", retry_after=retry_after, worker=self._scheduler.worker)
+
+
+class ClusterBudget(ProcessingBudget):
+    """A :class:`~eoclient.sentinelhub.budget.ProcessingBudget` whose processing units are the account's.
+
+    The estimate is reserved at the scheduler; the service's charge corrects it
+    there. ``spent``, ``requests`` and ``waited`` count this worker's share.
+    """
+
+    def __init__(self, scheduler: _Scheduler) -> None:
+        super().__init__()
+        self._scheduler = scheduler
+
+    async def acquire(self, estimate: float) -> float:
+        wait = float(
+            await self._scheduler.call("reserve", requests=0, pu=estimate, worker=self._scheduler.worker)
+        )
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self.requests += 1
+        self.waited += wait
+        return wait
+
+    def settle(self, estimate: float, actual: float | None) -> None:
+        self.spent += estimate if actual is None else actual
+        if actual is not None and actual != estimate:
+            self._scheduler.tell("correct", pu=actual - estimate)
+
+    def refund(self, estimate: float) -> None:
+        self._scheduler.tell("correct", pu=-estimate)
+
+
+@dataclass(frozen=True)
+class LeasedSource:
+    """A :class:`~eoclient.bulk.Source` that holds a lease of the account's semaphore while it is open."""
+
+    inner: Source
+    semaphore: Semaphore
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @asynccontextmanager
+    async def open(self, offset: int, *, validator: str | None, chunk_size: int) -> AsyncIterator[Body]:
+        async with (
+            self.semaphore,
+            self.inner.open(offset, validator=validator, chunk_size=chunk_size) as body,
+        ):
+            yield body
+
+    async def current(self, path: Path) -> int | None:
+        return await self.inner.current(path)
+
+    async def completed(self, path: Path) -> None:
+        await self.inner.completed(path)
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk task sends back: each item's outcome by its index in the chunk, and the cost."""
+
+    outcomes: list[tuple[int, Downloaded | BaseException]] = field(default_factory=list)
+    requests: int = 0
+    processing_units: float = 0.0
+    worker: str = ""
+
+
+class ClientPlugin(WorkerPlugin):
+    """Owns the worker's client for one account (see the module docstring).
+
+    ``per_worker`` bounds the items one worker runs at once (the account's
+    semaphore bounds the requests of all workers together).
+    """
+
+    def __init__(self, spec: ClientSpec, account: str, limits: AccountLimits, per_worker: int) -> None:
+        self.spec = spec
+        self.account = account
+        self.limits = limits
+        self.per_worker = per_worker
+        self.name = plugin_name(account)
+        self.idempotent = False
+        self._client: BaseClient | None = None
+        self._semaphore: Semaphore | None = None
+        self._scheduler: _Scheduler | None = None
+        self._address = ""
+        self.pace: ClusterPace | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # What travels: the recipe, never an open client.
+        return {
+            "spec": self.spec,
+            "account": self.account,
+            "limits": self.limits,
+            "per_worker": self.per_worker,
+        }
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        self.__init__(state["spec"], state["account"], state["limits"], state["per_worker"])  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        return f"ClientPlugin(account={self.account!r}, service={self.spec.service!r})"
+
+    async def setup(self, worker: Any) -> None:
+        """Open the client on the worker's loop and tie it to the account."""
+        self._address = str(worker.address)
+        self._scheduler = _Scheduler(worker.scheduler, self.account, self._address)
+        self._semaphore = Semaphore(  # type: ignore[no-untyped-call]
+            max_leases=self.limits.concurrency,
+            name=self.name,
+            scheduler_rpc=worker.scheduler,
+            loop=worker.loop,
+        )
+        await self._semaphore
+        client = self.spec.build()
+        paced = self.limits.requests_per_second is not None or self.limits.requests_per_minute is not None
+        self.pace = ClusterPace(self._scheduler, paced=paced)
+        client.transport.limiter.shared = self.pace
+        worker.handlers.setdefault(PAUSE_HANDLER, _pause_handler(worker))
+        if isinstance(client, SentinelHub) and self.limits.pu_per_minute is not None:
+            client.budget = ClusterBudget(self._scheduler)
+        await client.__aenter__()
+        self._client = client
+
+    async def teardown(self, worker: Any) -> None:
+        """Close the client (and stop refreshing this worker's leases)."""
+        del worker
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        if self._semaphore is not None:
+            self._semaphore.refresh_callback.stop()
+        if self._scheduler is not None:
+            await self._scheduler.drain()
+
+    @property
+    def client(self) -> BaseClient:
+        """The worker's open client."""
+        if self._client is None:
+            raise RuntimeError(
+                f"the eoclient plugin of account {self.account!r} is not set up on this worker"
+            )
+        return self._client
+
+    async def _run(
+        self, items: list[Download], spent: AreaTiles | None, overwrite: bool, operation: str
+    ) -> ChunkResult:
+        index = {item.dest: i for i, item in enumerate(items)}
+        report = await download_all(
+            None,
+            items,
+            concurrency=self.per_worker,
+            overwrite=overwrite,
+            policy=self.client.transport.retry,
+            operation=operation,
+        )
+        result = ChunkResult(worker=self._address)
+        result.outcomes = [(index[f.path], f) for f in report.files]
+        result.outcomes += [(index[f.item.dest], _portable(f.error)) for f in report.failures]
+        if spent is not None:
+            result.requests, result.processing_units = spent.requests, spent.processing_units
+        return result
+
+    async def render(self, chunk: list[tuple[Any, str, str | None]], overwrite: bool) -> ChunkResult:
+        """Render Process requests ``(request, dest, accept)`` into their files."""
+        sh = self.client
+        if not isinstance(sh, SentinelHub):
+            raise TypeError(f"account {self.account!r} is a {sh.service} client: it cannot render")
+        assert self._semaphore is not None
+        spent = AreaTiles(BulkReport())  # the tile sources count requests and PU into it
+        items: list[Download] = []
+        for request, dest, accept in chunk:
+            path = Path(dest)
+            prepared = prepare_process(request, accept=accept)
+            source = TileSource(
+                sh.transport,
+                prepared,
+                lambda: sh.budget,
+                path.name,
+                spent,
+                route_request(request, sh.transport),
+            )
+            items.append(Download(LeasedSource(source, self._semaphore), path, operation="dask.process"))
+        await asyncio.to_thread(_make_folders, {i.dest.parent for i in items})
+        return await self._run(items, spent, overwrite, "dask.process")
+
+    async def download(self, chunk: list[Download], overwrite: bool) -> ChunkResult:
+        """GET ``chunk`` (sources are paths or URLs) into their files."""
+        assert self._semaphore is not None
+        transport = self.client.transport
+        items = [
+            Download(
+                LeasedSource(http_source(transport, item, "dask.download"), self._semaphore),
+                item.dest,
+                operation=item.operation or "dask.download",
+            )
+            for item in chunk
+        ]
+        await asyncio.to_thread(_make_folders, {i.dest.parent for i in items})
+        return await self._run(items, None, overwrite, "dask.download")
+
+
+def _pause_handler(worker: Any) -> Callable[[str, float], None]:
+    """The worker's handler of the scheduler's pause broadcast (see :data:`PAUSE_HANDLER`)."""
+
+    def eoclient_pause(account: str, seconds: float) -> None:
+        plugin = worker.plugins.get(plugin_name(account))
+        if isinstance(plugin, ClientPlugin) and plugin.pace is not None:
+            plugin.pace.pause(seconds)
+
+    return eoclient_pause
+
+
+def _make_folders(folders: set[Path]) -> None:
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+
+
+def _plugin(name: str) -> ClientPlugin:
+    plugin = get_worker().plugins.get(name)
+    if not isinstance(plugin, ClientPlugin):
+        raise LookupError(f"no eoclient client {name!r} on this worker: attach the account first")  # noqa: TRY004
+    return plugin
+
+
+async def render_chunk(name: str, chunk: list[tuple[Any, str, str | None]], overwrite: bool) -> ChunkResult:
+    """The task: render ``chunk`` with the worker's client of plugin ``name``.
+
+    An error that stops the whole chunk is raised as one that can travel to
+    the caller (see :class:`WorkerItemError`).
+    """
+    try:
+        return await _plugin(name).render(chunk, overwrite)
+    except Exception as exc:
+        raise _portable(exc) from None
+
+
+async def download_chunk(name: str, chunk: list[Download], overwrite: bool) -> ChunkResult:
+    """The task: GET ``chunk`` with the worker's client of plugin ``name`` (errors as in ``render_chunk``)."""
+    try:
+        return await _plugin(name).download(chunk, overwrite)
+    except Exception as exc:
+        raise _portable(exc) from None
