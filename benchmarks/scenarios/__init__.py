@@ -13,6 +13,7 @@ from benchmarks.scenarios import (
     s3_download,
     s3_list,
     small_json_get,
+    stac_paging,
 )
 from benchmarks.spec import Scenario
 
@@ -28,5 +29,6 @@ SCENARIOS: tuple[Scenario, ...] = (
     jobs_monitor.SCENARIO,
     s3_list.SCENARIO,
     s3_download.SCENARIO,
+    stac_paging.SCENARIO,
 )
 BY_NAME = {s.name: s for s in SCENARIOS}
