@@ -48,7 +48,7 @@ from eoclient.sentinelhub.catalog_query import (
 )
 from eoclient.sentinelhub.data_collections import catalog_collection_ids, deployment_path, route_collections
 from eoclient.stac.models import Collection, Conformance, Item, LandingPage, Link, SearchContext, SearchPage
-from eoclient.stac.paging import ItemSearch, StacPaginator, StacPaging, raw_page_decoder
+from eoclient.stac.paging import FeaturePaginator, ItemSearch, StacPaginator, StacPaging, raw_page_decoder
 
 __all__ = ["CATALOG_PATH", "MAX_LIMIT", "Catalog", "format_datetime"]
 
@@ -280,8 +280,8 @@ class Catalog:
             first = StacNext.of({"method": "GET", "url": path, "params": query.params()})
         if distinct is None:
             return ItemSearch(self._paging, "catalog.search", first=first, max_items=max_items)
-        fetch = self._paging.fetcher("catalog.search", raw_page_decoder("catalog.search"))
-        return StacPaginator(fetch, first=first, max_items=max_items)
+        decode = raw_page_decoder("catalog.search")
+        return FeaturePaginator(self._paging, "catalog.search", decode, first=first, max_items=max_items)
 
     # -- plumbing ----------------------------------------------------------------------
 
