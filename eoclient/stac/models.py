@@ -50,7 +50,11 @@ def _pystac() -> Any:
         raise ConfigurationError(f"pystac objects need the stac extra: {INSTALL_STAC}") from None
 
 
-class Link(Model):
+# Links and assets are leaves (text and lists of text): untracked by the garbage collector (gc=False),
+# which otherwise walks the tens of thousands a large listing keeps, over and over, for no cycle.
+
+
+class Link(Model, gc=False):
     """A STAC/OGC link. ``method``, ``headers``, ``body`` and ``merge`` describe how to follow it."""
 
     href: str
@@ -63,7 +67,7 @@ class Link(Model):
     merge: bool = False
 
 
-class Asset(Model):
+class Asset(Model, gc=False):
     """A file (or directory) an item points to."""
 
     href: str
