@@ -245,6 +245,18 @@ def main(argv: list[str] | None = None) -> None:
             f"{statistics.median(tx):8.2f} ({min(tx):.2f}-{max(tx):.2f}) "
             f"{statistics.median(cx):8.2f} ({min(cx):.2f}-{max(cx):.2f})"
         )
+    labels = [row.label for row in SCENARIO.rows]
+    print("paired per round, time of the second / time of the first (median, min-max):")
+    for faster, slower, what in (
+        (0, 2, "eoclient Items vs pystac-client .items()"),
+        (1, 3, "eoclient dicts vs pystac-client .items_as_dicts()"),
+        (0, 3, "eoclient Items vs pystac-client .items_as_dicts()"),
+        (4, 0, "eoclient Items time / floor (aiohttp) time"),
+    ):
+        if labels[faster] in result and labels[slower] in result:
+            walls = zip(result[labels[slower]]["wall"], result[labels[faster]]["wall"], strict=True)
+            x = [s / f for s, f in walls]
+            print(f"  {what:50} {statistics.median(x):5.2f} ({min(x):.2f}-{max(x):.2f})")
 
 
 if __name__ == "__main__":
