@@ -246,12 +246,12 @@ def main(argv: list[str] | None = None) -> None:
             f"{statistics.median(cx):8.2f} ({min(cx):.2f}-{max(cx):.2f})"
         )
     labels = [row.label for row in SCENARIO.rows]
-    print("paired per round, time of the second / time of the first (median, min-max):")
+    print("wall-time ratios, paired per round (median, min-max):")
     for faster, slower, what in (
-        (0, 2, "eoclient Items vs pystac-client .items()"),
-        (1, 3, "eoclient dicts vs pystac-client .items_as_dicts()"),
-        (0, 3, "eoclient Items vs pystac-client .items_as_dicts()"),
-        (4, 0, "eoclient Items time / floor (aiohttp) time"),
+        (0, 2, "pystac-client .items() / eoclient Items"),
+        (1, 3, "pystac-client .items_as_dicts() / eoclient dicts"),
+        (0, 3, "pystac-client .items_as_dicts() / eoclient Items"),
+        (4, 0, "eoclient Items / floor (aiohttp)"),
     ):
         if labels[faster] in result and labels[slower] in result:
             walls = zip(result[labels[slower]]["wall"], result[labels[faster]]["wall"], strict=True)
