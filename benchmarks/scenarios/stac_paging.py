@@ -247,15 +247,15 @@ def main(argv: list[str] | None = None) -> None:
         )
     labels = [row.label for row in SCENARIO.rows]
     print("wall-time ratios, paired per round (median, min-max):")
-    for faster, slower, what in (
+    for den, num, what in (
         (0, 2, "pystac-client .items() / eoclient Items"),
         (1, 3, "pystac-client .items_as_dicts() / eoclient dicts"),
         (0, 3, "pystac-client .items_as_dicts() / eoclient Items"),
         (4, 0, "eoclient Items / floor (aiohttp)"),
     ):
-        if labels[faster] in result and labels[slower] in result:
-            walls = zip(result[labels[slower]]["wall"], result[labels[faster]]["wall"], strict=True)
-            x = [s / f for s, f in walls]
+        if labels[den] in result and labels[num] in result:
+            walls = zip(result[labels[num]]["wall"], result[labels[den]]["wall"], strict=True)
+            x = [a / b for a, b in walls]
             print(f"  {what:50} {statistics.median(x):5.2f} ({min(x):.2f}-{max(x):.2f})")
 
 
