@@ -39,7 +39,16 @@ def bench(session: nox.Session) -> None:
     # The peers are installed here only: never dependencies of eoclient or of its test extra.
     # moto's S3 server and boto3 seed the object-storage scenarios; obstore is eoclient's s3 extra.
     # The decode and area scenarios need eoclient's xarray extra; rasterio (GDAL, from its wheel) is a peer.
+    # stac-paging: rustac serves the STAC API, pystac-client is the peer.
     session.install(
-        "-e", ".[s3,xarray]", "requests", "sentinelhub", "aiobotocore", "moto[server]", "rasterio"
+        "-e",
+        ".[s3,xarray]",
+        "requests",
+        "sentinelhub",
+        "aiobotocore",
+        "moto[server]",
+        "rasterio",
+        "pystac-client",
+        "rustac",
     )
     session.run("python", "-m", "benchmarks", *session.posargs)

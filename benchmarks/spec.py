@@ -21,6 +21,7 @@ GROUPS = (
     "tifffile",
     "imagecodecs",
     "rasterio",
+    "pystac_client",
 )
 INSTALL_HINT = {
     "requests": "pip install requests",
@@ -30,6 +31,7 @@ INSTALL_HINT = {
     "tifffile": "pip install tifffile; nox -s bench installs it",
     "imagecodecs": "pip install imagecodecs; nox -s bench installs it",
     "rasterio": "pip install rasterio; nox -s bench installs it",
+    "pystac_client": "pip install pystac-client; nox -s bench installs it",
 }
 
 

@@ -16,6 +16,7 @@ another kind before anything is sent.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -225,27 +226,62 @@ class Paginator(Generic[T, C]):
             async for page in listing.pages(start=ViewToken(load())):
                 ...
         """
+        async for page in self._pages(start, read_ahead=False):
+            yield page
+
+    # Read-ahead (collect() only): a subclass whose pages are cheap to fetch but costly to decode
+    # splits fetching in two, ``_fetch_head`` (the answer, its item count and ``next``) and
+    # ``_settle`` (its items decoded), so that the next page is asked for before this one is decoded.
+    _read_ahead: ClassVar[bool] = False
+
+    async def _fetch_head(self, cursor: C | None) -> Page[Any, C]:
+        """A page whose ``next`` is known and whose items :meth:`_settle` finishes (here: the page)."""
+        return await self._fetch(cursor)
+
+    def _settle(self, page: Page[Any, C]) -> Page[T, C]:
+        """The page :meth:`_fetch_head` gave, with its items in their final form."""
+        return page
+
+    async def _pages(self, start: C | None, *, read_ahead: bool) -> AsyncIterator[Page[T, C]]:
         remaining = self.max_items
         cursor = self._first if start is None else self._resumed(start)
         seen: set[Any] = set()
-        while remaining is None or remaining > 0:
-            page = await self._fetch(cursor)
-            items = page.items
-            if remaining is not None:
-                if len(items) >= remaining:
-                    # replace(), not Page(): a subclass's page metadata survives the trim.
-                    yield dataclasses.replace(page, items=items[:remaining], next=None)
+        ahead: asyncio.Future[Page[Any, C]] | None = None
+        try:
+            while remaining is None or remaining > 0:
+                if not read_ahead:
+                    page = await self._fetch(cursor)
+                else:
+                    head = await (ahead if ahead is not None else self._fetch_head(cursor))
+                    ahead = None
+                    more = remaining is None or len(head.items) < remaining
+                    if more and head.next is not None and _hashable(head.next) not in seen:
+                        # Only a page the listing goes on to anyway: max_items still stops the paging.
+                        ahead = asyncio.ensure_future(self._fetch_head(head.next))
+                        await asyncio.sleep(0)  # let it send its request before this page is decoded
+                    page = self._settle(head)
+                items = page.items
+                if remaining is not None:
+                    if len(items) >= remaining:
+                        # replace(), not Page(): a subclass's page metadata survives the trim.
+                        yield dataclasses.replace(page, items=items[:remaining], next=None)
+                        return
+                    remaining -= len(items)
+                yield page
+                if page.next is None:
                     return
-                remaining -= len(items)
-            yield page
-            if page.next is None:
-                return
-            # A service that hands out the same cursor twice would loop forever.
-            key = _hashable(page.next)
-            if key in seen:
-                raise ResponseDecodeError("the service repeated a page cursor", operation="paging")
-            seen.add(key)
-            cursor = page.next
+                # A service that hands out the same cursor twice would loop forever.
+                key = _hashable(page.next)
+                if key in seen:
+                    raise ResponseDecodeError("the service repeated a page cursor", operation="paging")
+                seen.add(key)
+                cursor = page.next
+        finally:
+            if ahead is not None:  # this page failed (or the listing was closed): drop the next one
+                ahead.cancel()
+                await asyncio.wait([ahead])  # raises nothing of the task's; our own cancellation passes
+                if not ahead.cancelled():
+                    ahead.exception()  # retrieved: asyncio logs no "exception was never retrieved"
 
     def _resumed(self, start: Any) -> C:
         """``start`` as this listing's cursor kind, or a ValidationError naming both kinds."""
@@ -269,8 +305,16 @@ class Paginator(Generic[T, C]):
                 yield item
 
     async def collect(self) -> list[T]:
-        """All items (up to ``max_items``) as a list."""
-        return [item async for item in self]
+        """All items (up to ``max_items``) as a list.
+
+        Every page up to ``max_items`` is needed, so a listing that decodes
+        its pages itself asks for the next page before decoding this one:
+        the service prepares it meanwhile. No page beyond ``max_items`` is asked for.
+        """
+        items: list[T] = []
+        async for page in self._pages(None, read_ahead=self._read_ahead):
+            items.extend(page.items)
+        return items
 
 
 def _kind_name(kind: type) -> str:

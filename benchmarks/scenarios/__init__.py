@@ -14,6 +14,7 @@ from benchmarks.scenarios import (
     s3_download,
     s3_list,
     small_json_get,
+    stac_paging,
 )
 from benchmarks.spec import Scenario
 
@@ -30,5 +31,6 @@ SCENARIOS: tuple[Scenario, ...] = (
     s3_list.SCENARIO,
     s3_download.SCENARIO,
     dask_renders.SCENARIO,
+    stac_paging.SCENARIO,
 )
 BY_NAME = {s.name: s for s in SCENARIOS}

@@ -23,9 +23,8 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal, TypeVar, overload
-from urllib.parse import urljoin
 
 import msgspec
 
@@ -34,17 +33,8 @@ from eoclient._http import media
 from eoclient._http.transport import Response
 from eoclient._models import Model, from_json, from_wire
 from eoclient._paths import segment
-from eoclient.errors import ResponseDecodeError, ValidationError
+from eoclient.errors import ValidationError
 from eoclient.paging import Paginator, StacNext
-from eoclient.sentinelhub.catalog_models import (
-    Collection,
-    Conformance,
-    Item,
-    LandingPage,
-    Link,
-    SearchContext,
-    SearchPage,
-)
 from eoclient.sentinelhub.catalog_query import (
     MAX_LIMIT,
     CollectionsLike,
@@ -57,6 +47,8 @@ from eoclient.sentinelhub.catalog_query import (
     query_bbox,
 )
 from eoclient.sentinelhub.data_collections import catalog_collection_ids, deployment_path, route_collections
+from eoclient.stac.models import Collection, Conformance, Item, LandingPage, Link, SearchContext, SearchPage
+from eoclient.stac.paging import FeaturePaginator, ItemSearch, StacPaginator, StacPaging, raw_page_decoder
 
 __all__ = ["CATALOG_PATH", "MAX_LIMIT", "Catalog", "format_datetime"]
 
@@ -65,45 +57,12 @@ CATALOG_PATH: Final = "/api/v1/catalog/1.0.0"
 _T = TypeVar("_T")
 
 
-class _WirePage(Model):
-    """A FeatureCollection page; ``features`` stay raw until we know what they are."""
-
-    features: list[Any]
-    links: list[Link] = msgspec.field(default_factory=list)
-    context: SearchContext | None = None
-    number_matched: int | None = None
-    number_returned: int | None = None
-
-
 class _WireCollections(Model):
     collections: list[Collection]
     links: list[Link] = msgspec.field(default_factory=list)
     context: SearchContext | None = None
     number_matched: int | None = None
     number_returned: int | None = None
-
-
-class _StacPaginator(Paginator[_T, StacNext]):
-    """A :class:`Paginator` whose pages are typed as :class:`SearchPage` (with context and links)."""
-
-    def __init__(
-        self,
-        fetch: Callable[[StacNext | None], Awaitable[SearchPage[_T]]],
-        *,
-        first: StacNext,
-        max_items: int | None = None,
-    ) -> None:
-        super().__init__(fetch, cursor_kind=StacNext, first=first, max_items=max_items)
-
-    async def pages(self, *, start: StacNext | None = None) -> AsyncIterator[SearchPage[_T]]:
-        """Yield whole :class:`SearchPage` objects (the last one trimmed to ``max_items``)."""
-        async for page in super().pages(start=start):
-            assert isinstance(page, SearchPage)  # every fetch of this module builds one
-            yield page
-
-
-# A request: method, url and params/body/headers; the paginator's cursor is its StacNext text.
-_Request = dict[str, Any]
 
 
 class Catalog:
@@ -118,6 +77,7 @@ class Catalog:
 
     def __init__(self, ctx: ServiceContext[Any]) -> None:
         self._ctx = ctx
+        self._paging = StacPaging(ctx.transport)
 
     # -- core ----------------------------------------------------------------------
 
@@ -155,7 +115,8 @@ class Catalog:
                 number_returned=page.number_returned,
             )
 
-        return _StacPaginator(self._fetcher("catalog.collections", decode), first=first, max_items=max_items)
+        fetch = self._paging.fetcher("catalog.collections", decode)
+        return StacPaginator(fetch, first=first, max_items=max_items)
 
     async def collection(self, collection_id: str) -> Collection:
         """One collection's full description (extent, summaries, links)."""
@@ -178,10 +139,11 @@ class Catalog:
         datetime: DatetimeLike = None,
         limit: int | None = None,
         max_items: int | None = None,
-    ) -> Paginator[Item, StacNext]:
+    ) -> ItemSearch:
         """The items of one collection (the OGC API Features endpoint), page by page.
 
         ``bbox`` and ``datetime`` as for :meth:`search`; ``limit`` is the page size (1..100).
+        ``.dicts()`` gives the same items as plain dicts.
         """
         path = self._collection_path(collection_id, "/items")
         params: dict[str, str] = {}
@@ -193,11 +155,7 @@ class Catalog:
         if size is not None:
             params["limit"] = str(size)
         first = StacNext.of({"method": "GET", "url": path, "params": params or None})
-        return _StacPaginator(
-            self._fetcher("catalog.items", _item_page_decoder("catalog.items", distinct=False)),
-            first=first,
-            max_items=max_items,
-        )
+        return ItemSearch(self._paging, "catalog.items", first=first, max_items=max_items)
 
     async def item(self, collection_id: str, item_id: str) -> Item:
         """One item by id (:class:`~eoclient.errors.NotFoundError` when there is none)."""
@@ -222,7 +180,7 @@ class Catalog:
         limit: int | None = ...,
         max_items: int | None = ...,
         method: Literal["POST", "GET", "post", "get"] = ...,
-    ) -> Paginator[Item, StacNext]: ...
+    ) -> ItemSearch: ...
 
     @overload
     def search(
@@ -320,8 +278,10 @@ class Catalog:
             first = StacNext.of({"method": "POST", "url": path, "body": query.body()})
         else:
             first = StacNext.of({"method": "GET", "url": path, "params": query.params()})
-        decode = _item_page_decoder("catalog.search", distinct=distinct is not None)
-        return _StacPaginator(self._fetcher("catalog.search", decode), first=first, max_items=max_items)
+        if distinct is None:
+            return ItemSearch(self._paging, "catalog.search", first=first, max_items=max_items)
+        decode = raw_page_decoder("catalog.search")
+        return FeaturePaginator(self._paging, "catalog.search", decode, first=first, max_items=max_items)
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -335,90 +295,3 @@ class Catalog:
     async def _get(self, path: str, type_: type[_T], *, operation: str) -> _T:
         resp = await self._ctx.transport.request("GET", path, operation=operation, expect=media.JSON)
         return from_wire(resp.json(), type_, operation=operation, path=resp.path)
-
-    def _fetcher(
-        self, operation: str, decode: Callable[[Response], SearchPage[Any]]
-    ) -> Callable[[StacNext | None], Awaitable[SearchPage[Any]]]:
-        async def fetch(cursor: StacNext | None) -> SearchPage[Any]:
-            assert cursor is not None  # every listing of this module starts from its first request
-            request = cursor.request()
-            # A resumed cursor is user text: its URL must be ours before the bearer goes with it.
-            self._ctx.transport.check_own_host(request["url"], operation=operation)
-            resp = await self._ctx.transport.request(
-                request["method"],
-                request["url"],
-                operation=operation,
-                params=request.get("params"),
-                json=request.get("body"),
-                headers=request.get("headers"),
-                idempotent=True,  # a search only reads
-                expect=media.JSON,  # GeoJSON (application/geo+json) is JSON
-            )
-            page = decode(resp)
-            following = self._follow(_next_link(page.links), request, operation=operation, path=resp.path)
-            return SearchPage(
-                page.items,
-                following,
-                links=page.links,
-                context=page.context,
-                number_matched=page.number_matched,
-                number_returned=page.number_returned,
-            )
-
-        return fetch
-
-    def _follow(self, link: Link | None, current: _Request, *, operation: str, path: str) -> StacNext | None:
-        """The request a ``next`` link asks for, given the request that produced the page."""
-        if link is None:
-            return None
-        verb = (link.method or "GET").upper()
-        url = self._on_our_host(link.href, current["url"], operation)
-        request: _Request = {"method": verb, "url": url}
-        if link.headers:
-            request["headers"] = dict(link.headers)
-        if verb == "GET":
-            return StacNext.of(request)  # the href carries the whole query
-        if verb != "POST":
-            raise ResponseDecodeError(
-                f"a next link asks for {verb}, expected GET or POST", operation=operation, path=path
-            )
-        previous = current.get("body") or {}
-        if link.body is None:
-            request["body"] = dict(previous)  # same search, new URL
-        elif link.merge:
-            request["body"] = {**previous, **link.body}
-        else:
-            request["body"] = dict(link.body)
-        return StacNext.of(request)
-
-    def _on_our_host(self, href: str, current: str, operation: str) -> str:
-        # A link elsewhere (another host, or http where we speak https) would take the bearer with it.
-        absolute = urljoin(self._ctx.transport.url(current), href)
-        return self._ctx.transport.check_own_host(absolute, operation=operation)
-
-
-def _next_link(links: Sequence[Link]) -> Link | None:
-    for link in links:
-        if link.rel == "next":
-            return link
-    return None
-
-
-def _item_page_decoder(operation: str, *, distinct: bool) -> Callable[[Response], SearchPage[Any]]:
-    def decode(resp: Response) -> SearchPage[Any]:
-        page = from_json(resp.body, _WirePage, operation=operation, path=resp.path)
-        items: list[Any] = (
-            page.features
-            if distinct
-            else from_wire(page.features, list[Item], operation=operation, path=resp.path)
-        )
-        return SearchPage(
-            items,
-            None,
-            links=page.links,
-            context=page.context,
-            number_matched=page.number_matched,
-            number_returned=page.number_returned,
-        )
-
-    return decode

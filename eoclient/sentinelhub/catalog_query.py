@@ -83,12 +83,16 @@ class SearchQuery:
         fields: Any,
         distinct: Any,
         limit: int | None,
+        sentinelhub: bool = True,
     ) -> SearchQuery:
+        """The checked query. ``sentinelhub``: Sentinel Hub's rules too (exactly one collection,
+        ``datetime`` required); without them, as any STAC API takes it (both optional)."""
         q = cls()
-        q.collections = _names(collections, "collections")
-        if len(q.collections) != 1:
+        if sentinelhub or collections is not None:
+            q.collections = _names(collections, "collections")
+        if sentinelhub and len(q.collections) != 1:
             raise ValidationError("collections", "Sentinel Hub searches exactly one collection at a time")
-        if datetime is None:
+        if sentinelhub and datetime is None:
             raise ValidationError("datetime", _DATETIME_REQUIRED)
         if bbox is not None and intersects is not None:
             raise ValidationError("intersects", "give either bbox or intersects, not both")
@@ -96,7 +100,8 @@ class SearchQuery:
             q.bbox = query_bbox(bbox)
         if intersects is not None:
             q.intersects = as_geojson(intersects, field="intersects")
-        q.datetime = format_datetime(datetime)
+        if datetime is not None:
+            q.datetime = format_datetime(datetime)
         if ids is not None:
             q.ids = _names(ids, "ids")
         q.filter = _filter(filter, filter_lang)
@@ -112,12 +117,15 @@ class SearchQuery:
 
     def body(self) -> dict[str, Any]:
         """The POST body: ``filter`` always CQL2 JSON (the contract's only POST filter)."""
-        body: dict[str, Any] = {"collections": list(self.collections)}
+        body: dict[str, Any] = {}
+        if self.collections:
+            body["collections"] = list(self.collections)
         if self.bbox is not None:
             body["bbox"] = self.bbox
         if self.intersects is not None:
             body["intersects"] = self.intersects
-        body["datetime"] = self.datetime
+        if self.datetime:
+            body["datetime"] = self.datetime
         if self.ids is not None:
             body["ids"] = self.ids
         if self.filter is not None:
@@ -142,12 +150,15 @@ class SearchQuery:
         The contract takes ``filter`` in cql2-text only here and has no ``filter-lang``
         parameter for GET, so a filter is always written as text.
         """
-        params: dict[str, str] = {"collections": ",".join(self.collections)}
+        params: dict[str, str] = {}
+        if self.collections:
+            params["collections"] = ",".join(self.collections)
         if self.bbox is not None:
             params["bbox"] = ",".join(format_number(v) for v in self.bbox)
         if self.intersects is not None:
             params["intersects"] = json.dumps(self.intersects, separators=(",", ":"))
-        params["datetime"] = self.datetime
+        if self.datetime:
+            params["datetime"] = self.datetime
         if self.ids is not None:
             params["ids"] = ",".join(self.ids)
         if self.filter is not None:

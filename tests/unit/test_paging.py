@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import pickle
 
@@ -194,3 +195,82 @@ def test_malformed_cursor_text_is_refused(kind: type[Cursor], text: str) -> None
     with pytest.raises(ValidationError) as info:
         kind(text)
     assert info.value.field == "cursor"
+
+
+# -- collect() reading ahead (a listing that decodes its pages itself) ----------------------------
+
+
+class TwoPhase(Paginator[int, str]):
+    """Pages of ``size`` numbers; fetching a head and settling it are recorded as events."""
+
+    _read_ahead = True
+
+    def __init__(self, total: int, size: int, *, max_items: int | None = None, fail_at: int | None = None):
+        super().__init__(self._whole, max_items=max_items)
+        self.total, self.size, self.fail_at = total, size, fail_at
+        self.events: list[str] = []
+
+    def _head(self, cursor: str | None) -> Page[int, str]:
+        start = 0 if cursor is None else int(cursor)
+        items = list(range(start, min(start + self.size, self.total)))
+        end = start + self.size
+        return Page(items, str(end) if end < self.total else None)
+
+    async def _whole(self, cursor: str | None) -> Page[int, str]:
+        self.events.append(f"fetch {cursor}")
+        return self._head(cursor)
+
+    async def _fetch_head(self, cursor: str | None) -> Page[int, str]:
+        self.events.append(f"head {cursor}")
+        await asyncio.sleep(0)  # an answer takes at least a turn of the loop
+        self.events.append(f"answer {cursor}")
+        return self._head(cursor)
+
+    def _settle(self, page: Page[int, str]) -> Page[int, str]:
+        first = page.items[0] if page.items else None
+        self.events.append(f"decode {first}")
+        if first is not None and first == self.fail_at:
+            raise ResponseDecodeError("bad page", operation="test")
+        return page
+
+
+async def test_collect_asks_for_the_next_page_before_decoding_this_one() -> None:
+    pager = TwoPhase(6, 2)
+    assert await pager.collect() == list(range(6))
+    assert pager.events == [
+        "head None", "answer None",
+        "head 2", "decode 0", "answer 2",  # page 2 is asked for before page 1 is decoded
+        "head 4", "decode 2", "answer 4",
+        "decode 4",  # the last page: nothing to read ahead
+    ]  # fmt: skip
+
+
+async def test_iterating_reads_no_page_ahead() -> None:
+    pager = TwoPhase(6, 2)
+    async for _ in pager:
+        break
+    assert pager.events == ["fetch None"]
+
+
+async def test_collect_reads_no_page_beyond_max_items() -> None:
+    for max_items, heads in ((4, ["head None", "head 2"]), (5, ["head None", "head 2", "head 4"])):
+        pager = TwoPhase(100, 2, max_items=max_items)
+        assert await pager.collect() == list(range(max_items))
+        assert [e for e in pager.events if e.startswith("head")] == heads
+
+
+async def test_a_page_that_fails_to_decode_drops_the_page_read_ahead(no_leaked_tasks) -> None:
+    pager = TwoPhase(10, 2, fail_at=2)
+    with pytest.raises(ResponseDecodeError, match="bad page"):
+        await pager.collect()
+    no_leaked_tasks()  # the read-ahead of page 3 was cancelled and awaited, not left running
+    assert pager.events[-1] == "decode 2"
+
+
+async def test_collect_still_catches_a_repeated_cursor() -> None:
+    class Stuck(TwoPhase):
+        def _head(self, cursor: str | None) -> Page[int, str]:
+            return Page([1], "same")
+
+    with pytest.raises(ResponseDecodeError, match="repeated a page cursor"):
+        await Stuck(10, 1).collect()
