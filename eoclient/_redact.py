@@ -42,6 +42,9 @@ _SECRET_KEYS: Final = frozenset(
         "secret",
         "cookie",
         "set-cookie",
+        "planetapikey",  # Data Import orders carry the buyer's Planet key
+        "api_key",
+        "apikey",
     }
 )
 _BEARER_RE: Final = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*")

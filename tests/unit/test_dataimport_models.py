@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from eoclient._models import from_wire
+from eoclient._redact import scrub
 from eoclient.errors import ValidationError
 from eoclient.jobs import JobState
 from eoclient.sentinelhub.dataimport import Delivery, Order, Quota, Subscription
@@ -128,3 +129,17 @@ def test_answers_tolerate_unknown_fields() -> None:
     assert not from_wire({"id": "d", "status": "INGESTING"}, Delivery).is_final
     quota = from_wire({"collectionId": "MAXAR_WORLDVIEW", "quotaSqkm": 100, "quotaUsed": 30.5}, Quota)
     assert quota.available == 69.5
+
+
+def test_the_planet_api_key_never_shows() -> None:
+    key = "PLAK-4f1e2d3c-not-for-logs"
+    answer = {"id": "o-1", "status": "CREATED", "input": {"provider": "PLANET", "planetApiKey": key}}
+    for model in (Order, Subscription):
+        shown = repr(from_wire(answer, model))
+        assert key not in shown and "'planetApiKey': '***'" in shown and "'o-1'" in shown
+    # A key given in a request is scrubbed from every later log line and error, wherever it appears.
+    order = changed("input.planetApiKey", key)
+    order["input"]["data"][0]["itemType"] = 7
+    with pytest.raises(ValidationError, match=r"input\.data\[0\]\.itemType"):
+        order_body(order)
+    assert scrub(f"sent {key} to Planet") == "sent *** to Planet"

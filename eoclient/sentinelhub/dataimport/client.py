@@ -23,6 +23,7 @@ from typing import Any, Final
 from eoclient._context import ServiceContext
 from eoclient._models import from_wire
 from eoclient._outcome import act_or_check, create_or_find, note_created
+from eoclient._redact import register_secret
 from eoclient.errors import ResponseDecodeError, ValidationError
 from eoclient.jobs import Job
 from eoclient.paging import Page, Paginator, ViewToken
@@ -160,6 +161,7 @@ class DataImport:
             raise ValidationError("product_id", f"expected a product id, got {product_id!r:.60}")
         if planet_api_key is not None and (not isinstance(planet_api_key, str) or not planet_api_key):
             raise ValidationError("planet_api_key", "expected non-empty text")
+        register_secret(planet_api_key)
         path = f"{BASE}/collections/{collection_id}/products/{product_id}/thumbnail"
         params = {"planetApiKey": planet_api_key} if planet_api_key else None
         resp = await self._ctx.transport.request(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Final, Literal
 
 from eoclient._models import Model
+from eoclient._redact import scrub_data
 
 __all__ = [
     "ARCHIVE_STATUSES",
@@ -54,6 +55,12 @@ ARCHIVE_STATUSES: Final[frozenset[str]] = frozenset({"WAITING", "PREPARING", "DO
 """``DeliveryArchiveStatus``: only a ``DONE`` archive can be downloaded."""
 
 
+def _masked_repr(obj: Model) -> str:
+    """The model's fields as its repr shows them, with the provider's API key in ``input`` masked."""
+    shown = (f"{name}={scrub_data(getattr(obj, name))!r}" for name in obj.__struct_fields__)
+    return f"{type(obj).__name__}({', '.join(shown)})"
+
+
 class Order(Model):
     """An order (``Order``): a quote while ``CREATED``, placed once confirmed.
 
@@ -79,6 +86,9 @@ class Order(Model):
         value = (self.input or {}).get("provider")
         return value if isinstance(value, str) else None
 
+    def __repr__(self) -> str:
+        return _masked_repr(self)
+
 
 class Subscription(Model):
     """A subscription (``Subscription``): new data over an area, imported as it is published."""
@@ -93,6 +103,9 @@ class Subscription(Model):
     sqkm: float | None = None
     input: dict[str, Any] | None = None
     created: str | None = None
+
+    def __repr__(self) -> str:
+        return _masked_repr(self)
 
 
 class Delivery(Model):

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
+from eoclient._redact import register_secret
 from eoclient.errors import ValidationError
 from eoclient.sentinelhub.byoc_models import area_geometry, uuid_id
 
@@ -66,6 +67,18 @@ def _string(obj: Mapping[str, Any], key: str, where: str, *, required: bool = Fa
     if not isinstance(value, str) or not value:
         raise ValidationError(f"{where}.{key}", f"expected non-empty text, got {value!r:.60}")
     return value
+
+
+def _api_key(obj: Mapping[str, Any], where: str, *, required: bool = False) -> None:
+    """The provider's API key: checked without echoing it, and scrubbed from every log and error."""
+    value = obj.get("planetApiKey")
+    if value is None:
+        if required:
+            raise ValidationError(f"{where}.planetApiKey", "is required")
+        return
+    if not isinstance(value, str) or not value:
+        raise ValidationError(f"{where}.planetApiKey", "expected non-empty text")
+    register_secret(value)
 
 
 def _enum(
@@ -177,7 +190,7 @@ def _check_query(query: dict[str, Any], where: str, *, order: bool) -> None:
     at = f"{where}.data[0]"
     data_filter = _data_filter(spec, at)
     if provider == "PLANET":
-        _string(query, "planetApiKey", where, required=order)
+        _api_key(query, where, required=order)
         _enum(spec, "type", ("catalog",), at)
         _enum(spec, "itemType", _ITEM_TYPES, at, required=True)
         _enum(spec, "productBundle", _BUNDLES, at, required=True)
@@ -217,7 +230,7 @@ def native_search_body(query: Any, *, field: str = "query") -> dict[str, Any]:
     """The body of ``POST /dataimport/nativesearch``: ``provider`` plus the provider's own search."""
     body = _mapping(query, field)
     _provider(body, field)
-    _string(body, "planetApiKey", field)
+    _api_key(body, field)
     return body
 
 
@@ -273,7 +286,7 @@ def subscription_body(subscription: Any, *, field: str = "subscription") -> dict
     where = f"{field}.input"
     query = _mapping(body["input"], where)
     _provider(query, where, ("PLANET",))
-    _string(query, "planetApiKey", where, required=True)
+    _api_key(query, where, required=True)
     query["bounds"] = _bounds(query.get("bounds"), f"{where}.bounds")
     _subscription_spec(_one_data(query, where), f"{where}.data[0]")
     body["input"] = query
