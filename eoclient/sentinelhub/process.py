@@ -33,8 +33,6 @@ from eoclient.sentinelhub.process_models import (
     ProcessFile,
     ProcessRequest,
     ProcessResult,
-    request_georef,
-    request_time,
 )
 
 _CHUNK: Final = 1 << 20  # bytes asked of the body at a time by to_file: fewer, larger steps
@@ -247,10 +245,7 @@ class _Placement(TypedDict):
 
 def _placed(prepared: PreparedProcess) -> _Placement:
     """The ``georef`` and ``time`` of a result: where and when its image is, from the request."""
-    return _Placement(
-        georef=request_georef(prepared.model, prepared.cost.width, prepared.cost.height),
-        time=request_time(prepared.model),
-    )
+    return _Placement(georef=prepared.georef, time=prepared.time)
 
 
 class _Stage:
