@@ -21,6 +21,7 @@ the same error, over a corpus of requests.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -29,7 +30,7 @@ import msgspec
 
 from eoclient.arrays.georef import GeoRef, epsg_of
 from eoclient.errors import ValidationError
-from eoclient.geo import CRS84, crs_url, validate_bbox
+from eoclient.geo import CRS84, crs_extent, crs_url
 from eoclient.sentinelhub.process_models import (
     MOSAICKING_ORDERS,
     OUTPUT_FORMATS,
@@ -118,7 +119,7 @@ def fast_process_body(request: Any) -> FastBody | None:
         return None
     try:
         return _request(request)
-    except (_Refused, ValidationError):
+    except (_Refused, ValidationError, OverflowError):  # OverflowError: an int too large for a float
         return None
 
 
@@ -219,17 +220,34 @@ def _bounds(bounds: dict[Any, Any]) -> tuple[dict[str, Any], tuple[float, float,
                 properties = _properties(_dict(value))
         else:
             _unknown(out, key, value)
-    if box is None or not (type(box) is list or type(box) is tuple):
-        raise _REFUSED
-    for v in box:  # the model's list[float]: an int is taken (and sent as a float), a bool is not
-        if not (type(v) is float or type(v) is int):
-            raise _REFUSED
     crs = properties.get("crs", CRS84) if properties is not None else CRS84
-    x0, y0, x1, y1 = validate_bbox(box, field="input.bounds.bbox", crs=crs)
+    x0, y0, x1, y1 = _bbox(box, crs)
     out["bbox"] = [x0, y0, x1, y1]
     if properties is not None:
         out["properties"] = properties
     return out, (x0, y0, x1, y1), crs
+
+
+def _bbox(box: Any, crs: str) -> tuple[float, float, float, float]:
+    """What :func:`~eoclient.geo.validate_bbox` accepts, checked inline (it is every request's)."""
+    if not (type(box) is list or type(box) is tuple) or len(box) != 4:
+        raise _REFUSED
+    for v in box:  # the model's list[float]: an int is taken (and sent as a float), a bool is not
+        if not (type(v) is float or type(v) is int):
+            raise _REFUSED
+    x0, y0, x1, y1 = float(box[0]), float(box[1]), float(box[2]), float(box[3])
+    extent = _extent(crs)
+    if extent is None:  # a CRS without a known range: finite, and not empty nor inverted
+        if not (math.isfinite(x0 + y0 + x1 + y1) and x0 < x1 and y0 < y1):
+            raise _REFUSED
+    elif not (extent[0] <= x0 < x1 <= extent[2] and extent[1] <= y0 < y1 <= extent[3]):
+        raise _REFUSED  # NaN and infinities fail here too: every extent is finite
+    return x0, y0, x1, y1
+
+
+@functools.lru_cache(maxsize=64)  # the same few CRSs, request after request
+def _extent(crs: str) -> tuple[float, float, float, float] | None:
+    return crs_extent(crs)
 
 
 def _properties(properties: dict[Any, Any]) -> dict[str, Any]:

@@ -70,7 +70,7 @@ async def test_bounds_are_checked_once_per_call(
     eo_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, budget: bool
 ) -> None:
     bbox_checks = count_calls(monkeypatch, process_models, "validate_bbox")
-    bbox_checks = count_calls(monkeypatch, process_body_module, "validate_bbox", calls=bbox_checks)
+    bbox_checks = count_calls(monkeypatch, process_body_module, "_bbox", calls=bbox_checks)
     geometry_checks = count_calls(monkeypatch, geo, "_check_geometry")
     pacing = ProcessingBudget(pu_per_minute=10_000) if budget else None
     async with sh_client(eo_emulator, budget=pacing) as sh:

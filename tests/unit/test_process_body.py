@@ -212,6 +212,14 @@ GENERAL: list[tuple[str, Any, str | None]] = [
         None,
     ),
     ("data as a tuple", _with(lambda b: b["input"].update(data=tuple(b["input"]["data"]))), None),
+    (
+        "a sum of coordinates past the largest float",
+        _with(
+            edit("input.bounds.properties.crs", 3857),
+            edit("input.bounds.bbox", [1e308, 1e308, 1.5e308, 1.5e308]),
+        ),
+        None,
+    ),
     ("a speckle filter", _with(edit("input.data[0].processing", {"speckleFilter": {"type": "NONE"}})), None),
     ("a Feature top level", _with(edit("type", "Feature")), None),
 ]
@@ -225,6 +233,23 @@ MISTAKES: list[tuple[str, Any, str | None]] = [
     ("bbox with NaN", _with(edit("input.bounds.bbox", [float("nan"), 45.8, 14.5, 46.2])), None),
     ("bbox with a string", _with(edit("input.bounds.bbox", ["13.8", 45.8, 14.5, 46.2])), None),
     ("bbox out of range", _with(edit("input.bounds.bbox", [13.8, 45.8, 190, 46.2])), None),
+    ("bbox with infinity", _with(edit("input.bounds.bbox", [13.8, 45.8, float("inf"), 46.2])), None),
+    ("bbox of five", _with(edit("input.bounds.bbox", [13.8, 45.8, 14.5, 46.2, 1])), None),
+    ("bbox empty", _with(edit("input.bounds.bbox", [13.8, 45.8, 13.8, 46.2])), None),
+    (
+        "bbox inverted, CRS without a range",
+        _with(edit("input.bounds.properties.crs", 3857), edit("input.bounds.bbox", [2e6, 5e6, 1e6, 6e6])),
+        None,
+    ),
+    (
+        "bbox NaN, CRS without a range",
+        _with(
+            edit("input.bounds.properties.crs", 3857),
+            edit("input.bounds.bbox", [1e6, float("nan"), 2e6, 6e6]),
+        ),
+        None,
+    ),
+    ("bbox an int too large", _with(edit("input.bounds.bbox", [10**400, 45.8, 14.5, 46.2])), None),
     ("bbox not a list", _with(edit("input.bounds.bbox", "13,45,14,46")), None),
     ("bbox None", _with(edit("input.bounds.bbox", None)), None),
     ("cloud cover True", _with(edit("input.data[0].dataFilter.maxCloudCoverage", True)), None),
