@@ -73,12 +73,8 @@ class PreparedProcess(PreparedRequest):
 
     accept: str
     """The ``Accept`` header (see :func:`~eoclient.sentinelhub.process_models.resolve_accept`)."""
-    expect: frozenset[str]
-    """The media types the answer may have."""
     parts: tuple[tuple[str, str | None], ...]
     """``(identifier, media type asked for)`` of each requested response, in order."""
-    headers: Mapping[str, str]
-    """``Accept`` and ``Content-Type``: the request headers."""
     cost: CostBasis
     """What the PU estimate is computed from (only when a budget asks)."""
     georef: GeoRef | None
@@ -99,6 +95,16 @@ class PreparedProcess(PreparedRequest):
             model = from_user(self.wire, ProcessRequest, field="request")
             object.__setattr__(self, "_model", model)  # frozen: filled once, on first use
         return model
+
+    @property
+    def expect(self) -> frozenset[str]:
+        """The media types the answer may have (decided by :attr:`accept`)."""
+        return answer_types(self.accept)
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """``Accept`` and ``Content-Type``: the request headers (one read-only mapping per ``Accept``)."""
+        return _headers(self.accept)
 
     @property
     def identifiers(self) -> list[str]:
@@ -188,9 +194,7 @@ def _prepared(
         wire=wire,
         body=canonical_json(wire),
         accept=accept,
-        expect=answer_types(accept),
         parts=parts,
-        headers=_headers(accept),
         cost=cost,
         georef=georef,
         time=time,
