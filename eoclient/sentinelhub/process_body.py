@@ -465,6 +465,11 @@ def _format(fmt: dict[Any, Any]) -> tuple[dict[str, Any], str]:
 def _georef(crs: str, bbox: tuple[float, float, float, float], width: int, height: int) -> GeoRef | None:
     """Where the image lies (what :func:`~eoclient.sentinelhub.process_models.request_georef` finds)."""
     try:
-        return GeoRef(epsg_of(crs), bbox, width, height)
+        return GeoRef(_epsg(crs), bbox, width, height)
     except (ValidationError, ValueError):
         return None
+
+
+@functools.lru_cache(maxsize=64)  # the same few CRS URLs, request after request
+def _epsg(crs: str) -> int:
+    return epsg_of(crs)
