@@ -5,8 +5,9 @@ the TIFF bytes stay bytes. sentinelhub-py: ``SentinelHubRequest`` objects
 downloaded with ``SentinelHubDownloadClient.download(..., max_threads=C)``: by
 default it decodes every TIFF into a numpy array (``decode_data=True``); with
 ``decode_data=False`` it returns the raw bytes (``DownloadResponse.content``),
-the like-for-like comparison. Building the requests is part of the timed work
-on both sides.
+the like-for-like comparison. The floor is bare aiohttp posting the same dict
+(encoded with msgspec) with a hand-set bearer and reading the bytes. Building
+the requests is part of the timed work on every side.
 """
 
 from __future__ import annotations
@@ -37,6 +38,45 @@ def eoclient_process(ctx: Context) -> None:
                     results = await clients.bounded(jobs, c)
                 ctx.fact(responses=len(results), bytes=sum(len(r.content) for r in results))
                 del jobs, results  # work MB is one repetition's, not two
+
+    asyncio.run(main())
+
+
+def aiohttp_process(ctx: Context) -> None:
+    """The floor: bare aiohttp posting the same request as JSON with a hand-set bearer, reading the bytes.
+
+    No checks, no retries, no limits: what any client must at least do (encode
+    the dict, send it, read the answer), so eoclient's row divided by this one
+    is what eoclient's own work costs on top.
+    """
+    import aiohttp  # noqa: PLC0415 - eoclient's dependency; this row uses it bare
+    import msgspec  # noqa: PLC0415
+
+    from benchmarks.peers import bearer_token  # noqa: PLC0415
+
+    m, c, size = ctx.params["requests"], ctx.params["concurrency"], ctx.params["size"]
+    url = ctx.info["sentinelhub_url"] + "/api/v1/process"
+    headers = {
+        "Authorization": f"Bearer {bearer_token(ctx.info)}",
+        "Accept": "image/tiff",
+        "Content-Type": "application/json",
+    }
+
+    async def fetch(session: aiohttp.ClientSession, i: int) -> bytes:
+        body = msgspec.json.encode(eoclient_request(tile(i), size, size, SCRIPT))
+        async with session.post(url, data=body, headers=headers) as resp:
+            resp.raise_for_status()
+            return await resp.read()
+
+    async def main() -> None:
+        async with aiohttp.ClientSession() as session:
+            await fetch(session, 0)  # warm-up: the first connection
+            for _ in ctx.repeats():
+                with ctx.timed():
+                    jobs = [partial(fetch, session, i) for i in range(m)]
+                    results = await clients.bounded(jobs, c)
+                ctx.fact(responses=len(results), bytes=sum(len(r) for r in results))
+                del jobs, results
 
     asyncio.run(main())
 
@@ -88,6 +128,12 @@ SCENARIO = Scenario(
     ),
     rows=(
         Row("eoclient gather(sh.process()), bytes", "eoclient_process"),
+        Row(
+            "aiohttp post + read() (floor)",
+            "aiohttp_process",
+            "aiohttp",
+            "bare aiohttp: the dict encoded with msgspec, a hand-set bearer, no checks, no retries",
+        ),
         Row(
             "sentinelhub-py download(), numpy (default)",
             "sentinelhub_decoded",

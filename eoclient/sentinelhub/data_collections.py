@@ -31,6 +31,7 @@ deployment, redefine the collection there::
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -358,6 +359,7 @@ def _check_url(url: str) -> str:
     return url.strip().rstrip("/")
 
 
+@functools.lru_cache(maxsize=256)  # the same few URLs, asked on every routed request
 def _same_deployment(a: str, b: str) -> bool:
     pa, pb = urlsplit(a), urlsplit(b)
     return (pa.scheme.lower(), pa.netloc.lower(), pa.path.rstrip("/")) == (
@@ -542,7 +544,12 @@ def route_request(request: Any, transport: Deployments, *, prefix: str = "") -> 
     client does not reach, raise :class:`~eoclient.errors.ValidationError`
     naming ``<prefix>input.data[i].type``.
     """
-    homes = [_home_of(f"{prefix}input.data[{i}].type", kind) for i, kind in _data_types(request)]
+    homes = [
+        _home_of(f"{prefix}input.data[{i}].type", kind)
+        for i, kind in _data_types(request)
+        # A type no built-in collection has is served anywhere: _route passes it by, so no _Home.
+        if not (type(kind) is str and _BUILTIN_HOMES.get(kind) is None)
+    ]
     return _route(homes, transport)
 
 
@@ -576,6 +583,9 @@ def _data_types(request: Any) -> Iterator[tuple[int, Any]]:
     if not isinstance(data, Sequence) or isinstance(data, str | bytes):
         return
     for i, item in enumerate(data):
+        if type(item) is dict:  # a plain dict has no attached collection: no getattr to fail
+            yield i, item.get("type")
+            continue
         attached = getattr(item, "data_collection", None)  # InputData.of(...) keeps it
         yield i, attached if isinstance(attached, DataCollection) else _get(item, "type", "type")
 

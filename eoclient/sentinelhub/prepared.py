@@ -15,17 +15,24 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final
 
 from eoclient._http import media
 from eoclient._http.media import media_type
+from eoclient._models import from_user
+from eoclient.arrays import GeoRef
 from eoclient.sentinelhub.budget import CostBasis
 from eoclient.sentinelhub.cache import canonical_json
 from eoclient.sentinelhub.multipart import TAR_TYPES
+from eoclient.sentinelhub.process_body import fast_process_body
 from eoclient.sentinelhub.process_models import (
     ProcessRequest,
+    accept_header,
+    request_georef,
+    request_time,
     resolve_accept,
     to_checked_request,
     validate_process_request,
@@ -46,18 +53,14 @@ __all__ = [
     "prepare_statistics",
 ]
 
-M = TypeVar("M", ProcessRequest, StatisticsRequest)
-
 _JSON: Final = "application/json"
 _JSON_HEADERS: Final[Mapping[str, str]] = MappingProxyType({"Accept": _JSON, "Content-Type": _JSON})
 
 
 @dataclass(frozen=True, slots=True)
-class PreparedRequest(Generic[M]):
-    """What every prepared request holds: the checked model and its body, encoded once."""
+class PreparedRequest:
+    """What every prepared request holds: its body, encoded once."""
 
-    model: M
-    """The checked request, normalized (CRS URLs, UTC times, collection ids)."""
     wire: dict[str, Any]
     """The JSON body as builtins, with the keys of the user's dict the models do not know."""
     body: bytes
@@ -65,19 +68,43 @@ class PreparedRequest(Generic[M]):
 
 
 @dataclass(frozen=True, slots=True)
-class PreparedProcess(PreparedRequest[ProcessRequest]):
+class PreparedProcess(PreparedRequest):
     """A checked Process request and everything decided about it (see the module docstring)."""
 
     accept: str
     """The ``Accept`` header (see :func:`~eoclient.sentinelhub.process_models.resolve_accept`)."""
-    expect: frozenset[str]
-    """The media types the answer may have."""
     parts: tuple[tuple[str, str | None], ...]
     """``(identifier, media type asked for)`` of each requested response, in order."""
-    headers: Mapping[str, str]
-    """``Accept`` and ``Content-Type``: the request headers."""
     cost: CostBasis
     """What the PU estimate is computed from (only when a budget asks)."""
+    georef: GeoRef | None
+    """Where the image lies (from the bounds, their CRS and the output size), for every answer."""
+    time: datetime | None
+    """The start of ``input.data[0]``'s time range, for every answer."""
+    _model: ProcessRequest | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def model(self) -> ProcessRequest:
+        """The checked request as a model, normalized (CRS URLs, UTC times, collection ids).
+
+        A dict checked in one pass (:mod:`~eoclient.sentinelhub.process_body`)
+        has no model until one is asked for: it is then read from :attr:`wire`.
+        """
+        model = self._model
+        if model is None:
+            model = from_user(self.wire, ProcessRequest, field="request")
+            object.__setattr__(self, "_model", model)  # frozen: filled once, on first use
+        return model
+
+    @property
+    def expect(self) -> frozenset[str]:
+        """The media types the answer may have (decided by :attr:`accept`)."""
+        return answer_types(self.accept)
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """``Accept`` and ``Content-Type``: the request headers (one read-only mapping per ``Accept``)."""
+        return _headers(self.accept)
 
     @property
     def identifiers(self) -> list[str]:
@@ -91,8 +118,39 @@ def prepare_process(
     """Check, normalize and encode a Process request (a model or a docs-style dict), once.
 
     A mistake raises :class:`~eoclient.errors.ValidationError` naming the
-    field (``output.width``, ``accept``) before anything is sent.
+    field (``output.width``, ``accept``) before anything is sent. A plain dict
+    of the usual shape is checked and encoded in one pass
+    (:func:`~eoclient.sentinelhub.process_body.fast_process_body`); a model,
+    anything unusual, and every mistake take the general path through the
+    models, which names the field.
     """
+    fast = fast_process_body(request)
+    if fast is not None:
+        identifiers = [identifier for identifier, _ in fast.parts]
+        asked = fast.parts[0][1] if len(fast.parts) == 1 else None
+        accept_value = _accept(identifiers, asked, accept)
+        return _prepared(
+            fast.wire,
+            accept=accept_value,
+            parts=fast.parts,
+            cost=CostBasis(
+                fast.width,
+                fast.height,
+                fast.evalscript,
+                collections=fast.collections,
+                tiff=any(kind == "image/tiff" for _, kind in fast.parts),
+            ),
+            georef=fast.georef,
+            time=fast.time,
+            model=None,
+        )
+    return prepare_general(request, accept=accept)
+
+
+def prepare_general(
+    request: ProcessRequest | Mapping[str, Any], *, accept: str | None = None
+) -> PreparedProcess:
+    """:func:`prepare_process` through the models, for any request (and every mistake)."""
     model, wire = to_checked_request(request, ProcessRequest)
     width, height = validate_process_request(model)
     accept_value = resolve_accept(model, accept)
@@ -105,16 +163,48 @@ def prepare_process(
         collections=len(model.input.data or ()),
         tiff=any(asked == "image/tiff" for _, asked in parts),
     )
-    return PreparedProcess(
+    return _prepared(
+        wire,
+        accept=accept_value,
+        parts=parts,
+        cost=cost,
+        georef=request_georef(model, width, height),
+        time=request_time(model),
         model=model,
+    )
+
+
+def _accept(identifiers: list[str], asked: str | None, accept: str | None) -> str:
+    if accept is None and asked is not None:  # the usual case: the one response's format
+        return asked
+    return accept_header(identifiers, asked, accept)
+
+
+def _prepared(
+    wire: dict[str, Any],
+    *,
+    accept: str,
+    parts: tuple[tuple[str, str | None], ...],
+    cost: CostBasis,
+    georef: GeoRef | None,
+    time: datetime | None,
+    model: ProcessRequest | None,
+) -> PreparedProcess:
+    return PreparedProcess(
         wire=wire,
         body=canonical_json(wire),
-        accept=accept_value,
-        expect=answer_types(accept_value),
+        accept=accept,
         parts=parts,
-        headers={"Accept": accept_value, "Content-Type": _JSON},
         cost=cost,
+        georef=georef,
+        time=time,
+        _model=model,
     )
+
+
+@functools.lru_cache(maxsize=64)  # one per Accept value: the same read-only mapping every request
+def _headers(accept: str) -> Mapping[str, str]:
+    return MappingProxyType({"Accept": accept, "Content-Type": _JSON})
 
 
 @functools.lru_cache(maxsize=64)  # one per Accept value, asked for every request
@@ -135,9 +225,11 @@ def requested_parts(model: ProcessRequest) -> tuple[tuple[str, str | None], ...]
 
 
 @dataclass(frozen=True, slots=True)
-class PreparedStatistics(PreparedRequest[StatisticsRequest]):
+class PreparedStatistics(PreparedRequest):
     """A checked Statistical request, encoded once, with its interval count and cost basis."""
 
+    model: StatisticsRequest
+    """The checked request, normalized (CRS URLs, UTC times, collection ids)."""
     intervals: int
     """Time intervals the request asks for."""
     cost: CostBasis
@@ -172,9 +264,9 @@ class PreparedStatistics(PreparedRequest[StatisticsRequest]):
         }
         wire = {**self.wire, "aggregation": aggregation}
         return PreparedStatistics(
-            model=self.model,
             wire=wire,
             body=canonical_json(wire),
+            model=self.model,
             intervals=1,
             cost=dataclasses.replace(self.cost, samples=1),
         )

@@ -33,8 +33,6 @@ from eoclient.sentinelhub.process_models import (
     ProcessFile,
     ProcessRequest,
     ProcessResult,
-    request_georef,
-    request_time,
 )
 
 _CHUNK: Final = 1 << 20  # bytes asked of the body at a time by to_file: fewer, larger steps
@@ -117,17 +115,18 @@ class ProcessAPI(ChargedAPI):
     ) -> ProcessResult:
         """Render ``request`` (on ``deployment``, else the client's own); the answer is held in memory."""
         prepared = prepare_process(request, accept=accept)
-        transport = self._context.transport
         target = deployment_path(deployment, PROCESS_PATH)
-        url = transport.url(target)
-        key = optional_cache_key(self.cache, url=url, accept=prepared.accept, body=prepared.body)
-        if self.cache is not None and not refresh:
-            cached = await _cached_result(self.cache, key, prepared)
-            if cached is not None:
-                return cached
+        url = key = ""  # only a cache needs them
+        if self.cache is not None:
+            url = self._context.transport.url(target)
+            key = self.cache.key(url=url, accept=prepared.accept, body=prepared.body)
+            if not refresh:
+                cached = await _cached_result(self.cache, key, prepared)
+                if cached is not None:
+                    return cached
         resp, spent = await self._post(target, prepared, operation="process.process")
         parts = await _split(resp.body, resp.headers.get("Content-Type", ""), prepared.identifiers)
-        check_parts(prepared, parts, resp.content_type, path=resp.path)
+        _check_parts(prepared.parts, parts, resp.content_type, path=resp.path)
         if self.cache is not None:  # stored once it parsed: a broken answer is not kept
             await self.cache.put(
                 key,
@@ -145,7 +144,8 @@ class ProcessAPI(ChargedAPI):
             processing_units=spent,
             headers=resp.headers,
             parts=parts,
-            **_placed(prepared),
+            georef=prepared.georef,
+            time=prepared.time,
         )
 
     async def to_file(
@@ -247,10 +247,7 @@ class _Placement(TypedDict):
 
 def _placed(prepared: PreparedProcess) -> _Placement:
     """The ``georef`` and ``time`` of a result: where and when its image is, from the request."""
-    return _Placement(
-        georef=request_georef(prepared.model, prepared.cost.width, prepared.cost.height),
-        time=request_time(prepared.model),
-    )
+    return _Placement(georef=prepared.georef, time=prepared.time)
 
 
 class _Stage:

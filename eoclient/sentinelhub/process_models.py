@@ -67,6 +67,7 @@ __all__ = [
     "Processing",
     "ResponsePart",
     "TimeRange",
+    "accept_header",
     "resolve_accept",
     "validate_process_request",
 ]
@@ -535,14 +536,14 @@ def request_georef(request: ProcessRequest, width: int, height: int) -> GeoRef |
 # -- turning user input into a checked request ---------------------------------------
 
 
-def _plain(value: Any) -> Any:
+def plain_copy(value: Any) -> Any:
     """JSON-ready copy of a user's value (tuples to lists, mappings to dicts)."""
     if hasattr(value, "__geo_interface__"):
         return as_geojson(value, crs=None)  # a key the models do not know: its CRS is not known either
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_copy(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain_copy(v) for v in value]
     return value
 
 
@@ -565,7 +566,7 @@ def _overlay(known: Any, user: Any) -> Any:
                 if type(mine) is dict or type(mine) is list:  # a scalar is the model's as it is
                     out[key] = _overlay(mine, value)
             elif value is not None:
-                out[str(key)] = _plain(value)
+                out[str(key)] = plain_copy(value)
         return out
     if (
         kind is list
@@ -789,7 +790,13 @@ def resolve_accept(request: ProcessRequest, accept: str | None) -> str:
     The tar is asked for as ``application/x-tar``: the name the contract lists for the
     200 answer (``application/tar`` is only in the header's description).
     """
-    identifiers = request.identifiers
+    responses = request.output.responses if request.output is not None else None
+    fmt = responses[0].format if responses else None
+    return accept_header(request.identifiers, fmt.type if fmt is not None else None, accept)
+
+
+def accept_header(identifiers: Sequence[str], first_format: str | None, accept: str | None) -> str:
+    """:func:`resolve_accept` from the response identifiers and the first response's format type."""
     if accept is not None:
         media = accept.split(";")[0].strip().lower()
         if media not in ACCEPT_TYPES:
@@ -804,6 +811,4 @@ def resolve_accept(request: ProcessRequest, accept: str | None) -> str:
         return accept
     if len(identifiers) > 1:
         return "application/x-tar"
-    responses = request.output.responses if request.output is not None else None
-    fmt = responses[0].format if responses else None
-    return fmt.type if fmt is not None else "image/png"
+    return first_format if first_format is not None else "image/png"

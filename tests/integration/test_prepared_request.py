@@ -11,6 +11,7 @@ import pytest
 
 from eoclient import geo
 from eoclient.emulator import Emulator
+from eoclient.sentinelhub import process_body as process_body_module
 from eoclient.sentinelhub import process_models
 from eoclient.sentinelhub.budget import CostBasis, ProcessingBudget
 from eoclient.sentinelhub.cache import REQUEST_FILE, cache_key
@@ -49,9 +50,11 @@ def statistics_body() -> dict[str, Any]:
     }
 
 
-def count_calls(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[int]:
-    """Wrap ``owner.name`` so that each call is counted in the returned list."""
-    calls: list[int] = []
+def count_calls(
+    monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, *, calls: list[int] | None = None
+) -> list[int]:
+    """Wrap ``owner.name`` so that each call is counted in the returned list (or in ``calls``)."""
+    calls = [] if calls is None else calls
     real: Callable[..., Any] = getattr(owner, name)
 
     def counting(*args: Any, **kwargs: Any) -> Any:
@@ -67,6 +70,7 @@ async def test_bounds_are_checked_once_per_call(
     eo_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, budget: bool
 ) -> None:
     bbox_checks = count_calls(monkeypatch, process_models, "validate_bbox")
+    bbox_checks = count_calls(monkeypatch, process_body_module, "_bbox", calls=bbox_checks)
     geometry_checks = count_calls(monkeypatch, geo, "_check_geometry")
     pacing = ProcessingBudget(pu_per_minute=10_000) if budget else None
     async with sh_client(eo_emulator, budget=pacing) as sh:
