@@ -84,14 +84,13 @@ def _missing(group: str) -> str | None:
     return f"{group} is not installed: {INSTALL_HINT.get(group, 'pip install ' + group)}"
 
 
-def _child(
-    scenario: Scenario, row: Row, info: dict[str, Any], params: dict[str, Any], timeout: float
-) -> Outcome:
+def run_child(module: str, row: Row, info: dict[str, Any], params: dict[str, Any], timeout: float) -> Outcome:
+    """Run ``row.client`` of ``module`` in a child process (:mod:`benchmarks.child`); what it measured."""
     with tempfile.TemporaryDirectory(prefix="eoclient-bench-") as tmp:
         work = Path(tmp) / "work"
         work.mkdir()
         spec = {
-            "module": scenario.module,
+            "module": module,
             "client": row.client,
             "emulator": info,
             "params": params,
@@ -177,7 +176,7 @@ def _rows(
             outcomes.append(Outcome(row, "skipped", missing))
             continue
         print(f"  {scenario.name}: {row.label} ...", file=sys.stderr, flush=True)
-        outcomes.append(_child(scenario, row, info, params, timeout))
+        outcomes.append(run_child(scenario.module, row, info, params, timeout))
     result = ScenarioResult(scenario, params, outcomes)
     _check(result)
     return result
@@ -208,6 +207,12 @@ def run(argv: Sequence[str] | None = None) -> list[ScenarioResult]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    results = run(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["floor"] or "--floor" in args:  # the floor table: benchmarks/floor/
+        from benchmarks.floor.runner import main as floor  # noqa: PLC0415 - only that command needs it
+
+        floor([a for a in args if a not in ("floor", "--floor")])
+        return
+    results = run(args)
     if any(r.problems for r in results):
         raise SystemExit(1)
