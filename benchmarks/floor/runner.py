@@ -19,6 +19,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -27,7 +28,16 @@ from typing import Any
 
 from benchmarks.emulator import emulator_process
 from benchmarks.floor import imports, stac
-from benchmarks.floor.measures import IMPORT_ROUNDS, JOBS, PROCESS, STANDIN, TO_FILE, Goal, Measure
+from benchmarks.floor.measures import (
+    IMPORT_ROUNDS,
+    JOBS,
+    PROCESS,
+    STANDIN,
+    TO_FILE,
+    TO_FILE_DISK,
+    Goal,
+    Measure,
+)
 from benchmarks.report import Outcome, environment
 from benchmarks.run import RESULTS, run_child
 from benchmarks.standin import standin_process
@@ -135,8 +145,10 @@ def run_pair(tally: Tally, round_: int, timeout: float) -> None:
     sides = [m.ours, m.floor] if round_ % 2 == 0 else [m.floor, m.ours]
     got = {}
     for row in sides:
-        print(f"  round {round_ + 1}: {m.name}: {row.label} ...", file=sys.stderr, flush=True)
+        print(f"  round {round_ + 1}: {m.name}: {row.label} ...", end="", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
         got[row.client] = run_child(m.module, row, tally.info, tally.params, timeout)
+        print(f" {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     pair = Pair(got[m.ours.client], got[m.floor.client], load)
     _check(tally, pair)
     tally.pairs.append(pair)
@@ -281,7 +293,7 @@ def run(argv: Sequence[str] | None = None) -> FloorResult:
         if "process" in kinds:
             chosen += [("process", m) for m in PROCESS]
         if "to-file" in kinds:
-            chosen.append(("to-file", TO_FILE))
+            chosen += [("to-file", TO_FILE), ("to-file", TO_FILE_DISK)]
         if "jobs" in kinds:
             chosen.append(("jobs", JOBS))
         stac_lines: list[Line] = []
@@ -294,6 +306,8 @@ def run(argv: Sequence[str] | None = None) -> FloorResult:
             params = dict(m.quick if args.quick else m.normal)
             info = {"emulator": emulator, "standin": standin}.get(m.server, emulator)
             tally = Tally(m, params, info)
+            if m.rounds is not None and not args.quick and args.rounds is None:
+                tally.params["rounds"] = m.rounds
             try:
                 if m.prepare is not None:
                     tally.params.update(m.prepare(info, params))
