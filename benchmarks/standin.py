@@ -82,7 +82,7 @@ def app(body_bytes: int, polls: int) -> web.Application:
         left = size
         while left > 0:
             part = chunk[: min(left, len(chunk))]
-            await resp.write(part)  # type: ignore[arg-type]  # aiohttp writes any bytes-like object
+            await resp.write(part)
             left -= len(part)
         await resp.write_eof()
         return resp

@@ -63,7 +63,7 @@ def cpu_per(fact: str, scale: float = 1e6) -> Callable[[Outcome, Mapping[str, An
     """Median CPU seconds of a timed run over ``facts[fact]`` units, times ``scale`` (µs by default)."""
 
     def value(outcome: Outcome, params: Mapping[str, Any]) -> float:
-        return statistics.median(outcome.cpu_times) / outcome.facts[fact] * scale
+        return statistics.median(outcome.cpu_times) / float(outcome.facts[fact]) * scale
 
     return value
 

@@ -328,8 +328,9 @@ def run(argv: Sequence[str] | None = None) -> FloorResult:
             lines += stac_lines
         lines += [pair_line(t) for t in tallies[kind]]
         if kind == "jobs":
-            to_file = (tallies["to-file"] or [None])[0]
-            lines += memory_lines(to_file, (tallies["jobs"] or [None])[0], STANDIN[size]["body_bytes"])
+            to_file = tallies["to-file"][0] if tallies["to-file"] else None
+            jobs = tallies["jobs"][0] if tallies["jobs"] else None
+            lines += memory_lines(to_file, jobs, STANDIN[size]["body_bytes"])
         if kind == "import" and "import" in kinds:
             lines += import_lines(args.rounds or IMPORT_ROUNDS[size])
     end_load = loadavg()
