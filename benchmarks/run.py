@@ -84,6 +84,12 @@ def _missing(group: str) -> str | None:
     return f"{group} is not installed: {INSTALL_HINT.get(group, 'pip install ' + group)}"
 
 
+def _child(
+    scenario: Scenario, row: Row, info: dict[str, Any], params: dict[str, Any], timeout: float
+) -> Outcome:
+    return run_child(scenario.module, row, info, params, timeout)
+
+
 def run_child(module: str, row: Row, info: dict[str, Any], params: dict[str, Any], timeout: float) -> Outcome:
     """Run ``row.client`` of ``module`` in a child process (:mod:`benchmarks.child`); what it measured."""
     with tempfile.TemporaryDirectory(prefix="eoclient-bench-") as tmp:
@@ -176,7 +182,7 @@ def _rows(
             outcomes.append(Outcome(row, "skipped", missing))
             continue
         print(f"  {scenario.name}: {row.label} ...", file=sys.stderr, flush=True)
-        outcomes.append(run_child(scenario.module, row, info, params, timeout))
+        outcomes.append(_child(scenario, row, info, params, timeout))
     result = ScenarioResult(scenario, params, outcomes)
     _check(result)
     return result

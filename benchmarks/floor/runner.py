@@ -37,6 +37,7 @@ from benchmarks.floor.measures import (
     TO_FILE_DISK,
     Goal,
     Measure,
+    Setup,
 )
 from benchmarks.report import Outcome, environment
 from benchmarks.run import RESULTS, run_child
@@ -44,7 +45,7 @@ from benchmarks.standin import standin_process
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 KINDS = ("process", "to-file", "jobs", "stac", "import")
-HEADS = ("measure", "eoclient", "floor", "paired ratio: median [min-max] (rounds)", "goal", "load")
+HEADS = ("measure", "eoclient", "floor or peer", "paired ratio: median [min-max] (rounds)", "goal", "load")
 
 
 def loadavg() -> float | None:
@@ -302,6 +303,7 @@ def run(argv: Sequence[str] | None = None) -> FloorResult:
             if reason is not None:
                 stac_lines = [Line((stac.NAME, f"not measured: {reason}", "", "", stac.GOALS, "-"))]
             chosen += [("stac", m) for m in measures]
+        servers: dict[Setup, dict[str, Any]] = {}
         for kind, m in chosen:
             params = dict(m.quick if args.quick else m.normal)
             info = {"emulator": emulator, "standin": standin}.get(m.server, emulator)
@@ -311,8 +313,10 @@ def run(argv: Sequence[str] | None = None) -> FloorResult:
             try:
                 if m.prepare is not None:
                     tally.params.update(m.prepare(info, params))
-                if m.setup is not None:
-                    tally.info = {**info, **stack.enter_context(m.setup(info, tally.params))}
+                if m.setup is not None:  # one server for every measure of a scenario (the STAC lines)
+                    if m.setup not in servers:
+                        servers[m.setup] = stack.enter_context(m.setup(info, tally.params))
+                    tally.info = {**info, **servers[m.setup]}
             except Exception as exc:  # a measure that cannot start is a line of the table, not a crash
                 tally.problems.append(f"setup failed: {type(exc).__name__}: {exc}")
                 tally.params["rounds"] = 0
