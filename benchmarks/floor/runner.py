@@ -69,7 +69,8 @@ class Tally:
 
     measure: Measure
     params: dict[str, Any]
-    info: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any]
+    rounds: int
     pairs: list[Pair] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -269,62 +270,70 @@ class FloorResult:
     text: str
 
 
+def _start(
+    stack: ExitStack, kinds: set[str], quick: bool, rounds: int, *, capped: bool
+) -> tuple[dict[str, list[Tally]], list[Line]]:
+    """Start the servers the chosen measures need (closed with ``stack``); a tally per measure."""
+    size = "quick" if quick else "normal"
+    emulator: dict[str, Any] = {}
+    if "process" in kinds:
+        emulator = stack.enter_context(emulator_process())
+    standin: dict[str, Any] = {}
+    if kinds & {"to-file", "jobs"}:
+        server = stack.enter_context(standin_process(**STANDIN[size]))
+        standin = {
+            "sentinelhub_url": server["url"],
+            "sentinelhub_token_url": server["token_url"],
+            "credentials": {"sh_client_id": "standin-client", "sh_client_secret": "standin-secret"},
+        }
+    chosen: list[tuple[str, Measure]] = []
+    if "process" in kinds:
+        chosen += [("process", m) for m in PROCESS]
+    if "to-file" in kinds:
+        chosen += [("to-file", TO_FILE), ("to-file", TO_FILE_DISK)]
+    if "jobs" in kinds:
+        chosen.append(("jobs", JOBS))
+    stac_lines: list[Line] = []
+    if "stac" in kinds:
+        measures, reason = stac.measures()
+        if reason is not None:
+            stac_lines = [Line((stac.NAME, f"not measured: {reason}", "", "", stac.GOALS, "-"))]
+        chosen += [("stac", m) for m in measures]
+    tallies: dict[str, list[Tally]] = {kind: [] for kind in KINDS}
+    servers: dict[Setup, dict[str, Any]] = {}
+    for kind, m in chosen:
+        info = standin if m.server == "standin" else emulator
+        # a long measure runs fewer rounds at normal sizes, unless --rounds says how many
+        most = m.rounds if capped and m.rounds is not None else rounds
+        tally = Tally(m, dict(m.quick if quick else m.normal), info, min(rounds, most))
+        try:
+            if m.prepare is not None:
+                tally.params.update(m.prepare(info, tally.params))
+            if m.setup is not None:  # one server for every measure of a scenario (the STAC lines)
+                if m.setup not in servers:
+                    servers[m.setup] = stack.enter_context(m.setup(info, tally.params))
+                tally.info = {**info, **servers[m.setup]}
+        except Exception as exc:  # a measure that cannot start is a line of the table, not a crash
+            tally.problems.append(f"setup failed: {type(exc).__name__}: {exc}")
+            tally.rounds = 0
+        tallies[kind].append(tally)
+    return tallies, stac_lines
+
+
 def run(argv: Sequence[str] | None = None) -> FloorResult:
     """Run the table; print it and write ``<results>/floor.md``."""
     args = parse_args(argv)
     size = "quick" if args.quick else "normal"
     rounds = args.rounds or (1 if args.quick else 5)
+    capped = args.rounds is None and not args.quick
     kinds = set(args.only or KINDS)
     start_load, started = loadavg(), dt.datetime.now(dt.UTC)
-    tallies: dict[str, list[Tally]] = {kind: [] for kind in KINDS}
-    notes: list[str] = []
     with ExitStack() as stack:
-        emulator: dict[str, Any] = {}
-        if kinds & {"process"}:
-            emulator = stack.enter_context(emulator_process())
-        standin: dict[str, Any] = {}
-        if kinds & {"to-file", "jobs"}:
-            server = stack.enter_context(standin_process(**STANDIN[size]))
-            standin = {
-                "sentinelhub_url": server["url"],
-                "sentinelhub_token_url": server["token_url"],
-                "credentials": {"sh_client_id": "standin-client", "sh_client_secret": "standin-secret"},
-            }
-        chosen: list[tuple[str, Measure]] = []
-        if "process" in kinds:
-            chosen += [("process", m) for m in PROCESS]
-        if "to-file" in kinds:
-            chosen += [("to-file", TO_FILE), ("to-file", TO_FILE_DISK)]
-        if "jobs" in kinds:
-            chosen.append(("jobs", JOBS))
-        stac_lines: list[Line] = []
-        if "stac" in kinds:
-            measures, reason = stac.measures()
-            if reason is not None:
-                stac_lines = [Line((stac.NAME, f"not measured: {reason}", "", "", stac.GOALS, "-"))]
-            chosen += [("stac", m) for m in measures]
-        servers: dict[Setup, dict[str, Any]] = {}
-        for kind, m in chosen:
-            params = dict(m.quick if args.quick else m.normal)
-            info = {"emulator": emulator, "standin": standin}.get(m.server, emulator)
-            tally = Tally(m, params, info)
-            if m.rounds is not None and not args.quick and args.rounds is None:
-                tally.params["rounds"] = m.rounds
-            try:
-                if m.prepare is not None:
-                    tally.params.update(m.prepare(info, params))
-                if m.setup is not None:  # one server for every measure of a scenario (the STAC lines)
-                    if m.setup not in servers:
-                        servers[m.setup] = stack.enter_context(m.setup(info, tally.params))
-                    tally.info = {**info, **servers[m.setup]}
-            except Exception as exc:  # a measure that cannot start is a line of the table, not a crash
-                tally.problems.append(f"setup failed: {type(exc).__name__}: {exc}")
-                tally.params["rounds"] = 0
-            tallies[kind].append(tally)
+        tallies, stac_lines = _start(stack, kinds, args.quick, rounds, capped=capped)
         for r in range(rounds):
             for kind in KINDS:
                 for tally in tallies[kind]:
-                    if tally.params.get("rounds", rounds) > r:
+                    if tally.rounds > r:
                         run_pair(tally, r, args.timeout)
     lines: list[Line] = []
     for kind in KINDS:
@@ -339,7 +348,7 @@ def run(argv: Sequence[str] | None = None) -> FloorResult:
             lines += import_lines(args.rounds or IMPORT_ROUNDS[size])
     end_load = loadavg()
     problems = [f"{t.measure.name}: {p}" for ts in tallies.values() for t in ts for p in t.problems]
-    notes += _notes(tallies, rounds, size)
+    notes = _notes(tallies, size)
     text = "\n".join(
         [
             f"# The floor table ({size} sizes, {rounds} paired round(s))",
@@ -362,7 +371,7 @@ def run(argv: Sequence[str] | None = None) -> FloorResult:
     return FloorResult(lines, problems, text)
 
 
-def _notes(tallies: dict[str, list[Tally]], rounds: int, size: str) -> list[str]:
+def _notes(tallies: dict[str, list[Tally]], size: str) -> list[str]:
     notes = [
         "paired ratio: eoclient's value / the floor's, per round (each side a fresh child process, run "
         "back to back, the order alternating); CPU rows are CPU time (user + system) per unit, lower "

@@ -47,7 +47,9 @@ def measures() -> tuple[list[Measure], str | None]:
     try:
         scenario = importlib.import_module(MODULE).SCENARIO
     except ImportError as exc:
-        return [], f"{MODULE} is missing ({exc.name or exc})"
+        if exc.name == MODULE:
+            return [], f"{MODULE} is missing (the stac-paging scenario)"
+        return [], f"{MODULE} cannot be imported: {exc}"
     rows: tuple[Row, ...] = scenario.rows
     typed = rows[0]
     dicts = _find(rows, "eoclient", "dict") or typed
