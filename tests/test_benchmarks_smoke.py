@@ -106,7 +106,7 @@ def test_floor_table_runs_in_quick_mode(tmp_path: Path) -> None:
     paired = [
         name for name in by_name if name.startswith(("CPU per small Process", "process_to_file", "Jobs on"))
     ]
-    assert len(paired) == 6, list(by_name)
+    assert len(paired) == 8, list(by_name)  # 3 Process, 2 x 2 to a file (MB/s, CPU), 1 Jobs
     for name in paired:
         eoclient, floor_value, ratio = by_name[name][1:4]
         assert eoclient[0].isdigit() and floor_value[0].isdigit(), by_name[name]
