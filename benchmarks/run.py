@@ -87,11 +87,16 @@ def _missing(group: str) -> str | None:
 def _child(
     scenario: Scenario, row: Row, info: dict[str, Any], params: dict[str, Any], timeout: float
 ) -> Outcome:
+    return run_child(scenario.module, row, info, params, timeout)
+
+
+def run_child(module: str, row: Row, info: dict[str, Any], params: dict[str, Any], timeout: float) -> Outcome:
+    """Run ``row.client`` of ``module`` in a child process (:mod:`benchmarks.child`); what it measured."""
     with tempfile.TemporaryDirectory(prefix="eoclient-bench-") as tmp:
         work = Path(tmp) / "work"
         work.mkdir()
         spec = {
-            "module": scenario.module,
+            "module": module,
             "client": row.client,
             "emulator": info,
             "params": params,
@@ -208,6 +213,12 @@ def run(argv: Sequence[str] | None = None) -> list[ScenarioResult]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    results = run(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["floor"] or "--floor" in args:  # the floor table: benchmarks/floor/
+        from benchmarks.floor.runner import main as floor  # noqa: PLC0415 - only that command needs it
+
+        floor([a for a in args if a not in ("floor", "--floor")])
+        return
+    results = run(args)
     if any(r.problems for r in results):
         raise SystemExit(1)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 
 from benchmarks.emulator import emulator_process
+from benchmarks.floor.runner import run as floor_run
 from benchmarks.measure import Context
 from benchmarks.run import run
 from benchmarks.scenarios import SCENARIOS
@@ -92,3 +94,32 @@ def test_decoder_rows_run_in_quick_mode_and_agree_with_eoclient(tmp_path: Path) 
         assert ran == {"eoclient", *DECODERS}, [(o.row.label, o.status, o.reason) for o in result.outcomes]
         # every row that ran decoded the same arrays: the same bytes hashed, shape and dtype
         assert any("agree on sha256" in check for check in result.checks), result.checks
+
+
+@pytest.mark.timeout(RUNNER_TIMEOUT)
+def test_floor_table_runs_in_quick_mode(tmp_path: Path) -> None:
+    """``python -m benchmarks floor --quick``: every measure has its line, paired or saying why not."""
+    result = floor_run(["--quick", "--results", str(tmp_path)])
+
+    assert result.problems == [], result.problems
+    by_name = {line.cells[0]: line.cells for line in result.lines}
+    paired = [
+        name for name in by_name if name.startswith(("CPU per small Process", "process_to_file", "Jobs on"))
+    ]
+    assert len(paired) == 8, list(by_name)  # 3 Process, 2 x 2 to a file (MB/s, CPU), 1 Jobs
+    for name in paired:
+        eoclient, floor_value, ratio = by_name[name][1:4]
+        assert eoclient[0].isdigit() and floor_value[0].isdigit(), by_name[name]
+        assert ratio.endswith("(1)"), by_name[name]  # one round in quick mode
+    assert any(name.endswith("RSS growth (largest)") for name in by_name), list(by_name)
+    assert any("memory per idle handle" in name for name in by_name), list(by_name)
+    imports = by_name["`import eoclient` wall vs `import sentinelhub`"]
+    if importlib.util.find_spec("sentinelhub") is None:
+        assert imports[1].startswith("not measured: sentinelhub is not installed"), imports
+    else:
+        assert imports[3].endswith("(3)"), imports  # three rounds of fresh interpreters
+    stac = [cells for name, cells in by_name.items() if name.startswith("STAC paging")]
+    assert stac, list(by_name)
+    if importlib.util.find_spec("benchmarks.scenarios.stac_paging") is None:
+        assert stac[0][1].startswith("not measured: "), stac
+    assert (tmp_path / "floor.md").read_text() == result.text

@@ -1,0 +1,249 @@
+"""The floor table's client processes: eoclient's side and the floor's side of each measure.
+
+Each function is a row for :mod:`benchmarks.child` (one process each, see
+:mod:`benchmarks.measure`): it warms up, then times ``ctx.repeats()`` runs and
+records, as facts, how much one run did (requests, bytes, polls) so that the
+runner can divide and check that both sides did the same work.
+
+* Small Process requests (``process_*``): M requests of a small TIFF with C
+  in flight on the emulator. eoclient: ``sh.process(dict)``; the floor: one
+  aiohttp session posting the same dict as JSON with a hand-set bearer and
+  reading the body, nothing else (no validation, no retry, no limiter).
+* 1 GiB to a file (``to_file_*``): the stand-in server (:mod:`benchmarks.standin`)
+  streams the body. eoclient: ``sh.process_to_file`` (``.part`` then
+  rename); the floor: aiohttp reading 1 MiB chunks (eoclient's read size),
+  each written with a plain blocking ``write`` (no ``.part``, no thread).
+* Job status updates (``jobs_*``): N Batch v2 request ids on the stand-in,
+  which answers PROCESSING and then DONE on each id's ``polls``-th GET.
+  eoclient: ``sh.batch.job(id)`` handles, all awaited at once
+  (``asyncio.gather(job.wait() ...)``); the floor: one asyncio task per id
+  that GETs, decodes the JSON, checks the status and sleeps. The same fixed
+  delay between polls on both sides, and the server counts the calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import tempfile
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+import eoclient
+from benchmarks import clients
+from benchmarks.measure import Context
+from benchmarks.scenarios._process import eoclient_request, evalscript, tile
+
+SMALL_SCRIPT = evalscript(3, "UINT8")
+LARGE_SCRIPT = evalscript(3, "FLOAT32")
+BBOX = (13.8, 45.8, 14.5, 46.2)
+LARGE, WARM = 2500, 32  # the stand-in answers a request narrower than 100 px with a small body
+READ_CHUNK = 1 << 20  # what eoclient's process_to_file reads at a time
+
+
+async def _bearer(http: aiohttp.ClientSession, info: dict[str, Any]) -> dict[str, str]:
+    creds = info["credentials"]
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": creds["sh_client_id"],
+        "client_secret": creds["sh_client_secret"],
+    }
+    async with http.post(info["sentinelhub_token_url"], data=form) as resp:
+        resp.raise_for_status()
+        return {"Authorization": f"Bearer {(await resp.json())['access_token']}"}
+
+
+# --- small Process requests -------------------------------------------------------------------
+
+
+def _small(i: int, size: int) -> dict[str, Any]:
+    """The i-th small request, the dict a user pastes from the documentation (both sides build it)."""
+    return eoclient_request(tile(i), size, size, SMALL_SCRIPT)
+
+
+def process_eoclient(ctx: Context) -> None:
+    m, c, size = ctx.params["requests"], ctx.params["concurrency"], ctx.params["size"]
+
+    async def main() -> None:
+        async with clients.sentinelhub(ctx.info) as sh:
+            # warm-up: token, C connections
+            await clients.bounded([partial(sh.process, _small(i, size)) for i in range(c)], c)
+            for _ in ctx.repeats():
+                with ctx.timed():
+                    jobs = [partial(sh.process, _small(i, size)) for i in range(m)]
+                    results = await clients.bounded(jobs, c)
+                ctx.fact(requests=len(results), bytes=sum(len(r.content) for r in results))
+                del jobs, results
+
+    asyncio.run(main())
+
+
+def process_aiohttp(ctx: Context) -> None:
+    m, c, size = ctx.params["requests"], ctx.params["concurrency"], ctx.params["size"]
+    url = ctx.info["sentinelhub_url"] + "/api/v1/process"
+
+    async def main() -> None:
+        async with aiohttp.ClientSession() as http:
+            headers = {**await _bearer(http, ctx.info), "Accept": "image/tiff"}
+
+            async def one(i: int) -> bytes:
+                async with http.post(url, json=_small(i, size), headers=headers) as resp:
+                    resp.raise_for_status()
+                    return await resp.read()
+
+            await clients.bounded([partial(one, i) for i in range(c)], c)  # warm-up
+            for _ in ctx.repeats():
+                with ctx.timed():
+                    results = await clients.bounded([partial(one, i) for i in range(m)], c)
+                ctx.fact(requests=len(results), bytes=sum(len(r) for r in results))
+                del results
+
+    asyncio.run(main())
+
+
+# --- one large answer to a file ---------------------------------------------------------------
+
+
+def _out(ctx: Context, name: str) -> Path:
+    """Where a large answer goes: ``params["dir"]`` (a tmpfs by default, see the runner) or the workdir."""
+    where = ctx.params.get("dir") or ""
+    folder = Path(tempfile.mkdtemp(prefix="eoclient-floor-", dir=where)) if where else ctx.workdir
+    return folder / name
+
+
+def to_file_eoclient(ctx: Context) -> None:
+    out = _out(ctx, "eoclient.tif")
+
+    async def main() -> None:
+        async with clients.sentinelhub(ctx.info) as sh:
+            await sh.process_to_file(eoclient_request(BBOX, WARM, WARM, LARGE_SCRIPT), out)
+            out.unlink()
+            for _ in ctx.repeats():
+                with ctx.timed():
+                    info = await sh.process_to_file(eoclient_request(BBOX, LARGE, LARGE, LARGE_SCRIPT), out)
+                size = out.stat().st_size
+                assert info.size == size, (info.size, size)
+                ctx.fact(bytes=size)
+                out.unlink()
+
+    try:
+        asyncio.run(main())
+    finally:
+        if out.parent != ctx.workdir:
+            shutil.rmtree(out.parent, ignore_errors=True)
+
+
+def to_file_aiohttp(ctx: Context) -> None:
+    out = _out(ctx, "aiohttp.tif")
+    sync = bool(ctx.params.get("fsync"))
+    url = ctx.info["sentinelhub_url"] + "/api/v1/process"
+
+    async def fetch(http: aiohttp.ClientSession, headers: dict[str, str], width: int) -> None:
+        body = eoclient_request(BBOX, width, width, LARGE_SCRIPT)
+        with out.open("wb") as fh:
+            async with http.post(url, json=body, headers=headers) as resp:
+                resp.raise_for_status()
+                async for chunk in resp.content.iter_chunked(READ_CHUNK):
+                    fh.write(chunk)
+            if sync:  # the durable floor: what eoclient's atomic commit also does before the rename
+                fh.flush()
+                os.fsync(fh.fileno())
+
+    async def main() -> None:
+        async with aiohttp.ClientSession() as http:
+            headers = {**await _bearer(http, ctx.info), "Accept": "image/tiff"}
+            await fetch(http, headers, WARM)
+            out.unlink()
+            for _ in ctx.repeats():
+                with ctx.timed():
+                    await fetch(http, headers, LARGE)
+                ctx.fact(bytes=out.stat().st_size)
+                out.unlink()
+
+    try:
+        asyncio.run(main())
+    finally:
+        if out.parent != ctx.workdir:
+            shutil.rmtree(out.parent, ignore_errors=True)
+
+
+# --- many jobs on one loop --------------------------------------------------------------------
+
+
+def _job_ids(n: int) -> tuple[str, list[str]]:
+    """N Batch request ids (UUIDs) sharing a fresh prefix: the stand-in counts each id's GETs from 0."""
+    prefix = secrets.token_hex(4)
+    return prefix, [f"{prefix}-0000-4000-8000-{i:012x}" for i in range(n)]
+
+
+async def _polls(http: aiohttp.ClientSession, info: dict[str, Any], prefix: str) -> int:
+    async with http.get(f"{info['sentinelhub_url']}/_stats/polls/{prefix}") as resp:
+        resp.raise_for_status()
+        return int((await resp.json())["polls"])
+
+
+def jobs_eoclient(ctx: Context) -> None:
+    from benchmarks.scenarios.jobs_idle_memory import _traced  # noqa: PLC0415 - the idle-memory measure
+
+    n, delay = ctx.params["jobs"], ctx.params["delay"]
+    idle, polled = _traced(n)
+    ctx.fact(idle_bytes_per_job=round(idle), polled_bytes_per_job=round(polled))
+    creds = ctx.info["credentials"]
+    policy = eoclient.PollPolicy(initial=delay, multiplier=1.0, max_delay=delay, jitter=0.0)
+
+    async def main() -> None:
+        client = eoclient.SentinelHub(
+            creds["sh_client_id"],
+            creds["sh_client_secret"],
+            base_url=ctx.info["sentinelhub_url"],
+            token_url=ctx.info["sentinelhub_token_url"],
+            poll=policy,
+        )
+        async with client as sh, aiohttp.ClientSession() as stats:
+            _, warm = _job_ids(4)
+            await asyncio.gather(*(sh.batch.job(i).wait() for i in warm))  # token, connections, imports
+            for _ in ctx.repeats():
+                prefix, ids = _job_ids(n)
+                jobs = [sh.batch.job(i) for i in ids]
+                with ctx.timed():
+                    finals = await asyncio.gather(*(job.wait() for job in jobs))
+                done = sum(record.status == "DONE" for record in finals)
+                ctx.fact(jobs=n, done=done, polls=await _polls(stats, ctx.info, prefix))
+                del jobs, finals
+
+    asyncio.run(main())
+
+
+def jobs_aiohttp(ctx: Context) -> None:
+    n, delay = ctx.params["jobs"], ctx.params["delay"]
+    base = ctx.info["sentinelhub_url"] + "/api/v2/batch/process/"
+
+    async def main() -> None:
+        async with aiohttp.ClientSession() as http:
+            headers = await _bearer(http, ctx.info)
+
+            async def follow(job_id: str) -> str:
+                url = base + job_id
+                while True:
+                    async with http.get(url, headers=headers) as resp:
+                        resp.raise_for_status()
+                        status = str((await resp.json())["status"])
+                    if status in ("DONE", "FAILED", "STOPPED"):
+                        return status
+                    await asyncio.sleep(delay)
+
+            _, warm = _job_ids(4)
+            await asyncio.gather(*(follow(i) for i in warm))
+            for _ in ctx.repeats():
+                prefix, ids = _job_ids(n)
+                with ctx.timed():
+                    finals = await asyncio.gather(*(follow(i) for i in ids))
+                ctx.fact(jobs=n, done=finals.count("DONE"), polls=await _polls(http, ctx.info, prefix))
+                del finals
+
+    asyncio.run(main())
