@@ -31,7 +31,7 @@ from eoclient._http.failures import printable_url, transport_error
 from eoclient._http.options import CallOptions, RequestOptions, Timeouts, request_options
 from eoclient._http.ratelimit import RateLimit, RateLimiter
 from eoclient._http.retry import RetryPolicy
-from eoclient._http.stages import Answer, Exchange, pipeline, release
+from eoclient._http.stages import Answer, Exchange, pipeline, release, send
 from eoclient._models import from_json
 from eoclient._version import __version__
 from eoclient.errors import ClientClosedError, ForeignHostError, TransportError
@@ -300,7 +300,7 @@ class Transport:
         session = self._get_session()
         if opts.authenticate and opts.url == path:  # an absolute URL from the caller (a path is ours)
             self.check_own_host(opts.url, operation=opts.operation)
-        return self._pipeline.send(Exchange(opts, session))
+        return send(self, self._pipeline, Exchange(opts, session))
 
     # -- hosts ---------------------------------------------------------------------
 
