@@ -315,10 +315,12 @@ class BearerStage(Stage):
 
 
 async def bear(x: Exchange, auth: TokenProvider, host: Host) -> None:
-    """Give this hop the current bearer (a fresh cached one without awaiting anything)."""
-    token = auth.cached()
-    if token is None:
-        token = await auth.token(host._token_call)
+    """Give this hop the current bearer (fetched if the cached one is missing or about to lapse)."""
+    wear(x, await auth.token(host._token_call))
+
+
+def wear(x: Exchange, token: str) -> None:
+    """Put ``token`` on this hop (and remember it: a 401 invalidates exactly that one)."""
     x.token = token
     x.headers = {**x.opts.headers, "Authorization": f"Bearer {token}"}
 
@@ -371,10 +373,14 @@ class ErrorStage(Stage):
 
     async def send(self, x: Exchange) -> Answer:
         answer = await self.next.send(x)
-        if answer.accepted:
-            await check_accepted(answer, x)
-            return answer
         resp = answer.resp
+        if answer.accepted:
+            try:
+                check_accepted(answer, x)
+            except BaseException:
+                await release(resp)
+                raise
+            return answer
         if resp.status in REDIRECT_STATUSES:
             return answer
         await release(resp)
@@ -392,16 +398,12 @@ class ErrorStage(Stage):
         return Failed(error, status=status, resendable=resendable, retry_after=retry_after)
 
 
-async def check_accepted(answer: Answer, x: Exchange) -> None:
-    """Refuse an accepted 2xx whose body is the dialect's error document (released first)."""
+def check_accepted(answer: Answer, x: Exchange) -> None:
+    """Refuse an accepted 2xx whose body is the dialect's error document (the caller releases it)."""
     opts = x.opts
     if answer.body is None or opts.dialect.error_document is None or not 200 <= answer.resp.status < 300:
         return
-    try:
-        refuse_error_document(answer.resp, answer.body, opts, path=x.path)
-    except BaseException:
-        await release(answer.resp)
-        raise
+    refuse_error_document(answer.resp, answer.body, opts, path=x.path)
 
 
 class LogStage(Stage):
@@ -516,7 +518,11 @@ async def send(host: Host, stages: Stage, x: Exchange) -> Answer:
         await acquire(limiter, x)
     auth = host.auth
     if opts.authenticate and auth is not None:
-        await bear(x, auth, host)
+        token = auth.cached()  # fresh: nothing to await
+        if token is None:
+            await bear(x, auth, host)
+        else:
+            wear(x, token)
     try:
         answer: Answer | Failed = await exchange(x)
     except Failed as exc:
@@ -525,6 +531,10 @@ async def send(host: Host, stages: Stage, x: Exchange) -> Answer:
     if isinstance(answer, Failed) or not answer.accepted:
         x.pending = answer
         return await stages.send(x)
-    await check_accepted(answer, x)
+    try:
+        check_accepted(answer, x)
+    except BaseException:
+        await release(answer.resp)
+        raise
     limiter.on_success()
     return answer

@@ -259,13 +259,7 @@ class Transport:
         :func:`eoclient._http.media.matches`) raises
         :class:`~eoclient.errors.UnexpectedContentError` before the body is used.
         """
-        opts = request_options(self, method, self.url(path), call, operation=operation, stream=False)
-        answer = await self._send(opts, path)
-        resp, body = answer.resp, answer.body
-        # The body is read: the connection goes back to the pool (release(), inlined: every call).
-        resp.release()
-        await resp.wait_for_close()
-        assert body is not None
+        resp, body = await self._buffered(method, path, operation, call)
         # raw_path: the path as sent (percent-encoded), without formatting and re-parsing the URL.
         return Response(resp.status, resp.headers, body, resp.url.raw_path, operation)
 
@@ -274,8 +268,21 @@ class Transport:
     ) -> Any:
         """:meth:`request`, then decode the JSON answer into ``type`` (a non-JSON answer is refused)."""
         call.setdefault("expect", media.JSON)
-        resp = await self.request(method, path, operation=operation, **call)
-        return decode_json(resp.body, type, path=resp.path, operation=operation)
+        resp, body = await self._buffered(method, path, operation, call)  # no Response to build
+        return decode_json(body, type, path=resp.url.raw_path, operation=operation)
+
+    async def _buffered(
+        self, method: str, path: str, operation: str, call: CallOptions
+    ) -> tuple[aiohttp.ClientResponse, bytes]:
+        """The answer to one buffered request, read and released."""
+        opts = request_options(self, method, self.url(path), call, operation=operation, stream=False)
+        answer = await self._send(opts, path)
+        resp, body = answer.resp, answer.body
+        # The body is read: the connection goes back to the pool (release(), inlined: every call).
+        resp.release()
+        await resp.wait_for_close()
+        assert body is not None
+        return resp, body
 
     def stream(
         self, method: str, path: str, *, operation: str, **call: Unpack[CallOptions]
