@@ -259,7 +259,13 @@ class Transport:
         :func:`eoclient._http.media.matches`) raises
         :class:`~eoclient.errors.UnexpectedContentError` before the body is used.
         """
-        resp, body = await self._buffered(method, path, operation, call)
+        opts = request_options(self, method, self.url(path), call, operation=operation, stream=False)
+        answer = await self._send(opts, path)
+        resp, body = answer.resp, answer.body
+        # The body is read: the connection goes back to the pool (release(), inlined: every call).
+        resp.release()
+        await resp.wait_for_close()
+        assert body is not None
         # raw_path: the path as sent (percent-encoded), without formatting and re-parsing the URL.
         return Response(resp.status, resp.headers, body, resp.url.raw_path, operation)
 
@@ -268,21 +274,15 @@ class Transport:
     ) -> Any:
         """:meth:`request`, then decode the JSON answer into ``type`` (a non-JSON answer is refused)."""
         call.setdefault("expect", media.JSON)
-        resp, body = await self._buffered(method, path, operation, call)  # no Response to build
-        return decode_json(body, type, path=resp.url.raw_path, operation=operation)
-
-    async def _buffered(
-        self, method: str, path: str, operation: str, call: CallOptions
-    ) -> tuple[aiohttp.ClientResponse, bytes]:
-        """The answer to one buffered request, read and released."""
+        # request()'s steps without its Response, spelled out rather than shared through another
+        # coroutine: each level of awaiting is paid again on every resumption of the request.
         opts = request_options(self, method, self.url(path), call, operation=operation, stream=False)
         answer = await self._send(opts, path)
         resp, body = answer.resp, answer.body
-        # The body is read: the connection goes back to the pool (release(), inlined: every call).
         resp.release()
         await resp.wait_for_close()
         assert body is not None
-        return resp, body
+        return decode_json(body, type, path=resp.url.raw_path, operation=operation)
 
     def stream(
         self, method: str, path: str, *, operation: str, **call: Unpack[CallOptions]
