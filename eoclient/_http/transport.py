@@ -3,7 +3,8 @@
 Service modules call :meth:`Transport.request`, :meth:`Transport.request_json`
 or :meth:`Transport.stream`; they never touch aiohttp. Each call's keywords
 become one frozen :class:`~eoclient._http.options.RequestOptions`, which goes
-through the stages of :mod:`eoclient._http.stages`: retried by the
+through the stages of :mod:`eoclient._http.stages` (the usual case in one flat
+coroutine, :func:`~eoclient._http.stages.send`, with the same steps): retried by the
 :class:`RetryPolicy` on transient failures, redirected only where that is safe,
 replayed after a 401 with a fresh token, paced by the rate limiter, sent with
 the bearer, and checked — so it comes back as bytes, a typed model or a stream,
