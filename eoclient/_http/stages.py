@@ -469,7 +469,7 @@ async def exchange(x: Exchange) -> Answer:
     refused: UnexpectedContentError | None = None
     try:
         status = resp.status
-        if not opts.accepts(status):
+        if not (200 <= status < 300 or opts.accepts(status)):  # the usual 2xx without a call
             body = None
             if status not in REDIRECT_STATUSES:
                 try:  # an error's body is only its explanation: a broken one is no worse than none

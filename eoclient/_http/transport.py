@@ -305,7 +305,9 @@ class Transport:
 
     def _send(self, opts: RequestOptions, path: str) -> Coroutine[Any, Any, Answer]:
         """Run ``opts`` through the stages; the answer's response is open (the caller releases it)."""
-        session = self._get_session()
+        session = self._session
+        if session is None or self._loop is not asyncio.get_running_loop():  # not yet, closed, another loop
+            session = self._get_session()
         if opts.authenticate and opts.url == path:  # an absolute URL from the caller (a path is ours)
             self.check_own_host(opts.url, operation=opts.operation)
         return send(self, self._pipeline, Exchange(opts, session))
