@@ -52,11 +52,20 @@ def eoclient_transport(ctx: Context) -> None:
 
 
 def aiohttp_bare(ctx: Context) -> None:
+    _aiohttp(ctx, None)
+
+
+def aiohttp_read_timeout(ctx: Context) -> None:
+    # eoclient's default Timeouts: a read timeout is one more aiohttp timer, re-armed at each read.
+    _aiohttp(ctx, aiohttp.ClientTimeout(total=300, sock_connect=10, sock_read=60))
+
+
+def _aiohttp(ctx: Context, timeout: aiohttp.ClientTimeout | None) -> None:
     n, c, path = ctx.params["requests"], ctx.params["concurrency"], ctx.params["path"]
     creds = ctx.info["credentials"]
 
     async def main() -> None:
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(**({"timeout": timeout} if timeout else {})) as http:
             form = {
                 "grant_type": "client_credentials",
                 "client_id": creds["sh_client_id"],
@@ -130,6 +139,12 @@ SCENARIO = Scenario(
     rows=(
         Row("eoclient (full transport)", "eoclient_transport"),
         Row("aiohttp (bare, hand-set bearer)", "aiohttp_bare", "aiohttp"),
+        Row(
+            "aiohttp (bare, with a read timeout)",
+            "aiohttp_read_timeout",
+            "aiohttp",
+            "the floor with eoclient's default timeouts (sock_read 60 s): the same stalled-read guard",
+        ),
         Row("requests Session, sequential", "requests_sequential", "requests"),
         Row("requests Session, C threads", "requests_threads", "requests"),
         Row(

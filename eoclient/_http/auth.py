@@ -49,20 +49,22 @@ class TokenProvider(ABC):
         self._lock = asyncio.Lock()
         self.refresh_count = 0
 
-    def _valid(self) -> bool:
-        if self._token is None:
-            return False
-        return self._clock() < self._expires_at
+    def cached(self) -> str | None:
+        """The cached token while it is fresh (what :meth:`token` would return at once), else ``None``."""
+        token = self._token
+        if token is None or self._clock() >= self._expires_at:
+            return None
+        return token.reveal()
 
     async def token(self, call: TokenCall) -> str:
         """A token valid for at least the refresh margin (or half its lifetime, if shorter)."""
-        if self._valid():
-            assert self._token is not None
-            return self._token.reveal()
+        token = self.cached()
+        if token is not None:
+            return token
         async with self._lock:
-            if self._valid():  # someone else refreshed while we waited
-                assert self._token is not None
-                return self._token.reveal()
+            token = self.cached()
+            if token is not None:  # someone else refreshed while we waited
+                return token
             value, lifetime = await self._obtain(call)
             margin = min(self.refresh_margin, lifetime / 2)
             # Kept as a Secret: vars(), repr() and debuggers never show the live token.

@@ -158,9 +158,9 @@ def refuse_error_document(
 ) -> None:
     """A 2xx whose JSON body is the service's error document is that error, not data."""
     dialect = opts.dialect
-    if dialect.error_document is None or not media.is_json(resp.headers.get("Content-Type", "")):
-        return
-    if b'"error' not in body[:_ERROR_SNIFF_BYTES]:  # cheap test before decoding anything
+    if dialect.error_document is None or b'"error' not in body[:_ERROR_SNIFF_BYTES]:
+        return  # the sniff first: cheaper than parsing the Content-Type, and nearly always decisive
+    if not media.is_json(resp.headers.get("Content-Type", "")):
         return
     info = dialect.error_document(body)
     if info is None:

@@ -9,9 +9,9 @@ stage reads a per-request setting from the client afterwards.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Final, NamedTuple, Protocol, TypedDict
 
 import aiohttp
@@ -50,21 +50,21 @@ class Timeouts:
     connect: float | None = 10.0
     read: float | None = 60.0
     total: float | None = 300.0
+    # aiohttp's form (buffered, stream), built once: every request asks for one.
+    _client: tuple[aiohttp.ClientTimeout, aiohttp.ClientTimeout] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         for name in ("connect", "read", "total"):
             check_seconds(f"Timeouts.{name}", getattr(self, name), positive=True, optional=True)
+        buffered = aiohttp.ClientTimeout(total=self.total, sock_connect=self.connect, sock_read=self.read)
+        stream = aiohttp.ClientTimeout(total=None, sock_connect=self.connect, sock_read=self.read)
+        object.__setattr__(self, "_client", (buffered, stream))
 
     def client_timeout(self, *, stream: bool = False) -> aiohttp.ClientTimeout:
-        return _client_timeout(self, stream)
-
-
-@functools.lru_cache(maxsize=64)
-def _client_timeout(timeouts: Timeouts, stream: bool) -> aiohttp.ClientTimeout:
-    """Built once per setting: it is asked for on every request."""
-    return aiohttp.ClientTimeout(
-        total=None if stream else timeouts.total, sock_connect=timeouts.connect, sock_read=timeouts.read
-    )
+        """aiohttp's timeout for a buffered request, or for a stream (no ``total``)."""
+        return self._client[stream]
 
 
 class CallOptions(TypedDict, total=False):
@@ -173,36 +173,53 @@ def request_options(
     ``call`` is the dict the call's ``**`` made, passed on as it is (not re-spread: every request).
     """
     method = method.upper()
-    payload, content_type = encode_body(call.get("json"), call.get("data"))
+    json, data = call.get("json"), call.get("data")
+    payload, content_type = (None, None) if json is None and data is None else encode_body(json, data)
     headers = call.get("headers")
+    all_headers: Mapping[str, str]
+    if headers or content_type:
+        own = dict(headers) if headers else {}
+        if content_type and "Content-Type" not in own:
+            own["Content-Type"] = content_type
+        all_headers = own
+    else:
+        all_headers = _NO_HEADERS  # read-only: nobody adds to a request's own headers
     idempotent = call.get("idempotent")
-    all_headers = dict(headers) if headers else {}
-    if content_type and "Content-Type" not in all_headers:
-        all_headers["Content-Type"] = content_type
     # A streamed upload (async iterable, file object) can be sent only once: no retry, no replay.
-    one_shot = is_one_shot(payload)
-    return RequestOptions(
-        method=method,
-        url=url,
-        operation=operation,
-        params=call.get("params"),
-        payload=payload,
-        headers=all_headers,
-        idempotent=method in _IDEMPOTENT_METHODS if idempotent is None else idempotent,
-        authenticate=call.get("authenticate", True) and client.auth is not None,
-        retry=RetryPolicy.never() if one_shot else call.get("retry") or client.retry,
-        timeout=(call.get("timeout") or client.timeouts).client_timeout(stream=stream),
-        dialect=call.get("dialect") or client.dialect,
-        # Errors name the client's service, whichever dialect this request speaks.
-        service=client.dialect.name,
-        rate_limited=call.get("rate_limited", True),
-        ok=call.get("ok"),
-        expect=call.get("expect"),
-        stream=stream,
-        one_shot=one_shot,
-        # Only a read without a body follows a redirect, and only on this host (see stages.RedirectStage).
-        may_redirect=method in _REDIRECTABLE_METHODS and payload is None,
+    one_shot = payload is not None and is_one_shot(payload)
+    timeouts = call.get("timeout") or client.timeouts
+    dialect = client.dialect
+    # Positional, through tuple.__new__: a NamedTuple's keyword constructor is a Python function
+    # (about three times the cost, on every request). The order is RequestOptions' fields'.
+    return _new_options(
+        RequestOptions,
+        (
+            method,
+            url,
+            operation,
+            call.get("params"),
+            payload,
+            all_headers,
+            method in _IDEMPOTENT_METHODS if idempotent is None else idempotent,
+            call.get("authenticate", True) and client.auth is not None,
+            RetryPolicy.never() if one_shot else call.get("retry") or client.retry,
+            timeouts._client[stream],
+            call.get("dialect") or dialect,
+            # Errors name the client's service, whichever dialect this request speaks.
+            dialect.name,
+            call.get("rate_limited", True),
+            call.get("ok"),
+            call.get("expect"),
+            stream,
+            one_shot,
+            # Only a read without a body follows a redirect, and only on this host (see stages.RedirectStage).
+            method in _REDIRECTABLE_METHODS and payload is None,
+        ),
     )
+
+
+_new_options = tuple.__new__
+_NO_HEADERS: Final[Mapping[str, str]] = MappingProxyType({})
 
 
 def is_one_shot(payload: Any) -> bool:

@@ -17,6 +17,14 @@ it first; the final answer is released by the transport's façade.
 
 The stages read the transport's limiter, token provider, session and sleep when
 a request runs, not when they are built: tests swap those on a live client.
+
+:func:`send` is how a request enters: the usual exchange (no debug logging, an
+accepted answer on the first try) runs as one flat coroutine that calls the
+same steps the stages call (:func:`acquire`, :func:`bear`, :func:`exchange`,
+:func:`check_accepted`). Anything else (an error status, a redirect, a 401, a
+transport failure) hands the hop's outcome to the stages as :attr:`Exchange.pending`,
+and they carry on from there as if they had sent it: the stages remain the one
+definition of what happens when something goes wrong.
 """
 
 from __future__ import annotations
@@ -52,7 +60,7 @@ if TYPE_CHECKING:
     from eoclient._http.auth import TokenProvider
     from eoclient._http.ratelimit import RateLimiter
 
-__all__ = ["Answer", "Exchange", "Stage", "pipeline", "release"]
+__all__ = ["Answer", "Exchange", "Stage", "pipeline", "release", "send"]
 
 REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS: Final = 5
@@ -80,6 +88,7 @@ class Exchange:
         "opts",
         "params",
         "path",
+        "pending",
         "redirects",
         "replays",
         "session",
@@ -98,6 +107,8 @@ class Exchange:
         self.attempt = 0  # retries consumed
         self.replays = 0  # replays after a 401 with a refreshed token
         self.redirects = 0
+        # The outcome of a hop already sent by the flat path (see send()), for the stages to take up.
+        self.pending: Answer | Failed | None = None
 
     def where(self) -> dict[str, Any]:
         """What a log line about this hop says: method, path, operation, attempt (from 1)."""
@@ -298,10 +309,20 @@ class BearerStage(Stage):
 
     async def send(self, x: Exchange) -> Answer:
         auth = self.transport.auth
-        if x.opts.authenticate and auth is not None:
-            x.token = token = await auth.token(self.transport._token_call)
-            x.headers = {**x.opts.headers, "Authorization": f"Bearer {token}"}
+        if x.opts.authenticate and auth is not None and x.pending is None:  # a pending hop has its bearer
+            await bear(x, auth, self.transport)
         return await self.next.send(x)
+
+
+async def bear(x: Exchange, auth: TokenProvider, host: Host) -> None:
+    """Give this hop the current bearer (fetched if the cached one is missing or about to lapse)."""
+    wear(x, await auth.token(host._token_call))
+
+
+def wear(x: Exchange, token: str) -> None:
+    """Put ``token`` on this hop (and remember it: a 401 invalidates exactly that one)."""
+    x.token = token
+    x.headers = {**x.opts.headers, "Authorization": f"Bearer {token}"}
 
 
 class LimiterStage(Stage):
@@ -317,14 +338,8 @@ class LimiterStage(Stage):
             if answer.accepted:  # as before the stages: any success refreshes the pace
                 limiter.on_success()
             return answer
-        try:
-            await limiter.acquire()
-        except ClientRateLimitError as exc:  # nothing was sent: say what would have been
-            raise ClientRateLimitError(
-                retry_after=exc.retry_after,
-                service_message=exc.service_message,
-                **opts.error_context(x.path),
-            ) from None
+        if x.pending is None:  # a pending hop waited before it was sent
+            await acquire(limiter, x)
         try:
             answer = await self.next.send(x)
         except Failed as exc:
@@ -339,6 +354,18 @@ class LimiterStage(Stage):
         return answer
 
 
+async def acquire(limiter: RateLimiter, x: Exchange) -> None:
+    """Wait for the limiter; a wait it refuses names this request (nothing was sent)."""
+    try:
+        await limiter.acquire()
+    except ClientRateLimitError as exc:
+        raise ClientRateLimitError(
+            retry_after=exc.retry_after,
+            service_message=exc.service_message,
+            **x.opts.error_context(x.path),
+        ) from None
+
+
 class ErrorStage(Stage):
     """Turns an error status, or an error document inside a 2xx, into the service's typed error."""
 
@@ -347,18 +374,14 @@ class ErrorStage(Stage):
     async def send(self, x: Exchange) -> Answer:
         answer = await self.next.send(x)
         resp = answer.resp
-        status = resp.status
         if answer.accepted:
-            opts = x.opts
-            if answer.body is None or opts.dialect.error_document is None or not 200 <= status < 300:
-                return answer
             try:
-                refuse_error_document(resp, answer.body, opts, path=x.path)
+                check_accepted(answer, x)
             except BaseException:
                 await release(resp)
                 raise
             return answer
-        if status in REDIRECT_STATUSES:
+        if resp.status in REDIRECT_STATUSES:
             return answer
         await release(resp)
         raise self._failed(x, resp, answer.body or b"")
@@ -373,6 +396,14 @@ class ErrorStage(Stage):
         status = resp.status
         resendable = opts.idempotent or status == 429  # a 429 says the service did nothing
         return Failed(error, status=status, resendable=resendable, retry_after=retry_after)
+
+
+def check_accepted(answer: Answer, x: Exchange) -> None:
+    """Refuse an accepted 2xx whose body is the dialect's error document (the caller releases it)."""
+    opts = x.opts
+    if answer.body is None or opts.dialect.error_document is None or not 200 <= answer.resp.status < 300:
+        return
+    refuse_error_document(answer.resp, answer.body, opts, path=x.path)
 
 
 class LogStage(Stage):
@@ -397,59 +428,113 @@ class LogStage(Stage):
 
 
 class SendStage(Stage):
-    """The one stage that talks to aiohttp: sends, refuses an unexpected type, reads the body."""
+    """The one stage that talks to aiohttp (through :func:`exchange`), or takes up a pending hop."""
 
     __slots__ = ()
 
     async def send(self, x: Exchange) -> Answer:
-        opts = x.opts
-        error = None
-        try:
-            resp = await x.session.request(
-                opts.method,
-                x.url,
-                params=x.params,
-                data=opts.payload,
-                headers=x.headers,
-                timeout=opts.timeout,
-                allow_redirects=False,  # decided per request by RedirectStage
-            )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            error = transport_error(exc, opts.operation, opts.method, x.path)
-            resendable = transient(exc) and (opts.idempotent or never_sent(exc))
-        if error is not None:
-            raise Failed(error, status=None, resendable=resendable)
-        # From here on the response is released on every way out but the answer handed back.
-        refused: UnexpectedContentError | None = None
-        try:
-            status = resp.status
-            if not opts.accepts(status):
-                body = None
-                if status not in REDIRECT_STATUSES:
-                    try:  # an error's body is only its explanation: a broken one is no worse than none
-                        body = await resp.read()
-                    except (aiohttp.ClientError, TimeoutError):
-                        body = b""
-                return Answer(resp, body, False)
-            expect = opts.expect
-            if (
-                expect is not None
-                and 200 <= status < 300
-                and not media.matches(expect, resp.headers.get("Content-Type", ""))
-            ):
-                refused = await unexpected_content(resp, expect, operation=opts.operation, path=x.path)
-            elif opts.stream:
-                return Answer(resp, None, True)
-            else:
-                try:
-                    return Answer(resp, await resp.read(), True)
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    error = transport_error(exc, opts.operation, opts.method, x.path)
-        except BaseException:
-            await release(resp)
-            raise
+        pending = x.pending
+        if pending is None:
+            return await exchange(x)
+        x.pending = None
+        if isinstance(pending, Failed):
+            raise pending
+        return pending
+
+
+async def exchange(x: Exchange) -> Answer:
+    """Send this hop; refuse a 2xx of an unexpected type; read the body (unless streaming).
+
+    A broken connection is a :class:`Failed`; an answer the request does not
+    accept comes back with its body (the error's explanation) for the stages.
+    """
+    opts = x.opts
+    error = None
+    try:
+        resp = await x.session.request(
+            opts.method,
+            x.url,
+            params=x.params,
+            data=opts.payload,
+            headers=x.headers,
+            timeout=opts.timeout,
+            allow_redirects=False,  # decided per request by RedirectStage
+        )
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        error = transport_error(exc, opts.operation, opts.method, x.path)
+        resendable = transient(exc) and (opts.idempotent or never_sent(exc))
+    if error is not None:
+        raise Failed(error, status=None, resendable=resendable)
+    # From here on the response is released on every way out but the answer handed back.
+    refused: UnexpectedContentError | None = None
+    try:
+        status = resp.status
+        if not (200 <= status < 300 or opts.accepts(status)):  # the usual 2xx without a call
+            body = None
+            if status not in REDIRECT_STATUSES:
+                try:  # an error's body is only its explanation: a broken one is no worse than none
+                    body = await resp.read()
+                except (aiohttp.ClientError, TimeoutError):
+                    body = b""
+            return Answer(resp, body, False)
+        expect = opts.expect
+        if (
+            expect is not None
+            and 200 <= status < 300
+            and not media.matches(expect, resp.headers.get("Content-Type", ""))
+        ):
+            refused = await unexpected_content(resp, expect, operation=opts.operation, path=x.path)
+        elif opts.stream:
+            return Answer(resp, None, True)
+        else:
+            try:
+                return Answer(resp, await resp.read(), True)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                error = transport_error(exc, opts.operation, opts.method, x.path)
+    except BaseException:
         await release(resp)
-        if refused is not None:  # no retry can change what the service sends
-            raise refused
-        assert error is not None
-        raise Failed(error, status=None, resendable=opts.idempotent)
+        raise
+    await release(resp)
+    if refused is not None:  # no retry can change what the service sends
+        raise refused
+    assert error is not None
+    raise Failed(error, status=None, resendable=opts.idempotent)
+
+
+async def send(host: Host, stages: Stage, x: Exchange) -> Answer:
+    """Run one request: flat when it goes as usual, through ``stages`` from the first thing that does not.
+
+    The flat path takes the steps the stages take for a first hop answered as
+    accepted (rate wait, bearer, send, error-document check, pace refresh);
+    an outcome the stages would act on (an answer not accepted, a
+    :class:`Failed`) is handed to them as ``x.pending`` instead of being sent
+    again. With debug logging on, the stages run from the start (they log).
+    """
+    if log_enabled(logging.DEBUG):
+        return await stages.send(x)
+    opts = x.opts
+    limiter = host.limiter
+    if opts.rate_limited:
+        await acquire(limiter, x)
+    auth = host.auth
+    if opts.authenticate and auth is not None:
+        token = auth.cached()  # fresh: nothing to await
+        if token is None:
+            await bear(x, auth, host)
+        else:
+            wear(x, token)
+    try:
+        answer: Answer | Failed = await exchange(x)
+    except Failed as exc:
+        answer = exc
+    # Handed over outside the handler: an error the stages raise chains nothing (aiohttp's hold the bearer).
+    if isinstance(answer, Failed) or not answer.accepted:
+        x.pending = answer
+        return await stages.send(x)
+    try:
+        check_accepted(answer, x)
+    except BaseException:
+        await release(answer.resp)
+        raise
+    limiter.on_success()
+    return answer

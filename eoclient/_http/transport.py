@@ -3,7 +3,8 @@
 Service modules call :meth:`Transport.request`, :meth:`Transport.request_json`
 or :meth:`Transport.stream`; they never touch aiohttp. Each call's keywords
 become one frozen :class:`~eoclient._http.options.RequestOptions`, which goes
-through the stages of :mod:`eoclient._http.stages`: retried by the
+through the stages of :mod:`eoclient._http.stages` (the usual case in one flat
+coroutine, :func:`~eoclient._http.stages.send`, with the same steps): retried by the
 :class:`RetryPolicy` on transient failures, redirected only where that is safe,
 replayed after a 401 with a fresh token, paced by the rate limiter, sent with
 the bearer, and checked — so it comes back as bytes, a typed model or a stream,
@@ -31,7 +32,7 @@ from eoclient._http.failures import printable_url, transport_error
 from eoclient._http.options import CallOptions, RequestOptions, Timeouts, request_options
 from eoclient._http.ratelimit import RateLimit, RateLimiter
 from eoclient._http.retry import RetryPolicy
-from eoclient._http.stages import Answer, Exchange, pipeline, release
+from eoclient._http.stages import Answer, Exchange, pipeline, release, send
 from eoclient._models import from_json
 from eoclient._version import __version__
 from eoclient.errors import ClientClosedError, ForeignHostError, TransportError
@@ -274,8 +275,15 @@ class Transport:
     ) -> Any:
         """:meth:`request`, then decode the JSON answer into ``type`` (a non-JSON answer is refused)."""
         call.setdefault("expect", media.JSON)
-        resp = await self.request(method, path, operation=operation, **call)
-        return decode_json(resp.body, type, path=resp.path, operation=operation)
+        # request()'s steps without its Response, spelled out rather than shared through another
+        # coroutine: each level of awaiting is paid again on every resumption of the request.
+        opts = request_options(self, method, self.url(path), call, operation=operation, stream=False)
+        answer = await self._send(opts, path)
+        resp, body = answer.resp, answer.body
+        resp.release()
+        await resp.wait_for_close()
+        assert body is not None
+        return decode_json(body, type, path=resp.url.raw_path, operation=operation)
 
     def stream(
         self, method: str, path: str, *, operation: str, **call: Unpack[CallOptions]
@@ -297,10 +305,12 @@ class Transport:
 
     def _send(self, opts: RequestOptions, path: str) -> Coroutine[Any, Any, Answer]:
         """Run ``opts`` through the stages; the answer's response is open (the caller releases it)."""
-        session = self._get_session()
+        session = self._session
+        if session is None or self._loop is not asyncio.get_running_loop():  # not yet, closed, another loop
+            session = self._get_session()
         if opts.authenticate and opts.url == path:  # an absolute URL from the caller (a path is ours)
             self.check_own_host(opts.url, operation=opts.operation)
-        return self._pipeline.send(Exchange(opts, session))
+        return send(self, self._pipeline, Exchange(opts, session))
 
     # -- hosts ---------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ def test_options_resolve_the_call_against_the_client_once() -> None:
     assert opts.headers == {"Content-Type": "application/json"} and opts.payload == b'{"a":1}'
     assert opts.retry is policy and opts.dialect is SENTINELHUB and opts.service == "sentinelhub"
     assert not opts.authenticate  # no token provider: nothing to authenticate with
-    assert opts.timeout is Timeouts().client_timeout()
+    assert opts.timeout is t.timeouts.client_timeout()  # built once, with the Timeouts
 
     async def upload():
         yield b"x"
