@@ -274,6 +274,20 @@ class RateLimiter:
 
     # -- requests ----------------------------------------------------------------
 
+    def try_acquire(self) -> bool:
+        """Let one request through at once when nothing paces or pauses this client; else ``False``.
+
+        The usual case (no limit set, no 429 seen, no shared pace) without a
+        coroutine; on ``False`` nothing was counted and the caller awaits :meth:`acquire`.
+        """
+        if self.shared is not None or self._buckets or self._adaptive is not None:
+            return False
+        now = self._clock()
+        if self._paused_until > now:
+            return False
+        self._sent(now)
+        return True
+
     async def acquire(self) -> float:
         """Wait for permission to send one request; returns the seconds waited.
 
@@ -404,7 +418,8 @@ class RateLimiter:
 
     def on_success(self) -> None:
         """A request went through. Recovery depends on time alone; this only refreshes the pace."""
-        self._refresh(self._clock())
+        if self._buckets or self._adaptive is not None:  # without a pace there is nothing to refresh
+            self._refresh(self._clock())
 
     def _observed_rate(self, now: float) -> float | None:
         if len(self._stamps) < self._MIN_SAMPLES:

@@ -338,7 +338,7 @@ class LimiterStage(Stage):
             if answer.accepted:  # as before the stages: any success refreshes the pace
                 limiter.on_success()
             return answer
-        if x.pending is None:  # a pending hop waited before it was sent
+        if x.pending is None and not limiter.try_acquire():  # a pending hop waited before it was sent
             await acquire(limiter, x)
         try:
             answer = await self.next.send(x)
@@ -514,7 +514,7 @@ async def send(host: Host, stages: Stage, x: Exchange) -> Answer:
         return await stages.send(x)
     opts = x.opts
     limiter = host.limiter
-    if opts.rate_limited:
+    if opts.rate_limited and not limiter.try_acquire():
         await acquire(limiter, x)
     auth = host.auth
     if opts.authenticate and auth is not None:

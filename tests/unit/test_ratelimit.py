@@ -314,3 +314,27 @@ async def test_transport_feeds_429_into_limiter(sleeps) -> None:
     await transport.aclose()
     assert transport.limiter.effective_rate is not None
     assert transport.limiter.effective_rate < 8
+
+
+async def test_try_acquire_lets_through_only_what_acquire_would_not_hold() -> None:
+    t = FakeTime()
+    idle = RateLimiter(clock=t, sleep=t.sleep)
+    assert idle.try_acquire() and idle.try_acquire()
+    assert idle._tickets == 2 and len(idle._stamps) == 2  # counted as acquire() counts them
+
+    paced = RateLimiter(RateLimit(per_second=10), clock=t, sleep=t.sleep)
+    assert not paced.try_acquire() and paced._tickets == 0  # a pace: the caller must await
+
+    idle.on_rate_limited(2.0)  # a pause (no pace learned from two stamps)
+    assert not idle.try_acquire()
+    t.now += 2.5
+    assert idle.try_acquire()
+
+    class Shared:
+        async def acquire(self) -> None: ...
+
+        def on_rate_limited(self, retry_after: float | None) -> None: ...
+
+    shared = RateLimiter(clock=t, sleep=t.sleep)
+    shared.shared = Shared()
+    assert not shared.try_acquire()

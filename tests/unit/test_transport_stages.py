@@ -20,6 +20,10 @@ class RecordingLimiter:
     def __init__(self, events: list[str]) -> None:
         self.events = events
 
+    def try_acquire(self) -> bool:
+        self.events.append("acquire")
+        return True
+
     async def acquire(self) -> float:
         self.events.append("acquire")
         return 0.0
