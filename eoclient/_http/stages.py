@@ -29,7 +29,6 @@ definition of what happens when something goes wrong.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -70,9 +69,19 @@ _MAX_REPLAYS: Final = 2
 _HTTP_SCHEMES: Final = frozenset({"http", "https"})
 
 
-@functools.lru_cache(maxsize=256)  # most calls go to a few fixed URLs (/api/v1/process)
 def _url_path(url: str) -> str:
-    return urlsplit(url).path
+    """``urlsplit(url).path``, found by three scans: job polls and downloads each have their own URL."""
+    host = url.find("://")
+    if host < 0:
+        return urlsplit(url).path
+    host += 3
+    end = len(url)
+    for mark in "?#":
+        at = url.find(mark, host)
+        if 0 <= at < end:
+            end = at
+    start = url.find("/", host, end)
+    return url[start:end] if start >= 0 else ""
 
 
 class Exchange:

@@ -113,3 +113,27 @@ async def transport(sleeps):
     t = make_transport(SENTINELHUB, sleeps)
     yield t
     await t.aclose()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://services.sentinel-hub.com/api/v1/process",
+        "http://127.0.0.1:8080/api/v2/batch/process/0f3c?x=1&y=/z",
+        "http://h:1/a/b#frag/ment",
+        "http://h?q=/not/a/path",
+        "http://h#f/x",
+        "http://h",
+        "http://h/",
+        "http://user:pw@h:8/p%20q/r;s",
+        "https://[::1]:9000/bucket/key.tif?X-Amz-Signature=abc",
+        "/relative/path?q",
+        "",
+    ],
+)
+def test_the_path_of_a_hop_is_what_urlsplit_says(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    from eoclient._http.stages import _url_path
+
+    assert _url_path(url) == urlsplit(url).path
