@@ -253,3 +253,24 @@ async def test_a_lost_create_answer_is_reported_not_resent(sh: SentinelHub, eo_e
     with pytest.raises(OutcomeUnknownError, match="orders"):
         await sh.dataimport.quote(PLANET_ORDER)
     assert len([r for r in eo_emulator.requests if r.method == "POST" and r.path == ORDERS]) == 1
+
+
+async def test_each_delivery_is_a_job_that_ends_imported_or_failed(
+    sh: SentinelHub, eo_emulator: Emulator
+) -> None:
+    job = await sh.dataimport.place_order(planet(itemIds=["20240801_ok", "20240801_fail"]))
+    deliveries = sh.dataimport.order_deliveries
+    by_item = {d.item_id: d.id async for d in deliveries.list(job.id)}
+    ok, bad = deliveries.job(job.id, by_item["20240801_ok"]), deliveries.job(job.id, by_item["20240801_fail"])
+    assert (await ok.refresh()).state is JobState.PENDING  # WAITING
+    token = ok.resume_token
+    eo_emulator.clock.advance(30)
+    done = await resume_job(token, sh)  # resumed from its token, it follows the same delivery
+    assert done.id == by_item["20240801_ok"] and done.status == "DONE"
+    with pytest.raises(JobFailedError) as failed:
+        await bad
+    assert bad.status is not None and bad.status.raw == "IMPORT_FAILED"
+    message = (await deliveries.get(job.id, by_item["20240801_fail"])).error_message
+    assert message and message in str(failed.value)  # the service's errorMessage, said
+    with pytest.raises(ValidationError, match="delivery_id"):
+        deliveries.job(job.id, "nope")

@@ -20,7 +20,7 @@ from eoclient.errors import ResponseDecodeError, ValidationError
 from eoclient.jobs import Job
 from eoclient.paging import NoCursor, Page, Paginator, ViewToken
 from eoclient.sentinelhub.byoc_models import TileFileDownload, page_count, uuid_id
-from eoclient.sentinelhub.dataimport.jobs import BASE, ArchiveJob, deliveries_of
+from eoclient.sentinelhub.dataimport.jobs import BASE, ArchiveJob, DeliveryJob, deliveries_of
 from eoclient.sentinelhub.dataimport.models import DELIVERY_STATUSES, Delivery, DeliveryArchive, DeliveryTile
 
 __all__ = ["Deliveries"]
@@ -146,6 +146,17 @@ class Deliveries:
             expect=media.expected_for_filename(name) or media.ANY_BUT_PAGE,
         )
         return TileFileDownload(got.path, got.bytes, got.resumes)
+
+    def job(self, parent_id: Any, delivery_id: Any) -> Job[Delivery]:
+        """A Job following one delivery until its data is imported (``DONE``) or cannot be.
+
+        ``await`` it for the ``DONE`` delivery; a delivery that failed raises
+        :class:`~eoclient.errors.JobFailedError` with the service's ``errorMessage``.
+        """
+        strategy = DeliveryJob(
+            self._ctx, self._parent, _id(parent_id, f"{self._what}_id"), _id(delivery_id, "delivery_id")
+        )
+        return Job(strategy, poll=self._ctx.poll)
 
     # -- archives ------------------------------------------------------------------------
 

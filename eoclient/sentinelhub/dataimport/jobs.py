@@ -4,7 +4,9 @@ An order's job ends when the order does (``DONE``, ``PARTIAL``: succeeded;
 ``FAILED``; ``CANCELLED``); its result is its deliveries, an async iterator.
 A subscription's job runs until it is ``COMPLETED`` (its time range is over),
 ``CANCELLED`` (``job.cancel()`` cancels it on the service) or ``FAILED``.
-An archive's job ends when the archive can be downloaded.
+A delivery's job ends when its data is imported (``DONE``) or cannot be
+(``DELIVERY_FAILED``, ``IMPORT_FAILED``, ``NON_INGESTIBLE``); an archive's job
+ends when the archive can be downloaded.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from eoclient.sentinelhub.dataimport.models import Delivery, DeliveryArchive, Or
 
 __all__ = [
     "ArchiveJob",
+    "DeliveryJob",
     "OrderJob",
     "SubscriptionJob",
     "deliveries_of",
@@ -35,6 +38,7 @@ BASE: Final = "/api/v1/dataimport"
 ORDER_KIND: Final = "sentinelhub.dataimport.order"
 SUBSCRIPTION_KIND: Final = "sentinelhub.dataimport.subscription"
 ARCHIVE_KIND: Final = "sentinelhub.dataimport.archive"
+DELIVERY_KIND: Final = "sentinelhub.dataimport.delivery"
 
 _ORDER_STATES: Final = {
     "CREATED": JobState.PENDING,
@@ -50,6 +54,16 @@ _SUBSCRIPTION_STATES: Final = {
     "COMPLETED": JobState.SUCCEEDED,
     "FAILED": JobState.FAILED,
     "CANCELLED": JobState.CANCELLED,
+}
+_DELIVERY_STATES: Final = {
+    "WAITING": JobState.PENDING,
+    "DELIVERED": JobState.RUNNING,
+    "PREPARING": JobState.RUNNING,
+    "INGESTING": JobState.RUNNING,
+    "DONE": JobState.SUCCEEDED,
+    "DELIVERY_FAILED": JobState.FAILED,
+    "IMPORT_FAILED": JobState.FAILED,
+    "NON_INGESTIBLE": JobState.FAILED,
 }
 _ARCHIVE_STATES: Final = {
     "WAITING": JobState.PENDING,
@@ -74,6 +88,20 @@ def order_status(order: Order) -> JobStatus:
 def subscription_status(subscription: Subscription) -> JobStatus:
     """A subscription's status as a Job sees it."""
     return _status(subscription.status, _SUBSCRIPTION_STATES)
+
+
+def delivery_status(delivery: Delivery) -> JobStatus:
+    """A delivery's status as a Job sees it (the service's ``errorMessage`` when it failed)."""
+    status = _status(delivery.status, _DELIVERY_STATES)
+    if status.state is JobState.FAILED and delivery.error_message:
+        return JobStatus(state=status.state, raw=status.raw, error=delivery.error_message)
+    return status
+
+
+def _parent(parent: str) -> str:
+    if parent not in ("orders", "subscriptions"):
+        raise ValidationError("parent", f"must be 'orders' or 'subscriptions', got {parent!r}")
+    return parent
 
 
 def deliveries_of(
@@ -169,16 +197,43 @@ class SubscriptionJob:
         return {}
 
 
+class DeliveryJob:
+    """Job strategy of one delivery of an order or a subscription; its result is the ``DONE`` delivery."""
+
+    kind = DELIVERY_KIND
+
+    def __init__(self, ctx: ServiceContext[Any], parent: str, parent_id: str, delivery_id: str) -> None:
+        self._ctx = ctx
+        self.parent, self.parent_id, self.job_id = _parent(parent), parent_id, delivery_id
+        self.delivery: Delivery | None = None
+
+    async def poll(self) -> JobStatus:
+        path = f"{BASE}/{self.parent}/{self.parent_id}/deliveries/{self.job_id}"
+        op = f"dataimport.{self.parent[:-1]}_delivery"
+        answer = await self._ctx.transport.request_json("GET", path, operation=op)
+        self.delivery = from_wire(answer, Delivery, operation=op, path=path)
+        return delivery_status(self.delivery)
+
+    async def result(self, final: JobStatus) -> Delivery:
+        del final
+        assert self.delivery is not None  # a final status was polled
+        return self.delivery
+
+    async def cancel(self) -> bool:
+        return False  # a delivery cannot be stopped
+
+    def resume_data(self) -> dict[str, Any]:
+        return {"parent": self.parent, "parentId": self.parent_id}
+
+
 class ArchiveJob:
     """Job strategy of a delivery archive being made; its result is the ``DONE`` archive."""
 
     kind = ARCHIVE_KIND
 
     def __init__(self, ctx: ServiceContext[Any], parent: str, parent_id: str, delivery_id: str) -> None:
-        if parent not in ("orders", "subscriptions"):
-            raise ValidationError("parent", f"must be 'orders' or 'subscriptions', got {parent!r}")
         self._ctx = ctx
-        self.parent, self.parent_id, self.job_id = parent, parent_id, delivery_id
+        self.parent, self.parent_id, self.job_id = _parent(parent), parent_id, delivery_id
         self.archive: DeliveryArchive | None = None
 
     async def poll(self) -> JobStatus:
@@ -210,11 +265,13 @@ def _resume_subscription(ctx: ServiceContext[Any], job_id: str, data: Mapping[st
     return SubscriptionJob(ctx, uuid_id(job_id, field="resume_token", prefix=""))
 
 
-def _resume_archive(ctx: ServiceContext[Any], job_id: str, data: Mapping[str, Any]) -> ArchiveJob:
+def _of_delivery(
+    kind: type[ArchiveJob] | type[DeliveryJob], ctx: ServiceContext[Any], job_id: str, data: Mapping[str, Any]
+) -> Any:
     parent, parent_id = data.get("parent"), data.get("parentId")
     if not isinstance(parent, str) or not isinstance(parent_id, str):
-        raise ValidationError("resume_token", "malformed Data Import archive data")
-    return ArchiveJob(
+        raise ValidationError("resume_token", "malformed Data Import delivery data")
+    return kind(
         ctx,
         parent,
         uuid_id(parent_id, field="resume_token", prefix=""),
@@ -222,6 +279,17 @@ def _resume_archive(ctx: ServiceContext[Any], job_id: str, data: Mapping[str, An
     )
 
 
+def _resume_archive(ctx: ServiceContext[Any], job_id: str, data: Mapping[str, Any]) -> ArchiveJob:
+    job: ArchiveJob = _of_delivery(ArchiveJob, ctx, job_id, data)
+    return job
+
+
+def _resume_delivery(ctx: ServiceContext[Any], job_id: str, data: Mapping[str, Any]) -> DeliveryJob:
+    job: DeliveryJob = _of_delivery(DeliveryJob, ctx, job_id, data)
+    return job
+
+
 register_job_kind(ORDER_KIND, _resume_order, service="sentinelhub")
 register_job_kind(SUBSCRIPTION_KIND, _resume_subscription, service="sentinelhub")
 register_job_kind(ARCHIVE_KIND, _resume_archive, service="sentinelhub")
+register_job_kind(DELIVERY_KIND, _resume_delivery, service="sentinelhub")
