@@ -114,7 +114,7 @@ class Cadence:
         self.polls = 0  # successful status calls, for the log
         self.feed: Feed | None = None  # set while a monitor polls for this Job
         self._rng = rng
-        self._lock: anyio.Lock | None = None  # only while a status call is made or awaited
+        self._lock: asyncio.Lock | None = None  # only while a status call is made or awaited
         # Completed status calls (successful or failed); waiters compare it to
         # know whether someone else already made the call they were waiting for.
         self._version = 0
@@ -141,16 +141,17 @@ class Cadence:
         remaining = max(0.0, deadline.at - self.clock())
         return event_loop_time() + remaining + self.policy.grace
 
-    async def _acquire(self) -> anyio.Lock:
+    async def _acquire(self) -> asyncio.Lock:
         lock = self._lock
         if lock is None:
-            # fast_acquire: an uncontended acquire (the usual case) is not a checkpoint; the
-            # sleep before every status call is one already.
-            lock = self._lock = anyio.Lock(fast_acquire=True)
+            # asyncio's lock: built without asking sniffio for the backend (anyio's is, once a
+            # poll), and an uncontended acquire is not a checkpoint; the sleep before every status
+            # call is one already. anyio's cancel scopes cancel its waiters as any asyncio await.
+            lock = self._lock = asyncio.Lock()
         await lock.acquire()
         return lock
 
-    def _release(self, lock: anyio.Lock) -> None:
+    def _release(self, lock: asyncio.Lock) -> None:
         lock.release()
         # Released to nobody (a waiter would own it now): dropped, so that a Job between
         # polls holds no lock (its waiter queue is most of an idle handle's size).

@@ -17,6 +17,7 @@ that still fails is raised to the waiters that were waiting for it.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 from collections.abc import (
@@ -256,7 +257,7 @@ class Job(Generic[T]):
         job = resume_job(token, sk)
         result = await job.wait(timeout=600)
 
-    ``sleep`` and ``clock`` (default: ``anyio.sleep`` and the event loop's clock)
+    ``sleep`` and ``clock`` (default: ``asyncio.sleep`` and the event loop's clock)
     are hooks for tests and simulations; ``rng`` drives the jitter.
     """
 
@@ -292,10 +293,10 @@ class Job(Generic[T]):
         self._cadence = Cadence(
             poll if poll is not None else _DEFAULT_POLICY,
             rng,
-            sleep if sleep is not None else anyio.sleep,
+            sleep if sleep is not None else asyncio.sleep,  # anyio.sleep asks sniffio every time
             clock if clock is not None else event_loop_time,
         )
-        self._result_lock: anyio.Lock | None = None
+        self._result_lock: asyncio.Lock | None = None
         self._cancel_lock: anyio.Lock | None = None
         self._status: JobStatus | None = initial_status
         self._change_seq = 0
@@ -741,24 +742,32 @@ class Job(Generic[T]):
             )
         outcome = self._outcome
         if outcome is None:
-            with anyio.CancelScope(deadline=self._cadence.bound(deadline)) as bound:
-                if self._result_lock is None:
-                    self._result_lock = anyio.Lock()
-                async with self._result_lock:
-                    outcome = self._outcome
-                    if outcome is None:
-                        try:
-                            value = await self._strategy.result(status)
-                        except Exception as exc:
-                            outcome = self._outcome = _Err(exc)
-                        else:
-                            outcome = self._outcome = _Ok(value)
-            if bound.cancelled_caught or outcome is None:
-                assert deadline is not None
-                raise self._timeout_error(deadline)
+            if deadline is None:  # nothing to cut off: no scope for every job that ends
+                outcome = await self._outcome_once(status)
+            else:
+                with anyio.CancelScope(deadline=self._cadence.bound(deadline)) as bound:
+                    outcome = await self._outcome_once(status)
+                if bound.cancelled_caught or outcome is None:
+                    raise self._timeout_error(deadline)
         if isinstance(outcome, _Err):
             raise outcome.error
         return outcome.value
+
+    async def _outcome_once(self, status: JobStatus) -> _Ok[T] | _Err:
+        """The strategy's result for ``status``, asked once however many wait for it."""
+        lock = self._result_lock
+        if lock is None:
+            lock = self._result_lock = asyncio.Lock()  # asyncio's: no sniffio call per job
+        async with lock:
+            outcome = self._outcome
+            if outcome is None:
+                try:
+                    value = await self._strategy.result(status)
+                except Exception as exc:
+                    outcome = self._outcome = _Err(exc)
+                else:
+                    outcome = self._outcome = _Ok(value)
+            return outcome
 
 
 def register_job_kind(kind: str, factory: JobFactory, *, service: str | None = None) -> None:
