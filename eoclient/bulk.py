@@ -657,6 +657,16 @@ async def download_all(
         attempts=attempts,
         policy=policy,
     )
+    await fill_report(report, each, on_item)
+    return report
+
+
+async def fill_report(
+    report: BulkReport,
+    each: AsyncGenerator[Downloaded | Failure, None],
+    on_item: Callable[[Downloaded | Failure], object] | None = None,
+) -> None:
+    """Run ``each`` (a ``download_each``-like generator) to its end into ``report``."""
     async with aclosing(each) as outcomes:
         async for outcome in outcomes:
             if isinstance(outcome, Failure):
@@ -665,7 +675,6 @@ async def download_all(
                 report.files.append(outcome)
             if on_item is not None:
                 on_item(outcome)
-    return report
 
 
 async def complete_size(path: Path) -> int | None:

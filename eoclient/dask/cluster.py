@@ -31,7 +31,7 @@ from uuid import uuid4
 import anyio
 from distributed import Client, Future, as_completed
 
-from eoclient.bulk import Download, Downloaded, Failure
+from eoclient.bulk import Download, Downloaded, Failure, fill_report
 from eoclient.dask.account import HANDLER, AccountLimits, AccountPlugin
 from eoclient.dask.report import ClusterReport, Progress
 from eoclient.dask.spec import ClientSpec
@@ -267,7 +267,9 @@ class ClusterAccount:
     ) -> ClusterReport:
         """:meth:`process_each` to the end: a :class:`ClusterReport` (failures reported, not raised)."""
         report = ClusterReport()
-        await _fill(report, self._renders(requests, dest, accept, overwrite, chunk_size, on_progress, report))
+        await fill_report(
+            report, self._renders(requests, dest, accept, overwrite, chunk_size, on_progress, report)
+        )
         return report
 
     async def download_each(
@@ -310,7 +312,7 @@ class ClusterAccount:
         """:meth:`download_each` to the end: a :class:`ClusterReport` (failures reported, not raised)."""
         report = ClusterReport()
         work = [_Work(d, d.dest) for d in _download_items(items)]
-        await _fill(
+        await fill_report(
             report, self._run(download_chunk, "download", work, overwrite, chunk_size, on_progress, report)
         )
         return report
@@ -446,16 +448,6 @@ def _outcomes(chunk: list[_Work], result: Any, report: ClusterReport | None) -> 
             error = outcome if isinstance(outcome, Exception) else RuntimeError(str(outcome))
             outcomes.append(Failure(item(i), error))
     return outcomes
-
-
-async def _fill(report: ClusterReport, each: AsyncGenerator[Downloaded | Failure, None]) -> None:
-    """Run ``each`` to the end into ``report``."""
-    async with aclosing(each) as outcomes:
-        async for outcome in outcomes:
-            if isinstance(outcome, Failure):
-                report.failures.append(outcome)
-            else:
-                report.files.append(outcome)
 
 
 def _download_items(items: Iterable[Download | tuple[Any, ...]]) -> list[Download]:

@@ -42,6 +42,7 @@ from eoclient.sentinelhub.byoc_models import (
     collection_body,
     file_list,
     page_count,
+    search_params,
     tile_body,
     tile_update_body,
     uuid_id,
@@ -132,9 +133,7 @@ class BYOC:
         ``search``: a word, or words joined with ``|`` (or) and ``&`` (and);
         ``count``: page size (1..100); ``max_items``: stop after that many.
         """
-        if search is not None and not isinstance(search, str):
-            raise ValidationError("search", f"expected a string, got {type(search).__name__}")
-        params = {"search": search or None, "count": page_count(count)}
+        params = search_params(search, count)
         return view_paginator(
             self._ctx.transport,
             _BASE,

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 
+from eoclient._checks import optional_text
 from eoclient._models import Model, from_user
 from eoclient.arrays import Raster, read, to_dataarray
 from eoclient.errors import ValidationError
@@ -206,6 +207,11 @@ def uuid_id(value: Any, *, field: str, prefix: str = "byoc-") -> str:
         return str(uuid.UUID(text))
     except ValueError:
         raise ValidationError(field, f"not a UUID: {value!r}") from None
+
+
+def search_params(search: Any, count: int | None) -> dict[str, Any]:
+    """The query of a searchable listing: ``search`` (text; empty lists all) and the page size."""
+    return {"search": optional_text("search", search, allow_empty=True) or None, "count": page_count(count)}
 
 
 def page_count(count: int | None, *, field: str = "count", maximum: int = 100) -> int | None:

@@ -36,7 +36,7 @@ from eoclient.jobs import Job, JobState, JobStatus, PollPolicy, register_job_kin
 from eoclient.paging import Paginator, ViewToken
 from eoclient.sentinelhub._lookup import named
 from eoclient.sentinelhub._paging import view_paginator
-from eoclient.sentinelhub.byoc_models import page_count, uuid_id
+from eoclient.sentinelhub.byoc_models import search_params, uuid_id
 from eoclient.sentinelhub.zarr_import_models import (
     ZarrArray,
     ZarrCollection,
@@ -185,9 +185,7 @@ class ZarrImport:
         self, search: str | None = None, count: int | None = None, *, max_items: int | None = None
     ) -> Paginator[ZarrCollection, ViewToken]:
         """Every Zarr collection of the account, page by page; ``search`` matches names."""
-        if search is not None and not isinstance(search, str):
-            raise ValidationError("search", f"expected a string, got {type(search).__name__}")
-        params = {"search": search or None, "count": page_count(count)}
+        params = search_params(search, count)
         return view_paginator(
             self._ctx.transport,
             _BASE,
@@ -248,9 +246,7 @@ class ZarrImport:
     ) -> Paginator[ZarrArray, ViewToken]:
         """The arrays the last ingestion found (coordinates and data); ``search`` matches names."""
         url = _collection_path(collection_id) + "/arrays"
-        if search is not None and not isinstance(search, str):
-            raise ValidationError("search", f"expected a string, got {type(search).__name__}")
-        params = {"search": search or None, "count": page_count(count)}
+        params = search_params(search, count)
         return view_paginator(
             self._ctx.transport, url, ZarrArray, operation="zarr.arrays", params=params, max_items=max_items
         )

@@ -18,8 +18,9 @@ subscription and an archive being made are :class:`~eoclient.jobs.Job` objects.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
+from eoclient._checks import optional_text
 from eoclient._context import ServiceContext
 from eoclient._models import from_wire
 from eoclient._outcome import act_or_check, create_or_find, note_created
@@ -57,6 +58,7 @@ __all__ = ["DataImport"]
 
 THUMBNAIL_COLLECTIONS: Final = ("PLANET_SCOPE", "PLANET_SKYSAT", "MAXAR_WORLDVIEW")
 QUOTA_COLLECTIONS: Final = ("MAXAR_WORLDVIEW",)
+_Created = TypeVar("_Created", Order, Subscription)
 
 
 def _id(value: Any, field: str) -> str:
@@ -76,14 +78,12 @@ def _filters(
 ) -> dict[str, Any]:
     if status is not None and status not in allowed:
         raise ValidationError("status", f"must be one of {sorted(allowed)}, got {status!r}")
-    if search is not None and not isinstance(search, str):
-        raise ValidationError("search", f"expected a string, got {type(search).__name__}")
     if deleted is not None and not isinstance(deleted, bool):
         raise ValidationError("deleted", f"expected True or False, got {deleted!r}")
     return {
         "status": status,
         "collectionId": None if collection_id is None else _id(collection_id, "collection_id"),
-        "search": search or None,
+        "search": optional_text("search", search, allow_empty=True) or None,
         "deleted": None if deleted is None else str(deleted).lower(),
     }
 
@@ -210,21 +210,10 @@ class DataImport:
             })
             print(quote.sqkm)
         """
-        body = order_body(order)
-        op, path = "dataimport.create_order", f"{BASE}/orders"
-
-        async def send() -> Order:
-            answer = await self._ctx.transport.request_json("POST", path, operation=op, json=body)
-            return from_wire(answer, Order, operation=op, path=path)
-
-        # Names are not unique and orders carry no creation time: a lost answer cannot be
-        # matched to one order, so it is reported (a stray quote costs nothing), never re-sent.
-        return await create_or_find(
-            send,
-            find=None,
-            identify=lambda found: found.id or "",
-            operation=op,
-            resource="Data Import order",
+        return await self._create(
+            "order",
+            order_body(order),
+            Order,
             how_to_find="sh.dataimport.orders(status='CREATED', search=<its name>) lists the quotes",
         )
 
@@ -358,20 +347,35 @@ class DataImport:
 
     async def create_subscription(self, subscription: Subscription | Mapping[str, Any]) -> Subscription:
         """Create a subscription (status ``CREATED``; ``sqkm``: the area); confirm it to start it."""
-        body = subscription_body(subscription)
-        op, path = "dataimport.create_subscription", f"{BASE}/subscriptions"
+        return await self._create(
+            "subscription",
+            subscription_body(subscription),
+            Subscription,
+            how_to_find="sh.dataimport.subscriptions(status='CREATED', search=<its name>) lists them",
+        )
 
-        async def send() -> Subscription:
+    async def _create(
+        self, what: str, body: dict[str, Any], model: type[_Created], *, how_to_find: str
+    ) -> _Created:
+        """POST a new order or subscription (``what``).
+
+        Names are not unique and neither carries a creation time: a lost answer
+        cannot be matched to one, so it is reported (a stray quote costs
+        nothing), never re-sent.
+        """
+        op, path = f"dataimport.create_{what}", f"{BASE}/{what}s"
+
+        async def send() -> _Created:
             answer = await self._ctx.transport.request_json("POST", path, operation=op, json=body)
-            return from_wire(answer, Subscription, operation=op, path=path)
+            return from_wire(answer, model, operation=op, path=path)
 
         return await create_or_find(
             send,
             find=None,
             identify=lambda found: found.id or "",
             operation=op,
-            resource="Data Import subscription",
-            how_to_find="sh.dataimport.subscriptions(status='CREATED', search=<its name>) lists them",
+            resource=f"Data Import {what}",
+            how_to_find=how_to_find,
         )
 
     async def confirm_subscription(self, subscription_id: Any) -> Job[Paginator[Delivery, ViewToken]]:
