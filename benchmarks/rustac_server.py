@@ -25,6 +25,8 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
+from benchmarks.emulator import stop
+
 COLLECTION = "bench-s2"
 _BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12")
 _START = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
@@ -147,9 +149,4 @@ def rustac_process(count: int, *, timeout: float = 60.0) -> Iterator[dict[str, A
             _wait_ready(url, proc, timeout)
             yield {"url": url, "collection": COLLECTION, "items": count}
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+            stop(proc)

@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -34,6 +33,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from aiohttp import web
+
+from benchmarks.emulator import json_line_server
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -130,26 +131,18 @@ def main(argv: list[str] | None = None) -> None:
 @contextmanager
 def standin_process(body_bytes: int, polls: int) -> Iterator[dict[str, Any]]:
     """Start the stand-in in a process of its own; yield its URLs (``url``, ``token_url``)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.standin", "--body-bytes", str(body_bytes), "--polls", str(polls)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (ROOT, os.environ.get("PYTHONPATH"))))},
-    )
-    assert proc.stdout is not None
-    try:
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the stand-in server exited before it was ready (code {proc.wait(10)})")
-        yield json.loads(line)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        proc.stdout.close()
+    argv = [
+        sys.executable,
+        "-m",
+        "benchmarks.standin",
+        "--body-bytes",
+        str(body_bytes),
+        "--polls",
+        str(polls),
+    ]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (ROOT, os.environ.get("PYTHONPATH"))))}
+    with json_line_server(argv, "the stand-in server", env) as info:
+        yield info
 
 
 if __name__ == "__main__":
