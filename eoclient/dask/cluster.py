@@ -210,7 +210,7 @@ class ClusterAccount:
         # Several chunks per worker: a dead worker's chunk is small, and the tail evens out.
         return min(_MAX_CHUNK, max(self.per_worker, math.ceil(total / (workers * 4))))
 
-    async def process_each(
+    def process_each(
         self,
         requests: Requests,
         dest: str | os.PathLike[str],
@@ -231,10 +231,7 @@ class ClusterAccount:
         (a chunk that failed as a whole, e.g. its workers kept dying, fails all
         its items); ``on_progress`` gets the :class:`Progress` after each.
         """
-        gen = self._renders(requests, dest, accept, overwrite, chunk_size, on_progress, None)
-        async with aclosing(gen) as outcomes:
-            async for outcome in outcomes:
-                yield outcome
+        return self._renders(requests, dest, accept, overwrite, chunk_size, on_progress, None)
 
     async def _renders(  # noqa: PLR0917 - private, the public methods' arguments
         self,
@@ -272,7 +269,7 @@ class ClusterAccount:
         )
         return report
 
-    async def download_each(
+    def download_each(
         self,
         items: Iterable[Download | tuple[Any, ...]],
         *,
@@ -295,11 +292,8 @@ class ClusterAccount:
         ``dest`` paths must be ones every worker sees. Resumes, skips and
         outcomes as in :meth:`process_each`.
         """
-        work = [_Work(d, d.dest) for d in _download_items(items)]
-        gen = self._run(download_chunk, "download", work, overwrite, chunk_size, on_progress, None)
-        async with aclosing(gen) as outcomes:
-            async for outcome in outcomes:
-                yield outcome
+        work = [_Work(d, d.dest) for d in _download_items(items)]  # checked now, before anything runs
+        return self._run(download_chunk, "download", work, overwrite, chunk_size, on_progress, None)
 
     async def download_all(
         self,
