@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Final
 from eoclient.errors import ValidationError
 
 if TYPE_CHECKING:
-    from eoclient.storage.store import StoredObject
+    from eoclient.storage.objects import StoredObject
 
 MIB: Final = 1 << 20
 PART_SIZE: Final = 8 * MIB  # one PUT up to this size; above it, parts of at least this size
@@ -57,6 +57,45 @@ def check_source(src: object, field: str = "src") -> tuple[Path, int]:
     if not os.access(path, os.R_OK):
         raise ValidationError(field, f"{path}: not readable")
     return path, info.st_size
+
+
+def check_prefix(prefix: object) -> str:
+    """A key prefix for a directory's files: "" or text that keys may start with (``out/``, ``run-1/``)."""
+    if not isinstance(prefix, str):
+        raise ValidationError("prefix", f"expected a string, got {prefix!r}")
+    if prefix:
+        try:
+            check_key(prefix + "x", "prefix")
+        except ValidationError:
+            raise ValidationError(
+                "prefix", f"{prefix!r} cannot begin an S3 key (no '.', '..' or empty segments)"
+            ) from None
+    return prefix
+
+
+def check_dir(local_dir: object) -> Path:
+    """An existing local directory, else a ValidationError."""
+    if not isinstance(local_dir, str | os.PathLike) or not str(local_dir):
+        raise ValidationError("local_dir", f"expected a path to a directory, got {local_dir!r}")
+    path = Path(local_dir)
+    if not path.is_dir():
+        raise ValidationError("local_dir", f"{path}: no such directory")
+    return path
+
+
+def scan(directory: Path) -> tuple[list[Path], list[Path]]:
+    """The files and subdirectories of ``directory``, by name; no ``.part`` files (still being written).
+
+    Symbolic links to directories are not followed (no cycles); links to files are.
+    """
+    files, dirs = [], []
+    with os.scandir(directory) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            if entry.is_dir(follow_symlinks=False):
+                dirs.append(Path(entry.path))
+            elif entry.is_file() and not entry.name.endswith(".part"):
+                files.append(Path(entry.path))
+    return files, dirs
 
 
 def check_content_type(content_type: object, key: str) -> str | None:
@@ -154,9 +193,12 @@ __all__ = [
     "StoppableFile",
     "UploadStoppedError",
     "check_content_type",
+    "check_dir",
+    "check_prefix",
     "check_key",
     "check_source",
     "part_size",
     "same_bytes",
     "same_file",
+    "scan",
 ]

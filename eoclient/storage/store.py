@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import hashlib
+import logging
 import os
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
@@ -18,13 +16,15 @@ import anyio
 
 from eoclient import bulk
 from eoclient._http.retry import RetryPolicy
-from eoclient.errors import ObjectExistsError, ObjectNotFoundError, ValidationError
+from eoclient._log import log_event
+from eoclient.errors import EOClientError, ObjectExistsError, ObjectNotFoundError, ValidationError
 from eoclient.storage import _backend, _upload
+from eoclient.storage.objects import StoredObject
 from eoclient.storage.settings import StorageSettings
+from eoclient.storage.uploads import Upload, Uploaded, UploadFailure, UploadItems, UploadReport
 
 __all__ = ["ObjectSource", "ObjectStore", "StoredObject", "object_url", "open_store", "parse_url"]
 
-_MD5: Final = re.compile(r'^"?([0-9a-fA-F]{32})"?$')
 _READ_CHUNK: Final = 1 << 20  # obstore hands over at least this much per chunk: fewer crossings
 _HASH_BLOCK: Final = 1 << 20
 _ABORT_WAIT: Final = 60.0  # seconds a cancelled upload waits for obstore to abort its parts
@@ -43,33 +43,6 @@ def parse_url(url: str) -> tuple[str, str]:
 def object_url(bucket: str, key: str) -> str:
     """``s3://bucket/key``."""
     return f"s3://{bucket}/{key}"
-
-
-@dataclass(frozen=True, slots=True)
-class StoredObject:
-    """An object in a store: its key (relative to the store's prefix), size, ETag, time, checksum.
-
-    ``checksum`` is the MD5 (hex) of the content when the ETag is one (a
-    single-part upload), else None.
-    """
-
-    key: str
-    size: int
-    etag: str | None
-    last_modified: dt.datetime
-    checksum: str | None = None
-
-    @classmethod
-    def from_meta(cls, meta: Any) -> StoredObject:
-        etag = meta.get("e_tag")
-        match = _MD5.match(etag) if etag else None
-        return cls(
-            key=meta["path"],
-            size=int(meta["size"]),
-            etag=etag,
-            last_modified=_backend.as_stored_time(meta["last_modified"]),
-            checksum=match.group(1).lower() if match else None,
-        )
 
 
 class ObjectStore:
@@ -274,6 +247,71 @@ class ObjectStore:
             )
 
         return (await self._write(key, overwrite=overwrite, same=same, send=send))[0]
+
+    def upload_each(
+        self,
+        items: UploadItems,
+        *,
+        concurrency: int = 8,
+        overwrite: bool = False,
+        limiter: anyio.CapacityLimiter | None = None,
+    ) -> AsyncGenerator[Uploaded | UploadFailure, None]:
+        """:meth:`upload` every work item, ``concurrency`` at a time; yield each outcome as it completes.
+
+        ``items`` are :class:`~eoclient.storage.uploads.Upload` objects or
+        ``(src, key)`` tuples, from a plain or an async iterable (consumed
+        lazily). An object already holding its file is yielded as skipped;
+        typed errors of single items (a vanished file, an object with other
+        content, a store that refused) are yielded as
+        :class:`~eoclient.storage.uploads.UploadFailure`; an item of the wrong
+        shape, anything else, and cancellation stop the run. Each large file
+        keeps up to about 100 MiB in memory while its parts go up.
+        """
+        _check_flag("overwrite", overwrite)
+
+        async def one(raw: Upload | tuple[Any, ...]) -> Uploaded | UploadFailure:
+            item = Upload.of(raw)
+            try:
+                obj, skipped = await self._upload(
+                    item.src, item.key, overwrite=overwrite, content_type=item.content_type
+                )
+            except (EOClientError, OSError) as exc:
+                log_event(logging.WARNING, "upload.failed", key=item.key, error=str(exc))
+                return UploadFailure(item, exc)
+            return Uploaded(item.src, item.key, obj.size, skipped, obj)
+
+        return bulk.run_each(items, one, concurrency=concurrency, limiter=limiter)
+
+    async def upload_prefix(
+        self,
+        local_dir: str | os.PathLike[str],
+        prefix: str = "",
+        *,
+        concurrency: int = 8,
+        overwrite: bool = False,
+    ) -> UploadReport:
+        """Every file under ``local_dir`` as ``prefix`` + its relative path: an :class:`UploadReport`.
+
+        The mirror of :meth:`download_prefix`; ``.part`` files (downloads still
+        being written) are left out. A rerun sends only what the store lacks.
+        """
+        root = _upload.check_dir(local_dir)
+        prefix = _upload.check_prefix(prefix)
+
+        async def items() -> AsyncIterator[Upload]:
+            pending = [root]
+            while pending:
+                files, dirs = await anyio.to_thread.run_sync(_upload.scan, pending.pop())
+                for path in files:
+                    yield Upload(path, prefix + path.relative_to(root).as_posix())
+                pending.extend(reversed(dirs))
+
+        report = UploadReport()
+        each = self.upload_each(items(), concurrency=concurrency, overwrite=overwrite)
+        async with aclosing(each) as outcomes:
+            async for outcome in outcomes:
+                report.add(outcome)
+        return report
 
     async def _upload(
         self, src: str | os.PathLike[str], key: str, *, overwrite: bool, content_type: str | None
