@@ -357,10 +357,11 @@ class ObjectStore:
         except Exception as exc:
             if not _backend.is_already_exists(exc):
                 raise self._error(exc, key, "upload") from None
-            # Created meanwhile, by another writer or by our own PUT whose answer was lost and retried.
+            # Created meanwhile, by another writer or by our own PUT whose answer was lost and retried;
+            # either way this call sent the bytes: not a skip.
             found = await self._found(key)
             if found is not None and await same(found):
-                return found, True
+                return found, False
             raise self._exists(key) from None
         return await self.head(key), False
 

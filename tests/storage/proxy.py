@@ -5,7 +5,8 @@ request signed for the proxy's host is fine) and records what it saw. A test
 arms faults: answer the next GETs of an object with ``503 SlowDown``, cut the
 next object body after some bytes (the connection closed mid-body), stall a
 body until released, answer ``403 AccessDenied``, or page listings by a small
-``max-keys``; refuse one part of a multipart upload, or hold the parts from a number on.
+``max-keys``; answer PUTs 503, store one but lose its answer, hold them; refuse one part of a
+multipart upload, or hold the parts from a number on.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class S3Proxy:
     refuse_part: int | None = None  # answer this part number's upload 403 AccessDenied
     hold_parts_from: int | None = None  # hold part uploads from this number on until ``release``
     hide_once: set[str] = field(default_factory=set)  # answer the next HEAD of these keys 404
+    put_slowdowns: int = 0  # answer this many PUTs (objects or parts) with 503 SlowDown
+    lose_put_answers: int = 0  # forward this many object PUTs, then close the connection unanswered
+    hold_puts: bool = False  # hold object PUTs (not parts) until ``release``
 
     def gets(self, key: str) -> list[Seen]:
         return [s for s in self.seen if s.method == "GET" and s.path.endswith("/" + key)]
@@ -91,6 +95,13 @@ class S3Proxy:
         if part is not None and self.hold_parts_from is not None and part >= self.hold_parts_from:
             self.stalled.set()
             await self.release.wait()
+        if request.method == "PUT" and self.put_slowdowns > 0:
+            self.put_slowdowns -= 1
+            await request.read()
+            return s3_error(503, "SlowDown", "Please reduce your request rate.")
+        if request.method == "PUT" and part is None and self.hold_puts:
+            self.stalled.set()
+            await self.release.wait()
         if is_object and self.slowdowns > 0:
             self.slowdowns -= 1
             return s3_error(503, "SlowDown", "Please reduce your request rate.")
@@ -111,6 +122,11 @@ class S3Proxy:
         ):
             body = await up.read()
             out_headers = {k: v for k, v in up.headers.items() if k.lower() not in _HOP}
+        if request.method == "PUT" and part is None and self.lose_put_answers > 0:
+            self.lose_put_answers -= 1
+            assert request.transport is not None
+            request.transport.close()  # the object is stored; the client never hears so
+            return web.Response(status=up.status)
         if is_object and up.status in (200, 206) and (self.cut_after or self.stall_after):
             return await self._misbehave(request, up.status, out_headers, body)
         if request.method == "HEAD":

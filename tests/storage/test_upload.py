@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from eoclient.errors import ObjectExistsError, StorageAccessError, ValidationError
@@ -100,6 +101,34 @@ async def test_an_object_created_meanwhile_is_not_overwritten(
     assert got.size == len(BODY) and len(proxy.puts("b.tif")) == 1
 
 
+async def test_transient_errors_are_retried_and_a_lost_answer_is_recognised(
+    s3: Any, bucket: str, proxy: S3Proxy, proxied: ObjectStore, tmp_path: Path, small_parts: None
+) -> None:
+    src = tmp_path / "a.tif"
+    src.write_bytes(BODY)
+    proxy.put_slowdowns = 2
+    got = await proxied.upload(src, "a.tif")
+    assert got.size == len(BODY) and len(proxy.puts("a.tif")) == 3  # two 503 SlowDown, then stored
+
+    # Stored, but the answer is lost: the retried create finds it (412), sees it is this file, returns it.
+    proxy.lose_put_answers = 1
+    again = await proxied.upload(src, "b.tif")
+    assert again.checksum == got.checksum and len(proxy.puts("b.tif")) == 2
+
+    big = write(tmp_path / "big.tif", 11 * MIB)
+    proxy.put_slowdowns = 1  # the first part
+    parts = await proxied.upload(big, "big.tif")
+    assert parts.size == 11 * MIB and len(proxy.parts()) == 4  # 3 parts, one of them twice
+    assert await proxied.read("big.tif") == big.read_bytes()
+
+
+async def test_an_empty_file_is_an_empty_object(store: ObjectStore, tmp_path: Path) -> None:
+    (tmp_path / "empty").write_bytes(b"")
+    got = await store.upload(tmp_path / "empty", "empty")
+    assert got.size == 0 and await store.read("empty") == b""
+    assert await store.upload(tmp_path / "empty", "empty") == got
+
+
 async def test_put_small_payloads_with_the_same_rules(s3: Any, bucket: str, store: ObjectStore) -> None:
     got = await store.put("meta/info.json", b'{"a": 1}')
     assert got.size == 8 and await store.read("meta/info.json") == b'{"a": 1}'
@@ -151,6 +180,7 @@ async def test_a_failed_multipart_upload_leaves_no_object_and_no_parts(
 
 
 @pytest.mark.usefixtures("small_parts")
+@pytest.mark.parametrize("how", ["task.cancel", "cancel scope"])
 async def test_a_cancelled_upload_aborts_its_parts(
     s3: Any,
     bucket: str,
@@ -158,6 +188,7 @@ async def test_a_cancelled_upload_aborts_its_parts(
     proxied: ObjectStore,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    how: str,
 ) -> None:
     src = write(tmp_path / "big.tif", 40 * MIB)  # 8 parts: more than are ever in flight
     opened: list[_upload.StoppableFile] = []
@@ -175,16 +206,36 @@ async def test_a_cancelled_upload_aborts_its_parts(
 
     monkeypatch.setattr(_upload, "StoppableFile", Recorded)
     proxy.hold_parts_from = 2
-    task = asyncio.ensure_future(proxied.upload(src, "big.tif"))
-    await proxy.stalled.wait()
-
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    if how == "task.cancel":
+        task = asyncio.ensure_future(proxied.upload(src, "big.tif"))
+        await proxy.stalled.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    else:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(proxied.upload, src, "big.tif")
+            await proxy.stalled.wait()
+            tg.cancel_scope.cancel()
 
     assert [o async for o in proxied.list()] == []
     assert pending_uploads(s3, bucket) == [] and len(proxy.aborts()) == 1
     assert opened[0].closed
+
+
+async def test_a_cancelled_single_put_ends_at_once(
+    s3: Any, bucket: str, proxy: S3Proxy, proxied: ObjectStore, tmp_path: Path
+) -> None:
+    # One PUT is all or nothing on S3's side: the cancel drops it, without waiting for its answer.
+    src = tmp_path / "a.tif"
+    src.write_bytes(BODY)
+    proxy.hold_puts = True
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(proxied.upload, src, "a.tif")
+        await proxy.stalled.wait()
+        tg.cancel_scope.cancel()
+    assert not proxy.release.is_set()  # the PUT is still held: the upload did not wait for it
+    assert s3.client().list_objects_v2(Bucket=bucket).get("Contents") is None
 
 
 async def test_bad_input_is_refused_before_anything_is_sent(
