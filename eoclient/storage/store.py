@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import hashlib
 import logging
 import os
@@ -17,7 +18,13 @@ import anyio
 from eoclient import bulk
 from eoclient._http.retry import RetryPolicy
 from eoclient._log import log_event
-from eoclient.errors import EOClientError, ObjectExistsError, ObjectNotFoundError, ValidationError
+from eoclient.errors import (
+    EOClientError,
+    ObjectExistsError,
+    ObjectNotFoundError,
+    StorageAccessError,
+    ValidationError,
+)
 from eoclient.storage import _backend, _upload
 from eoclient.storage.objects import StoredObject
 from eoclient.storage.settings import StorageSettings
@@ -72,9 +79,12 @@ class ObjectStore:
         """The object's ``s3://`` URL."""
         return object_url(self.bucket, self.prefix.rstrip("/") + "/" + key if self.prefix else key)
 
+    def _full(self, key: str) -> str:
+        """The key in the bucket (with the store's prefix), for errors."""
+        return f"{self.prefix.rstrip('/')}/{key}" if self.prefix else key
+
     def _error(self, exc: BaseException, key: str, doing: str) -> Exception:
-        full = f"{self.prefix.rstrip('/')}/{key}" if self.prefix else key
-        return _backend.translate(exc, bucket=self.bucket, key=full, doing=doing)
+        return _backend.translate(exc, bucket=self.bucket, key=self._full(key), doing=doing)
 
     async def list(self, prefix: str = "") -> AsyncIterator[StoredObject]:
         """Every object whose key starts with ``prefix``, in key order; pages are fetched as needed.
@@ -213,7 +223,11 @@ class ObjectStore:
         :class:`~eoclient.errors.ObjectExistsError`. A single PUT is a create
         (``If-None-Match: *``) so that a concurrent writer is never
         overwritten; a multipart upload checks with a HEAD first (obstore
-        cannot make its completion conditional).
+        cannot make its completion conditional), so a store that refuses HEAD
+        (keys without ``s3:ListBucket`` or write-only) raises
+        :class:`~eoclient.errors.StorageAccessError` for it unless ``overwrite``.
+        The object returned comes from a HEAD after the upload (or, when HEAD is
+        refused, from the PUT's answer and this machine's clock).
 
         ``content_type`` defaults to a guess from the key's extension.
         Transient errors (5xx, 503 SlowDown, lost connections) are retried as
@@ -240,13 +254,16 @@ class ObjectStore:
         async def same(obj: StoredObject) -> bool:
             return _upload.same_bytes(obj, payload)
 
-        async def send() -> None:
+        async def send() -> Any:
             mode = "overwrite" if overwrite else "create"
-            await self._ob.put_async(
+            return await self._ob.put_async(
                 self._store, key, payload, attributes=attributes, mode=mode, use_multipart=False
             )
 
-        return (await self._write(key, overwrite=overwrite, same=same, send=send))[0]
+        written = await self._write(
+            key, len(payload), overwrite=overwrite, conditional=True, same=same, send=send
+        )
+        return written[0]
 
     def upload_each(
         self,
@@ -325,45 +342,79 @@ class ObjectStore:
         async def same(obj: StoredObject) -> bool:
             return await anyio.to_thread.run_sync(_upload.same_file, obj, path, size)
 
-        async def send() -> None:
-            if size <= _upload.PART_SIZE:
-                data = await anyio.to_thread.run_sync(path.read_bytes)
-                mode = "overwrite" if overwrite else "create"
-                await self._ob.put_async(
-                    self._store, key, data, attributes=attributes, mode=mode, use_multipart=False
-                )
-            else:
-                await self._put_parts(key, path, size, attributes)
+        single = size <= _upload.PART_SIZE
 
-        return await self._write(key, overwrite=overwrite, same=same, send=send)
+        async def send() -> Any:
+            if not single:
+                return await self._put_parts(key, path, size, attributes)
+            data = await anyio.to_thread.run_sync(path.read_bytes)
+            mode = "overwrite" if overwrite else "create"
+            return await self._ob.put_async(
+                self._store, key, data, attributes=attributes, mode=mode, use_multipart=False
+            )
+
+        return await self._write(key, size, overwrite=overwrite, conditional=single, same=same, send=send)
 
     async def _write(
         self,
         key: str,
+        size: int,
         *,
         overwrite: bool,
+        conditional: bool,
         same: Callable[[StoredObject], Awaitable[bool]],
-        send: Callable[[], Awaitable[None]],
+        send: Callable[[], Awaitable[Any]],
     ) -> tuple[StoredObject, bool]:
-        """Send unless ``key`` already holds the same content; the object as stored, and if it was skipped."""
+        """Send unless ``key`` already holds the same content; the object as stored, and if it was skipped.
+
+        ``conditional``: ``send`` is a create that never overwrites (one PUT
+        with ``If-None-Match: *``); else only the HEAD before it guards the key.
+        """
         if not overwrite:
-            found = await self._found(key)
+            try:
+                found = await self._found(key)
+            except StorageAccessError:
+                # No s3:ListBucket makes S3 answer 403 to the HEAD of a missing key, and write-only
+                # keys refuse every HEAD: the create still guards a single PUT, nothing guards parts.
+                if not conditional:
+                    raise self._refused(
+                        key,
+                        "upload: the store refuses HEAD, so an existing object cannot be ruled out "
+                        "before a multipart upload (overwrite=True uploads without the check)",
+                    ) from None
+                found = None
             if found is not None:
                 if await same(found):
                     return found, True
                 raise self._exists(key)
         try:
-            await send()
+            result = await send()
         except Exception as exc:
             if not _backend.is_already_exists(exc):
                 raise self._error(exc, key, "upload") from None
             # Created meanwhile, by another writer or by our own PUT whose answer was lost and retried;
             # either way this call sent the bytes: not a skip.
-            found = await self._found(key)
+            try:
+                found = await self._found(key)
+            except StorageAccessError:
+                found = None
             if found is not None and await same(found):
                 return found, False
             raise self._exists(key) from None
-        return await self.head(key), False
+        try:
+            return await self.head(key), False
+        except StorageAccessError:
+            # A store that refuses HEAD: what the PUT answered, and this clock's time.
+            meta = {
+                "path": key,
+                "size": size,
+                "e_tag": result.get("e_tag"),
+                "last_modified": dt.datetime.now(dt.UTC),
+            }
+            return StoredObject.from_meta(meta), False
+
+    def _refused(self, key: str, message: str) -> StorageAccessError:
+        return StorageAccessError(message, bucket=self.bucket, key=self._full(key), status=403)
 
     async def _found(self, key: str) -> StoredObject | None:
         try:
@@ -372,14 +423,13 @@ class ObjectStore:
             return None
 
     def _exists(self, key: str) -> ObjectExistsError:
-        full = f"{self.prefix.rstrip('/')}/{key}" if self.prefix else key
         return ObjectExistsError(
             "upload: another object is already under this key (overwrite=True replaces it)",
             bucket=self.bucket,
-            key=full,
+            key=self._full(key),
         )
 
-    async def _put_parts(self, key: str, path: Path, size: int, attributes: dict[str, str] | None) -> None:
+    async def _put_parts(self, key: str, path: Path, size: int, attributes: dict[str, str] | None) -> Any:
         """A multipart upload read from ``path``; a cancel stops its reading, so obstore aborts it."""
         fh = await anyio.to_thread.run_sync(_upload.StoppableFile, path)
         try:
@@ -395,7 +445,7 @@ class ObjectStore:
                 )
             )
             try:
-                await asyncio.shield(pending)
+                return await asyncio.shield(pending)
             except asyncio.CancelledError:
                 # Dropping obstore's future would leave the parts sent so far on the store, unseen and
                 # billed: fail its next read instead and wait (bounded) for it to abort the upload.

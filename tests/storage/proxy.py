@@ -60,6 +60,7 @@ class S3Proxy:
     put_slowdowns: int = 0  # answer this many PUTs (objects or parts) with 503 SlowDown
     lose_put_answers: int = 0  # forward this many object PUTs, then close the connection unanswered
     hold_puts: bool = False  # hold object PUTs (not parts) until ``release``
+    refuse_heads: bool = False  # answer every HEAD 403 (keys without s3:ListBucket, or write-only)
 
     def gets(self, key: str) -> list[Seen]:
         return [s for s in self.seen if s.method == "GET" and s.path.endswith("/" + key)]
@@ -81,6 +82,8 @@ class S3Proxy:
         is_object = request.method == "GET" and "list-type" not in request.query
         if any(request.path.endswith("/" + k) for k in self.deny):
             return s3_error(403, "AccessDenied", "Access Denied")
+        if request.method == "HEAD" and self.refuse_heads:
+            return web.Response(status=403)
         hidden = next((k for k in self.hide_once if request.path.endswith("/" + k)), None)
         if request.method == "HEAD" and hidden is not None:
             self.hide_once.discard(hidden)

@@ -122,6 +122,26 @@ async def test_transient_errors_are_retried_and_a_lost_answer_is_recognised(
     assert await proxied.read("big.tif") == big.read_bytes()
 
 
+async def test_a_store_that_refuses_head(
+    s3: Any, bucket: str, proxy: S3Proxy, proxied: ObjectStore, tmp_path: Path, small_parts: None
+) -> None:
+    # Keys without s3:ListBucket get 403 for the HEAD of a missing key; write-only keys for every HEAD.
+    proxy.refuse_heads = True
+    src = tmp_path / "a.tif"
+    src.write_bytes(BODY)
+    got = await proxied.upload(src, "a.tif")  # the create guards the key
+    assert got.size == len(BODY) and got.checksum == hashlib.md5(BODY).hexdigest()
+    assert s3.client().get_object(Bucket=bucket, Key="a.tif")["Body"].read() == BODY
+    with pytest.raises(ObjectExistsError):  # cannot tell whether it is the same: refused, never replaced
+        await proxied.upload(src, "a.tif")
+
+    big = write(tmp_path / "big.tif", 11 * MIB)
+    with pytest.raises(StorageAccessError, match="overwrite=True"):  # nothing would guard the parts
+        await proxied.upload(big, "big.tif")
+    assert proxy.parts() == []
+    assert (await proxied.upload(big, "big.tif", overwrite=True)).size == 11 * MIB
+
+
 async def test_an_empty_file_is_an_empty_object(store: ObjectStore, tmp_path: Path) -> None:
     (tmp_path / "empty").write_bytes(b"")
     got = await store.upload(tmp_path / "empty", "empty")
