@@ -547,88 +547,6 @@ def _source_of(transport: Transport | None, item: Download, operation: str) -> S
     return _HttpSource(transport, item.source, item.operation or operation, item.params, accepted)
 
 
-async def download_each(
-    transport: Transport | None,
-    items: Items,
-    *,
-    concurrency: int = 16,
-    limiter: anyio.CapacityLimiter | None = None,
-    operation: str = "bulk.download",
-    overwrite: bool = False,
-    attempts: int | None = None,
-    policy: RetryPolicy | None = None,
-) -> AsyncGenerator[Downloaded | Failure, None]:
-    """Download every work item, ``concurrency`` at a time; yield each outcome as it completes.
-
-    ``items`` are :class:`Download` objects or ``(source, dest[, params])``
-    tuples, from a plain or an async iterable (consumed lazily). A source that
-    is a path or URL is fetched through ``transport`` (its retry policy);
-    a :class:`Source` (``transport`` may then be None) with ``policy``. A file
-    already complete at its ``dest`` (for an HTTP source: present, downloads
-    being atomic; an object source also checks size and checksum) is yielded
-    as skipped unless ``overwrite``. Typed :mod:`eoclient.errors` exceptions
-    and ``OSError`` of single items are yielded as :class:`Failure`; anything
-    else (and cancellation) stops the whole run, leaving no partial file.
-
-    Leaving the loop early stops the transfers still running; wrap the call in
-    ``contextlib.aclosing`` so that happens at once rather than when the
-    generator is collected::
-
-        async with aclosing(download_each(None, items)) as results:
-            async for got in results:
-                ...
-    """
-    _check_positive("concurrency", concurrency)
-    bound = limiter or anyio.CapacityLimiter(concurrency)
-    retry = policy or (transport.retry if transport is not None else RetryPolicy())
-    send, receive = anyio.create_memory_object_stream[Download](0)
-    out_send, out_receive = anyio.create_memory_object_stream[Downloaded | Failure](concurrency)
-
-    async def one(item: Download) -> Downloaded | Failure:
-        source = _source_of(transport, item, operation)
-        try:
-            existing = None if overwrite else await source.current(item.dest)
-            if existing is not None:
-                return Downloaded(item.dest, existing, skipped=True, source=source.name)
-            return await fetch(
-                source,
-                item.dest,
-                policy=retry,
-                operation=item.operation or operation,
-                attempts=attempts,
-            )
-        except (EOClientError, OSError) as exc:
-            log_event(logging.WARNING, "download.failed", path=source.name, error=str(exc))
-            return Failure(item, exc)
-
-    async def worker(queue: MemoryObjectReceiveStream[Download], results: Any) -> None:
-        async with queue, results:
-            async for item in queue:
-                async with bound:
-                    outcome = await one(item)
-                await results.send(outcome)
-
-    async def feed() -> None:
-        async with send:
-            async for raw in _aiter(items):
-                await send.send(Download.of(raw))
-
-    try:
-        async with anyio.create_task_group() as tg:
-            with receive, out_send:
-                for _ in range(concurrency):
-                    tg.start_soon(worker, receive.clone(), out_send.clone())
-            tg.start_soon(feed)
-            async with out_receive:
-                async for outcome in out_receive:
-                    yield outcome
-    except BaseExceptionGroup as group:
-        # One error (a bad work item, a failing iterable, a bug) is raised as itself, not wrapped.
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
-
-
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -642,8 +560,8 @@ async def run_each(
 ) -> AsyncGenerator[R, None]:
     """``await one(item)`` for every item, ``concurrency`` at a time; yield each result as it completes.
 
-    The scheduling of :func:`download_each`, for other bulk work (e.g. the
-    uploads of :mod:`eoclient.storage`): items are pulled lazily; ``limiter``
+    The scheduling of every bulk run (:func:`download_each`, the uploads of
+    :mod:`eoclient.storage`): items are pulled lazily; ``limiter``
     bounds the work across several runs that share it; ``one`` reports the
     failures of single items in its result, and anything it raises (and
     cancellation) stops the whole run. Wrap the call in
@@ -680,6 +598,60 @@ async def run_each(
         if len(group.exceptions) == 1:
             raise group.exceptions[0] from None
         raise
+
+
+def download_each(
+    transport: Transport | None,
+    items: Items,
+    *,
+    concurrency: int = 16,
+    limiter: anyio.CapacityLimiter | None = None,
+    operation: str = "bulk.download",
+    overwrite: bool = False,
+    attempts: int | None = None,
+    policy: RetryPolicy | None = None,
+) -> AsyncGenerator[Downloaded | Failure, None]:
+    """Download every work item, ``concurrency`` at a time; yield each outcome as it completes.
+
+    ``items`` are :class:`Download` objects or ``(source, dest[, params])``
+    tuples, from a plain or an async iterable (consumed lazily). A source that
+    is a path or URL is fetched through ``transport`` (its retry policy);
+    a :class:`Source` (``transport`` may then be None) with ``policy``. A file
+    already complete at its ``dest`` (for an HTTP source: present, downloads
+    being atomic; an object source also checks size and checksum) is yielded
+    as skipped unless ``overwrite``. Typed :mod:`eoclient.errors` exceptions
+    and ``OSError`` of single items are yielded as :class:`Failure`; anything
+    else (and cancellation) stops the whole run, leaving no partial file.
+
+    Leaving the loop early stops the transfers still running; wrap the call in
+    ``contextlib.aclosing`` so that happens at once rather than when the
+    generator is collected::
+
+        async with aclosing(download_each(None, items)) as results:
+            async for got in results:
+                ...
+    """
+    retry = policy or (transport.retry if transport is not None else RetryPolicy())
+
+    async def one(raw: Download | tuple[Any, ...]) -> Downloaded | Failure:
+        item = Download.of(raw)  # a bad work item stops the run (it is no single file's failure)
+        source = _source_of(transport, item, operation)
+        try:
+            existing = None if overwrite else await source.current(item.dest)
+            if existing is not None:
+                return Downloaded(item.dest, existing, skipped=True, source=source.name)
+            return await fetch(
+                source,
+                item.dest,
+                policy=retry,
+                operation=item.operation or operation,
+                attempts=attempts,
+            )
+        except (EOClientError, OSError) as exc:
+            log_event(logging.WARNING, "download.failed", path=source.name, error=str(exc))
+            return Failure(item, exc)
+
+    return run_each(items, one, concurrency=concurrency, limiter=limiter)
 
 
 async def download_all(
