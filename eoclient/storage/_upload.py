@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 MIB: Final = 1 << 20
 PART_SIZE: Final = 8 * MIB  # one PUT up to this size; above it, parts of at least this size
 MAX_PARTS: Final = 10_000  # S3's limit on the parts of one upload
-PARALLEL_PARTS: Final = 4  # parts in flight per upload: memory stays near (this + 2) x the part size
+# Parts in flight per upload. Peak RSS growth measured for 64 and 256 MiB files: 76-92 MiB (1 part in
+# flight: 52); obstore reading the file itself: 68. Independent of the file's size.
+PARALLEL_PARTS: Final = 4
 MAX_KEY_BYTES: Final = 1024  # S3's limit on a key
 _MULTIPART_ETAG: Final = re.compile(r'^"?([0-9a-fA-F]{32})-(\d+)"?$')
 _CONTENT_TYPE: Final = re.compile(r"^[\w.+-]+/[\w.+-]+(\s*;[ -~]*)?$")
