@@ -17,10 +17,12 @@ the same destination renders only what is missing.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import math
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,16 +31,28 @@ from typing import Any, Final, Self
 from uuid import uuid4
 
 import anyio
-from distributed import Client, Future, as_completed
+from distributed import Client, Future
 
 from eoclient.bulk import Download, Downloaded, Failure, fill_report
 from eoclient.dask.account import HANDLER, AccountLimits, AccountPlugin
 from eoclient.dask.report import ClusterReport, Progress
 from eoclient.dask.spec import ClientSpec
-from eoclient.dask.worker import ChunkResult, ClientPlugin, download_chunk, plugin_name, render_chunk
+from eoclient.dask.stores import StoreSpec
+from eoclient.dask.worker import (
+    ChunkCall,
+    ChunkResult,
+    ClientPlugin,
+    download_chunk,
+    output_chunk,
+    plugin_name,
+    render_chunk,
+)
 from eoclient.errors import ValidationError
 from eoclient.sentinelhub.prepared import prepare_process
 from eoclient.sentinelhub.process_area import AreaResult
+from eoclient.storage.outputs import Output, local_path, output_of
+from eoclient.storage.settings import StorageSettings
+from eoclient.storage.store import open_store, parse_url
 
 __all__ = ["ClusterAccount", "ClusterReport", "Progress"]
 
@@ -311,6 +325,112 @@ class ClusterAccount:
         )
         return report
 
+    def download_outputs(
+        self,
+        outputs: Iterable[Output] | AsyncIterable[Output] | str,
+        dest: str | os.PathLike[str],
+        *,
+        storage: StoreSpec | StorageSettings | None = None,
+        overwrite: bool = False,
+        chunk_size: int | None = None,
+        on_progress: Callable[[Progress], object] | None = None,
+    ) -> AsyncGenerator[Downloaded | Failure, None]:
+        """A job's outputs downloaded by the workers into the folder ``dest``; yield each outcome.
+
+        :func:`eoclient.storage.outputs.download_outputs` across the cluster:
+        ``outputs`` are :class:`~eoclient.storage.outputs.Output` objects (a
+        list, or ``job.outputs()``: chunks are submitted as the job delivers),
+        or an ``s3://bucket/prefix`` URL (every object under it, listed here;
+        paths below the prefix). Each lands at ``dest / output.path``, atomic,
+        resumed, checked (size, MD5), skipped when already whole.
+
+        Each worker opens the store itself from ``storage``: a
+        :class:`~eoclient.dask.StoreSpec`, or ``StorageSettings`` whose
+        credentials then travel (pickled, never shown); by default the
+        endpoint and region of the outputs' store, with each worker's own
+        ``AWS_*`` credentials. The account's semaphore and pace do not apply
+        (the store is not the account's service); ``per_worker`` bounds each
+        chunk's transfers.
+
+        Example::
+
+            job = await sh.batch.run(request)
+            report = await account.download_outputs_all(job.outputs(), "/shared/ndvi")
+        """
+        folder = self._folder(dest)
+        if storage is not None and not isinstance(storage, StoreSpec | StorageSettings):
+            raise ValidationError(
+                "storage", f"must be a StoreSpec or StorageSettings, got {type(storage).__name__}"
+            )
+        if not isinstance(outputs, str | Iterable | AsyncIterable) or isinstance(outputs, bytes):
+            raise ValidationError("outputs", f"must be Outputs or an s3:// URL, got {type(outputs).__name__}")
+        return self._outputs(outputs, folder, storage, overwrite, chunk_size, on_progress, None)
+
+    async def download_outputs_all(
+        self,
+        outputs: Iterable[Output] | AsyncIterable[Output] | str,
+        dest: str | os.PathLike[str],
+        *,
+        storage: StoreSpec | StorageSettings | None = None,
+        overwrite: bool = False,
+        chunk_size: int | None = None,
+        on_progress: Callable[[Progress], object] | None = None,
+    ) -> ClusterReport:
+        """:meth:`download_outputs` to the end: a :class:`ClusterReport` (failures reported, not raised).
+
+        A job that failed (``outputs`` raised) raises once what it delivered is on disk.
+        """
+        report = ClusterReport()
+        folder = self._folder(dest)
+        await fill_report(
+            report, self._outputs(outputs, folder, storage, overwrite, chunk_size, on_progress, report)
+        )
+        return report
+
+    async def _outputs(  # noqa: PLR0917 - private, the public methods' arguments
+        self,
+        outputs: Iterable[Output] | AsyncIterable[Output] | str,
+        folder: Path,
+        storage: StoreSpec | StorageSettings | None,
+        overwrite: bool,
+        chunk_size: int | None,
+        on_progress: Callable[[Progress], object] | None,
+        report: ClusterReport | None,
+    ) -> AsyncGenerator[Downloaded | Failure, None]:
+        spec = StoreSpec.of(storage, credentials=True) if isinstance(storage, StorageSettings) else storage
+        if isinstance(outputs, str):
+            outputs = _listed(outputs, storage)
+        seen: set[Path] = set()
+        default: list[StoreSpec] = []  # the first output's store, without its credentials
+
+        def work_of(index: int, out: Any) -> _Work:
+            if not isinstance(out, Output):
+                raise ValidationError(f"outputs[{index}]", f"must be an Output, got {type(out).__name__}")
+            if spec is None and not default:
+                if out.store is None:
+                    raise ValidationError(f"outputs[{index}]", f"{out.url} has no store: give storage=")
+                default.append(StoreSpec.of(out.store.settings))
+            path = local_path(folder, out.path)
+            if path in seen:
+                raise ValidationError(f"outputs[{index}]", f"two outputs write {path}")
+            seen.add(path)
+            return _Work(replace(out, store=None), path)  # the store stays: each worker opens its own
+
+        def extra(chunk: list[_Work]) -> tuple[Any, ...]:
+            del chunk
+            return str(folder), spec if spec is not None else default[0]
+
+        work: list[_Work] | AsyncIterable[_Work]
+        if isinstance(outputs, AsyncIterable):
+            work = _numbered(outputs, work_of)
+        else:
+            work = [work_of(i, out) for i, out in enumerate(outputs)]  # all checked before anything runs
+        await anyio.to_thread.run_sync(lambda: folder.mkdir(parents=True, exist_ok=True))
+        gen = self._run(output_chunk, "outputs", work, overwrite, chunk_size, on_progress, report, extra)
+        async with aclosing(gen) as outcomes:
+            async for outcome in outcomes:
+                yield outcome
+
     async def process_area(
         self,
         request: Any,
@@ -364,66 +484,193 @@ class ClusterAccount:
             raise ValidationError("dest", f"must be a folder path, got {type(dest).__name__}")
         return Path(os.path.abspath(dest))  # workers may run elsewhere: no relative paths
 
-    async def _run(  # noqa: PLR0917 - private, the public methods' arguments
+    async def _run(  # noqa: PLR0917, PLR0915 - private, the public methods' arguments; one loop
         self,
         task: Callable[..., Any],
         kind: str,
-        work: list[_Work],
+        work: list[_Work] | AsyncIterable[_Work],
         overwrite: bool,
         chunk_size: int | None,
         on_progress: Callable[[Progress], object] | None,
         report: ClusterReport | None,
+        extra: Callable[[list[_Work]], tuple[Any, ...]] = lambda chunk: (),
     ) -> AsyncGenerator[Downloaded | Failure, None]:
+        """Submit ``work`` in chunks (a list at once, a stream as it comes); yield each item's outcome once.
+
+        Everything the run hears arrives in one inbox: each chunk's end (a
+        future's callback) and, as soon as a worker completes it, each item's
+        outcome (an event the worker logs under the run's topic). An item is
+        yielded the first time its outcome arrives; a chunk run again after
+        its worker died repeats what the dead worker already told, and the
+        repeats are dropped.
+        """
         if not self._attached:
             raise ValidationError("account", "attach the account first (ClusterAccount.attach or async with)")
-        size = self._chunk_size(len(work), chunk_size)
+        streamed = not isinstance(work, list)
+        if isinstance(work, list):
+            size = self._chunk_size(len(work), chunk_size)
+        else:  # the total is not known: small chunks, so that the first items start at once
+            size = self._chunk_size(0, chunk_size)
         run = uuid4().hex[:12]
-        progress = Progress(total=len(work))
-        futures: dict[Future[Any], list[_Work]] = {}
-        for number, start in enumerate(range(0, len(work), size)):
-            chunk = work[start : start + size]
+        topic = f"eoclient-{kind}-{self.name}-{run}"
+        progress = Progress(total=len(work) if isinstance(work, list) else 0)
+        loop = asyncio.get_running_loop()
+        inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        def post(entry: tuple[str, Any]) -> None:
+            # From the dask client's loop or its callback thread: hand it over to this loop.
+            with contextlib.suppress(RuntimeError):  # this loop is closed: the run is long over
+                loop.call_soon_threadsafe(inbox.put_nowait, entry)
+
+        chunks: list[list[_Work]] = []
+        futures: dict[Future[Any], int] = {}
+        reported: set[tuple[int, int]] = set()
+        ended: list[Exception] = []
+
+        def submit(chunk: list[_Work]) -> None:
+            number = len(chunks)
+            chunks.append(chunk)
+            call = ChunkCall(plugin_name(self.name), overwrite, topic, number)
             future = self.client.submit(
                 task,
-                plugin_name(self.name),
+                call,
                 [w.item for w in chunk],
-                overwrite,
-                key=f"eoclient-{kind}-{self.name}-{run}-{number}",
+                *extra(chunk),
+                key=f"{topic}-{number}",
                 pure=False,
             )
-            futures[future] = chunk
+            futures[future] = number
+            future.add_done_callback(lambda done: post(("chunk", done)))  # type: ignore[no-untyped-call]
+            if streamed:
+                progress.total += len(chunk)
+
+        def tell(number: int, index: int, outcome: Downloaded | Failure) -> bool:
+            if (number, index) in reported:
+                return False
+            reported.add((number, index))
+            progress.count(outcome)
+            if on_progress is not None:
+                on_progress(progress)
+            return True
+
+        feeding: asyncio.Task[None] | None = None
+        self.client.subscribe_topic(topic, lambda event: post(("item", event[1])))  # type: ignore[no-untyped-call]
         try:
-            async for future, result in self._completed(list(futures)):
-                chunk = futures.pop(future)
-                if isinstance(result, ChunkResult):
-                    progress.requests += result.requests
-                    progress.processing_units += result.processing_units
-                    if report is not None:
-                        report.requests += result.requests
-                        report.processing_units += result.processing_units
-                for outcome in _outcomes(chunk, result, report):
-                    progress.count(outcome)
-                    if on_progress is not None:
-                        on_progress(progress)
-                    yield outcome
+            if isinstance(work, list):
+                for start in range(0, len(work), size):
+                    submit(work[start : start + size])
+            else:
+                feeding = asyncio.ensure_future(_feed(work, size, submit, ended, post))
+            fed = not streamed
+            while not fed or futures:
+                what, value = await inbox.get()
+                if what == "fed":
+                    fed = True
+                elif what == "item":
+                    number, index = int(value["chunk"]), int(value["index"])
+                    told = _downloaded(value)
+                    if number < len(chunks) and tell(number, index, told):
+                        yield told
+                elif (number := futures.pop(value, -1)) >= 0:
+                    result = await self._result(value)
+                    if isinstance(result, ChunkResult):
+                        progress.requests += result.requests
+                        progress.processing_units += result.processing_units
+                        if report is not None:
+                            report.requests += result.requests
+                            report.processing_units += result.processing_units
+                            report.workers[result.worker] = report.workers.get(result.worker, 0) + len(
+                                result.outcomes
+                            )
+                    for index, outcome in _outcomes(chunks[number], result):
+                        if tell(number, index, outcome):
+                            yield outcome
+            if ended:  # the stream of work failed: raised once what it gave is done
+                raise ended[0]
         finally:
+            self.client.unsubscribe_topic(topic)  # type: ignore[no-untyped-call]
+            if feeding is not None and not feeding.done():
+                feeding.cancel()
+                await asyncio.gather(feeding, return_exceptions=True)
             if futures:  # left early: the chunks not yet done are cancelled
                 await self._call(self.client.cancel, list(futures))
 
-    async def _completed(self, futures: list[Future[Any]]) -> AsyncIterator[tuple[Future[Any], Any]]:
-        """Each future with its result (or its exception) as it completes."""
-        if not futures:
-            return
-        done = as_completed(futures, with_results=True, raise_errors=False)  # type: ignore[no-untyped-call]
-        if self.client.asynchronous:
-            async for future, result in done:
-                yield future, result
-            return
-        while (pair := await anyio.to_thread.run_sync(next, done, None)) is not None:
-            yield pair
+    async def _result(self, future: Future[Any]) -> Any:
+        """A done future's result, or its exception (a cancelled chunk: an error saying so)."""
+        if future.status == "finished":
+            return await self._call(future.result)
+        if future.status == "error":
+            return await self._call(future.exception)
+        return RuntimeError(f"the chunk {future.key} was {future.status}")
 
 
-def _outcomes(chunk: list[_Work], result: Any, report: ClusterReport | None) -> list[Downloaded | Failure]:
-    """The outcome of every item of ``chunk``, in its order, from the chunk's result or its error."""
+_LINGER: Final = 0.2
+"""Seconds a streamed chunk waits for more items before it is submitted as it is."""
+
+
+async def _feed(
+    work: AsyncIterable[_Work],
+    size: int,
+    submit: Callable[[list[_Work]], None],
+    ended: list[Exception],
+    post: Callable[[tuple[str, Any]], None],
+) -> None:
+    """Submit a stream of work in chunks of ``size``; a chunk that waited ``_LINGER`` goes as it is."""
+    pending: asyncio.Queue[_Work | None] = asyncio.Queue(maxsize=size)
+
+    async def pump() -> None:
+        try:
+            async with aclosing(_aiter(work)) as items:
+                async for item in items:
+                    await pending.put(item)
+        except Exception as exc:  # the stream's own end (e.g. a failed job): after what it gave
+            ended.append(exc)
+        finally:
+            await pending.put(None)
+
+    pumping = asyncio.ensure_future(pump())
+    chunk: list[_Work] = []
+    try:
+        while True:
+            try:
+                item = await asyncio.wait_for(pending.get(), _LINGER) if chunk else await pending.get()
+            except TimeoutError:
+                submit(chunk)
+                chunk = []
+                continue
+            if item is None:
+                break
+            chunk.append(item)
+            if len(chunk) >= size:
+                submit(chunk)
+                chunk = []
+        if chunk:
+            submit(chunk)
+    finally:
+        if not pumping.done():
+            pumping.cancel()
+        await asyncio.gather(pumping, return_exceptions=True)
+        post(("fed", None))
+
+
+async def _aiter(items: AsyncIterable[_Work]) -> AsyncGenerator[_Work, None]:
+    async for item in items:
+        yield item
+
+
+def _downloaded(event: Mapping[str, Any]) -> Downloaded:
+    """The :class:`~eoclient.bulk.Downloaded` a worker told of (see :func:`eoclient.dask.worker.told`)."""
+    return Downloaded(
+        Path(event["path"]),
+        int(event["bytes"]),
+        resumes=int(event["resumes"]),
+        skipped=bool(event["skipped"]),
+        source=str(event["source"]),
+    )
+
+
+def _outcomes(chunk: list[_Work], result: Any) -> list[tuple[int, Downloaded | Failure]]:
+    """The outcome of every item of ``chunk`` by its index, from the chunk's result or its error."""
 
     def item(i: int) -> Download:
         work = chunk[i]
@@ -431,17 +678,33 @@ def _outcomes(chunk: list[_Work], result: Any, report: ClusterReport | None) -> 
 
     if not isinstance(result, ChunkResult):
         error = result if isinstance(result, Exception) else RuntimeError(repr(result))
-        return [Failure(item(i), error) for i in range(len(chunk))]
-    if report is not None:
-        report.workers[result.worker] = report.workers.get(result.worker, 0) + len(result.outcomes)
-    outcomes: list[Downloaded | Failure] = []
+        return [(i, Failure(item(i), error)) for i in range(len(chunk))]
+    outcomes: list[tuple[int, Downloaded | Failure]] = []
     for i, outcome in sorted(result.outcomes, key=lambda pair: pair[0]):
         if isinstance(outcome, Downloaded):
-            outcomes.append(outcome)
+            outcomes.append((i, outcome))
         else:
             error = outcome if isinstance(outcome, Exception) else RuntimeError(str(outcome))
-            outcomes.append(Failure(item(i), error))
+            outcomes.append((i, Failure(item(i), error)))
     return outcomes
+
+
+async def _numbered(
+    outputs: AsyncIterable[Output], work_of: Callable[[int, Any], _Work]
+) -> AsyncGenerator[_Work, None]:
+    index = 0
+    async for out in outputs:
+        yield work_of(index, out)
+        index += 1
+
+
+async def _listed(url: str, storage: StoreSpec | StorageSettings | None) -> AsyncGenerator[Output, None]:
+    """Every object under ``url`` as an :class:`Output` whose path is its key below the prefix."""
+    bucket, prefix = parse_url(url)
+    settings = storage.settings() if isinstance(storage, StoreSpec) else storage
+    store = open_store(f"s3://{bucket}", settings)
+    async for obj in store.list(prefix):
+        yield output_of(store, obj, {}, obj.key[len(prefix) :])
 
 
 def _download_items(items: Iterable[Download | tuple[Any, ...]]) -> list[Download]:

@@ -9,11 +9,12 @@ there (:class:`ClusterPace`); its processing-unit budget is the account's
 (:class:`ClusterBudget`); and every request holds a lease of the account's
 ``distributed.Semaphore`` while in flight (:class:`LeasedSource`).
 
-The chunk functions :func:`render_chunk` and :func:`download_chunk` are the
-tasks: each runs its items
-through the same bulk engine as on one machine
-(:func:`eoclient.bulk.download_all`: bounded, retried, atomic ``.part``
-then rename, complete files skipped).
+The chunk functions :func:`render_chunk`, :func:`download_chunk` and
+:func:`output_chunk` (a job's outputs, read from object storage with the
+worker's own store: :class:`~eoclient.dask.stores.StoreSpec`) are the tasks:
+each runs its items through the same bulk engine as on one machine
+(:func:`eoclient.bulk.download_each`, :func:`eoclient.storage.outputs.download_outputs`:
+bounded, retried, atomic ``.part`` then rename, complete files skipped).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import asyncio
 import logging
 import math
 import pickle
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from contextlib import aclosing, asynccontextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -33,17 +34,21 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from eoclient._client import BaseClient
 from eoclient._log import log_event
-from eoclient.bulk import Body, BulkReport, Download, Downloaded, Source, download_all, http_source
+from eoclient.bulk import Body, BulkReport, Download, Downloaded, Failure, Source, download_each, http_source
 from eoclient.dask.account import HANDLER, PAUSE_HANDLER, AccountLimits
 from eoclient.dask.spec import ClientSpec
+from eoclient.dask.stores import StoreSpec
 from eoclient.errors import DownloadError
 from eoclient.sentinelhub.budget import ProcessingBudget
 from eoclient.sentinelhub.client import SentinelHub
 from eoclient.sentinelhub.data_collections import route_request
 from eoclient.sentinelhub.prepared import prepare_process
 from eoclient.sentinelhub.process_area import AreaTiles, TileSource
+from eoclient.storage.outputs import Output, download_outputs, local_path
+from eoclient.storage.store import ObjectStore
 
 __all__ = [
+    "ChunkCall",
     "ChunkResult",
     "ClientPlugin",
     "ClusterBudget",
@@ -51,6 +56,7 @@ __all__ = [
     "LeasedSource",
     "WorkerItemError",
     "download_chunk",
+    "output_chunk",
     "plugin_name",
     "render_chunk",
 ]
@@ -206,6 +212,20 @@ class LeasedSource:
         await self.inner.completed(path)
 
 
+@dataclass(frozen=True, slots=True)
+class ChunkCall:
+    """What every chunk task is told besides its items: whose client, whether to overwrite, its place.
+
+    ``topic`` is the run's (each item's outcome is logged there as it
+    completes), ``number`` the chunk's in its run.
+    """
+
+    plugin: str
+    overwrite: bool
+    topic: str
+    number: int
+
+
 @dataclass
 class ChunkResult:
     """What one chunk task sends back: each item's outcome by its index in the chunk, and the cost."""
@@ -234,6 +254,7 @@ class ClientPlugin(WorkerPlugin):
         self._semaphore: Semaphore | None = None
         self._scheduler: _Scheduler | None = None
         self._address = ""
+        self._stores: dict[tuple[StoreSpec, str], ObjectStore] = {}
         self.pace: ClusterPace | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -278,6 +299,7 @@ class ClientPlugin(WorkerPlugin):
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        self._stores.clear()
         if self._semaphore is not None:
             self._semaphore.refresh_callback.stop()
         if self._scheduler is not None:
@@ -292,11 +314,34 @@ class ClientPlugin(WorkerPlugin):
             )
         return self._client
 
-    async def _run(
-        self, items: list[Download], spent: AreaTiles | None, overwrite: bool, operation: str
+    def _store(self, spec: StoreSpec, bucket: str) -> ObjectStore:
+        """The worker's store of ``bucket`` opened from ``spec`` (one per spec and bucket, reused)."""
+        store = self._stores.get((spec, bucket))
+        if store is None:
+            store = self._stores[spec, bucket] = spec.open(f"s3://{bucket}")
+        return store
+
+    async def _finish(
+        self,
+        call: ChunkCall,
+        outcomes: AsyncGenerator[Downloaded | Failure, None],
+        index: Mapping[Path, int],
+        spent: AreaTiles | None,
     ) -> ChunkResult:
-        index = {item.dest: i for i, item in enumerate(items)}
-        report = await download_all(
+        """Run the chunk's ``outcomes`` to the end: each outcome by its item's index, and the cost."""
+        result = ChunkResult(worker=self._address)
+        async with aclosing(outcomes) as each:
+            async for outcome in each:
+                if isinstance(outcome, Failure):
+                    result.outcomes.append((index[outcome.item.dest], _portable(outcome.error)))
+                else:
+                    result.outcomes.append((index[outcome.path], outcome))
+        if spent is not None:
+            result.requests, result.processing_units = spent.requests, spent.processing_units
+        return result
+
+    def _each(self, items: list[Download], overwrite: bool, operation: str) -> AsyncGenerator[Any, None]:
+        return download_each(
             None,
             items,
             concurrency=self.per_worker,
@@ -304,14 +349,8 @@ class ClientPlugin(WorkerPlugin):
             policy=self.client.transport.retry,
             operation=operation,
         )
-        result = ChunkResult(worker=self._address)
-        result.outcomes = [(index[f.path], f) for f in report.files]
-        result.outcomes += [(index[f.item.dest], _portable(f.error)) for f in report.failures]
-        if spent is not None:
-            result.requests, result.processing_units = spent.requests, spent.processing_units
-        return result
 
-    async def render(self, chunk: list[tuple[Any, str, str | None]], overwrite: bool) -> ChunkResult:
+    async def render(self, call: ChunkCall, chunk: list[tuple[Any, str, str | None]]) -> ChunkResult:
         """Render Process requests ``(request, dest, accept)`` into their files."""
         sh = self.client
         if not isinstance(sh, SentinelHub):
@@ -332,9 +371,10 @@ class ClientPlugin(WorkerPlugin):
             )
             items.append(Download(LeasedSource(source, self._semaphore), path, operation="dask.process"))
         await asyncio.to_thread(_make_folders, {i.dest.parent for i in items})
-        return await self._run(items, spent, overwrite, "dask.process")
+        index = {item.dest: i for i, item in enumerate(items)}
+        return await self._finish(call, self._each(items, call.overwrite, "dask.process"), index, spent)
 
-    async def download(self, chunk: list[Download], overwrite: bool) -> ChunkResult:
+    async def download(self, call: ChunkCall, chunk: list[Download]) -> ChunkResult:
         """GET ``chunk`` (sources are paths or URLs) into their files."""
         assert self._semaphore is not None
         transport = self.client.transport
@@ -347,7 +387,27 @@ class ClientPlugin(WorkerPlugin):
             for item in chunk
         ]
         await asyncio.to_thread(_make_folders, {i.dest.parent for i in items})
-        return await self._run(items, None, overwrite, "dask.download")
+        index = {item.dest: i for i, item in enumerate(items)}
+        return await self._finish(call, self._each(items, call.overwrite, "dask.download"), index, None)
+
+    async def outputs(self, call: ChunkCall, chunk: list[Output], root: str, store: StoreSpec) -> ChunkResult:
+        """Download a job's outputs (objects) into ``root``, each under its path, as on one machine.
+
+        The objects are read with this worker's store of ``store``; neither
+        the account's semaphore nor its pace applies (the store is not the
+        account's service); ``per_worker`` bounds the transfers.
+        """
+        folder = Path(root)
+        outputs = [replace(out, store=self._store(store, out.bucket)) for out in chunk]
+        index = {local_path(folder, out.path): i for i, out in enumerate(outputs)}
+        await asyncio.to_thread(_make_folders, {path.parent for path in index})
+
+        async def each() -> AsyncIterator[Output]:
+            for out in outputs:
+                yield out
+
+        outcomes = download_outputs(each(), folder, concurrency=self.per_worker, overwrite=call.overwrite)
+        return await self._finish(call, outcomes, index, None)
 
 
 def _pause_handler(worker: Any) -> Callable[[str, float], None]:
@@ -373,21 +433,29 @@ def _plugin(name: str) -> ClientPlugin:
     return plugin
 
 
-async def render_chunk(name: str, chunk: list[tuple[Any, str, str | None]], overwrite: bool) -> ChunkResult:
-    """The task: render ``chunk`` with the worker's client of plugin ``name``.
+async def render_chunk(call: ChunkCall, chunk: list[tuple[Any, str, str | None]]) -> ChunkResult:
+    """The task: render ``chunk`` with the worker's client of ``call.plugin``.
 
     An error that stops the whole chunk is raised as one that can travel to
     the caller (see :class:`WorkerItemError`).
     """
     try:
-        return await _plugin(name).render(chunk, overwrite)
+        return await _plugin(call.plugin).render(call, chunk)
     except Exception as exc:
         raise _portable(exc) from None
 
 
-async def download_chunk(name: str, chunk: list[Download], overwrite: bool) -> ChunkResult:
-    """The task: GET ``chunk`` with the worker's client of plugin ``name`` (errors as in ``render_chunk``)."""
+async def download_chunk(call: ChunkCall, chunk: list[Download]) -> ChunkResult:
+    """The task: GET ``chunk`` with the worker's client of ``call.plugin`` (errors as in ``render_chunk``)."""
     try:
-        return await _plugin(name).download(chunk, overwrite)
+        return await _plugin(call.plugin).download(call, chunk)
+    except Exception as exc:
+        raise _portable(exc) from None
+
+
+async def output_chunk(call: ChunkCall, chunk: list[Output], root: str, store: StoreSpec) -> ChunkResult:
+    """The task: download job outputs ``chunk`` into ``root`` from the store ``store`` (errors as above)."""
+    try:
+        return await _plugin(call.plugin).outputs(call, chunk, root, store)
     except Exception as exc:
         raise _portable(exc) from None
