@@ -50,6 +50,7 @@ from eoclient.dask.worker import (
 from eoclient.errors import ValidationError
 from eoclient.sentinelhub.prepared import prepare_process
 from eoclient.sentinelhub.process_area import AreaResult
+from eoclient.spaceknow.kraken_models import MapTile
 from eoclient.storage.outputs import Output, local_path, output_of
 from eoclient.storage.settings import StorageSettings
 from eoclient.storage.store import open_store, parse_url
@@ -295,12 +296,10 @@ class ClusterAccount:
 
         ``items`` are :class:`~eoclient.bulk.Download` objects or ``(path,
         dest[, params])`` tuples as :func:`eoclient.bulk.download_each` takes
-        them, whose source is a path under the account's base URL (or a URL):
-        e.g. the files of a Kraken map, one per tile and file name::
+        them, whose source is a path under the account's base URL (or a URL)
+        (a Kraken map's files: :meth:`download_map`)::
 
-            tiles = [t async for t in sk.kraken.tiles(release, ["trees.png"])]
-            items = [Download(path, out / f"{t.zoom}/{t.x}/{t.y}/{name}")
-                     for t in tiles for name, path in t.paths.items()]
+            items = [(f"/api/v1/catalog/1.0.0/collections/{c}", out / f"{c}.json") for c in names]
             report = await account.download_all(items)
 
         ``dest`` paths must be ones every worker sees. Resumes, skips and
@@ -323,6 +322,57 @@ class ClusterAccount:
         await fill_report(
             report, self._run(download_chunk, "download", work, overwrite, chunk_size, on_progress, report)
         )
+        return report
+
+    def download_map_each(
+        self,
+        tiles: Iterable[MapTile] | AsyncIterable[MapTile],
+        dest: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        chunk_size: int | None = None,
+        on_progress: Callable[[Progress], object] | None = None,
+    ) -> AsyncGenerator[Downloaded | Failure, None]:
+        """A released Kraken map's files downloaded by the workers into ``dest/<zoom>/<x>/<y>/<file>``.
+
+        ``tiles`` are :class:`~eoclient.spaceknow.kraken_models.MapTile`
+        objects, e.g. ``sk.kraken.tiles(release, files)`` (read as they come:
+        chunks start before the last tile is known); every grid file of each
+        is fetched by the workers' SpaceKnow clients under the account's
+        limits, as :meth:`eoclient.spaceknow.kraken.Kraken.download_map` does
+        on one machine (the same layout: a rerun of either completes the
+        other's). Tile options (``user_threshold``...) are not applied: give
+        them per file to :meth:`download_each` as ``params``.
+
+        Example::
+
+            async with SpaceKnow() as sk:
+                tiles = sk.kraken.tiles(release, ["trees.png"])
+                report = await account.download_map(tiles, "/shared/trees")
+        """
+        folder = self._folder(dest)
+        if not isinstance(tiles, Iterable | AsyncIterable) or isinstance(tiles, str | bytes):
+            raise ValidationError("tiles", f"must be MapTiles, got {type(tiles).__name__}")
+        return self._run(
+            download_chunk, "kraken", _map_items(tiles, folder), overwrite, chunk_size, on_progress, None
+        )
+
+    async def download_map(
+        self,
+        tiles: Iterable[MapTile] | AsyncIterable[MapTile],
+        dest: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        chunk_size: int | None = None,
+        on_progress: Callable[[Progress], object] | None = None,
+    ) -> ClusterReport:
+        """:meth:`download_map_each` to the end: a :class:`ClusterReport` (failures reported, not raised)."""
+        report = ClusterReport()
+        folder = self._folder(dest)
+        each = self._run(
+            download_chunk, "kraken", _map_items(tiles, folder), overwrite, chunk_size, on_progress, report
+        )
+        await fill_report(report, each)
         return report
 
     def download_outputs(
@@ -687,6 +737,33 @@ def _outcomes(chunk: list[_Work], result: Any) -> list[tuple[int, Downloaded | F
             error = outcome if isinstance(outcome, Exception) else RuntimeError(str(outcome))
             outcomes.append((i, Failure(item(i), error)))
     return outcomes
+
+
+async def _map_items(
+    tiles: Iterable[MapTile] | AsyncIterable[MapTile], folder: Path
+) -> AsyncGenerator[_Work, None]:
+    """Each grid file of each tile as a GET into ``folder/<zoom>/<x>/<y>/<file>`` (Kraken's own layout)."""
+    seen: set[Path] = set()
+    index = 0
+    async for tile in _each(tiles):
+        if not isinstance(tile, MapTile):
+            raise ValidationError(f"tiles[{index}]", f"must be a MapTile, got {type(tile).__name__}")
+        for name, path in tile.paths.items():
+            dest = folder / str(tile.zoom) / str(tile.x) / str(tile.y) / name
+            if dest in seen:
+                raise ValidationError(f"tiles[{index}]", f"two files write {dest}")
+            seen.add(dest)
+            yield _Work(Download(path, dest, None, "kraken.grid"), dest)
+        index += 1
+
+
+async def _each(items: Iterable[Any] | AsyncIterable[Any]) -> AsyncGenerator[Any, None]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item
 
 
 async def _numbered(
