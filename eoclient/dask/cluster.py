@@ -5,14 +5,22 @@ account's pace (:class:`~eoclient.dask.account.AccountPlugin`); on every
 worker, a client of the account (:class:`~eoclient.dask.worker.ClientPlugin`,
 which also starts on workers that join later). :meth:`ClusterAccount.process_each`
 splits the requests into chunks, one task per chunk; each worker renders its
-chunks through the bulk engine into the shared destination, and the caller
-gets each item's outcome as its chunk completes. :meth:`ClusterAccount.download_each`
-does the same for GETs (e.g. the files of a Kraken map).
+chunks through the bulk engine into the shared destination.
+:meth:`ClusterAccount.download_each` does the same for GETs,
+:meth:`ClusterAccount.download_map` for a Kraken map's files and
+:meth:`ClusterAccount.download_outputs` for a job's outputs in object storage.
+
+Progress: an item's file done is told at once (the worker logs an event,
+the scheduler forwards it to the caller); a failure with its chunk's result
+(the chunk may still run again elsewhere and succeed).
 
 A worker that dies mid-chunk loses nothing: the scheduler runs the chunk
 again elsewhere, where the files already whole are skipped (files appear
-under their names only when complete) and the others rendered. A rerun over
-the same destination renders only what is missing.
+under their names only when complete) and the others rendered. Each item
+is yielded once: the first time it is told. An item the dead worker had
+told is not told again; one it finished but could not tell is told by the
+rerun, as skipped. A rerun over the same destination renders only what is
+missing.
 """
 
 from __future__ import annotations
@@ -22,12 +30,13 @@ import contextlib
 import hashlib
 import math
 import os
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, ClassVar, Final, Self
 from uuid import uuid4
 
 import anyio
@@ -242,8 +251,9 @@ class ClusterAccount:
         before anything is submitted. ``dest`` must be a folder every worker
         sees under the same path. Files already complete there are yielded as
         skipped unless ``overwrite``. Each item is yielded once, as a
-        :class:`~eoclient.bulk.Downloaded` or a :class:`~eoclient.bulk.Failure`
-        (a chunk that failed as a whole, e.g. its workers kept dying, fails all
+        :class:`~eoclient.bulk.Downloaded` as soon as its worker has the file
+        whole, or a :class:`~eoclient.bulk.Failure` when its chunk ends (a
+        chunk that failed as a whole, e.g. its workers kept dying, fails all
         its items); ``on_progress`` gets the :class:`Progress` after each.
         """
         return self._renders(requests, dest, accept, overwrite, chunk_size, on_progress, None)
@@ -549,7 +559,8 @@ class ClusterAccount:
 
         Everything the run hears arrives in one inbox: each chunk's end (a
         future's callback) and, as soon as a worker completes it, each item's
-        outcome (an event the worker logs under the run's topic). An item is
+        outcome (an event the worker logs under the account's topic, routed
+        here by the run's id: see :class:`_Routes`). An item is
         yielded the first time its outcome arrives; a chunk run again after
         its worker died repeats what the dead worker already told, and the
         repeats are dropped.
@@ -562,7 +573,7 @@ class ClusterAccount:
         else:  # the total is not known: small chunks, so that the first items start at once
             size = self._chunk_size(0, chunk_size)
         run = uuid4().hex[:12]
-        topic = f"eoclient-{kind}-{self.name}-{run}"
+        topic = plugin_name(self.name)  # one topic per account: the scheduler keeps each topic's last events
         progress = Progress(total=len(work) if isinstance(work, list) else 0)
         loop = asyncio.get_running_loop()
         inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
@@ -580,13 +591,13 @@ class ClusterAccount:
         def submit(chunk: list[_Work]) -> None:
             number = len(chunks)
             chunks.append(chunk)
-            call = ChunkCall(plugin_name(self.name), overwrite, topic, number)
+            call = ChunkCall(plugin_name(self.name), overwrite, topic, run, number)
             future = self.client.submit(
                 task,
                 call,
                 [w.item for w in chunk],
                 *extra(chunk),
-                key=f"{topic}-{number}",
+                key=f"eoclient-{kind}-{self.name}-{run}-{number}",
                 pure=False,
             )
             futures[future] = number
@@ -604,7 +615,8 @@ class ClusterAccount:
             return True
 
         feeding: asyncio.Task[None] | None = None
-        self.client.subscribe_topic(topic, lambda event: post(("item", event[1])))  # type: ignore[no-untyped-call]
+        routes = _Routes.of(self.client, topic)
+        routes.add(run, post)
         try:
             if isinstance(work, list):
                 for start in range(0, len(work), size):
@@ -638,7 +650,7 @@ class ClusterAccount:
             if ended:  # the stream of work failed: raised once what it gave is done
                 raise ended[0]
         finally:
-            self.client.unsubscribe_topic(topic)  # type: ignore[no-untyped-call]
+            routes.remove(run)
             if feeding is not None and not feeding.done():
                 feeding.cancel()
                 await asyncio.gather(feeding, return_exceptions=True)
@@ -652,6 +664,47 @@ class ClusterAccount:
         if future.status == "error":
             return await self._call(future.exception)
         return RuntimeError(f"the chunk {future.key} was {future.status}")
+
+
+class _Routes:
+    """The runs following one topic through one dask client: each event to its run's inbox.
+
+    A dask client has one handler per topic; every run of the account from
+    this client shares it, and the event's ``run`` says whose it is. The
+    subscription ends with the last run.
+    """
+
+    _of: ClassVar[weakref.WeakKeyDictionary[Client, dict[str, _Routes]]] = weakref.WeakKeyDictionary()
+
+    def __init__(self, client: Client, topic: str) -> None:
+        self.client = client
+        self.topic = topic
+        self.runs: dict[str, Callable[[tuple[str, Any]], None]] = {}
+
+    @classmethod
+    def of(cls, client: Client, topic: str) -> _Routes:
+        by_topic = cls._of.setdefault(client, {})
+        routes = by_topic.get(topic)
+        if routes is None:
+            routes = by_topic[topic] = cls(client, topic)
+        return routes
+
+    def add(self, run: str, post: Callable[[tuple[str, Any]], None]) -> None:
+        if not self.runs:
+            self.client.subscribe_topic(self.topic, self)  # type: ignore[no-untyped-call]
+        self.runs[run] = post
+
+    def remove(self, run: str) -> None:
+        self.runs.pop(run, None)
+        if not self.runs:
+            self.client.unsubscribe_topic(self.topic)  # type: ignore[no-untyped-call]
+
+    def __call__(self, event: tuple[float, Any]) -> None:
+        # On the dask client's loop (its own thread for a blocking client).
+        message = event[1]
+        post = self.runs.get(str(message.get("run"))) if isinstance(message, dict) else None
+        if post is not None:
+            post(("item", message))
 
 
 _LINGER: Final = 0.2

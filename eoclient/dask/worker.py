@@ -59,6 +59,7 @@ __all__ = [
     "output_chunk",
     "plugin_name",
     "render_chunk",
+    "told",
 ]
 
 _PREFIX: Final = "eoclient-"
@@ -216,13 +217,14 @@ class LeasedSource:
 class ChunkCall:
     """What every chunk task is told besides its items: whose client, whether to overwrite, its place.
 
-    ``topic`` is the run's (each item's outcome is logged there as it
-    completes), ``number`` the chunk's in its run.
+    Each item's outcome is logged as an event under ``topic`` as it
+    completes, with the ``run``'s id and the chunk's ``number`` in it.
     """
 
     plugin: str
     overwrite: bool
     topic: str
+    run: str
     number: int
 
 
@@ -330,12 +332,17 @@ class ClientPlugin(WorkerPlugin):
     ) -> ChunkResult:
         """Run the chunk's ``outcomes`` to the end: each outcome by its item's index, and the cost."""
         result = ChunkResult(worker=self._address)
+        worker = get_worker()
         async with aclosing(outcomes) as each:
             async for outcome in each:
                 if isinstance(outcome, Failure):
+                    # Told with the chunk's result: the chunk may yet run again elsewhere and succeed.
                     result.outcomes.append((index[outcome.item.dest], _portable(outcome.error)))
-                else:
-                    result.outcomes.append((index[outcome.path], outcome))
+                    continue
+                number = index[outcome.path]
+                result.outcomes.append((number, outcome))
+                # Told now: the file is whole under its name, so this outcome is final.
+                worker.log_event(call.topic, told(call, number, outcome))
         if spent is not None:
             result.requests, result.processing_units = spent.requests, spent.processing_units
         return result
@@ -408,6 +415,20 @@ class ClientPlugin(WorkerPlugin):
 
         outcomes = download_outputs(each(), folder, concurrency=self.per_worker, overwrite=call.overwrite)
         return await self._finish(call, outcomes, index, None)
+
+
+def told(call: ChunkCall, index: int, outcome: Downloaded) -> dict[str, Any]:
+    """The event telling the caller of one item done (msgpack-ready: plain values only)."""
+    return {
+        "run": call.run,
+        "chunk": call.number,
+        "index": index,
+        "path": str(outcome.path),
+        "bytes": outcome.bytes,
+        "resumes": outcome.resumes,
+        "skipped": outcome.skipped,
+        "source": outcome.source,
+    }
 
 
 def _pause_handler(worker: Any) -> Callable[[str, float], None]:
