@@ -42,6 +42,7 @@ from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
+    Awaitable,
     Callable,
     Collection,
     Iterable,
@@ -50,7 +51,7 @@ from collections.abc import (
 from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
@@ -84,6 +85,7 @@ __all__ = [
     "download_file",
     "fetch",
     "http_source",
+    "run_each",
 ]
 
 _CONTENT_RANGE: Final = re.compile(r"^bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)$", re.I)
@@ -610,6 +612,59 @@ async def download_each(
         async with send:
             async for raw in _aiter(items):
                 await send.send(Download.of(raw))
+
+    try:
+        async with anyio.create_task_group() as tg:
+            with receive, out_send:
+                for _ in range(concurrency):
+                    tg.start_soon(worker, receive.clone(), out_send.clone())
+            tg.start_soon(feed)
+            async with out_receive:
+                async for outcome in out_receive:
+                    yield outcome
+    except BaseExceptionGroup as group:
+        # One error (a bad work item, a failing iterable, a bug) is raised as itself, not wrapped.
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+async def run_each(
+    items: AsyncIterable[T] | Iterable[T],
+    one: Callable[[T], Awaitable[R]],
+    *,
+    concurrency: int,
+    limiter: anyio.CapacityLimiter | None = None,
+) -> AsyncGenerator[R, None]:
+    """``await one(item)`` for every item, ``concurrency`` at a time; yield each result as it completes.
+
+    The scheduling of :func:`download_each`, for other bulk work (e.g. the
+    uploads of :mod:`eoclient.storage`): items are pulled lazily; ``limiter``
+    bounds the work across several runs that share it; ``one`` reports the
+    failures of single items in its result, and anything it raises (and
+    cancellation) stops the whole run. Wrap the call in
+    ``contextlib.aclosing`` when leaving the loop early.
+    """
+    _check_positive("concurrency", concurrency)
+    bound = limiter or anyio.CapacityLimiter(concurrency)
+    send, receive = anyio.create_memory_object_stream[T](0)
+    out_send, out_receive = anyio.create_memory_object_stream[R](concurrency)
+
+    async def worker(queue: MemoryObjectReceiveStream[T], results: Any) -> None:
+        async with queue, results:
+            async for item in queue:
+                async with bound:
+                    outcome = await one(item)
+                await results.send(outcome)
+
+    async def feed() -> None:
+        async with send:
+            async for item in _aiter(items):
+                await send.send(item)
 
     try:
         async with anyio.create_task_group() as tg:

@@ -41,6 +41,7 @@ __all__ = [
     "StorageAccessError",
     "StorageConnectionError",
     "StorageError",
+    "ObjectExistsError",
     "ObjectNotFoundError",
     "TimeoutError",
     "TransportError",
@@ -226,6 +227,10 @@ class StorageError(EOClientError):
 
 class ObjectNotFoundError(StorageError):
     """The object (``NoSuchKey``) or its bucket (``NoSuchBucket``) does not exist."""
+
+
+class ObjectExistsError(StorageError):
+    """An upload without ``overwrite`` found another object (other content) under its key."""
 
 
 class StorageAccessError(StorageError):

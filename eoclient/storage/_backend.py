@@ -21,6 +21,7 @@ from typing import Any, Final
 from eoclient.errors import (
     ConfigurationError,
     EOClientError,
+    ObjectExistsError,
     ObjectNotFoundError,
     StorageAccessError,
     StorageConnectionError,
@@ -110,6 +111,13 @@ def is_precondition(exc: BaseException) -> bool:
     return isinstance(exc, PreconditionError)
 
 
+def is_already_exists(exc: BaseException) -> bool:
+    """True for obstore's answer to a create (``If-None-Match: *``) that found an object."""
+    from obstore.exceptions import AlreadyExistsError  # noqa: PLC0415 - optional dependency
+
+    return isinstance(exc, AlreadyExistsError)
+
+
 def translate(exc: BaseException, *, bucket: str, key: str, doing: str) -> EOClientError:
     """Our typed error for an obstore exception: the store's status, code and message; no secret."""
     from obstore import exceptions as ox  # noqa: PLC0415 - optional dependency
@@ -120,6 +128,10 @@ def translate(exc: BaseException, *, bucket: str, key: str, doing: str) -> EOCli
     code = code_m.group(1) if code_m else None
     message = msg_m.group(1) if msg_m else None
     details: dict[str, Any] = {"bucket": bucket, "key": key, "code": code, "store_message": message}
+    if isinstance(exc, ox.AlreadyExistsError):
+        return ObjectExistsError(
+            f"{doing}: another object is already under this key", status=status, **details
+        )
     if isinstance(exc, ox.NotFoundError | FileNotFoundError) or status == 404:
         return ObjectNotFoundError(f"{doing}: not found", status=status or 404, **details)
     if (
@@ -142,6 +154,7 @@ __all__ = [
     "INSTALL",
     "StorageError",
     "build_store",
+    "is_already_exists",
     "is_precondition",
     "obstore",
     "release_at_exit",

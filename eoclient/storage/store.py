@@ -1,14 +1,14 @@
-"""An S3 bucket (or a prefix of it) as an asyncio object store: list, head, read, open, download."""
+"""An S3 bucket (or a prefix of it) as an asyncio object store: list, head, read, open, download, upload."""
 
 from __future__ import annotations
 
-import datetime as dt
+import asyncio
+import contextlib
 import hashlib
+import logging
 import os
-import re
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
@@ -16,15 +16,18 @@ import anyio
 
 from eoclient import bulk
 from eoclient._http.retry import RetryPolicy
-from eoclient.errors import ValidationError
-from eoclient.storage import _backend
+from eoclient._log import log_event
+from eoclient.errors import EOClientError, ObjectExistsError, ObjectNotFoundError, ValidationError
+from eoclient.storage import _backend, _upload
+from eoclient.storage.objects import StoredObject
 from eoclient.storage.settings import StorageSettings
+from eoclient.storage.uploads import Upload, Uploaded, UploadFailure, UploadItems, UploadReport
 
 __all__ = ["ObjectSource", "ObjectStore", "StoredObject", "object_url", "open_store", "parse_url"]
 
-_MD5: Final = re.compile(r'^"?([0-9a-fA-F]{32})"?$')
 _READ_CHUNK: Final = 1 << 20  # obstore hands over at least this much per chunk: fewer crossings
 _HASH_BLOCK: Final = 1 << 20
+_ABORT_WAIT: Final = 60.0  # seconds a cancelled upload waits for obstore to abort its parts
 
 
 def parse_url(url: str) -> tuple[str, str]:
@@ -40,33 +43,6 @@ def parse_url(url: str) -> tuple[str, str]:
 def object_url(bucket: str, key: str) -> str:
     """``s3://bucket/key``."""
     return f"s3://{bucket}/{key}"
-
-
-@dataclass(frozen=True, slots=True)
-class StoredObject:
-    """An object in a store: its key (relative to the store's prefix), size, ETag, time, checksum.
-
-    ``checksum`` is the MD5 (hex) of the content when the ETag is one (a
-    single-part upload), else None.
-    """
-
-    key: str
-    size: int
-    etag: str | None
-    last_modified: dt.datetime
-    checksum: str | None = None
-
-    @classmethod
-    def from_meta(cls, meta: Any) -> StoredObject:
-        etag = meta.get("e_tag")
-        match = _MD5.match(etag) if etag else None
-        return cls(
-            key=meta["path"],
-            size=int(meta["size"]),
-            etag=etag,
-            last_modified=_backend.as_stored_time(meta["last_modified"]),
-            checksum=match.group(1).lower() if match else None,
-        )
 
 
 class ObjectStore:
@@ -214,6 +190,231 @@ class ObjectStore:
         ):
             (report.failures if isinstance(outcome, bulk.Failure) else report.files).append(outcome)  # type: ignore[arg-type]
         return report
+
+    async def upload(
+        self,
+        src: str | os.PathLike[str],
+        key: str,
+        *,
+        overwrite: bool = False,
+        content_type: str | None = None,
+    ) -> StoredObject:
+        """Upload the file ``src`` as ``key``; the object appears only when complete.
+
+        Up to 8 MiB the file is one PUT; above, a multipart upload streamed
+        from the file (a few parts in memory at a time), completed at the end
+        and aborted when it fails or is cancelled, so that no part is left
+        behind. A cancel that comes once the last part is read lets the upload
+        complete: either the whole object or nothing.
+
+        Without ``overwrite``, an object already under ``key`` with the same
+        content (size, and the MD5 its ETag holds) is returned as it is (a
+        rerun sends nothing); with other content it raises
+        :class:`~eoclient.errors.ObjectExistsError`. A single PUT is a create
+        (``If-None-Match: *``) so that a concurrent writer is never
+        overwritten; a multipart upload checks with a HEAD first (obstore
+        cannot make its completion conditional).
+
+        ``content_type`` defaults to a guess from the key's extension.
+        Transient errors (5xx, 503 SlowDown, lost connections) are retried as
+        for every request of the store. The file must not change meanwhile.
+        """
+        return (await self._upload(src, key, overwrite=overwrite, content_type=content_type))[0]
+
+    async def put(
+        self,
+        key: str,
+        data: bytes | bytearray | memoryview,
+        *,
+        overwrite: bool = False,
+        content_type: str | None = None,
+    ) -> StoredObject:
+        """Store a small payload held in memory as ``key`` (one PUT): the rules of :meth:`upload`."""
+        key = _upload.check_key(key)
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise ValidationError("data", f"expected bytes, got {type(data).__name__}")
+        _check_flag("overwrite", overwrite)
+        attributes = _attributes(_upload.check_content_type(content_type, key))
+        payload = bytes(data)
+
+        async def same(obj: StoredObject) -> bool:
+            return _upload.same_bytes(obj, payload)
+
+        async def send() -> None:
+            mode = "overwrite" if overwrite else "create"
+            await self._ob.put_async(
+                self._store, key, payload, attributes=attributes, mode=mode, use_multipart=False
+            )
+
+        return (await self._write(key, overwrite=overwrite, same=same, send=send))[0]
+
+    def upload_each(
+        self,
+        items: UploadItems,
+        *,
+        concurrency: int = 8,
+        overwrite: bool = False,
+        limiter: anyio.CapacityLimiter | None = None,
+    ) -> AsyncGenerator[Uploaded | UploadFailure, None]:
+        """:meth:`upload` every work item, ``concurrency`` at a time; yield each outcome as it completes.
+
+        ``items`` are :class:`~eoclient.storage.uploads.Upload` objects or
+        ``(src, key)`` tuples, from a plain or an async iterable (consumed
+        lazily). An object already holding its file is yielded as skipped;
+        typed errors of single items (a vanished file, an object with other
+        content, a store that refused) are yielded as
+        :class:`~eoclient.storage.uploads.UploadFailure`; an item of the wrong
+        shape, anything else, and cancellation stop the run. Each large file
+        keeps up to about 100 MiB in memory while its parts go up.
+        """
+        _check_flag("overwrite", overwrite)
+
+        async def one(raw: Upload | tuple[Any, ...]) -> Uploaded | UploadFailure:
+            item = Upload.of(raw)
+            try:
+                obj, skipped = await self._upload(
+                    item.src, item.key, overwrite=overwrite, content_type=item.content_type
+                )
+            except (EOClientError, OSError) as exc:
+                log_event(logging.WARNING, "upload.failed", key=item.key, error=str(exc))
+                return UploadFailure(item, exc)
+            return Uploaded(item.src, item.key, obj.size, skipped, obj)
+
+        return bulk.run_each(items, one, concurrency=concurrency, limiter=limiter)
+
+    async def upload_prefix(
+        self,
+        local_dir: str | os.PathLike[str],
+        prefix: str = "",
+        *,
+        concurrency: int = 8,
+        overwrite: bool = False,
+    ) -> UploadReport:
+        """Every file under ``local_dir`` as ``prefix`` + its relative path: an :class:`UploadReport`.
+
+        The mirror of :meth:`download_prefix`; ``.part`` files (downloads still
+        being written) are left out. A rerun sends only what the store lacks.
+        """
+        root = _upload.check_dir(local_dir)
+        prefix = _upload.check_prefix(prefix)
+
+        async def items() -> AsyncIterator[Upload]:
+            pending = [root]
+            while pending:
+                files, dirs = await anyio.to_thread.run_sync(_upload.scan, pending.pop())
+                for path in files:
+                    yield Upload(path, prefix + path.relative_to(root).as_posix())
+                pending.extend(reversed(dirs))
+
+        report = UploadReport()
+        each = self.upload_each(items(), concurrency=concurrency, overwrite=overwrite)
+        async with aclosing(each) as outcomes:
+            async for outcome in outcomes:
+                report.add(outcome)
+        return report
+
+    async def _upload(
+        self, src: str | os.PathLike[str], key: str, *, overwrite: bool, content_type: str | None
+    ) -> tuple[StoredObject, bool]:
+        """:meth:`upload`, saying whether the object was already there (skipped)."""
+        key = _upload.check_key(key)
+        path, size = _upload.check_source(src)
+        _check_flag("overwrite", overwrite)
+        attributes = _attributes(_upload.check_content_type(content_type, key))
+
+        async def same(obj: StoredObject) -> bool:
+            return await anyio.to_thread.run_sync(_upload.same_file, obj, path, size)
+
+        async def send() -> None:
+            if size <= _upload.PART_SIZE:
+                data = await anyio.to_thread.run_sync(path.read_bytes)
+                mode = "overwrite" if overwrite else "create"
+                await self._ob.put_async(
+                    self._store, key, data, attributes=attributes, mode=mode, use_multipart=False
+                )
+            else:
+                await self._put_parts(key, path, size, attributes)
+
+        return await self._write(key, overwrite=overwrite, same=same, send=send)
+
+    async def _write(
+        self,
+        key: str,
+        *,
+        overwrite: bool,
+        same: Callable[[StoredObject], Awaitable[bool]],
+        send: Callable[[], Awaitable[None]],
+    ) -> tuple[StoredObject, bool]:
+        """Send unless ``key`` already holds the same content; the object as stored, and if it was skipped."""
+        if not overwrite:
+            found = await self._found(key)
+            if found is not None:
+                if await same(found):
+                    return found, True
+                raise self._exists(key)
+        try:
+            await send()
+        except Exception as exc:
+            if not _backend.is_already_exists(exc):
+                raise self._error(exc, key, "upload") from None
+            # Created meanwhile, by another writer or by our own PUT whose answer was lost and retried.
+            found = await self._found(key)
+            if found is not None and await same(found):
+                return found, True
+            raise self._exists(key) from None
+        return await self.head(key), False
+
+    async def _found(self, key: str) -> StoredObject | None:
+        try:
+            return await self.head(key)
+        except ObjectNotFoundError:
+            return None
+
+    def _exists(self, key: str) -> ObjectExistsError:
+        full = f"{self.prefix.rstrip('/')}/{key}" if self.prefix else key
+        return ObjectExistsError(
+            "upload: another object is already under this key (overwrite=True replaces it)",
+            bucket=self.bucket,
+            key=full,
+        )
+
+    async def _put_parts(self, key: str, path: Path, size: int, attributes: dict[str, str] | None) -> None:
+        """A multipart upload read from ``path``; a cancel stops its reading, so obstore aborts it."""
+        fh = await anyio.to_thread.run_sync(_upload.StoppableFile, path)
+        try:
+            pending = asyncio.ensure_future(
+                self._ob.put_async(
+                    self._store,
+                    key,
+                    fh,
+                    attributes=attributes,
+                    use_multipart=True,
+                    chunk_size=_upload.part_size(size),
+                    max_concurrency=_upload.PARALLEL_PARTS,
+                )
+            )
+            try:
+                await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                # Dropping obstore's future would leave the parts sent so far on the store, unseen and
+                # billed: fail its next read instead and wait (bounded) for it to abort the upload.
+                fh.stop.set()
+                with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.shield(pending), _ABORT_WAIT)
+                if not pending.done():
+                    pending.cancel()
+                raise
+        finally:
+            fh.close()
+
+
+def _check_flag(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise ValidationError(name, f"must be True or False, got {value!r}")
+
+
+def _attributes(content_type: str | None) -> dict[str, str] | None:
+    return {"Content-Type": content_type} if content_type else None
 
 
 def _local_path(root: Path, prefix: str, key: str) -> Path:

@@ -5,12 +5,13 @@ request signed for the proxy's host is fine) and records what it saw. A test
 arms faults: answer the next GETs of an object with ``503 SlowDown``, cut the
 next object body after some bytes (the connection closed mid-body), stall a
 body until released, answer ``403 AccessDenied``, or page listings by a small
-``max-keys``.
+``max-keys``; refuse one part of a multipart upload, or hold the parts from a number on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -52,9 +53,21 @@ class S3Proxy:
     deny: set[str] = field(default_factory=set)  # keys answered 403 AccessDenied
     max_keys: int | None = None  # page every listing by this many keys
     on_cut: Callable[[], object] | None = None  # runs once a body was cut (e.g. replace the object)
+    refuse_part: int | None = None  # answer this part number's upload 403 AccessDenied
+    hold_parts_from: int | None = None  # hold part uploads from this number on until ``release``
+    hide_once: set[str] = field(default_factory=set)  # answer the next HEAD of these keys 404
 
     def gets(self, key: str) -> list[Seen]:
         return [s for s in self.seen if s.method == "GET" and s.path.endswith("/" + key)]
+
+    def puts(self, key: str) -> list[Seen]:
+        return [s for s in self.seen if s.method == "PUT" and s.path.endswith("/" + key)]
+
+    def parts(self) -> list[Seen]:
+        return [s for s in self.seen if s.method == "PUT" and "partNumber" in s.query]
+
+    def aborts(self) -> list[Seen]:
+        return [s for s in self.seen if s.method == "DELETE" and "uploadId" in s.query]
 
     def listings(self) -> list[Seen]:
         return [s for s in self.seen if s.method == "GET" and s.query.get("list-type") == "2"]
@@ -64,6 +77,20 @@ class S3Proxy:
         is_object = request.method == "GET" and "list-type" not in request.query
         if any(request.path.endswith("/" + k) for k in self.deny):
             return s3_error(403, "AccessDenied", "Access Denied")
+        hidden = next((k for k in self.hide_once if request.path.endswith("/" + k)), None)
+        if request.method == "HEAD" and hidden is not None:
+            self.hide_once.discard(hidden)
+            return web.Response(status=404)
+        part = (
+            int(request.query["partNumber"])
+            if request.method == "PUT" and "partNumber" in request.query
+            else None
+        )
+        if part is not None and part == self.refuse_part:
+            return s3_error(403, "AccessDenied", "Access Denied")
+        if part is not None and self.hold_parts_from is not None and part >= self.hold_parts_from:
+            self.stalled.set()
+            await self.release.wait()
         if is_object and self.slowdowns > 0:
             self.slowdowns -= 1
             return s3_error(503, "SlowDown", "Please reduce your request rate.")
@@ -71,6 +98,7 @@ class S3Proxy:
         if self.max_keys is not None and "list-type" in query:
             query["max-keys"] = str(self.max_keys)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
+        sent = await request.read()
         async with (
             aiohttp.ClientSession(auto_decompress=False) as session,
             session.request(
@@ -78,7 +106,7 @@ class S3Proxy:
                 self.upstream + request.path,
                 params=query,
                 headers=headers,
-                data=await request.read(),
+                data=io.BytesIO(sent) if len(sent) > 1 << 20 else sent,  # aiohttp warns of large bytes
             ) as up,
         ):
             body = await up.read()
@@ -116,7 +144,7 @@ class S3Proxy:
 @asynccontextmanager
 async def s3_proxy(upstream: str) -> AsyncIterator[S3Proxy]:
     proxy = S3Proxy(upstream)
-    app = web.Application()
+    app = web.Application(client_max_size=256 << 20)  # part uploads are 5 MiB and more
     app.router.add_route("*", "/{tail:.*}", proxy.handle)
     async with serve(app) as url:
         proxy.url = url
