@@ -46,7 +46,7 @@ from eoclient.bulk import Download, Downloaded, Failure, fill_report
 from eoclient.dask.account import HANDLER, AccountLimits, AccountPlugin
 from eoclient.dask.report import ClusterReport, Progress
 from eoclient.dask.spec import ClientSpec
-from eoclient.dask.stores import StoreSpec
+from eoclient.dask.stores import StoreSpec, StoreTarget
 from eoclient.dask.worker import (
     ChunkCall,
     ChunkResult,
@@ -240,11 +240,12 @@ class ClusterAccount:
         dest: str | os.PathLike[str],
         *,
         accept: str | None = None,
+        storage: StoreSpec | StorageSettings | None = None,
         overwrite: bool = False,
         chunk_size: int | None = None,
         on_progress: Callable[[Progress], object] | None = None,
     ) -> AsyncGenerator[Downloaded | Failure, None]:
-        """Render Process ``requests`` across the cluster into the folder ``dest``; yield each outcome.
+        """Render Process ``requests`` across the cluster into ``dest`` (folder or store); yield each outcome.
 
         ``requests`` is a mapping ``{file name: request}`` or an iterable of
         requests (files ``<index>_<digest>.<ext>``); every one is checked
@@ -255,24 +256,36 @@ class ClusterAccount:
         whole, or a :class:`~eoclient.bulk.Failure` when its chunk ends (a
         chunk that failed as a whole, e.g. its workers kept dying, fails all
         its items); ``on_progress`` gets the :class:`Progress` after each.
+
+        ``dest`` may be ``s3://bucket/prefix`` instead: each worker renders
+        into a scratch file on its own disk, then uploads it as
+        ``prefix/<file>`` (:meth:`~eoclient.storage.ObjectStore.upload`: the
+        object appears only when complete); an object already there is
+        skipped without rendering it (its outcome's ``path`` is the key). Each
+        worker opens the store from ``storage`` (see :meth:`download_outputs`;
+        by default all of it from the worker's own ``AWS_*`` environment).
         """
-        return self._renders(requests, dest, accept, overwrite, chunk_size, on_progress, None)
+        return self._renders(requests, dest, accept, storage, overwrite, chunk_size, on_progress, None)
 
     async def _renders(  # noqa: PLR0917 - private, the public methods' arguments
         self,
         requests: Requests,
         dest: str | os.PathLike[str],
         accept: str | None,
+        storage: StoreSpec | StorageSettings | None,
         overwrite: bool,
         chunk_size: int | None,
         on_progress: Callable[[Progress], object] | None,
         report: ClusterReport | None,
     ) -> AsyncGenerator[Downloaded | Failure, None]:
-        folder = self._folder(dest)
+        folder, target = self._destination(dest, storage)
         items = _render_items(requests, folder, accept)
-        await anyio.to_thread.run_sync(lambda: folder.mkdir(parents=True, exist_ok=True))
+        if target is None:
+            await anyio.to_thread.run_sync(lambda: folder.mkdir(parents=True, exist_ok=True))
         work = [_Work(item, Path(item[1])) for item in items]
-        gen = self._run(render_chunk, "render", work, overwrite, chunk_size, on_progress, report)
+        gen = self._run(
+            render_chunk, "render", work, overwrite, chunk_size, on_progress, report, _targeting(target)
+        )
         async with aclosing(gen) as outcomes:
             async for outcome in outcomes:
                 yield outcome
@@ -283,6 +296,7 @@ class ClusterAccount:
         dest: str | os.PathLike[str],
         *,
         accept: str | None = None,
+        storage: StoreSpec | StorageSettings | None = None,
         overwrite: bool = False,
         chunk_size: int | None = None,
         on_progress: Callable[[Progress], object] | None = None,
@@ -290,7 +304,8 @@ class ClusterAccount:
         """:meth:`process_each` to the end: a :class:`ClusterReport` (failures reported, not raised)."""
         report = ClusterReport()
         await fill_report(
-            report, self._renders(requests, dest, accept, overwrite, chunk_size, on_progress, report)
+            report,
+            self._renders(requests, dest, accept, storage, overwrite, chunk_size, on_progress, report),
         )
         return report
 
@@ -339,6 +354,7 @@ class ClusterAccount:
         tiles: Iterable[MapTile] | AsyncIterable[MapTile],
         dest: str | os.PathLike[str],
         *,
+        storage: StoreSpec | StorageSettings | None = None,
         overwrite: bool = False,
         chunk_size: int | None = None,
         on_progress: Callable[[Progress], object] | None = None,
@@ -352,7 +368,8 @@ class ClusterAccount:
         limits, as :meth:`eoclient.spaceknow.kraken.Kraken.download_map` does
         on one machine (the same layout: a rerun of either completes the
         other's). Tile options (``user_threshold``...) are not applied: give
-        them per file to :meth:`download_each` as ``params``.
+        them per file to :meth:`download_each` as ``params``. ``dest`` may be
+        ``s3://bucket/prefix`` (with ``storage``), as in :meth:`process_each`.
 
         Example::
 
@@ -360,11 +377,12 @@ class ClusterAccount:
                 tiles = sk.kraken.tiles(release, ["trees.png"])
                 report = await account.download_map(tiles, "/shared/trees")
         """
-        folder = self._folder(dest)
+        folder, target = self._destination(dest, storage)
         if not isinstance(tiles, Iterable | AsyncIterable) or isinstance(tiles, str | bytes):
             raise ValidationError("tiles", f"must be MapTiles, got {type(tiles).__name__}")
+        items = _map_items(tiles, folder)
         return self._run(
-            download_chunk, "kraken", _map_items(tiles, folder), overwrite, chunk_size, on_progress, None
+            download_chunk, "kraken", items, overwrite, chunk_size, on_progress, None, _targeting(target)
         )
 
     async def download_map(
@@ -372,15 +390,17 @@ class ClusterAccount:
         tiles: Iterable[MapTile] | AsyncIterable[MapTile],
         dest: str | os.PathLike[str],
         *,
+        storage: StoreSpec | StorageSettings | None = None,
         overwrite: bool = False,
         chunk_size: int | None = None,
         on_progress: Callable[[Progress], object] | None = None,
     ) -> ClusterReport:
         """:meth:`download_map_each` to the end: a :class:`ClusterReport` (failures reported, not raised)."""
         report = ClusterReport()
-        folder = self._folder(dest)
+        folder, target = self._destination(dest, storage)
+        items = _map_items(tiles, folder)
         each = self._run(
-            download_chunk, "kraken", _map_items(tiles, folder), overwrite, chunk_size, on_progress, report
+            download_chunk, "kraken", items, overwrite, chunk_size, on_progress, report, _targeting(target)
         )
         await fill_report(report, each)
         return report
@@ -457,7 +477,7 @@ class ClusterAccount:
         on_progress: Callable[[Progress], object] | None,
         report: ClusterReport | None,
     ) -> AsyncGenerator[Downloaded | Failure, None]:
-        spec = StoreSpec.of(storage, credentials=True) if isinstance(storage, StorageSettings) else storage
+        spec = _store_spec(storage)
         if isinstance(outputs, str):
             outputs = _listed(outputs, storage)
         seen: set[Path] = set()
@@ -520,6 +540,11 @@ class ClusterAccount:
         """
         from eoclient.dask.area import process_area  # noqa: PLC0415 - needs numpy and xarray
 
+        if isinstance(dest, str) and dest.startswith("s3://"):
+            raise ValidationError(
+                "dest", "must be a folder every worker sees: the mosaic reads the tiles there"
+            )
+
         return await process_area(
             self,
             request,
@@ -536,6 +561,20 @@ class ClusterAccount:
             chunk_size=chunk_size,
             on_progress=on_progress,
         )
+
+    def _destination(
+        self, dest: str | os.PathLike[str], storage: StoreSpec | StorageSettings | None
+    ) -> tuple[Path, StoreTarget | None]:
+        """A local folder (absolute), or an ``s3://`` URL: the key prefix (relative) and the bucket."""
+        if not (isinstance(dest, str) and dest.startswith("s3://")):
+            if storage is not None:
+                raise ValidationError("storage", "applies to an s3:// dest only")
+            return self._folder(dest), None
+        self._folder(dest)  # the account's checks
+        bucket, prefix = parse_url(dest)
+        if any(part in (".", "..") for part in prefix.split("/")):
+            raise ValidationError("dest", f"{dest!r}: no . or .. in a key prefix")
+        return Path(prefix), StoreTarget(_store_spec(storage) or StoreSpec(), bucket)
 
     def _folder(self, dest: str | os.PathLike[str]) -> Path:
         if not self._attached:
@@ -790,6 +829,20 @@ def _outcomes(chunk: list[_Work], result: Any) -> list[tuple[int, Downloaded | F
             error = outcome if isinstance(outcome, Exception) else RuntimeError(str(outcome))
             outcomes.append((i, Failure(item(i), error)))
     return outcomes
+
+
+def _store_spec(storage: StoreSpec | StorageSettings | None) -> StoreSpec | None:
+    """The spec the workers open a store with: settings given here travel with their credentials."""
+    if storage is None or isinstance(storage, StoreSpec):
+        return storage
+    if isinstance(storage, StorageSettings):
+        return StoreSpec.of(storage, credentials=True)
+    raise ValidationError("storage", f"must be a StoreSpec or StorageSettings, got {type(storage).__name__}")
+
+
+def _targeting(target: StoreTarget | None) -> Callable[[list[_Work]], tuple[Any, ...]]:
+    """The chunk tasks' extra arguments: the store to upload to, if any."""
+    return lambda chunk: () if target is None else (target,)
 
 
 async def _map_items(

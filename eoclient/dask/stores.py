@@ -17,7 +17,7 @@ from eoclient.errors import ValidationError
 from eoclient.storage.settings import StorageSettings
 from eoclient.storage.store import ObjectStore, open_store
 
-__all__ = ["StoreSpec"]
+__all__ = ["StoreSpec", "StoreTarget"]
 
 
 @dataclass(frozen=True)
@@ -90,3 +90,11 @@ class StoreSpec:
     def open(self, url: str) -> ObjectStore:
         """The store at ``s3://bucket[/prefix]`` with :meth:`settings`."""
         return open_store(url, self.settings(), retries=self.retries)
+
+
+@dataclass(frozen=True)
+class StoreTarget:
+    """Where the workers put what they make: a bucket of a store (the objects' keys travel with the items)."""
+
+    store: StoreSpec
+    bucket: str

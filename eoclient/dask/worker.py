@@ -23,12 +23,14 @@ import asyncio
 import logging
 import math
 import pickle
+import shutil
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
-from contextlib import aclosing, asynccontextmanager
+from contextlib import aclosing, asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
+import anyio
 from distributed import Semaphore, get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -37,8 +39,8 @@ from eoclient._log import log_event
 from eoclient.bulk import Body, BulkReport, Download, Downloaded, Failure, Source, download_each, http_source
 from eoclient.dask.account import HANDLER, PAUSE_HANDLER, AccountLimits
 from eoclient.dask.spec import ClientSpec
-from eoclient.dask.stores import StoreSpec
-from eoclient.errors import DownloadError
+from eoclient.dask.stores import StoreSpec, StoreTarget
+from eoclient.errors import DownloadError, EOClientError, ObjectNotFoundError
 from eoclient.sentinelhub.budget import ProcessingBudget
 from eoclient.sentinelhub.client import SentinelHub
 from eoclient.sentinelhub.data_collections import route_request
@@ -357,8 +359,10 @@ class ClientPlugin(WorkerPlugin):
             operation=operation,
         )
 
-    async def render(self, call: ChunkCall, chunk: list[tuple[Any, str, str | None]]) -> ChunkResult:
-        """Render Process requests ``(request, dest, accept)`` into their files."""
+    async def render(
+        self, call: ChunkCall, chunk: list[tuple[Any, str, str | None]], target: StoreTarget | None = None
+    ) -> ChunkResult:
+        """Render Process requests ``(request, dest, accept)`` into their files (or objects: ``target``)."""
         sh = self.client
         if not isinstance(sh, SentinelHub):
             raise TypeError(f"account {self.account!r} is a {sh.service} client: it cannot render")
@@ -377,12 +381,16 @@ class ClientPlugin(WorkerPlugin):
                 route_request(request, sh.transport),
             )
             items.append(Download(LeasedSource(source, self._semaphore), path, operation="dask.process"))
+        if target is not None:
+            return await self._into_store(call, items, target, "dask.process", spent)
         await asyncio.to_thread(_make_folders, {i.dest.parent for i in items})
         index = {item.dest: i for i, item in enumerate(items)}
         return await self._finish(call, self._each(items, call.overwrite, "dask.process"), index, spent)
 
-    async def download(self, call: ChunkCall, chunk: list[Download]) -> ChunkResult:
-        """GET ``chunk`` (sources are paths or URLs) into their files."""
+    async def download(
+        self, call: ChunkCall, chunk: list[Download], target: StoreTarget | None = None
+    ) -> ChunkResult:
+        """GET ``chunk`` (sources are paths or URLs) into their files (or objects: ``target``)."""
         assert self._semaphore is not None
         transport = self.client.transport
         items = [
@@ -393,9 +401,68 @@ class ClientPlugin(WorkerPlugin):
             )
             for item in chunk
         ]
+        if target is not None:
+            return await self._into_store(call, items, target, "dask.download", None)
         await asyncio.to_thread(_make_folders, {i.dest.parent for i in items})
         index = {item.dest: i for i, item in enumerate(items)}
         return await self._finish(call, self._each(items, call.overwrite, "dask.download"), index, None)
+
+    async def _into_store(
+        self,
+        call: ChunkCall,
+        items: list[Download],
+        target: StoreTarget,
+        operation: str,
+        spent: AreaTiles | None,
+    ) -> ChunkResult:
+        """``items`` (whose ``dest`` is an object's key) fetched into scratch files, each then uploaded.
+
+        An object already in the store is skipped without a request to the
+        service (S3 shows an object only once it is complete); each file is
+        made whole on the worker's local disk (the bulk engine: ``.part``
+        then rename) before :meth:`~eoclient.storage.ObjectStore.upload`
+        sends it, and removed after.
+        """
+        store = self._store(target.store, target.bucket)
+        keys = [item.dest.as_posix() for item in items]
+        result = ChunkResult(worker=self._address)
+        worker = get_worker()
+
+        def done(i: int, outcome: Downloaded) -> None:
+            result.outcomes.append((i, outcome))
+            worker.log_event(call.topic, told(call, i, outcome))
+
+        existing = {} if call.overwrite else await _existing(store, keys, self.per_worker)
+        for i, size in existing.items():
+            done(i, Downloaded(Path(keys[i]), size, skipped=True, source=store.url(keys[i])))
+        scratch = Path(worker.local_directory) / "eoclient-scratch" / f"{call.run}-{call.number}"
+        await asyncio.to_thread(_make_folders, {scratch})
+        todo = {scratch / f"{i}{Path(keys[i]).suffix}": i for i in range(len(items)) if i not in existing}
+        fetch = [replace(items[i], dest=path) for path, i in todo.items()]
+        uploads = anyio.CapacityLimiter(self.per_worker)
+
+        async def upload(i: int, path: Path) -> None:
+            try:
+                async with uploads:
+                    obj = await store.upload(path, keys[i], overwrite=call.overwrite)
+                done(i, Downloaded(Path(keys[i]), obj.size, source=store.url(keys[i])))
+            except (EOClientError, OSError) as exc:
+                result.outcomes.append((i, _portable(exc)))
+            finally:
+                await asyncio.to_thread(path.unlink, missing_ok=True)
+
+        try:
+            async with anyio.create_task_group() as tg, aclosing(self._each(fetch, True, operation)) as each:
+                async for outcome in each:
+                    if isinstance(outcome, Failure):
+                        result.outcomes.append((todo[outcome.item.dest], _portable(outcome.error)))
+                    else:
+                        tg.start_soon(upload, todo[outcome.path], outcome.path)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, scratch, True)
+        if spent is not None:
+            result.requests, result.processing_units = spent.requests, spent.processing_units
+        return result
 
     async def outputs(self, call: ChunkCall, chunk: list[Output], root: str, store: StoreSpec) -> ChunkResult:
         """Download a job's outputs (objects) into ``root``, each under its path, as on one machine.
@@ -442,6 +509,22 @@ def _pause_handler(worker: Any) -> Callable[[str, float], None]:
     return eoclient_pause
 
 
+async def _existing(store: ObjectStore, keys: list[str], concurrency: int) -> dict[int, int]:
+    """The size of each object of ``keys`` already in ``store``, by its index (HEADs, a few at a time)."""
+    found: dict[int, int] = {}
+    bound = anyio.CapacityLimiter(concurrency)
+
+    async def head(i: int) -> None:
+        async with bound:
+            with suppress(ObjectNotFoundError):  # absent: to be made
+                found[i] = (await store.head(keys[i])).size
+
+    async with anyio.create_task_group() as tg:
+        for i in range(len(keys)):
+            tg.start_soon(head, i)
+    return found
+
+
 def _make_folders(folders: set[Path]) -> None:
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
@@ -454,22 +537,26 @@ def _plugin(name: str) -> ClientPlugin:
     return plugin
 
 
-async def render_chunk(call: ChunkCall, chunk: list[tuple[Any, str, str | None]]) -> ChunkResult:
+async def render_chunk(
+    call: ChunkCall, chunk: list[tuple[Any, str, str | None]], target: StoreTarget | None = None
+) -> ChunkResult:
     """The task: render ``chunk`` with the worker's client of ``call.plugin``.
 
     An error that stops the whole chunk is raised as one that can travel to
     the caller (see :class:`WorkerItemError`).
     """
     try:
-        return await _plugin(call.plugin).render(call, chunk)
+        return await _plugin(call.plugin).render(call, chunk, target)
     except Exception as exc:
         raise _portable(exc) from None
 
 
-async def download_chunk(call: ChunkCall, chunk: list[Download]) -> ChunkResult:
+async def download_chunk(
+    call: ChunkCall, chunk: list[Download], target: StoreTarget | None = None
+) -> ChunkResult:
     """The task: GET ``chunk`` with the worker's client of ``call.plugin`` (errors as in ``render_chunk``)."""
     try:
-        return await _plugin(call.plugin).download(call, chunk)
+        return await _plugin(call.plugin).download(call, chunk, target)
     except Exception as exc:
         raise _portable(exc) from None
 
