@@ -190,7 +190,6 @@ class ClusterAccount:
 
     async def _attach(self) -> None:
         # The account's name is its identity: attaching it again starts it afresh (limits may differ).
-        await self._scheduler("semaphore_close", name=plugin_name(self.name))
         await self._call(self.client.register_plugin, AccountPlugin(self.name, self.limits))
         plugin = ClientPlugin(self.spec, self.name, self.limits, self.per_worker)
         await self._call(self.client.register_plugin, plugin, name=plugin.name)
@@ -203,7 +202,6 @@ class ClusterAccount:
         self._attached = False
         await self._call(self.client.unregister_worker_plugin, plugin_name(self.name))
         await self._call(self.client.unregister_scheduler_plugin, f"eoclient-account-{self.name}")
-        await self._scheduler("semaphore_close", name=plugin_name(self.name))
 
     async def __aenter__(self) -> Self:
         await self._attach()
@@ -217,10 +215,11 @@ class ClusterAccount:
     async def stats(self) -> dict[str, Any]:
         """What the scheduler counted for the account.
 
-        ``reservations`` (requests), ``rate_limited`` (429s reported),
-        ``slowdowns``, ``waited`` (seconds, all workers), ``pu`` (processing
-        units, as charged), ``longest_wait`` (seconds, by worker address) and
-        ``rate_limited_by`` (429s, by worker address).
+        ``reservations`` (requests), ``leases`` and ``returns`` (calls
+        lending permits to workers, giving them back), ``rate_limited`` (429s
+        reported), ``slowdowns``, ``waited`` (seconds, all workers), ``pu``
+        (processing units, as charged), ``longest_wait`` (seconds, by worker
+        address) and ``rate_limited_by`` (429s, by worker address).
         """
         result = await self._scheduler(HANDLER, account=self.name, action="stats")
         return dict(result)
@@ -428,7 +427,7 @@ class ClusterAccount:
         :class:`~eoclient.dask.StoreSpec`, or ``StorageSettings`` whose
         credentials then travel (pickled, never shown); by default the
         endpoint and region of the outputs' store, with each worker's own
-        ``AWS_*`` credentials. The account's semaphore and pace do not apply
+        ``AWS_*`` credentials. The account's permits and pace do not apply
         (the store is not the account's service); ``per_worker`` bounds each
         chunk's transfers.
 

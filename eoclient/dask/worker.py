@@ -6,8 +6,9 @@ closes it when the worker stops or the plugin is removed (``teardown``).
 It ties the client to the account: its rate limiter waits for the
 scheduler's :class:`~eoclient.dask.account.AccountPace` and reports each 429
 there (:class:`ClusterPace`); its processing-unit budget is the account's
-(:class:`ClusterBudget`); and every request holds a lease of the account's
-``distributed.Semaphore`` while in flight (:class:`LeasedSource`).
+(:class:`ClusterBudget`); and every request holds one of the account's
+permits while in flight (:class:`LeasedSource`; the scheduler lends them in
+blocks: :mod:`eoclient.dask.permits`).
 
 The chunk functions :func:`render_chunk`, :func:`download_chunk` and
 :func:`output_chunk` (a job's outputs, read from object storage with the
@@ -31,13 +32,14 @@ from pathlib import Path
 from typing import Any, Final
 
 import anyio
-from distributed import Semaphore, get_worker
+from distributed import get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from eoclient._client import BaseClient
 from eoclient._log import log_event
 from eoclient.bulk import Body, BulkReport, Download, Downloaded, Failure, Source, download_each, http_source
-from eoclient.dask.account import HANDLER, PAUSE_HANDLER, AccountLimits
+from eoclient.dask.account import HANDLER, PAUSE_HANDLER, RECALL_HANDLER, AccountLimits
+from eoclient.dask.permits import LeasedPermits
 from eoclient.dask.spec import ClientSpec
 from eoclient.dask.stores import StoreSpec, StoreTarget
 from eoclient.errors import DownloadError, EOClientError, ObjectNotFoundError
@@ -68,7 +70,7 @@ _PREFIX: Final = "eoclient-"
 
 
 def plugin_name(account: str) -> str:
-    """The name of the worker plugin (and of the semaphore) of ``account``."""
+    """The name of the worker plugin (and of the progress events' topic) of ``account``."""
     return f"{_PREFIX}{account}"
 
 
@@ -191,10 +193,10 @@ class ClusterBudget(ProcessingBudget):
 
 @dataclass(frozen=True)
 class LeasedSource:
-    """A :class:`~eoclient.bulk.Source` that holds a lease of the account's semaphore while it is open."""
+    """A :class:`~eoclient.bulk.Source` that holds one of the account's permits while it is open."""
 
     inner: Source
-    semaphore: Semaphore
+    permits: LeasedPermits
 
     @property
     def name(self) -> str:
@@ -203,7 +205,7 @@ class LeasedSource:
     @asynccontextmanager
     async def open(self, offset: int, *, validator: str | None, chunk_size: int) -> AsyncIterator[Body]:
         async with (
-            self.semaphore,
+            self.permits,
             self.inner.open(offset, validator=validator, chunk_size=chunk_size) as body,
         ):
             yield body
@@ -255,7 +257,7 @@ class ClientPlugin(WorkerPlugin):
         self.name = plugin_name(account)
         self.idempotent = False
         self._client: BaseClient | None = None
-        self._semaphore: Semaphore | None = None
+        self._permits: LeasedPermits | None = None
         self._scheduler: _Scheduler | None = None
         self._address = ""
         self._stores: dict[tuple[StoreSpec, str], ObjectStore] = {}
@@ -280,34 +282,38 @@ class ClientPlugin(WorkerPlugin):
         """Open the client on the worker's loop and tie it to the account."""
         self._address = str(worker.address)
         self._scheduler = _Scheduler(worker.scheduler, self.account, self._address)
-        self._semaphore = Semaphore(  # type: ignore[no-untyped-call]
-            max_leases=self.limits.concurrency,
-            name=self.name,
-            scheduler_rpc=worker.scheduler,
-            loop=worker.loop,
-        )
-        await self._semaphore
+        self._permits = LeasedPermits(self._scheduler, self._address, self.limits.concurrency)
         client = self.spec.build()
         paced = self.limits.requests_per_second is not None or self.limits.requests_per_minute is not None
         self.pace = ClusterPace(self._scheduler, paced=paced)
         client.transport.limiter.shared = self.pace
         worker.handlers.setdefault(PAUSE_HANDLER, _pause_handler(worker))
+        worker.handlers.setdefault(RECALL_HANDLER, _recall_handler(worker))
         if isinstance(client, SentinelHub) and self.limits.pu_per_minute is not None:
             client.budget = ClusterBudget(self._scheduler)
         await client.__aenter__()
         self._client = client
 
     async def teardown(self, worker: Any) -> None:
-        """Close the client (and stop refreshing this worker's leases)."""
+        """Close the client and give back this worker's permits."""
         del worker
         if self._client is not None:
             await self._client.aclose()
             self._client = None
         self._stores.clear()
-        if self._semaphore is not None:
-            self._semaphore.refresh_callback.stop()
+        if self._permits is not None:
+            try:
+                await self._permits.close()
+            except Exception as exc:  # the scheduler is gone too: nothing to give back
+                log_event(logging.INFO, "dask.permits.unreachable", error=str(exc))
+            self._permits = None
         if self._scheduler is not None:
             await self._scheduler.drain()
+
+    @property
+    def permits(self) -> LeasedPermits | None:
+        """This worker's permits of the account (``None`` until set up)."""
+        return self._permits
 
     @property
     def client(self) -> BaseClient:
@@ -366,7 +372,7 @@ class ClientPlugin(WorkerPlugin):
         sh = self.client
         if not isinstance(sh, SentinelHub):
             raise TypeError(f"account {self.account!r} is a {sh.service} client: it cannot render")
-        assert self._semaphore is not None
+        assert self._permits is not None
         spent = AreaTiles(BulkReport())  # the tile sources count requests and PU into it
         items: list[Download] = []
         for request, dest, accept in chunk:
@@ -380,7 +386,7 @@ class ClientPlugin(WorkerPlugin):
                 spent,
                 route_request(request, sh.transport),
             )
-            items.append(Download(LeasedSource(source, self._semaphore), path, operation="dask.process"))
+            items.append(Download(LeasedSource(source, self._permits), path, operation="dask.process"))
         if target is not None:
             return await self._into_store(call, items, target, "dask.process", spent)
         await asyncio.to_thread(_make_folders, {i.dest.parent for i in items})
@@ -391,11 +397,11 @@ class ClientPlugin(WorkerPlugin):
         self, call: ChunkCall, chunk: list[Download], target: StoreTarget | None = None
     ) -> ChunkResult:
         """GET ``chunk`` (sources are paths or URLs) into their files (or objects: ``target``)."""
-        assert self._semaphore is not None
+        assert self._permits is not None
         transport = self.client.transport
         items = [
             Download(
-                LeasedSource(http_source(transport, item, "dask.download"), self._semaphore),
+                LeasedSource(http_source(transport, item, "dask.download"), self._permits),
                 item.dest,
                 operation=item.operation or "dask.download",
             )
@@ -468,7 +474,7 @@ class ClientPlugin(WorkerPlugin):
         """Download a job's outputs (objects) into ``root``, each under its path, as on one machine.
 
         The objects are read with this worker's store of ``store``; neither
-        the account's semaphore nor its pace applies (the store is not the
+        the account's permits nor its pace apply (the store is not the
         account's service); ``per_worker`` bounds the transfers.
         """
         folder = Path(root)
@@ -523,6 +529,17 @@ async def _existing(store: ObjectStore, keys: list[str], concurrency: int) -> di
         for i in range(len(keys)):
             tg.start_soon(head, i)
     return found
+
+
+def _recall_handler(worker: Any) -> Callable[[str, int], None]:
+    """The worker's handler of the scheduler asking permits back (see :data:`RECALL_HANDLER`)."""
+
+    def eoclient_recall(account: str, count: int) -> None:
+        plugin = worker.plugins.get(plugin_name(account))
+        if isinstance(plugin, ClientPlugin) and plugin.permits is not None:
+            plugin.permits.recall(count)
+
+    return eoclient_recall
 
 
 def _make_folders(folders: set[Path]) -> None:
