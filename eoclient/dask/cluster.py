@@ -766,8 +766,7 @@ async def _feed(
                     await pending.put(item)
         except Exception as exc:  # the stream's own end (e.g. a failed job): after what it gave
             ended.append(exc)
-        finally:
-            await pending.put(None)
+        await pending.put(None)  # not when cancelled: nobody reads any more
 
     pumping = asyncio.ensure_future(pump())
     chunk: list[_Work] = []
@@ -787,6 +786,8 @@ async def _feed(
                 chunk = []
         if chunk:
             submit(chunk)
+    except Exception as exc:  # submitting failed (e.g. the dask client closed): the run raises it
+        ended.append(exc)
     finally:
         if not pumping.done():
             pumping.cancel()
