@@ -7,15 +7,16 @@ The same job three ways, C renders in flight for the whole account each time:
   every worker runs);
 - ``eoclient.dask`` on a ``LocalCluster`` of 1 worker process, then 2:
   :meth:`~eoclient.dask.ClusterAccount.process_all`, the requests split in
-  chunks, each worker's client under the account's ``distributed.Semaphore``
-  and the scheduler's pace (every request reserves its slot there).
+  chunks, each worker's client under the account's permits (lent by the
+  scheduler in blocks: :mod:`eoclient.dask.permits`).
 
 Starting the cluster and attaching the account are not timed; a warm-up run
 opens every worker's token and connections. Each repetition renders into a
 fresh folder (nothing skipped). The emulator answers each render after its
 own ``--latency`` (none by default), so what is measured is the client side:
-CPU per render, and the cluster's overhead (task dispatch, the semaphore's
-two scheduler round trips per request, the results' way back).
+CPU per render, and the cluster's overhead (task dispatch, the permits'
+scheduler round trips — about 0.2 a render, where a ``distributed.Semaphore``
+made 2 — each item's event, the results' way back).
 
 On one machine the cluster can only lose: its workers, its scheduler and the
 emulator (which renders) share the same cores. What it buys is hosts: each

@@ -35,6 +35,7 @@ if importlib.util.find_spec("distributed") is None:  # pragma: no cover - the ex
 from eoclient.dask.account import AccountLimits, AccountPace, AccountPlugin
 from eoclient.dask.cluster import ClusterAccount, ClusterReport, Progress
 from eoclient.dask.spec import ClientSpec
+from eoclient.dask.stores import StoreSpec
 from eoclient.dask.worker import ClientPlugin, WorkerItemError
 
 __all__ = [
@@ -46,5 +47,6 @@ __all__ = [
     "ClusterAccount",
     "ClusterReport",
     "Progress",
+    "StoreSpec",
     "WorkerItemError",
 ]

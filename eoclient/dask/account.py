@@ -7,8 +7,9 @@ worker asks it for a slot (``reserve``) and sleeps the seconds it is told,
 reports each 429 (``rate_limited``) and corrects processing units once the
 service says what it charged (``correct``). An account without a request
 pace asks for no slots (no round trip a request): the scheduler broadcasts a
-429's pause to every worker instead. Requests in flight are bounded
-by a ``distributed.Semaphore`` of the same name (see :mod:`eoclient.dask.worker`).
+429's pause to every worker instead. Requests in flight are bounded by the
+account's permits, which the scheduler lends to the workers in blocks
+(:mod:`eoclient.dask.permits`).
 
 The pace is a GCRA (a token bucket kept as one "theoretical arrival time"
 per limit): a reservation is answered at once with the time its request may
@@ -34,14 +35,17 @@ from typing import Any, ClassVar, Final
 from distributed.diagnostics.plugin import SchedulerPlugin
 
 from eoclient._checks import check_int, check_seconds
+from eoclient.dask.permits import PermitPool
 from eoclient.errors import ValidationError
 
-__all__ = ["HANDLER", "PAUSE_HANDLER", "AccountLimits", "AccountPace", "AccountPlugin"]
+__all__ = ["HANDLER", "PAUSE_HANDLER", "RECALL_HANDLER", "AccountLimits", "AccountPace", "AccountPlugin"]
 
 HANDLER: Final = "eoclient_account"
 """The scheduler RPC handler workers call (``scheduler.eoclient_account(account=..., action=...)``)."""
 PAUSE_HANDLER: Final = "eoclient_pause"
 """The worker handler the scheduler broadcasts a 429's pause to (``account=..., seconds=...``)."""
+RECALL_HANDLER: Final = "eoclient_recall"
+"""The worker handler the scheduler asks permits back with (``account=..., count=...``)."""
 _EXTENSION: Final = "eoclient-accounts"  # scheduler.extensions key of {account name: AccountPace}
 
 
@@ -122,6 +126,8 @@ class AccountPace:
     _level: float = field(init=False, default=0.0)  # halvings in effect at _level_at
     _level_at: float = field(init=False, default=0.0)
     _slowed_at: float = field(init=False, default=-math.inf)
+    permits: PermitPool = field(init=False)
+    """The account's requests in flight, lent to the workers."""
     stats: dict[str, float] = field(init=False)
     longest_wait: dict[str, float] = field(init=False, default_factory=dict)
     """The longest wait handed to each worker (by address): a 429's pause reaches every one."""
@@ -141,6 +147,7 @@ class AccountPace:
         self._pu = None
         if lim.pu_per_minute is not None:
             self._pu = _Cells(lim.pu_per_minute / 60.0, lim.pu_burst or lim.pu_per_minute)
+        self.permits = PermitPool(lim.concurrency)
         self.stats = {"reservations": 0, "rate_limited": 0, "slowdowns": 0, "waited": 0.0, "pu": 0.0}
 
     @property
@@ -192,12 +199,23 @@ class AccountPace:
     def handle(
         self,
         action: str,
+        *,
         requests: int = 1,
         pu: float = 0.0,
         retry_after: float | None = None,
         worker: str = "",
+        want: int = 1,
+        count: int = 0,
     ) -> Any:
-        """One worker's call (see :data:`HANDLER`)."""
+        """One worker's call (see :data:`HANDLER`); ``lease`` returns a coroutine (it may wait)."""
+        if action == "lease":
+            return self.permits.lease(worker, want)
+        if action == "give_back":
+            self.permits.give_back(worker, count)
+            return None
+        if action == "forget":
+            self.permits.forget(worker)
+            return None
         if action == "reserve":
             return self.reserve(requests, pu, worker)
         if action == "correct":
@@ -209,6 +227,8 @@ class AccountPace:
         if action == "stats":
             return {
                 **self.stats,
+                "leases": self.permits.loans,
+                "returns": self.permits.returns,
                 "longest_wait": dict(self.longest_wait),
                 "rate_limited_by": dict(self.rate_limited_by),
             }
@@ -237,8 +257,10 @@ class AccountPlugin(SchedulerPlugin):
     async def start(self, scheduler: Any) -> None:
         """Add the account (and the handler, once) to the scheduler."""
         registry: dict[str, AccountPace] = scheduler.extensions.setdefault(_EXTENSION, {})
-        # Attaching an account starts its pace afresh (as its semaphore): no pause or count carried over.
-        registry[self.account] = AccountPace(self.limits, on_pause=self._broadcaster(scheduler))
+        # Attaching an account starts its pace afresh (and its permits): no pause or count carried over.
+        pace = AccountPace(self.limits, on_pause=self._broadcaster(scheduler))
+        pace.permits.on_recall = self._recaller(scheduler)
+        registry[self.account] = pace
         if HANDLER not in scheduler.handlers:
             scheduler.handlers[HANDLER] = lambda account, action, **kw: _handle(
                 registry, account, action, **kw
@@ -255,6 +277,27 @@ class AccountPlugin(SchedulerPlugin):
             task.add_done_callback(pending.discard)
 
         return broadcast
+
+    def _recaller(self, scheduler: Any) -> Callable[[dict[str, int]], object]:
+        """Ask workers for permits back (one message to each, not awaited)."""
+        pending: set[asyncio.Task[Any]] = set()
+
+        def recall(owed: dict[str, int]) -> None:
+            for worker, count in owed.items():
+                msg = {"op": RECALL_HANDLER, "account": self.account, "count": count}
+                task = asyncio.ensure_future(
+                    scheduler.broadcast(msg=msg, workers=[worker], on_error="ignore")
+                )
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+
+        return recall
+
+    def remove_worker(self, scheduler: Any, worker: str, **kwargs: Any) -> None:
+        """A worker left (or died): the permits it held are free again."""
+        pace = scheduler.extensions.get(_EXTENSION, {}).get(self.account)
+        if pace is not None:
+            pace.permits.forget(worker)
 
     async def close(self) -> None:
         """Nothing to release: the account's state goes with the scheduler."""

@@ -54,21 +54,13 @@ def emulator() -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
-    """2 worker processes of 1 thread each; the leases of a dead worker expire fast."""
-    fast_leases = {
-        # A killed worker's semaphore leases are given back after 2 s instead of 30 s.
-        "distributed.scheduler.locks.lease-timeout": "2s",
-        "distributed.scheduler.locks.lease-validation-interval": "200ms",
-    }
-    with (
-        dask.config.set(fast_leases),
-        distributed.LocalCluster(
-            n_workers=2,
-            processes=True,
-            threads_per_worker=1,
-            dashboard_address=":0",  # the scheduler's HTTP server on a free port: 8787 may be taken
-        ) as local,
-    ):
+    """2 worker processes of 1 thread each."""
+    with distributed.LocalCluster(
+        n_workers=2,
+        processes=True,
+        threads_per_worker=1,
+        dashboard_address=":0",  # the scheduler's HTTP server on a free port: 8787 may be taken
+    ) as local:
         yield local
 
 
