@@ -77,6 +77,29 @@ async def test_errors_are_s3_xml(emu: Emulator, http: aiohttp.ClientSession) -> 
         assert r.status == 404 and await r.read() == b""
 
 
+async def test_conditional_writes_hold_like_s3(emu: Emulator, http: aiohttp.ClientSession) -> None:
+    url = f"{emu.s3_url}/b/one.bin"
+    before = emu.objects.get("b", "one.bin")
+    assert before is not None
+    async with http.put(url, data=b"other", headers={**signed(emu), "If-None-Match": "*"}) as r:
+        assert r.status == 412 and "<Code>PreconditionFailed</Code>" in await r.text()
+    async with http.put(url, data=b"other", headers={**signed(emu), "If-Match": '"not-it"'}) as r:
+        assert r.status == 412
+    async with http.put(url, data=b"other", headers={**signed(emu), "If-None-Match": before.etag}) as r:
+        assert r.status == 501 and "<Code>NotImplemented</Code>" in await r.text()
+    assert emu.objects.get("b", "one.bin") == before  # refused writes changed nothing
+    async with http.put(f"{emu.s3_url}/b/new.bin", data=b"x", headers={**signed(emu), "If-Match": "*"}) as r:
+        assert r.status == 404 and "<Code>NoSuchKey</Code>" in await r.text()
+    async with http.put(url, data=b"other", headers={**signed(emu), "If-Match": before.etag}) as r:
+        assert r.status == 200
+    async with http.put(
+        f"{emu.s3_url}/b/new.bin", data=b"x", headers={**signed(emu), "If-None-Match": "*"}
+    ) as r:
+        assert r.status == 200
+    got = emu.objects.get("b", "one.bin"), emu.objects.get("b", "new.bin")
+    assert got[0] is not None and got[0].body == b"other" and got[1] is not None and got[1].body == b"x"
+
+
 async def test_access_key_is_checked(emu: Emulator, http: aiohttp.ClientSession) -> None:
     async with http.get(f"{emu.s3_url}/b/one.bin", headers=signed(emu, "AKIAWRONG")) as r:
         assert r.status == 403 and "<Code>InvalidAccessKeyId</Code>" in await r.text()

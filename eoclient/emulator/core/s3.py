@@ -7,7 +7,9 @@ Path-style, on its own loopback port (``emu.s3_url``)::
     GET  /<bucket>/<key>     -> the object; ``Range: bytes=a-b`` -> 206 + Content-Range, 416 unsatisfiable;
                                 ``If-Match``/``If-None-Match`` -> 412/304
     HEAD /<bucket>/<key>     -> its headers (no body, also on errors)
-    PUT  /<bucket>/<key>     -> stores the body (``aws-chunked`` uploads decoded); answers its ETag
+    PUT  /<bucket>/<key>     -> stores the body (``aws-chunked`` uploads decoded); answers its ETag;
+                                a conditional write (``If-None-Match: *``: only if absent; ``If-Match:
+                                <etag>``: only over that version) -> 412 when it does not hold
     PUT  /<bucket>           -> CreateBucket
 
 Every request needs an AWS SigV4 ``Authorization`` header whose access key id
@@ -257,6 +259,23 @@ def _aws_chunked(data: bytes) -> bytes:
         i = eol + 2 + size + 2
 
 
+def _check_write(request: web.Request, current: StoredObject | None) -> None:
+    """S3's conditional writes: ``If-None-Match: *`` creates only, ``If-Match`` replaces only that ETag."""
+    if_match, if_none = request.headers.get(hdrs.IF_MATCH), request.headers.get(hdrs.IF_NONE_MATCH)
+    if if_none is not None and if_none.strip() != "*":
+        raise Refusal(
+            501, "NotImplemented", "A header you provided implies functionality that is not implemented"
+        )
+    if if_match is not None and current is None:
+        raise Refusal(404, "NoSuchKey", "The specified key does not exist.")
+    if (if_none is not None and current is not None) or (
+        if_match is not None and current is not None and if_match.strip() not in (current.etag, "*")
+    ):
+        raise Refusal(
+            412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"
+        )
+
+
 async def _put(request: web.Request) -> web.Response:
     store = _store(request)
     bucket = _bucket(request, store)
@@ -265,6 +284,7 @@ async def _put(request: web.Request) -> web.Response:
     if "aws-chunked" in encoding or request.headers.get("x-amz-content-sha256", "").startswith("STREAMING-"):
         data = _aws_chunked(data)
     media = request.headers.get(hdrs.CONTENT_TYPE, "application/octet-stream")
+    _check_write(request, store.get(bucket, request.match_info["key"]))
     obj = store.put(bucket, request.match_info["key"], data, content_type=media)
     return web.Response(headers={hdrs.ETAG: obj.etag})
 
