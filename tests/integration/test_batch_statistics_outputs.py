@@ -101,12 +101,20 @@ async def test_download_and_resume_token_give_the_same_results(eo_emulator: Emul
 async def test_a_late_result_is_yielded_when_it_appears(eo_emulator: Emulator) -> None:
     async with sentinelhub_client(eo_emulator) as sh:
         job = await sh.batch_statistics.create(request(output="s3://late-bucket/results"))
-        # The first feature's object appears 5 emulated seconds after it was written: still before the end.
-        eo_emulator.faults.inject("late", path_prefix=f"/late-bucket/results/{job.id}/1.json", seconds=5.0)
+        # The first feature's object appears only when the test moves the emulator's clock on: after
+        # every other result was yielded, whatever the machine's load (no race with the job's pace).
+        eo_emulator.faults.inject(
+            "late", path_prefix=f"/late-bucket/results/{job.id}/1.json", seconds=100_000.0
+        )
         await sh.batch_statistics.start(job)
-        order = [item.feature_id async for item in job.results()]
+        order: list[str] = []
+        async for item in job.results():
+            order.append(item.feature_id)
+            if len(order) == features(eo_emulator, job.id) - 1:
+                assert "1" not in order
+                eo_emulator.clock.advance(100_000.0)
         assert sorted(order, key=int) == [str(i) for i in range(1, features(eo_emulator, job.id) + 1)]
-        assert order[0] != "1"  # it came later than the others
+        assert order[-1] == "1"  # yielded once it appeared
 
 
 async def test_store_faults_503_and_drop_are_survived(eo_emulator: Emulator) -> None:
