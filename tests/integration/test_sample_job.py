@@ -50,7 +50,8 @@ async def test_cancelled_by_service_raises(sh: SentinelHub) -> None:
 
 
 async def test_watch_yields_each_change_then_ends(sh: SentinelHub) -> None:
-    job = await submit_sample_job(sh, phases=PHASES)
+    # RUNNING lasts 2 real seconds here: long enough for a poll to see it on a loaded machine.
+    job = await submit_sample_job(sh, phases=[("QUEUED", 2.0), ("RUNNING", 400.0)])
     seen = [s async for s in job.watch()]
     states = [s.raw for s in seen]
     assert states[0] == "QUEUED"
