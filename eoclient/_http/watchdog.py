@@ -11,7 +11,7 @@ progress for the whole timeout is failed through aiohttp's own timeout path
 :class:`eoclient.errors.TimeoutError` as before.
 
 A stall is cut off no sooner than the read timeout after the last byte and at
-most an eighth of it later. When to watch is still aiohttp's decision: a
+most a quarter of it later. When to watch is still aiohttp's decision: a
 connection is watched from where aiohttp would start its timer (the request
 sent, a read, reading resumed) until where it would drop it (the body read to
 its end, reading paused because nobody reads the stream, the connection gone).
@@ -57,13 +57,13 @@ class _WatchedHandler(ResponseHandler):
 class ReadWatchdog:
     """One session's read timeouts: a periodic check while any connection waits for the server."""
 
-    __slots__ = ("_due", "_handle", "_loop", "_waiting")
+    __slots__ = ("_handle", "_loop", "_paced_for", "_waiting")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._waiting: set[_WatchedHandler] = set()
         self._handle: asyncio.TimerHandle | None = None
-        self._due = math.inf  # when the next check runs
+        self._paced_for = math.inf  # the read timeout the checks are now paced for (inf: no check due)
 
     def handler(self) -> ResponseHandler:
         """A new connection's protocol, watched by this watchdog (the connector's factory)."""
@@ -72,45 +72,47 @@ class ReadWatchdog:
         return handler
 
     def watch(self, handler: _WatchedHandler) -> None:
-        """Start watching ``handler`` (it now waits for the server, for at most its read timeout)."""
-        now = self._loop.time()
-        handler._watched = True
-        handler._seen = handler._reads
-        handler._since = now
-        self._waiting.add(handler)
-        due = now + handler._read_timeout / _CHECKS_PER_TIMEOUT  # type: ignore[operator]  # set: checked
-        if due < self._due:
-            self._schedule(due)
+        """Start watching ``handler`` (it now waits for the server, for at most its read timeout).
 
-    def _schedule(self, due: float) -> None:
+        Once per request, so without reading the clock: the next check starts
+        the handler's stall clock (at most one check period late, never early).
+        """
+        handler._watched = True
+        handler._seen = -1
+        self._waiting.add(handler)
+        timeout: float = handler._read_timeout  # type: ignore[assignment]  # set: _reschedule_timeout checked
+        if timeout < self._paced_for:
+            self._pace(timeout)
+
+    def _pace(self, timeout: float) -> None:
         if self._handle is not None:
             self._handle.cancel()
-        self._due = due
-        self._handle = self._loop.call_at(due, self._check)
+        self._paced_for = timeout
+        self._handle = self._loop.call_later(timeout / _CHECKS_PER_TIMEOUT, self._check)
 
     def _check(self) -> None:
         self._handle = None
-        self._due = math.inf
+        self._paced_for = math.inf
         now = self._loop.time()
-        step = math.inf
+        shortest = math.inf
         stalled: list[_WatchedHandler] = []
         for handler in tuple(self._waiting):
             timeout = handler._read_timeout
             if not handler._watched or not timeout:
                 self._waiting.discard(handler)
                 handler._watched = False
-            elif handler._reads != handler._seen:  # read since the last look: the stall starts over
+            elif handler._reads != handler._seen:  # read since the last look: the stall clock starts over
                 handler._seen = handler._reads
                 handler._since = now
-                step = min(step, timeout / _CHECKS_PER_TIMEOUT)
+                shortest = min(shortest, timeout)
             elif now - handler._since >= timeout:
                 self._waiting.discard(handler)
                 handler._watched = False
                 stalled.append(handler)
             else:
-                step = min(step, timeout / _CHECKS_PER_TIMEOUT)
+                shortest = min(shortest, timeout)
         if self._waiting:
-            self._schedule(now + step)
+            self._pace(shortest)
         for handler in stalled:  # aiohttp's own timeout: the same error, the same clean-up
             handler._on_read_timeout()
 
@@ -119,7 +121,7 @@ class ReadWatchdog:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
-        self._due = math.inf
+        self._paced_for = math.inf
         self._waiting.clear()
 
 

@@ -31,6 +31,7 @@ from eoclient.arrays.georef import GeoRef, epsg_of
 from eoclient.errors import ValidationError
 from eoclient.geo import CRS84, crs_extent, crs_url
 from eoclient.sentinelhub.process_models import (
+    MAX_SIZE,
     MOSAICKING_ORDERS,
     OUTPUT_FORMATS,
     check_size,
@@ -294,9 +295,20 @@ def _shaped_output(
     if output is None:
         width, height = check_size(None, None, None, None, extent=extent, field="output")
         return width, height, _DEFAULT_PARTS
-    width, height = check_size(
-        output.width, output.height, output.resx, output.resy, extent=extent, field="output"
-    )
+    given_width, given_height = output.width, output.height
+    if (
+        given_width is not None
+        and given_height is not None
+        and 1 <= given_width <= MAX_SIZE
+        and 1 <= given_height <= MAX_SIZE
+        and output.resx is None
+        and output.resy is None
+    ):  # the usual width and height, in range
+        width, height = given_width, given_height
+    else:  # check_size's to decide (and compute)
+        width, height = check_size(
+            output.width, output.height, output.resx, output.resy, extent=extent, field="output"
+        )
     responses = output.responses
     if responses is None:
         return width, height, _DEFAULT_PARTS
@@ -670,11 +682,28 @@ def _format(fmt: dict[Any, Any]) -> tuple[dict[str, Any], str]:
 
 
 def _georef(crs: str, bbox: tuple[float, float, float, float], width: int, height: int) -> GeoRef | None:
-    """Where the image lies (what :func:`~eoclient.sentinelhub.process_models.request_georef` finds)."""
+    """Where the image lies (what :func:`~eoclient.sentinelhub.process_models.request_georef` finds).
+
+    Made without :class:`GeoRef`'s own checks, which this pass already made:
+    the bbox four finite floats, not empty nor inverted (:func:`_bbox`), the
+    size whole pixels >= 1 (``check_size``), the EPSG code positive.
+    """
     try:
-        return GeoRef(_epsg(crs), bbox, width, height)
+        epsg = _epsg(crs)
     except (ValidationError, ValueError):
         return None
+    if epsg <= 0:  # as GeoRef refuses it
+        return None
+    georef = _new_georef(GeoRef)
+    _set(georef, "crs", epsg)
+    _set(georef, "bbox", bbox)
+    _set(georef, "width", width)
+    _set(georef, "height", height)
+    return georef
+
+
+_new_georef = object.__new__
+_set = object.__setattr__  # GeoRef is frozen
 
 
 @functools.lru_cache(maxsize=64)  # the same few CRS URLs, request after request
