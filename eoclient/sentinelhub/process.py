@@ -124,7 +124,11 @@ class ProcessAPI(ChargedAPI):
                 cached = await _cached_result(self.cache, key, prepared)
                 if cached is not None:
                     return cached
-        resp, spent = await self._post(target, prepared, operation="process.process")
+        if self.budget is None:  # _post's usual case, without its coroutine (one level less to resume)
+            resp = await self._post_body(target, prepared, "process.process")
+            spent = processing_units_spent(resp.headers)
+        else:
+            resp, spent = await self._post(target, prepared, operation="process.process")
         parts = await _split(resp.body, resp.headers.get("Content-Type", ""), prepared.identifiers)
         _check_parts(prepared.parts, parts, resp.content_type, path=resp.path)
         if self.cache is not None:  # stored once it parsed: a broken answer is not kept

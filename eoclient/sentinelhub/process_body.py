@@ -277,16 +277,14 @@ def _shaped(request: dict[Any, Any]) -> FastBody:
         if i == 0:
             start = first
     width, height, parts = _shaped_output(shape.output, bbox)
-    return FastBody(
-        wire=wire,
-        width=width,
-        height=height,
-        parts=parts,
-        evalscript=shape.evalscript,
-        collections=len(data),
-        georef=_georef(crs, bbox, width, height),
-        time=start,
+    # Positional, in FastBody's order, through tuple.__new__ (a NamedTuple's own __new__ is Python).
+    return _new_body(
+        FastBody,
+        (wire, width, height, parts, shape.evalscript, len(data), _georef(crs, bbox, width, height), start),
     )
+
+
+_new_body = tuple.__new__
 
 
 def _shaped_output(
