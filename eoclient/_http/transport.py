@@ -33,6 +33,7 @@ from eoclient._http.options import CallOptions, RequestOptions, Timeouts, reques
 from eoclient._http.ratelimit import RateLimit, RateLimiter
 from eoclient._http.retry import RetryPolicy
 from eoclient._http.stages import Answer, Exchange, pipeline, release, send
+from eoclient._http.watchdog import ReadWatchdog, watched_connector
 from eoclient._models import from_json
 from eoclient._version import __version__
 from eoclient.errors import ClientClosedError, ForeignHostError, TransportError
@@ -172,6 +173,7 @@ class Transport:
         self.user_agent = user_agent or _USER_AGENT
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._session: aiohttp.ClientSession | None = None
+        self._watchdog: ReadWatchdog | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._sleep = asyncio.sleep  # replaced in tests to observe backoff
@@ -192,7 +194,9 @@ class Transport:
             raise ClientClosedError("this client is closed; create a new one (or use `async with`)")
         loop = asyncio.get_running_loop()
         if self._session is None:
-            connector = aiohttp.TCPConnector(
+            # One timer per session keeps every connection's read timeout (not one per read).
+            connector, self._watchdog = watched_connector(
+                loop,
                 limit=self.limits.total,
                 limit_per_host=self.limits.per_host,
                 keepalive_timeout=self.limits.keepalive_timeout,
@@ -213,6 +217,9 @@ class Transport:
         """Close the session and its connections. Safe to call twice."""
         self._closed = True
         session, self._session = self._session, None
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.close()
         if session is not None:
             await session.close()
 

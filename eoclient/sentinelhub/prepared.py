@@ -27,7 +27,7 @@ from eoclient.arrays import GeoRef
 from eoclient.sentinelhub.budget import CostBasis
 from eoclient.sentinelhub.cache import canonical_json
 from eoclient.sentinelhub.multipart import TAR_TYPES
-from eoclient.sentinelhub.process_body import fast_process_body
+from eoclient.sentinelhub.process_body import FastBody, fast_process_body
 from eoclient.sentinelhub.process_models import (
     ProcessRequest,
     accept_header,
@@ -75,13 +75,29 @@ class PreparedProcess(PreparedRequest):
     """The ``Accept`` header (see :func:`~eoclient.sentinelhub.process_models.resolve_accept`)."""
     parts: tuple[tuple[str, str | None], ...]
     """``(identifier, media type asked for)`` of each requested response, in order."""
-    cost: CostBasis
-    """What the PU estimate is computed from (only when a budget asks)."""
     georef: GeoRef | None
     """Where the image lies (from the bounds, their CRS and the output size), for every answer."""
     time: datetime | None
     """The start of ``input.data[0]``'s time range, for every answer."""
+    # The cost basis, or what the one pass found, from which it is made when a budget first asks.
+    _basis: CostBasis | FastBody = field(repr=False, compare=False)
     _model: ProcessRequest | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def cost(self) -> CostBasis:
+        """What the PU estimate is computed from (only when a budget asks)."""
+        basis = self._basis
+        if isinstance(basis, CostBasis):
+            return basis
+        cost = CostBasis(
+            basis.width,
+            basis.height,
+            basis.evalscript,
+            collections=basis.collections,
+            tiff=any(kind == "image/tiff" for _, kind in basis.parts),
+        )
+        object.__setattr__(self, "_basis", cost)  # frozen: filled once, on first use
+        return cost
 
     @property
     def model(self) -> ProcessRequest:
@@ -125,26 +141,18 @@ def prepare_process(
     models, which names the field.
     """
     fast = fast_process_body(request)
-    if fast is not None:
-        identifiers = [identifier for identifier, _ in fast.parts]
-        asked = fast.parts[0][1] if len(fast.parts) == 1 else None
-        accept_value = _accept(identifiers, asked, accept)
-        return _prepared(
-            fast.wire,
-            accept=accept_value,
-            parts=fast.parts,
-            cost=CostBasis(
-                fast.width,
-                fast.height,
-                fast.evalscript,
-                collections=fast.collections,
-                tiff=any(kind == "image/tiff" for _, kind in fast.parts),
-            ),
-            georef=fast.georef,
-            time=fast.time,
-            model=None,
-        )
-    return prepare_general(request, accept=accept)
+    if fast is None:
+        return prepare_general(request, accept=accept)
+    parts = fast.parts
+    asked = parts[0][1] if len(parts) == 1 else None
+    if accept is None and asked is not None:  # the usual case: the one response's format
+        accept_value = asked
+    else:
+        accept_value = accept_header([identifier for identifier, _ in parts], asked, accept)
+    wire = fast.wire
+    # Positional: the fields' order (PreparedRequest's, then PreparedProcess's). The cost basis is
+    # made from `fast` only if a budget asks.
+    return PreparedProcess(wire, canonical_json(wire), accept_value, parts, fast.georef, fast.time, fast)
 
 
 def prepare_general(
@@ -163,41 +171,14 @@ def prepare_general(
         collections=len(model.input.data or ()),
         tiff=any(asked == "image/tiff" for _, asked in parts),
     )
-    return _prepared(
-        wire,
-        accept=accept_value,
-        parts=parts,
-        cost=cost,
-        georef=request_georef(model, width, height),
-        time=request_time(model),
-        model=model,
-    )
-
-
-def _accept(identifiers: list[str], asked: str | None, accept: str | None) -> str:
-    if accept is None and asked is not None:  # the usual case: the one response's format
-        return asked
-    return accept_header(identifiers, asked, accept)
-
-
-def _prepared(
-    wire: dict[str, Any],
-    *,
-    accept: str,
-    parts: tuple[tuple[str, str | None], ...],
-    cost: CostBasis,
-    georef: GeoRef | None,
-    time: datetime | None,
-    model: ProcessRequest | None,
-) -> PreparedProcess:
     return PreparedProcess(
         wire=wire,
         body=canonical_json(wire),
-        accept=accept,
+        accept=accept_value,
         parts=parts,
-        cost=cost,
-        georef=georef,
-        time=time,
+        georef=request_georef(model, width, height),
+        time=request_time(model),
+        _basis=cost,
         _model=model,
     )
 

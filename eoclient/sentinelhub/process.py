@@ -124,9 +124,17 @@ class ProcessAPI(ChargedAPI):
                 cached = await _cached_result(self.cache, key, prepared)
                 if cached is not None:
                     return cached
-        resp, spent = await self._post(target, prepared, operation="process.process")
-        parts = await _split(resp.body, resp.headers.get("Content-Type", ""), prepared.identifiers)
-        _check_parts(prepared.parts, parts, resp.content_type, path=resp.path)
+        if self.budget is None:  # _post's usual case, without its coroutine (one level less to resume)
+            resp = await self._post_body(target, prepared, "process.process")
+            spent = processing_units_spent(resp.headers)
+        else:
+            resp, spent = await self._post(target, prepared, operation="process.process")
+        body, raw_type, kind = resp.body, resp.headers.get("Content-Type", ""), resp.content_type
+        if len(body) > _THREAD_SPLIT:
+            parts = await _split(body, raw_type, prepared.identifiers)
+        else:  # _split's usual case, without a coroutine
+            parts = split_response(body, raw_type, prepared.identifiers)
+        _check_parts(prepared.parts, parts, kind, path=resp.path)
         if self.cache is not None:  # stored once it parsed: a broken answer is not kept
             await self.cache.put(
                 key,
@@ -134,13 +142,13 @@ class ProcessAPI(ChargedAPI):
                 accept=prepared.accept,
                 request=prepared.body,
                 content=resp.body,
-                content_type=resp.headers.get("Content-Type", ""),
+                content_type=raw_type,
                 processing_units=spent,
                 headers=resp.headers,
             )
         return ProcessResult(
-            content=resp.body,
-            content_type=resp.content_type,
+            content=body,
+            content_type=kind,
             processing_units=spent,
             headers=resp.headers,
             parts=parts,

@@ -31,6 +31,7 @@ from eoclient.arrays.georef import GeoRef, epsg_of
 from eoclient.errors import ValidationError
 from eoclient.geo import CRS84, crs_extent, crs_url
 from eoclient.sentinelhub.process_models import (
+    MAX_SIZE,
     MOSAICKING_ORDERS,
     OUTPUT_FORMATS,
     check_size,
@@ -112,13 +113,229 @@ class FastBody(NamedTuple):  # a tuple: made for every request, and a frozen dat
 
 
 def fast_process_body(request: Any) -> FastBody | None:
-    """The checked body of a plain request dict, or ``None``: take the general path."""
-    if type(request) is not dict or request.get("type") in _FEATURES:
+    """The checked body of a plain request dict, or ``None``: take the general path.
+
+    Two tries, cheapest first: msgspec checks the types of a request without
+    a key the models do not know (:func:`_shaped`), else the walk of this module
+    copies the unknown keys too (:func:`_request`).
+    """
+    if type(request) is not dict:
+        return None
+    try:
+        return _shaped(request)
+    except (_Refused, ValidationError, msgspec.ValidationError, OverflowError):
+        pass
+    if request.get("type") in _FEATURES:
         return None
     try:
         return _request(request)
     except (_Refused, ValidationError, OverflowError):  # OverflowError: an int too large for a float
         return None
+
+
+# --- the first try: the request's shape, checked by msgspec ------------------------------------
+# The models' fields that a docs-style dict holds, of the types the models take (strict: a bool is
+# not a number, an int is taken for a float), with no other key: anything else is the walk's.
+# Absent and None are the same (the default), and left out of the body as the walk leaves them.
+
+
+class _Shape(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    pass
+
+
+class _TimeRangeShape(_Shape, rename={"from_": "from"}):
+    from_: Any = None  # a str or a datetime: _instant decides (msgspec takes no union of the two)
+    to: Any = None
+
+
+class _FilterShape(_Shape):
+    timeRange: _TimeRangeShape | None = None
+    maxCloudCoverage: float | None = None
+    mosaickingOrder: str | None = None
+    previewMode: str | None = None
+    tiers: str | None = None
+    acquisitionMode: str | None = None
+    polarization: str | None = None
+    orbitDirection: str | None = None
+    resolution: str | None = None
+    timeliness: str | None = None
+    demInstance: str | None = None
+    constellation: str | None = None
+
+
+class _ProcessingShape(_Shape):  # no speckleFilter: the general path's
+    upsampling: str | None = None
+    downsampling: str | None = None
+    harmonizeValues: bool | None = None
+    backCoeff: str | None = None
+    orthorectify: bool | None = None
+    demInstance: str | None = None
+    radiometricTerrainOversampling: float | None = None
+    clampNegative: bool | None = None
+    egm: bool | None = None
+
+
+class _DataShape(_Shape):
+    type: str
+    id: str | None = None
+    dataFilter: _FilterShape | None = None
+    processing: _ProcessingShape | None = None
+
+
+class _PropertiesShape(_Shape):
+    crs: str | int | None = None
+
+
+class _BoundsShape(_Shape):
+    bbox: tuple[float, float, float, float]
+    geometry: None = None  # a geometry is the general path's
+    properties: _PropertiesShape | None = None
+
+
+class _InputShape(_Shape):
+    bounds: _BoundsShape
+    data: list[_DataShape]
+
+
+class _FormatShape(_Shape):
+    type: str
+    quality: int | None = None
+
+
+class _ResponseShape(_Shape):
+    identifier: str | None = None
+    format: _FormatShape | None = None
+
+
+class _OutputShape(_Shape):
+    width: int | None = None
+    height: int | None = None
+    resx: float | None = None
+    resy: float | None = None
+    responses: list[_ResponseShape] | None = None
+
+
+class _RequestShape(_Shape):
+    input: _InputShape
+    evalscript: str
+    output: _OutputShape | None = None
+
+
+_TIME_FIELDS: Final = (("from", "from_"), ("to", "to"))
+
+
+def _shaped(request: dict[Any, Any]) -> FastBody:
+    """:func:`_request` for a request whose every key the models know: the types checked by msgspec."""
+    shape = msgspec.convert(request, _RequestShape, strict=True)
+    if not shape.evalscript.strip():
+        raise _REFUSED
+    inp = shape.input
+    bounds = inp.bounds
+    properties = bounds.properties
+    crs = CRS84
+    if properties is not None and properties.crs is not None:
+        crs = crs_url(properties.crs, field="input.bounds.properties.crs")
+    bbox = _bbox(bounds.bbox, crs)
+    data = inp.data
+    if not data:
+        raise _REFUSED
+    wire: dict[str, Any] = msgspec.to_builtins(shape)
+    wire_input = wire["input"]
+    wire_bounds = wire_input["bounds"]
+    wire_bounds["bbox"] = list(bbox)
+    if properties is not None and properties.crs is not None:
+        wire_bounds["properties"]["crs"] = crs
+    start: datetime | None = None
+    for i, item in enumerate(data):
+        kind = item.type
+        if not kind.strip() or kind in _FEATURES:
+            raise _REFUSED
+        flt = item.dataFilter
+        if flt is None:
+            continue
+        cover = flt.maxCloudCoverage
+        if cover is not None and not 0 <= cover <= 100:
+            raise _REFUSED
+        order = flt.mosaickingOrder
+        if order is not None and order not in MOSAICKING_ORDERS:
+            raise _REFUSED
+        time_range = flt.timeRange
+        if time_range is None:
+            continue
+        wire_range = wire_input["data"][i]["dataFilter"]["timeRange"]
+        first = last = None
+        for key, attr in _TIME_FIELDS:
+            value = getattr(time_range, attr)
+            if value is not None:
+                when, wire_range[key] = _instant(value)
+                if attr == "to":
+                    last = when
+                else:
+                    first = when
+        if first is not None and last is not None and first > last:
+            raise _REFUSED
+        if i == 0:
+            start = first
+    width, height, parts = _shaped_output(shape.output, bbox)
+    # Positional, in FastBody's order, through tuple.__new__ (a NamedTuple's own __new__ is Python).
+    return _new_body(
+        FastBody,
+        (wire, width, height, parts, shape.evalscript, len(data), _georef(crs, bbox, width, height), start),
+    )
+
+
+_new_body = tuple.__new__
+
+
+def _shaped_output(
+    output: _OutputShape | None, extent: tuple[float, float, float, float]
+) -> tuple[int, int, tuple[tuple[str, str | None], ...]]:
+    if output is None:
+        width, height = check_size(None, None, None, None, extent=extent, field="output")
+        return width, height, _DEFAULT_PARTS
+    given_width, given_height = output.width, output.height
+    if (
+        given_width is not None
+        and given_height is not None
+        and 1 <= given_width <= MAX_SIZE
+        and 1 <= given_height <= MAX_SIZE
+        and output.resx is None
+        and output.resy is None
+    ):  # the usual width and height, in range
+        width, height = given_width, given_height
+    else:  # check_size's to decide (and compute)
+        width, height = check_size(
+            output.width, output.height, output.resx, output.resy, extent=extent, field="output"
+        )
+    responses = output.responses
+    if responses is None:
+        return width, height, _DEFAULT_PARTS
+    if not responses:
+        raise _REFUSED
+    parts: list[tuple[str, str | None]] = []
+    for response in responses:
+        identifier = response.identifier
+        if identifier is None:
+            identifier = "default"
+        if not identifier.strip() or any(identifier == seen for seen, _ in parts):
+            raise _REFUSED
+        fmt = response.format
+        asked: str | None = None
+        if fmt is not None:
+            asked = fmt.type
+            quality = fmt.quality
+            if asked not in OUTPUT_FORMATS or (
+                quality is not None and (asked != "image/jpeg" or not 0 <= quality <= 100)
+            ):
+                raise _REFUSED
+        parts.append((identifier, asked))
+    return width, height, tuple(parts)
+
+
+_DEFAULT_PARTS: Final[tuple[tuple[str, str | None], ...]] = (("default", None),)
+
+
+# --- the second try: a walk that also copies the keys the models do not know -------------------
 
 
 def _request(request: dict[Any, Any]) -> FastBody:
@@ -463,11 +680,28 @@ def _format(fmt: dict[Any, Any]) -> tuple[dict[str, Any], str]:
 
 
 def _georef(crs: str, bbox: tuple[float, float, float, float], width: int, height: int) -> GeoRef | None:
-    """Where the image lies (what :func:`~eoclient.sentinelhub.process_models.request_georef` finds)."""
+    """Where the image lies (what :func:`~eoclient.sentinelhub.process_models.request_georef` finds).
+
+    Made without :class:`GeoRef`'s own checks, which this pass already made:
+    the bbox four finite floats, not empty nor inverted (:func:`_bbox`), the
+    size whole pixels >= 1 (``check_size``), the EPSG code positive.
+    """
     try:
-        return GeoRef(_epsg(crs), bbox, width, height)
+        epsg = _epsg(crs)
     except (ValidationError, ValueError):
         return None
+    if epsg <= 0:  # as GeoRef refuses it
+        return None
+    georef = _new_georef(GeoRef)
+    _set(georef, "crs", epsg)
+    _set(georef, "bbox", bbox)
+    _set(georef, "width", width)
+    _set(georef, "height", height)
+    return georef
+
+
+_new_georef = object.__new__
+_set = object.__setattr__  # GeoRef is frozen
 
 
 @functools.lru_cache(maxsize=64)  # the same few CRS URLs, request after request

@@ -17,6 +17,7 @@ import pytest
 
 from eoclient.errors import ValidationError
 from eoclient.geo import CRS84, BBox
+from eoclient.sentinelhub import process_body as one_pass
 from eoclient.sentinelhub import process_models
 from eoclient.sentinelhub.data_collections import DataCollection
 from eoclient.sentinelhub.prepared import prepare_general, prepare_process
@@ -201,7 +202,18 @@ FAST: list[tuple[str, dict[str, Any], str | None]] = [
     ("accept with parameters", process_body(), "image/tiff; q=1"),
     ("tar for one response", process_body(), "application/x-tar"),
     ("unicode evalscript", _with(edit("evalscript", "//VERSION=3 \u00e9\n")), None),
+    ("data as a tuple", _with(lambda b: b["input"].update(data=tuple(b["input"]["data"]))), None),
+    ("geometry None", _with(edit("input.bounds.geometry", None)), None),
+    (
+        "everything None that may be",
+        _with(edit("output", None), edit("input.data[0].dataFilter", None)),
+        None,
+    ),
 ]
+# The FAST cases with a key the models do not know: the walk's (msgspec's shapes refuse them).
+WALKED = {"unknown keys at every level", "an unknown None is left out", "an unknown geo object"}
+# ... and those only msgspec's shapes take (the walk takes lists only).
+SHAPED = {"data as a tuple"}
 
 # Valid, but the general path's to decide: DataCollection objects, geometries, other containers.
 GENERAL: list[tuple[str, Any, str | None]] = [
@@ -211,7 +223,6 @@ GENERAL: list[tuple[str, Any, str | None]] = [
         _with(edit("input.bounds.geometry", BBox(13.8, 45.8, 14.5, 46.2).__geo_interface__)),
         None,
     ),
-    ("data as a tuple", _with(lambda b: b["input"].update(data=tuple(b["input"]["data"]))), None),
     (
         "a sum of coordinates past the largest float",
         _with(
@@ -321,6 +332,30 @@ def _ids(cases: list[tuple[str, Any, str | None]]) -> list[str]:
 def test_the_one_pass_gives_what_the_models_give(request_: dict[str, Any], accept: str | None) -> None:
     assert fast_process_body(copy.deepcopy(request_)) is not None
     assert _outcome(prepare_process, request_, accept) == _outcome(prepare_general, request_, accept)
+
+
+def _refuse(request: Any) -> Any:
+    raise one_pass._REFUSED
+
+
+@pytest.mark.parametrize("which", ["shaped", "walked"])
+@pytest.mark.parametrize(("name", "request_", "accept"), FAST, ids=_ids(FAST))
+def test_each_try_of_the_one_pass_gives_what_the_models_give(
+    monkeypatch: pytest.MonkeyPatch, which: str, name: str, request_: dict[str, Any], accept: str | None
+) -> None:
+    """The msgspec shapes and the walk, each alone, against the models (the other try refused)."""
+    monkeypatch.setattr(one_pass, "_request" if which == "shaped" else "_shaped", _refuse)
+    taken = fast_process_body(copy.deepcopy(request_)) is not None
+    assert taken == (name not in (WALKED if which == "shaped" else SHAPED))
+    if taken:
+        assert _outcome(prepare_process, request_, accept) == _outcome(prepare_general, request_, accept)
+
+
+@pytest.mark.parametrize(("request_", "accept"), [c[1:] for c in MISTAKES], ids=_ids(MISTAKES))
+def test_the_shapes_refuse_every_mistake(request_: Any, accept: str | None) -> None:
+    if type(request_) is dict and accept is None:  # a bad Accept is only seen once the body is checked
+        with pytest.raises((one_pass._Refused, ValidationError, msgspec.ValidationError, OverflowError)):
+            one_pass._shaped(copy.deepcopy(request_))
 
 
 @pytest.mark.parametrize(("request_", "accept"), [c[1:] for c in GENERAL], ids=_ids(GENERAL))
