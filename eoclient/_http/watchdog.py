@@ -29,6 +29,15 @@ from aiohttp.client_proto import ResponseHandler
 __all__ = ["ReadWatchdog", "watched_connector"]
 
 _CHECKS_PER_TIMEOUT: Final = 8  # how often, per read timeout, a waiting connection is looked at
+# The private aiohttp methods the watchdog stands in for. Should an aiohttp release rename them, the
+# connector keeps aiohttp's own per-read timer (slower, same behaviour) rather than a watchdog that
+# would never hear of a read or could not cut a stall off.
+_HOOKS: Final = ("_reschedule_timeout", "_drop_timeout", "_on_read_timeout")
+
+
+def supported() -> bool:
+    """True when this aiohttp's connection protocol has the hooks the watchdog replaces."""
+    return all(callable(getattr(ResponseHandler, name, None)) for name in _HOOKS)
 
 
 class _WatchedHandler(ResponseHandler):
@@ -127,10 +136,15 @@ class ReadWatchdog:
 
 def watched_connector(
     loop: asyncio.AbstractEventLoop, **options: Any
-) -> tuple[aiohttp.TCPConnector, ReadWatchdog]:
-    """A :class:`aiohttp.TCPConnector` (``options``: its keywords) whose read timeouts a watchdog keeps."""
-    watchdog = ReadWatchdog(loop)
+) -> tuple[aiohttp.TCPConnector, ReadWatchdog | None]:
+    """A :class:`aiohttp.TCPConnector` (``options``: its keywords) whose read timeouts a watchdog keeps.
+
+    Without the hooks (see :func:`supported`) the connector is aiohttp's own and no watchdog is made.
+    """
     connector = aiohttp.TCPConnector(**options)
+    if not supported() or not hasattr(connector, "_factory"):
+        return connector, None
+    watchdog = ReadWatchdog(loop)
     # The protocol factory is private to aiohttp; the watchdog's tests pin what depends on it.
     connector._factory = watchdog.handler  # type: ignore[assignment]
     return connector, watchdog

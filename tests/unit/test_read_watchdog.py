@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+from eoclient._http import watchdog
 from eoclient._http.dialects import SENTINELHUB
 from eoclient._http.options import Timeouts
 from eoclient._http.retry import RetryPolicy
@@ -159,5 +160,23 @@ async def test_the_watchdog_stops_when_nothing_waits() -> None:
             await asyncio.sleep(READ / 2)  # a check or two: the finished request is dropped
             assert not watchdog._waiting
             assert watchdog._handle is None
+        finally:
+            await t.aclose()
+
+
+def test_this_aiohttp_has_the_hooks_the_watchdog_replaces() -> None:
+    # Fails when an aiohttp release renames them: the transport then falls back to aiohttp's own
+    # per-read timer (correct, slower); this says so instead of letting the speed go silently.
+    assert watchdog.supported()
+
+
+async def test_without_the_hooks_aiohttp_s_own_timer_cuts_a_stall(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(watchdog, "supported", lambda: False)
+    async with scripted_server([head(100) + b"x" * 10, FOREVER]) as url:
+        t = transport(url)
+        try:
+            with pytest.raises(EOTimeoutError):
+                await asyncio.wait_for(t.request("GET", "/x", operation="test.stall"), FOREVER)
+            assert t._watchdog is None
         finally:
             await t.aclose()
