@@ -33,11 +33,15 @@ __all__ = ["AtomicFile", "part_path", "write_atomic"]
 
 _BATCH = 1 << 20  # bytes collected before one write in the worker thread
 _FIRST = 64 << 10  # the first buffer: a small file never needs more
+# At most this much per os.write. One 1 MiB write at a 1 MiB-aligned offset lets ext4 (Linux 6.x,
+# large folios) put it in one 1 MiB page-cache folio; on the benchmark VM copying into such fresh
+# high-order pages cost 4-8x the CPU (1 GiB: 8.8 CPU s against 1.3 in 128 KiB writes).
+_WRITE = 128 << 10
 
 
 def _write_all(fd: int, data: memoryview) -> None:
     while data:  # os.write may write less than asked (a full disk, a signal)
-        data = data[os.write(fd, data) :]
+        data = data[os.write(fd, data[:_WRITE]) :]
 
 
 def part_path(path: str | os.PathLike[str]) -> Path:
