@@ -11,8 +11,11 @@ runner can divide and check that both sides did the same work.
   reading the body, nothing else (no validation, no retry, no limiter).
 * 1 GiB to a file (``to_file_*``): the stand-in server (:mod:`benchmarks.standin`)
   streams the body. eoclient: ``sh.process_to_file`` (``.part`` then
-  rename); the floor: aiohttp reading 1 MiB chunks (eoclient's read size),
-  each written with a plain blocking ``write`` (no ``.part``, no thread).
+  rename); the floor: aiohttp reading up to 1 MiB at a time, each chunk
+  written with a plain blocking ``write`` (no ``.part``, no thread). While the
+  loop is blocked in a write the socket fills, so each read returns one
+  received piece (256 KiB, asyncio's read size): what eoclient's
+  ``iter_received`` yields without asking.
 * Job status updates (``jobs_*``): N Batch v2 request ids on the stand-in,
   which answers PROCESSING and then DONE on each id's ``polls``-th GET.
   eoclient: ``sh.batch.job(id)`` handles, all awaited at once
@@ -43,7 +46,7 @@ SMALL_SCRIPT = evalscript(3, "UINT8")
 LARGE_SCRIPT = evalscript(3, "FLOAT32")
 BBOX = (13.8, 45.8, 14.5, 46.2)
 LARGE, WARM = 2500, 32  # the stand-in answers a request narrower than 100 px with a small body
-READ_CHUNK = 1 << 20  # what eoclient's process_to_file reads at a time
+READ_CHUNK = 1 << 20  # the most one read may join (see the module docstring)
 
 
 async def _bearer(http: aiohttp.ClientSession, info: dict[str, Any]) -> dict[str, str]:

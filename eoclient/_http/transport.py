@@ -127,6 +127,22 @@ class StreamResponse:
             # Raised outside the handler, unchained: aiohttp's exception holds the request headers.
             raise error
 
+    async def iter_received(self) -> AsyncIterator[bytes]:
+        """Yield the body as it arrives: each piece aiohttp received, never joined with others.
+
+        For a caller that copies the bytes on (a file): no join, and each piece
+        is freed as soon as it is consumed. Errors as in :meth:`iter_chunks`.
+        """
+        error: TransportError | None = None
+        try:
+            async for piece, _ in self._resp.content.iter_chunks():
+                if piece:  # an empty piece marks the end of an HTTP chunk
+                    yield piece
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = transport_error(exc, self._operation, self._resp.method, self.path)
+        if error is not None:
+            raise error
+
     async def read(self) -> bytes:
         """The whole remaining body."""
         parts = [chunk async for chunk in self.iter_chunks()]

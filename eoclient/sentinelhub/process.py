@@ -35,8 +35,6 @@ from eoclient.sentinelhub.process_models import (
     ProcessResult,
 )
 
-_CHUNK: Final = 1 << 20  # bytes asked of the body at a time by to_file: fewer, larger steps
-
 if TYPE_CHECKING:
     from eoclient._context import ServiceContext
     from eoclient._http.transport import Response
@@ -230,9 +228,15 @@ class ProcessAPI(ChargedAPI):
                 tee_writer(self.cache, key, url=url, accept=prepared.accept, request=prepared.body) as entry,
             ):
                 stage.receiving = True
-                async for chunk in resp.iter_chunks(_CHUNK):
-                    await out.write(chunk)
-                    await entry.write(chunk)
+                # As received (no joined copies; the file copies into its batch buffers), and no
+                # cache tee to await per piece when there is no cache.
+                if self.cache is None:
+                    async for piece in resp.iter_received():
+                        await out.write(piece)
+                else:
+                    async for piece in resp.iter_received():
+                        await out.write(piece)
+                        await entry.write(piece)
                 stage.receiving = False
                 if "Content-Encoding" not in resp.headers:  # else the length counts compressed bytes
                     _check_length(resp.content_length, out.size, resp.path)

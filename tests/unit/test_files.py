@@ -77,3 +77,30 @@ async def test_restart_drops_resumed_prefix_and_buffer(tmp_path: Path) -> None:
         await f.restart()
         await f.write(b"fresh")
     assert target.read_bytes() == b"fresh"
+
+
+async def test_a_reused_buffer_is_written_as_it_was(tmp_path: Path) -> None:
+    # The caller may refill its buffer after write() returns: what was passed is what lands.
+    target = tmp_path / "out.bin"
+    buf = bytearray(b"a" * 1000)
+    async with AtomicFile(target) as f:
+        for letter in b"abc":
+            buf[:] = bytes([letter]) * 1000
+            await f.write(buf)
+            await f.write(memoryview(buf)[:10])
+    assert target.read_bytes() == b"".join(bytes([c]) * 1010 for c in b"abc")
+
+
+async def test_pieces_of_every_size_keep_their_order(tmp_path: Path) -> None:
+    # Small pieces fill the first buffer and its successors; a piece larger than a batch
+    # buffer goes to the disk as it is, between the batches before and after it.
+    target = tmp_path / "out.bin"
+    pieces = [
+        bytes([i % 251]) * size for i, size in enumerate([7, 65_536, 1, 70_001, 3 << 20, 5, 1 << 20, 999])
+    ]
+    pieces += [bytes([i % 256]) * 9_973 for i in range(300)]
+    async with AtomicFile(target) as f:
+        for piece in pieces:
+            await f.write(piece)
+        assert f.size == sum(map(len, pieces))
+    assert target.read_bytes() == b"".join(pieces)
