@@ -75,9 +75,11 @@ async def test_both_workers_share_one_request_pace(
     assert report.ok and len(report.downloaded) == 30
     assert len(report.workers) == 2  # both workers rendered
     assert seen["requests"] == 30
-    # 10 a second for the cluster, not 10 per worker (20): the scheduler's slots are exactly 0.1 s
-    # apart; one more fits a window's edge (a burst of 1), one more for the slots' sending jitter.
-    assert seen["max_per_second"] <= 12
+    # 10 a second for the cluster, not 10 per worker (20). The scheduler's slots are exactly 0.1 s
+    # apart and none is sent early, but a loaded machine sends some late, bunching them into the
+    # next second: a window holds 10, one at its edge, and those up to 0.4 s late. A pace per
+    # worker puts 20 in a window.
+    assert seen["max_per_second"] <= 15
 
 
 async def test_a_bad_request_is_refused_before_anything_is_submitted(
