@@ -213,10 +213,11 @@ sys.exit(main(["demo", "--clock-speed", "300", "--out", {out!r}]))
 def run_without(names: list[str], out: str) -> subprocess.CompletedProcess[str]:
     code = BLOCKED.format(names=names, out=out)
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=90, check=False
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=240, check=False
     )
 
 
+@pytest.mark.timeout(300)  # a whole demo in a fresh interpreter, as above
 def test_the_demo_needs_no_s3_server_of_its_own(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # moto and boto3 are test tools: the demo reads the emulator's own S3 API through obstore
     proc = run_without(["moto", "boto3", "botocore"], str(tmp_path))
@@ -227,6 +228,7 @@ def test_the_demo_needs_no_s3_server_of_its_own(tmp_path) -> None:  # type: igno
     assert last["jobs"]["batch-statistics"]["features"] > 0
 
 
+@pytest.mark.timeout(300)  # a whole demo in a fresh interpreter, as above
 def test_without_the_extras_the_demo_says_what_to_install(tmp_path) -> None:  # type: ignore[no-untyped-def]
     proc = run_without(["obstore", "xarray"], str(tmp_path))
     assert proc.returncode == 0, proc.stderr
