@@ -12,7 +12,7 @@ time on the emulator's clock::
     store.list("my-bucket", prefix="results/")       # sorted by key
 
 A multipart upload gathers its parts apart (:meth:`ObjectStore.start_upload`,
-:class:`Upload`) until it is completed into one object, which keeps S3's
+:class:`PendingUpload`) until it is completed into one object, which keeps S3's
 multipart ETag (``"<md5 of the parts' MD5s>-<N>"``).
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from eoclient.emulator.core.clock import EmulatorClock
 
-__all__ = ["Body", "ObjectStore", "StoredObject", "Upload", "multipart_etag"]
+__all__ = ["Body", "ObjectStore", "StoredObject", "PendingUpload", "multipart_etag"]
 
 Body = bytes | Callable[[], bytes]
 """An object's bytes, or a callable making them on first use."""
@@ -73,7 +73,7 @@ def multipart_etag(part_md5s: list[str]) -> str:
 
 
 @dataclass
-class Upload:
+class PendingUpload:
     """A pending multipart upload: its target, and the parts sent so far (number -> bytes, MD5 hex)."""
 
     upload_id: str
@@ -102,7 +102,7 @@ class ObjectStore:
         self.clock = clock
         self.auto_create = auto_create
         self._buckets: dict[str, _Bucket] = {}
-        self._uploads: dict[str, Upload] = {}
+        self._uploads: dict[str, PendingUpload] = {}
         self._upload_ids = itertools.count(1)
 
     def create_bucket(self, name: str) -> None:
@@ -167,24 +167,24 @@ class ObjectStore:
 
     def start_upload(
         self, bucket: str, key: str, *, content_type: str = "application/octet-stream"
-    ) -> Upload:
+    ) -> PendingUpload:
         """Begin a multipart upload to ``key`` (nothing appears under it until :meth:`complete_upload`)."""
         upload_id = f"emu-upload-{next(self._upload_ids):08d}"
-        upload = Upload(upload_id, bucket, key, content_type, self.clock.now())
+        upload = PendingUpload(upload_id, bucket, key, content_type, self.clock.now())
         self._uploads[upload_id] = upload
         return upload
 
-    def pending_upload(self, upload_id: str, bucket: str, key: str) -> Upload | None:
+    def pending_upload(self, upload_id: str, bucket: str, key: str) -> PendingUpload | None:
         """The pending upload ``upload_id`` to that bucket and key, or ``None``."""
         upload = self._uploads.get(upload_id)
         return upload if upload is not None and (upload.bucket, upload.key) == (bucket, key) else None
 
-    def pending_uploads(self, bucket: str) -> builtins.list[Upload]:
+    def pending_uploads(self, bucket: str) -> builtins.list[PendingUpload]:
         """The pending uploads to ``bucket``, by key then start."""
         found = [u for u in self._uploads.values() if u.bucket == bucket]
         return sorted(found, key=lambda u: (u.key, u.initiated, u.upload_id))
 
-    def complete_upload(self, upload: Upload, numbers: builtins.list[int]) -> StoredObject:
+    def complete_upload(self, upload: PendingUpload, numbers: builtins.list[int]) -> StoredObject:
         """Write the object made of these parts of ``upload`` (in this order) and forget the upload."""
         chosen = [upload.parts[n] for n in numbers]
         etag = multipart_etag([md5 for _, md5 in chosen])
@@ -198,7 +198,7 @@ class ObjectStore:
         del self._uploads[upload.upload_id]
         return obj
 
-    def abort_upload(self, upload: Upload) -> None:
+    def abort_upload(self, upload: PendingUpload) -> None:
         """Forget ``upload`` and its parts."""
         self._uploads.pop(upload.upload_id, None)
 

@@ -49,7 +49,7 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
 from eoclient.emulator.core.deliveries import deliveries_of, object_store
-from eoclient.emulator.core.objects import ObjectStore, StoredObject, Upload
+from eoclient.emulator.core.objects import ObjectStore, PendingUpload, StoredObject
 from eoclient.emulator.core.refusal import Refusal, s3_shape
 from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import EmulatorState, get_state
@@ -327,7 +327,7 @@ def _xml(root: str, *fields: str) -> web.Response:
     return web.Response(text=body, content_type="application/xml")
 
 
-def _upload(request: web.Request, store: ObjectStore) -> Upload:
+def _upload(request: web.Request, store: ObjectStore) -> PendingUpload:
     bucket = _bucket(request, store)
     upload = store.pending_upload(request.query["uploadId"], bucket, request.match_info["key"])
     if upload is None:
