@@ -10,18 +10,24 @@ time on the emulator's clock::
     store.put("my-bucket", "results/a.tif", b"...")
     obj = store.get("my-bucket", "results/a.tif")   # obj.size, obj.etag ('"<md5 hex>"')
     store.list("my-bucket", prefix="results/")       # sorted by key
+
+A multipart upload gathers its parts apart (:meth:`ObjectStore.start_upload`,
+:class:`PendingUpload`) until it is completed into one object, which keeps S3's
+multipart ETag (``"<md5 of the parts' MD5s>-<N>"``).
 """
 
 from __future__ import annotations
 
 import bisect
+import builtins
 import hashlib
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from eoclient.emulator.core.clock import EmulatorClock
 
-__all__ = ["Body", "ObjectStore", "StoredObject"]
+__all__ = ["Body", "ObjectStore", "StoredObject", "PendingUpload", "multipart_etag"]
 
 Body = bytes | Callable[[], bytes]
 """An object's bytes, or a callable making them on first use."""
@@ -36,6 +42,7 @@ class StoredObject:
     content_type: str
     last_modified: float
     _md5: str | None = field(default=None, repr=False)
+    _etag: str | None = field(default=None, repr=False)  # a multipart upload's
 
     @property
     def body(self) -> bytes:
@@ -51,10 +58,30 @@ class StoredObject:
 
     @property
     def etag(self) -> str:
-        """S3's ETag of a single-part upload: the MD5 hex digest, in double quotes."""
+        """S3's ETag: the MD5 hex digest in double quotes, or the multipart one it was completed with."""
+        if self._etag is not None:
+            return self._etag
         if self._md5 is None:
             self._md5 = hashlib.md5(self.body, usedforsecurity=False).hexdigest()
         return f'"{self._md5}"'
+
+
+def multipart_etag(part_md5s: list[str]) -> str:
+    """S3's ETag of an object completed from parts with these MD5 hex digests: ``"<md5>-<N>"``."""
+    joined = b"".join(bytes.fromhex(md5) for md5 in part_md5s)
+    return f'"{hashlib.md5(joined, usedforsecurity=False).hexdigest()}-{len(part_md5s)}"'
+
+
+@dataclass
+class PendingUpload:
+    """A pending multipart upload: its target, and the parts sent so far (number -> bytes, MD5 hex)."""
+
+    upload_id: str
+    bucket: str
+    key: str
+    content_type: str
+    initiated: float
+    parts: dict[int, tuple[bytes, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,6 +102,8 @@ class ObjectStore:
         self.clock = clock
         self.auto_create = auto_create
         self._buckets: dict[str, _Bucket] = {}
+        self._uploads: dict[str, PendingUpload] = {}
+        self._upload_ids = itertools.count(1)
 
     def create_bucket(self, name: str) -> None:
         """Create bucket ``name`` (no-op if it exists)."""
@@ -90,15 +119,24 @@ class ObjectStore:
         return sorted(self._buckets)
 
     def put(
-        self, bucket: str, key: str, body: Body, *, content_type: str = "application/octet-stream"
+        self,
+        bucket: str,
+        key: str,
+        body: Body,
+        *,
+        content_type: str = "application/octet-stream",
+        etag: str | None = None,
     ) -> StoredObject:
-        """Write (or overwrite) ``key``; a ``KeyError`` for a missing bucket that is not auto-created."""
+        """Write (or overwrite) ``key``; a ``KeyError`` for a missing bucket that is not auto-created.
+
+        ``etag``: the object's multipart ETag (by default, its MD5's).
+        """
         if bucket not in self._buckets:
             if not self.auto_create:
                 raise KeyError(bucket)
             self.create_bucket(bucket)
         store = self._buckets[bucket]
-        obj = StoredObject(key, body, content_type, self.clock.now())
+        obj = StoredObject(key, body, content_type, self.clock.now(), _etag=etag)
         if key not in store.objects:
             bisect.insort(store.keys, key)
         store.objects[key] = obj
@@ -126,6 +164,43 @@ class ObjectStore:
             out.append(found.objects[keys[i]])
             i += 1
         return out
+
+    def start_upload(
+        self, bucket: str, key: str, *, content_type: str = "application/octet-stream"
+    ) -> PendingUpload:
+        """Begin a multipart upload to ``key`` (nothing appears under it until :meth:`complete_upload`)."""
+        upload_id = f"emu-upload-{next(self._upload_ids):08d}"
+        upload = PendingUpload(upload_id, bucket, key, content_type, self.clock.now())
+        self._uploads[upload_id] = upload
+        return upload
+
+    def pending_upload(self, upload_id: str, bucket: str, key: str) -> PendingUpload | None:
+        """The pending upload ``upload_id`` to that bucket and key, or ``None``."""
+        upload = self._uploads.get(upload_id)
+        return upload if upload is not None and (upload.bucket, upload.key) == (bucket, key) else None
+
+    def pending_uploads(self, bucket: str) -> builtins.list[PendingUpload]:
+        """The pending uploads to ``bucket``, by key then start."""
+        found = [u for u in self._uploads.values() if u.bucket == bucket]
+        return sorted(found, key=lambda u: (u.key, u.initiated, u.upload_id))
+
+    def complete_upload(self, upload: PendingUpload, numbers: builtins.list[int]) -> StoredObject:
+        """Write the object made of these parts of ``upload`` (in this order) and forget the upload."""
+        chosen = [upload.parts[n] for n in numbers]
+        etag = multipart_etag([md5 for _, md5 in chosen])
+        obj = self.put(
+            upload.bucket,
+            upload.key,
+            b"".join(data for data, _ in chosen),
+            content_type=upload.content_type,
+            etag=etag,
+        )
+        del self._uploads[upload.upload_id]
+        return obj
+
+    def abort_upload(self, upload: PendingUpload) -> None:
+        """Forget ``upload`` and its parts."""
+        self._uploads.pop(upload.upload_id, None)
 
     def __len__(self) -> int:
         return sum(len(b.objects) for b in self._buckets.values())

@@ -23,13 +23,19 @@ exception) or the service's own: Sentinel Hub's ``{"error": {..., "errors":
 [{"parameter", "invalidValue", "violation"}]}}``, SpaceKnow's ``{"error":
 "BAD-REQUEST", "errorMessage"}``. Routes added without :func:`add_route` (a
 user's own test routes) are not checked, but their refusals are answered too.
+
+Where the service tells operations apart by a query key on one method and
+path (S3's ``POST /<bucket>/<key>?uploads`` and ``?uploadId=``), each is
+added with ``select=<key>``: the middleware then runs the first such
+operation whose key the request carries, with its own contract, and the
+route added without ``select`` (if any) for the rest.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from aiohttp import web
@@ -84,6 +90,15 @@ class Contract:
     fields: frozenset[str] | None = None
     required_fields: frozenset[str] = frozenset()
     shape: ErrorShape | None = None
+    selected: tuple[tuple[str, Handler, Contract], ...] = ()
+
+    def select(self, query: Iterable[str], handler: Handler) -> tuple[Handler, Contract]:
+        """The handler and contract that these query keys select (by default ``handler`` and self)."""
+        keys = set(query)
+        for key, chosen, contract in self.selected:
+            if key in keys:
+                return chosen, contract
+        return handler, self
 
     def violations(self, query: Iterable[tuple[str, str]], body: Any) -> Violation | None:
         """The first thing this contract refuses in ``query`` (name, value pairs) and ``body``."""
@@ -127,11 +142,15 @@ def add_route(
     required_fields: Iterable[str] = (),
     shape: ErrorShape | None = None,
     allow_head: bool = True,
+    select: str | None = None,
 ) -> AbstractRoute:
     """Add a route and declare what it accepts (see the module docstring).
 
     A ``GET`` route also answers ``HEAD`` unless ``allow_head`` is false, as
-    with ``app.router.add_get``; both share the contract.
+    with ``app.router.add_get``; both share the contract. With ``select``, the
+    route is the operation of its method and path chosen when the query has
+    that key (a required parameter of it); without one, a request lacking
+    every selecting key is refused for the first.
     """
     required = frozenset(required_query)
     declared_fields = None if fields is None else frozenset(fields) | frozenset(required_fields)
@@ -143,10 +162,45 @@ def add_route(
         shape=shape,
     )
     contracts = app.setdefault(CONTRACTS_KEY, {})
+    if select is not None:
+        return _add_selected(app, method, path, handler, key=select, contract=contract, allow_head=allow_head)
     if method == "GET" and allow_head:
         contracts[app.router.add_route("HEAD", path, handler)] = contract
     route = app.router.add_route(method, path, handler)
     contracts[route] = contract
+    return route
+
+
+def _add_selected(
+    app: web.Application,
+    method: str,
+    path: str,
+    handler: Handler,
+    *,
+    key: str,
+    contract: Contract,
+    allow_head: bool,
+) -> AbstractRoute:
+    contract = replace(contract, query=contract.query | {key}, required_query=contract.required_query | {key})
+    contracts = app[CONTRACTS_KEY]
+    methods = ("HEAD", "GET") if method == "GET" and allow_head else (method,)
+    route: AbstractRoute | None = None
+    for each in methods:
+        route = next(
+            (
+                r
+                for r in contracts
+                if r.method == each and r.resource is not None and r.resource.raw_match(path)
+            ),
+            None,
+        )
+        if route is None:  # no default operation: one lacking every selecting key is refused
+            base = Contract(query=frozenset({key}), required_query=frozenset({key}), shape=contract.shape)
+            route = app.router.add_route(each, path, handler)
+            contracts[route] = base
+        base = contracts[route]
+        contracts[route] = replace(base, selected=(*base.selected, (key, handler, contract)))
+    assert route is not None
     return route
 
 
@@ -175,6 +229,8 @@ async def _drain(request: web.Request) -> None:
 async def contract_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse what the matched route's :class:`Contract` does not accept; answer every :class:`Refusal`."""
     contract = contract_of(request.app, request.match_info.route)
+    if contract is not None:
+        handler, contract = contract.select(request.query.keys(), handler)
     shape = (contract.shape if contract is not None else None) or SHAPES[request.app[SERVICE_KEY]]
     try:
         if contract is not None:

@@ -12,11 +12,20 @@ Path-style, on its own loopback port (``emu.s3_url``)::
                                 <etag>``: only over that version) -> 412 when it does not hold
     PUT  /<bucket>           -> CreateBucket
 
+    POST   /<bucket>/<key>?uploads                    -> InitiateMultipartUploadResult (UploadId)
+    PUT    /<bucket>/<key>?partNumber=N&uploadId=U    -> the part's ETag (its MD5); N in 1..10000
+    POST   /<bucket>/<key>?uploadId=U                 -> CompleteMultipartUploadResult: the object
+           appears now, its ETag S3's multipart one (``"<md5 of the parts' MD5s>-<N>"``); parts listed
+           in ascending order (``InvalidPartOrder``), each sent with that ETag (``InvalidPart``), all
+           but the last at least 5 MiB (``EntityTooSmall``); ``If-None-Match: *``/``If-Match`` as on PUT
+    DELETE /<bucket>/<key>?uploadId=U                 -> 204 AbortMultipartUpload (the parts are gone)
+    GET    /<bucket>?uploads&prefix=                  -> ListMultipartUploadsResult (all pending uploads)
+
 Every request needs an AWS SigV4 ``Authorization`` header whose access key id
 is the emulator's (``emu.credentials.s3_access_key``): without one 403
 ``AccessDenied``, with another 403 ``InvalidAccessKeyId``. The signature is
 not checked. Errors are S3's XML documents (``NoSuchBucket``, ``NoSuchKey``,
-``InvalidArgument``, ``InvalidRange``, ``SlowDown``). Faults come from the
+``InvalidArgument``, ``InvalidRange``, ``SlowDown``, ``NoSuchUpload``, ...). Faults come from the
 emulator's injector like on the other services (``service="s3"``): a 5xx is a
 503 ``SlowDown``, ``drop`` cuts an object mid-body. Before answering, every
 delivery due on the emulator's clock is written.
@@ -26,18 +35,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import itertools
 import re
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Final
 from urllib.parse import quote
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
 from eoclient.emulator.core.deliveries import deliveries_of, object_store
-from eoclient.emulator.core.objects import ObjectStore, StoredObject
+from eoclient.emulator.core.objects import ObjectStore, PendingUpload, StoredObject
 from eoclient.emulator.core.refusal import Refusal, s3_shape
 from eoclient.emulator.core.routing import add_route
 from eoclient.emulator.core.state import EmulatorState, get_state
@@ -48,6 +60,9 @@ MAX_KEYS: Final = 1000
 _NS: Final = "http://s3.amazonaws.com/doc/2006-03-01/"
 _CREDENTIAL_RE: Final = re.compile(r"Credential=([^/,\s]+)/")
 _RANGE_RE: Final = re.compile(r"^bytes=(\d*)-(\d*)$")
+MIN_PART_SIZE: Final = 5 * 1024 * 1024
+"""S3's smallest part, but for the last."""
+MAX_PART_NUMBER: Final = 10_000
 _LIST_QUERY: Final = (
     "list-type",
     "prefix",
@@ -276,13 +291,19 @@ def _check_write(request: web.Request, current: StoredObject | None) -> None:
         )
 
 
-async def _put(request: web.Request) -> web.Response:
-    store = _store(request)
-    bucket = _bucket(request, store)
+async def _payload(request: web.Request) -> bytes:
+    """The uploaded bytes (an ``aws-chunked`` body decoded)."""
     data = await request.read()
     encoding = request.headers.get(hdrs.CONTENT_ENCODING, "")
     if "aws-chunked" in encoding or request.headers.get("x-amz-content-sha256", "").startswith("STREAMING-"):
         data = _aws_chunked(data)
+    return data
+
+
+async def _put(request: web.Request) -> web.Response:
+    store = _store(request)
+    bucket = _bucket(request, store)
+    data = await _payload(request)
     media = request.headers.get(hdrs.CONTENT_TYPE, "application/octet-stream")
     _check_write(request, store.get(bucket, request.match_info["key"]))
     obj = store.put(bucket, request.match_info["key"], data, content_type=media)
@@ -301,6 +322,146 @@ async def _create_bucket(request: web.Request) -> web.Response:
     return web.Response(headers={hdrs.LOCATION: f"/{name}"})
 
 
+def _xml(root: str, *fields: str) -> web.Response:
+    body = f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{_NS}">{"".join(fields)}</{root}>'
+    return web.Response(text=body, content_type="application/xml")
+
+
+def _upload(request: web.Request, store: ObjectStore) -> PendingUpload:
+    bucket = _bucket(request, store)
+    upload = store.pending_upload(request.query["uploadId"], bucket, request.match_info["key"])
+    if upload is None:
+        message = (
+            "The specified upload does not exist. The upload ID may be invalid,"
+            " or the upload may have been aborted or completed."
+        )
+        raise Refusal(404, "NoSuchUpload", message)
+    return upload
+
+
+async def _initiate(request: web.Request) -> web.Response:
+    store = _store(request)
+    bucket = _bucket(request, store)
+    await request.read()
+    media = request.headers.get(hdrs.CONTENT_TYPE, "application/octet-stream")
+    upload = store.start_upload(bucket, request.match_info["key"], content_type=media)
+    fields = (_text("Bucket", bucket), _text("Key", upload.key), _text("UploadId", upload.upload_id))
+    return _xml("InitiateMultipartUploadResult", *fields)
+
+
+def _part_number(raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PART_NUMBER:
+        raise Refusal(
+            400,
+            "InvalidArgument",
+            f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive",
+        )
+    return int(raw)
+
+
+async def _upload_part(request: web.Request) -> web.Response:
+    store = _store(request)
+    data = await _payload(request)
+    number = _part_number(request.query["partNumber"])
+    upload = _upload(request, store)
+    md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    upload.parts[number] = (data, md5)
+    return web.Response(headers={hdrs.ETAG: f'"{md5}"'})
+
+
+def _listed_parts(body: bytes) -> list[tuple[int, str]]:
+    """``(PartNumber, ETag without quotes)`` of a ``CompleteMultipartUpload`` document, in its order."""
+    malformed = Refusal(
+        400,
+        "MalformedXML",
+        "The XML you provided was not well-formed or did not validate against our published schema",
+    )
+    if b"<!" in body:  # no DTD (S3 takes none), so no entity can expand
+        raise malformed
+    try:
+        root = ElementTree.fromstring(body)  # noqa: S314 (no DTD, checked above)
+    except ElementTree.ParseError:
+        raise malformed from None
+    if root.tag.rpartition("}")[2] != "CompleteMultipartUpload":
+        raise malformed
+    listed: list[tuple[int, str]] = []
+    for part in root:
+        fields = {child.tag.rpartition("}")[2]: (child.text or "").strip() for child in part}
+        if part.tag.rpartition("}")[2] != "Part" or "PartNumber" not in fields or "ETag" not in fields:
+            raise malformed
+        listed.append((_part_number(fields["PartNumber"]), fields["ETag"].strip('"')))
+    if not listed:
+        raise malformed
+    return listed
+
+
+async def _complete(request: web.Request) -> web.Response:
+    store = _store(request)
+    body = await request.read()
+    upload = _upload(request, store)
+    listed = _listed_parts(body)
+    _check_write(request, store.get(upload.bucket, upload.key))
+    numbers = [n for n, _ in listed]
+    if any(a >= b for a, b in itertools.pairwise(numbers)):
+        message = (
+            "The list of parts was not in ascending order. The parts list must be specified in order"
+            " by part number."
+        )
+        raise Refusal(400, "InvalidPartOrder", message)
+    for number, etag in listed:
+        sent = upload.parts.get(number)
+        if sent is None or sent[1] != etag.lower():
+            message = (
+                "One or more of the specified parts could not be found. The part may not have been"
+                " uploaded, or the specified entity tag may not match the part's entity tag."
+            )
+            raise Refusal(400, "InvalidPart", message)
+    if any(len(upload.parts[n][0]) < MIN_PART_SIZE for n in numbers[:-1]):
+        raise Refusal(
+            400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size."
+        )
+    obj = store.complete_upload(upload, numbers)
+    location = f"{request.url.origin()}/{quote(upload.bucket)}/{quote(upload.key)}"
+    return _xml(
+        "CompleteMultipartUploadResult",
+        _text("Location", location),
+        _text("Bucket", upload.bucket),
+        _text("Key", upload.key),
+        _text("ETag", obj.etag),
+    )
+
+
+async def _abort(request: web.Request) -> web.Response:
+    store = _store(request)
+    await request.read()
+    store.abort_upload(_upload(request, store))
+    return web.Response(status=204)
+
+
+async def _list_uploads(request: web.Request) -> web.Response:
+    store = _store(request)
+    bucket = _bucket(request, store)
+    prefix = request.query.get("prefix", "")
+    uploads = [u for u in store.pending_uploads(bucket) if u.key.startswith(prefix)]
+    parts = [
+        _text("Bucket", bucket),
+        "<KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>",
+        _text("Prefix", prefix),
+        _text("MaxUploads", MAX_KEYS),
+        "<IsTruncated>false</IsTruncated>",
+    ]
+    parts.extend(
+        "<Upload>"
+        + _text("Key", u.key)
+        + _text("UploadId", u.upload_id)
+        + "<StorageClass>STANDARD</StorageClass>"
+        + _text("Initiated", _iso(u.initiated))
+        + "</Upload>"
+        for u in uploads
+    )
+    return _xml("ListMultipartUploadsResult", *parts)
+
+
 def setup(app: web.Application, state: EmulatorState) -> None:
     """Add the S3 routes to the object store's app."""
     object_store(state)
@@ -308,3 +469,20 @@ def setup(app: web.Application, state: EmulatorState) -> None:
     add_route(app, "PUT", "/{bucket}", _create_bucket, shape=s3_shape)
     add_route(app, "GET", "/{bucket}/{key:.+}", _get, query=("x-id",), shape=s3_shape)
     add_route(app, "PUT", "/{bucket}/{key:.+}", _put, query=("x-id",), shape=s3_shape)
+    # multipart uploads: the same paths, told apart by a query key as S3 does
+    add_route(app, "GET", "/{bucket}", _list_uploads, query=("prefix",), select="uploads", shape=s3_shape)
+    add_route(
+        app,
+        "PUT",
+        "/{bucket}/{key:.+}",
+        _upload_part,
+        query=("x-id",),
+        required_query=("partNumber",),
+        select="uploadId",
+        shape=s3_shape,
+    )
+    add_route(app, "POST", "/{bucket}/{key:.+}", _initiate, query=("x-id",), select="uploads", shape=s3_shape)
+    add_route(
+        app, "POST", "/{bucket}/{key:.+}", _complete, query=("x-id",), select="uploadId", shape=s3_shape
+    )
+    add_route(app, "DELETE", "/{bucket}/{key:.+}", _abort, query=("x-id",), select="uploadId", shape=s3_shape)
