@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-import anyio.lowlevel
 
 from eoclient._polling import PollPolicy, RandomLike
 from eoclient.errors import ClientRateLimitError, ValidationError
@@ -82,15 +81,18 @@ class Cadence:
     """When a Job polls next, and the one status call in flight that every waiter shares.
 
     The Job passes its status call to :meth:`advance` / :meth:`poll_now` and
-    reports each status it recorded with :meth:`polled`.
+    reports each status it recorded with :meth:`polled`. Built on asyncio
+    alone (a flag and futures, no lock, no cancel scope): a Job's waiters pay
+    for little more than the sleep and the status call.
     """
 
     __slots__ = (
+        "_busy",
         "_last_error",
         "_last_error_at",
         "_last_started",
-        "_lock",
         "_next_at",
+        "_queue",
         "_rng",
         "_sleeps",
         "_version",
@@ -114,7 +116,10 @@ class Cadence:
         self.polls = 0  # successful status calls, for the log
         self.feed: Feed | None = None  # set while a monitor polls for this Job
         self._rng = rng
-        self._lock: asyncio.Lock | None = None  # only while a status call is made or awaited
+        self._busy = False  # a status call is in flight
+        # Waiters for the call in flight to end, each with a future of its own (a
+        # cancelled waiter cancels only its own); None while nobody queues.
+        self._queue: list[asyncio.Future[None]] | None = None
         # Completed status calls (successful or failed); waiters compare it to
         # know whether someone else already made the call they were waiting for.
         self._version = 0
@@ -126,12 +131,15 @@ class Cadence:
 
     def deadline(self, timeout: float | None) -> Deadline | None:
         """The deadline of a wait: ``timeout`` (from now) or the policy's, the smaller."""
-        if timeout is not None and (math.isnan(timeout) or timeout < 0):
-            raise ValidationError("timeout", "must be a number >= 0 or None")
-        limits = [x for x in (timeout, self.policy.deadline) if x is not None]
-        if not limits:
-            return None
-        budget = min(limits)
+        limit = self.policy.deadline
+        if timeout is None:
+            if limit is None:
+                return None
+            budget = limit
+        else:
+            if math.isnan(timeout) or timeout < 0:
+                raise ValidationError("timeout", "must be a number >= 0 or None")
+            budget = timeout if limit is None else min(timeout, limit)
         return Deadline(at=self.clock() + budget, budget=budget)
 
     def bound(self, deadline: Deadline | None) -> float:
@@ -141,22 +149,32 @@ class Cadence:
         remaining = max(0.0, deadline.at - self.clock())
         return event_loop_time() + remaining + self.policy.grace
 
-    async def _acquire(self) -> asyncio.Lock:
-        lock = self._lock
-        if lock is None:
-            # asyncio's lock: built without asking sniffio for the backend (anyio's is, once a
-            # poll), and an uncontended acquire is not a checkpoint; the sleep before every status
-            # call is one already. anyio's cancel scopes cancel its waiters as any asyncio await.
-            lock = self._lock = asyncio.Lock()
-        await lock.acquire()
-        return lock
+    async def _turn(self) -> None:
+        """Wait until no status call is in flight, then own the next (``_busy``)."""
+        while self._busy:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            queue = self._queue
+            if queue is None:
+                queue = self._queue = []
+            queue.append(waiter)
+            try:
+                await waiter
+            finally:
+                if self._queue is queue:
+                    if waiter in queue:
+                        queue.remove(waiter)
+                    if not queue:
+                        self._queue = None
+        self._busy = True
 
-    def _release(self, lock: asyncio.Lock) -> None:
-        lock.release()
-        # Released to nobody (a waiter would own it now): dropped, so that a Job between
-        # polls holds no lock (its waiter queue is most of an idle handle's size).
-        if self._lock is lock and not lock.locked():
-            self._lock = None
+    def _done(self) -> None:
+        """The call in flight ended (made, failed or cancelled): wake who waited for it."""
+        self._busy = False
+        queue, self._queue = self._queue, None
+        if queue:
+            for waiter in queue:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     def _schedule(self, hint: float | None) -> float:
         delay = self.policy.delay(self._sleeps, hint, self._rng)
@@ -179,11 +197,14 @@ class Cadence:
 
     async def poll_now(self, call: StatusCall) -> None:
         """Make one status call now, after any call already in flight."""
-        lock = await self._acquire()
+        if self._busy:
+            await self._turn()
+        else:
+            self._busy = True
         try:
             await self._call(call)
         finally:
-            self._release(lock)
+            self._done()
 
     async def _call(self, call: StatusCall) -> None:
         started = self.clock()
@@ -223,7 +244,7 @@ class Cadence:
         final = False
         target = self._next_at
         if not known and target is None:
-            await anyio.lowlevel.checkpoint()  # nothing known yet: poll at once
+            await asyncio.sleep(0)  # nothing known yet: poll at once (after a checkpoint)
         else:
             if target is None:  # started from initial_status: first sleep per policy/hint
                 target = self._schedule(hint)
@@ -233,37 +254,46 @@ class Cadence:
             if pause > 0:
                 await self.sleep(pause)
             else:
-                await anyio.lowlevel.checkpoint()
+                await asyncio.sleep(0)
             if feed is None and self.feed is not None:
                 return False  # a monitor took over while this waiter slept: wait for its rounds
         woke = self.clock()
-        if deadline is None:  # nothing to cut off: no scope to set up on every step
+        if deadline is None:  # nothing to cut off: no timeout to set up on every step
             await self._call_unless_fresh(call, seen, woke, final)
             return False
-        with anyio.CancelScope(deadline=self.bound(deadline)) as bound:
-            await self._call_unless_fresh(call, seen, woke, final)
-        if bound.cancelled_caught:
+        cutoff = asyncio.timeout_at(self.bound(deadline))
+        try:
+            async with cutoff:
+                await self._call_unless_fresh(call, seen, woke, final)
+        except TimeoutError:
+            if not cutoff.expired():
+                raise  # the call's own (not ours)
             return True
         return final or self.clock() >= deadline.at
 
     async def _call_unless_fresh(self, call: StatusCall, seen: int, woke: float, final: bool) -> None:
         """Make the status call, unless another waiter made one since ``seen`` (raising its failure)."""
-        lock = await self._acquire()
+        if self._busy:
+            await self._turn()
+        else:
+            self._busy = True
         try:
-            if final:
-                # The last poll at the deadline must be at least this fresh.
-                last = self._last_started
-                fresh = self._version != seen and last is not None and last >= woke
-            else:
-                fresh = self._version != seen
-            if fresh and self._last_error is not None:
-                if woke <= self._last_error_at:
-                    raise self._last_error  # it failed while we queued for it: our poll too
-                fresh = False  # it failed before we were due: make our own
-            if not fresh:
-                await self._call(call)
+            if self._version != seen:
+                if final:
+                    # The last poll at the deadline must be at least this fresh.
+                    last = self._last_started
+                    fresh = last is not None and last >= woke
+                else:
+                    fresh = True
+                if fresh and self._last_error is not None:
+                    if woke <= self._last_error_at:
+                        raise self._last_error  # it failed while we queued for it: our poll too
+                    fresh = False  # it failed before we were due: make our own
+                if fresh:
+                    return
+            await self._call(call)
         finally:
-            self._release(lock)
+            self._done()
 
     async def _await_feed(self, feed: Feed, deadline: Deadline | None) -> bool | None:
         """Wait for the feed's next round; ``True`` out of time, ``None`` if the feed stayed quiet.
