@@ -665,7 +665,7 @@ class Job(Generic[T]):
             self._waiting = {waiting, task}
         cadence = self._cadence
         try:
-            while True:
+            while not self._cancelled:  # cancel() called by this very task (in a poll) ends it too
                 status = self._status
                 if status is not None and status.state.terminal:
                     break
