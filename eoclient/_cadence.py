@@ -243,9 +243,8 @@ class Cadence:
             # The monitor went quiet: this step polls as if no monitor ran.
         final = False
         target = self._next_at
-        if not known and target is None:
-            await asyncio.sleep(0)  # nothing known yet: poll at once (after a checkpoint)
-        else:
+        # Nothing known yet: poll at once (the call is the checkpoint). Else sleep until due.
+        if known or target is not None:
             if target is None:  # started from initial_status: first sleep per policy/hint
                 target = self._schedule(hint)
             if deadline is not None and target >= deadline.at:

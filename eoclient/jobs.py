@@ -88,6 +88,10 @@ class JobState(enum.Enum):
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
 
+    # Members are singletons and equal only to themselves: the identity hash is right, and
+    # C-level (Enum's hashes the name in Python; a Job asks whether a state is terminal often).
+    __hash__ = object.__hash__
+
     @property
     def terminal(self) -> bool:
         """Whether the job can no longer change (SUCCEEDED, FAILED, CANCELLED)."""
@@ -97,7 +101,7 @@ class JobState(enum.Enum):
 _TERMINAL: Final = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
 
 
-class JobStatus(msgspec.Struct, frozen=True):
+class JobStatus(msgspec.Struct, frozen=True, gc=False):
     """One observation of a job's status.
 
     ``raw`` is the service's own status text (``PROCESSING``, ``RESOLVED``...);
@@ -106,6 +110,9 @@ class JobStatus(msgspec.Struct, frozen=True):
     service's error text on FAILED; ``retry_after`` is the service's hint, in
     seconds, for the next poll (it is not part of what counts as a change).
     """
+
+    # gc=False: not tracked by the garbage collector (it holds only text and numbers, so it is
+    # never part of a cycle); thousands of jobs make one per poll.
 
     state: JobState
     raw: str
@@ -118,13 +125,13 @@ class JobStatus(msgspec.Struct, frozen=True):
 
 def _changed(old: JobStatus, new: JobStatus) -> bool:
     """Whether ``new`` is a change worth reporting (everything but ``retry_after``)."""
-    return (old.state, old.raw, old.progress, old.message, old.step, old.error) != (
-        new.state,
-        new.raw,
-        new.progress,
-        new.message,
-        new.step,
-        new.error,
+    return (
+        old.state is not new.state
+        or old.raw != new.raw
+        or old.progress != new.progress
+        or old.message != new.message
+        or old.step != new.step
+        or old.error != new.error
     )
 
 
@@ -302,11 +309,11 @@ class Job(Generic[T]):
         self._cancel_lock: asyncio.Lock | None = None
         self._status: JobStatus | None = initial_status
         self._change_seq = 0
-        # Changes (numbered) a running watch() has yet to yield, and the last; None until the first.
+        # Changes (numbered) a running watch() has yet to yield, and the last; None while nobody
+        # watches (a watch() starts from the current status).
         self._history: list[tuple[int, JobStatus]] | None = None
         if initial_status is not None:
             self._change_seq = 1
-            self._history = [(1, initial_status)]
         self._outcome: _Ok[T] | _Err | None = None
         self._cancelled = False
         self._cancel_result: bool | None = None
@@ -404,6 +411,8 @@ class Job(Generic[T]):
         mark = [self._change_seq - 1]  # the last change yielded (shared with _record)
         if self._watchers is None:
             self._watchers = []
+        if self._history is None and self._status is not None:
+            self._history = [(self._change_seq, self._status)]
         watchers = self._watchers
         watchers.append(mark)
         try:
@@ -425,6 +434,7 @@ class Job(Generic[T]):
             watchers.remove(mark)
             if not watchers and self._watchers is watchers:
                 self._watchers = None
+                self._history = None
 
     async def results(
         self, timeout: float | None = None, *, grace: float | None = None
@@ -725,20 +735,16 @@ class Job(Generic[T]):
         next_delay = self._cadence.polled(terminal=status.state.terminal, hint=status.retry_after)
         if previous is None or _changed(previous, status):
             self._change_seq += 1
-            if self._history is None:
-                self._history = []
-            history = self._history
-            history.append((self._change_seq, status))
-            # Only what a running watch() has not yielded yet is kept (the last change always,
-            # for the next watch() to start from): a Job nobody watches holds one entry.
+            # Only what a running watch() has not yielded yet is kept (the last change always):
+            # a Job nobody watches keeps none.
             watchers = self._watchers
-            if watchers:
+            history = self._history
+            if watchers and history is not None:
+                history.append((self._change_seq, status))
                 keep_after = min(mark[0] for mark in watchers)
                 drop = max(len(history) - _HISTORY_LEN, keep_after + 1 - history[0][0], 0)
                 if drop:
                     del history[: min(drop, len(history) - 1)]
-            elif len(history) > 1:
-                del history[:-1]
         if log_enabled(logging.DEBUG):
             self._log(
                 logging.DEBUG,
@@ -751,14 +757,15 @@ class Job(Generic[T]):
             )
         if status.state.terminal and not self._done_logged:
             self._done_logged = True
-            self._log(
-                logging.INFO,
-                "job.done",
-                state=status.state.name,
-                raw=status.raw,
-                error=scrub(status.error) if status.error else None,
-                polls=self._cadence.polls,
-            )
+            if log_enabled(logging.INFO):
+                self._log(
+                    logging.INFO,
+                    "job.done",
+                    state=status.state.name,
+                    raw=status.raw,
+                    error=scrub(status.error) if status.error else None,
+                    polls=self._cadence.polls,
+                )
 
     async def _final(self, status: JobStatus, deadline: Deadline | None) -> T:
         if status.state is JobState.FAILED:
