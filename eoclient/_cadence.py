@@ -210,18 +210,55 @@ class Cadence:
         started = self.clock()
         try:
             await call()
-        except ClientRateLimitError as exc:
-            # The client's own limiter is saturated (thousands of jobs under a configured pace):
-            # nothing was sent and nothing is wrong with the job. Poll when the limiter foresees room.
-            self._next_at = self.clock() + max(exc.retry_after or 0.0, self.policy.initial)
-            return
         except Exception as exc:
-            self._version += 1
-            self._last_error = exc
-            self._last_error_at = self.clock()
-            self._last_started = started
-            raise
+            if not self.failed(exc, started):
+                raise
+            return
         self._last_started = started
+
+    def failed(self, exc: Exception, started: float) -> bool:
+        """Count a status call started at ``started`` that raised ``exc``; ``True``: deferred, not failed.
+
+        A deferral is the client's own limiter saying no (thousands of jobs under a configured
+        pace): nothing was sent and nothing is wrong with the job; it polls when the limiter
+        foresees room. Anything else is a failure the waiters queued for this call share.
+        """
+        if isinstance(exc, ClientRateLimitError):
+            self._next_at = self.clock() + max(exc.retry_after or 0.0, self.policy.initial)
+            return True
+        self._version += 1
+        self._last_error = exc
+        self._last_error_at = self.clock()
+        self._last_started = started
+        return False
+
+    def pause(self, known: bool, hint: float | None) -> float | None:
+        """Seconds until the next call is due (``None``: nothing known nor scheduled, poll at once).
+
+        :meth:`advance`'s schedule for a waiter without a deadline or a feed (the Job's own
+        loop runs that case without another coroutine level).
+        """
+        target = self._next_at
+        if target is None:
+            if not known:
+                return None
+            target = self._schedule(hint)  # started from initial_status: first sleep per policy/hint
+        return target - self.clock()
+
+    def claim(self, seen: int) -> bool:
+        """Take the status call now if none is in flight and none was made since ``seen``.
+
+        ``True``: the caller makes it, reports it (:meth:`polled` or :meth:`failed`), then
+        calls :meth:`release`; ``False``: :meth:`call_unless_fresh` sorts it out.
+        """
+        if self._busy or self._version != seen:
+            return False
+        self._busy = True
+        return True
+
+    def release(self) -> None:
+        """The claimed call ended (made, failed or cancelled): wake who waited for it."""
+        self._done()
 
     async def advance(
         self, known: bool, hint: float | None, deadline: Deadline | None, call: StatusCall
@@ -258,19 +295,19 @@ class Cadence:
                 return False  # a monitor took over while this waiter slept: wait for its rounds
         woke = self.clock()
         if deadline is None:  # nothing to cut off: no timeout to set up on every step
-            await self._call_unless_fresh(call, seen, woke, final)
+            await self.call_unless_fresh(call, seen, woke, final)
             return False
         cutoff = asyncio.timeout_at(self.bound(deadline))
         try:
             async with cutoff:
-                await self._call_unless_fresh(call, seen, woke, final)
+                await self.call_unless_fresh(call, seen, woke, final)
         except TimeoutError:
             if not cutoff.expired():
                 raise  # the call's own (not ours)
             return True
         return final or self.clock() >= deadline.at
 
-    async def _call_unless_fresh(self, call: StatusCall, seen: int, woke: float, final: bool) -> None:
+    async def call_unless_fresh(self, call: StatusCall, seen: int, woke: float, final: bool) -> None:
         """Make the status call, unless another waiter made one since ``seen`` (raising its failure)."""
         if self._busy:
             await self._turn()

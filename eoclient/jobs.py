@@ -680,7 +680,9 @@ class Job(Generic[T]):
                 if status is not None and status.state.terminal:
                     break
                 hint = None if status is None else status.retry_after
-                if await cadence.advance(status is not None, hint, deadline, self._poll):
+                if deadline is None and cadence.feed is None:
+                    await self._plain_step(cadence, status is not None, hint)
+                elif await cadence.advance(status is not None, hint, deadline, self._poll):
                     status = self._status
                     if status is None or not status.state.terminal:
                         assert deadline is not None
@@ -697,6 +699,43 @@ class Job(Generic[T]):
             if self._unregister(task) and self._cancelled:
                 task.uncancel()  # cancelled by cancel(), but the step ended without seeing it
         self._raise_if_cancelled()
+
+    async def _plain_step(self, cadence: Cadence, known: bool, hint: float | None) -> None:
+        """:meth:`Cadence.advance` without a deadline or a feed, the status call made right here.
+
+        The common case (a waiter without a timeout, nobody else polling now) calls the
+        strategy from this coroutine: every level of awaiting between a waiter and the
+        status call is paid again at each resumption of the call, on every poll of every job.
+        """
+        seen = cadence._version
+        pause = cadence.pause(known, hint)
+        if pause is not None:
+            if pause > 0:
+                await cadence.sleep(pause)
+            else:
+                await asyncio.sleep(0)
+            if cadence.feed is not None:
+                return  # a monitor took over while this waiter slept: wait for its rounds
+        woke = cadence.clock()
+        if not cadence.claim(seen):
+            await cadence.call_unless_fresh(self._poll, seen, woke, False)
+            return
+        try:
+            strategy = self._strategy
+            try:
+                status = await strategy.poll()
+                drive = getattr(strategy, "drive", None)
+                if drive is not None and not status.state.terminal and await drive(status):
+                    status = await strategy.poll()  # what the step changed
+            except Exception as exc:
+                self._poll_failed(exc)
+                if not cadence.failed(exc, woke):
+                    raise
+            else:
+                cadence._last_started = woke
+                self._record(status)
+        finally:
+            cadence.release()
 
     def _unregister(self, task: asyncio.Task[Any]) -> bool:
         """Take ``task`` out of the waiting tasks; ``True`` if it was there."""
@@ -721,13 +760,16 @@ class Job(Generic[T]):
             drive = getattr(self._strategy, "drive", None)
             if drive is not None and not status.state.terminal and await drive(status):
                 status = await self._strategy.poll()  # what the step changed
-        except ClientRateLimitError as exc:
-            self._log(logging.INFO, "job.poll_deferred", seconds=exc.retry_after)
-            raise
         except Exception as exc:
-            self._log(logging.WARNING, "job.poll_failed", error=type(exc).__name__)
+            self._poll_failed(exc)
             raise
         self._record(status)
+
+    def _poll_failed(self, exc: Exception) -> None:
+        if isinstance(exc, ClientRateLimitError):
+            self._log(logging.INFO, "job.poll_deferred", seconds=exc.retry_after)
+        else:
+            self._log(logging.WARNING, "job.poll_failed", error=type(exc).__name__)
 
     def _record(self, status: JobStatus) -> None:
         previous = self._status
