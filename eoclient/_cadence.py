@@ -3,9 +3,10 @@
 Any number of tasks wait on the same Job; they share one schedule and one
 status call in flight. :class:`Cadence` is that bookkeeping, kept out of the
 Job façade: the schedule (policy, server hints, deferrals by the client's own
-limiter), the lock, and what a waiter needs to know whether the call it queued
-for was already made by someone else (the count of completed calls, the last
-failure and when it happened).
+limiter), the one call in flight (a flag, and a future for each waiter queued
+for it), and what a waiter needs to know whether the call it queued for was
+already made by someone else (the count of completed calls, the last failure
+and when it happened).
 
 A :class:`Feed` is the hook for statuses observed elsewhere: while a
 :class:`~eoclient.monitor.JobMonitor` follows a Job it sets ``cadence.feed``,

@@ -751,7 +751,7 @@ class Job(Generic[T]):
         return False
 
     async def _poll(self, observed: JobStatus | None = None) -> None:
-        """One status call (the cadence holds its lock), then the strategy's step if it has one.
+        """One status call (the cadence has it in flight), then the strategy's step if it has one.
 
         ``observed``: a status someone else already read (:meth:`observe`) stands for the call.
         """
