@@ -3,9 +3,10 @@
 Any number of tasks wait on the same Job; they share one schedule and one
 status call in flight. :class:`Cadence` is that bookkeeping, kept out of the
 Job façade: the schedule (policy, server hints, deferrals by the client's own
-limiter), the lock, and what a waiter needs to know whether the call it queued
-for was already made by someone else (the count of completed calls, the last
-failure and when it happened).
+limiter), the one call in flight (a flag, and a future for each waiter queued
+for it), and what a waiter needs to know whether the call it queued for was
+already made by someone else (the count of completed calls, the last failure
+and when it happened).
 
 A :class:`Feed` is the hook for statuses observed elsewhere: while a
 :class:`~eoclient.monitor.JobMonitor` follows a Job it sets ``cadence.feed``,
@@ -22,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-import anyio.lowlevel
 
 from eoclient._polling import PollPolicy, RandomLike
 from eoclient.errors import ClientRateLimitError, ValidationError
@@ -82,15 +82,18 @@ class Cadence:
     """When a Job polls next, and the one status call in flight that every waiter shares.
 
     The Job passes its status call to :meth:`advance` / :meth:`poll_now` and
-    reports each status it recorded with :meth:`polled`.
+    reports each status it recorded with :meth:`polled`. Built on asyncio
+    alone (a flag and futures, no lock, no cancel scope): a Job's waiters pay
+    for little more than the sleep and the status call.
     """
 
     __slots__ = (
+        "_busy",
         "_last_error",
         "_last_error_at",
         "_last_started",
-        "_lock",
         "_next_at",
+        "_queue",
         "_rng",
         "_sleeps",
         "_version",
@@ -114,7 +117,10 @@ class Cadence:
         self.polls = 0  # successful status calls, for the log
         self.feed: Feed | None = None  # set while a monitor polls for this Job
         self._rng = rng
-        self._lock: asyncio.Lock | None = None  # only while a status call is made or awaited
+        self._busy = False  # a status call is in flight
+        # Waiters for the call in flight to end, each with a future of its own (a
+        # cancelled waiter cancels only its own); None while nobody queues.
+        self._queue: list[asyncio.Future[None]] | None = None
         # Completed status calls (successful or failed); waiters compare it to
         # know whether someone else already made the call they were waiting for.
         self._version = 0
@@ -126,12 +132,15 @@ class Cadence:
 
     def deadline(self, timeout: float | None) -> Deadline | None:
         """The deadline of a wait: ``timeout`` (from now) or the policy's, the smaller."""
-        if timeout is not None and (math.isnan(timeout) or timeout < 0):
-            raise ValidationError("timeout", "must be a number >= 0 or None")
-        limits = [x for x in (timeout, self.policy.deadline) if x is not None]
-        if not limits:
-            return None
-        budget = min(limits)
+        limit = self.policy.deadline
+        if timeout is None:
+            if limit is None:
+                return None
+            budget = limit
+        else:
+            if math.isnan(timeout) or timeout < 0:
+                raise ValidationError("timeout", "must be a number >= 0 or None")
+            budget = timeout if limit is None else min(timeout, limit)
         return Deadline(at=self.clock() + budget, budget=budget)
 
     def bound(self, deadline: Deadline | None) -> float:
@@ -141,22 +150,32 @@ class Cadence:
         remaining = max(0.0, deadline.at - self.clock())
         return event_loop_time() + remaining + self.policy.grace
 
-    async def _acquire(self) -> asyncio.Lock:
-        lock = self._lock
-        if lock is None:
-            # asyncio's lock: built without asking sniffio for the backend (anyio's is, once a
-            # poll), and an uncontended acquire is not a checkpoint; the sleep before every status
-            # call is one already. anyio's cancel scopes cancel its waiters as any asyncio await.
-            lock = self._lock = asyncio.Lock()
-        await lock.acquire()
-        return lock
+    async def _turn(self) -> None:
+        """Wait until no status call is in flight, then own the next (``_busy``)."""
+        while self._busy:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            queue = self._queue
+            if queue is None:
+                queue = self._queue = []
+            queue.append(waiter)
+            try:
+                await waiter
+            finally:
+                if self._queue is queue:
+                    if waiter in queue:
+                        queue.remove(waiter)
+                    if not queue:
+                        self._queue = None
+        self._busy = True
 
-    def _release(self, lock: asyncio.Lock) -> None:
-        lock.release()
-        # Released to nobody (a waiter would own it now): dropped, so that a Job between
-        # polls holds no lock (its waiter queue is most of an idle handle's size).
-        if self._lock is lock and not lock.locked():
-            self._lock = None
+    def _done(self) -> None:
+        """The call in flight ended (made, failed or cancelled): wake who waited for it."""
+        self._busy = False
+        queue, self._queue = self._queue, None
+        if queue:
+            for waiter in queue:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     def _schedule(self, hint: float | None) -> float:
         delay = self.policy.delay(self._sleeps, hint, self._rng)
@@ -179,28 +198,68 @@ class Cadence:
 
     async def poll_now(self, call: StatusCall) -> None:
         """Make one status call now, after any call already in flight."""
-        lock = await self._acquire()
+        if self._busy:
+            await self._turn()
+        else:
+            self._busy = True
         try:
             await self._call(call)
         finally:
-            self._release(lock)
+            self._done()
 
     async def _call(self, call: StatusCall) -> None:
         started = self.clock()
         try:
             await call()
-        except ClientRateLimitError as exc:
-            # The client's own limiter is saturated (thousands of jobs under a configured pace):
-            # nothing was sent and nothing is wrong with the job. Poll when the limiter foresees room.
-            self._next_at = self.clock() + max(exc.retry_after or 0.0, self.policy.initial)
-            return
         except Exception as exc:
-            self._version += 1
-            self._last_error = exc
-            self._last_error_at = self.clock()
-            self._last_started = started
-            raise
+            if not self.failed(exc, started):
+                raise
+            return
         self._last_started = started
+
+    def failed(self, exc: Exception, started: float) -> bool:
+        """Count a status call started at ``started`` that raised ``exc``; ``True``: deferred, not failed.
+
+        A deferral is the client's own limiter saying no (thousands of jobs under a configured
+        pace): nothing was sent and nothing is wrong with the job; it polls when the limiter
+        foresees room. Anything else is a failure the waiters queued for this call share.
+        """
+        if isinstance(exc, ClientRateLimitError):
+            self._next_at = self.clock() + max(exc.retry_after or 0.0, self.policy.initial)
+            return True
+        self._version += 1
+        self._last_error = exc
+        self._last_error_at = self.clock()
+        self._last_started = started
+        return False
+
+    def pause(self, known: bool, hint: float | None) -> float | None:
+        """Seconds until the next call is due (``None``: nothing known nor scheduled, poll at once).
+
+        :meth:`advance`'s schedule for a waiter without a deadline or a feed (the Job's own
+        loop runs that case without another coroutine level).
+        """
+        target = self._next_at
+        if target is None:
+            if not known:
+                return None
+            target = self._schedule(hint)  # started from initial_status: first sleep per policy/hint
+        return target - self.clock()
+
+    def claim(self, seen: int) -> bool:
+        """Take the status call now if none is in flight and none was made since ``seen``.
+
+        ``True``: the caller makes it, reports it (:meth:`polled` or :meth:`failed`), then
+        calls :meth:`release`; ``False``: :meth:`call_unless_fresh` sorts it out.
+        """
+        if self._busy or self._version != seen:
+            return False
+        self._busy = True
+        return True
+
+    def release(self) -> None:
+        """The claimed call ended (made, failed or cancelled): wake who waited for it."""
+        self._done()
 
     async def advance(
         self, known: bool, hint: float | None, deadline: Deadline | None, call: StatusCall
@@ -222,9 +281,8 @@ class Cadence:
             # The monitor went quiet: this step polls as if no monitor ran.
         final = False
         target = self._next_at
-        if not known and target is None:
-            await anyio.lowlevel.checkpoint()  # nothing known yet: poll at once
-        else:
+        # Nothing known yet: poll at once (the call is the checkpoint). Else sleep until due.
+        if known or target is not None:
             if target is None:  # started from initial_status: first sleep per policy/hint
                 target = self._schedule(hint)
             if deadline is not None and target >= deadline.at:
@@ -233,37 +291,46 @@ class Cadence:
             if pause > 0:
                 await self.sleep(pause)
             else:
-                await anyio.lowlevel.checkpoint()
+                await asyncio.sleep(0)
             if feed is None and self.feed is not None:
                 return False  # a monitor took over while this waiter slept: wait for its rounds
         woke = self.clock()
-        if deadline is None:  # nothing to cut off: no scope to set up on every step
-            await self._call_unless_fresh(call, seen, woke, final)
+        if deadline is None:  # nothing to cut off: no timeout to set up on every step
+            await self.call_unless_fresh(call, seen, woke, final)
             return False
-        with anyio.CancelScope(deadline=self.bound(deadline)) as bound:
-            await self._call_unless_fresh(call, seen, woke, final)
-        if bound.cancelled_caught:
+        cutoff = asyncio.timeout_at(self.bound(deadline))
+        try:
+            async with cutoff:
+                await self.call_unless_fresh(call, seen, woke, final)
+        except TimeoutError:
+            if not cutoff.expired():
+                raise  # the call's own (not ours)
             return True
         return final or self.clock() >= deadline.at
 
-    async def _call_unless_fresh(self, call: StatusCall, seen: int, woke: float, final: bool) -> None:
+    async def call_unless_fresh(self, call: StatusCall, seen: int, woke: float, final: bool) -> None:
         """Make the status call, unless another waiter made one since ``seen`` (raising its failure)."""
-        lock = await self._acquire()
+        if self._busy:
+            await self._turn()
+        else:
+            self._busy = True
         try:
-            if final:
-                # The last poll at the deadline must be at least this fresh.
-                last = self._last_started
-                fresh = self._version != seen and last is not None and last >= woke
-            else:
-                fresh = self._version != seen
-            if fresh and self._last_error is not None:
-                if woke <= self._last_error_at:
-                    raise self._last_error  # it failed while we queued for it: our poll too
-                fresh = False  # it failed before we were due: make our own
-            if not fresh:
-                await self._call(call)
+            if self._version != seen:
+                if final:
+                    # The last poll at the deadline must be at least this fresh.
+                    last = self._last_started
+                    fresh = last is not None and last >= woke
+                else:
+                    fresh = True
+                if fresh and self._last_error is not None:
+                    if woke <= self._last_error_at:
+                        raise self._last_error  # it failed while we queued for it: our poll too
+                    fresh = False  # it failed before we were due: make our own
+                if fresh:
+                    return
+            await self._call(call)
         finally:
-            self._release(lock)
+            self._done()
 
     async def _await_feed(self, feed: Feed, deadline: Deadline | None) -> bool | None:
         """Wait for the feed's next round; ``True`` out of time, ``None`` if the feed stayed quiet.

@@ -32,12 +32,11 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar, runtime_checkable
 
-import anyio
 import msgspec
 
 from eoclient._cadence import Cadence, Deadline, event_loop_time
 from eoclient._context import ServiceContext
-from eoclient._log import log_event
+from eoclient._log import log_enabled, log_event
 from eoclient._polling import PollPolicy, RandomLike
 from eoclient._redact import scrub
 from eoclient.errors import (
@@ -77,6 +76,7 @@ _TOKEN_VERSION: Final = 1
 _TOKEN_MAX_BYTES: Final = 64 * 1024
 _HISTORY_LEN: Final = 256
 _DEFAULT_POLICY: Final = PollPolicy()
+_FETCHING: Final[tuple[()]] = ()  # a result fetch is in flight and nobody else waits for it
 
 
 class JobState(enum.Enum):
@@ -88,6 +88,10 @@ class JobState(enum.Enum):
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
 
+    # Members are singletons and equal only to themselves: the identity hash is right, and
+    # C-level (Enum's hashes the name in Python; a Job asks whether a state is terminal often).
+    __hash__ = object.__hash__
+
     @property
     def terminal(self) -> bool:
         """Whether the job can no longer change (SUCCEEDED, FAILED, CANCELLED)."""
@@ -97,7 +101,7 @@ class JobState(enum.Enum):
 _TERMINAL: Final = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
 
 
-class JobStatus(msgspec.Struct, frozen=True):
+class JobStatus(msgspec.Struct, frozen=True, gc=False):
     """One observation of a job's status.
 
     ``raw`` is the service's own status text (``PROCESSING``, ``RESOLVED``...);
@@ -106,6 +110,9 @@ class JobStatus(msgspec.Struct, frozen=True):
     service's error text on FAILED; ``retry_after`` is the service's hint, in
     seconds, for the next poll (it is not part of what counts as a change).
     """
+
+    # gc=False: not tracked by the garbage collector (it holds only text and numbers, so it is
+    # never part of a cycle); thousands of jobs make one per poll.
 
     state: JobState
     raw: str
@@ -118,13 +125,13 @@ class JobStatus(msgspec.Struct, frozen=True):
 
 def _changed(old: JobStatus, new: JobStatus) -> bool:
     """Whether ``new`` is a change worth reporting (everything but ``retry_after``)."""
-    return (old.state, old.raw, old.progress, old.message, old.step, old.error) != (
-        new.state,
-        new.raw,
-        new.progress,
-        new.message,
-        new.step,
-        new.error,
+    return (
+        old.state is not new.state
+        or old.raw != new.raw
+        or old.progress != new.progress
+        or old.message != new.message
+        or old.step != new.step
+        or old.error != new.error
     )
 
 
@@ -261,8 +268,9 @@ class Job(Generic[T]):
     are hooks for tests and simulations; ``rng`` drives the jitter.
     """
 
-    # An idle handle is small (thousands of jobs are normal): slots, and the locks,
-    # the change history and the cancel scopes are made when first needed.
+    # An idle handle is small (thousands of jobs are normal): slots, and the queues, the
+    # change history and the set of waiting tasks are made when first needed. Waiting is
+    # built on asyncio alone (futures, task cancellation): no lock, no cancel scope per wait.
     __slots__ = (
         "_cadence",
         "_cancel_lock",
@@ -270,12 +278,12 @@ class Job(Generic[T]):
         "_cancelled",
         "_change_seq",
         "_done_logged",
+        "_fetching",
         "_history",
         "_outcome",
-        "_result_lock",
-        "_scopes",
         "_status",
         "_strategy",
+        "_waiting",
         "_watchers",
     )
 
@@ -296,19 +304,21 @@ class Job(Generic[T]):
             sleep if sleep is not None else asyncio.sleep,  # anyio.sleep asks sniffio every time
             clock if clock is not None else event_loop_time,
         )
-        self._result_lock: asyncio.Lock | None = None
-        self._cancel_lock: anyio.Lock | None = None
+        # A result fetch in flight: _FETCHING, or the futures of who waits for it.
+        self._fetching: list[asyncio.Future[None]] | tuple[()] | None = None
+        self._cancel_lock: asyncio.Lock | None = None
         self._status: JobStatus | None = initial_status
         self._change_seq = 0
-        # Changes (numbered) a running watch() has yet to yield, and the last; None until the first.
+        # Changes (numbered) a running watch() has yet to yield, and the last; None while nobody
+        # watches (a watch() starts from the current status).
         self._history: list[tuple[int, JobStatus]] | None = None
         if initial_status is not None:
             self._change_seq = 1
-            self._history = [(1, initial_status)]
         self._outcome: _Ok[T] | _Err | None = None
         self._cancelled = False
         self._cancel_result: bool | None = None
-        self._scopes: set[anyio.CancelScope] | None = None
+        # The tasks inside a wait()/watch() step (what cancel() cancels): one task, or a set of them.
+        self._waiting: asyncio.Task[Any] | set[asyncio.Task[Any]] | None = None
         # The last change each running watch() has yielded: what the history must still hold.
         self._watchers: list[list[int]] | None = None
         self._done_logged = False
@@ -401,6 +411,8 @@ class Job(Generic[T]):
         mark = [self._change_seq - 1]  # the last change yielded (shared with _record)
         if self._watchers is None:
             self._watchers = []
+        if self._history is None and self._status is not None:
+            self._history = [(self._change_seq, self._status)]
         watchers = self._watchers
         watchers.append(mark)
         try:
@@ -422,6 +434,7 @@ class Job(Generic[T]):
             watchers.remove(mark)
             if not watchers and self._watchers is watchers:
                 self._watchers = None
+                self._history = None
 
     async def results(
         self, timeout: float | None = None, *, grace: float | None = None
@@ -566,11 +579,18 @@ class Job(Generic[T]):
             return False
         if not self._cancelled:
             self._cancelled = True
-            for scope in list(self._scopes or ()):
-                scope.cancel()
+            # Every task still in a step of this job is cancelled; each tells this cancellation
+            # from any other by ``_cancelled`` (no step starts after it) and turns it into
+            # JobCancelledError (see _step). ``_waiting`` keeps them until they leave.
+            current = asyncio.current_task()
+            if current is not None:
+                self._unregister(current)  # called from within a step: not cancelled, it raises on
+            waiting = self._waiting
+            for task in waiting if isinstance(waiting, set) else (waiting,) if waiting else ():
+                task.cancel()
             self._log(logging.INFO, "job.cancel")
         if self._cancel_lock is None:
-            self._cancel_lock = anyio.Lock()
+            self._cancel_lock = asyncio.Lock()
         async with self._cancel_lock:
             if self._cancel_result is None:
                 self._cancel_result = bool(await self._strategy.cancel())
@@ -616,13 +636,16 @@ class Job(Generic[T]):
 
     def _raise_if_cancelled(self) -> None:
         if self._cancelled:
-            raw = self._status.raw if self._status is not None else None
-            raise JobCancelledError(
-                f"job {self.id} was cancelled by this client",
-                job_id=self.id,
-                status=raw,
-                resume_token=self.resume_token,
-            )
+            raise self._cancelled_error()
+
+    def _cancelled_error(self) -> JobCancelledError:
+        raw = self._status.raw if self._status is not None else None
+        return JobCancelledError(
+            f"job {self.id} was cancelled by this client",
+            job_id=self.id,
+            status=raw,
+            resume_token=self.resume_token,
+        )
 
     def _timeout_error(self, deadline: Deadline) -> JobTimeoutError:
         raw = self._status.raw if self._status is not None else None
@@ -637,40 +660,98 @@ class Job(Generic[T]):
     async def _step(self, deadline: Deadline | None, *, until_terminal: bool = False) -> None:
         """Advance to a newer status than the one known now (one cadence step), or to a terminal one.
 
-        One cancel scope (what :meth:`cancel` cancels) for all the steps: not one per step.
+        The task is registered for :meth:`cancel` (which cancels it) for all the steps, not
+        one per step; that cancellation comes out as JobCancelledError, any other as it was.
         """
         self._raise_if_cancelled()
-        if self._scopes is None:
-            self._scopes = set()
-        scopes = self._scopes
-        with anyio.CancelScope() as scope:
-            scopes.add(scope)
-            try:
-                await self._advance(deadline)
-                while until_terminal:
+        task = asyncio.current_task()
+        assert task is not None  # eoclient runs on asyncio (anyio's asyncio backend included)
+        waiting = self._waiting
+        if waiting is None:
+            self._waiting = task
+        elif isinstance(waiting, set):
+            waiting.add(task)
+        else:
+            self._waiting = {waiting, task}
+        cadence = self._cadence
+        try:
+            while not self._cancelled:  # cancel() called by this very task (in a poll) ends it too
+                status = self._status
+                if status is not None and status.state.terminal:
+                    break
+                hint = None if status is None else status.retry_after
+                if deadline is None and cadence.feed is None:
+                    await self._plain_step(cadence, status is not None, hint)
+                elif await cadence.advance(status is not None, hint, deadline, self._poll):
                     status = self._status
-                    if status is not None and status.state.terminal:
-                        break
-                    await self._advance(deadline)
-            finally:
-                scopes.discard(scope)
-                if not scopes and self._scopes is scopes:
-                    self._scopes = None  # nobody waits: an idle handle holds no set
+                    if status is None or not status.state.terminal:
+                        assert deadline is not None
+                        raise self._timeout_error(deadline)
+                if not until_terminal:
+                    break
+        except asyncio.CancelledError:
+            # Still registered once cancelled: cancel() cancelled this task (no step starts after
+            # it). Only that cancellation becomes JobCancelledError; another one goes on.
+            if self._cancelled and self._unregister(task) and task.uncancel() == 0:
+                raise self._cancelled_error() from None
+            raise
+        finally:
+            if self._unregister(task) and self._cancelled:
+                task.uncancel()  # cancelled by cancel(), but the step ended without seeing it
         self._raise_if_cancelled()
 
-    async def _advance(self, deadline: Deadline | None) -> None:
-        status = self._status
-        if status is not None and status.state.terminal:
+    async def _plain_step(self, cadence: Cadence, known: bool, hint: float | None) -> None:
+        """:meth:`Cadence.advance` without a deadline or a feed, the status call made right here.
+
+        The common case (a waiter without a timeout, nobody else polling now) calls the
+        strategy from this coroutine: every level of awaiting between a waiter and the
+        status call is paid again at each resumption of the call, on every poll of every job.
+        """
+        seen = cadence._version
+        pause = cadence.pause(known, hint)
+        if pause is not None:
+            if pause > 0:
+                await cadence.sleep(pause)
+            else:
+                await asyncio.sleep(0)
+            if cadence.feed is not None:
+                return  # a monitor took over while this waiter slept: wait for its rounds
+        woke = cadence.clock()
+        if not cadence.claim(seen):
+            await cadence.call_unless_fresh(self._poll, seen, woke, False)
             return
-        hint = None if status is None else status.retry_after
-        out_of_time = await self._cadence.advance(status is not None, hint, deadline, self._poll)
-        status = self._status
-        if out_of_time and not (status is not None and status.state.terminal):
-            assert deadline is not None
-            raise self._timeout_error(deadline)
+        try:
+            strategy = self._strategy
+            try:
+                status = await strategy.poll()
+                drive = getattr(strategy, "drive", None)
+                if drive is not None and not status.state.terminal and await drive(status):
+                    status = await strategy.poll()  # what the step changed
+            except Exception as exc:
+                self._poll_failed(exc)
+                if not cadence.failed(exc, woke):
+                    raise
+            else:
+                cadence._last_started = woke
+                self._record(status)
+        finally:
+            cadence.release()
+
+    def _unregister(self, task: asyncio.Task[Any]) -> bool:
+        """Take ``task`` out of the waiting tasks; ``True`` if it was there."""
+        waiting = self._waiting
+        if waiting is task:
+            self._waiting = None
+            return True
+        if isinstance(waiting, set) and task in waiting:
+            waiting.discard(task)
+            if not waiting:
+                self._waiting = None
+            return True
+        return False
 
     async def _poll(self, observed: JobStatus | None = None) -> None:
-        """One status call (the cadence holds its lock), then the strategy's step if it has one.
+        """One status call (the cadence has it in flight), then the strategy's step if it has one.
 
         ``observed``: a status someone else already read (:meth:`observe`) stands for the call.
         """
@@ -679,13 +760,16 @@ class Job(Generic[T]):
             drive = getattr(self._strategy, "drive", None)
             if drive is not None and not status.state.terminal and await drive(status):
                 status = await self._strategy.poll()  # what the step changed
-        except ClientRateLimitError as exc:
-            self._log(logging.INFO, "job.poll_deferred", seconds=exc.retry_after)
-            raise
         except Exception as exc:
-            self._log(logging.WARNING, "job.poll_failed", error=type(exc).__name__)
+            self._poll_failed(exc)
             raise
         self._record(status)
+
+    def _poll_failed(self, exc: Exception) -> None:
+        if isinstance(exc, ClientRateLimitError):
+            self._log(logging.INFO, "job.poll_deferred", seconds=exc.retry_after)
+        else:
+            self._log(logging.WARNING, "job.poll_failed", error=type(exc).__name__)
 
     def _record(self, status: JobStatus) -> None:
         previous = self._status
@@ -693,39 +777,37 @@ class Job(Generic[T]):
         next_delay = self._cadence.polled(terminal=status.state.terminal, hint=status.retry_after)
         if previous is None or _changed(previous, status):
             self._change_seq += 1
-            if self._history is None:
-                self._history = []
-            history = self._history
-            history.append((self._change_seq, status))
-            # Only what a running watch() has not yielded yet is kept (the last change always,
-            # for the next watch() to start from): a Job nobody watches holds one entry.
+            # Only what a running watch() has not yielded yet is kept (the last change always):
+            # a Job nobody watches keeps none.
             watchers = self._watchers
-            if watchers:
+            history = self._history
+            if watchers and history is not None:
+                history.append((self._change_seq, status))
                 keep_after = min(mark[0] for mark in watchers)
                 drop = max(len(history) - _HISTORY_LEN, keep_after + 1 - history[0][0], 0)
                 if drop:
                     del history[: min(drop, len(history) - 1)]
-            elif len(history) > 1:
-                del history[:-1]
-        self._log(
-            logging.DEBUG,
-            "job.poll",
-            state=status.state.name,
-            raw=status.raw,
-            progress=status.progress,
-            step=status.step,
-            next_delay=None if next_delay is None else round(next_delay, 3),
-        )
-        if status.state.terminal and not self._done_logged:
-            self._done_logged = True
+        if log_enabled(logging.DEBUG):
             self._log(
-                logging.INFO,
-                "job.done",
+                logging.DEBUG,
+                "job.poll",
                 state=status.state.name,
                 raw=status.raw,
-                error=scrub(status.error) if status.error else None,
-                polls=self._cadence.polls,
+                progress=status.progress,
+                step=status.step,
+                next_delay=None if next_delay is None else round(next_delay, 3),
             )
+        if status.state.terminal and not self._done_logged:
+            self._done_logged = True
+            if log_enabled(logging.INFO):
+                self._log(
+                    logging.INFO,
+                    "job.done",
+                    state=status.state.name,
+                    raw=status.raw,
+                    error=scrub(status.error) if status.error else None,
+                    polls=self._cadence.polls,
+                )
 
     async def _final(self, status: JobStatus, deadline: Deadline | None) -> T:
         if status.state is JobState.FAILED:
@@ -742,32 +824,52 @@ class Job(Generic[T]):
             )
         outcome = self._outcome
         if outcome is None:
-            if deadline is None:  # nothing to cut off: no scope for every job that ends
+            if deadline is None:  # nothing to cut off: no timeout for every job that ends
                 outcome = await self._outcome_once(status)
             else:
-                with anyio.CancelScope(deadline=self._cadence.bound(deadline)) as bound:
-                    outcome = await self._outcome_once(status)
-                if bound.cancelled_caught or outcome is None:
-                    raise self._timeout_error(deadline)
+                cutoff = asyncio.timeout_at(self._cadence.bound(deadline))
+                try:
+                    async with cutoff:
+                        outcome = await self._outcome_once(status)
+                except TimeoutError:
+                    if not cutoff.expired():
+                        raise  # the strategy's own
+                    raise self._timeout_error(deadline) from None
         if isinstance(outcome, _Err):
             raise outcome.error
         return outcome.value
 
     async def _outcome_once(self, status: JobStatus) -> _Ok[T] | _Err:
         """The strategy's result for ``status``, asked once however many wait for it."""
-        lock = self._result_lock
-        if lock is None:
-            lock = self._result_lock = asyncio.Lock()  # asyncio's: no sniffio call per job
-        async with lock:
-            outcome = self._outcome
-            if outcome is None:
+        while (outcome := self._outcome) is None:
+            fetching = self._fetching
+            if fetching is None:
+                self._fetching = _FETCHING
                 try:
                     value = await self._strategy.result(status)
                 except Exception as exc:
-                    outcome = self._outcome = _Err(exc)
+                    self._outcome = _Err(exc)
                 else:
-                    outcome = self._outcome = _Ok(value)
-            return outcome
+                    self._outcome = _Ok(value)
+                finally:
+                    # Made, failed or cancelled: who waited takes the outcome, or fetches it.
+                    queue = self._fetching
+                    self._fetching = None
+                    if isinstance(queue, list):
+                        for queued in queue:
+                            if not queued.done():
+                                queued.set_result(None)
+                continue
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            if isinstance(fetching, tuple):
+                fetching = self._fetching = []
+            fetching.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in fetching:
+                    fetching.remove(waiter)
+        return outcome
 
 
 def register_job_kind(kind: str, factory: JobFactory, *, service: str | None = None) -> None:
