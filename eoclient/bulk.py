@@ -51,7 +51,7 @@ from collections.abc import (
 from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Protocol, TypeVar, runtime_checkable
+from typing import Any, Final, Generic, Protocol, TypeVar, runtime_checkable
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
@@ -77,12 +77,14 @@ __all__ = [
     "Download",
     "Downloaded",
     "Failure",
+    "Report",
     "RestartTransfer",
     "Source",
     "complete_size",
     "download_all",
     "download_each",
     "download_file",
+    "each_of",
     "fetch",
     "http_source",
     "run_each",
@@ -150,21 +152,30 @@ class Failure:
     error: Exception
 
 
-@dataclass
-class BulkReport:
-    """The outcome of :func:`download_all` (lists in completion order)."""
-
-    files: list[Downloaded] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
+class Outcome(Protocol):
+    """What a bulk report counts of a file: its bytes, and whether it was skipped as already there."""
 
     @property
-    def downloaded(self) -> list[Downloaded]:
-        """Files transferred in this run."""
-        return [f for f in self.files if not f.skipped]
+    def bytes(self) -> int: ...
 
     @property
-    def skipped(self) -> list[Downloaded]:
-        """Files that were already complete on disk."""
+    def skipped(self) -> bool: ...
+
+
+F = TypeVar("F", bound=Outcome)
+X = TypeVar("X")
+
+
+@dataclass(repr=False)
+class Report(Generic[F, X]):
+    """A bulk run's files and failures (lists in completion order): what every bulk report shares."""
+
+    files: list[F] = field(default_factory=list)
+    failures: list[X] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> list[F]:
+        """Files that were already complete at their destination."""
         return [f for f in self.files if f.skipped]
 
     @property
@@ -177,16 +188,26 @@ class BulkReport:
         """True when nothing failed."""
         return not self.failures
 
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(files={len(self.files)}, skipped={len(self.skipped)}, "
+            f"bytes={self.bytes}, failures={len(self.failures)})"
+        )
+
+
+@dataclass(repr=False)
+class BulkReport(Report[Downloaded, Failure]):
+    """The outcome of :func:`download_all` (lists in completion order)."""
+
+    @property
+    def downloaded(self) -> list[Downloaded]:
+        """Files transferred in this run."""
+        return [f for f in self.files if not f.skipped]
+
     def raise_for_failures(self) -> None:
         """Raise :class:`BulkDownloadError` if any item failed."""
         if self.failures:
             raise BulkDownloadError(self)
-
-    def __repr__(self) -> str:
-        return (
-            f"BulkReport(files={len(self.files)}, skipped={len(self.skipped)}, "
-            f"bytes={self.bytes}, failures={len(self.failures)})"
-        )
 
 
 class BulkDownloadError(DownloadError):
@@ -514,7 +535,8 @@ async def fetch(
         raise
 
 
-async def _aiter(items: AsyncIterable[Any] | Iterable[Any]) -> AsyncIterator[Any]:
+async def each_of(items: AsyncIterable[Any] | Iterable[Any]) -> AsyncGenerator[Any, None]:
+    """The items of a plain or an async iterable, as an async generator (read lazily)."""
     if isinstance(items, AsyncIterable):
         async for item in items:
             yield item
@@ -581,7 +603,7 @@ async def run_each(
 
     async def feed() -> None:
         async with send:
-            async for item in _aiter(items):
+            async for item in each_of(items):
                 await send.send(item)
 
     try:

@@ -42,7 +42,7 @@ from uuid import uuid4
 import anyio
 from distributed import Client, Future
 
-from eoclient.bulk import Download, Downloaded, Failure, fill_report
+from eoclient.bulk import Download, Downloaded, Failure, each_of, fill_report
 from eoclient.dask.account import HANDLER, AccountLimits, AccountPlugin
 from eoclient.dask.report import ClusterReport, Progress
 from eoclient.dask.spec import ClientSpec
@@ -761,7 +761,7 @@ async def _feed(
 
     async def pump() -> None:
         try:
-            async with aclosing(_aiter(work)) as items:
+            async with aclosing(each_of(work)) as items:
                 async for item in items:
                     await pending.put(item)
         except Exception as exc:  # the stream's own end (e.g. a failed job): after what it gave
@@ -793,11 +793,6 @@ async def _feed(
             pumping.cancel()
         await asyncio.gather(pumping, return_exceptions=True)
         post(("fed", None))
-
-
-async def _aiter(items: AsyncIterable[_Work]) -> AsyncGenerator[_Work, None]:
-    async for item in items:
-        yield item
 
 
 def _downloaded(event: Mapping[str, Any]) -> Downloaded:
@@ -851,7 +846,7 @@ async def _map_items(
     """Each grid file of each tile as a GET into ``folder/<zoom>/<x>/<y>/<file>`` (Kraken's own layout)."""
     seen: set[Path] = set()
     index = 0
-    async for tile in _each(tiles):
+    async for tile in each_of(tiles):
         if not isinstance(tile, MapTile):
             raise ValidationError(f"tiles[{index}]", f"must be a MapTile, got {type(tile).__name__}")
         for name, path in tile.paths.items():
@@ -861,15 +856,6 @@ async def _map_items(
             seen.add(dest)
             yield _Work(Download(path, dest, None, "kraken.grid"), dest)
         index += 1
-
-
-async def _each(items: Iterable[Any] | AsyncIterable[Any]) -> AsyncGenerator[Any, None]:
-    if isinstance(items, AsyncIterable):
-        async for item in items:
-            yield item
-    else:
-        for item in items:
-            yield item
 
 
 async def _numbered(

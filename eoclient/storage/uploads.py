@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from eoclient.bulk import Report
 from eoclient.errors import EOClientError, ValidationError
 
 if TYPE_CHECKING:
@@ -58,32 +59,14 @@ class UploadFailure:
     error: Exception
 
 
-@dataclass
-class UploadReport:
+@dataclass(repr=False)
+class UploadReport(Report[Uploaded, UploadFailure]):
     """The outcome of ``upload_prefix`` (lists in completion order), shaped like ``bulk.BulkReport``."""
-
-    files: list[Uploaded] = field(default_factory=list)
-    failures: list[UploadFailure] = field(default_factory=list)
 
     @property
     def uploaded(self) -> list[Uploaded]:
         """Files sent in this run."""
         return [f for f in self.files if not f.skipped]
-
-    @property
-    def skipped(self) -> list[Uploaded]:
-        """Files whose content was already in the store under their key."""
-        return [f for f in self.files if f.skipped]
-
-    @property
-    def bytes(self) -> int:
-        """Bytes sent in this run (skipped files not counted)."""
-        return sum(f.bytes for f in self.files if not f.skipped)
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing failed."""
-        return not self.failures
 
     def add(self, outcome: Uploaded | UploadFailure) -> None:
         """Record one outcome of ``upload_each``."""
@@ -96,12 +79,6 @@ class UploadReport:
         """Raise :class:`BulkUploadError` if any item failed."""
         if self.failures:
             raise BulkUploadError(self)
-
-    def __repr__(self) -> str:
-        return (
-            f"UploadReport(files={len(self.files)}, skipped={len(self.skipped)}, "
-            f"bytes={self.bytes}, failures={len(self.failures)})"
-        )
 
 
 class BulkUploadError(EOClientError):
