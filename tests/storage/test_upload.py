@@ -196,7 +196,7 @@ async def test_a_failed_multipart_upload_leaves_no_object_and_no_parts(
 
     assert info.value.key == "out/big.tif" and s3.secret_key not in str(info.value)
     assert [o async for o in proxied.list()] == []
-    assert pending_uploads(s3, bucket) == [] and len(proxy.aborts()) == 1
+    assert pending_uploads(s3, bucket) == [] and len(proxy.aborts()) >= 1  # retried after a moto 500 at times
 
 
 @pytest.mark.usefixtures("small_parts")
@@ -239,7 +239,9 @@ async def test_a_cancelled_upload_aborts_its_parts(
             tg.cancel_scope.cancel()
 
     assert [o async for o in proxied.list()] == []
-    assert pending_uploads(s3, bucket) == [] and len(proxy.aborts()) == 1
+    # Aborted (more than one DELETE when moto's threaded server answers the first with a 500 and
+    # obstore retries it): no parts are left.
+    assert pending_uploads(s3, bucket) == [] and len(proxy.aborts()) >= 1
     assert opened[0].closed
 
 
