@@ -14,8 +14,8 @@ import asyncio
 import base64
 import json
 import pickle
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,15 +153,28 @@ class Hostile:
         return f"{self.url}/login"
 
 
+Script = Sequence[bytes | float]  # bytes to write, or seconds to pause
+
+
 @asynccontextmanager
-async def raw_server(answer: bytes) -> AsyncIterator[str]:
-    """A loopback server that reads a request and writes ``answer`` verbatim, then closes."""
+async def scripted_server(script: Script, *, keep_alive: bool = True) -> AsyncIterator[str]:
+    """A loopback server that plays ``script`` in answer to each request of a connection.
+
+    With ``keep_alive=False`` it closes the connection after the first answer.
+    """
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            await reader.readuntil(b"\r\n\r\n")
-            writer.write(answer)
-            await writer.drain()
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                for step in script:
+                    if isinstance(step, bytes):
+                        writer.write(step)
+                        await writer.drain()
+                    else:
+                        await asyncio.sleep(step)
+                if not keep_alive:
+                    break
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -173,7 +186,13 @@ async def raw_server(answer: bytes) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.close()
-        await server.wait_closed()
+        if not keep_alive:  # a kept-alive script may still be pausing: its handler is not waited for
+            await server.wait_closed()
+
+
+def raw_server(answer: bytes) -> AbstractAsyncContextManager[str]:
+    """A loopback server that reads a request and writes ``answer`` verbatim, then closes."""
+    return scripted_server([answer], keep_alive=False)
 
 
 def everything_said(exc: BaseException) -> str:

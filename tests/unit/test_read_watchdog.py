@@ -9,8 +9,6 @@ but keeps sending, or a connection idle in the pool, is not.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
 
 import pytest
 
@@ -21,11 +19,10 @@ from eoclient._http.retry import RetryPolicy
 from eoclient._http.transport import Transport
 from eoclient._http.watchdog import ReadWatchdog
 from eoclient.errors import TimeoutError as EOTimeoutError
+from tests.integration.hostile import Script, scripted_server
 
 READ = 0.2  # the read timeout of these tests, in seconds
 FOREVER = 30.0  # a pause no test waits out
-
-Script = Sequence[bytes | float]  # bytes to write, or seconds to pause
 
 
 def head(length: int) -> bytes:
@@ -33,33 +30,6 @@ def head(length: int) -> bytes:
         b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
         + f"Content-Length: {length}\r\n\r\n".encode()
     )
-
-
-@asynccontextmanager
-async def scripted_server(script: Script) -> AsyncIterator[str]:
-    """A loopback server that plays ``script`` in answer to every request of a connection."""
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                await reader.readuntil(b"\r\n\r\n")
-                for step in script:
-                    if isinstance(step, bytes):
-                        writer.write(step)
-                        await writer.drain()
-                    else:
-                        await asyncio.sleep(step)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.close()
 
 
 def transport(url: str) -> Transport:
