@@ -90,8 +90,19 @@ def _child(
     return run_child(scenario.module, row, info, params, timeout)
 
 
-def run_child(module: str, row: Row, info: dict[str, Any], params: dict[str, Any], timeout: float) -> Outcome:
-    """Run ``row.client`` of ``module`` in a child process (:mod:`benchmarks.child`); what it measured."""
+def run_child(
+    module: str,
+    row: Row,
+    info: dict[str, Any],
+    params: dict[str, Any],
+    timeout: float,
+    *,
+    wrapper: Sequence[str] = (),
+) -> Outcome:
+    """Run ``row.client`` of ``module`` in a child process (:mod:`benchmarks.child`); what it measured.
+
+    ``wrapper`` goes before the interpreter on the command line (a profiler such as valgrind).
+    """
     with tempfile.TemporaryDirectory(prefix="eoclient-bench-") as tmp:
         work = Path(tmp) / "work"
         work.mkdir()
@@ -112,7 +123,7 @@ def run_child(module: str, row: Row, info: dict[str, Any], params: dict[str, Any
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), env.get("PYTHONPATH"))))
         try:
             proc = subprocess.run(
-                [sys.executable, "-m", "benchmarks.child", str(spec_path)],
+                [*wrapper, sys.executable, "-m", "benchmarks.child", str(spec_path)],
                 cwd=ROOT,
                 env=env,
                 capture_output=True,

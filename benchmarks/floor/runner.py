@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.emulator import emulator_process
-from benchmarks.floor import imports, stac
+from benchmarks.floor import imports, instructions, stac
 from benchmarks.floor.measures import (
     IMPORT_ROUNDS,
     JOBS,
@@ -259,6 +259,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         choices=KINDS,
         help="run only these measures (repeatable; default: all)",
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count the CPU rows' instructions per unit with callgrind (steady on busy cores)",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to write floor.md")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds allowed per child process")
     return parser.parse_args(argv)
@@ -325,7 +330,7 @@ def run(argv: Sequence[str] | None = None) -> FloorResult:
     """Run the table; print it and write ``<results>/floor.md``."""
     args = parse_args(argv)
     size = "quick" if args.quick else "normal"
-    rounds = args.rounds or (1 if args.quick else 5)
+    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 5)
     capped = args.rounds is None and not args.quick
     kinds = set(args.only or KINDS)
     start_load, started = loadavg(), dt.datetime.now(dt.UTC)
@@ -336,6 +341,11 @@ def run(argv: Sequence[str] | None = None) -> FloorResult:
                 for tally in tallies[kind]:
                     if tally.rounds > r:
                         run_pair(tally, r, args.timeout)
+        counted: dict[str, list[Line]] = {}
+        if args.instructions:
+            infos = {kind: tallies[kind][0].info for kind in ("process", "jobs") if tallies[kind]}
+            for kind in infos:
+                counted[kind] = [Line(c) for c in instructions.lines(infos, {kind}, args.timeout, loadavg)]
     lines: list[Line] = []
     for kind in KINDS:
         if kind == "stac" and "stac" in kinds:
@@ -346,6 +356,7 @@ def run(argv: Sequence[str] | None = None) -> FloorResult:
                 cpu = replace(tally.measure, name=tally.measure.name.replace("throughput", "CPU per GiB"))
                 cpu = replace(cpu, value=cpu_per("bytes", 1 << 30), unit="CPU s", goal=None, digits=2)
                 lines.append(pair_line(replace(tally, measure=cpu)))
+        lines += counted.get(kind, [])
         if kind == "jobs":
             to_file = tallies["to-file"][0] if tallies["to-file"] else None
             jobs = tallies["jobs"][0] if tallies["jobs"] else None
@@ -354,7 +365,7 @@ def run(argv: Sequence[str] | None = None) -> FloorResult:
             lines += import_lines(args.rounds or IMPORT_ROUNDS[size])
     end_load = loadavg()
     problems = [f"{t.measure.name}: {p}" for ts in tallies.values() for t in ts for p in t.problems]
-    notes = _notes(tallies, size)
+    notes = _notes(tallies, size, counted=bool(counted))
     text = "\n".join(
         [
             f"# The floor table ({size} sizes, {rounds} paired round(s))",
@@ -377,12 +388,19 @@ def run(argv: Sequence[str] | None = None) -> FloorResult:
     return FloorResult(lines, problems, text)
 
 
-def _notes(tallies: dict[str, list[Tally]], size: str) -> list[str]:
+def _notes(tallies: dict[str, list[Tally]], size: str, *, counted: bool) -> list[str]:
     notes = [
         "paired ratio: eoclient's value / the floor's, per round (each side a fresh child process, run "
         "back to back, the order alternating); CPU rows are CPU time (user + system) per unit, lower "
         "is better; throughput rows are MB/s or items/s, higher is better.",
     ]
+    if counted:
+        notes.append(
+            "Instructions rows: the same children under valgrind's callgrind, run with n and 2n units "
+            "after the same warm-up; (instructions(2n) - instructions(n)) / units is one unit's cost "
+            "(benchmarks/floor/instructions.py). Steady on busy cores, blind to the kernel and to cache "
+            "misses: CPU time ratios run higher."
+        )
     if tallies["process"]:
         p = tallies["process"][0].params
         notes.append(

@@ -1,0 +1,130 @@
+"""``python -m benchmarks floor --instructions``: the CPU rows again, as instructions counted by callgrind.
+
+CPU time on two shared cores moves by tens of percent between rounds; the
+number of instructions a process executes for the same work hardly moves at
+all. So each side of a CPU measure (small Process requests, Job status
+updates) also runs under ``valgrind --tool=callgrind`` twice: once doing
+``n`` units of work and once ``2n``, each after the same warm-up. The
+difference of the two totals over the difference of the units the child
+reported (requests sent, status GETs the server counted) is the instructions
+one unit costs: imports, the warm-up and the process's start and end cancel
+out. The ratio eoclient / floor is the steady counterpart of the CPU row.
+
+What it does not see: time in the kernel (system calls, the loopback TCP
+stack), cache misses and the garbage collector's effect on them; CPU time
+ratios therefore run somewhat higher than instruction ratios. It needs the
+``valgrind`` program (Debian's ``valgrind`` package); without it the lines say
+so. Each run is about 50 times slower than native: the sizes here are small.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.floor.measures import JOBS, PROCESS, Measure
+from benchmarks.report import Outcome
+from benchmarks.run import run_child
+from benchmarks.spec import Row
+
+# Units of work per child: the smaller run; the larger does twice as many.
+SIZES: dict[str, dict[str, Any]] = {
+    "process": {"requests": 150, "repeat": 1, "size": 16},
+    "jobs": {"jobs": 300, "repeat": 1, "delay": 0.05, "trace_idle": 0},
+}
+_TOTAL = re.compile(rb"^(?:summary|totals): (\d+)", re.MULTILINE)
+
+
+def available() -> str | None:
+    """``None`` when callgrind can run, else why not."""
+    if shutil.which("valgrind") is None:
+        return "valgrind is not installed (apt install valgrind)"
+    return None
+
+
+def _counted(
+    measure: Measure, row: Row, info: dict[str, Any], params: dict[str, Any], timeout: float
+) -> tuple[int, Outcome]:
+    """Total instructions of one child under callgrind, and what it reported."""
+    with tempfile.TemporaryDirectory(prefix="eoclient-callgrind-") as tmp:
+        out = Path(tmp) / "callgrind.out"
+        wrapper = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--log-file=/dev/null"]
+        outcome = run_child(measure.module, row, info, params, timeout, wrapper=wrapper)
+        if outcome.status != "ok":
+            return 0, outcome
+        found = _TOTAL.search(out.read_bytes()) if out.exists() else None
+        if found is None:
+            return 0, Outcome(row, "failed", "callgrind wrote no total")
+        return int(found.group(1)), outcome
+
+
+def per_unit(
+    measure: Measure,
+    row: Row,
+    info: dict[str, Any],
+    params: dict[str, Any],
+    unit: str,
+    timeout: float,
+) -> tuple[float | None, str]:
+    """Instructions per ``unit`` (a fact the child reports) for one side, or ``None`` and why."""
+    key = "requests" if "requests" in params else "jobs"
+    small, outcome_small = _counted(measure, row, info, params, timeout)
+    large, outcome_large = _counted(measure, row, info, {**params, key: 2 * params[key]}, timeout)
+    for outcome in (outcome_small, outcome_large):
+        if outcome.status != "ok":
+            return None, f"{row.label} failed under callgrind: {outcome.reason}"
+    units = float(outcome_large.facts[unit]) - float(outcome_small.facts[unit])
+    if units <= 0:
+        return None, f"{row.label}: no more {unit} in the larger run"
+    return (large - small) / units, ""
+
+
+def measures() -> list[tuple[str, Measure, str]]:
+    """``(kind, measure, unit)`` for every CPU row that has an instruction line."""
+    return [*(("process", m, "requests") for m in PROCESS), ("jobs", JOBS, "polls")]
+
+
+def lines(
+    infos: dict[str, dict[str, Any]],
+    kinds: set[str],
+    timeout: float,
+    loadavg: Callable[[], float | None],
+) -> list[tuple[str, str, str, str, str, str]]:
+    """The table's cells for the instruction lines of the chosen kinds (``infos``: each kind's server)."""
+    missing = available()
+    cells = []
+    for kind, m, unit in measures():
+        if kind not in kinds:
+            continue
+        name = m.name.replace("CPU per", "Instructions per")
+        if missing is not None:
+            cells.append((name, f"not measured: {missing}", "", "", "-", "-"))
+            continue
+        params = {**m.normal, **SIZES[kind]}
+        load = loadavg()
+        print(f"  callgrind: {name} ...", file=sys.stderr, flush=True)
+        ours, why_ours = per_unit(m, m.ours, infos[kind], params, unit, timeout)
+        floor, why_floor = per_unit(m, m.floor, infos[kind], params, unit, timeout)
+        if ours is None or floor is None:
+            cells.append((name, f"not measured: {why_ours or why_floor}", "", "", "-", "-"))
+            continue
+        loads = [v for v in (load, loadavg()) if v is not None]
+        cells.append(
+            (
+                name,
+                f"{ours / 1000:,.0f}k",
+                f"{floor / 1000:,.0f}k",
+                f"{ours / floor:.2f} (callgrind)",
+                "-",
+                f"{min(loads):.1f}-{max(loads):.1f}" if loads else "-",
+            )
+        )
+    return cells
+
+
+__all__: Sequence[str] = ("available", "lines", "measures", "per_unit")
