@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+import sys
 from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 
 from benchmarks.emulator import emulator_process
+from benchmarks.floor import instructions
+from benchmarks.floor.measures import PROCESS
 from benchmarks.floor.runner import run as floor_run
 from benchmarks.measure import Context
 from benchmarks.run import run
@@ -124,3 +128,48 @@ def test_floor_table_runs_in_quick_mode(tmp_path: Path) -> None:
     if importlib.util.find_spec("benchmarks.scenarios.stac_paging") is None:
         assert stac[0][1].startswith("not measured: "), stac
     assert (tmp_path / "floor.md").read_text() == result.text
+
+
+# A stand-in for valgrind: runs the command and writes a callgrind total that grows by exactly
+# 5,000 per request the spec asks for, so the difference method must find 5,000 per request.
+FAKE_VALGRIND = """#!{python}
+import json, subprocess, sys
+args = sys.argv[1:]
+out = next(a for a in args if a.startswith("--callgrind-out-file=")).split("=", 1)[1]
+command = [a for a in args if not a.startswith("--")]
+subprocess.run(command, check=True)
+params = json.load(open(command[-1]))["params"]
+open(out, "w").write("events: Ir\\nsummary: %d\\n" % (9_000_000 + 5_000 * params["requests"]))
+"""
+
+
+@pytest.mark.timeout(RUNNER_TIMEOUT)
+def test_instruction_lines_take_the_difference_per_unit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "bin" / "valgrind"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_VALGRIND.format(python=sys.executable))
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    assert instructions.available() is None
+    measure = PROCESS[1]
+    params = {**measure.quick, **instructions.SIZES["process"], "requests": 6}
+    with emulator_process() as info:
+        ours, why = instructions.per_unit(measure, measure.ours, info, params, "requests", RUNNER_TIMEOUT)
+    assert why == "" and ours == 5_000
+
+
+def test_instruction_lines_say_why_without_valgrind(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(instructions.shutil, "which", lambda name: None)
+    cells = instructions.lines({}, {"jobs"}, 10.0, lambda: None)
+    assert cells == [
+        (
+            "Jobs on one loop: Instructions per status update",
+            "not measured: valgrind is not installed (apt install valgrind)",
+            "",
+            "",
+            "-",
+            "-",
+        )
+    ]
