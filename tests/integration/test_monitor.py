@@ -127,7 +127,10 @@ async def test_200_batch_jobs_to_done_through_the_listing(eo_emulator: Emulator,
     # (all 200 ran in every round: the clock moved them all to DONE at once).
     rounds = monitor.rounds
     assert rounds >= 2
-    assert listed <= rounds * math.ceil(n / 100)
+    # Seen only under load 15+ (once a listing page more than the rounds allow): the whole exchange,
+    # for whoever meets it next.
+    trail = [(r.method, r.query, r.status, r.fault, round(r.time, 3)) for r in sent]
+    assert listed <= rounds * math.ceil(n / 100), (listed, rounds, trail)
     per_job = n * rounds
     assert listed * 50 <= per_job, (listed, per_job)
     print(f"monitor: {listed} listing GETs in {rounds} rounds; one GET per job per round: {per_job}")
