@@ -19,12 +19,12 @@ import yaml
 from aiohttp import web
 
 from eoclient.emulator import SENTINELHUB, SPACEKNOW, Emulator, EmulatorState, build_app
-from eoclient.emulator.server import build_s3_app
 from eoclient.emulator.core.auth import CONTROL_PREFIX, is_auth_path
 from eoclient.emulator.core.routing import Contract, contract_of
 from eoclient.emulator.core.tokens import S3 as OBJECT_STORE
 from eoclient.emulator.core.tokens import Service
 from eoclient.emulator.sentinelhub.catalog import BASE_PATH as CATALOG
+from eoclient.emulator.server import build_s3_app
 from tests.contract.openapi import LIVE_PREFIXES, SPEC_PATH, require_spec
 
 EVALSCRIPT = """//VERSION=3
