@@ -27,6 +27,12 @@ MAX_PARTS: Final = 10_000  # S3's limit on the parts of one upload
 # flight: 52); obstore reading the file itself: 68. Independent of the file's size.
 PARALLEL_PARTS: Final = 4
 MAX_KEY_BYTES: Final = 1024  # S3's limit on a key
+METADATA_MD5: Final = "eoclient-md5"
+"""The user metadata (``x-amz-meta-eoclient-md5``) every upload carries: the content's MD5 (hex).
+
+A rerun compares it where the ETag is not the MD5: buckets with SSE-KMS (or SSE-C)
+encryption, multipart uploads of any part size.
+"""
 _MULTIPART_ETAG: Final = re.compile(r'^"?([0-9a-fA-F]{32})-(\d+)"?$')
 _CONTENT_TYPE: Final = re.compile(r"^[\w.+-]+/[\w.+-]+(\s*;[ -~]*)?$")
 _BLOCK: Final = MIB
@@ -117,21 +123,30 @@ def part_size(size: int) -> int:
     return max(PART_SIZE, -(-need // MIB) * MIB)
 
 
-def same_file(obj: StoredObject, path: Path, size: int) -> bool:
-    """True when ``obj`` holds the bytes of ``path``: same size, and its ETag is their MD5.
+def file_md5(path: Path) -> str:
+    """The MD5 (hex) of the file's bytes, read in blocks."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as fh:
+        while block := fh.read(_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
 
-    A multipart ETag (MD5 of the parts' MD5s, ``-N``) is checked against the
-    file cut in parts of this module's size, or of the common tools' sizes
-    (5 and 8 MiB): an object uploaded otherwise does not count as the same.
+
+def same_file(obj: StoredObject, path: Path, size: int, md5: str, stored_md5: str | None) -> bool:
+    """True when ``obj`` holds the bytes of ``path`` (whose MD5 is ``md5``).
+
+    The object must have the file's size, and then: its ETag is that MD5 (a
+    single PUT without SSE-KMS), or the MD5 eoclient stored with it
+    (``stored_md5``, its :data:`METADATA_MD5`) is, or its multipart ETag (MD5
+    of the parts' MD5s, ``-N``) matches the file cut in parts of this module's
+    size or of the common tools' sizes (5 and 8 MiB).
     """
     if obj.size != size:
         return False
-    if obj.checksum is not None:
-        digest = hashlib.md5(usedforsecurity=False)
-        with path.open("rb") as fh:
-            while block := fh.read(_BLOCK):
-                digest.update(block)
-        return digest.hexdigest() == obj.checksum
+    if obj.checksum == md5:
+        return True
+    if stored_md5 is not None:
+        return stored_md5 == md5
     match = _MULTIPART_ETAG.match(obj.etag or "")
     if match is None:
         return False
@@ -142,11 +157,11 @@ def same_file(obj: StoredObject, path: Path, size: int) -> bool:
     return False
 
 
-def same_bytes(obj: StoredObject, data: bytes | bytearray | memoryview) -> bool:
-    """True when ``obj`` holds ``data`` (a single-part object: its ETag is the MD5)."""
-    if obj.size != len(data) or obj.checksum is None:
+def same_bytes(obj: StoredObject, md5: str, stored_md5: str | None, size: int) -> bool:
+    """True when ``obj`` holds a payload of ``size`` bytes whose MD5 is ``md5`` (as :func:`same_file`)."""
+    if obj.size != size:
         return False
-    return hashlib.md5(data, usedforsecurity=False).hexdigest() == obj.checksum
+    return md5 in (obj.checksum, stored_md5)
 
 
 def _multipart_etag(path: Path, part: int) -> str:
@@ -190,6 +205,7 @@ class StoppableFile(io.FileIO):
 
 __all__ = [
     "MAX_PARTS",
+    "METADATA_MD5",
     "PARALLEL_PARTS",
     "PART_SIZE",
     "StoppableFile",
@@ -198,6 +214,7 @@ __all__ = [
     "check_dir",
     "check_prefix",
     "check_key",
+    "file_md5",
     "check_source",
     "part_size",
     "same_bytes",

@@ -218,8 +218,9 @@ class ObjectStore:
         complete: either the whole object or nothing.
 
         Without ``overwrite``, an object already under ``key`` with the same
-        content (size, and the MD5 its ETag holds) is returned as it is (a
-        rerun sends nothing); with other content it raises
+        content (size, and the MD5 its ETag holds or, where the ETag is not the
+        MD5 as with SSE-KMS, the ``eoclient-md5`` metadata every upload writes)
+        is returned as it is (a rerun sends nothing); with other content it raises
         :class:`~eoclient.errors.ObjectExistsError`. A single PUT is a create
         (``If-None-Match: *``) so that a concurrent writer is never
         overwritten; a multipart upload checks with a HEAD first (obstore
@@ -248,11 +249,12 @@ class ObjectStore:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise ValidationError("data", f"expected bytes, got {type(data).__name__}")
         _check_flag("overwrite", overwrite)
-        attributes = _attributes(_upload.check_content_type(content_type, key))
         payload = bytes(data)
+        md5 = hashlib.md5(payload, usedforsecurity=False).hexdigest()
+        attributes = _attributes(_upload.check_content_type(content_type, key), md5)
 
-        async def same(obj: StoredObject) -> bool:
-            return _upload.same_bytes(obj, payload)
+        async def same(obj: StoredObject, stored_md5: str | None) -> bool:
+            return _upload.same_bytes(obj, md5, stored_md5, len(payload))
 
         async def send() -> Any:
             mode = "overwrite" if overwrite else "create"
@@ -337,10 +339,14 @@ class ObjectStore:
         key = _upload.check_key(key)
         path, size = _upload.check_source(src)
         _check_flag("overwrite", overwrite)
-        attributes = _attributes(_upload.check_content_type(content_type, key))
+        media = _upload.check_content_type(content_type, key)
+        # Read once more before sending (a multipart upload streams the file later): the MD5 goes
+        # with the object as metadata, for reruns where the ETag is not the MD5 (SSE-KMS).
+        md5 = await anyio.to_thread.run_sync(_upload.file_md5, path)
+        attributes = _attributes(media, md5)
 
-        async def same(obj: StoredObject) -> bool:
-            return await anyio.to_thread.run_sync(_upload.same_file, obj, path, size)
+        async def same(obj: StoredObject, stored_md5: str | None) -> bool:
+            return await anyio.to_thread.run_sync(_upload.same_file, obj, path, size, md5, stored_md5)
 
         single = size <= _upload.PART_SIZE
 
@@ -362,7 +368,7 @@ class ObjectStore:
         *,
         overwrite: bool,
         conditional: bool,
-        same: Callable[[StoredObject], Awaitable[bool]],
+        same: Callable[[StoredObject, str | None], Awaitable[bool]],
         send: Callable[[], Awaitable[Any]],
     ) -> tuple[StoredObject, bool]:
         """Send unless ``key`` already holds the same content; the object as stored, and if it was skipped.
@@ -384,8 +390,8 @@ class ObjectStore:
                     ) from None
                 found = None
             if found is not None:
-                if await same(found):
-                    return found, True
+                if await same(*found):
+                    return found[0], True
                 raise self._exists(key)
         try:
             result = await send()
@@ -398,8 +404,8 @@ class ObjectStore:
                 found = await self._found(key)
             except StorageAccessError:
                 found = None
-            if found is not None and await same(found):
-                return found, False
+            if found is not None and await same(*found):
+                return found[0], False
             raise self._exists(key) from None
         try:
             return await self.head(key), False
@@ -416,11 +422,16 @@ class ObjectStore:
     def _refused(self, key: str, message: str) -> StorageAccessError:
         return StorageAccessError(message, bucket=self.bucket, key=self._full(key), status=403)
 
-    async def _found(self, key: str) -> StoredObject | None:
+    async def _found(self, key: str) -> tuple[StoredObject, str | None] | None:
+        """The object under ``key`` and the MD5 eoclient stored with it (one HEAD), or ``None``."""
         try:
-            return await self.head(key)
-        except ObjectNotFoundError:
-            return None
+            result = await self._ob.get_async(self._store, key, options={"head": True})
+        except Exception as exc:
+            error = self._error(exc, key, "head")
+            if isinstance(error, ObjectNotFoundError):
+                return None
+            raise error from None
+        return StoredObject.from_meta(result.meta), result.attributes.get(_upload.METADATA_MD5)
 
     def _exists(self, key: str) -> ObjectExistsError:
         return ObjectExistsError(
@@ -464,8 +475,11 @@ def _check_flag(name: str, value: object) -> None:
         raise ValidationError(name, f"must be True or False, got {value!r}")
 
 
-def _attributes(content_type: str | None) -> dict[str, str] | None:
-    return {"Content-Type": content_type} if content_type else None
+def _attributes(content_type: str | None, md5: str) -> dict[str, str]:
+    found = {_upload.METADATA_MD5: md5}
+    if content_type:
+        found["Content-Type"] = content_type
+    return found
 
 
 def _local_path(root: Path, prefix: str, key: str) -> Path:

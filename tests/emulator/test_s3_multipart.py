@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from eoclient.emulator import Emulator
 from eoclient.emulator.clients import sentinelhub_client
+from eoclient.errors import ObjectExistsError
 from eoclient.storage import Uploaded
 from tests.emulator.test_s3_api import signed
 from tests.s3server import emulator_s3_client as boto
@@ -265,3 +266,50 @@ async def test_a_20_mib_file_through_open_store_then_skipped(emu: Emulator, tmp_
     assert stored is not None and stored.body == src.read_bytes()
     assert stored.etag.endswith('-3"') and first[0].object is not None and first[0].object.etag == stored.etag
     assert await pending(boto(emu)) == []
+
+
+async def test_user_metadata_is_kept_and_served_within_s3s_limit(emu: Emulator) -> None:
+    client = boto(emu)
+    await call(client, "put_object", Bucket="b", Key="m/one", Body=b"1", Metadata={"Run": "r-1", "n": "2"})
+    head = await call(client, "head_object", Bucket="b", Key="m/one")
+    assert head["Metadata"] == {"run": "r-1", "n": "2"}  # names are lower case, as S3 stores them
+    started = await call(client, "create_multipart_upload", Bucket="b", Key="m/two", Metadata={"k": "v"})
+    uid = started["UploadId"]
+    part = await call(client, "upload_part", Bucket="b", Key="m/two", UploadId=uid, PartNumber=1, Body=b"x")
+    parts = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
+    await call(
+        client, "complete_multipart_upload", Bucket="b", Key="m/two", UploadId=uid, MultipartUpload=parts
+    )
+    assert (await call(client, "get_object", Bucket="b", Key="m/two"))["Metadata"] == {"k": "v"}
+    # Overwritten: the new object's metadata only.
+    await call(client, "put_object", Bucket="b", Key="m/one", Body=b"2")
+    assert (await call(client, "head_object", Bucket="b", Key="m/one"))["Metadata"] == {}
+    status, code = await refused(
+        client, "put_object", Bucket="b", Key="m/big", Body=b"1", Metadata={"a": "x" * 2048}
+    )
+    assert (status, code) == (400, "MetadataTooLarge")
+    assert emu.objects.get("b", "m/big") is None
+
+
+@pytest.mark.parametrize("size", [3 * MIB, 20 * MIB], ids=["one PUT", "in parts"])
+async def test_sse_kms_etags_are_no_md5_and_reruns_still_skip(
+    emu: Emulator, tmp_path: Path, size: int
+) -> None:
+    emu.objects.encrypt_with_kms("b")
+    src = tmp_path / "big.bin"
+    src.write_bytes(bytes(range(256)) * (size // 256))
+    async with sentinelhub_client(emu) as sh:
+        store = sh.open_store("s3://b")
+        first = await store.upload(src, "kms/x.bin")
+        stored = emu.objects.get("b", "kms/x.bin")
+        assert stored is not None and stored.body == src.read_bytes()
+        assert hashlib.md5(stored.body).hexdigest() not in stored.etag  # what SSE-KMS does to ETags
+        assert first.etag == stored.etag
+        again = [out async for out in store.upload_each([(src, "kms/x.bin")])]
+        assert isinstance(again[0], Uploaded) and again[0].skipped
+        # Other content under the key (no eoclient metadata, or another MD5) is never taken for it.
+        await call(boto(emu), "put_object", Bucket="b", Key="kms/y.bin", Body=src.read_bytes()[:-1] + b"?")
+        other = tmp_path / "y.bin"
+        other.write_bytes(src.read_bytes())
+        with pytest.raises(ObjectExistsError):
+            await store.upload(other, "kms/y.bin")

@@ -56,6 +56,8 @@ async def test_upload_appears_whole_with_its_type(
     again = await store.upload(str(src), "out/b.bin", content_type="application/x-eoclient")
     assert s3.client().head_object(Bucket=bucket, Key="out/b.bin")["ContentType"] == "application/x-eoclient"
     assert again.checksum == got.checksum
+    # Every upload carries its content's MD5 as metadata: a rerun reads it where the ETag is no MD5.
+    assert head["Metadata"] == {"eoclient-md5": hashlib.md5(BODY).hexdigest()}
 
 
 async def test_existing_objects_are_kept_unless_overwrite_and_reruns_send_nothing(

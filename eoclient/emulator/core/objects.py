@@ -11,6 +11,10 @@ time on the emulator's clock::
     obj = store.get("my-bucket", "results/a.tif")   # obj.size, obj.etag ('"<md5 hex>"')
     store.list("my-bucket", prefix="results/")       # sorted by key
 
+User metadata (``x-amz-meta-*``) is kept with an object and served back. A
+bucket with default SSE-KMS encryption (:meth:`ObjectStore.encrypt_with_kms`)
+gives its objects ETags that are not their MD5, as S3 does.
+
 A multipart upload gathers its parts apart (:meth:`ObjectStore.start_upload`,
 :class:`PendingUpload`) until it is completed into one object, which keeps S3's
 multipart ETag (``"<md5 of the parts' MD5s>-<N>"``).
@@ -35,14 +39,15 @@ Body = bytes | Callable[[], bytes]
 
 @dataclass
 class StoredObject:
-    """One object: key, body, content type and last-modified (emulated epoch seconds)."""
+    """One object: key, body, content type, last-modified (emulated epoch seconds), user metadata."""
 
     key: str
     _body: Body = field(repr=False)
     content_type: str
     last_modified: float
     _md5: str | None = field(default=None, repr=False)
-    _etag: str | None = field(default=None, repr=False)  # a multipart upload's
+    _etag: str | None = field(default=None, repr=False)  # a multipart upload's, or an SSE-KMS one
+    metadata: dict[str, str] = field(default_factory=dict)  # x-amz-meta-<name> -> value, names lower case
 
     @property
     def body(self) -> bytes:
@@ -66,6 +71,13 @@ class StoredObject:
         return f'"{self._md5}"'
 
 
+def _opaque_etag(bucket: str, key: str, version: int, multipart: str | None) -> str:
+    """An SSE-KMS object's ETag: 32 hex digits that are not the content's MD5 (``-N`` kept for parts)."""
+    digest = hashlib.sha256(f"kms:{bucket}/{key}#{version}".encode()).hexdigest()[:32]
+    parts = multipart.strip('"').partition("-")[2] if multipart else ""
+    return f'"{digest}-{parts}"' if parts else f'"{digest}"'
+
+
 def multipart_etag(part_md5s: list[str]) -> str:
     """S3's ETag of an object completed from parts with these MD5 hex digests: ``"<md5>-<N>"``."""
     joined = b"".join(bytes.fromhex(md5) for md5 in part_md5s)
@@ -82,6 +94,7 @@ class PendingUpload:
     content_type: str
     initiated: float
     parts: dict[int, tuple[bytes, str]] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -104,6 +117,16 @@ class ObjectStore:
         self._buckets: dict[str, _Bucket] = {}
         self._uploads: dict[str, PendingUpload] = {}
         self._upload_ids = itertools.count(1)
+        self._kms: set[str] = set()
+        self._versions = itertools.count(1)
+
+    def encrypt_with_kms(self, bucket: str) -> None:
+        """Give ``bucket`` default SSE-KMS encryption: its new objects' ETags are not their MD5.
+
+        (S3's ETag of an SSE-KMS object is an opaque digest; a client that takes
+        every 32-hex ETag for the MD5 of the content is wrong there.)
+        """
+        self._kms.add(bucket)
 
     def create_bucket(self, name: str) -> None:
         """Create bucket ``name`` (no-op if it exists)."""
@@ -126,17 +149,23 @@ class ObjectStore:
         *,
         content_type: str = "application/octet-stream",
         etag: str | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> StoredObject:
         """Write (or overwrite) ``key``; a ``KeyError`` for a missing bucket that is not auto-created.
 
-        ``etag``: the object's multipart ETag (by default, its MD5's).
+        ``etag``: the object's multipart ETag (by default, its MD5's). ``metadata``:
+        its user metadata (replaces the old object's, as a PUT does).
         """
         if bucket not in self._buckets:
             if not self.auto_create:
                 raise KeyError(bucket)
             self.create_bucket(bucket)
         store = self._buckets[bucket]
-        obj = StoredObject(key, body, content_type, self.clock.now(), _etag=etag)
+        if bucket in self._kms:
+            etag = _opaque_etag(bucket, key, next(self._versions), etag)
+        obj = StoredObject(
+            key, body, content_type, self.clock.now(), _etag=etag, metadata=dict(metadata or {})
+        )
         if key not in store.objects:
             bisect.insort(store.keys, key)
         store.objects[key] = obj
@@ -166,11 +195,18 @@ class ObjectStore:
         return out
 
     def start_upload(
-        self, bucket: str, key: str, *, content_type: str = "application/octet-stream"
+        self,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
     ) -> PendingUpload:
         """Begin a multipart upload to ``key`` (nothing appears under it until :meth:`complete_upload`)."""
         upload_id = f"emu-upload-{next(self._upload_ids):08d}"
-        upload = PendingUpload(upload_id, bucket, key, content_type, self.clock.now())
+        upload = PendingUpload(
+            upload_id, bucket, key, content_type, self.clock.now(), metadata=dict(metadata or {})
+        )
         self._uploads[upload_id] = upload
         return upload
 
@@ -194,6 +230,7 @@ class ObjectStore:
             b"".join(data for data, _ in chosen),
             content_type=upload.content_type,
             etag=etag,
+            metadata=upload.metadata,
         )
         del self._uploads[upload.upload_id]
         return obj

@@ -61,6 +61,8 @@ _NS: Final = "http://s3.amazonaws.com/doc/2006-03-01/"
 _CREDENTIAL_RE: Final = re.compile(r"Credential=([^/,\s]+)/")
 _RANGE_RE: Final = re.compile(r"^bytes=(\d*)-(\d*)$")
 MIN_PART_SIZE: Final = 5 * 1024 * 1024
+MAX_METADATA: Final = 2048  # S3's limit on the user metadata of one object (names and values, bytes)
+_META: Final = "x-amz-meta-"
 """S3's smallest part, but for the last."""
 MAX_PART_NUMBER: Final = 10_000
 _LIST_QUERY: Final = (
@@ -238,6 +240,7 @@ async def _get(request: web.Request) -> web.Response:
         hdrs.ETAG: obj.etag,
         hdrs.LAST_MODIFIED: _http_date(obj.last_modified),
         hdrs.ACCEPT_RANGES: "bytes",
+        **{_META + name: value for name, value in obj.metadata.items()},
     }
     if_match, if_none = request.headers.get(hdrs.IF_MATCH), request.headers.get(hdrs.IF_NONE_MATCH)
     if if_match is not None and if_match.strip() not in (obj.etag, "*"):
@@ -300,13 +303,28 @@ async def _payload(request: web.Request) -> bytes:
     return data
 
 
+def _metadata(request: web.Request) -> dict[str, str]:
+    """The request's user metadata (``x-amz-meta-*``), names lower case; S3's 2 KB limit enforced."""
+    found = {
+        name.lower()[len(_META) :]: value
+        for name, value in request.headers.items()
+        if name.lower().startswith(_META)
+    }
+    if sum(len(name.encode()) + len(value.encode()) for name, value in found.items()) > MAX_METADATA:
+        raise Refusal(
+            400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size."
+        )
+    return found
+
+
 async def _put(request: web.Request) -> web.Response:
     store = _store(request)
     bucket = _bucket(request, store)
     data = await _payload(request)
     media = request.headers.get(hdrs.CONTENT_TYPE, "application/octet-stream")
+    metadata = _metadata(request)
     _check_write(request, store.get(bucket, request.match_info["key"]))
-    obj = store.put(bucket, request.match_info["key"], data, content_type=media)
+    obj = store.put(bucket, request.match_info["key"], data, content_type=media, metadata=metadata)
     return web.Response(headers={hdrs.ETAG: obj.etag})
 
 
@@ -344,7 +362,8 @@ async def _initiate(request: web.Request) -> web.Response:
     bucket = _bucket(request, store)
     await request.read()
     media = request.headers.get(hdrs.CONTENT_TYPE, "application/octet-stream")
-    upload = store.start_upload(bucket, request.match_info["key"], content_type=media)
+    metadata = _metadata(request)
+    upload = store.start_upload(bucket, request.match_info["key"], content_type=media, metadata=metadata)
     fields = (_text("Bucket", bucket), _text("Key", upload.key), _text("UploadId", upload.upload_id))
     return _xml("InitiateMultipartUploadResult", *fields)
 
