@@ -31,7 +31,7 @@ import hashlib
 import math
 import os
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -59,6 +59,7 @@ from eoclient.dask.worker import (
 from eoclient.errors import ValidationError
 from eoclient.sentinelhub.prepared import prepare_process
 from eoclient.sentinelhub.process_area import AreaResult
+from eoclient.spaceknow.kraken_grid import FilterLine, file_params, tile_params
 from eoclient.spaceknow.kraken_models import MapTile
 from eoclient.storage.outputs import Output, local_path, output_of
 from eoclient.storage.settings import StorageSettings
@@ -357,6 +358,11 @@ class ClusterAccount:
         overwrite: bool = False,
         chunk_size: int | None = None,
         on_progress: Callable[[Progress], object] | None = None,
+        user_threshold: float | None = None,
+        download_unclipped: bool | None = None,
+        force_download: bool | None = None,
+        classification: str | None = None,
+        detection_filters: str | Sequence[FilterLine] | None = None,
     ) -> AsyncGenerator[Downloaded | Failure, None]:
         """A released Kraken map's files downloaded by the workers into ``dest/<zoom>/<x>/<y>/<file>``.
 
@@ -366,9 +372,10 @@ class ClusterAccount:
         is fetched by the workers' SpaceKnow clients under the account's
         limits, as :meth:`eoclient.spaceknow.kraken.Kraken.download_map` does
         on one machine (the same layout: a rerun of either completes the
-        other's). Tile options (``user_threshold``...) are not applied: give
-        them per file to :meth:`download_each` as ``params``. ``dest`` may be
-        ``s3://bucket/prefix`` (with ``storage``), as in :meth:`process_each`.
+        other's), with the same tile options (``user_threshold`` and
+        ``classification`` go with the PNG files, ``detection_filters`` with
+        the GeoJSON ones; checked here, before anything is submitted). ``dest``
+        may be ``s3://bucket/prefix`` (with ``storage``), as in :meth:`process_each`.
 
         Example::
 
@@ -379,7 +386,14 @@ class ClusterAccount:
         folder, target = self._destination(dest, storage)
         if not isinstance(tiles, Iterable | AsyncIterable) or isinstance(tiles, str | bytes):
             raise ValidationError("tiles", f"must be MapTiles, got {type(tiles).__name__}")
-        items = _map_items(tiles, folder)
+        params = tile_params(
+            user_threshold=user_threshold,
+            download_unclipped=download_unclipped,
+            force_download=force_download,
+            classification=classification,
+            detection_filters=detection_filters,
+        )
+        items = _map_items(tiles, folder, params)
         return self._run(
             download_chunk, "kraken", items, overwrite, chunk_size, on_progress, None, _targeting(target)
         )
@@ -393,13 +407,26 @@ class ClusterAccount:
         overwrite: bool = False,
         chunk_size: int | None = None,
         on_progress: Callable[[Progress], object] | None = None,
+        user_threshold: float | None = None,
+        download_unclipped: bool | None = None,
+        force_download: bool | None = None,
+        classification: str | None = None,
+        detection_filters: str | Sequence[FilterLine] | None = None,
     ) -> ClusterReport:
         """:meth:`download_map_each` to the end: a :class:`ClusterReport` (failures reported, not raised)."""
         report = ClusterReport()
-        folder, target = self._destination(dest, storage)
-        items = _map_items(tiles, folder)
-        each = self._run(
-            download_chunk, "kraken", items, overwrite, chunk_size, on_progress, report, _targeting(target)
+        each = self.download_map_each(
+            tiles,
+            dest,
+            storage=storage,
+            overwrite=overwrite,
+            chunk_size=chunk_size,
+            on_progress=on_progress,
+            user_threshold=user_threshold,
+            download_unclipped=download_unclipped,
+            force_download=force_download,
+            classification=classification,
+            detection_filters=detection_filters,
         )
         await fill_report(report, each)
         return report
@@ -841,9 +868,12 @@ def _targeting(target: StoreTarget | None) -> Callable[[list[_Work]], tuple[Any,
 
 
 async def _map_items(
-    tiles: Iterable[MapTile] | AsyncIterable[MapTile], folder: Path
+    tiles: Iterable[MapTile] | AsyncIterable[MapTile], folder: Path, params: Mapping[str, str]
 ) -> AsyncGenerator[_Work, None]:
-    """Each grid file of each tile as a GET into ``folder/<zoom>/<x>/<y>/<file>`` (Kraken's own layout)."""
+    """Each grid file of each tile as a GET into ``folder/<zoom>/<x>/<y>/<file>`` (Kraken's own layout).
+
+    ``params``: the map's tile options, each file given those of its kind.
+    """
     seen: set[Path] = set()
     index = 0
     async for tile in each_of(tiles):
@@ -854,7 +884,7 @@ async def _map_items(
             if dest in seen:
                 raise ValidationError(f"tiles[{index}]", f"two files write {dest}")
             seen.add(dest)
-            yield _Work(Download(path, dest, None, "kraken.grid"), dest)
+            yield _Work(Download(path, dest, file_params(name, params) or None, "kraken.grid"), dest)
         index += 1
 
 

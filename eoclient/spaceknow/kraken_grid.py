@@ -39,6 +39,8 @@ __all__ = [
     "FilterLine",
     "KrakenGrid",
     "detection_filters_text",
+    "file_params",
+    "tile_params",
 ]
 
 ALGORITHMS_PATH: Final = "/kraken/algorithms"
@@ -120,7 +122,7 @@ def _query_flag(value: Any, field: str) -> str | None:
     raise ValidationError(field, f"must be a bool (or 0/1), got {value!r}")
 
 
-def _tile_params(
+def tile_params(
     *,
     user_threshold: float | None,
     download_unclipped: bool | None,
@@ -128,6 +130,7 @@ def _tile_params(
     classification: str | None,
     detection_filters: str | Sequence[FilterLine] | None,
 ) -> dict[str, str]:
+    """The grid-file options of a whole map, checked (a ValidationError names the option), as query text."""
     params: dict[str, str] = {}
     if user_threshold is not None:
         if (
@@ -168,7 +171,7 @@ class _MapPlan:
     map_types: str | Sequence[str] | None
 
 
-def _params_for(file_name: str, params: Mapping[str, str]) -> dict[str, str]:
+def file_params(file_name: str, params: Mapping[str, str]) -> dict[str, str]:
     """The options that apply to one kind of grid file when a whole map is downloaded."""
     raster = file_name.endswith(".png")
     vector = file_name.endswith(".geojson")
@@ -266,7 +269,7 @@ class KrakenGrid:
             got = await sk.kraken.download_tile(m.map_id, "-", *m.tiles[0], "trees.png", "out/")
         """
         path = self.tile_path(map_id, geometry_id, zoom, x, y, file_name)
-        params = _tile_params(
+        params = tile_params(
             user_threshold=user_threshold,
             download_unclipped=download_unclipped,
             force_download=force_download,
@@ -387,7 +390,7 @@ class KrakenGrid:
         plan = self._plan(release, files, map_types)
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValidationError("concurrency", "must be a positive integer")
-        params = _tile_params(
+        params = tile_params(
             user_threshold=user_threshold,
             download_unclipped=download_unclipped,
             force_download=force_download,
@@ -413,7 +416,7 @@ class KrakenGrid:
                 for name, path in tile.paths.items():
                     dest = root / str(tile.zoom) / str(tile.x) / str(tile.y) / name
                     in_flight[dest] = (tile, name)
-                    yield Download(path, dest, _params_for(name, params) or None, "kraken.grid")
+                    yield Download(path, dest, file_params(name, params) or None, "kraken.grid")
 
         each = download_each(
             self._ctx.transport,

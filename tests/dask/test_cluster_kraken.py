@@ -53,3 +53,45 @@ async def test_a_kraken_maps_files_are_fetched_by_the_workers_once_each(
     # Same layout as one machine's download_map: it finds the whole map on disk.
     local = await sk.kraken.download_map(result, tmp_path, files=names)
     assert len(local.skipped) == len(expected)
+
+
+async def test_the_workers_apply_the_maps_tile_options_as_one_machine_does(
+    dask_client: Any, eo_emulator: Emulator, eo_spaceknow: SpaceKnow, tmp_path: Path
+) -> None:
+    emu, sk = eo_emulator, eo_spaceknow
+    result = await released(sk, "ndvi", scenes_of("pl")[4])
+    names = await sk.kraken.grid_files("ndvi")
+    assert any(n.endswith(".png") for n in names)
+    creds = emu.credentials
+    spec = ClientSpec.spaceknow(
+        creds.sk_username, creds.sk_password, base_url=emu.spaceknow_url, auth_url=emu.spaceknow_auth_url
+    )
+    async with ClusterAccount(dask_client, spec) as account:
+        with pytest.raises(ValidationError) as caught:
+            await account.download_map(sk.kraken.tiles(result, names), tmp_path / "bad", user_threshold=1.5)
+        report = await account.download_map(
+            sk.kraken.tiles(result, names), tmp_path / "cluster", user_threshold=0.25
+        )
+    assert caught.value.field == "user_threshold" and not (tmp_path / "bad").exists()
+    assert report.ok and report.downloaded
+    pngs = [r.query for r in emu.requests if r.path.startswith("/kraken/grid/") and r.path.endswith(".png")]
+    assert pngs and all("user_threshold=0.25" in q for q in pngs), pngs
+    others = [
+        r.query for r in emu.requests if r.path.startswith("/kraken/grid/") and not r.path.endswith(".png")
+    ]
+    assert all("user_threshold" not in q for q in others), others  # only the files it applies to
+    # The same bytes as one machine's download with the same option (thresholded: other than without).
+    local = await sk.kraken.download_map(result, tmp_path / "local", files=names, user_threshold=0.25)
+    plain = await sk.kraken.download_map(result, tmp_path / "plain", files=names)
+    assert local.ok and plain.ok
+    for got in report.downloaded:
+        relative = got.path.relative_to(tmp_path / "cluster")
+        assert got.path.read_bytes() == (tmp_path / "local" / relative).read_bytes(), relative
+    differs = [
+        got.path
+        for got in report.downloaded
+        if got.path.suffix == ".png"
+        and got.path.read_bytes()
+        != (tmp_path / "plain" / got.path.relative_to(tmp_path / "cluster")).read_bytes()
+    ]
+    assert differs
