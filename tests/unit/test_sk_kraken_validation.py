@@ -11,10 +11,10 @@ from eoclient.errors import ValidationError
 from eoclient.geo import BBox
 from eoclient.spaceknow.kraken import Kraken, _extent, _scene_ids
 from eoclient.spaceknow.kraken_grid import (
-    _params_for,
     _tile,
-    _tile_params,
     detection_filters_text,
+    file_params,
+    tile_params,
 )
 from eoclient.spaceknow.kraken_grid import check_map_types as _map_types
 
@@ -101,8 +101,8 @@ def test_tile_params() -> None:
         "classification": None,
         "detection_filters": None,
     }
-    assert _tile_params(**none) == {}
-    params = _tile_params(
+    assert tile_params(**none) == {}
+    params = tile_params(
         user_threshold=-1,
         download_unclipped=True,
         force_download=0,
@@ -126,7 +126,7 @@ def test_tile_params() -> None:
         ("classification", "  "),
     ]:
         with pytest.raises(ValidationError) as info:
-            _tile_params(**{**none, key: value})
+            tile_params(**{**none, key: value})
         assert info.value.field == key
 
 
@@ -137,13 +137,13 @@ def test_whole_map_options_go_to_the_files_they_concern() -> None:
         "detection_filters": "a gt 1",
         "force_download": "1",
     }
-    assert _params_for("ndvi.png", params) == {
+    assert file_params("ndvi.png", params) == {
         "user_threshold": "0.5",
         "classification": "default",
         "force_download": "1",
     }
-    assert _params_for("detections.geojson", params) == {"detection_filters": "a gt 1", "force_download": "1"}
-    assert _params_for("analysis.geotiff", params) == {"force_download": "1"}
+    assert file_params("detections.geojson", params) == {"detection_filters": "a gt 1", "force_download": "1"}
+    assert file_params("analysis.geotiff", params) == {"force_download": "1"}
 
 
 @dataclass
