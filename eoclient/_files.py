@@ -51,12 +51,15 @@ _FIRST = 64 << 10  # the first buffer: a small file never needs more
 _WRITE = (125 << 10) - 7
 # An inline write (on the loop) is at most _INLINE_MAX bytes and is only started when the file's
 # recent writes say it takes at most _INLINE_BUDGET seconds. One that turns out slow sends the next
-# writes to the thread; the loop tries again after _PROBE bytes went that way. So the loop is blocked
-# for one write at a time, for about _INLINE_BUDGET while writes are fast, and while they are slow
-# for one write per _PROBE bytes (a 256 KiB piece at 10 MB/s: 25 ms per 16 MiB, 1.6 s of transfer).
+# writes to the thread; the loop tries one write again (a probe) after _PROBE bytes went that way,
+# after twice as many if the probe is slow too, and so on up to _PROBE_MAX. So the loop is blocked
+# for one write at a time: about _INLINE_BUDGET while writes are fast; while they are slow, one
+# write after 16 MiB, 32, 64, ... and then one per 1 GiB (a disk throttled at 200 ms a write blocks
+# the loop for 200 ms after 16 MiB, 48, 112, ...: a share that halves each time).
 _INLINE_MAX = 1 << 20
 _INLINE_BUDGET = 0.002
 _PROBE = 16 << 20
+_PROBE_MAX = 1 << 30
 # Below this a write's time is mostly the system call, not bytes: not a per-byte cost.
 _SAMPLE_FLOOR = 64 << 10
 _PAGE = 4096
@@ -104,6 +107,7 @@ class AtomicFile:
         self._inflight: asyncio.Future[None] | None = None  # the batch being written
         self._cost = 0.0  # seconds per byte of recent inline writes (0: none yet, so try one)
         self._handed = 0  # bytes handed to the thread since the last inline write
+        self._probe = _PROBE  # bytes to hand to the thread before the next inline write
 
     async def __aenter__(self) -> Self:
         self._fh, self.offset = await anyio.to_thread.run_sync(self._open)
@@ -120,7 +124,7 @@ class AtomicFile:
         """Write ``data``: at once on the loop while writes are fast, else queued (copied: the
         caller may reuse it) for the worker thread, which writes it in batches."""
         n = len(data) if type(data) is bytes else memoryview(data).nbytes
-        if n <= _INLINE_MAX and (self._cost * n <= _INLINE_BUDGET or self._handed >= _PROBE):
+        if n <= _INLINE_MAX and (self._cost * n <= _INLINE_BUDGET or self._handed >= self._probe):
             if self._fill or self._inflight is not None:
                 await self._flush()  # what was queued goes first
             self._write_inline(data, n)
@@ -154,12 +158,16 @@ class AtomicFile:
         if done < n:
             _write_rest(fd, data, done)
         sample = (time.perf_counter() - start) / max(n, _SAMPLE_FLOOR)
-        # A write after a spell in the thread (a probe) says how fast the disk is now. Otherwise a
-        # write moves the estimate by an eighth: on busy cores a write now and then takes 8-12 ms
-        # (the process lost the CPU), which must not send the file to the thread; a disk turning
-        # slow (a write of 16 ms and more, or several over 2 ms) does.
-        self._cost = sample if self._handed else self._cost + (sample - self._cost) / 8
-        self._handed = 0
+        if self._handed:
+            # A write after a spell in the thread (a probe) says how fast the disk is now.
+            self._cost, self._handed = sample, 0
+            slow = sample * n > _INLINE_BUDGET
+            self._probe = min(self._probe * 2, _PROBE_MAX) if slow else _PROBE
+        else:
+            # A write moves the estimate by an eighth: on busy cores a write now and then takes
+            # 8-12 ms (the process lost the CPU), which must not send the file to the thread; a
+            # disk turning slow (a write of 16 ms and more, or several over 2 ms) does.
+            self._cost += (sample - self._cost) / 8
         self.written += n
 
     async def _add(self, view: memoryview) -> None:

@@ -53,3 +53,36 @@ async def test_a_slow_write_sends_the_next_to_the_thread_until_a_probe_is_fast(
     # After 4 MiB through the thread the loop tries again, finds the disk fast and stays.
     assert ways == ["loop", "thread", "loop"]
     assert target.read_bytes() == b"".join(pieces)
+
+
+async def test_a_probe_finding_the_disk_still_slow_waits_twice_as_long_for_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = _Clock()
+    clock.step = 1.0  # every write on the loop takes a second: the disk stays slow
+    monkeypatch.setattr(_files, "time", clock)
+    monkeypatch.setattr(_files, "_PROBE", 1 << 20)
+    real, on_loop = os.write, threading.get_ident()
+    through_thread = [0]  # bytes the thread wrote since the last write on the loop, per spell
+
+    def spy(fd: int, data: bytes) -> int:
+        done = real(fd, data)
+        if fd == target_fd:
+            if threading.get_ident() != on_loop:
+                through_thread[-1] += done
+            elif through_thread[-1]:
+                through_thread.append(0)
+        return done
+
+    monkeypatch.setattr(os, "write", spy)
+    target = tmp_path / "out.bin"
+    pieces = [bytes([i]) * (256 << 10) for i in range(40)]
+    async with AtomicFile(target) as f:
+        assert f._fh is not None
+        target_fd = f._fh.fileno()
+        for data in pieces:
+            await f.write(data)
+    # Probes after 1 MiB through the thread, then 2, then 4 (in whole batches, and the probe first
+    # hands over what it found queued: a quarter MiB more each time); the rest at the end.
+    assert [round(n / (1 << 20), 2) for n in through_thread] == [1.25, 2.25, 4.25, 1.25]
+    assert target.read_bytes() == b"".join(pieces)
