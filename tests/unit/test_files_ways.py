@@ -82,7 +82,33 @@ async def test_a_probe_finding_the_disk_still_slow_waits_twice_as_long_for_the_n
         target_fd = f._fh.fileno()
         for data in pieces:
             await f.write(data)
-    # Probes after 1 MiB through the thread, then 2, then 4 (in whole batches, and the probe first
-    # hands over what it found queued: a quarter MiB more each time); the rest at the end.
-    assert [round(n / (1 << 20), 2) for n in through_thread] == [1.25, 2.25, 4.25, 1.25]
+    # Probes (each the batch gathered so far) after 1 MiB through the thread, then 2, then 4.
+    assert [round(n / (1 << 20), 2) for n in through_thread] == [1.0, 2.0, 4.0, 2.0]
+    assert target.read_bytes() == b"".join(pieces)
+
+
+async def test_small_writes_are_gathered_into_few_writes_on_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_files, "time", _Clock())  # every write takes no time: all on the loop
+    real, on_loop = os.write, threading.get_ident()
+    calls: list[bool] = []  # for each write into the file: on the loop?
+
+    def spy(fd: int, data: bytes) -> int:
+        if fd == target_fd:
+            calls.append(threading.get_ident() == on_loop)
+        return real(fd, data)
+
+    monkeypatch.setattr(os, "write", spy)
+    target = tmp_path / "out.bin"
+    pieces = [bytes([i % 256]) * 1000 for i in range(3000)] + [b"x" * (300 << 10)]
+    async with AtomicFile(target) as f:
+        assert f._fh is not None
+        target_fd = f._fh.fileno()
+        for data in pieces:
+            await f.write(data)
+    # 3 MB in 1000-byte writes: gathered into 1 MiB batches (each written in two, the first
+    # part odd-sized: see _PAGE), then what was gathered before the large write, then that one.
+    assert all(calls)
+    assert len(calls) == 7
     assert target.read_bytes() == b"".join(pieces)
