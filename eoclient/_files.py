@@ -104,7 +104,7 @@ class AtomicFile:
         self.offset = 0
         self.written = 0
         self._fh: IO[bytes] | None = None
-        self._buf: bytearray | None = None  # received, not yet handed to the worker thread
+        self._buf: bytearray | None = None  # gathered, not yet written nor handed to the thread
         self._fill = 0  # bytes of _buf in use
         self._spare: bytearray | None = None  # the other buffer (the one being written, if any)
         self._inflight: asyncio.Future[None] | None = None  # the batch being written
