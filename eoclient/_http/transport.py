@@ -130,7 +130,7 @@ class StreamResponse:
     async def iter_received(self) -> AsyncIterator[bytes]:
         """Yield the body as it arrives: each piece aiohttp received, never joined with others.
 
-        For a caller that copies the bytes on (a file): no join, and each piece
+        For a caller that passes the bytes on (a file): no join, and each piece
         is freed as soon as it is consumed. Errors as in :meth:`iter_chunks`.
         """
         error: TransportError | None = None

@@ -228,8 +228,8 @@ class ProcessAPI(ChargedAPI):
                 tee_writer(self.cache, key, url=url, accept=prepared.accept, request=prepared.body) as entry,
             ):
                 stage.receiving = True
-                # As received (no joined copies; the file copies into its batch buffers), and no
-                # cache tee to await per piece when there is no cache.
+                # As received (no joined copies: the file writes each piece as it is while writes
+                # are fast), and no cache tee to await per piece when there is no cache.
                 if self.cache is None:
                     async for piece in resp.iter_received():
                         await out.write(piece)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import anyio
 import pytest
 
+from eoclient import _files
 from eoclient._files import AtomicFile, part_path, write_atomic
+
+
+@pytest.fixture(autouse=True, params=["inline", "thread"])
+def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test both ways: writes on the loop (fast writes), and all through the worker thread."""
+    if request.param == "thread":
+        monkeypatch.setattr(_files, "_INLINE_MAX", -1)  # no write is small enough to go inline
+    return str(request.param)
 
 
 async def chunks(n: int, size: int = 300_000):
@@ -103,4 +113,16 @@ async def test_pieces_of_every_size_keep_their_order(tmp_path: Path) -> None:
         for piece in pieces:
             await f.write(piece)
         assert f.size == sum(map(len, pieces))
+    assert target.read_bytes() == b"".join(pieces)
+
+
+async def test_short_writes_are_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # os.write may write less than asked (a signal, a nearly full disk): the rest follows.
+    real = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real(fd, bytes(memoryview(data)[:999])))
+    target = tmp_path / "out.bin"
+    pieces = [bytes([i]) * size for i, size in enumerate([5, 300_000, 4096, 70_001])]
+    async with AtomicFile(target) as f:
+        for piece in pieces:
+            await f.write(piece)
     assert target.read_bytes() == b"".join(pieces)
