@@ -194,7 +194,11 @@ class Cadence:
         if terminal:
             self._next_at = None
             return None
-        return self._schedule(hint) - self.clock()
+        # _schedule(), returning the delay itself: one clock read and one call less per poll.
+        delay = self.policy.delay(self._sleeps, hint, self._rng)
+        self._sleeps += 1
+        self._next_at = self.clock() + delay
+        return delay
 
     async def poll_now(self, call: StatusCall) -> None:
         """Make one status call now, after any call already in flight."""
