@@ -194,7 +194,11 @@ class Cadence:
         if terminal:
             self._next_at = None
             return None
-        return self._schedule(hint) - self.clock()
+        # _schedule(), returning the delay itself: one clock read and one call less per poll.
+        delay = self.policy.delay(self._sleeps, hint, self._rng)
+        self._sleeps += 1
+        self._next_at = self.clock() + delay
+        return delay
 
     async def poll_now(self, call: StatusCall) -> None:
         """Make one status call now, after any call already in flight."""
@@ -233,32 +237,13 @@ class Cadence:
         self._last_started = started
         return False
 
-    def pause(self, known: bool, hint: float | None) -> float | None:
-        """Seconds until the next call is due (``None``: nothing known nor scheduled, poll at once).
-
-        :meth:`advance`'s schedule for a waiter without a deadline or a feed (the Job's own
-        loop runs that case without another coroutine level).
-        """
-        target = self._next_at
-        if target is None:
-            if not known:
-                return None
-            target = self._schedule(hint)  # started from initial_status: first sleep per policy/hint
-        return target - self.clock()
-
-    def claim(self, seen: int) -> bool:
-        """Take the status call now if none is in flight and none was made since ``seen``.
-
-        ``True``: the caller makes it, reports it (:meth:`polled` or :meth:`failed`), then
-        calls :meth:`release`; ``False``: :meth:`call_unless_fresh` sorts it out.
-        """
-        if self._busy or self._version != seen:
-            return False
-        self._busy = True
-        return True
-
     def release(self) -> None:
-        """The claimed call ended (made, failed or cancelled): wake who waited for it."""
+        """The call a waiter took itself ended (made, failed or cancelled): wake who waited for it.
+
+        A Job's own loop (no deadline, no feed) takes the call by setting ``_busy`` when none
+        is in flight and none was made since it looked, reports it with :meth:`polled` or
+        :meth:`failed`, then calls this.
+        """
         self._done()
 
     async def advance(

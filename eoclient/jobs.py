@@ -123,6 +123,12 @@ class JobStatus(msgspec.Struct, frozen=True, gc=False):
     retry_after: float | None = None
 
 
+def _wake(waker: asyncio.Future[None]) -> None:
+    """The end of a Job's sleep (the timer's callback); a cancelled sleep is left alone."""
+    if not waker.done():
+        waker.set_result(None)
+
+
 def _changed(old: JobStatus, new: JobStatus) -> bool:
     """Whether ``new`` is a change worth reporting (everything but ``retry_after``)."""
     return (
@@ -390,7 +396,7 @@ class Job(Generic[T]):
         deadline = self._cadence.deadline(timeout)
         self._raise_if_cancelled()
         status = self._status
-        if status is None or not status.state.terminal:
+        if status is None or status.state not in _TERMINAL:
             await self._step(deadline, until_terminal=True)
             self._raise_if_cancelled()
             status = self._status
@@ -657,36 +663,85 @@ class Job(Generic[T]):
             resume_token=self.resume_token,
         )
 
-    async def _step(self, deadline: Deadline | None, *, until_terminal: bool = False) -> None:
+    # The per-poll path is kept in this one coroutine (see the comment inside): its statements are many.
+    async def _step(  # noqa: PLR0915
+        self, deadline: Deadline | None, *, until_terminal: bool = False
+    ) -> None:
         """Advance to a newer status than the one known now (one cadence step), or to a terminal one.
 
         The task is registered for :meth:`cancel` (which cancels it) for all the steps, not
         one per step; that cancellation comes out as JobCancelledError, any other as it was.
         """
         self._raise_if_cancelled()
-        task = asyncio.current_task()
-        assert task is not None  # eoclient runs on asyncio (anyio's asyncio backend included)
-        waiting = self._waiting
-        if waiting is None:
-            self._waiting = task
-        elif isinstance(waiting, set):
-            waiting.add(task)
-        else:
-            self._waiting = {waiting, task}
+        task = self._register()
         cadence = self._cadence
+        strategy = self._strategy
+        drive = getattr(strategy, "drive", None)
+        clock = cadence.clock
+        if clock is event_loop_time:  # the loop's own clock, without the lookup of the loop per read
+            clock = asyncio.get_running_loop().time
         try:
             while not self._cancelled:  # cancel() called by this very task (in a poll) ends it too
                 status = self._status
-                if status is not None and status.state.terminal:
+                if status is not None and status.state in _TERMINAL:
                     break
                 hint = None if status is None else status.retry_after
-                if deadline is None and cadence.feed is None:
-                    await self._plain_step(cadence, status is not None, hint)
-                elif await cadence.advance(status is not None, hint, deadline, self._poll):
-                    status = self._status
-                    if status is None or not status.state.terminal:
-                        assert deadline is not None
-                        raise self._timeout_error(deadline)
+                if deadline is not None or cadence.feed is not None:
+                    if await cadence.advance(status is not None, hint, deadline, self._poll):
+                        status = self._status
+                        if status is None or status.state not in _TERMINAL:
+                            assert deadline is not None
+                            raise self._timeout_error(deadline)
+                    if not until_terminal:
+                        break
+                    continue
+                # Cadence.advance() without a deadline or a feed (a waiter without a timeout, no
+                # monitor), spelled out here with the status call made from this coroutine: every
+                # level of awaiting between a waiter and the call is paid again at each resumption
+                # of the call, and every call made per poll is paid by every job.
+                seen = cadence._version
+                target = cadence._next_at
+                if target is None and status is not None:
+                    target = cadence._schedule(hint)  # started from initial_status: sleep first
+                if target is not None:
+                    pause = target - clock()
+                    if pause <= 0:
+                        await asyncio.sleep(0)
+                    elif cadence.sleep is not asyncio.sleep:
+                        await cadence.sleep(pause)
+                    else:
+                        # asyncio.sleep() without its coroutine (one object and one level of
+                        # awaiting less on every poll of every job): a future the loop's timer sets.
+                        loop = asyncio.get_running_loop()
+                        waker = loop.create_future()
+                        timer = loop.call_later(pause, _wake, waker)
+                        try:
+                            await waker
+                        except BaseException:
+                            timer.cancel()
+                            raise
+                    if cadence.feed is not None:  # a monitor took over while this waiter slept
+                        if not until_terminal:
+                            break
+                        continue  # wait for its rounds
+                woke = clock()
+                if cadence._busy or cadence._version != seen:
+                    await cadence.call_unless_fresh(self._poll, seen, woke, False)
+                else:
+                    cadence._busy = True  # Cadence.claim(), inlined
+                    try:
+                        status = await strategy.poll()
+                        if drive is not None and status.state not in _TERMINAL and await drive(status):
+                            status = await strategy.poll()  # what the step changed
+                    except Exception as exc:
+                        self._poll_failed(exc)
+                        if not cadence.failed(exc, woke):
+                            raise
+                    else:
+                        cadence._last_started = woke
+                        self._record(status)
+                    finally:
+                        cadence.release()
                 if not until_terminal:
                     break
         except asyncio.CancelledError:
@@ -700,42 +755,18 @@ class Job(Generic[T]):
                 task.uncancel()  # cancelled by cancel(), but the step ended without seeing it
         self._raise_if_cancelled()
 
-    async def _plain_step(self, cadence: Cadence, known: bool, hint: float | None) -> None:
-        """:meth:`Cadence.advance` without a deadline or a feed, the status call made right here.
-
-        The common case (a waiter without a timeout, nobody else polling now) calls the
-        strategy from this coroutine: every level of awaiting between a waiter and the
-        status call is paid again at each resumption of the call, on every poll of every job.
-        """
-        seen = cadence._version
-        pause = cadence.pause(known, hint)
-        if pause is not None:
-            if pause > 0:
-                await cadence.sleep(pause)
-            else:
-                await asyncio.sleep(0)
-            if cadence.feed is not None:
-                return  # a monitor took over while this waiter slept: wait for its rounds
-        woke = cadence.clock()
-        if not cadence.claim(seen):
-            await cadence.call_unless_fresh(self._poll, seen, woke, False)
-            return
-        try:
-            strategy = self._strategy
-            try:
-                status = await strategy.poll()
-                drive = getattr(strategy, "drive", None)
-                if drive is not None and not status.state.terminal and await drive(status):
-                    status = await strategy.poll()  # what the step changed
-            except Exception as exc:
-                self._poll_failed(exc)
-                if not cadence.failed(exc, woke):
-                    raise
-            else:
-                cadence._last_started = woke
-                self._record(status)
-        finally:
-            cadence.release()
+    def _register(self) -> asyncio.Task[Any]:
+        """Add the current task to the waiting tasks (what :meth:`cancel` cancels)."""
+        task = asyncio.current_task()
+        assert task is not None  # eoclient runs on asyncio (anyio's asyncio backend included)
+        waiting = self._waiting
+        if waiting is None:
+            self._waiting = task
+        elif isinstance(waiting, set):
+            waiting.add(task)
+        else:
+            self._waiting = {waiting, task}
+        return task
 
     def _unregister(self, task: asyncio.Task[Any]) -> bool:
         """Take ``task`` out of the waiting tasks; ``True`` if it was there."""
@@ -774,7 +805,8 @@ class Job(Generic[T]):
     def _record(self, status: JobStatus) -> None:
         previous = self._status
         self._status = status
-        next_delay = self._cadence.polled(terminal=status.state.terminal, hint=status.retry_after)
+        terminal = status.state in _TERMINAL  # not the property: a Python call, on every poll
+        next_delay = self._cadence.polled(terminal=terminal, hint=status.retry_after)
         if previous is None or _changed(previous, status):
             self._change_seq += 1
             # Only what a running watch() has not yielded yet is kept (the last change always):
@@ -797,7 +829,7 @@ class Job(Generic[T]):
                 step=status.step,
                 next_delay=None if next_delay is None else round(next_delay, 3),
             )
-        if status.state.terminal and not self._done_logged:
+        if terminal and not self._done_logged:
             self._done_logged = True
             if log_enabled(logging.INFO):
                 self._log(

@@ -43,23 +43,28 @@ Answers lost on the way back (see :mod:`eoclient._outcome`):
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Final, Generic, Protocol, TypeVar
 
+import msgspec
+
 from eoclient._context import ServiceContext
+from eoclient._http.media import JSON
 from eoclient._http.transport import Transport
+from eoclient._models import from_json
 from eoclient._outcome import Claims, act_or_check, create_or_find, note_created
 from eoclient.errors import BadRequestError, ConflictError, UnsupportedOperationError, ValidationError
 from eoclient.jobs import Job, JobState, JobStatus, PollPolicy, register_job_kind
 from eoclient.monitor import JobMonitor, scan_listing
 from eoclient.sentinelhub._lookup import body_key, fenced_finder
 from eoclient.sentinelhub._paging import view_paginator
-from eoclient.sentinelhub.batch_models import BatchRequest
+from eoclient.sentinelhub.batch_models import BatchRequest, BatchRequestHead
 from eoclient.sentinelhub.batch_outputs import BatchPlan, plan_of
-from eoclient.sentinelhub.batch_v1_models import BatchV1Request
+from eoclient.sentinelhub.batch_v1_models import BatchV1Request, BatchV1RequestHead
 from eoclient.sentinelhub.data_collections import (
     Deployment,
     deployment_path,
@@ -116,6 +121,13 @@ class Surface:
     decode: type[Any]
     body_field: str | None  # where a listed request shows what was submitted (None: at the top)
     accessor: str  # how users reach this API, for messages ("sh.batch")
+    head: type[Any]  # the status fields of ``decode`` alone: what a status poll decodes
+    head_decoder: msgspec.json.Decoder[Any] = dataclasses.field(init=False, repr=False, compare=False)
+    get_operation: str = dataclasses.field(init=False, repr=False, compare=False)  # "batch.get"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "head_decoder", msgspec.json.Decoder(self.head))
+        object.__setattr__(self, "get_operation", f"{self.family}.get")
 
 
 def request_id(value: Any, field: str = "request_id") -> str:
@@ -239,7 +251,13 @@ class BatchJobStrategy(Generic[R]):
         self.start = start
         self.until = until
         self.allow_partial = allow_partial
-        self.last: R | None = None
+        self._status_path: str | None = None  # the request's URL path, once polled
+        self._last: R | None = None
+        # The last status answer (its body and path) while only its status fields are decoded:
+        # :attr:`last` decodes the rest when first read. None: ``_last`` is the last observation.
+        self._answer: tuple[bytes, str] | None = None
+        # The status fields of the last observation (a poll's head, or the whole record).
+        self._head: _Record | None = None
         self.stores: Stores | None = None
 
     @property
@@ -247,19 +265,44 @@ class BatchJobStrategy(Generic[R]):
         return self.surface.kind
 
     @property
+    def last(self) -> R | None:
+        """The last observed request in full (``None`` before the first observation).
+
+        A status poll decodes only the status fields of its answer; the rest is
+        decoded from the same bytes when this is first read (no request is sent):
+        an answer whose other fields do not decode raises
+        :class:`~eoclient.errors.ResponseDecodeError` here, as the poll would
+        have. A terminal status is always decoded in full by its poll.
+        """
+        answer = self._answer
+        if answer is not None:
+            record: R = from_json(
+                answer[0], self.surface.decode, operation=self.surface.get_operation, path=answer[1]
+            )
+            self._answer = None
+            self._last = record
+        return self._last
+
+    @last.setter
+    def last(self, record: R | None) -> None:
+        self._last = record
+        self._head = record
+        self._answer = None
+
+    @property
     def _path(self) -> str:
         return deployment_path(self.deployment, f"{self.surface.base}/{self.job_id}")
 
     async def _get(self) -> R:
         record: R = await self._ctx.transport.request_json(
-            "GET", self._path, operation=f"{self.surface.family}.get", type=self.surface.decode
+            "GET", self._path, operation=self.surface.get_operation, type=self.surface.decode
         )
         return record
 
     async def _action(self, action: str) -> None:
         await send_action(self._ctx.transport, self.surface, self.job_id, action, self.deployment)
 
-    def status_of(self, record: R) -> JobStatus:
+    def status_of(self, record: _Record) -> JobStatus:
         """How ``record`` reads as a job status for this job's goal."""
         return batch_job_status(
             record,
@@ -269,17 +312,40 @@ class BatchJobStrategy(Generic[R]):
         )
 
     async def poll(self) -> JobStatus:
-        """GET the request (only asks: starting it is :meth:`drive`)."""
-        record = await self._get()
-        self.last = record
-        return self.status_of(record)
+        """GET the request (only asks: starting it is :meth:`drive`).
+
+        Only the status fields are decoded (thousands of jobs poll); :attr:`last`
+        decodes the rest of the answer when read. A terminal answer is decoded in
+        full at once: it is what the job returns, and one the record refuses fails
+        this poll, as every answer's did when each poll decoded the whole record.
+        """
+        surface = self.surface
+        operation = surface.get_operation
+        path = self._status_path
+        if path is None:
+            path = self._status_path = self._path
+        # The transport called from here (not through _get): one level of awaiting less per poll.
+        answer = await self._ctx.transport.request("GET", path, operation=operation, expect=JSON)
+        body, path = answer.body, answer.path
+        try:
+            head: _Record = surface.head_decoder.decode(body)
+        except msgspec.MsgspecError:
+            # Refused: from_json raises it as it raises every answer's (the same typed error and text).
+            head = from_json(body, surface.head, operation=operation, path=path)
+        status = self.status_of(head)
+        if status.state.terminal:
+            self.last = from_json(body, self.surface.decode, operation=operation, path=path)
+        else:
+            self._head = head
+            self._answer = (body, path)
+        return status
 
     async def drive(self, status: JobStatus) -> bool:
         """POST START once the analysis is done, if this job starts the request; ``True`` if it did.
 
         The Job calls it after each poll and polls again at once when it returns ``True``.
         """
-        record = self.last
+        record = self._head  # the status fields are enough: the record is decoded only if it starts
         if not (
             self.start
             and self.until == "done"
@@ -326,8 +392,9 @@ class BatchJobStrategy(Generic[R]):
 
     async def plan(self) -> BatchPlan:
         """Where this request writes (read from its record; one GET if none was seen yet)."""
-        record = self.last if self.last is not None else await self._get()
-        self.last = self.last or record
+        record = self.last
+        if record is None:
+            record = self.last = await self._get()
         plan = plan_of(record)
         if plan is None:
             where = f"{self.surface.accessor} request {self.job_id}"
@@ -433,11 +500,25 @@ def _factory(surface_name: str) -> Any:
 
 
 V2: Final[Surface] = Surface(
-    "sentinelhub.batch", "/api/v2/batch/process", "batch", "stop", BatchRequest, "request", "sh.batch"
+    "sentinelhub.batch",
+    "/api/v2/batch/process",
+    "batch",
+    "stop",
+    BatchRequest,
+    "request",
+    "sh.batch",
+    BatchRequestHead,
 )
 """Batch Process API v2 (``/api/v2/batch/process``)."""
 LEGACY: Final[Surface] = Surface(
-    "sentinelhub.batch_v1", "/api/v1/batch/process", "batch_v1", "cancel", BatchV1Request, None, "sh.batch.v1"
+    "sentinelhub.batch_v1",
+    "/api/v1/batch/process",
+    "batch_v1",
+    "cancel",
+    BatchV1Request,
+    None,
+    "sh.batch.v1",
+    BatchV1RequestHead,
 )
 """The legacy Batch Process API (``/api/v1/batch/process``)."""
 

@@ -362,10 +362,7 @@ class BatchRequest(Model):
     @property
     def progress(self) -> float | None:
         """Completion as 0..1 (``None`` when the service gives no percentage)."""
-        if self.status == "DONE":
-            return 1.0
-        pct = self.completion_percentage
-        return None if pct is None else round(min(1.0, max(0.0, pct / 100.0)), 6)
+        return _progress(self.status, self.completion_percentage)
 
     @property
     def partial(self) -> bool:
@@ -377,6 +374,37 @@ class BatchRequest(Model):
         output bucket).
         """
         return self.status == "PARTIAL" or (self.status == "DONE" and bool(self.error))
+
+
+def _progress(status: str, pct: float | None) -> float | None:
+    if status == "DONE":
+        return 1.0
+    return None if pct is None else round(min(1.0, max(0.0, pct / 100.0)), 6)
+
+
+class BatchRequestHead(Model, gc=False):
+    """The part of a :class:`BatchRequest` a job's status is read from (a status poll decodes only it).
+
+    The same names, types and required fields as :class:`BatchRequest`, so an
+    answer whose status fields the full record refuses is refused here too.
+    """
+
+    # gc=False: text and numbers only (never in a cycle); thousands of jobs decode one per poll.
+
+    id: str
+    status: str
+    error: str | None = None
+    user_action: str | None = None
+    completion_percentage: float | None = None
+    stopped_status_reason: str | None = None
+
+    @property
+    def progress(self) -> float | None:
+        """Completion as 0..1, as :attr:`BatchRequest.progress`."""
+        if self.status == "DONE":  # _progress(), inlined: read at every poll
+            return 1.0
+        pct = self.completion_percentage
+        return None if pct is None else round(min(1.0, max(0.0, pct / 100.0)), 6)
 
 
 # -- checks ----------------------------------------------------------------------------

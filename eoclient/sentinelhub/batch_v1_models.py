@@ -168,6 +168,23 @@ class BatchV1Request(BatchV1Spec, kw_only=True):
         return self.status == "PARTIAL"
 
 
+class BatchV1RequestHead(Model, gc=False):
+    """The part of a :class:`BatchV1Request` a job's status is read from (a status poll decodes only it).
+
+    The same names, types and required fields as :class:`BatchV1Request`.
+    """
+
+    id: str
+    status: str
+    error: str | None = None
+    user_action: str | None = None
+
+    @property
+    def progress(self) -> float | None:
+        """As :attr:`BatchV1Request.progress`."""
+        return 1.0 if self.status in ("DONE", "PARTIAL") else None
+
+
 class BatchV1Update(Model):
     """``PUT /api/v1/batch/process/{id}``: a new ``output`` and/or ``description`` (omitted: unchanged)."""
 
