@@ -360,6 +360,7 @@ def _check_url(url: str) -> str:
 
 
 @functools.lru_cache(maxsize=256)  # the same few URLs, asked on every routed request
+@functools.lru_cache(maxsize=256)  # asked for every routed request, with the same few URLs
 def _same_deployment(a: str, b: str) -> bool:
     pa, pb = urlsplit(a), urlsplit(b)
     return (pa.scheme.lower(), pa.netloc.lower(), pa.path.rstrip("/")) == (
@@ -514,6 +515,8 @@ def _route(homes: Sequence[_Home], transport: Deployments) -> Deployment | None:
     for home in homes:
         if home.url is None:
             continue  # served anywhere: goes with the others
+        if not home.explicit and _unreached(transport, home.url):
+            continue  # what resolve_deployment would refuse, without building its error: every request
         try:
             deployment = resolve_deployment(transport, home.url, field=home.field)
         except ValidationError as exc:
@@ -531,6 +534,11 @@ def _route(homes: Sequence[_Home], transport: Deployments) -> Deployment | None:
                 "one request reads the collections of one deployment",
             )
     return chosen
+
+
+def _unreached(transport: Deployments, url: str) -> bool:
+    """Whether :func:`resolve_deployment` refuses ``url`` as a deployment this client does not reach."""
+    return not _same_deployment(url, transport.base_url) and transport.deployment_url(url) is None
 
 
 def route_request(request: Any, transport: Deployments, *, prefix: str = "") -> Deployment | None:

@@ -26,7 +26,7 @@ from eoclient.arrays import GeoRef
 from eoclient.errors import DownloadSizeError, ResponseDecodeError, TransportError, UnexpectedContentError
 from eoclient.sentinelhub.budget import ProcessingBudget, charged
 from eoclient.sentinelhub.cache import ResponseCache, optional_cache_key, tee_writer
-from eoclient.sentinelhub.data_collections import Deployment, deployment_path
+from eoclient.sentinelhub.data_collections import Deployment, deployment_path, route_request
 from eoclient.sentinelhub.multipart import TAR_TYPES, ResponsePart, split_response
 from eoclient.sentinelhub.prepared import PreparedProcess, PreparedStatistics, prepare_process
 from eoclient.sentinelhub.process_models import (
@@ -110,8 +110,15 @@ class ProcessAPI(ChargedAPI):
         accept: str | None,
         refresh: bool,
         deployment: Deployment | None = None,
+        route: bool = False,
     ) -> ProcessResult:
-        """Render ``request`` (on ``deployment``, else the client's own); the answer is held in memory."""
+        """Render ``request`` (on ``deployment``, else the client's own); the answer is held in memory.
+
+        ``route=True``: on the deployment that serves the request's collections
+        (:func:`~eoclient.sentinelhub.data_collections.route_request`) instead.
+        """
+        if route:
+            deployment = route_request(request, self._context.transport)
         prepared = prepare_process(request, accept=accept)
         target = deployment_path(deployment, PROCESS_PATH)
         url = key = ""  # only a cache needs them
