@@ -158,7 +158,7 @@ def refuse_error_document(
 ) -> None:
     """A 2xx whose JSON body is the service's error document is that error, not data."""
     dialect = opts.dialect
-    if dialect.error_document is None or b'"error' not in body[:_ERROR_SNIFF_BYTES]:
+    if dialect.error_document is None or body.find(b'"error', 0, _ERROR_SNIFF_BYTES) < 0:
         return  # the sniff first: cheaper than parsing the Content-Type, and nearly always decisive
     if not media.is_json(resp.headers.get("Content-Type", "")):
         return

@@ -177,11 +177,15 @@ def request_options(
     payload, content_type = (None, None) if json is None and data is None else encode_body(json, data)
     headers = call.get("headers")
     all_headers: Mapping[str, str]
-    if headers or content_type:
+    if content_type:
         own = dict(headers) if headers else {}
-        if content_type and "Content-Type" not in own:
+        if "Content-Type" not in own:
             own["Content-Type"] = content_type
         all_headers = own
+    elif headers:
+        # A read-only mapping (a prepared request's) is its maker's to keep; any other is copied, so
+        # that a caller changing its dict later changes nothing of a retry.
+        all_headers = headers if type(headers) is MappingProxyType else dict(headers)
     else:
         all_headers = _NO_HEADERS  # read-only: nobody adds to a request's own headers
     idempotent = call.get("idempotent")

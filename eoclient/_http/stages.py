@@ -29,8 +29,11 @@ definition of what happens when something goes wrong.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import urljoin, urlsplit
 
@@ -54,7 +57,7 @@ from eoclient.errors import ClientRateLimitError, TransportError, UnexpectedCont
 
 if TYPE_CHECKING:
     import random
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
 
     from eoclient._http.auth import TokenProvider
     from eoclient._http.ratelimit import RateLimiter
@@ -69,6 +72,7 @@ _MAX_REPLAYS: Final = 2
 _HTTP_SCHEMES: Final = frozenset({"http", "https"})
 
 
+@functools.lru_cache(maxsize=1024)  # a client asks for the same few URLs (a job's polls, the Process API)
 def _url_path(url: str) -> str:
     """``urlsplit(url).path``, found by three scans: job polls and downloads each have their own URL."""
     host = url.find("://")
@@ -333,7 +337,25 @@ async def bear(x: Exchange, auth: TokenProvider, host: Host) -> None:
 def wear(x: Exchange, token: str) -> None:
     """Put ``token`` on this hop (and remember it: a 401 invalidates exactly that one)."""
     x.token = token
-    x.headers = {**x.opts.headers, "Authorization": f"Bearer {token}"}
+    own = x.opts.headers
+    if type(own) is MappingProxyType:  # read-only, kept by its maker: the same headers every request
+        memo = _WORN.get(id(own))
+        if memo is not None and memo[0] is own and memo[1] == token:
+            x.headers = memo[2]
+            return
+        worn: Mapping[str, str] = MappingProxyType({**own, "Authorization": f"Bearer {token}"})
+        if len(_WORN) >= _WORN_MAX:
+            _WORN.clear()
+        # The mapping itself is held: its id is not reused while it is in here.
+        _WORN[id(own)] = (own, token, worn)
+        x.headers = worn
+        return
+    x.headers = {**own, "Authorization": f"Bearer {token}"}
+
+
+# Read-only request headers with a bearer on, by the id of the headers: (headers, token, worn).
+_WORN: dict[int, tuple[Mapping[str, str], str, Mapping[str, str]]] = {}
+_WORN_MAX: Final = 64
 
 
 class LimiterStage(Stage):

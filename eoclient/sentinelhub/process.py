@@ -134,12 +134,20 @@ class ProcessAPI(ChargedAPI):
             spent = processing_units_spent(resp.headers)
         else:
             resp, spent = await self._post(target, prepared, operation="process.process")
-        body, raw_type, kind = resp.body, resp.headers.get("Content-Type", ""), resp.content_type
-        if len(body) > _THREAD_SPLIT:
-            parts = await _split(body, raw_type, prepared.identifiers)
-        else:  # _split's usual case, without a coroutine
-            parts = split_response(body, raw_type, prepared.identifiers)
-        _check_parts(prepared.parts, parts, kind, path=resp.path)
+        body, raw_type = resp.body, resp.headers.get("Content-Type", "")
+        kind = media_type(raw_type)
+        wanted = prepared.parts
+        if len(wanted) == 1 and kind not in TAR_TYPES and not kind.startswith("multipart/"):
+            # One response asked for, one answered: split_response's single part, which
+            # _check_parts finds (the transport checked its type against Accept).
+            identifier = wanted[0][0]
+            parts = {identifier: ResponsePart(identifier, body, kind)}
+        else:
+            if len(body) > _THREAD_SPLIT:
+                parts = await _split(body, raw_type, prepared.identifiers)
+            else:  # _split's usual case, without a coroutine
+                parts = split_response(body, raw_type, prepared.identifiers)
+            _check_parts(wanted, parts, kind, path=resp.path)
         if self.cache is not None:  # stored once it parsed: a broken answer is not kept
             await self.cache.put(
                 key,
