@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from eoclient._http import media
 from eoclient._http.failures import (
@@ -343,7 +344,8 @@ def wear(x: Exchange, token: str) -> None:
         if memo is not None and memo[0] is own and memo[1] == token:
             x.headers = memo[2]
             return
-        worn: Mapping[str, str] = MappingProxyType({**own, "Authorization": f"Bearer {token}"})
+        # aiohttp takes a multidict as it is (any other mapping is made into one first, every request).
+        worn: Mapping[str, str] = CIMultiDictProxy(CIMultiDict({**own, "Authorization": f"Bearer {token}"}))
         if len(_WORN) >= _WORN_MAX:
             _WORN.clear()
         # The mapping itself is held: its id is not reused while it is in here.
