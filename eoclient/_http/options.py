@@ -174,7 +174,12 @@ def request_options(
     """
     method = method.upper()
     json, data = call.get("json"), call.get("data")
-    payload, content_type = (None, None) if json is None and data is None else encode_body(json, data)
+    payload: Any
+    content_type: str | None
+    if json is None and (data is None or type(data) is bytes):  # no body, or one encoded already
+        payload, content_type = data, None
+    else:
+        payload, content_type = encode_body(json, data)
     headers = call.get("headers")
     all_headers: Mapping[str, str]
     if content_type:
@@ -190,7 +195,7 @@ def request_options(
         all_headers = _NO_HEADERS  # read-only: nobody adds to a request's own headers
     idempotent = call.get("idempotent")
     # A streamed upload (async iterable, file object) can be sent only once: no retry, no replay.
-    one_shot = payload is not None and is_one_shot(payload)
+    one_shot = payload is not None and type(payload) is not bytes and is_one_shot(payload)
     timeouts = call.get("timeout") or client.timeouts
     dialect = client.dialect
     # Positional, through tuple.__new__: a NamedTuple's keyword constructor is a Python function

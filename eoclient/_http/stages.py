@@ -42,6 +42,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from eoclient._http import media
 from eoclient._http.failures import (
+    ERROR_MARK,
+    ERROR_SNIFF_BYTES,
     Failed,
     api_error,
     never_sent,
@@ -639,11 +641,14 @@ async def send(  # noqa: PLR0915 - one coroutine on purpose: a helper would be a
             x.pending = answer
             answer = await stages.send(x)
         else:
-            try:
-                check_accepted(answer, x)
-            except BaseException:
-                await release(answer.resp)
-                raise
+            body = answer.body
+            # refuse_error_document's own sniff, before any call: nearly every body is data.
+            if body is not None and body.find(ERROR_MARK, 0, ERROR_SNIFF_BYTES) >= 0:
+                try:
+                    check_accepted(answer, x)
+                except BaseException:
+                    await release(answer.resp)
+                    raise
             limiter.on_success()
     if finish is None:
         return answer

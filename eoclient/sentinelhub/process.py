@@ -120,7 +120,7 @@ class ProcessAPI(ChargedAPI):
         if route:
             deployment = route_request(request, self._context.transport)
         prepared = prepare_process(request, accept=accept)
-        target = deployment_path(deployment, PROCESS_PATH)
+        target = PROCESS_PATH if deployment is None else deployment.path(PROCESS_PATH)  # deployment_path()
         url = key = ""  # only a cache needs them
         if self.cache is not None:
             url = self._context.transport.url(target)

@@ -262,10 +262,12 @@ def _shaped(request: dict[Any, Any]) -> FastBody:
         if time_range is None:
             continue
         first = last = None
-        if time_range.from_ is not None:
-            first, time_range.from_ = _instant(time_range.from_)
-        if time_range.to is not None:
-            last, time_range.to = _instant(time_range.to)
+        value = time_range.from_
+        if value is not None:  # _instant's usual case (a string) without its call
+            first, time_range.from_ = _parsed(value) if type(value) is str else _instant(value)
+        value = time_range.to
+        if value is not None:
+            last, time_range.to = _parsed(value) if type(value) is str else _instant(value)
         if first is not None and last is not None and first > last:
             raise _REFUSED
         if i == 0:
@@ -322,7 +324,7 @@ def _shaped_output(
         identifier = response.identifier
         if identifier is None:
             identifier = "default"
-        if not identifier.strip() or any(identifier == seen for seen, _ in parts):
+        if not identifier.strip() or (parts and any(identifier == seen for seen, _ in parts)):
             raise _REFUSED
         fmt = response.format
         asked: str | None = None
@@ -656,7 +658,7 @@ def _responses(responses: list[Any]) -> tuple[list[dict[str, Any]], tuple[tuple[
             if type(identifier) is not str:
                 raise _REFUSED
             out["identifier"] = identifier
-        if not identifier.strip() or any(identifier == seen for seen, _ in parts):
+        if not identifier.strip() or (parts and any(identifier == seen for seen, _ in parts)):
             raise _REFUSED
         wire.append(out)
         parts.append((identifier, asked))
