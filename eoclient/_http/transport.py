@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import random
-from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar, Unpack, overload
@@ -42,6 +42,7 @@ from eoclient.errors import ClientClosedError, ForeignHostError, TransportError
 __all__ = ["ConnectionLimits", "Response", "StreamResponse", "Timeouts", "Transport", "canonical_url"]
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _USER_AGENT: Final = f"eoclient/{__version__}"
@@ -98,6 +99,12 @@ def _response(resp: aiohttp.ClientResponse, body: bytes, operation: str, _: Any)
     """:meth:`Transport.request`'s answer, once the body is read and the connection released."""
     # raw_path: the path as sent (percent-encoded), without formatting and re-parsing the URL.
     return Response(resp.status, resp.headers, body, resp.url.raw_path, operation)
+
+
+def _made(resp: aiohttp.ClientResponse, body: bytes, operation: str, how: tuple[Any, Any]) -> Any:
+    """:meth:`Transport.request_with`'s answer: ``make(headers, body, path, arg)``."""
+    make, arg = how
+    return make(resp.headers, body, resp.url.raw_path, arg)
 
 
 def _decoded(resp: aiohttp.ClientResponse, body: bytes, operation: str, type_: Any) -> Any:
@@ -308,6 +315,25 @@ class Transport:
         call.setdefault("expect", media.JSON)
         opts = request_options(self, method, self.url(path), call, operation=operation, stream=False)
         return send(self, self._pipeline, opts, path, finish=_decoded, arg=type)
+
+    def request_with(
+        self,
+        make: Callable[[CIMultiDictProxy[str], bytes, str, A], T],
+        arg: A,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        **call: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, T]:
+        """:meth:`request`, its answer ``make(headers, body, path, arg)`` rather than a :class:`Response`.
+
+        ``make`` runs once the body is read and the connection released, in the
+        request's own coroutine: a service's result made from the answer without
+        a Response in between, nor a coroutine of the service's own to resume.
+        """
+        opts = request_options(self, method, self.url(path), call, operation=operation, stream=False)
+        return send(self, self._pipeline, opts, path, finish=_made, arg=(make, arg))
 
     def stream(
         self, method: str, path: str, *, operation: str, **call: Unpack[CallOptions]
