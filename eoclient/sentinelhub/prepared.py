@@ -33,6 +33,7 @@ from eoclient.sentinelhub.process_body import FastBody, fast_process_body
 from eoclient.sentinelhub.process_models import (
     ProcessRequest,
     accept_header,
+    positional_maker,
     request_georef,
     request_time,
     resolve_accept,
@@ -165,7 +166,10 @@ def prepare_process(
         accept_value = accept_header([identifier for identifier, _ in parts], asked, accept)
     # Positional: the fields' order (PreparedRequest's, then PreparedProcess's). The cost basis is
     # made from `fast` only if a budget asks.
-    return PreparedProcess(fast.body, accept_value, parts, fast.georef, fast.time, fast, None, fast.wire)
+    return _new_prepared(fast.body, accept_value, parts, fast.georef, fast.time, fast, None, fast.wire)
+
+
+_new_prepared = positional_maker(PreparedProcess)  # every request's: each field set through its slot
 
 
 def prepare_general(

@@ -33,6 +33,7 @@ from eoclient.sentinelhub.process_models import (
     ProcessFile,
     ProcessRequest,
     ProcessResult,
+    positional_maker,
 )
 
 if TYPE_CHECKING:
@@ -262,6 +263,11 @@ class ProcessAPI(ChargedAPI):
         )
 
 
+# Made for every answer: positional, each field set through its slot (see positional_maker).
+_new_result = positional_maker(ProcessResult)
+_new_part = positional_maker(ResponsePart)
+
+
 class _Unsplit(NamedTuple):
     """An archive too large to split on the event loop: :func:`_split_answer` splits it in a thread."""
 
@@ -284,7 +290,7 @@ def _answered(
         # One response asked for, one answered: split_response's single part, which _check_parts
         # finds (the transport checked its type against Accept).
         identifier = wanted[0][0]
-        parts = {identifier: ResponsePart(identifier, body, kind)}
+        parts = {identifier: _new_part(identifier, body, kind, None)}
     elif len(body) > _THREAD_SPLIT:
         return _Unsplit(headers, body, path)
     else:
@@ -292,7 +298,7 @@ def _answered(
         _check_parts(wanted, parts, kind, path=path)
     # Positional: ProcessResult's fields' order (content, content_type, processing_units, headers,
     # parts, georef, time).
-    return ProcessResult(
+    return _new_result(
         body, kind, processing_units_spent(headers), headers, parts, prepared.georef, prepared.time
     )
 

@@ -37,6 +37,7 @@ from eoclient.sentinelhub.process_models import (
     OUTPUT_FORMATS,
     check_size,
     plain_copy,
+    positional_maker,
 )
 
 __all__ = ["FastBody", "fast_process_body"]
@@ -700,16 +701,10 @@ def _georef(crs: str, bbox: tuple[float, float, float, float], width: int, heigh
         return None
     if epsg <= 0:  # as GeoRef refuses it
         return None
-    georef = _new_georef(GeoRef)
-    _set(georef, "crs", epsg)
-    _set(georef, "bbox", bbox)
-    _set(georef, "width", width)
-    _set(georef, "height", height)
-    return georef
+    return _new_georef(epsg, bbox, width, height)
 
 
-_new_georef = object.__new__
-_set = object.__setattr__  # GeoRef is frozen
+_new_georef = positional_maker(GeoRef)  # its checks are made above: each field set through its slot
 
 
 @functools.lru_cache(maxsize=64)  # the same few CRS URLs, request after request

@@ -65,3 +65,19 @@ async def test_an_archive_is_split_and_checked_on_or_off_the_loop(
 async def test_one_part_where_two_were_asked_for_is_refused() -> None:
     with pytest.raises(ResponseDecodeError, match="no part 'userdata'"):
         await _result(_headers("image/tiff"), TIFF, "default", "userdata")
+
+
+def test_positional_maker_makes_what_the_dataclass_makes() -> None:
+    import dataclasses
+
+    from eoclient.sentinelhub.prepared import PreparedProcess, prepare_process
+    from eoclient.sentinelhub.process_models import positional_maker
+
+    made = positional_maker(ProcessResult)(b"x", "image/tiff", 1.0, {}, {}, None, None)
+    assert made == ProcessResult(b"x", "image/tiff", 1.0, {}, {}, None, None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.content = b"y"  # type: ignore[misc]
+    # Inherited fields too (PreparedProcess's body is PreparedRequest's).
+    prepared = prepare_process(_request("default"))
+    values = [getattr(prepared, f.name) for f in dataclasses.fields(PreparedProcess)]
+    assert positional_maker(PreparedProcess)(*values) == prepared
