@@ -54,6 +54,7 @@ __all__ = [
     "answer_types",
     "prepare_process",
     "prepare_statistics",
+    "request_headers",
 ]
 
 _JSON: Final = "application/json"
@@ -135,7 +136,7 @@ class PreparedProcess(PreparedRequest):
     @property
     def headers(self) -> Mapping[str, str]:
         """``Accept`` and ``Content-Type``: the request headers (one read-only mapping per ``Accept``)."""
-        return _headers(self.accept)
+        return request_headers(self.accept)
 
     @property
     def identifiers(self) -> list[str]:
@@ -201,7 +202,8 @@ def prepare_general(
 
 
 @functools.lru_cache(maxsize=64)  # one per Accept value: the same read-only mapping every request
-def _headers(accept: str) -> Mapping[str, str]:
+def request_headers(accept: str) -> Mapping[str, str]:
+    """The request headers of a Process request with this ``Accept`` (one read-only mapping each)."""
     return MappingProxyType({"Accept": accept, "Content-Type": _JSON})
 
 
