@@ -19,12 +19,14 @@ The stages read the transport's limiter, token provider, session and sleep when
 a request runs, not when they are built: tests swap those on a live client.
 
 :func:`send` is how a request enters: the usual exchange (no debug logging, an
-accepted answer on the first try) runs as one flat coroutine that calls the
-same steps the stages call (:func:`acquire`, :func:`bear`, :func:`exchange`,
-:func:`check_accepted`). Anything else (an error status, a redirect, a 401, a
-transport failure) hands the hop's outcome to the stages as :attr:`Exchange.pending`,
-and they carry on from there as if they had sent it: the stages remain the one
-definition of what happens when something goes wrong.
+accepted 2xx of the expected type on the first try) runs as one flat coroutine
+down to aiohttp, taking the steps the stages take (:func:`acquire`, :func:`bear`,
+:func:`exchange`'s send and read, :func:`check_accepted`). Anything else (an
+error status, a redirect, a 401, a transport failure) hands the hop's outcome
+to the stages as :attr:`Exchange.pending` (an answer of another status or type
+through :func:`received`, as :func:`exchange` takes it), and they carry on from
+there as if they had sent it: the stages remain the one definition of what
+happens when something goes wrong.
 """
 
 from __future__ import annotations
