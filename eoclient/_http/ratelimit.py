@@ -285,10 +285,7 @@ class RateLimiter:
         now = self._clock()
         if self._paused_until > now:
             return False
-        # _sent(now), inlined: every request.
-        self._tickets += 1
-        _TICKET.set((id(self), self._tickets))
-        self._stamps.append(now)
+        self._sent(now)
         return True
 
     async def acquire(self) -> float:

@@ -332,10 +332,7 @@ class Transport:
         request's own coroutine: a service's result made from the answer without
         a Response in between, nor a coroutine of the service's own to resume.
         """
-        url = path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
-        opts = request_options(
-            self, method, url, call, operation=operation, stream=False
-        )  # url(path), inlined
+        opts = request_options(self, method, self.url(path), call, operation=operation, stream=False)
         return send(self, self._pipeline, opts, path, finish=_made, arg=(make, arg))
 
     def stream(

@@ -552,18 +552,8 @@ def route_request(request: Any, transport: Deployments, *, prefix: str = "") -> 
     client does not reach, raise :class:`~eoclient.errors.ValidationError`
     naming ``<prefix>input.data[i].type``.
     """
-    if type(request) is dict:  # the usual dict: no collection that lives on one deployment, no route
-        inp = request.get("input")
-        data = inp.get("data") if type(inp) is dict else None
-        if type(data) is list:
-            for item in data:
-                if type(item) is not dict:
-                    break
-                kind = item.get("type")
-                if type(kind) is not str or _BUILTIN_HOMES.get(kind) is not None:
-                    break
-            else:
-                return None
+    if type(request) is dict and _served_anywhere(request):
+        return None  # the usual dict: no collection that lives on one deployment, nothing to route
     homes = [
         _home_of(f"{prefix}input.data[{i}].type", kind)
         for i, kind in _data_types(request)
@@ -595,6 +585,27 @@ def route_collections(
         elif isinstance(value, str):
             homes.append(_Home(where, _BUILTIN_CATALOG_HOMES.get(value), False, repr(value)))
     return _route(homes, transport)
+
+
+def _served_anywhere(request: dict[Any, Any]) -> bool:
+    """Whether every ``input.data[i].type`` of a plain dict is a string no built-in collection has.
+
+    (What :func:`route_request` would find without a :class:`_Home` to route: ``None``.) Anything
+    else, or anything unusual, is ``False``: the general path decides.
+    """
+    inp = request.get("input")
+    if type(inp) is not dict:
+        return False
+    data = inp.get("data")
+    if type(data) is not list:
+        return False
+    for item in data:
+        if type(item) is not dict:
+            return False
+        kind = item.get("type")
+        if type(kind) is not str or _BUILTIN_HOMES.get(kind) is not None:
+            return False
+    return True
 
 
 def _data_types(request: Any) -> Iterator[tuple[int, Any]]:

@@ -54,7 +54,6 @@ __all__ = [
     "answer_types",
     "prepare_process",
     "prepare_statistics",
-    "request_headers",
 ]
 
 _JSON: Final = "application/json"
@@ -136,7 +135,7 @@ class PreparedProcess(PreparedRequest):
     @property
     def headers(self) -> Mapping[str, str]:
         """``Accept`` and ``Content-Type``: the request headers (one read-only mapping per ``Accept``)."""
-        return request_headers(self.accept)
+        return _headers(self.accept)
 
     @property
     def identifiers(self) -> list[str]:
@@ -202,8 +201,7 @@ def prepare_general(
 
 
 @functools.lru_cache(maxsize=64)  # one per Accept value: the same read-only mapping every request
-def request_headers(accept: str) -> Mapping[str, str]:
-    """The request headers of a Process request with this ``Accept`` (one read-only mapping each)."""
+def _headers(accept: str) -> Mapping[str, str]:
     return MappingProxyType({"Accept": accept, "Content-Type": _JSON})
 
 

@@ -28,13 +28,7 @@ from eoclient.sentinelhub.budget import ProcessingBudget, charged
 from eoclient.sentinelhub.cache import ResponseCache, optional_cache_key, tee_writer
 from eoclient.sentinelhub.data_collections import Deployment, deployment_path, route_request
 from eoclient.sentinelhub.multipart import TAR_TYPES, ResponsePart, split_response
-from eoclient.sentinelhub.prepared import (
-    PreparedProcess,
-    PreparedStatistics,
-    answer_types,
-    prepare_process,
-    request_headers,
-)
+from eoclient.sentinelhub.prepared import PreparedProcess, PreparedStatistics, prepare_process
 from eoclient.sentinelhub.process_models import (
     ProcessFile,
     ProcessRequest,
@@ -139,7 +133,6 @@ class ProcessAPI(ChargedAPI):
         if self.budget is None and self.cache is None:
             # The usual case: the result made as the answer is read (no Response in between), in the
             # transport's one coroutine.
-            accept = prepared.accept
             made = await self._context.transport.request_with(
                 _answered,
                 prepared,
@@ -147,9 +140,9 @@ class ProcessAPI(ChargedAPI):
                 target,
                 operation="process.process",
                 data=prepared.body,
-                headers=request_headers(accept),  # prepared.headers and .expect, without their frames
+                headers=prepared.headers,
                 idempotent=True,  # rendering changes nothing on the server
-                expect=answer_types(accept),
+                expect=prepared.expect,
             )
             return made if isinstance(made, ProcessResult) else await _split_answer(made, prepared)
         if self.budget is None:
@@ -291,7 +284,7 @@ def _answered(
     A large archive is left to :func:`_split_answer` (split off the event loop).
     """
     raw_type = headers.get("Content-Type", "")
-    kind = raw_type.split(";", 1)[0].strip().lower()  # media_type(raw_type), inlined: every answer
+    kind = media_type(raw_type)
     wanted = prepared.parts
     if len(wanted) == 1 and kind not in TAR_TYPES and not kind.startswith("multipart/"):
         # One response asked for, one answered: split_response's single part, which _check_parts
