@@ -28,6 +28,8 @@ from eoclient.errors import (
 from eoclient.errors import TimeoutError as EOTimeoutError
 
 __all__ = [
+    "ERROR_MARK",
+    "ERROR_SNIFF_BYTES",
     "Failed",
     "api_error",
     "printable_url",
@@ -37,7 +39,9 @@ __all__ = [
 ]
 
 _EXCERPT_BYTES: Final = 512
-_ERROR_SNIFF_BYTES: Final = 64
+# An error document inside a 2xx names its error in its first bytes: bodies without the mark are data.
+ERROR_MARK: Final = b'"error'
+ERROR_SNIFF_BYTES: Final = 64
 
 
 class Failed(Exception):
@@ -158,7 +162,7 @@ def refuse_error_document(
 ) -> None:
     """A 2xx whose JSON body is the service's error document is that error, not data."""
     dialect = opts.dialect
-    if dialect.error_document is None or b'"error' not in body[:_ERROR_SNIFF_BYTES]:
+    if dialect.error_document is None or body.find(ERROR_MARK, 0, ERROR_SNIFF_BYTES) < 0:
         return  # the sniff first: cheaper than parsing the Content-Type, and nearly always decisive
     if not media.is_json(resp.headers.get("Content-Type", "")):
         return

@@ -174,19 +174,28 @@ def request_options(
     """
     method = method.upper()
     json, data = call.get("json"), call.get("data")
-    payload, content_type = (None, None) if json is None and data is None else encode_body(json, data)
+    payload: Any
+    content_type: str | None
+    if json is None and (data is None or type(data) is bytes):  # no body, or one encoded already
+        payload, content_type = data, None
+    else:
+        payload, content_type = encode_body(json, data)
     headers = call.get("headers")
     all_headers: Mapping[str, str]
-    if headers or content_type:
+    if content_type:
         own = dict(headers) if headers else {}
-        if content_type and "Content-Type" not in own:
+        if "Content-Type" not in own:
             own["Content-Type"] = content_type
         all_headers = own
+    elif headers:
+        # A read-only mapping (a prepared request's) is its maker's to keep; any other is copied, so
+        # that a caller changing its dict later changes nothing of a retry.
+        all_headers = headers if type(headers) is MappingProxyType else dict(headers)
     else:
         all_headers = _NO_HEADERS  # read-only: nobody adds to a request's own headers
     idempotent = call.get("idempotent")
     # A streamed upload (async iterable, file object) can be sent only once: no retry, no replay.
-    one_shot = payload is not None and is_one_shot(payload)
+    one_shot = payload is not None and type(payload) is not bytes and is_one_shot(payload)
     timeouts = call.get("timeout") or client.timeouts
     dialect = client.dialect
     # Positional, through tuple.__new__: a NamedTuple's keyword constructor is a Python function

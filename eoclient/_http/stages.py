@@ -19,25 +19,33 @@ The stages read the transport's limiter, token provider, session and sleep when
 a request runs, not when they are built: tests swap those on a live client.
 
 :func:`send` is how a request enters: the usual exchange (no debug logging, an
-accepted answer on the first try) runs as one flat coroutine that calls the
-same steps the stages call (:func:`acquire`, :func:`bear`, :func:`exchange`,
-:func:`check_accepted`). Anything else (an error status, a redirect, a 401, a
-transport failure) hands the hop's outcome to the stages as :attr:`Exchange.pending`,
-and they carry on from there as if they had sent it: the stages remain the one
-definition of what happens when something goes wrong.
+accepted 2xx of the expected type on the first try) runs as one flat coroutine
+down to aiohttp, taking the steps the stages take (:func:`acquire`, :func:`bear`,
+:func:`exchange`'s send and read, :func:`check_accepted`). Anything else (an
+error status, a redirect, a 401, a transport failure) hands the hop's outcome
+to the stages as :attr:`Exchange.pending` (an answer of another status or type
+through :func:`received`, as :func:`exchange` takes it), and they carry on from
+there as if they had sent it: the stages remain the one definition of what
+happens when something goes wrong.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from eoclient._http import media
 from eoclient._http.failures import (
+    ERROR_MARK,
+    ERROR_SNIFF_BYTES,
     Failed,
     api_error,
     never_sent,
@@ -50,11 +58,11 @@ from eoclient._http.failures import (
 from eoclient._http.options import RequestOptions
 from eoclient._http.retry import parse_retry_after
 from eoclient._log import log_enabled, log_event
-from eoclient.errors import ClientRateLimitError, UnexpectedContentError, UnsafeRedirectError
+from eoclient.errors import ClientRateLimitError, TransportError, UnexpectedContentError, UnsafeRedirectError
 
 if TYPE_CHECKING:
     import random
-    from collections.abc import Mapping
+    from collections.abc import Callable
 
     from eoclient._http.auth import TokenProvider
     from eoclient._http.ratelimit import RateLimiter
@@ -69,6 +77,7 @@ _MAX_REPLAYS: Final = 2
 _HTTP_SCHEMES: Final = frozenset({"http", "https"})
 
 
+@functools.lru_cache(maxsize=1024)  # a client asks for the same few URLs (a job's polls, the Process API)
 def _url_path(url: str) -> str:
     """``urlsplit(url).path``, found by three scans: job polls and downloads each have their own URL."""
     host = url.find("://")
@@ -161,6 +170,8 @@ class Host(Protocol):
     ) -> Any: ...
 
     def is_own_host(self, url: str) -> bool: ...
+
+    def _exchange(self, opts: RequestOptions, path: str) -> Exchange: ...
 
 
 class Stage:
@@ -331,7 +342,26 @@ async def bear(x: Exchange, auth: TokenProvider, host: Host) -> None:
 def wear(x: Exchange, token: str) -> None:
     """Put ``token`` on this hop (and remember it: a 401 invalidates exactly that one)."""
     x.token = token
-    x.headers = {**x.opts.headers, "Authorization": f"Bearer {token}"}
+    own = x.opts.headers
+    if type(own) is MappingProxyType:  # read-only, kept by its maker: the same headers every request
+        memo = _WORN.get(id(own))
+        if memo is not None and memo[0] is own and memo[1] == token:
+            x.headers = memo[2]
+            return
+        # aiohttp takes a multidict as it is (any other mapping is made into one first, every request).
+        worn: Mapping[str, str] = CIMultiDictProxy(CIMultiDict({**own, "Authorization": f"Bearer {token}"}))
+        if len(_WORN) >= _WORN_MAX:
+            _WORN.clear()
+        # The mapping itself is held: its id is not reused while it is in here.
+        _WORN[id(own)] = (own, token, worn)
+        x.headers = worn
+        return
+    x.headers = {**own, "Authorization": f"Bearer {token}"}
+
+
+# Read-only request headers with a bearer on, by the id of the headers: (headers, token, worn).
+_WORN: dict[int, tuple[Mapping[str, str], str, Mapping[str, str]]] = {}
+_WORN_MAX: Final = 64
 
 
 class LimiterStage(Stage):
@@ -458,7 +488,6 @@ async def exchange(x: Exchange) -> Answer:
     accept comes back with its body (the error's explanation) for the stages.
     """
     opts = x.opts
-    error = None
     try:
         resp = await x.session.request(
             opts.method,
@@ -470,12 +499,31 @@ async def exchange(x: Exchange) -> Answer:
             allow_redirects=False,  # decided per request by RedirectStage
         )
     except (aiohttp.ClientError, TimeoutError) as exc:
-        error = transport_error(exc, opts.operation, opts.method, x.path)
-        resendable = transient(exc) and (opts.idempotent or never_sent(exc))
-    if error is not None:
-        raise Failed(error, status=None, resendable=resendable)
-    # From here on the response is released on every way out but the answer handed back.
+        failed = unsent(x, exc)
+    else:
+        return await received(x, resp)
+    # Raised outside the handler, unchained: aiohttp's exception holds the request headers.
+    raise failed
+
+
+def unsent(x: Exchange, exc: BaseException) -> Failed:
+    """The :class:`Failed` for a hop whose request broke before an answer came."""
+    opts = x.opts
+    error = transport_error(exc, opts.operation, opts.method, x.path)
+    return Failed(error, status=None, resendable=transient(exc) and (opts.idempotent or never_sent(exc)))
+
+
+async def received(x: Exchange, resp: aiohttp.ClientResponse) -> Answer:
+    """The rest of :func:`exchange` once the answer's head is in: its status, its type, its body.
+
+    An answer the request does not accept comes back with its body (the
+    error's explanation); a 2xx of a type ``expect`` does not list raises
+    :class:`UnexpectedContentError`; a body broken off is a :class:`Failed`.
+    The response is released on every way out but the answer handed back.
+    """
+    opts = x.opts
     refused: UnexpectedContentError | None = None
+    error: TransportError | None = None
     try:
         status = resp.status
         if not (200 <= status < 300 or opts.accepts(status)):  # the usual 2xx without a call
@@ -510,40 +558,105 @@ async def exchange(x: Exchange) -> Answer:
     raise Failed(error, status=None, resendable=opts.idempotent)
 
 
-async def send(host: Host, stages: Stage, x: Exchange) -> Answer:
+async def cut_off(x: Exchange, resp: aiohttp.ClientResponse, exc: BaseException) -> Failed:
+    """The :class:`Failed` for a body broken off while read (:func:`received`'s); releases ``resp``."""
+    await release(resp)
+    opts = x.opts
+    error = transport_error(exc, opts.operation, opts.method, x.path)
+    return Failed(error, status=None, resendable=opts.idempotent)
+
+
+async def send(  # noqa: PLR0915 - one coroutine on purpose: a helper would be a level to resume
+    host: Host,
+    stages: Stage,
+    opts: RequestOptions,
+    path: str,
+    *,
+    finish: Callable[[aiohttp.ClientResponse, bytes, str, Any], Any] | None = None,
+    arg: Any = None,
+) -> Any:
     """Run one request: flat when it goes as usual, through ``stages`` from the first thing that does not.
 
     The flat path takes the steps the stages take for a first hop answered as
-    accepted (rate wait, bearer, send, error-document check, pace refresh);
-    an outcome the stages would act on (an answer not accepted, a
-    :class:`Failed`) is handed to them as ``x.pending`` instead of being sent
-    again. With debug logging on, the stages run from the start (they log).
+    accepted (rate wait, bearer, send, type check, body, error-document check,
+    pace refresh) in this one coroutine, down to aiohttp: every level of
+    awaiting is paid again on each resumption of the request. An outcome the
+    stages would act on (an answer not accepted, a :class:`Failed`) is handed
+    to them as ``x.pending`` instead of being sent again. With debug logging
+    on, the stages run from the start (they log).
+
+    Without ``finish`` the answer comes back open (a stream: the caller
+    releases it). With it, the body is read, the connection goes back to the
+    pool and ``finish(resp, body, operation, arg)`` is returned.
     """
+    x = host._exchange(opts, path)
+    answer: Answer | Failed
     if log_enabled(logging.DEBUG):
-        return await stages.send(x)
-    opts = x.opts
-    limiter = host.limiter
-    if opts.rate_limited and not limiter.try_acquire():
-        await acquire(limiter, x)
-    auth = host.auth
-    if opts.authenticate and auth is not None:
-        token = auth.cached()  # fresh: nothing to await
-        if token is None:
-            await bear(x, auth, host)
+        answer = await stages.send(x)
+    else:
+        limiter = host.limiter
+        if opts.rate_limited and not limiter.try_acquire():
+            await acquire(limiter, x)
+        auth = host.auth
+        if opts.authenticate and auth is not None:
+            token = auth.cached()  # fresh: nothing to await
+            if token is None:
+                await bear(x, auth, host)
+            else:
+                wear(x, token)
+        # exchange(), inlined for the usual 2xx of the expected type; anything else is received()'s.
+        try:
+            resp = await x.session.request(
+                opts.method,
+                x.url,
+                params=x.params,
+                data=opts.payload,
+                headers=x.headers,
+                timeout=opts.timeout,
+                allow_redirects=False,  # decided per request by RedirectStage
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            answer = unsent(x, exc)
         else:
-            wear(x, token)
-    try:
-        answer: Answer | Failed = await exchange(x)
-    except Failed as exc:
-        answer = exc
-    # Handed over outside the handler: an error the stages raise chains nothing (aiohttp's hold the bearer).
-    if isinstance(answer, Failed) or not answer.accepted:
-        x.pending = answer
-        return await stages.send(x)
-    try:
-        check_accepted(answer, x)
-    except BaseException:
-        await release(answer.resp)
-        raise
-    limiter.on_success()
-    return answer
+            status = resp.status
+            expect = opts.expect
+            if not 200 <= status < 300 or (
+                expect is not None and not media.matches(expect, resp.headers.get("Content-Type", ""))
+            ):
+                try:
+                    answer = await received(x, resp)
+                except Failed as exc:
+                    answer = exc
+            elif opts.stream:
+                answer = Answer(resp, None, True)
+            else:
+                try:
+                    answer = Answer(resp, await resp.read(), True)
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    answer = await cut_off(x, resp, exc)
+                except BaseException:
+                    await release(resp)
+                    raise
+        # Handed over outside the handlers: an error the stages raise chains nothing (aiohttp's hold
+        # the bearer).
+        if isinstance(answer, Failed) or not answer.accepted:
+            x.pending = answer
+            answer = await stages.send(x)
+        else:
+            body = answer.body
+            # refuse_error_document's own sniff, before any call: nearly every body is data.
+            if body is not None and body.find(ERROR_MARK, 0, ERROR_SNIFF_BYTES) >= 0:
+                try:
+                    check_accepted(answer, x)
+                except BaseException:
+                    await release(answer.resp)
+                    raise
+            limiter.on_success()
+    if finish is None:
+        return answer
+    resp, body = answer.resp, answer.body
+    # The body is read: the connection goes back to the pool (release(), inlined: every call).
+    resp.release()
+    await resp.wait_for_close()
+    assert body is not None
+    return finish(resp, body, opts.operation, arg)

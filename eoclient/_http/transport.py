@@ -14,8 +14,9 @@ or as a typed :mod:`eoclient.errors` exception with the service's code and messa
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
-from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar, Unpack, overload
@@ -41,6 +42,7 @@ from eoclient.errors import ClientClosedError, ForeignHostError, TransportError
 __all__ = ["ConnectionLimits", "Response", "StreamResponse", "Timeouts", "Transport", "canonical_url"]
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _USER_AGENT: Final = f"eoclient/{__version__}"
@@ -91,6 +93,23 @@ class Response:
 def decode_json(body: bytes, type_: Any = Any, *, path: str = "", operation: str = "") -> Any:
     """JSON bytes into ``type_``, checked as every answer is (see :func:`eoclient._models.from_json`)."""
     return from_json(body, type_, operation=operation, path=path)
+
+
+def _response(resp: aiohttp.ClientResponse, body: bytes, operation: str, _: Any) -> Response:
+    """:meth:`Transport.request`'s answer, once the body is read and the connection released."""
+    # raw_path: the path as sent (percent-encoded), without formatting and re-parsing the URL.
+    return Response(resp.status, resp.headers, body, resp.url.raw_path, operation)
+
+
+def _made(resp: aiohttp.ClientResponse, body: bytes, operation: str, how: tuple[Any, Any]) -> Any:
+    """:meth:`Transport.request_with`'s answer: ``make(headers, body, path, arg)``."""
+    make, arg = how
+    return make(resp.headers, body, resp.url.raw_path, arg)
+
+
+def _decoded(resp: aiohttp.ClientResponse, body: bytes, operation: str, type_: Any) -> Any:
+    """:meth:`Transport.request_json`'s answer: the body decoded into ``type_``."""
+    return decode_json(body, type_, path=resp.url.raw_path, operation=operation)
 
 
 class StreamResponse:
@@ -272,10 +291,10 @@ class Transport:
         )
         return resp.json()
 
-    async def request(
+    def request(
         self, method: str, path: str, *, operation: str, **call: Unpack[CallOptions]
-    ) -> Response:
-        """Send a request and buffer its answer.
+    ) -> Coroutine[Any, Any, Response]:
+        """Send a request and buffer its answer (a coroutine: await it).
 
         ``operation`` names what is being done (``"catalog.search"``) for logs
         and errors; the other keywords are :class:`~eoclient._http.options.CallOptions`.
@@ -283,30 +302,38 @@ class Transport:
         :func:`eoclient._http.media.matches`) raises
         :class:`~eoclient.errors.UnexpectedContentError` before the body is used.
         """
+        # Not a coroutine of its own: the request's one coroutine is send()'s (each level of
+        # awaiting is paid again on every resumption). The options are settled here, the rest
+        # (the session, the host check) when it is awaited.
         opts = request_options(self, method, self.url(path), call, operation=operation, stream=False)
-        answer = await self._send(opts, path)
-        resp, body = answer.resp, answer.body
-        # The body is read: the connection goes back to the pool (release(), inlined: every call).
-        resp.release()
-        await resp.wait_for_close()
-        assert body is not None
-        # raw_path: the path as sent (percent-encoded), without formatting and re-parsing the URL.
-        return Response(resp.status, resp.headers, body, resp.url.raw_path, operation)
+        return send(self, self._pipeline, opts, path, finish=_response)
 
-    async def request_json(
+    def request_json(
         self, method: str, path: str, *, operation: str, type: Any = Any, **call: Unpack[CallOptions]
-    ) -> Any:
+    ) -> Coroutine[Any, Any, Any]:
         """:meth:`request`, then decode the JSON answer into ``type`` (a non-JSON answer is refused)."""
         call.setdefault("expect", media.JSON)
-        # request()'s steps without its Response, spelled out rather than shared through another
-        # coroutine: each level of awaiting is paid again on every resumption of the request.
         opts = request_options(self, method, self.url(path), call, operation=operation, stream=False)
-        answer = await self._send(opts, path)
-        resp, body = answer.resp, answer.body
-        resp.release()
-        await resp.wait_for_close()
-        assert body is not None
-        return decode_json(body, type, path=resp.url.raw_path, operation=operation)
+        return send(self, self._pipeline, opts, path, finish=_decoded, arg=type)
+
+    def request_with(
+        self,
+        make: Callable[[CIMultiDictProxy[str], bytes, str, A], T],
+        arg: A,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        **call: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, T]:
+        """:meth:`request`, its answer ``make(headers, body, path, arg)`` rather than a :class:`Response`.
+
+        ``make`` runs once the body is read and the connection released, in the
+        request's own coroutine: a service's result made from the answer without
+        a Response in between, nor a coroutine of the service's own to resume.
+        """
+        opts = request_options(self, method, self.url(path), call, operation=operation, stream=False)
+        return send(self, self._pipeline, opts, path, finish=_made, arg=(make, arg))
 
     def stream(
         self, method: str, path: str, *, operation: str, **call: Unpack[CallOptions]
@@ -328,12 +355,17 @@ class Transport:
 
     def _send(self, opts: RequestOptions, path: str) -> Coroutine[Any, Any, Answer]:
         """Run ``opts`` through the stages; the answer's response is open (the caller releases it)."""
+        coro: Coroutine[Any, Any, Answer] = send(self, self._pipeline, opts, path)
+        return coro
+
+    def _exchange(self, opts: RequestOptions, path: str) -> Exchange:
+        """A request's :class:`Exchange`, on the session (made now if need be) of the running loop."""
         session = self._session
         if session is None or self._loop is not asyncio.get_running_loop():  # not yet, closed, another loop
             session = self._get_session()
         if opts.authenticate and opts.url == path:  # an absolute URL from the caller (a path is ours)
             self.check_own_host(opts.url, operation=opts.operation)
-        return send(self, self._pipeline, Exchange(opts, session))
+        return Exchange(opts, session)
 
     # -- hosts ---------------------------------------------------------------------
 
@@ -395,6 +427,7 @@ class _Streaming:
             await release(resp)
 
 
+@functools.lru_cache(maxsize=256)  # a routed request asks for its collection's deployment each time
 def canonical_url(url: str) -> str:
     """``url`` compared as a deployment: scheme and host lower case, no trailing slash."""
     parts = urlsplit(url.strip())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -160,13 +160,13 @@ class SentinelHub(BaseClient):
         self._process_api.budget = value
         self._statistics_api.budget = value
 
-    async def process(
+    def process(
         self,
         request: ProcessRequest | Mapping[str, Any],
         *,
         accept: str | None = None,
         refresh: bool = False,
-    ) -> ProcessResult:
+    ) -> Coroutine[Any, Any, ProcessResult]:
         """Render a Process API request and return the answer in memory.
 
         ``request`` is a :class:`~eoclient.sentinelhub.process_models.ProcessRequest`
@@ -191,8 +191,8 @@ class SentinelHub(BaseClient):
             meta = result["userdata"].json()
             result.processing_units
         """
-        where = route_request(request, self.transport)
-        return await self._process_api.process(request, accept=accept, refresh=refresh, deployment=where)
+        # The Process API's coroutine itself (it routes the request): no level of our own to resume.
+        return self._process_api.process(request, accept=accept, refresh=refresh, route=True)
 
     async def process_to_file(
         self,

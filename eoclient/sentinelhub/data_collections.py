@@ -360,6 +360,7 @@ def _check_url(url: str) -> str:
 
 
 @functools.lru_cache(maxsize=256)  # the same few URLs, asked on every routed request
+@functools.lru_cache(maxsize=256)  # asked for every routed request, with the same few URLs
 def _same_deployment(a: str, b: str) -> bool:
     pa, pb = urlsplit(a), urlsplit(b)
     return (pa.scheme.lower(), pa.netloc.lower(), pa.path.rstrip("/")) == (
@@ -514,6 +515,8 @@ def _route(homes: Sequence[_Home], transport: Deployments) -> Deployment | None:
     for home in homes:
         if home.url is None:
             continue  # served anywhere: goes with the others
+        if not home.explicit and _unreached(transport, home.url):
+            continue  # what resolve_deployment would refuse, without building its error: every request
         try:
             deployment = resolve_deployment(transport, home.url, field=home.field)
         except ValidationError as exc:
@@ -533,6 +536,11 @@ def _route(homes: Sequence[_Home], transport: Deployments) -> Deployment | None:
     return chosen
 
 
+def _unreached(transport: Deployments, url: str) -> bool:
+    """Whether :func:`resolve_deployment` refuses ``url`` as a deployment this client does not reach."""
+    return not _same_deployment(url, transport.base_url) and transport.deployment_url(url) is None
+
+
 def route_request(request: Any, transport: Deployments, *, prefix: str = "") -> Deployment | None:
     """The deployment a Process-style request goes to (``None``: the client's ``base_url``).
 
@@ -544,6 +552,8 @@ def route_request(request: Any, transport: Deployments, *, prefix: str = "") -> 
     client does not reach, raise :class:`~eoclient.errors.ValidationError`
     naming ``<prefix>input.data[i].type``.
     """
+    if type(request) is dict and _served_anywhere(request):
+        return None  # the usual dict: no collection that lives on one deployment, nothing to route
     homes = [
         _home_of(f"{prefix}input.data[{i}].type", kind)
         for i, kind in _data_types(request)
@@ -575,6 +585,27 @@ def route_collections(
         elif isinstance(value, str):
             homes.append(_Home(where, _BUILTIN_CATALOG_HOMES.get(value), False, repr(value)))
     return _route(homes, transport)
+
+
+def _served_anywhere(request: dict[Any, Any]) -> bool:
+    """Whether every ``input.data[i].type`` of a plain dict is a string no built-in collection has.
+
+    (What :func:`route_request` would find without a :class:`_Home` to route: ``None``.) Anything
+    else, or anything unusual, is ``False``: the general path decides.
+    """
+    inp = request.get("input")
+    if type(inp) is not dict:
+        return False
+    data = inp.get("data")
+    if type(data) is not list:
+        return False
+    for item in data:
+        if type(item) is not dict:
+            return False
+        kind = item.get("type")
+        if type(kind) is not str or _BUILTIN_HOMES.get(kind) is not None:
+            return False
+    return True
 
 
 def _data_types(request: Any) -> Iterator[tuple[int, Any]]:

@@ -20,6 +20,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Final
 
+import msgspec
+
 from eoclient._http import media
 from eoclient._http.media import media_type
 from eoclient._models import from_user
@@ -31,6 +33,7 @@ from eoclient.sentinelhub.process_body import FastBody, fast_process_body
 from eoclient.sentinelhub.process_models import (
     ProcessRequest,
     accept_header,
+    positional_maker,
     request_georef,
     request_time,
     resolve_accept,
@@ -59,10 +62,8 @@ _JSON_HEADERS: Final[Mapping[str, str]] = MappingProxyType({"Accept": _JSON, "Co
 
 @dataclass(frozen=True, slots=True)
 class PreparedRequest:
-    """What every prepared request holds: its body, encoded once."""
+    """What every prepared request holds: its body, encoded once (and ``wire``, the body as builtins)."""
 
-    wire: dict[str, Any]
-    """The JSON body as builtins, with the keys of the user's dict the models do not know."""
     body: bytes
     """``wire`` encoded once, keys sorted: the bytes sent and the bytes the cache keys on."""
 
@@ -82,6 +83,20 @@ class PreparedProcess(PreparedRequest):
     # The cost basis, or what the one pass found, from which it is made when a budget first asks.
     _basis: CostBasis | FastBody = field(repr=False, compare=False)
     _model: ProcessRequest | None = field(default=None, repr=False, compare=False)
+    _wire: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def wire(self) -> dict[str, Any]:
+        """The JSON body as builtins, with the keys of the user's dict the models do not know.
+
+        A dict checked by msgspec in one pass is encoded without one: it is then
+        decoded from :attr:`body` (the same values; its keys sorted).
+        """
+        wire = self._wire
+        if wire is None:
+            wire = msgspec.json.decode(self.body)
+            object.__setattr__(self, "_wire", wire)  # frozen: filled once, on first use
+        return wire
 
     @property
     def cost(self) -> CostBasis:
@@ -149,10 +164,12 @@ def prepare_process(
         accept_value = asked
     else:
         accept_value = accept_header([identifier for identifier, _ in parts], asked, accept)
-    wire = fast.wire
     # Positional: the fields' order (PreparedRequest's, then PreparedProcess's). The cost basis is
     # made from `fast` only if a budget asks.
-    return PreparedProcess(wire, canonical_json(wire), accept_value, parts, fast.georef, fast.time, fast)
+    return _new_prepared(fast.body, accept_value, parts, fast.georef, fast.time, fast, None, fast.wire)
+
+
+_new_prepared = positional_maker(PreparedProcess)  # every request's: each field set through its slot
 
 
 def prepare_general(
@@ -172,7 +189,6 @@ def prepare_general(
         tiff=any(asked == "image/tiff" for _, asked in parts),
     )
     return PreparedProcess(
-        wire=wire,
         body=canonical_json(wire),
         accept=accept_value,
         parts=parts,
@@ -180,6 +196,7 @@ def prepare_general(
         time=request_time(model),
         _basis=cost,
         _model=model,
+        _wire=wire,
     )
 
 
@@ -208,6 +225,9 @@ def requested_parts(model: ProcessRequest) -> tuple[tuple[str, str | None], ...]
 @dataclass(frozen=True, slots=True)
 class PreparedStatistics(PreparedRequest):
     """A checked Statistical request, encoded once, with its interval count and cost basis."""
+
+    wire: dict[str, Any]
+    """The JSON body as builtins, with the keys of the user's dict the models do not know."""
 
     model: StatisticsRequest
     """The checked request, normalized (CRS URLs, UTC times, collection ids)."""

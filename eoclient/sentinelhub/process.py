@@ -14,7 +14,7 @@ import os
 from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypedDict
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypedDict
 
 import anyio
 
@@ -26,13 +26,14 @@ from eoclient.arrays import GeoRef
 from eoclient.errors import DownloadSizeError, ResponseDecodeError, TransportError, UnexpectedContentError
 from eoclient.sentinelhub.budget import ProcessingBudget, charged
 from eoclient.sentinelhub.cache import ResponseCache, optional_cache_key, tee_writer
-from eoclient.sentinelhub.data_collections import Deployment, deployment_path
+from eoclient.sentinelhub.data_collections import Deployment, deployment_path, route_request
 from eoclient.sentinelhub.multipart import TAR_TYPES, ResponsePart, split_response
 from eoclient.sentinelhub.prepared import PreparedProcess, PreparedStatistics, prepare_process
 from eoclient.sentinelhub.process_models import (
     ProcessFile,
     ProcessRequest,
     ProcessResult,
+    positional_maker,
 )
 
 if TYPE_CHECKING:
@@ -110,10 +111,17 @@ class ProcessAPI(ChargedAPI):
         accept: str | None,
         refresh: bool,
         deployment: Deployment | None = None,
+        route: bool = False,
     ) -> ProcessResult:
-        """Render ``request`` (on ``deployment``, else the client's own); the answer is held in memory."""
+        """Render ``request`` (on ``deployment``, else the client's own); the answer is held in memory.
+
+        ``route=True``: on the deployment that serves the request's collections
+        (:func:`~eoclient.sentinelhub.data_collections.route_request`) instead.
+        """
+        if route:
+            deployment = route_request(request, self._context.transport)
         prepared = prepare_process(request, accept=accept)
-        target = deployment_path(deployment, PROCESS_PATH)
+        target = PROCESS_PATH if deployment is None else deployment.path(PROCESS_PATH)  # deployment_path()
         url = key = ""  # only a cache needs them
         if self.cache is not None:
             url = self._context.transport.url(target)
@@ -122,17 +130,28 @@ class ProcessAPI(ChargedAPI):
                 cached = await _cached_result(self.cache, key, prepared)
                 if cached is not None:
                     return cached
-        if self.budget is None:  # _post's usual case, without its coroutine (one level less to resume)
+        if self.budget is None and self.cache is None:
+            # The usual case: the result made as the answer is read (no Response in between), in the
+            # transport's one coroutine.
+            made = await self._context.transport.request_with(
+                _answered,
+                prepared,
+                "POST",
+                target,
+                operation="process.process",
+                data=prepared.body,
+                headers=prepared.headers,
+                idempotent=True,  # rendering changes nothing on the server
+                expect=prepared.expect,
+            )
+            return made if isinstance(made, ProcessResult) else await _split_answer(made, prepared)
+        if self.budget is None:
             resp = await self._post_body(target, prepared, "process.process")
             spent = processing_units_spent(resp.headers)
         else:
             resp, spent = await self._post(target, prepared, operation="process.process")
-        body, raw_type, kind = resp.body, resp.headers.get("Content-Type", ""), resp.content_type
-        if len(body) > _THREAD_SPLIT:
-            parts = await _split(body, raw_type, prepared.identifiers)
-        else:  # _split's usual case, without a coroutine
-            parts = split_response(body, raw_type, prepared.identifiers)
-        _check_parts(prepared.parts, parts, kind, path=resp.path)
+        made = _answered(resp.headers, resp.body, resp.path, prepared)
+        result = made if isinstance(made, ProcessResult) else await _split_answer(made, prepared)
         if self.cache is not None:  # stored once it parsed: a broken answer is not kept
             await self.cache.put(
                 key,
@@ -140,19 +159,11 @@ class ProcessAPI(ChargedAPI):
                 accept=prepared.accept,
                 request=prepared.body,
                 content=resp.body,
-                content_type=raw_type,
+                content_type=resp.headers.get("Content-Type", ""),
                 processing_units=spent,
                 headers=resp.headers,
             )
-        return ProcessResult(
-            content=body,
-            content_type=kind,
-            processing_units=spent,
-            headers=resp.headers,
-            parts=parts,
-            georef=prepared.georef,
-            time=prepared.time,
-        )
+        return result
 
     async def to_file(
         self,
@@ -250,6 +261,58 @@ class ProcessAPI(ChargedAPI):
             headers=resp.headers,
             **_placed(prepared),
         )
+
+
+# Made for every answer: positional, each field set through its slot (see positional_maker).
+_new_result = positional_maker(ProcessResult)
+_new_part = positional_maker(ResponsePart)
+
+
+class _Unsplit(NamedTuple):
+    """An archive too large to split on the event loop: :func:`_split_answer` splits it in a thread."""
+
+    headers: Mapping[str, str]
+    body: bytes
+    path: str
+
+
+def _answered(
+    headers: Mapping[str, str], body: bytes, path: str, prepared: PreparedProcess
+) -> ProcessResult | _Unsplit:
+    """The result of a Process answer (``path``: where it came from, for errors), split and checked.
+
+    A large archive is left to :func:`_split_answer` (split off the event loop).
+    """
+    raw_type = headers.get("Content-Type", "")
+    kind = media_type(raw_type)
+    wanted = prepared.parts
+    if len(wanted) == 1 and kind not in TAR_TYPES and not kind.startswith("multipart/"):
+        # One response asked for, one answered: split_response's single part, which _check_parts
+        # finds (the transport checked its type against Accept).
+        identifier = wanted[0][0]
+        parts = {identifier: _new_part(identifier, body, kind, None)}
+    elif len(body) > _THREAD_SPLIT:
+        return _Unsplit(headers, body, path)
+    else:
+        parts = split_response(body, raw_type, prepared.identifiers)
+        _check_parts(wanted, parts, kind, path=path)
+    # Positional: ProcessResult's fields' order (content, content_type, processing_units, headers,
+    # parts, georef, time).
+    return _new_result(
+        body, kind, processing_units_spent(headers), headers, parts, prepared.georef, prepared.time
+    )
+
+
+async def _split_answer(answer: _Unsplit, prepared: PreparedProcess) -> ProcessResult:
+    """:func:`_answered` for a large archive: split in a thread, then checked."""
+    headers, body = answer.headers, answer.body
+    raw_type = headers.get("Content-Type", "")
+    parts = await _split(body, raw_type, prepared.identifiers)
+    kind = media_type(raw_type)
+    _check_parts(prepared.parts, parts, kind, path=answer.path)
+    return ProcessResult(
+        body, kind, processing_units_spent(headers), headers, parts, prepared.georef, prepared.time
+    )
 
 
 class _Placement(TypedDict):

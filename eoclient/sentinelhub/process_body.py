@@ -30,12 +30,14 @@ import msgspec
 from eoclient.arrays.georef import GeoRef, epsg_of
 from eoclient.errors import ValidationError
 from eoclient.geo import CRS84, crs_extent, crs_url
+from eoclient.sentinelhub.cache import canonical_json
 from eoclient.sentinelhub.process_models import (
     MAX_SIZE,
     MOSAICKING_ORDERS,
     OUTPUT_FORMATS,
     check_size,
     plain_copy,
+    positional_maker,
 )
 
 __all__ = ["FastBody", "fast_process_body"]
@@ -99,8 +101,10 @@ _REFUSED: Final = _Refused()  # raised often on the way out, never shown: one in
 class FastBody(NamedTuple):  # a tuple: made for every request, and a frozen dataclass costs more to make
     """What one pass over a valid request dict found."""
 
-    wire: dict[str, Any]
-    """The JSON body as builtins (the general path's ``wire``)."""
+    wire: dict[str, Any] | None
+    """The JSON body as builtins (the general path's ``wire``); ``None``: decode it from ``body``."""
+    body: bytes
+    """The JSON body, keys sorted (:func:`~eoclient.sentinelhub.cache.canonical_json` of ``wire``)."""
     width: int
     height: int
     parts: tuple[tuple[str, str | None], ...]
@@ -221,11 +225,13 @@ class _RequestShape(_Shape):
     output: _OutputShape | None = None
 
 
-_TIME_FIELDS: Final = (("from", "from_"), ("to", "to"))
-
-
 def _shaped(request: dict[Any, Any]) -> FastBody:
-    """:func:`_request` for a request whose every key the models know: the types checked by msgspec."""
+    """:func:`_request` for a request whose every key the models know: the types checked by msgspec.
+
+    The shape itself, its values normalized in place, is encoded with sorted keys: the bytes
+    ``canonical_json`` makes of the walk's ``wire`` (the struct's fields are the wire names, and
+    left out when absent as the walk leaves them out). No ``wire`` is built: nearly nobody asks.
+    """
     shape = msgspec.convert(request, _RequestShape, strict=True)
     if not shape.evalscript.strip():
         raise _REFUSED
@@ -234,17 +240,11 @@ def _shaped(request: dict[Any, Any]) -> FastBody:
     properties = bounds.properties
     crs = CRS84
     if properties is not None and properties.crs is not None:
-        crs = crs_url(properties.crs, field="input.bounds.properties.crs")
-    bbox = _bbox(bounds.bbox, crs)
+        crs = properties.crs = crs_url(properties.crs, field="input.bounds.properties.crs")
+    bbox = bounds.bbox = _bbox(bounds.bbox, crs)
     data = inp.data
     if not data:
         raise _REFUSED
-    wire: dict[str, Any] = msgspec.to_builtins(shape)
-    wire_input = wire["input"]
-    wire_bounds = wire_input["bounds"]
-    wire_bounds["bbox"] = list(bbox)
-    if properties is not None and properties.crs is not None:
-        wire_bounds["properties"]["crs"] = crs
     start: datetime | None = None
     for i, item in enumerate(data):
         kind = item.type
@@ -262,25 +262,33 @@ def _shaped(request: dict[Any, Any]) -> FastBody:
         time_range = flt.timeRange
         if time_range is None:
             continue
-        wire_range = wire_input["data"][i]["dataFilter"]["timeRange"]
         first = last = None
-        for key, attr in _TIME_FIELDS:
-            value = getattr(time_range, attr)
-            if value is not None:
-                when, wire_range[key] = _instant(value)
-                if attr == "to":
-                    last = when
-                else:
-                    first = when
+        value = time_range.from_
+        if value is not None:  # _instant's usual case (a string) without its call
+            first, time_range.from_ = _parsed(value) if type(value) is str else _instant(value)
+        value = time_range.to
+        if value is not None:
+            last, time_range.to = _parsed(value) if type(value) is str else _instant(value)
         if first is not None and last is not None and first > last:
             raise _REFUSED
         if i == 0:
             start = first
     width, height, parts = _shaped_output(shape.output, bbox)
+    body = msgspec.json.encode(shape, order="sorted")
     # Positional, in FastBody's order, through tuple.__new__ (a NamedTuple's own __new__ is Python).
     return _new_body(
         FastBody,
-        (wire, width, height, parts, shape.evalscript, len(data), _georef(crs, bbox, width, height), start),
+        (
+            None,
+            body,
+            width,
+            height,
+            parts,
+            shape.evalscript,
+            len(data),
+            _georef(crs, bbox, width, height),
+            start,
+        ),
     )
 
 
@@ -317,7 +325,7 @@ def _shaped_output(
         identifier = response.identifier
         if identifier is None:
             identifier = "default"
-        if not identifier.strip() or any(identifier == seen for seen, _ in parts):
+        if not identifier.strip() or (parts and any(identifier == seen for seen, _ in parts)):
             raise _REFUSED
         fmt = response.format
         asked: str | None = None
@@ -365,6 +373,7 @@ def _request(request: dict[Any, Any]) -> FastBody:
         wire["output"] = wire_out
     return FastBody(
         wire=wire,
+        body=canonical_json(wire),
         width=width,
         height=height,
         parts=parts,
@@ -650,7 +659,7 @@ def _responses(responses: list[Any]) -> tuple[list[dict[str, Any]], tuple[tuple[
             if type(identifier) is not str:
                 raise _REFUSED
             out["identifier"] = identifier
-        if not identifier.strip() or any(identifier == seen for seen, _ in parts):
+        if not identifier.strip() or (parts and any(identifier == seen for seen, _ in parts)):
             raise _REFUSED
         wire.append(out)
         parts.append((identifier, asked))
@@ -692,16 +701,10 @@ def _georef(crs: str, bbox: tuple[float, float, float, float], width: int, heigh
         return None
     if epsg <= 0:  # as GeoRef refuses it
         return None
-    georef = _new_georef(GeoRef)
-    _set(georef, "crs", epsg)
-    _set(georef, "bbox", bbox)
-    _set(georef, "width", width)
-    _set(georef, "height", height)
-    return georef
+    return _new_georef(epsg, bbox, width, height)
 
 
-_new_georef = object.__new__
-_set = object.__setattr__  # GeoRef is frozen
+_new_georef = positional_maker(GeoRef)  # its checks are made above: each field set through its slot
 
 
 @functools.lru_cache(maxsize=64)  # the same few CRS URLs, request after request
