@@ -62,7 +62,7 @@ from eoclient.errors import ClientRateLimitError, TransportError, UnexpectedCont
 
 if TYPE_CHECKING:
     import random
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from eoclient._http.auth import TokenProvider
     from eoclient._http.ratelimit import RateLimiter
@@ -487,23 +487,28 @@ async def exchange(x: Exchange) -> Answer:
     A broken connection is a :class:`Failed`; an answer the request does not
     accept comes back with its body (the error's explanation) for the stages.
     """
-    opts = x.opts
     try:
-        resp = await x.session.request(
-            opts.method,
-            x.url,
-            params=x.params,
-            data=opts.payload,
-            headers=x.headers,
-            timeout=opts.timeout,
-            allow_redirects=False,  # decided per request by RedirectStage
-        )
+        resp = await hop(x)
     except (aiohttp.ClientError, TimeoutError) as exc:
         failed = unsent(x, exc)
     else:
         return await received(x, resp)
     # Raised outside the handler, unchained: aiohttp's exception holds the request headers.
     raise failed
+
+
+def hop(x: Exchange) -> Awaitable[aiohttp.ClientResponse]:
+    """This hop's request, for the caller to await (a plain function: no coroutine level of its own)."""
+    opts = x.opts
+    return x.session.request(
+        opts.method,
+        x.url,
+        params=x.params,
+        data=opts.payload,
+        headers=x.headers,
+        timeout=opts.timeout,
+        allow_redirects=False,  # decided per request by RedirectStage
+    )
 
 
 def unsent(x: Exchange, exc: BaseException) -> Failed:
@@ -606,15 +611,7 @@ async def send(  # noqa: PLR0915 - one coroutine on purpose: a helper would be a
                 wear(x, token)
         # exchange(), inlined for the usual 2xx of the expected type; anything else is received()'s.
         try:
-            resp = await x.session.request(
-                opts.method,
-                x.url,
-                params=x.params,
-                data=opts.payload,
-                headers=x.headers,
-                timeout=opts.timeout,
-                allow_redirects=False,  # decided per request by RedirectStage
-            )
+            resp = await hop(x)
         except (aiohttp.ClientError, TimeoutError) as exc:
             answer = unsent(x, exc)
         else:
