@@ -340,20 +340,22 @@ class ObjectStore:
         path, size = _upload.check_source(src)
         _check_flag("overwrite", overwrite)
         media = _upload.check_content_type(content_type, key)
-        # Read once more before sending (a multipart upload streams the file later): the MD5 goes
-        # with the object as metadata, for reruns where the ETag is not the MD5 (SSE-KMS).
-        md5 = await anyio.to_thread.run_sync(_upload.file_md5, path)
+        single = size <= _upload.PART_SIZE
+        # The MD5 goes with the object as metadata, for reruns where the ETag is not the MD5 (SSE-KMS).
+        # A single PUT's bytes are read once, for both; a multipart upload streams the file later.
+        data = await anyio.to_thread.run_sync(path.read_bytes) if single else b""
+        if single:
+            md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        else:
+            md5 = await anyio.to_thread.run_sync(_upload.file_md5, path)
         attributes = _attributes(media, md5)
 
         async def same(obj: StoredObject, stored_md5: str | None) -> bool:
             return await anyio.to_thread.run_sync(_upload.same_file, obj, path, size, md5, stored_md5)
 
-        single = size <= _upload.PART_SIZE
-
         async def send() -> Any:
             if not single:
                 return await self._put_parts(key, path, size, attributes)
-            data = await anyio.to_thread.run_sync(path.read_bytes)
             mode = "overwrite" if overwrite else "create"
             return await self._ob.put_async(
                 self._store, key, data, attributes=attributes, mode=mode, use_multipart=False
