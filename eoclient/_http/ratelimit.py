@@ -39,7 +39,6 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -51,11 +50,6 @@ __all__ = ["RateLimit", "RateLimiter", "SharedPace", "TokenBucket"]
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
-
-# (id of the limiter, number of its acquire) of the last request this task sent. The transport
-# calls acquire() and on_rate_limited() from the same task, so a 429 can tell whether its request
-# left before or after the last slowdown without any change to the transport's calls.
-_TICKET: ContextVar[tuple[int, int] | None] = ContextVar("eoclient_ratelimit_ticket", default=None)
 
 
 class _Overdue(Exception):
@@ -274,23 +268,24 @@ class RateLimiter:
 
     # -- requests ----------------------------------------------------------------
 
-    def try_acquire(self) -> bool:
-        """Let one request through at once when nothing paces or pauses this client; else ``False``.
+    def try_acquire(self) -> int:
+        """Let one request through at once when nothing paces or pauses this client: its ticket.
 
         The usual case (no limit set, no 429 seen, no shared pace) without a
-        coroutine; on ``False`` nothing was counted and the caller awaits :meth:`acquire`.
+        coroutine. ``0``: nothing was counted, and the caller awaits :meth:`acquire`.
         """
         if self.shared is not None or self._buckets or self._adaptive is not None:
-            return False
+            return 0
         now = self._clock()
         if self._paused_until > now:
-            return False
-        self._sent(now)
-        return True
+            return 0
+        return self._sent(now)
 
-    async def acquire(self) -> float:
-        """Wait for permission to send one request; returns the seconds waited.
+    async def acquire(self) -> int:
+        """Wait for permission to send one request; returns its ticket.
 
+        The ticket (the request's number, from 1) is what the request's
+        caller hands to :meth:`on_rate_limited` should it be answered 429.
         Raises :class:`~eoclient.errors.ClientRateLimitError` (nothing sent)
         when the wait would exceed ``RateLimit.max_wait``.
         """
@@ -300,8 +295,7 @@ class RateLimiter:
         self._refresh(start)
         if not self._buckets and self._adaptive is None and self._paused_until <= start:
             # No pace and no pause (the default until a 429): nothing to wait for, nothing to await.
-            self._sent(start)
-            return 0.0
+            return self._sent(start)
         max_wait = self.limit.max_wait
         deadline = None if max_wait is None else start + max_wait
         if max_wait is not None and (expected := self._expected_wait(start)) > max_wait:
@@ -319,17 +313,16 @@ class RateLimiter:
         finally:
             self._inflight -= 1
         now = self._clock()
-        self._sent(now)
         waited = now - start
         if waited > 0.05:
             log_event(logging.DEBUG, "ratelimit.wait", seconds=round(waited, 3), reason="pace")
-        return waited
+        return self._sent(now)
 
-    def _sent(self, now: float) -> None:
-        """Count a request let through at ``now``: its ticket (for 429s) and its stamp (for the pace)."""
-        self._tickets += 1
-        _TICKET.set((id(self), self._tickets))
+    def _sent(self, now: float) -> int:
+        """Count a request let through at ``now``: its stamp (for the pace); returns its ticket."""
         self._stamps.append(now)
+        self._tickets += 1
+        return self._tickets
 
     async def _sit_out_pause(self, deadline: float | None, slept_until: float) -> float:
         """Sleep through the pause once, and again only if a new 429 extends it meanwhile.
@@ -371,19 +364,18 @@ class RateLimiter:
 
     # -- feedback from the transport -----------------------------------------------
 
-    def on_rate_limited(self, retry_after: float | None) -> None:
+    def on_rate_limited(self, retry_after: float | None, ticket: int | None = None) -> None:
         """The service answered 429: pause everyone for ``retry_after`` and halve the pace.
 
         The halving is skipped for a 429 answering a request sent before the
-        last halving, or within half a second of it: a burst of 429s is one signal.
+        last halving (``ticket``: the request's, from :meth:`acquire`; ``None``
+        when unknown), or within half a second of it: a burst of 429s is one signal.
         """
         if self.shared is not None:
             self.shared.on_rate_limited(retry_after)
         now = self._clock()
         if retry_after is not None and retry_after > 0:
             self._paused_until = max(self._paused_until, now + retry_after)
-        mine = _TICKET.get()
-        ticket = mine[1] if mine is not None and mine[0] == id(self) else None
         if ticket is not None and ticket <= self._slowed_ticket:
             outcome = "sent before the last slowdown"
         elif now - self._slowed_at < self._WINDOW:

@@ -32,11 +32,12 @@ happens when something goes wrong.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import time
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -67,7 +68,9 @@ if TYPE_CHECKING:
     from eoclient._http.auth import TokenProvider
     from eoclient._http.ratelimit import RateLimiter
 
-__all__ = ["Answer", "Exchange", "Stage", "pipeline", "release", "send"]
+__all__ = ["Answer", "Exchange", "Later", "Stage", "pipeline", "release", "send"]
+
+T = TypeVar("T")
 
 REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS: Final = 5
@@ -75,6 +78,9 @@ _MAX_REDIRECTS: Final = 5
 # third 401 in a row means the credentials themselves are refused.
 _MAX_REPLAYS: Final = 2
 _HTTP_SCHEMES: Final = frozenset({"http", "https"})
+# ClientSession._request: the coroutine session.request() wraps (private to aiohttp; looked up on the
+# session at each call, as test doubles patch it). Without it, the public wrapper: the same request.
+_DIRECT: Final = inspect.iscoroutinefunction(getattr(aiohttp.ClientSession, "_request", None))
 
 
 @functools.lru_cache(maxsize=1024)  # a client asks for the same few URLs (a job's polls, the Process API)
@@ -110,6 +116,7 @@ class Exchange:
         "redirects",
         "replays",
         "session",
+        "ticket",
         "token",
         "url",
     )
@@ -118,6 +125,7 @@ class Exchange:
         self.opts = opts
         self.session = session
         self.token: str | None = None  # the bearer this hop carries, to invalidate after a 401
+        self.ticket = 0  # the rate limiter's number for this hop (0: none), for a 429 to say when it left
         self.url = opts.url
         self.path = _url_path(opts.url)
         self.params = opts.params
@@ -148,6 +156,18 @@ class Answer:
         self.resp = resp
         self.body = body
         self.accepted = accepted
+
+
+class Later(Generic[T]):
+    """What a ``finish`` of :func:`send` returns when its result needs awaiting (work off the loop).
+
+    :func:`send` awaits ``awaitable`` and returns its result, in the request's own coroutine.
+    """
+
+    __slots__ = ("awaitable",)
+
+    def __init__(self, awaitable: Awaitable[T]) -> None:
+        self.awaitable = awaitable
 
 
 async def release(resp: aiohttp.ClientResponse) -> None:
@@ -377,8 +397,8 @@ class LimiterStage(Stage):
             if answer.accepted:  # as before the stages: any success refreshes the pace
                 limiter.on_success()
             return answer
-        if x.pending is None and not limiter.try_acquire():  # a pending hop waited before it was sent
-            await acquire(limiter, x)
+        if x.pending is None:  # a pending hop waited before it was sent
+            x.ticket = limiter.try_acquire() or await acquire(limiter, x)
         try:
             answer = await self.next.send(x)
         except Failed as exc:
@@ -386,17 +406,17 @@ class LimiterStage(Stage):
                 # A hint beyond what the policy would wait is raised to this caller, not imposed on
                 # every other request of the client.
                 too_long = exc.retry_after is not None and exc.retry_after > opts.retry.max_retry_after
-                limiter.on_rate_limited(None if too_long else exc.retry_after)
+                limiter.on_rate_limited(None if too_long else exc.retry_after, x.ticket or None)
             raise
         if answer.accepted:
             limiter.on_success()
         return answer
 
 
-async def acquire(limiter: RateLimiter, x: Exchange) -> None:
-    """Wait for the limiter; a wait it refuses names this request (nothing was sent)."""
+async def acquire(limiter: RateLimiter, x: Exchange) -> int:
+    """Wait for the limiter: this hop's ticket; a wait it refuses names this request (nothing was sent)."""
     try:
-        await limiter.acquire()
+        return await limiter.acquire()
     except ClientRateLimitError as exc:
         raise ClientRateLimitError(
             retry_after=exc.retry_after,
@@ -498,9 +518,14 @@ async def exchange(x: Exchange) -> Answer:
 
 
 def hop(x: Exchange) -> Awaitable[aiohttp.ClientResponse]:
-    """This hop's request, for the caller to await (a plain function: no coroutine level of its own)."""
+    """This hop's request, for the caller to await (a plain function: no coroutine level of its own).
+
+    aiohttp's request coroutine itself where this aiohttp has it: ``session.request()`` wraps it in a
+    context manager, awaited through one more object per request (what a waiting request holds).
+    """
     opts = x.opts
-    return x.session.request(
+    session = x.session
+    return (session._request if _DIRECT else session.request)(
         opts.method,
         x.url,
         params=x.params,
@@ -600,8 +625,8 @@ async def send(  # noqa: PLR0915 - one coroutine on purpose: a helper would be a
         answer = await stages.send(x)
     else:
         limiter = host.limiter
-        if opts.rate_limited and not limiter.try_acquire():
-            await acquire(limiter, x)
+        if opts.rate_limited:
+            x.ticket = limiter.try_acquire() or await acquire(limiter, x)
         auth = host.auth
         if opts.authenticate and auth is not None:
             token = auth.cached()  # fresh: nothing to await
@@ -656,4 +681,7 @@ async def send(  # noqa: PLR0915 - one coroutine on purpose: a helper would be a
     resp.release()
     await resp.wait_for_close()
     assert body is not None
-    return finish(resp, body, opts.operation, arg)
+    made = finish(resp, body, opts.operation, arg)
+    if type(made) is Later:
+        return await made.awaitable
+    return made

@@ -33,7 +33,7 @@ from eoclient._http.failures import printable_url, transport_error
 from eoclient._http.options import CallOptions, RequestOptions, Timeouts, request_options
 from eoclient._http.ratelimit import RateLimit, RateLimiter
 from eoclient._http.retry import RetryPolicy
-from eoclient._http.stages import Answer, Exchange, pipeline, release, send
+from eoclient._http.stages import Answer, Exchange, Later, pipeline, release, send
 from eoclient._http.watchdog import ReadWatchdog, watched_connector
 from eoclient._models import from_json
 from eoclient._version import __version__
@@ -318,7 +318,7 @@ class Transport:
 
     def request_with(
         self,
-        make: Callable[[CIMultiDictProxy[str], bytes, str, A], T],
+        make: Callable[[CIMultiDictProxy[str], bytes, str, A], T | Later[T]],
         arg: A,
         method: str,
         path: str,
@@ -331,6 +331,7 @@ class Transport:
         ``make`` runs once the body is read and the connection released, in the
         request's own coroutine: a service's result made from the answer without
         a Response in between, nor a coroutine of the service's own to resume.
+        What needs awaiting (work in a thread) it returns as a :class:`Later`.
         """
         opts = request_options(self, method, self.url(path), call, operation=operation, stream=False)
         return send(self, self._pipeline, opts, path, finish=_made, arg=(make, arg))

@@ -14,13 +14,14 @@ import os
 from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypedDict
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, NoReturn, TypedDict
 
 import anyio
 
 from eoclient._files import AtomicFile
 from eoclient._http import media
 from eoclient._http.media import media_type
+from eoclient._http.stages import Later
 from eoclient._log import log_event
 from eoclient.arrays import GeoRef
 from eoclient.errors import DownloadSizeError, ResponseDecodeError, TransportError, UnexpectedContentError
@@ -104,7 +105,7 @@ class ChargedAPI:
 class ProcessAPI(ChargedAPI):
     """Process API calls of one client (use the :class:`~eoclient.SentinelHub` methods)."""
 
-    async def process(
+    def process(
         self,
         request: ProcessRequest | Mapping[str, Any],
         *,
@@ -112,16 +113,50 @@ class ProcessAPI(ChargedAPI):
         refresh: bool,
         deployment: Deployment | None = None,
         route: bool = False,
-    ) -> ProcessResult:
+    ) -> Coroutine[Any, Any, ProcessResult]:
         """Render ``request`` (on ``deployment``, else the client's own); the answer is held in memory.
 
         ``route=True``: on the deployment that serves the request's collections
         (:func:`~eoclient.sentinelhub.data_collections.route_request`) instead.
+
+        Without a budget or a cache (the usual case) this is the transport's
+        request coroutine itself, the result made in it as the answer is read:
+        the request is checked now, and a request refused comes out of the
+        coroutine when it is awaited, as from any other.
         """
+        if self.budget is not None or self.cache is not None:
+            return self._process_kept(request, accept, refresh, deployment, route)
+        try:
+            if route:
+                deployment = route_request(request, self._context.transport)
+            prepared = prepare_process(request, accept=accept)
+        except Exception as exc:  # raised where the caller awaits, as from a coroutine
+            return _raising(exc)
+        return self._context.transport.request_with(
+            _answered,
+            prepared,
+            "POST",
+            PROCESS_PATH if deployment is None else deployment.path(PROCESS_PATH),  # deployment_path()
+            operation="process.process",
+            data=prepared.body,
+            headers=prepared.headers,
+            idempotent=True,  # rendering changes nothing on the server
+            expect=prepared.expect,
+        )
+
+    async def _process_kept(
+        self,
+        request: ProcessRequest | Mapping[str, Any],
+        accept: str | None,
+        refresh: bool,
+        deployment: Deployment | None,
+        route: bool,
+    ) -> ProcessResult:
+        """:meth:`process` with a budget to charge or a cache to read and fill."""
         if route:
             deployment = route_request(request, self._context.transport)
         prepared = prepare_process(request, accept=accept)
-        target = PROCESS_PATH if deployment is None else deployment.path(PROCESS_PATH)  # deployment_path()
+        target = deployment_path(deployment, PROCESS_PATH)
         url = key = ""  # only a cache needs them
         if self.cache is not None:
             url = self._context.transport.url(target)
@@ -130,28 +165,13 @@ class ProcessAPI(ChargedAPI):
                 cached = await _cached_result(self.cache, key, prepared)
                 if cached is not None:
                     return cached
-        if self.budget is None and self.cache is None:
-            # The usual case: the result made as the answer is read (no Response in between), in the
-            # transport's one coroutine.
-            made = await self._context.transport.request_with(
-                _answered,
-                prepared,
-                "POST",
-                target,
-                operation="process.process",
-                data=prepared.body,
-                headers=prepared.headers,
-                idempotent=True,  # rendering changes nothing on the server
-                expect=prepared.expect,
-            )
-            return made if isinstance(made, ProcessResult) else await _split_answer(made, prepared)
         if self.budget is None:
             resp = await self._post_body(target, prepared, "process.process")
             spent = processing_units_spent(resp.headers)
         else:
             resp, spent = await self._post(target, prepared, operation="process.process")
         made = _answered(resp.headers, resp.body, resp.path, prepared)
-        result = made if isinstance(made, ProcessResult) else await _split_answer(made, prepared)
+        result = await made.awaitable if isinstance(made, Later) else made
         if self.cache is not None:  # stored once it parsed: a broken answer is not kept
             await self.cache.put(
                 key,
@@ -276,12 +296,18 @@ class _Unsplit(NamedTuple):
     path: str
 
 
+async def _raising(exc: Exception) -> NoReturn:
+    """A coroutine that raises ``exc`` when awaited (a request refused before it was sent)."""
+    raise exc
+
+
 def _answered(
     headers: Mapping[str, str], body: bytes, path: str, prepared: PreparedProcess
-) -> ProcessResult | _Unsplit:
+) -> ProcessResult | Later[ProcessResult]:
     """The result of a Process answer (``path``: where it came from, for errors), split and checked.
 
-    A large archive is left to :func:`_split_answer` (split off the event loop).
+    A large archive is left to :func:`_split_answer` (split off the event loop), which the
+    transport awaits (a :class:`~eoclient._http.stages.Later`).
     """
     raw_type = headers.get("Content-Type", "")
     kind = media_type(raw_type)
@@ -292,7 +318,7 @@ def _answered(
         identifier = wanted[0][0]
         parts = {identifier: _new_part(identifier, body, kind, None)}
     elif len(body) > _THREAD_SPLIT:
-        return _Unsplit(headers, body, path)
+        return Later(_split_answer(_Unsplit(headers, body, path), prepared))
     else:
         parts = split_response(body, raw_type, prepared.identifiers)
         _check_parts(wanted, parts, kind, path=path)

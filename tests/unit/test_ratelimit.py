@@ -192,12 +192,12 @@ async def test_simultaneous_429s_halve_once() -> None:
 
     async def request() -> None:
         nonlocal count
-        await limiter.acquire()
+        ticket = await limiter.acquire()
         count += 1
         if count == 20:
             sent.set()
         await answered.wait()
-        limiter.on_rate_limited(None)
+        limiter.on_rate_limited(None, ticket)
 
     tasks = [asyncio.create_task(request()) for _ in range(20)]
     await sent.wait()
@@ -215,10 +215,10 @@ async def test_late_429s_for_requests_sent_before_the_slowdown_do_not_halve_agai
 
     async def request(answer: asyncio.Event) -> None:
         nonlocal started
-        await limiter.acquire()
+        ticket = await limiter.acquire()
         started += 1
         await answer.wait()
-        limiter.on_rate_limited(None)
+        limiter.on_rate_limited(None, ticket)
 
     tasks = [asyncio.create_task(request(a)) for a in answers]
     await asyncio.sleep(0)  # every request leaves (the bucket holds 40)
@@ -248,20 +248,28 @@ async def test_long_retry_after_raises_at_once_instead_of_parking_the_caller() -
     assert "client-side rate limiter" in str(err) and "nothing was sent" in str(err)
     assert str(pickle.loads(pickle.dumps(err))) == str(err)
     t.now += 120.0
-    assert await limiter.acquire() == 0.0  # the pause is over: requests flow again
+    assert await limiter.acquire() == 1 and t.sleeps == []  # the pause is over: the first ticket, no wait
 
 
 async def test_retry_after_within_max_wait_is_waited() -> None:
     t = FakeTime()
     limiter = RateLimiter(clock=t, sleep=t.sleep)
     limiter.on_rate_limited(retry_after=30.0)
-    assert await limiter.acquire() == pytest.approx(30.0)
+    start = t.now
+    await limiter.acquire()
+    assert t.now - start == pytest.approx(30.0)
 
 
 async def test_queue_deeper_than_max_wait_raises_for_the_callers_beyond_it() -> None:
     t = FakeTime()
     limiter = RateLimiter(RateLimit(per_second=1, max_wait=5), clock=t, sleep=t.sleep)
-    results = await asyncio.gather(*(limiter.acquire() for _ in range(10)), return_exceptions=True)
+
+    async def waited() -> float:
+        start = t.now
+        await limiter.acquire()
+        return t.now - start
+
+    results = await asyncio.gather(*(waited() for _ in range(10)), return_exceptions=True)
     waits = [r for r in results if isinstance(r, float)]
     refused = [r for r in results if isinstance(r, ClientRateLimitError)]
     assert len(waits) + len(refused) == 10

@@ -17,22 +17,28 @@ from tests.unit.test_transport import BASE, TOKEN_URL, make_transport, token_rep
 class RecordingLimiter:
     """Stands in for the client's RateLimiter: records when it is asked and told."""
 
-    def __init__(self, events: list[str]) -> None:
+    def __init__(self, events: list[str], *, paced: bool = False) -> None:
         self.events = events
+        self.paced = paced  # every request awaits acquire(), as under a pace
+        self.tickets = 0
 
-    def try_acquire(self) -> bool:
+    def try_acquire(self) -> int:
+        if self.paced:
+            return 0
         self.events.append("acquire")
-        return True
+        self.tickets += 1
+        return self.tickets
 
-    async def acquire(self) -> float:
+    async def acquire(self) -> int:
         self.events.append("acquire")
-        return 0.0
+        self.tickets += 1
+        return self.tickets
 
     def on_success(self) -> None:
         self.events.append("success")
 
-    def on_rate_limited(self, retry_after: float | None) -> None:
-        self.events.append(f"429:{retry_after}")
+    def on_rate_limited(self, retry_after: float | None, ticket: int | None = None) -> None:
+        self.events.append(f"429:{retry_after}" if ticket is None else f"429:{retry_after}:ticket {ticket}")
 
 
 def test_options_resolve_the_call_against_the_client_once() -> None:
@@ -93,6 +99,26 @@ async def test_the_bearer_is_fetched_after_the_rate_wait_and_again_on_each_retry
         "success",
     ]
     assert len(sleeps.calls) == 1
+
+
+@pytest.mark.parametrize("paced", [False, True], ids=["at-once", "awaited"])
+async def test_a_429_tells_the_limiter_the_ticket_of_the_request_it_answers(sleeps, paced: bool) -> None:
+    # The limiter skips the halving for a 429 to a request sent before its last slowdown: it must
+    # hear which request was refused, from the flat path and from the stages alike.
+    events: list[str] = []
+    t = make_transport(SENTINELHUB, sleeps)
+    t.limiter = RecordingLimiter(events, paced=paced)  # type: ignore[assignment]
+    try:
+        with aioresponses() as m:
+            m.post(TOKEN_URL, payload=token_reply())
+            m.get(f"{BASE}/thing", status=429, payload={"error": {"status": 429, "reason": "slow"}})
+            m.get(f"{BASE}/thing", status=429, payload={"error": {"status": 429, "reason": "slow"}})
+            m.get(f"{BASE}/thing", status=200, payload={"ok": True})
+            assert await t.request_json("GET", "/thing", operation="thing") == {"ok": True}
+    finally:
+        await t.aclose()
+    # Each try waits for the limiter again and gets its own ticket; the third, answered 200, has 3.
+    assert [e for e in events if e.startswith("429")] == ["429:None:ticket 1", "429:None:ticket 2"]
 
 
 async def test_errors_raised_after_retries_carry_no_aiohttp_exception(transport, sleeps) -> None:
