@@ -130,19 +130,19 @@ class ProcessAPI(ChargedAPI):
             if route:
                 deployment = route_request(request, self._context.transport)
             prepared = prepare_process(request, accept=accept)
+            return self._context.transport.request_with(
+                _answered,
+                prepared,
+                "POST",
+                PROCESS_PATH if deployment is None else deployment.path(PROCESS_PATH),  # deployment_path()
+                operation="process.process",
+                data=prepared.body,
+                headers=prepared.headers,
+                idempotent=True,  # rendering changes nothing on the server
+                expect=prepared.expect,
+            )
         except Exception as exc:  # raised where the caller awaits, as from a coroutine
             return _raising(exc)
-        return self._context.transport.request_with(
-            _answered,
-            prepared,
-            "POST",
-            PROCESS_PATH if deployment is None else deployment.path(PROCESS_PATH),  # deployment_path()
-            operation="process.process",
-            data=prepared.body,
-            headers=prepared.headers,
-            idempotent=True,  # rendering changes nothing on the server
-            expect=prepared.expect,
-        )
 
     async def _process_kept(
         self,

@@ -369,3 +369,14 @@ async def test_wrong_types_are_named_before_sending(
         await call(sh, sk)
     assert info.value.field == field
     assert eo_emulator.requests == []
+
+
+async def test_a_refused_process_request_raises_where_it_is_awaited(
+    eo_emulator: Emulator, sh: SentinelHub
+) -> None:
+    # sh.process() checks the request when called but, like any coroutine function, raises when awaited
+    # (a caller gathering several requests gets every error from gather, none at the call).
+    call = sh.process(bounds_request({"bbox": ["14.3", 49.9, 14.6, 50.2]}))
+    with pytest.raises(ValidationError, match=re.escape("input.bounds.bbox[0]")):
+        await call
+    assert not [r for r in eo_emulator.requests if r.path.endswith("/process")]  # nothing was sent
