@@ -132,8 +132,11 @@ def test_floor_table_runs_in_quick_mode(tmp_path: Path) -> None:
 
 # A stand-in for valgrind: runs the command and writes a callgrind total that grows by exactly
 # 5,000 per request the spec asks for, so the difference method must find 5,000 per request.
+# It refuses to run without the fixed hash seed (the n and 2n runs must hash alike).
 FAKE_VALGRIND = """#!{python}
-import json, subprocess, sys
+import json, os, subprocess, sys
+if os.environ.get("PYTHONHASHSEED") != "1":
+    sys.exit("no fixed PYTHONHASHSEED")
 args = sys.argv[1:]
 out = next(a for a in args if a.startswith("--callgrind-out-file=")).split("=", 1)[1]
 command = [a for a in args if not a.startswith("--")]
