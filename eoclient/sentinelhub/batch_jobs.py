@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Final, Generic, Protocol, TypeVar
@@ -311,34 +311,22 @@ class BatchJobStrategy(Generic[R]):
             stopped_reason=getattr(record, "stopped_status_reason", None),
         )
 
-    async def poll(self) -> JobStatus:
-        """GET the request (only asks: starting it is :meth:`drive`).
+    def poll(self) -> Coroutine[Any, Any, JobStatus]:
+        """GET the request (only asks: starting it is :meth:`drive`); a coroutine: await it.
 
         Only the status fields are decoded (thousands of jobs poll); :attr:`last`
         decodes the rest of the answer when read. A terminal answer is decoded in
         full at once: it is what the job returns, and one the record refuses fails
         this poll, as every answer's did when each poll decoded the whole record.
         """
-        surface = self.surface
-        operation = surface.get_operation
         path = self._status_path
         if path is None:
             path = self._status_path = self._path
-        # The transport called from here (not through _get): one level of awaiting less per poll.
-        answer = await self._ctx.transport.request("GET", path, operation=operation, expect=JSON)
-        body, path = answer.body, answer.path
-        try:
-            head: _Record = surface.head_decoder.decode(body)
-        except msgspec.MsgspecError:
-            # Refused: from_json raises it as it raises every answer's (the same typed error and text).
-            head = from_json(body, surface.head, operation=operation, path=path)
-        status = self.status_of(head)
-        if status.state.terminal:
-            self.last = from_json(body, self.surface.decode, operation=operation, path=path)
-        else:
-            self._head = head
-            self._answer = (body, path)
-        return status
+        # Not a coroutine of its own: the transport's request is the poll's one coroutine, and the
+        # status is read from the answer in it (_polled); a waiting job resumes one level less.
+        return self._ctx.transport.request_with(
+            _polled, self, "GET", path, operation=self.surface.get_operation, expect=JSON
+        )
 
     async def drive(self, status: JobStatus) -> bool:
         """POST START once the analysis is done, if this job starts the request; ``True`` if it did.
@@ -437,6 +425,23 @@ class BatchJobStrategy(Generic[R]):
 
             return tile_results(self, job, grace=grace, timeout=timeout)
         return self.outputs(job, grace=grace, timeout=timeout)
+
+
+def _polled(headers: Mapping[str, str], body: bytes, path: str, strategy: BatchJobStrategy[Any]) -> JobStatus:
+    """:meth:`BatchJobStrategy.poll`'s status, read from the answer's body (``path``: for errors)."""
+    surface = strategy.surface
+    try:
+        head: _Record = surface.head_decoder.decode(body)
+    except msgspec.MsgspecError:
+        # Refused: from_json raises it as it raises every answer's (the same typed error and text).
+        head = from_json(body, surface.head, operation=surface.get_operation, path=path)
+    status = strategy.status_of(head)
+    if status.state.terminal:
+        strategy.last = from_json(body, surface.decode, operation=surface.get_operation, path=path)
+    else:
+        strategy._head = head
+        strategy._answer = (body, path)
+    return status
 
 
 _ACTIONS_SHOWN: Final = {"analyse": "ANALYSE", "start": "START", "stop": "STOP", "cancel": "CANCEL"}

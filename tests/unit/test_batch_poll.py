@@ -50,6 +50,12 @@ class Transport:
         resp = await self.request(method, path, operation=operation, **call)
         return resp.json(type)
 
+    async def request_with(
+        self, make: Any, arg: Any, method: str, path: str, *, operation: str, **call: Any
+    ) -> Any:
+        resp = await self.request(method, path, operation=operation, **call)
+        return make(resp.headers, resp.body, resp.path, arg)
+
 
 def strategy(transport: Transport, surface: Any = V2, **options: Any) -> BatchJobStrategy[Any]:
     ctx: Any = SimpleNamespace(transport=transport)
