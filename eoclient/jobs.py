@@ -25,12 +25,13 @@ from collections.abc import (
     AsyncIterable,
     Awaitable,
     Callable,
+    Coroutine,
     Generator,
     Mapping,
 )
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar, cast, runtime_checkable
 
 import msgspec
 
@@ -387,21 +388,16 @@ class Job(Generic[T]):
     def __await__(self) -> Generator[Any, None, T]:
         return self.wait().__await__()
 
-    async def wait(self, timeout: float | None = None) -> T:
-        """Poll until the job ends; return its result.
+    def wait(self, timeout: float | None = None) -> Coroutine[Any, Any, T]:
+        """Poll until the job ends; return its result (a coroutine: await it).
 
         ``timeout`` (seconds from now) and the policy's ``deadline``: the smaller
         wins. Raises JobFailedError, JobCancelledError or JobTimeoutError.
         """
-        deadline = self._cadence.deadline(timeout)
-        self._raise_if_cancelled()
-        status = self._status
-        if status is None or status.state not in _TERMINAL:
-            await self._step(deadline, until_terminal=True)
-            self._raise_if_cancelled()
-            status = self._status
-            assert status is not None
-        return await self._final(status, deadline)
+        # Not a coroutine of its own: the polling loop's coroutine ends with the result, so a
+        # waiting job is one coroutine (thousands wait at once; each level is resumed per poll).
+        coro: Coroutine[Any, Any, T] = self._step(None, until_terminal=True, finish=True, timeout=timeout)
+        return coro
 
     async def watch(self, timeout: float | None = None) -> AsyncGenerator[JobStatus, None]:
         """Yield the current status, then each change, ending after the terminal one.
@@ -665,21 +661,31 @@ class Job(Generic[T]):
 
     # The per-poll path is kept in this one coroutine (see the comment inside): its statements are many.
     async def _step(  # noqa: PLR0915
-        self, deadline: Deadline | None, *, until_terminal: bool = False
-    ) -> None:
+        self,
+        deadline: Deadline | None,
+        *,
+        until_terminal: bool = False,
+        finish: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
         """Advance to a newer status than the one known now (one cadence step), or to a terminal one.
 
         The task is registered for :meth:`cancel` (which cancels it) for all the steps, not
         one per step; that cancellation comes out as JobCancelledError, any other as it was.
+        ``finish`` (:meth:`wait`): the deadline is ``timeout``'s, and the job's result is returned.
         """
+        if finish:
+            deadline = self._cadence.deadline(timeout)
         self._raise_if_cancelled()
         task = self._register()
         cadence = self._cadence
         strategy = self._strategy
-        drive = getattr(strategy, "drive", None)
+        # Neither the strategy's drive() nor the loop's time() held as a bound method: each would
+        # be one more object per waiting job for the garbage collector to walk while it sleeps.
+        driving = cast("DrivingStrategy[Any]", strategy) if getattr(strategy, "drive", None) else None
         clock = cadence.clock
-        if clock is event_loop_time:  # the loop's own clock, without the lookup of the loop per read
-            clock = asyncio.get_running_loop().time
+        loop = asyncio.get_running_loop()
+        loop_time = clock is event_loop_time  # the loop's own clock, read without looking the loop up
         try:
             while not self._cancelled:  # cancel() called by this very task (in a poll) ends it too
                 status = self._status
@@ -704,7 +710,7 @@ class Job(Generic[T]):
                 if target is None and status is not None:
                     target = cadence._schedule(hint)  # started from initial_status: sleep first
                 if target is not None:
-                    pause = target - clock()
+                    pause = target - (loop.time() if loop_time else clock())
                     if pause <= 0:
                         await asyncio.sleep(0)
                     elif cadence.sleep is not asyncio.sleep:
@@ -712,7 +718,6 @@ class Job(Generic[T]):
                     else:
                         # asyncio.sleep() without its coroutine (one object and one level of
                         # awaiting less on every poll of every job): a future the loop's timer sets.
-                        loop = asyncio.get_running_loop()
                         waker = loop.create_future()
                         timer = loop.call_later(pause, _wake, waker)
                         try:
@@ -724,14 +729,18 @@ class Job(Generic[T]):
                         if not until_terminal:
                             break
                         continue  # wait for its rounds
-                woke = clock()
+                woke = loop.time() if loop_time else clock()
                 if cadence._busy or cadence._version != seen:
                     await cadence.call_unless_fresh(self._poll, seen, woke, False)
                 else:
                     cadence._busy = True  # Cadence.claim(), inlined
                     try:
                         status = await strategy.poll()
-                        if drive is not None and status.state not in _TERMINAL and await drive(status):
+                        if (
+                            driving is not None
+                            and status.state not in _TERMINAL
+                            and await driving.drive(status)
+                        ):
                             status = await strategy.poll()  # what the step changed
                     except Exception as exc:
                         self._poll_failed(exc)
@@ -754,6 +763,11 @@ class Job(Generic[T]):
             if self._unregister(task) and self._cancelled:
                 task.uncancel()  # cancelled by cancel(), but the step ended without seeing it
         self._raise_if_cancelled()
+        if not finish:
+            return None
+        status = self._status
+        assert status is not None
+        return await self._final(status, deadline)
 
     def _register(self) -> asyncio.Task[Any]:
         """Add the current task to the waiting tasks (what :meth:`cancel` cancels)."""
