@@ -7,8 +7,9 @@ result, how to cancel, what to remember to re-attach later); the Job does the
 rest: the poll cadence (:class:`PollPolicy`, server hints win), deadlines,
 sharing one cadence between many waiters, status-change streams, result
 caching, cancellation and resume tokens. The schedule and the one shared
-status call live in a small coordinator (``eoclient._cadence.Cadence``); the
-Job is the façade that records statuses, results and cancellation.
+status call live in a small coordinator (``eoclient._cadence.Cadence``, the
+Job's private base class); the Job is the façade that records statuses,
+results and cancellation.
 
 The Job never retries a failed status call: strategies call the client's
 transport, which already retries transient errors of each call. A status call
@@ -250,7 +251,7 @@ class _Err:
     error: Exception
 
 
-class Job(Generic[T]):
+class Job(Cadence, Generic[T]):
     """A handle on a long-running operation: awaitable, watchable, cancellable, resumable.
 
     ``await job`` (or ``await job.wait(timeout=...)``) polls until the job ends
@@ -278,8 +279,9 @@ class Job(Generic[T]):
     # An idle handle is small (thousands of jobs are normal): slots, and the queues, the
     # change history and the set of waiting tasks are made when first needed. Waiting is
     # built on asyncio alone (futures, task cancellation): no lock, no cancel scope per wait.
+    # Its cadence is its base class (its private half), not an object of its own: one object
+    # per Job less for the garbage collector to walk while thousands of jobs wait.
     __slots__ = (
-        "_cadence",
         "_cancel_lock",
         "_cancel_result",
         "_cancelled",
@@ -305,7 +307,8 @@ class Job(Generic[T]):
         clock: Callable[[], float] | None = None,
     ) -> None:
         self._strategy = strategy
-        self._cadence = Cadence(
+        Cadence.__init__(
+            self,
             poll if poll is not None else _DEFAULT_POLICY,
             rng,
             sleep if sleep is not None else asyncio.sleep,  # anyio.sleep asks sniffio every time
@@ -350,7 +353,7 @@ class Job(Generic[T]):
     @property
     def policy(self) -> PollPolicy:
         """The poll cadence of this handle."""
-        return self._cadence.policy
+        return self._policy
 
     @property
     def status(self) -> JobStatus | None:
@@ -406,7 +409,7 @@ class Job(Generic[T]):
         it); JobTimeoutError at the deadline, JobCancelledError after
         :meth:`cancel`. Changes of ``retry_after`` alone are not changes.
         """
-        deadline = self._cadence.deadline(timeout)
+        deadline = self._deadline(timeout)
         self._raise_if_cancelled()
         if self._status is None:
             await self._step(deadline)
@@ -564,7 +567,7 @@ class Job(Generic[T]):
 
     async def refresh(self) -> JobStatus:
         """Poll once now (after any status call already in flight) and return the status."""
-        await self._cadence.poll_now(self._poll)
+        await self._poll_now(self._poll)
         assert self._status is not None
         return self._status
 
@@ -622,12 +625,12 @@ class Job(Generic[T]):
                 raise error
 
             try:
-                await self._cadence.poll_now(fail)
+                await self._poll_now(fail)
             except Exception as exc:
                 if exc is not error:
                     raise
             return False
-        await self._cadence.poll_now(lambda: self._poll(status))
+        await self._poll_now(lambda: self._poll(status))
         return self._change_seq != before
 
     # -- internals -------------------------------------------------------
@@ -675,15 +678,14 @@ class Job(Generic[T]):
         ``finish`` (:meth:`wait`): the deadline is ``timeout``'s, and the job's result is returned.
         """
         if finish:
-            deadline = self._cadence.deadline(timeout)
+            deadline = self._deadline(timeout)
         self._raise_if_cancelled()
         task = self._register()
-        cadence = self._cadence
         strategy = self._strategy
         # Neither the strategy's drive() nor the loop's time() held as a bound method: each would
         # be one more object per waiting job for the garbage collector to walk while it sleeps.
         driving = cast("DrivingStrategy[Any]", strategy) if getattr(strategy, "drive", None) else None
-        clock = cadence.clock
+        clock = self._clock
         loop = asyncio.get_running_loop()
         loop_time = clock is event_loop_time  # the loop's own clock, read without looking the loop up
         try:
@@ -692,8 +694,8 @@ class Job(Generic[T]):
                 if status is not None and status.state in _TERMINAL:
                     break
                 hint = None if status is None else status.retry_after
-                if deadline is not None or cadence.feed is not None:
-                    if await cadence.advance(status is not None, hint, deadline, self._poll):
+                if deadline is not None or self._feed is not None:
+                    if await self._advance(status is not None, hint, deadline, self._poll):
                         status = self._status
                         if status is None or status.state not in _TERMINAL:
                             assert deadline is not None
@@ -705,16 +707,16 @@ class Job(Generic[T]):
                 # monitor), spelled out here with the status call made from this coroutine: every
                 # level of awaiting between a waiter and the call is paid again at each resumption
                 # of the call, and every call made per poll is paid by every job.
-                seen = cadence._version
-                target = cadence._next_at
+                seen = self._version
+                target = self._next_at
                 if target is None and status is not None:
-                    target = cadence._schedule(hint)  # started from initial_status: sleep first
+                    target = self._schedule(hint)  # started from initial_status: sleep first
                 if target is not None:
                     pause = target - (loop.time() if loop_time else clock())
                     if pause <= 0:
                         await asyncio.sleep(0)
-                    elif cadence.sleep is not asyncio.sleep:
-                        await cadence.sleep(pause)
+                    elif self._sleep is not asyncio.sleep:
+                        await self._sleep(pause)
                     else:
                         # asyncio.sleep() without its coroutine (one object and one level of
                         # awaiting less on every poll of every job): a future the loop's timer sets.
@@ -725,15 +727,15 @@ class Job(Generic[T]):
                         except BaseException:
                             timer.cancel()
                             raise
-                    if cadence.feed is not None:  # a monitor took over while this waiter slept
+                    if self._feed is not None:  # a monitor took over while this waiter slept
                         if not until_terminal:
                             break
                         continue  # wait for its rounds
                 woke = loop.time() if loop_time else clock()
-                if cadence._busy or cadence._version != seen:
-                    await cadence.call_unless_fresh(self._poll, seen, woke, False)
+                if self._busy or self._version != seen:
+                    await self._call_unless_fresh(self._poll, seen, woke, False)
                 else:
-                    cadence._busy = True  # Cadence.claim(), inlined
+                    self._busy = True  # Cadence.claim(), inlined
                     try:
                         status = await strategy.poll()
                         if (
@@ -744,13 +746,13 @@ class Job(Generic[T]):
                             status = await strategy.poll()  # what the step changed
                     except Exception as exc:
                         self._poll_failed(exc)
-                        if not cadence.failed(exc, woke):
+                        if not self._failed(exc, woke):
                             raise
                     else:
-                        cadence._last_started = woke
+                        self._last_started = woke
                         self._record(status)
                     finally:
-                        cadence.release()
+                        self._release()
                 if not until_terminal:
                     break
         except asyncio.CancelledError:
@@ -820,7 +822,7 @@ class Job(Generic[T]):
         previous = self._status
         self._status = status
         terminal = status.state in _TERMINAL  # not the property: a Python call, on every poll
-        next_delay = self._cadence.polled(terminal=terminal, hint=status.retry_after)
+        next_delay = self._polled(terminal=terminal, hint=status.retry_after)
         if previous is None or _changed(previous, status):
             self._change_seq += 1
             # Only what a running watch() has not yielded yet is kept (the last change always):
@@ -852,7 +854,7 @@ class Job(Generic[T]):
                     state=status.state.name,
                     raw=status.raw,
                     error=scrub(status.error) if status.error else None,
-                    polls=self._cadence.polls,
+                    polls=self._polls,
                 )
 
     async def _final(self, status: JobStatus, deadline: Deadline | None) -> T:
@@ -873,7 +875,7 @@ class Job(Generic[T]):
             if deadline is None:  # nothing to cut off: no timeout for every job that ends
                 outcome = await self._outcome_once(status)
             else:
-                cutoff = asyncio.timeout_at(self._cadence.bound(deadline))
+                cutoff = asyncio.timeout_at(self._bound(deadline))
                 try:
                     async with cutoff:
                         outcome = await self._outcome_once(status)
