@@ -752,7 +752,7 @@ class Job(Cadence, Generic[T]):
                         self._last_started = woke
                         self._record(status)
                     finally:
-                        self._release()
+                        self._done()
                 if not until_terminal:
                     break
         except asyncio.CancelledError:
