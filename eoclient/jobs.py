@@ -131,6 +131,13 @@ def _wake(waker: asyncio.Future[None]) -> None:
         waker.set_result(None)
 
 
+def _driver(strategy: JobStrategy[Any]) -> DrivingStrategy[Any] | None:
+    """``strategy`` if it has a ``drive()`` step that may act (see :class:`DrivingStrategy`); else None."""
+    if getattr(strategy, "drive", None) is None or getattr(strategy, "may_drive", True) is False:
+        return None
+    return cast("DrivingStrategy[Any]", strategy)
+
+
 def _changed(old: JobStatus, new: JobStatus) -> bool:
     """Whether ``new`` is a change worth reporting (everything but ``retry_after``)."""
     return (
@@ -183,6 +190,9 @@ class DrivingStrategy(JobStrategy[T_co], Protocol[T_co]):
     """A strategy whose job needs a step from the client to go on (Batch: START after the analysis).
 
     ``poll()`` only asks; a step that changes the remote job is this explicit hook.
+    A strategy may also have a ``may_drive`` attribute: ``False`` says that ``drive()``
+    would return ``False`` whatever the status (a batch job that only watches), and
+    the Job does not call it (a coroutine less on every poll).
     """
 
     async def drive(self, status: JobStatus) -> bool:
@@ -684,7 +694,7 @@ class Job(Cadence, Generic[T]):
         strategy = self._strategy
         # Neither the strategy's drive() nor the loop's time() held as a bound method: each would
         # be one more object per waiting job for the garbage collector to walk while it sleeps.
-        driving = cast("DrivingStrategy[Any]", strategy) if getattr(strategy, "drive", None) else None
+        driving = _driver(strategy)
         clock = self._clock
         loop = asyncio.get_running_loop()
         loop_time = clock is event_loop_time  # the loop's own clock, read without looking the loop up
@@ -804,8 +814,8 @@ class Job(Cadence, Generic[T]):
         """
         try:
             status = observed if observed is not None else await self._strategy.poll()
-            drive = getattr(self._strategy, "drive", None)
-            if drive is not None and not status.state.terminal and await drive(status):
+            driving = _driver(self._strategy)
+            if driving is not None and not status.state.terminal and await driving.drive(status):
                 status = await self._strategy.poll()  # what the step changed
         except Exception as exc:
             self._poll_failed(exc)

@@ -336,6 +336,11 @@ class BatchJobStrategy(Generic[R]):
             _polled, self, "GET", path, operation=self.surface.get_operation, expect=JSON
         )
 
+    @property
+    def may_drive(self) -> bool:
+        """Whether :meth:`drive` may act: only for a job that starts the request and waits for its end."""
+        return self.start and self.until == "done"
+
     async def drive(self, status: JobStatus) -> bool:
         """POST START once the analysis is done, if this job starts the request; ``True`` if it did.
 

@@ -156,3 +156,10 @@ async def test_a_record_set_from_elsewhere_replaces_the_undecoded_answer() -> No
     listed = BatchRequest(id=UID, status="ANALYSIS_DONE")
     poller.last = listed  # what a monitor's listing does
     assert poller.last is listed
+
+
+def test_only_a_job_that_starts_the_request_and_waits_for_its_end_may_drive() -> None:
+    transport = Transport()
+    assert strategy(transport, start=True).may_drive is True
+    assert strategy(transport).may_drive is False  # sh.batch.job(id): it only watches
+    assert strategy(transport, start=True, until="analysis").may_drive is False
