@@ -833,7 +833,8 @@ class Job(Cadence, Generic[T]):
         self._status = status
         terminal = status.state in _TERMINAL  # not the property: a Python call, on every poll
         next_delay = self._polled(terminal=terminal, hint=status.retry_after)
-        if previous is None or _changed(previous, status):
+        # Struct equality first (in C): an unchanged status, the usual poll, costs no call.
+        if previous is None or (previous != status and _changed(previous, status)):
             self._change_seq += 1
             # Only what a running watch() has not yielded yet is kept (the last change always):
             # a Job nobody watches keeps none.

@@ -107,6 +107,7 @@ class _Record(Protocol):
 R = TypeVar("R", bound=_Record)
 
 _SERVICE_STOPS: Final = frozenset({"OUT_OF_PU", "UNHEALTHY"})
+_ENDED: Final = frozenset(state for state in JobState if state.terminal)
 _AFTER_ANALYSIS: Final = frozenset({"ANALYSIS_DONE", "PROCESSING", "DONE", "PARTIAL"})
 UNTIL: Final = ("done", "analysis")
 
@@ -455,7 +456,7 @@ def _polled(headers: Mapping[str, str], body: bytes, path: str, strategy: BatchJ
         allow_partial=strategy.allow_partial,
         stopped_reason=getattr(head, "stopped_status_reason", None),
     )
-    if status.state.terminal:
+    if status.state in _ENDED:  # not the property: a Python call, on every poll
         strategy.last = from_json(body, surface.decode, operation=surface.get_operation, path=path)
     else:
         strategy._head = head
