@@ -252,13 +252,19 @@ def _service_name(service: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Ok(Generic[T]):
-    value: T
-
-
-@dataclass(frozen=True, slots=True)
 class _Err:
     error: Exception
+
+
+class _Unset:
+    """The type of :data:`_UNSET`: no outcome yet."""
+
+    __slots__ = ()
+
+
+# A Job's outcome before its result is fetched. A result is kept as it is (not wrapped: one object
+# less per finished Job), a failure to fetch it as an _Err.
+_UNSET: Final = _Unset()
 
 
 class Job(Cadence, Generic[T]):
@@ -334,7 +340,7 @@ class Job(Cadence, Generic[T]):
         self._history: list[tuple[int, JobStatus]] | None = None
         if initial_status is not None:
             self._change_seq = 1
-        self._outcome: _Ok[T] | _Err | None = None
+        self._outcome: T | _Err | _Unset = _UNSET
         self._cancelled = False
         self._cancel_result: bool | None = None
         # The tasks inside a wait()/watch() step (what cancel() cancels): one task, or a set of them.
@@ -882,7 +888,7 @@ class Job(Cadence, Generic[T]):
                 resume_token=self.resume_token,
             )
         outcome = self._outcome
-        if outcome is None:
+        if isinstance(outcome, _Unset):
             if deadline is None:  # nothing to cut off: no timeout for every job that ends
                 outcome = await self._outcome_once(status)
             else:
@@ -896,11 +902,11 @@ class Job(Cadence, Generic[T]):
                     raise self._timeout_error(deadline) from None
         if isinstance(outcome, _Err):
             raise outcome.error
-        return outcome.value
+        return outcome
 
-    async def _outcome_once(self, status: JobStatus) -> _Ok[T] | _Err:
+    async def _outcome_once(self, status: JobStatus) -> T | _Err:
         """The strategy's result for ``status``, asked once however many wait for it."""
-        while (outcome := self._outcome) is None:
+        while isinstance(outcome := self._outcome, _Unset):
             fetching = self._fetching
             if fetching is None:
                 self._fetching = _FETCHING
@@ -909,7 +915,7 @@ class Job(Cadence, Generic[T]):
                 except Exception as exc:
                     self._outcome = _Err(exc)
                 else:
-                    self._outcome = _Ok(value)
+                    self._outcome = value
                 finally:
                     # Made, failed or cancelled: who waited takes the outcome, or fetches it.
                     queue = self._fetching
