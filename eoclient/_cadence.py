@@ -1,15 +1,17 @@
 """The poll cadence of one :class:`~eoclient.jobs.Job`: when the next status call is due, and who makes it.
 
 Any number of tasks wait on the same Job; they share one schedule and one
-status call in flight. :class:`Cadence` is that bookkeeping, kept out of the
-Job façade: the schedule (policy, server hints, deferrals by the client's own
-limiter), the one call in flight (a flag, and a future for each waiter queued
-for it), and what a waiter needs to know whether the call it queued for was
-already made by someone else (the count of completed calls, the last failure
-and when it happened).
+status call in flight. :class:`Cadence` is that bookkeeping: the schedule
+(policy, server hints, deferrals by the client's own limiter), the one call in
+flight (a flag, and a future for each waiter queued for it), and what a waiter
+needs to know whether the call it queued for was already made by someone else
+(the count of completed calls, the last failure and when it happened). It is
+the Job's private base class, every member underscored (none is the Job's
+public API): not an object of its own, so that each of thousands of waiting
+Jobs is one object for the garbage collector to walk, not two.
 
 A :class:`Feed` is the hook for statuses observed elsewhere: while a
-:class:`~eoclient.monitor.JobMonitor` follows a Job it sets ``cadence.feed``,
+:class:`~eoclient.monitor.JobMonitor` follows a Job it sets the Job's ``_feed``,
 and the Job's waiters wait for the monitor's next round instead of polling
 (the monitor records what it saw with :meth:`eoclient.jobs.Job.observe`).
 """
@@ -75,33 +77,33 @@ class Feed:
 
 
 StatusCall = Callable[[], Awaitable[object]]
-"""One status call made for the Job, which records what it got (and reports it with ``polled``)."""
+"""One status call made for the Job, which records what it got (and reports it with ``_polled``)."""
 
 
 class Cadence:
     """When a Job polls next, and the one status call in flight that every waiter shares.
 
-    The Job passes its status call to :meth:`advance` / :meth:`poll_now` and
-    reports each status it recorded with :meth:`polled`. Built on asyncio
+    The Job passes its status call to :meth:`_advance` / :meth:`_poll_now` and
+    reports each status it recorded with :meth:`_polled`. Built on asyncio
     alone (a flag and futures, no lock, no cancel scope): a Job's waiters pay
     for little more than the sleep and the status call.
     """
 
     __slots__ = (
         "_busy",
+        "_clock",
+        "_feed",
         "_last_error",
         "_last_error_at",
         "_last_started",
         "_next_at",
+        "_policy",
+        "_polls",
         "_queue",
         "_rng",
+        "_sleep",
         "_sleeps",
         "_version",
-        "clock",
-        "feed",
-        "policy",
-        "polls",
-        "sleep",
     )
 
     def __init__(
@@ -111,11 +113,11 @@ class Cadence:
         sleep: Callable[[float], Awaitable[Any]],
         clock: Callable[[], float],
     ) -> None:
-        self.policy = policy
-        self.sleep = sleep
-        self.clock = clock
-        self.polls = 0  # successful status calls, for the log
-        self.feed: Feed | None = None  # set while a monitor polls for this Job
+        self._policy = policy
+        self._sleep = sleep
+        self._clock = clock
+        self._polls = 0  # successful status calls, for the log
+        self._feed: Feed | None = None  # set while a monitor polls for this Job
         self._rng = rng
         self._busy = False  # a status call is in flight
         # Waiters for the call in flight to end, each with a future of its own (a
@@ -130,9 +132,9 @@ class Cadence:
         self._next_at: float | None = None
         self._sleeps = 0
 
-    def deadline(self, timeout: float | None) -> Deadline | None:
+    def _deadline(self, timeout: float | None) -> Deadline | None:
         """The deadline of a wait: ``timeout`` (from now) or the policy's, the smaller."""
-        limit = self.policy.deadline
+        limit = self._policy.deadline
         if timeout is None:
             if limit is None:
                 return None
@@ -141,14 +143,14 @@ class Cadence:
             if math.isnan(timeout) or timeout < 0:
                 raise ValidationError("timeout", "must be a number >= 0 or None")
             budget = timeout if limit is None else min(timeout, limit)
-        return Deadline(at=self.clock() + budget, budget=budget)
+        return Deadline(at=self._clock() + budget, budget=budget)
 
-    def bound(self, deadline: Deadline | None) -> float:
+    def _bound(self, deadline: Deadline | None) -> float:
         """Event-loop time at which a status call (or the wait for one) is cut off."""
         if deadline is None:
             return math.inf
-        remaining = max(0.0, deadline.at - self.clock())
-        return event_loop_time() + remaining + self.policy.grace
+        remaining = max(0.0, deadline.at - self._clock())
+        return event_loop_time() + remaining + self._policy.grace
 
     async def _turn(self) -> None:
         """Wait until no status call is in flight, then own the next (``_busy``)."""
@@ -169,7 +171,12 @@ class Cadence:
         self._busy = True
 
     def _done(self) -> None:
-        """The call in flight ended (made, failed or cancelled): wake who waited for it."""
+        """The call in flight ended (made, failed or cancelled): wake who waited for it.
+
+        A Job's own loop (no deadline, no feed) takes the call by setting ``_busy`` when none
+        is in flight and none was made since it looked, reports it with :meth:`_polled` or
+        :meth:`_failed`, then calls this.
+        """
         self._busy = False
         queue, self._queue = self._queue, None
         if queue:
@@ -178,29 +185,32 @@ class Cadence:
                     waiter.set_result(None)
 
     def _schedule(self, hint: float | None) -> float:
-        delay = self.policy.delay(self._sleeps, hint, self._rng)
+        delay = self._policy.delay(self._sleeps, hint, self._rng)
         self._sleeps += 1
-        self._next_at = self.clock() + delay
+        self._next_at = self._clock() + delay
         return self._next_at
 
-    def polled(self, *, terminal: bool, hint: float | None) -> float | None:
+    def _polled(self, *, terminal: bool, hint: float | None) -> float | None:
         """Count a recorded status and schedule the next call; the delay until it (``None``: terminal).
 
         ``hint`` is the service's own delay for the next poll (the status's ``retry_after``).
         """
         self._version += 1
-        self.polls += 1
+        self._polls += 1
         self._last_error = None
         if terminal:
             self._next_at = None
             return None
         # _schedule(), returning the delay itself: one clock read and one call less per poll.
-        delay = self.policy.delay(self._sleeps, hint, self._rng)
+        delay = self._policy.delay(self._sleeps, hint, self._rng)
         self._sleeps += 1
-        self._next_at = self.clock() + delay
+        clock = self._clock
+        # event_loop_time() inlined (we are in the loop): one Python call less per poll.
+        now = asyncio.get_running_loop().time() if clock is event_loop_time else clock()
+        self._next_at = now + delay
         return delay
 
-    async def poll_now(self, call: StatusCall) -> None:
+    async def _poll_now(self, call: StatusCall) -> None:
         """Make one status call now, after any call already in flight."""
         if self._busy:
             await self._turn()
@@ -212,16 +222,16 @@ class Cadence:
             self._done()
 
     async def _call(self, call: StatusCall) -> None:
-        started = self.clock()
+        started = self._clock()
         try:
             await call()
         except Exception as exc:
-            if not self.failed(exc, started):
+            if not self._failed(exc, started):
                 raise
             return
         self._last_started = started
 
-    def failed(self, exc: Exception, started: float) -> bool:
+    def _failed(self, exc: Exception, started: float) -> bool:
         """Count a status call started at ``started`` that raised ``exc``; ``True``: deferred, not failed.
 
         A deferral is the client's own limiter saying no (thousands of jobs under a configured
@@ -229,24 +239,15 @@ class Cadence:
         foresees room. Anything else is a failure the waiters queued for this call share.
         """
         if isinstance(exc, ClientRateLimitError):
-            self._next_at = self.clock() + max(exc.retry_after or 0.0, self.policy.initial)
+            self._next_at = self._clock() + max(exc.retry_after or 0.0, self._policy.initial)
             return True
         self._version += 1
         self._last_error = exc
-        self._last_error_at = self.clock()
+        self._last_error_at = self._clock()
         self._last_started = started
         return False
 
-    def release(self) -> None:
-        """The call a waiter took itself ended (made, failed or cancelled): wake who waited for it.
-
-        A Job's own loop (no deadline, no feed) takes the call by setting ``_busy`` when none
-        is in flight and none was made since it looked, reports it with :meth:`polled` or
-        :meth:`failed`, then calls this.
-        """
-        self._done()
-
-    async def advance(
+    async def _advance(
         self, known: bool, hint: float | None, deadline: Deadline | None, call: StatusCall
     ) -> bool:
         """Sleep until the next call is due (never past ``deadline``), then make sure one was made since.
@@ -258,7 +259,7 @@ class Cadence:
         with the service's ``hint`` for the next poll.
         """
         seen = self._version
-        feed = self.feed
+        feed = self._feed
         if feed is not None:
             fed = await self._await_feed(feed, deadline)
             if fed is not None:
@@ -272,28 +273,28 @@ class Cadence:
                 target = self._schedule(hint)
             if deadline is not None and target >= deadline.at:
                 target, final = deadline.at, True
-            pause = target - self.clock()
+            pause = target - self._clock()
             if pause > 0:
-                await self.sleep(pause)
+                await self._sleep(pause)
             else:
                 await asyncio.sleep(0)
-            if feed is None and self.feed is not None:
+            if feed is None and self._feed is not None:
                 return False  # a monitor took over while this waiter slept: wait for its rounds
-        woke = self.clock()
+        woke = self._clock()
         if deadline is None:  # nothing to cut off: no timeout to set up on every step
-            await self.call_unless_fresh(call, seen, woke, final)
+            await self._call_unless_fresh(call, seen, woke, final)
             return False
-        cutoff = asyncio.timeout_at(self.bound(deadline))
+        cutoff = asyncio.timeout_at(self._bound(deadline))
         try:
             async with cutoff:
-                await self.call_unless_fresh(call, seen, woke, final)
+                await self._call_unless_fresh(call, seen, woke, final)
         except TimeoutError:
             if not cutoff.expired():
                 raise  # the call's own (not ours)
             return True
-        return final or self.clock() >= deadline.at
+        return final or self._clock() >= deadline.at
 
-    async def call_unless_fresh(self, call: StatusCall, seen: int, woke: float, final: bool) -> None:
+    async def _call_unless_fresh(self, call: StatusCall, seen: int, woke: float, final: bool) -> None:
         """Make the status call, unless another waiter made one since ``seen`` (raising its failure)."""
         if self._busy:
             await self._turn()
@@ -326,13 +327,13 @@ class Cadence:
         seen = self._version
         wait = feed.patience
         if deadline is not None:
-            wait = min(wait, max(0.0, deadline.at - self.clock()))
+            wait = min(wait, max(0.0, deadline.at - self._clock()))
         with anyio.move_on_after(wait) as scope:
             await feed.round().wait()
         if self._version != seen and self._last_error is not None:
             raise self._last_error
         if not scope.cancelled_caught:
             return False
-        if deadline is not None and self.clock() >= deadline.at:
+        if deadline is not None and self._clock() >= deadline.at:
             return True
         return None

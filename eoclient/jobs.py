@@ -7,8 +7,9 @@ result, how to cancel, what to remember to re-attach later); the Job does the
 rest: the poll cadence (:class:`PollPolicy`, server hints win), deadlines,
 sharing one cadence between many waiters, status-change streams, result
 caching, cancellation and resume tokens. The schedule and the one shared
-status call live in a small coordinator (``eoclient._cadence.Cadence``); the
-Job is the façade that records statuses, results and cancellation.
+status call live in a small coordinator (``eoclient._cadence.Cadence``, the
+Job's private base class); the Job is the façade that records statuses,
+results and cancellation.
 
 The Job never retries a failed status call: strategies call the client's
 transport, which already retries transient errors of each call. A status call
@@ -25,12 +26,13 @@ from collections.abc import (
     AsyncIterable,
     Awaitable,
     Callable,
+    Coroutine,
     Generator,
     Mapping,
 )
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar, cast, runtime_checkable
 
 import msgspec
 
@@ -129,6 +131,13 @@ def _wake(waker: asyncio.Future[None]) -> None:
         waker.set_result(None)
 
 
+def _driver(strategy: JobStrategy[Any]) -> DrivingStrategy[Any] | None:
+    """``strategy`` if it has a ``drive()`` step that may act (see :class:`DrivingStrategy`); else None."""
+    if getattr(strategy, "drive", None) is None or getattr(strategy, "may_drive", True) is False:
+        return None
+    return cast("DrivingStrategy[Any]", strategy)
+
+
 def _changed(old: JobStatus, new: JobStatus) -> bool:
     """Whether ``new`` is a change worth reporting (everything but ``retry_after``)."""
     return (
@@ -181,6 +190,9 @@ class DrivingStrategy(JobStrategy[T_co], Protocol[T_co]):
     """A strategy whose job needs a step from the client to go on (Batch: START after the analysis).
 
     ``poll()`` only asks; a step that changes the remote job is this explicit hook.
+    A strategy may also have a ``may_drive`` attribute: ``False`` says that ``drive()``
+    would return ``False`` whatever the status (a batch job that only watches), and
+    the Job does not call it (a coroutine less on every poll).
     """
 
     async def drive(self, status: JobStatus) -> bool:
@@ -240,16 +252,22 @@ def _service_name(service: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Ok(Generic[T]):
-    value: T
-
-
-@dataclass(frozen=True, slots=True)
 class _Err:
     error: Exception
 
 
-class Job(Generic[T]):
+class _Unset:
+    """The type of :data:`_UNSET`: no outcome yet."""
+
+    __slots__ = ()
+
+
+# A Job's outcome before its result is fetched. A result is kept as it is (not wrapped: one object
+# less per finished Job), a failure to fetch it as an _Err.
+_UNSET: Final = _Unset()
+
+
+class Job(Cadence, Generic[T]):
     """A handle on a long-running operation: awaitable, watchable, cancellable, resumable.
 
     ``await job`` (or ``await job.wait(timeout=...)``) polls until the job ends
@@ -277,8 +295,9 @@ class Job(Generic[T]):
     # An idle handle is small (thousands of jobs are normal): slots, and the queues, the
     # change history and the set of waiting tasks are made when first needed. Waiting is
     # built on asyncio alone (futures, task cancellation): no lock, no cancel scope per wait.
+    # Its cadence is its base class (its private half), not an object of its own: one object
+    # per Job less for the garbage collector to walk while thousands of jobs wait.
     __slots__ = (
-        "_cadence",
         "_cancel_lock",
         "_cancel_result",
         "_cancelled",
@@ -304,7 +323,8 @@ class Job(Generic[T]):
         clock: Callable[[], float] | None = None,
     ) -> None:
         self._strategy = strategy
-        self._cadence = Cadence(
+        Cadence.__init__(
+            self,
             poll if poll is not None else _DEFAULT_POLICY,
             rng,
             sleep if sleep is not None else asyncio.sleep,  # anyio.sleep asks sniffio every time
@@ -320,7 +340,7 @@ class Job(Generic[T]):
         self._history: list[tuple[int, JobStatus]] | None = None
         if initial_status is not None:
             self._change_seq = 1
-        self._outcome: _Ok[T] | _Err | None = None
+        self._outcome: T | _Err | _Unset = _UNSET
         self._cancelled = False
         self._cancel_result: bool | None = None
         # The tasks inside a wait()/watch() step (what cancel() cancels): one task, or a set of them.
@@ -349,7 +369,7 @@ class Job(Generic[T]):
     @property
     def policy(self) -> PollPolicy:
         """The poll cadence of this handle."""
-        return self._cadence.policy
+        return self._policy
 
     @property
     def status(self) -> JobStatus | None:
@@ -387,21 +407,16 @@ class Job(Generic[T]):
     def __await__(self) -> Generator[Any, None, T]:
         return self.wait().__await__()
 
-    async def wait(self, timeout: float | None = None) -> T:
-        """Poll until the job ends; return its result.
+    def wait(self, timeout: float | None = None) -> Coroutine[Any, Any, T]:
+        """Poll until the job ends; return its result (a coroutine: await it).
 
         ``timeout`` (seconds from now) and the policy's ``deadline``: the smaller
         wins. Raises JobFailedError, JobCancelledError or JobTimeoutError.
         """
-        deadline = self._cadence.deadline(timeout)
-        self._raise_if_cancelled()
-        status = self._status
-        if status is None or status.state not in _TERMINAL:
-            await self._step(deadline, until_terminal=True)
-            self._raise_if_cancelled()
-            status = self._status
-            assert status is not None
-        return await self._final(status, deadline)
+        # Not a coroutine of its own: the polling loop's coroutine ends with the result, so a
+        # waiting job is one coroutine (thousands wait at once; each level is resumed per poll).
+        coro: Coroutine[Any, Any, T] = self._step(None, until_terminal=True, finish=True, timeout=timeout)
+        return coro
 
     async def watch(self, timeout: float | None = None) -> AsyncGenerator[JobStatus, None]:
         """Yield the current status, then each change, ending after the terminal one.
@@ -410,7 +425,7 @@ class Job(Generic[T]):
         it); JobTimeoutError at the deadline, JobCancelledError after
         :meth:`cancel`. Changes of ``retry_after`` alone are not changes.
         """
-        deadline = self._cadence.deadline(timeout)
+        deadline = self._deadline(timeout)
         self._raise_if_cancelled()
         if self._status is None:
             await self._step(deadline)
@@ -568,7 +583,7 @@ class Job(Generic[T]):
 
     async def refresh(self) -> JobStatus:
         """Poll once now (after any status call already in flight) and return the status."""
-        await self._cadence.poll_now(self._poll)
+        await self._poll_now(self._poll)
         assert self._status is not None
         return self._status
 
@@ -626,12 +641,12 @@ class Job(Generic[T]):
                 raise error
 
             try:
-                await self._cadence.poll_now(fail)
+                await self._poll_now(fail)
             except Exception as exc:
                 if exc is not error:
                     raise
             return False
-        await self._cadence.poll_now(lambda: self._poll(status))
+        await self._poll_now(lambda: self._poll(status))
         return self._change_seq != before
 
     # -- internals -------------------------------------------------------
@@ -665,29 +680,38 @@ class Job(Generic[T]):
 
     # The per-poll path is kept in this one coroutine (see the comment inside): its statements are many.
     async def _step(  # noqa: PLR0915
-        self, deadline: Deadline | None, *, until_terminal: bool = False
-    ) -> None:
+        self,
+        deadline: Deadline | None,
+        *,
+        until_terminal: bool = False,
+        finish: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
         """Advance to a newer status than the one known now (one cadence step), or to a terminal one.
 
         The task is registered for :meth:`cancel` (which cancels it) for all the steps, not
         one per step; that cancellation comes out as JobCancelledError, any other as it was.
+        ``finish`` (:meth:`wait`): the deadline is ``timeout``'s, and the job's result is returned.
         """
+        if finish:
+            deadline = self._deadline(timeout)
         self._raise_if_cancelled()
         task = self._register()
-        cadence = self._cadence
         strategy = self._strategy
-        drive = getattr(strategy, "drive", None)
-        clock = cadence.clock
-        if clock is event_loop_time:  # the loop's own clock, without the lookup of the loop per read
-            clock = asyncio.get_running_loop().time
+        # Neither the strategy's drive() nor the loop's time() held as a bound method: each would
+        # be one more object per waiting job for the garbage collector to walk while it sleeps.
+        driving = _driver(strategy)
+        clock = self._clock
+        loop = asyncio.get_running_loop()
+        loop_time = clock is event_loop_time  # the loop's own clock, read without looking the loop up
         try:
             while not self._cancelled:  # cancel() called by this very task (in a poll) ends it too
                 status = self._status
                 if status is not None and status.state in _TERMINAL:
                     break
                 hint = None if status is None else status.retry_after
-                if deadline is not None or cadence.feed is not None:
-                    if await cadence.advance(status is not None, hint, deadline, self._poll):
+                if deadline is not None or self._feed is not None:
+                    if await self._advance(status is not None, hint, deadline, self._poll):
                         status = self._status
                         if status is None or status.state not in _TERMINAL:
                             assert deadline is not None
@@ -699,20 +723,19 @@ class Job(Generic[T]):
                 # monitor), spelled out here with the status call made from this coroutine: every
                 # level of awaiting between a waiter and the call is paid again at each resumption
                 # of the call, and every call made per poll is paid by every job.
-                seen = cadence._version
-                target = cadence._next_at
+                seen = self._version
+                target = self._next_at
                 if target is None and status is not None:
-                    target = cadence._schedule(hint)  # started from initial_status: sleep first
+                    target = self._schedule(hint)  # started from initial_status: sleep first
                 if target is not None:
-                    pause = target - clock()
+                    pause = target - (loop.time() if loop_time else clock())
                     if pause <= 0:
                         await asyncio.sleep(0)
-                    elif cadence.sleep is not asyncio.sleep:
-                        await cadence.sleep(pause)
+                    elif self._sleep is not asyncio.sleep:
+                        await self._sleep(pause)
                     else:
                         # asyncio.sleep() without its coroutine (one object and one level of
                         # awaiting less on every poll of every job): a future the loop's timer sets.
-                        loop = asyncio.get_running_loop()
                         waker = loop.create_future()
                         timer = loop.call_later(pause, _wake, waker)
                         try:
@@ -720,28 +743,32 @@ class Job(Generic[T]):
                         except BaseException:
                             timer.cancel()
                             raise
-                    if cadence.feed is not None:  # a monitor took over while this waiter slept
+                    if self._feed is not None:  # a monitor took over while this waiter slept
                         if not until_terminal:
                             break
                         continue  # wait for its rounds
-                woke = clock()
-                if cadence._busy or cadence._version != seen:
-                    await cadence.call_unless_fresh(self._poll, seen, woke, False)
+                woke = loop.time() if loop_time else clock()
+                if self._busy or self._version != seen:
+                    await self._call_unless_fresh(self._poll, seen, woke, False)
                 else:
-                    cadence._busy = True  # Cadence.claim(), inlined
+                    self._busy = True  # Cadence.claim(), inlined
                     try:
                         status = await strategy.poll()
-                        if drive is not None and status.state not in _TERMINAL and await drive(status):
+                        if (
+                            driving is not None
+                            and status.state not in _TERMINAL
+                            and await driving.drive(status)
+                        ):
                             status = await strategy.poll()  # what the step changed
                     except Exception as exc:
                         self._poll_failed(exc)
-                        if not cadence.failed(exc, woke):
+                        if not self._failed(exc, woke):
                             raise
                     else:
-                        cadence._last_started = woke
+                        self._last_started = woke
                         self._record(status)
                     finally:
-                        cadence.release()
+                        self._done()
                 if not until_terminal:
                     break
         except asyncio.CancelledError:
@@ -754,6 +781,11 @@ class Job(Generic[T]):
             if self._unregister(task) and self._cancelled:
                 task.uncancel()  # cancelled by cancel(), but the step ended without seeing it
         self._raise_if_cancelled()
+        if not finish:
+            return None
+        status = self._status
+        assert status is not None
+        return await self._final(status, deadline)
 
     def _register(self) -> asyncio.Task[Any]:
         """Add the current task to the waiting tasks (what :meth:`cancel` cancels)."""
@@ -788,8 +820,8 @@ class Job(Generic[T]):
         """
         try:
             status = observed if observed is not None else await self._strategy.poll()
-            drive = getattr(self._strategy, "drive", None)
-            if drive is not None and not status.state.terminal and await drive(status):
+            driving = _driver(self._strategy)
+            if driving is not None and not status.state.terminal and await driving.drive(status):
                 status = await self._strategy.poll()  # what the step changed
         except Exception as exc:
             self._poll_failed(exc)
@@ -806,8 +838,9 @@ class Job(Generic[T]):
         previous = self._status
         self._status = status
         terminal = status.state in _TERMINAL  # not the property: a Python call, on every poll
-        next_delay = self._cadence.polled(terminal=terminal, hint=status.retry_after)
-        if previous is None or _changed(previous, status):
+        next_delay = self._polled(terminal=terminal, hint=status.retry_after)
+        # Struct equality first (in C): an unchanged status, the usual poll, costs no call.
+        if previous is None or (previous != status and _changed(previous, status)):
             self._change_seq += 1
             # Only what a running watch() has not yielded yet is kept (the last change always):
             # a Job nobody watches keeps none.
@@ -838,7 +871,7 @@ class Job(Generic[T]):
                     state=status.state.name,
                     raw=status.raw,
                     error=scrub(status.error) if status.error else None,
-                    polls=self._cadence.polls,
+                    polls=self._polls,
                 )
 
     async def _final(self, status: JobStatus, deadline: Deadline | None) -> T:
@@ -855,11 +888,11 @@ class Job(Generic[T]):
                 resume_token=self.resume_token,
             )
         outcome = self._outcome
-        if outcome is None:
+        if isinstance(outcome, _Unset):
             if deadline is None:  # nothing to cut off: no timeout for every job that ends
                 outcome = await self._outcome_once(status)
             else:
-                cutoff = asyncio.timeout_at(self._cadence.bound(deadline))
+                cutoff = asyncio.timeout_at(self._bound(deadline))
                 try:
                     async with cutoff:
                         outcome = await self._outcome_once(status)
@@ -869,11 +902,11 @@ class Job(Generic[T]):
                     raise self._timeout_error(deadline) from None
         if isinstance(outcome, _Err):
             raise outcome.error
-        return outcome.value
+        return outcome
 
-    async def _outcome_once(self, status: JobStatus) -> _Ok[T] | _Err:
+    async def _outcome_once(self, status: JobStatus) -> T | _Err:
         """The strategy's result for ``status``, asked once however many wait for it."""
-        while (outcome := self._outcome) is None:
+        while isinstance(outcome := self._outcome, _Unset):
             fetching = self._fetching
             if fetching is None:
                 self._fetching = _FETCHING
@@ -882,7 +915,7 @@ class Job(Generic[T]):
                 except Exception as exc:
                     self._outcome = _Err(exc)
                 else:
-                    self._outcome = _Ok(value)
+                    self._outcome = value
                 finally:
                     # Made, failed or cancelled: who waited takes the outcome, or fetches it.
                     queue = self._fetching

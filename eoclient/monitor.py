@@ -350,12 +350,12 @@ class JobMonitor:
     def _adopt(self, feed: Feed) -> None:
         for job in self._pending:
             if not job.done:
-                job._cadence.feed = feed
+                job._feed = feed
 
     @staticmethod
     def _release(job: Job[Any], feed: Feed) -> None:
-        if job._cadence.feed is feed:
-            job._cadence.feed = None
+        if job._feed is feed:
+            job._feed = None
 
     def _settle(self, feed: Feed) -> None:
         """Stop following the jobs that ended (their waiters wake at the tick that follows)."""

@@ -44,8 +44,9 @@ Answers lost on the way back (see :mod:`eoclient._outcome`):
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Final, Generic, Protocol, TypeVar
@@ -106,6 +107,7 @@ class _Record(Protocol):
 R = TypeVar("R", bound=_Record)
 
 _SERVICE_STOPS: Final = frozenset({"OUT_OF_PU", "UNHEALTHY"})
+_ENDED: Final = frozenset(state for state in JobState if state.terminal)
 _AFTER_ANALYSIS: Final = frozenset({"ANALYSIS_DONE", "PROCESSING", "DONE", "PARTIAL"})
 UNTIL: Final = ("done", "analysis")
 
@@ -130,8 +132,15 @@ class Surface:
         object.__setattr__(self, "get_operation", f"{self.family}.get")
 
 
+_CANONICAL: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def request_id(value: Any, field: str = "request_id") -> str:
     """A batch request id (a UUID, its text, or a batch request model) as canonical text."""
+    if type(value) is str and _CANONICAL.fullmatch(value):
+        # Already canonical (what the service and str(UUID) write): as it is, without parsing it
+        # into a UUID and formatting it back (each Job reads its id twice; thousands are made).
+        return value
     if isinstance(value, uuid.UUID):
         return str(value)
     ident = getattr(value, "id", value)
@@ -311,34 +320,27 @@ class BatchJobStrategy(Generic[R]):
             stopped_reason=getattr(record, "stopped_status_reason", None),
         )
 
-    async def poll(self) -> JobStatus:
-        """GET the request (only asks: starting it is :meth:`drive`).
+    def poll(self) -> Coroutine[Any, Any, JobStatus]:
+        """GET the request (only asks: starting it is :meth:`drive`); a coroutine: await it.
 
         Only the status fields are decoded (thousands of jobs poll); :attr:`last`
         decodes the rest of the answer when read. A terminal answer is decoded in
         full at once: it is what the job returns, and one the record refuses fails
         this poll, as every answer's did when each poll decoded the whole record.
         """
-        surface = self.surface
-        operation = surface.get_operation
         path = self._status_path
         if path is None:
             path = self._status_path = self._path
-        # The transport called from here (not through _get): one level of awaiting less per poll.
-        answer = await self._ctx.transport.request("GET", path, operation=operation, expect=JSON)
-        body, path = answer.body, answer.path
-        try:
-            head: _Record = surface.head_decoder.decode(body)
-        except msgspec.MsgspecError:
-            # Refused: from_json raises it as it raises every answer's (the same typed error and text).
-            head = from_json(body, surface.head, operation=operation, path=path)
-        status = self.status_of(head)
-        if status.state.terminal:
-            self.last = from_json(body, self.surface.decode, operation=operation, path=path)
-        else:
-            self._head = head
-            self._answer = (body, path)
-        return status
+        # Not a coroutine of its own: the transport's request is the poll's one coroutine, and the
+        # status is read from the answer in it (_polled); a waiting job resumes one level less.
+        return self._ctx.transport.request_with(
+            _polled, self, "GET", path, operation=self.surface.get_operation, expect=JSON
+        )
+
+    @property
+    def may_drive(self) -> bool:
+        """Whether :meth:`drive` may act: only for a job that starts the request and waits for its end."""
+        return self.start and self.until == "done"
 
     async def drive(self, status: JobStatus) -> bool:
         """POST START once the analysis is done, if this job starts the request; ``True`` if it did.
@@ -437,6 +439,29 @@ class BatchJobStrategy(Generic[R]):
 
             return tile_results(self, job, grace=grace, timeout=timeout)
         return self.outputs(job, grace=grace, timeout=timeout)
+
+
+def _polled(headers: Mapping[str, str], body: bytes, path: str, strategy: BatchJobStrategy[Any]) -> JobStatus:
+    """:meth:`BatchJobStrategy.poll`'s status, read from the answer's body (``path``: for errors)."""
+    surface = strategy.surface
+    try:
+        head: _Record = surface.head_decoder.decode(body)
+    except msgspec.MsgspecError:
+        # Refused: from_json raises it as it raises every answer's (the same typed error and text).
+        head = from_json(body, surface.head, operation=surface.get_operation, path=path)
+    # strategy.status_of(head), inlined: one call less on every poll.
+    status = batch_job_status(
+        head,
+        until=strategy.until,
+        allow_partial=strategy.allow_partial,
+        stopped_reason=getattr(head, "stopped_status_reason", None),
+    )
+    if status.state in _ENDED:  # not the property: a Python call, on every poll
+        strategy.last = from_json(body, surface.decode, operation=surface.get_operation, path=path)
+    else:
+        strategy._head = head
+        strategy._answer = (body, path)
+    return status
 
 
 _ACTIONS_SHOWN: Final = {"analyse": "ANALYSE", "start": "START", "stop": "STOP", "cancel": "CANCEL"}

@@ -278,7 +278,7 @@ async def test_cancelling_the_iteration_hands_the_jobs_back(eo_emulator: Emulato
                         scope.cancel()  # mid-iteration, with waiters fed from it
                         await anyio.lowlevel.checkpoint()
             # The waiters were handed back: they poll on their own and finish.
-            assert all(j._cadence.feed is None for j in jobs)
+            assert all(j._feed is None for j in jobs)
             eo_emulator.clock.advance(BATCH_END)
         assert [r.status for r in results] == ["DONE"] * 3
     again = [s async for s in sh.batch.watch_many(jobs)]  # a new monitor: the ended jobs, once each
@@ -293,4 +293,4 @@ async def test_break_hands_the_jobs_back(eo_emulator: Emulator, sh: SentinelHub)
         eo_emulator.clock.advance(BATCH_END)
         with anyio.fail_after(30):  # a safety net, not a timing assertion
             assert [(await j).status for j in jobs] == ["DONE", "DONE"]
-        assert all(j._cadence.feed is None for j in jobs)
+        assert all(j._feed is None for j in jobs)

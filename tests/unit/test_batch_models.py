@@ -120,8 +120,11 @@ def test_partial_flags() -> None:
 
 def test_request_ids() -> None:
     assert request_id(UID.upper()) == UID
+    assert request_id(f" {UID}\n") == UID
+    assert request_id(UID) == UID
+    assert request_id(UID.replace("-", "")) == UID  # the 32 hex digits alone
     assert request_id(record("DONE")) == UID
-    for bad in ("nope", 3, None):
+    for bad in ("nope", 3, None, UID[:-1] + "g"):
         with pytest.raises(ValidationError):
             request_id(bad)
 

@@ -50,6 +50,12 @@ class Transport:
         resp = await self.request(method, path, operation=operation, **call)
         return resp.json(type)
 
+    async def request_with(
+        self, make: Any, arg: Any, method: str, path: str, *, operation: str, **call: Any
+    ) -> Any:
+        resp = await self.request(method, path, operation=operation, **call)
+        return make(resp.headers, resp.body, resp.path, arg)
+
 
 def strategy(transport: Transport, surface: Any = V2, **options: Any) -> BatchJobStrategy[Any]:
     ctx: Any = SimpleNamespace(transport=transport)
@@ -150,3 +156,10 @@ async def test_a_record_set_from_elsewhere_replaces_the_undecoded_answer() -> No
     listed = BatchRequest(id=UID, status="ANALYSIS_DONE")
     poller.last = listed  # what a monitor's listing does
     assert poller.last is listed
+
+
+def test_only_a_job_that_starts_the_request_and_waits_for_its_end_may_drive() -> None:
+    transport = Transport()
+    assert strategy(transport, start=True).may_drive is True
+    assert strategy(transport).may_drive is False  # sh.batch.job(id): it only watches
+    assert strategy(transport, start=True, until="analysis").may_drive is False

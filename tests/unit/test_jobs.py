@@ -858,3 +858,12 @@ async def test_a_driving_strategy_acts_after_a_poll_and_the_job_polls_again_at_o
     assert raws == ["CREATED", "PROCESSING", "DONE"]
     assert strat.drives == ["CREATED", "READY"]  # not after the re-poll, not on the terminal status
     assert clock.sleeps == [1, 1] and strat.polls == 4
+
+
+async def test_a_strategy_that_says_it_may_not_drive_is_not_asked_to() -> None:
+    strat = Driving([st(P, "CREATED"), st(R, "READY"), st(S, "DONE")])
+    strat.may_drive = False  # type: ignore[attr-defined]  # e.g. a batch job that only watches
+    job, _ = fake_job(strat, PollPolicy(initial=1, multiplier=1, max_delay=1, jitter=0))
+    await job.wait()
+    assert strat.drives == [] and strat.polls == 3
+    assert job.status is not None and job.status.raw == "DONE"

@@ -175,14 +175,14 @@ async def test_a_quiet_feed_lets_the_waiter_poll_on_its_own() -> None:
     monitor = JobMonitor([job])
     iterator = aiter(monitor)
     await iterator.__anext__()  # the first round: the job is taken over
-    assert job._cadence.feed is not None
-    job._cadence.feed.patience = 0.01  # the consumer stops iterating from here
+    assert job._feed is not None
+    job._feed.patience = 0.01  # the consumer stops iterating from here
     board.statuses["j0"] = DONE
     with anyio.fail_after(30):  # a safety net, not a timing assertion
         assert await job == "result j0"
     assert board.get_calls == {"j0": 1}
     await iterator.aclose()
-    assert job._cadence.feed is None
+    assert job._feed is None
 
 
 async def test_observe_records_a_change_and_skips_an_ended_job() -> None:
