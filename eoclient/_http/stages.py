@@ -603,6 +603,7 @@ async def send(  # noqa: PLR0915 - one coroutine on purpose: a helper would be a
     path: str,
     *,
     finish: Callable[[aiohttp.ClientResponse, bytes, str, Any], Any] | None = None,
+    make: Callable[[CIMultiDictProxy[str], bytes, str, Any], Any] | None = None,
     arg: Any = None,
 ) -> Any:
     """Run one request: flat when it goes as usual, through ``stages`` from the first thing that does not.
@@ -615,9 +616,11 @@ async def send(  # noqa: PLR0915 - one coroutine on purpose: a helper would be a
     to them as ``x.pending`` instead of being sent again. With debug logging
     on, the stages run from the start (they log).
 
-    Without ``finish`` the answer comes back open (a stream: the caller
-    releases it). With it, the body is read, the connection goes back to the
-    pool and ``finish(resp, body, operation, arg)`` is returned.
+    Without ``finish`` or ``make`` the answer comes back open (a stream: the
+    caller releases it). With one, the body is read, the connection goes back
+    to the pool and ``finish(resp, body, operation, arg)`` is returned, or
+    ``make(headers, body, path, arg)`` (``path``: as sent); a :class:`Later`
+    either returns is awaited first.
     """
     x = host._exchange(opts, path)
     answer: Answer | Failed
@@ -674,14 +677,18 @@ async def send(  # noqa: PLR0915 - one coroutine on purpose: a helper would be a
                     await release(answer.resp)
                     raise
             limiter.on_success()
-    if finish is None:
+    if finish is None and make is None:
         return answer
     resp, body = answer.resp, answer.body
     # The body is read: the connection goes back to the pool (release(), inlined: every call).
     resp.release()
     await resp.wait_for_close()
     assert body is not None
-    made = finish(resp, body, opts.operation, arg)
+    if make is not None:  # a service's result, made from the answer: no Response, no pair to pack
+        made = make(resp.headers, body, resp.url.raw_path, arg)
+    else:
+        assert finish is not None
+        made = finish(resp, body, opts.operation, arg)
     if type(made) is Later:
         return await made.awaitable
     return made

@@ -101,12 +101,6 @@ def _response(resp: aiohttp.ClientResponse, body: bytes, operation: str, _: Any)
     return Response(resp.status, resp.headers, body, resp.url.raw_path, operation)
 
 
-def _made(resp: aiohttp.ClientResponse, body: bytes, operation: str, how: tuple[Any, Any]) -> Any:
-    """:meth:`Transport.request_with`'s answer: ``make(headers, body, path, arg)``."""
-    make, arg = how
-    return make(resp.headers, body, resp.url.raw_path, arg)
-
-
 def _decoded(resp: aiohttp.ClientResponse, body: bytes, operation: str, type_: Any) -> Any:
     """:meth:`Transport.request_json`'s answer: the body decoded into ``type_``."""
     return decode_json(body, type_, path=resp.url.raw_path, operation=operation)
@@ -334,7 +328,7 @@ class Transport:
         What needs awaiting (work in a thread) it returns as a :class:`Later`.
         """
         opts = request_options(self, method, self.url(path), call, operation=operation, stream=False)
-        return send(self, self._pipeline, opts, path, finish=_made, arg=(make, arg))
+        return send(self, self._pipeline, opts, path, make=make, arg=arg)
 
     def stream(
         self, method: str, path: str, *, operation: str, **call: Unpack[CallOptions]
