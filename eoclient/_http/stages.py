@@ -159,7 +159,7 @@ class Answer:
 
 
 class Later(Generic[T]):
-    """What a ``finish`` of :func:`send` returns when its result needs awaiting (work off the loop).
+    """What a ``finish`` or ``make`` of :func:`send` returns when its result needs awaiting (off the loop).
 
     :func:`send` awaits ``awaitable`` and returns its result, in the request's own coroutine.
     """
