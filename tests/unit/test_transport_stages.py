@@ -5,7 +5,9 @@ from __future__ import annotations
 import aiohttp
 import pytest
 from aioresponses import CallbackResult, aioresponses
+from yarl import URL
 
+from eoclient._http import stages
 from eoclient._http.dialects import OAUTH, SENTINELHUB
 from eoclient._http.options import Timeouts, request_options
 from eoclient._http.retry import RetryPolicy
@@ -119,6 +121,25 @@ async def test_a_429_tells_the_limiter_the_ticket_of_the_request_it_answers(slee
         await t.aclose()
     # Each try waits for the limiter again and gets its own ticket; the third, answered 200, has 3.
     assert [e for e in events if e.startswith("429")] == ["429:None:ticket 1", "429:None:ticket 2"]
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["aiohttp-request-coroutine", "public-request"])
+async def test_a_hop_goes_through_aiohttp_with_or_without_its_request_coroutine(
+    sleeps, direct: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The transport awaits ClientSession._request (private) when aiohttp has it, else session.request():
+    # both must send the same request and take up a retry the same way.
+    monkeypatch.setattr(stages, "_DIRECT", direct)
+    t = make_transport(SENTINELHUB, sleeps)
+    try:
+        with aioresponses() as m:
+            m.post(TOKEN_URL, payload=token_reply())
+            m.get(f"{BASE}/thing", status=503, payload={"error": {"status": 503, "reason": "busy"}})
+            m.get(f"{BASE}/thing", status=200, payload={"ok": True})
+            assert await t.request_json("GET", "/thing", operation="thing") == {"ok": True}
+    finally:
+        await t.aclose()
+    assert len(m.requests[("GET", URL(f"{BASE}/thing"))]) == 2  # the 503, then the retry
 
 
 async def test_errors_raised_after_retries_carry_no_aiohttp_exception(transport, sleeps) -> None:
