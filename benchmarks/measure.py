@@ -19,11 +19,17 @@ first connection), then runs ``repeat`` timed sections. Memory is read from
   (usually the first: later ones reuse memory the allocator kept).
 
 Elsewhere only ``peak_rss`` is known (``getrusage``).
+
+Interleaved children (``"baton"`` in the spec: two pipe descriptors, see
+:mod:`benchmarks.floor.interleave`) wait before each timed section until the
+parent hands them the turn, and hand it back when the section ends, so that
+two clients' sections alternate and never overlap.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import resource
 import sys
 import time
@@ -83,6 +89,8 @@ class Context:
         self.work_kb: list[int] = []
         self.facts: dict[str, Any] = {}
         self._peak_kb = 0
+        baton = spec.get("baton")
+        self._baton: tuple[int, int] | None = (int(baton[0]), int(baton[1])) if baton else None
 
     def repeats(self) -> Iterator[int]:
         """At least ``repeat`` runs, more (up to ``max_repeat``) until ``min_time`` seconds were timed.
@@ -100,10 +108,14 @@ class Context:
         gc.collect()
         self._peak_kb = max(self._peak_kb, _status_kb("VmHWM") or 0)
         baseline = _status_kb("VmRSS") if _reset_peak() else None
+        if self._baton is not None and not os.read(self._baton[0], 1):  # the turn (empty: the parent left)
+            raise SystemExit("the parent stopped handing out turns")
         t0, c0 = time.perf_counter(), time.process_time()
         yield
         self.times.append(time.perf_counter() - t0)
         self.cpu_times.append(time.process_time() - c0)
+        if self._baton is not None:
+            os.write(self._baton[1], b".")  # the turn goes back
         peak = _status_kb("VmHWM")
         if baseline is not None and peak is not None:
             self.work_kb.append(max(0, peak - baseline))

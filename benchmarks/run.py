@@ -90,6 +90,58 @@ def _child(
     return run_child(scenario.module, row, info, params, timeout)
 
 
+def child_spec(
+    module: str, row: Row, info: dict[str, Any], params: dict[str, Any], tmp: Path, **extra: Any
+) -> tuple[Path, Path]:
+    """Write the spec of one child (:mod:`benchmarks.child`) into ``tmp``: its path and the result's."""
+    work = tmp / "work"
+    work.mkdir()
+    spec = {
+        "module": module,
+        "client": row.client,
+        "emulator": info,
+        "params": params,
+        "repeat": params["repeat"],
+        "min_time": params.get("min_time", 0.0),
+        "max_repeat": params.get("max_repeat", params["repeat"]),
+        "workdir": str(work),
+        "result": str(tmp / "result.json"),
+        **extra,
+    }
+    spec_path = tmp / "spec.json"
+    spec_path.write_text(json.dumps(spec))
+    return spec_path, tmp / "result.json"
+
+
+def child_argv(spec_path: Path, wrapper: Sequence[str] = ()) -> list[str]:
+    """The command line of a child (``wrapper``, e.g. valgrind, goes before the interpreter)."""
+    return [*wrapper, sys.executable, "-m", "benchmarks.child", str(spec_path)]
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a child: this one, with the project on ``PYTHONPATH``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), env.get("PYTHONPATH"))))
+    return env
+
+
+def child_outcome(row: Row, returncode: int, stderr: str, result_path: Path) -> Outcome:
+    """What a finished child measured, or why it failed (the last line it wrote to stderr)."""
+    if returncode != 0 or not result_path.exists():
+        tail = [line for line in stderr.strip().splitlines() if line.strip()][-1:] or ["no output"]
+        return Outcome(row, "failed", f"exit {returncode}: {tail[0].strip()}")
+    data = json.loads(result_path.read_text())
+    return Outcome(
+        row,
+        "ok",
+        times=data["times"],
+        cpu_times=data["cpu_times"],
+        facts=data["facts"],
+        peak_rss_kb=data["peak_rss_kb"],
+        work_rss_kb=data["work_rss_kb"],
+    )
+
+
 def run_child(
     module: str,
     row: Row,
@@ -104,28 +156,12 @@ def run_child(
     ``wrapper`` goes before the interpreter on the command line (a profiler such as valgrind).
     """
     with tempfile.TemporaryDirectory(prefix="eoclient-bench-") as tmp:
-        work = Path(tmp) / "work"
-        work.mkdir()
-        spec = {
-            "module": module,
-            "client": row.client,
-            "emulator": info,
-            "params": params,
-            "repeat": params["repeat"],
-            "min_time": params.get("min_time", 0.0),
-            "max_repeat": params.get("max_repeat", params["repeat"]),
-            "workdir": str(work),
-            "result": str(Path(tmp) / "result.json"),
-        }
-        spec_path = Path(tmp) / "spec.json"
-        spec_path.write_text(json.dumps(spec))
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), env.get("PYTHONPATH"))))
+        spec_path, result_path = child_spec(module, row, info, params, Path(tmp))
         try:
             proc = subprocess.run(
-                [*wrapper, sys.executable, "-m", "benchmarks.child", str(spec_path)],
+                child_argv(spec_path, wrapper),
                 cwd=ROOT,
-                env=env,
+                env=child_env(),
                 capture_output=True,
                 text=True,
                 timeout=timeout,
@@ -133,20 +169,7 @@ def run_child(
             )
         except subprocess.TimeoutExpired:
             return Outcome(row, "failed", f"no result after {timeout:.0f} s")
-        result_path = Path(spec["result"])
-        if proc.returncode != 0 or not result_path.exists():
-            tail = [line for line in proc.stderr.strip().splitlines() if line.strip()][-1:] or ["no output"]
-            return Outcome(row, "failed", f"exit {proc.returncode}: {tail[0].strip()}")
-        data = json.loads(result_path.read_text())
-        return Outcome(
-            row,
-            "ok",
-            times=data["times"],
-            cpu_times=data["cpu_times"],
-            facts=data["facts"],
-            peak_rss_kb=data["peak_rss_kb"],
-            work_rss_kb=data["work_rss_kb"],
-        )
+        return child_outcome(row, proc.returncode, proc.stderr, result_path)
 
 
 def _check(result: ScenarioResult) -> None:

@@ -28,6 +28,7 @@ from typing import Any
 
 from benchmarks.emulator import emulator_process
 from benchmarks.floor import imports, instructions, stac
+from benchmarks.floor.interleave import round_ratio, run_interleaved
 from benchmarks.floor.measures import (
     IMPORT_ROUNDS,
     JOBS,
@@ -118,7 +119,10 @@ def pair_line(tally: Tally) -> Line:
         return Line((m.name, f"not measured: {why}", "", "", str(m.goal or "-"), "-"))
     ours = [m.value(p.ours, tally.params) for p in good]
     floor = [m.value(p.floor, tally.params) for p in good]
-    ratios = [a / b for a, b in zip(ours, floor, strict=True)]
+    if m.interleave:  # turn by turn: each of our runs over the floor's run beside it in time
+        ratios = [round_ratio(m.value, p.ours, p.floor, tally.params) for p in good]
+    else:
+        ratios = [a / b for a, b in zip(ours, floor, strict=True)]
     return Line(
         (
             m.name,
@@ -147,7 +151,12 @@ def run_pair(tally: Tally, round_: int, timeout: float) -> None:
     load = loadavg()
     sides = [m.ours, m.floor] if round_ % 2 == 0 else [m.floor, m.ours]
     got = {}
-    for row in sides:
+    if m.interleave:
+        print(f"  round {round_ + 1}: {m.name}: taking turns ...", end="", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        got = run_interleaved(m.module, sides, tally.info, tally.params, timeout)
+        print(f" {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    for row in [] if m.interleave else sides:
         print(f"  round {round_ + 1}: {m.name}: {row.label} ...", end="", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         got[row.client] = run_child(m.module, row, tally.info, tally.params, timeout)
@@ -392,7 +401,9 @@ def _notes(tallies: dict[str, list[Tally]], size: str, *, counted: bool) -> list
     notes = [
         "paired ratio: eoclient's value / the floor's, per round (each side a fresh child process, run "
         "back to back, the order alternating); CPU rows are CPU time (user + system) per unit, lower "
-        "is better; throughput rows are MB/s or items/s, higher is better.",
+        "is better; throughput rows are MB/s or items/s, higher is better. The Process rows' children "
+        "run together and take turns (benchmarks/floor/interleave.py): a round's ratio is the median "
+        "of its turns' ratios, each of eoclient's timed runs over the floor's beside it in time.",
     ]
     if counted:
         notes.append(
@@ -405,8 +416,8 @@ def _notes(tallies: dict[str, list[Tally]], size: str, *, counted: bool) -> list
         p = tallies["process"][0].params
         notes.append(
             f"Process rows: {p['requests']} requests of {p['size']}x{p['size']} 3-band UINT8 TIFF on the "
-            f"emulator, median of {p['repeat']} timed run(s) per child; floor: one aiohttp session posting "
-            "the same dict as JSON with a bearer and reading the body."
+            f"emulator, {p['repeat']} timed run(s) per child, taking turns; floor: one aiohttp session "
+            "posting the same dict as JSON with a bearer and reading the body."
         )
     if tallies["to-file"]:
         body = STANDIN[size]["body_bytes"]
