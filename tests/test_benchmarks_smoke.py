@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks.emulator import emulator_process
 from benchmarks.floor import instructions
-from benchmarks.floor.measures import PROCESS
+from benchmarks.floor.measures import FOOTPRINT, PROCESS
 from benchmarks.floor.runner import run as floor_run
 from benchmarks.measure import Context
 from benchmarks.run import run
@@ -142,7 +142,12 @@ out = next(a for a in args if a.startswith("--callgrind-out-file=")).split("=", 
 command = [a for a in args if not a.startswith("--")]
 subprocess.run(command, check=True)
 params = json.load(open(command[-1]))["params"]
-open(out, "w").write("events: Ir\\nsummary: %d\\n" % (9_000_000 + 5_000 * params["requests"]))
+n = params["requests"]
+if "--cache-sim=yes" in args:  # instructions, then the last-level read misses of data and of code
+    misses = (70_000 + 400 * n, 900 + 30 * n)
+    open(out, "w").write("events: Ir DLmr ILmr\\nsummary: 9000000 %d %d\\n" % misses)
+else:
+    open(out, "w").write("events: Ir\\nsummary: %d\\n" % (9_000_000 + 5_000 * n))
 """
 
 
@@ -161,6 +166,27 @@ def test_instruction_lines_take_the_difference_per_unit(
     with emulator_process() as info:
         ours, why = instructions.per_unit(measure, measure.ours, info, params, "requests", RUNNER_TIMEOUT)
     assert why == "" and ours == 5_000
+
+
+@pytest.mark.timeout(RUNNER_TIMEOUT)
+def test_footprint_line_counts_last_level_read_misses_of_cold_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "bin" / "valgrind"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_VALGRIND.format(python=sys.executable))
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    measure = FOOTPRINT
+    params = {**measure.quick, "requests": 3}
+    with emulator_process() as info:  # both cold children run for real, against the emulator
+        got = [
+            instructions.per_unit(
+                measure, row, info, params, "requests", RUNNER_TIMEOUT, instructions.LL_READ_MISSES
+            )
+            for row in (measure.ours, measure.floor)
+        ]
+    assert got == [(430.0, ""), (430.0, "")]  # (DLmr + ILmr) per request: 400 + 30
 
 
 def test_instruction_lines_say_why_without_valgrind(monkeypatch: pytest.MonkeyPatch) -> None:

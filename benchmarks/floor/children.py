@@ -9,6 +9,9 @@ runner can divide and check that both sides did the same work.
   in flight on the emulator. eoclient: ``sh.process(dict)``; the floor: one
   aiohttp session posting the same dict as JSON with a hand-set bearer and
   reading the body, nothing else (no validation, no retry, no limiter).
+* The same requests one at a time, this process's data pushed out of the caches
+  before each (``process_*_cold``): what the footprint line counts under
+  callgrind's cache simulation (:mod:`benchmarks.floor.instructions`).
 * 1 GiB to a file (``to_file_*``): the stand-in server (:mod:`benchmarks.standin`)
   streams the body. eoclient: ``sh.process_to_file`` (``.part`` then
   rename); the floor: aiohttp reading up to 1 MiB at a time, each chunk
@@ -27,6 +30,7 @@ runner can divide and check that both sides did the same work.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import secrets
 import shutil
@@ -103,6 +107,66 @@ def process_aiohttp(ctx: Context) -> None:
             for _ in ctx.repeats():
                 with ctx.timed():
                     results = await clients.bounded([partial(one, i) for i in range(m)], c)
+                ctx.fact(requests=len(results), bytes=sum(len(r) for r in results))
+                del results
+
+    asyncio.run(main())
+
+
+def _evict() -> None:
+    """Push this process's data out of the caches: what another process running in between does.
+
+    Writes only (a memset), so that the eviction itself adds no read misses to the count.
+    """
+    ctypes.memset(_EVICTION, 1, len(_EVICTION))
+
+
+WARM_UP = 8  # requests before the timed ones: token, connection, every code path once
+_EVICTION = ctypes.create_string_buffer(8 << 20)  # larger than the last level the footprint line simulates
+
+
+def process_eoclient_cold(ctx: Context) -> None:
+    """One request at a time, the caches evicted before each: for the cache footprint line."""
+    m, size = ctx.params["requests"], ctx.params["size"]
+
+    async def main() -> None:
+        async with clients.sentinelhub(ctx.info) as sh:
+            for i in range(WARM_UP):
+                await sh.process(_small(i, size))
+            for _ in ctx.repeats():
+                with ctx.timed():
+                    results = []
+                    for i in range(m):
+                        _evict()
+                        results.append(await sh.process(_small(i, size)))
+                ctx.fact(requests=len(results), bytes=sum(len(r.content) for r in results))
+                del results
+
+    asyncio.run(main())
+
+
+def process_aiohttp_cold(ctx: Context) -> None:
+    """The floor of :func:`process_eoclient_cold`."""
+    m, size = ctx.params["requests"], ctx.params["size"]
+    url = ctx.info["sentinelhub_url"] + "/api/v1/process"
+
+    async def main() -> None:
+        async with aiohttp.ClientSession() as http:
+            headers = {**await _bearer(http, ctx.info), "Accept": "image/tiff"}
+
+            async def one(i: int) -> bytes:
+                async with http.post(url, json=_small(i, size), headers=headers) as resp:
+                    resp.raise_for_status()
+                    return await resp.read()
+
+            for i in range(WARM_UP):
+                await one(i)
+            for _ in ctx.repeats():
+                with ctx.timed():
+                    results = []
+                    for i in range(m):
+                        _evict()
+                        results.append(await one(i))
                 ctx.fact(requests=len(results), bytes=sum(len(r) for r in results))
                 del results
 

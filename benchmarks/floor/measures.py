@@ -97,6 +97,21 @@ PROCESS = tuple(
     )
     for c in CONCURRENCY
 )
+# Only counted (benchmarks/floor/instructions.py), never timed: how much of a request's code and
+# data must come from memory again when the caches went cold in between, as at C=1.
+FOOTPRINT = Measure(
+    name="Last-level cache read misses per small Process request, caches cold before each (C=1)",
+    module=CHILDREN,
+    ours=Row("eoclient sh.process(), cold caches", "process_eoclient_cold"),
+    floor=Row("aiohttp post + read, cold caches", "process_aiohttp_cold", "aiohttp"),
+    server="emulator",
+    normal={"requests": 50, "concurrency": 1, "size": 16, "repeat": 1},
+    quick={"requests": 8, "concurrency": 1, "size": 16, "repeat": 1},
+    value=cpu_per("requests"),
+    unit="misses",
+    goal=None,
+    agree=("requests", "bytes"),
+)
 # In memory-backed files the client's own cost shows; on a disk its speed (and eoclient's fsync
 # before the rename, which the floor does not do) decides: the second line compares that
 # with a floor that also syncs.

@@ -412,6 +412,12 @@ def _notes(tallies: dict[str, list[Tally]], size: str, *, counted: bool) -> list
             "(benchmarks/floor/instructions.py). Steady on busy cores, blind to the kernel and to cache "
             "misses: CPU time ratios run higher."
         )
+        notes.append(
+            "Cache footprint line: the Process requests one at a time, the child's data evicted before "
+            "each (as the emulator's process does between requests at C=1), under callgrind's cache "
+            "simulation (32 KiB L1, 2 MiB last level): last-level read misses (data + instructions) per "
+            "request, i.e. what a request fetches from memory again when its caches went cold."
+        )
     if tallies["process"]:
         p = tallies["process"][0].params
         notes.append(
