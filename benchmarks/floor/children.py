@@ -35,6 +35,8 @@ import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -73,44 +75,62 @@ def _small(i: int, size: int) -> dict[str, Any]:
     return eoclient_request(tile(i), size, size, SMALL_SCRIPT)
 
 
-def process_eoclient(ctx: Context) -> None:
-    m, c, size = ctx.params["requests"], ctx.params["concurrency"], ctx.params["size"]
-
-    async def main() -> None:
-        async with clients.sentinelhub(ctx.info) as sh:
-            # warm-up: token, C connections
-            await clients.bounded([partial(sh.process, _small(i, size)) for i in range(c)], c)
-            for _ in ctx.repeats():
-                with ctx.timed():
-                    jobs = [partial(sh.process, _small(i, size)) for i in range(m)]
-                    results = await clients.bounded(jobs, c)
-                ctx.fact(requests=len(results), bytes=sum(len(r.content) for r in results))
-                del jobs, results
-
-    asyncio.run(main())
+Post = Callable[[int], Awaitable[Any]]  # sends the i-th small request, returns its answer
 
 
-def process_aiohttp(ctx: Context) -> None:
-    m, c, size = ctx.params["requests"], ctx.params["concurrency"], ctx.params["size"]
+@asynccontextmanager
+async def _eoclient_post(ctx: Context) -> AsyncIterator[Post]:
+    """eoclient's side: ``sh.process`` of the i-th small request (the result: a ProcessResult)."""
+    size = ctx.params["size"]
+    async with clients.sentinelhub(ctx.info) as sh:
+        yield lambda i: sh.process(_small(i, size))
+
+
+@asynccontextmanager
+async def _aiohttp_post(ctx: Context) -> AsyncIterator[Post]:
+    """The floor's side: one aiohttp session posting the i-th small request, reading the body."""
+    size = ctx.params["size"]
     url = ctx.info["sentinelhub_url"] + "/api/v1/process"
+    async with aiohttp.ClientSession() as http:
+        headers = {**await _bearer(http, ctx.info), "Accept": "image/tiff"}
 
-    async def main() -> None:
-        async with aiohttp.ClientSession() as http:
-            headers = {**await _bearer(http, ctx.info), "Accept": "image/tiff"}
+        async def one(i: int) -> bytes:
+            async with http.post(url, json=_small(i, size), headers=headers) as resp:
+                resp.raise_for_status()
+                return await resp.read()
 
-            async def one(i: int) -> bytes:
-                async with http.post(url, json=_small(i, size), headers=headers) as resp:
-                    resp.raise_for_status()
-                    return await resp.read()
+        yield one
 
-            await clients.bounded([partial(one, i) for i in range(c)], c)  # warm-up
-            for _ in ctx.repeats():
-                with ctx.timed():
-                    results = await clients.bounded([partial(one, i) for i in range(m)], c)
-                ctx.fact(requests=len(results), bytes=sum(len(r) for r in results))
-                del results
 
-    asyncio.run(main())
+def _answer_bytes(answer: Any) -> int:
+    return len(answer) if isinstance(answer, bytes) else len(answer.content)
+
+
+async def _in_flight(ctx: Context, post: Post) -> None:
+    """The timed runs of the CPU rows: ``requests`` requests, ``concurrency`` in flight."""
+    m, c = ctx.params["requests"], ctx.params["concurrency"]
+    await clients.bounded([partial(post, i) for i in range(c)], c)  # warm-up: token, C connections
+    for _ in ctx.repeats():
+        with ctx.timed():
+            jobs = [partial(post, i) for i in range(m)]
+            results = await clients.bounded(jobs, c)
+        ctx.fact(requests=len(results), bytes=sum(map(_answer_bytes, results)))
+        del jobs, results
+
+
+async def _cold(ctx: Context, post: Post) -> None:
+    """The footprint line's runs: one request at a time, the caches evicted before each."""
+    m = ctx.params["requests"]
+    for i in range(WARM_UP):
+        await post(i)
+    for _ in ctx.repeats():
+        with ctx.timed():
+            results = []
+            for i in range(m):
+                _evict()
+                results.append(await post(i))
+        ctx.fact(requests=len(results), bytes=sum(map(_answer_bytes, results)))
+        del results
 
 
 def _evict() -> None:
@@ -125,52 +145,36 @@ WARM_UP = 8  # requests before the timed ones: token, connection, every code pat
 _EVICTION = ctypes.create_string_buffer(8 << 20)  # larger than the last level the footprint line simulates
 
 
-def process_eoclient_cold(ctx: Context) -> None:
-    """One request at a time, the caches evicted before each: for the cache footprint line."""
-    m, size = ctx.params["requests"], ctx.params["size"]
+def _run(
+    ctx: Context,
+    side: Callable[[Context], AbstractAsyncContextManager[Post]],
+    how: Callable[[Context, Post], Awaitable[None]],
+) -> None:
+    """Run ``how`` (the timed runs) with the requests of ``side``."""
 
     async def main() -> None:
-        async with clients.sentinelhub(ctx.info) as sh:
-            for i in range(WARM_UP):
-                await sh.process(_small(i, size))
-            for _ in ctx.repeats():
-                with ctx.timed():
-                    results = []
-                    for i in range(m):
-                        _evict()
-                        results.append(await sh.process(_small(i, size)))
-                ctx.fact(requests=len(results), bytes=sum(len(r.content) for r in results))
-                del results
+        async with side(ctx) as post:
+            await how(ctx, post)
 
     asyncio.run(main())
+
+
+def process_eoclient(ctx: Context) -> None:
+    _run(ctx, _eoclient_post, _in_flight)
+
+
+def process_aiohttp(ctx: Context) -> None:
+    _run(ctx, _aiohttp_post, _in_flight)
+
+
+def process_eoclient_cold(ctx: Context) -> None:
+    """One request at a time, the caches evicted before each: for the cache footprint line."""
+    _run(ctx, _eoclient_post, _cold)
 
 
 def process_aiohttp_cold(ctx: Context) -> None:
     """The floor of :func:`process_eoclient_cold`."""
-    m, size = ctx.params["requests"], ctx.params["size"]
-    url = ctx.info["sentinelhub_url"] + "/api/v1/process"
-
-    async def main() -> None:
-        async with aiohttp.ClientSession() as http:
-            headers = {**await _bearer(http, ctx.info), "Accept": "image/tiff"}
-
-            async def one(i: int) -> bytes:
-                async with http.post(url, json=_small(i, size), headers=headers) as resp:
-                    resp.raise_for_status()
-                    return await resp.read()
-
-            for i in range(WARM_UP):
-                await one(i)
-            for _ in ctx.repeats():
-                with ctx.timed():
-                    results = []
-                    for i in range(m):
-                        _evict()
-                        results.append(await one(i))
-                ctx.fact(requests=len(results), bytes=sum(len(r) for r in results))
-                del results
-
-    asyncio.run(main())
+    _run(ctx, _aiohttp_post, _cold)
 
 
 # --- one large answer to a file ---------------------------------------------------------------
