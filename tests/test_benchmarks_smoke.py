@@ -151,15 +151,19 @@ else:
 """
 
 
-@pytest.mark.timeout(RUNNER_TIMEOUT)
-def test_instruction_lines_take_the_difference_per_unit(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def fake_valgrind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAKE_VALGRIND first on PATH."""
     fake = tmp_path / "bin" / "valgrind"
     fake.parent.mkdir()
     fake.write_text(FAKE_VALGRIND.format(python=sys.executable))
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+
+
+@pytest.mark.timeout(RUNNER_TIMEOUT)
+@pytest.mark.usefixtures("fake_valgrind")
+def test_instruction_lines_take_the_difference_per_unit() -> None:
     assert instructions.available() is None
     measure = PROCESS[1]
     params = {**measure.quick, **instructions.SIZES["process"], "requests": 6}
@@ -169,14 +173,8 @@ def test_instruction_lines_take_the_difference_per_unit(
 
 
 @pytest.mark.timeout(RUNNER_TIMEOUT)
-def test_footprint_line_counts_last_level_read_misses_of_cold_requests(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fake = tmp_path / "bin" / "valgrind"
-    fake.parent.mkdir()
-    fake.write_text(FAKE_VALGRIND.format(python=sys.executable))
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+@pytest.mark.usefixtures("fake_valgrind")
+def test_footprint_line_counts_last_level_read_misses_of_cold_requests() -> None:
     measure = FOOTPRINT
     params = {**measure.quick, "requests": 3}
     with emulator_process() as info:  # both cold children run for real, against the emulator
