@@ -20,6 +20,7 @@ import importlib.util
 from typing import TYPE_CHECKING, Any, Final
 
 from eoclient import errors
+from eoclient._lazy import lazy_names
 from eoclient._version import __version__
 
 if TYPE_CHECKING:  # what __getattr__ hands out, for type checkers and editors
@@ -47,7 +48,7 @@ __all__ = [
     "resume_job",
 ]
 
-# Public name -> the module that defines it, imported when the name is first asked for.
+# Public name -> the module that defines it, imported when the name is first asked for (_lazy).
 _LAZY: Final = {
     "ConnectionLimits": "eoclient._http.transport",
     "Job": "eoclient.jobs",
@@ -64,13 +65,13 @@ _LAZY: Final = {
 }
 
 
+_public = lazy_names(__name__, _LAZY)
+
+
 def __getattr__(name: str) -> Any:
     """Load a public name, or a subpackage (``eoclient.geo``), on first use."""
-    home = _LAZY.get(name)
-    if home is not None:
-        value = getattr(importlib.import_module(home), name)
-        globals()[name] = value  # asked once: later lookups do not come here
-        return value
+    if name in _LAZY:
+        return _public(name)  # kept in the namespace: later lookups do not come here
     if not name.startswith("__") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
         # Before imports were lazy, `import eoclient` loaded every subpackage as a side effect.
         return importlib.import_module(f"{__name__}.{name}")

@@ -6,7 +6,7 @@ import os
 import random
 from collections.abc import Coroutine, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eoclient._checks import check_instance
 from eoclient._client import BaseClient
@@ -15,29 +15,32 @@ from eoclient._http.dialects import SENTINELHUB
 from eoclient._http.ratelimit import RateLimit
 from eoclient._http.retry import RetryPolicy
 from eoclient._http.transport import ConnectionLimits, Timeouts, Transport
+from eoclient._lazy import Service
 from eoclient._polling import PollPolicy
 from eoclient._redact import Secret
 from eoclient.config import SentinelHubSettings, sentinelhub_settings
 from eoclient.errors import ValidationError
-from eoclient.sentinelhub.async_process import AsyncProcess
-from eoclient.sentinelhub.batch import Batch
-from eoclient.sentinelhub.batch_statistics import BatchStatistics
 from eoclient.sentinelhub.budget import ProcessingBudget
-from eoclient.sentinelhub.byoc import BYOC
 from eoclient.sentinelhub.cache import ResponseCache
-from eoclient.sentinelhub.catalog import Catalog
 from eoclient.sentinelhub.data_collections import deployment_map, route_request
-from eoclient.sentinelhub.dataimport import DataImport
-from eoclient.sentinelhub.metadata import Metadata
 from eoclient.sentinelhub.process import ProcessAPI
-from eoclient.sentinelhub.process_area import AreaResult, process_area
 from eoclient.sentinelhub.process_models import ProcessFile, ProcessRequest, ProcessResult
 from eoclient.sentinelhub.statistics import StatisticsAPI
 from eoclient.sentinelhub.statistics_models import StatisticsRequest, StatisticsResponse
-from eoclient.sentinelhub.tiling_grids import TilingGrids
-from eoclient.sentinelhub.zarr_import import ZarrImport
-from eoclient.storage.settings import StorageSettings
-from eoclient.storage.store import ObjectStore, open_store
+
+if TYPE_CHECKING:  # the services' modules load on first use (eoclient._lazy.Service)
+    from eoclient.sentinelhub.async_process import AsyncProcess
+    from eoclient.sentinelhub.batch import Batch
+    from eoclient.sentinelhub.batch_statistics import BatchStatistics
+    from eoclient.sentinelhub.byoc import BYOC
+    from eoclient.sentinelhub.catalog import Catalog
+    from eoclient.sentinelhub.dataimport import DataImport
+    from eoclient.sentinelhub.metadata import Metadata
+    from eoclient.sentinelhub.process_area import AreaResult
+    from eoclient.sentinelhub.tiling_grids import TilingGrids
+    from eoclient.sentinelhub.zarr_import import ZarrImport
+    from eoclient.storage.settings import StorageSettings
+    from eoclient.storage.store import ObjectStore
 
 __all__ = ["SentinelHub"]
 
@@ -68,6 +71,28 @@ class SentinelHub(BaseClient):
         async with eoclient.SentinelHub(client_id="...", client_secret="...") as sh:
             resp = await sh.request("GET", "/api/v1/catalog/1.0.0/")
     """
+
+    # The services: each made, its module imported, when first used (eoclient._lazy).
+    catalog: Service[Catalog] = Service("eoclient.sentinelhub.catalog", "Catalog")
+    """STAC catalog: search, collections, items."""
+    byoc: Service[BYOC] = Service("eoclient.sentinelhub.byoc", "BYOC")
+    """Bring Your Own COG: collections, tiles, files."""
+    dataimport: Service[DataImport] = Service("eoclient.sentinelhub.dataimport", "DataImport")
+    """Third-party data (Planet, Maxar): search, orders, subscriptions, deliveries, quotas."""
+    tiling_grids: Service[TilingGrids] = Service("eoclient.sentinelhub.tiling_grids", "TilingGrids")
+    """Batch tiling grids."""
+    async_process: Service[AsyncProcess] = Service("eoclient.sentinelhub.async_process", "AsyncProcess")
+    """Async Process API: process requests delivered to object storage, as Jobs."""
+    batch: Service[Batch] = Service("eoclient.sentinelhub.batch", "Batch")
+    """Batch Process API (v2): large-area processing requests, as Jobs."""
+    batch_statistics: Service[BatchStatistics] = Service(
+        "eoclient.sentinelhub.batch_statistics", "BatchStatistics"
+    )
+    """Batch Statistical API: statistics over many features, as Jobs."""
+    zarr: Service[ZarrImport] = Service("eoclient.sentinelhub.zarr_import", "ZarrImport")
+    """Zarr Import: Zarr collections, their arrays, and their ingestion as Jobs."""
+    metadata: Service[Metadata] = Service("eoclient.sentinelhub.metadata", "Metadata")
+    """Metadata API: deployment locations, and metadata of BYOC, batch and Zarr collections."""
 
     def __init__(
         self,
@@ -120,26 +145,10 @@ class SentinelHub(BaseClient):
             settings=self.settings,
         )
         if storage is not None:
+            from eoclient.storage.settings import StorageSettings  # noqa: PLC0415 - only when given
+
             check_instance("storage", storage, StorageSettings)
         self.context.storage = storage
-        self.catalog = Catalog(self.context)
-        """STAC catalog: search, collections, items."""
-        self.byoc = BYOC(self.context)
-        """Bring Your Own COG: collections, tiles, files."""
-        self.dataimport = DataImport(self.context)
-        """Third-party data (Planet, Maxar): search, orders, subscriptions, deliveries, quotas."""
-        self.tiling_grids = TilingGrids(self.context)
-        """Batch tiling grids."""
-        self.async_process = AsyncProcess(self.context)
-        """Async Process API: process requests delivered to object storage, as Jobs."""
-        self.batch = Batch(self.context)
-        """Batch Process API (v2): large-area processing requests, as Jobs."""
-        self.batch_statistics = BatchStatistics(self.context)
-        """Batch Statistical API: statistics over many features, as Jobs."""
-        self.zarr = ZarrImport(self.context)
-        """Zarr Import: Zarr collections, their arrays, and their ingestion as Jobs."""
-        self.metadata = Metadata(self.context)
-        """Metadata API: deployment locations, and metadata of BYOC, batch and Zarr collections."""
         self.cache: ResponseCache | None = ResponseCache(cache_dir) if cache_dir is not None else cache
         """The disk cache of Process and Statistical answers (``None``: no caching)."""
         self._process_api = ProcessAPI(self.context, budget, self.cache)
@@ -271,6 +280,8 @@ class SentinelHub(BaseClient):
             ndvi = result.data.sel(band=1)
         """
         where = route_request(request, self.transport)
+        from eoclient.sentinelhub.process_area import process_area  # noqa: PLC0415 - on first use
+
         return await process_area(
             self.transport,
             request,
@@ -334,6 +345,8 @@ class SentinelHub(BaseClient):
             async for obj in store.list(f"{job.id}/"):
                 print(obj.key, obj.size)
         """
+        from eoclient.storage.store import open_store  # noqa: PLC0415 - on first use
+
         return open_store(url, self.context.storage, retries=retries)
 
     def __repr__(self) -> str:

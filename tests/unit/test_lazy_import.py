@@ -39,3 +39,68 @@ def test_from_import_and_subpackages_still_work() -> None:
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'not_a_thing'"):
         _ = eoclient.not_a_thing
+
+
+# -- the Sentinel Hub client: its services and the package's names load on first use -----------
+
+SERVICE_MODULES = (
+    "eoclient.sentinelhub.batch",
+    "eoclient.sentinelhub.batch_statistics",
+    "eoclient.sentinelhub.async_process",
+    "eoclient.sentinelhub.byoc",
+    "eoclient.sentinelhub.catalog",
+    "eoclient.sentinelhub.dataimport",
+    "eoclient.sentinelhub.metadata",
+    "eoclient.sentinelhub.tiling_grids",
+    "eoclient.sentinelhub.zarr_import",
+    "eoclient.sentinelhub.process_area",
+    "eoclient.storage",
+)
+
+
+def test_the_sentinelhub_client_loads_no_service_until_it_is_used() -> None:
+    code = (
+        "import sys, eoclient\n"
+        f"modules = {SERVICE_MODULES!r}\n"
+        "sh = eoclient.SentinelHub(client_id='id', client_secret='secret')\n"
+        "print(','.join(m for m in modules if m in sys.modules))\n"
+        "batch = sh.batch\n"
+        "print(type(batch).__module__, batch is sh.batch, 'eoclient.sentinelhub.byoc' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["", "eoclient.sentinelhub.batch True False"]
+
+
+def test_a_service_is_made_once_per_client_and_can_be_replaced() -> None:
+    from eoclient.sentinelhub.catalog import Catalog
+    from eoclient.sentinelhub.client import SentinelHub
+
+    one = SentinelHub(client_id="id", client_secret="secret")
+    two = SentinelHub(client_id="id", client_secret="secret")
+    assert isinstance(one.catalog, Catalog)
+    assert one.catalog is one.catalog
+    assert one.catalog is not two.catalog
+    assert one.catalog._ctx is one.context
+    one.catalog = "a double"  # type: ignore[assignment]
+    assert one.catalog == "a double"
+    assert type(SentinelHub.__dict__["catalog"]).__name__ == "Service"  # on the class: the descriptor
+
+
+@pytest.mark.parametrize("name", sorted(__import__("eoclient.sentinelhub").sentinelhub.__all__))
+def test_every_sentinelhub_name_resolves_and_aliases_keep_their_home(name: str) -> None:
+    import eoclient.sentinelhub as package
+
+    value = getattr(package, name)
+    path, _, attr = package._LAZY[name].partition(":")
+    assert value is getattr(sys.modules[path], attr or name)
+    assert name in dir(package)
+
+
+def test_an_unknown_sentinelhub_name_is_an_attribute_error_and_submodules_still_import() -> None:
+    import eoclient.sentinelhub as package
+
+    with pytest.raises(AttributeError, match=r"'eoclient\.sentinelhub' has no attribute 'not_a_thing'"):
+        _ = package.not_a_thing
+    from eoclient.sentinelhub import batch_jobs  # a submodule, not a name of the table
+
+    assert batch_jobs.__name__ == "eoclient.sentinelhub.batch_jobs"
