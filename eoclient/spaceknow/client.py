@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eoclient._client import BaseClient
 from eoclient._http.auth import Auth0PasswordAuth
@@ -12,16 +12,19 @@ from eoclient._http.dialects import SPACEKNOW
 from eoclient._http.ratelimit import RateLimit
 from eoclient._http.retry import RetryPolicy
 from eoclient._http.transport import ConnectionLimits, Timeouts, Transport
+from eoclient._lazy import Service
 from eoclient._polling import PollPolicy
 from eoclient._redact import Secret
 from eoclient.config import SpaceKnowSettings, spaceknow_settings
 from eoclient.jobs import Job
-from eoclient.spaceknow.credits import Credits
-from eoclient.spaceknow.datacube import Datacube
-from eoclient.spaceknow.imagery import Imagery
-from eoclient.spaceknow.kraken import Kraken
 from eoclient.spaceknow.pipelines import attach
-from eoclient.spaceknow.users import Users
+
+if TYPE_CHECKING:  # the services' modules load on first use (eoclient._lazy.Service)
+    from eoclient.spaceknow.credits import Credits
+    from eoclient.spaceknow.datacube import Datacube
+    from eoclient.spaceknow.imagery import Imagery
+    from eoclient.spaceknow.kraken import Kraken
+    from eoclient.spaceknow.users import Users
 
 __all__ = ["SpaceKnow"]
 
@@ -37,6 +40,18 @@ class SpaceKnow(BaseClient):
         async with eoclient.SpaceKnow(username="me@example.com", password="...") as sk:
             info = await sk.request("POST", "/user/info", json={})
     """
+
+    # The services: each made, its module imported, when first used (eoclient._lazy).
+    imagery: Service[Imagery] = Service("eoclient.spaceknow.imagery", "Imagery")
+    """Imagery (Ragnar): search, get-image, scene info, providers, ingest."""
+    kraken: Service[Kraken] = Service("eoclient.spaceknow.kraken", "Kraken")
+    """Kraken: map releases, dry runs, scene grouping, tiles."""
+    datacube: Service[Datacube] = Service("eoclient.spaceknow.datacube", "Datacube")
+    """Datacube: AoIs, catalogue, datapoints, products."""
+    credits: Service[Credits] = Service("eoclient.spaceknow.credits", "Credits")
+    """Credits: area checks, transactions, allocations, limits."""
+    users: Service[Users] = Service("eoclient.spaceknow.users", "Users")
+    """Users: info, Guardian accounts."""
 
     def __init__(
         self,
@@ -84,16 +99,6 @@ class SpaceKnow(BaseClient):
             poll=poll,
             settings=self.settings,
         )
-        self.imagery = Imagery(self.context)
-        """Imagery (Ragnar): search, get-image, scene info, providers, ingest."""
-        self.kraken = Kraken(self.context)
-        """Kraken: map releases, dry runs, scene grouping, tiles."""
-        self.datacube = Datacube(self.context)
-        """Datacube: AoIs, catalogue, datapoints, products."""
-        self.credits = Credits(self.context)
-        """Credits: area checks, transactions, allocations, limits."""
-        self.users = Users(self.context)
-        """Users: info, Guardian accounts."""
 
     def pipeline(self, pipeline_id: str, *, retrieve: str) -> Job[Any]:
         """Re-attach to a running pipeline from its id and its operation's retrieve path.

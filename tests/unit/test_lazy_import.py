@@ -104,3 +104,17 @@ def test_an_unknown_sentinelhub_name_is_an_attribute_error_and_submodules_still_
     from eoclient.sentinelhub import batch_jobs  # a submodule, not a name of the table
 
     assert batch_jobs.__name__ == "eoclient.sentinelhub.batch_jobs"
+
+
+def test_the_spaceknow_client_loads_no_service_until_it_is_used() -> None:
+    modules = tuple(f"eoclient.spaceknow.{m}" for m in ("imagery", "kraken", "datacube", "credits", "users"))
+    code = (
+        "import sys, eoclient\n"
+        f"modules = {modules!r}\n"
+        "sk = eoclient.SpaceKnow(username='me@example.com', password='secret')\n"
+        "print(','.join(m for m in modules if m in sys.modules))\n"
+        "kraken = sk.kraken\n"
+        "print(type(kraken).__name__, kraken is sk.kraken, 'eoclient.spaceknow.datacube' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["", "Kraken True False"]
