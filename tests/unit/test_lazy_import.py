@@ -43,32 +43,43 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
 
 # -- the Sentinel Hub client: its services and the package's names load on first use -----------
 
-SERVICE_MODULES = (
-    "eoclient.sentinelhub.batch",
-    "eoclient.sentinelhub.batch_statistics",
-    "eoclient.sentinelhub.async_process",
-    "eoclient.sentinelhub.byoc",
-    "eoclient.sentinelhub.catalog",
-    "eoclient.sentinelhub.dataimport",
-    "eoclient.sentinelhub.metadata",
-    "eoclient.sentinelhub.tiling_grids",
-    "eoclient.sentinelhub.zarr_import",
-    "eoclient.sentinelhub.process_area",
-    "eoclient.storage",
+_SH = ["batch", "batch_statistics", "async_process", "byoc", "catalog", "dataimport", "metadata"]
+_SH += ["tiling_grids", "zarr_import", "process_area"]
+SENTINELHUB_SERVICES = (*(f"eoclient.sentinelhub.{m}" for m in _SH), "eoclient.storage")
+_SK = ["imagery", "kraken", "datacube", "credits", "users"]
+SPACEKNOW_SERVICES = tuple(f"eoclient.spaceknow.{m}" for m in _SK)
+
+
+@pytest.mark.parametrize(
+    ("make", "modules", "used", "other"),
+    [
+        (
+            "eoclient.SentinelHub(client_id='id', client_secret='secret')",
+            SENTINELHUB_SERVICES,
+            "batch",
+            "eoclient.sentinelhub.byoc",
+        ),
+        (
+            "eoclient.SpaceKnow(username='me@example.com', password='secret')",
+            SPACEKNOW_SERVICES,
+            "kraken",
+            "eoclient.spaceknow.datacube",
+        ),
+    ],
 )
-
-
-def test_the_sentinelhub_client_loads_no_service_until_it_is_used() -> None:
+def test_a_client_loads_no_service_until_it_is_used(
+    make: str, modules: tuple[str, ...], used: str, other: str
+) -> None:
     code = (
         "import sys, eoclient\n"
-        f"modules = {SERVICE_MODULES!r}\n"
-        "sh = eoclient.SentinelHub(client_id='id', client_secret='secret')\n"
-        "print(','.join(m for m in modules if m in sys.modules))\n"
-        "batch = sh.batch\n"
-        "print(type(batch).__module__, batch is sh.batch, 'eoclient.sentinelhub.byoc' in sys.modules)\n"
+        f"client = {make}\n"
+        f"print(','.join(m for m in {modules!r} if m in sys.modules))\n"
+        f"service = client.{used}\n"
+        f"print(type(service).__module__, service is client.{used}, {other!r} in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.splitlines() == ["", "eoclient.sentinelhub.batch True False"]
+    home = next(m for m in modules if m.endswith("." + used))
+    assert out.stdout.splitlines() == ["", f"{home} True False"]
 
 
 def test_a_service_is_made_once_per_client_and_can_be_replaced() -> None:
@@ -104,17 +115,3 @@ def test_an_unknown_sentinelhub_name_is_an_attribute_error_and_submodules_still_
     from eoclient.sentinelhub import batch_jobs  # a submodule, not a name of the table
 
     assert batch_jobs.__name__ == "eoclient.sentinelhub.batch_jobs"
-
-
-def test_the_spaceknow_client_loads_no_service_until_it_is_used() -> None:
-    modules = tuple(f"eoclient.spaceknow.{m}" for m in ("imagery", "kraken", "datacube", "credits", "users"))
-    code = (
-        "import sys, eoclient\n"
-        f"modules = {modules!r}\n"
-        "sk = eoclient.SpaceKnow(username='me@example.com', password='secret')\n"
-        "print(','.join(m for m in modules if m in sys.modules))\n"
-        "kraken = sk.kraken\n"
-        "print(type(kraken).__name__, kraken is sk.kraken, 'eoclient.spaceknow.datacube' in sys.modules)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.splitlines() == ["", "Kraken True False"]
